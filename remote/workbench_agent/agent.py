@@ -1,0 +1,208 @@
+"""Run one job and report in JSON lines (the workbench.events/1 stream).
+
+stdout carries only events, one JSON object per line. Anything native code
+prints to stdout is sent to stderr instead (the real stdout is moved to a
+private file descriptor first), so a runtime's chatter can never corrupt the
+stream. Exit codes: 0 success, 2 a failure the job caused (error event sent),
+3 an unexpected crash in a runner (error event sent, traceback on stderr),
+64 bad command line.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from typing import IO, Any, Callable, Dict, List, Optional, Tuple
+
+from workbench_agent import EVENTS_SCHEMA, RUNNER_API, __version__
+from workbench_agent.inputs import make_inputs
+from workbench_agent.sysinfo import peak_rss_bytes
+
+EXIT_OK = 0
+EXIT_JOB_FAILED = 2
+EXIT_CRASHED = 3
+EXIT_USAGE = 64
+
+RUNNERS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runners")
+
+
+class AgentFailure(Exception):
+    """A failure the job caused, reported to the host as an error event.
+
+    ``kind`` names the host's error class (see workbench/errors.py), e.g.
+    ``"BackendUnavailable"`` or ``"InputSpecError"``.
+    """
+
+    def __init__(self, kind: str, what: str, where: Optional[str] = None,
+                 hint: Optional[str] = None) -> None:
+        super().__init__(what)
+        self.kind = kind
+        self.what = what
+        self.where = where
+        self.hint = hint
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"type": self.kind, "what": self.what, "where": self.where, "hint": self.hint}
+
+
+class EventWriter:
+    """Writes events as JSON lines, thread-safe, flushed per line."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+
+    def emit(self, event: Dict[str, Any]) -> None:
+        line = json.dumps(event, separators=(",", ":"), allow_nan=False)
+        with self._lock:
+            self._stream.write(line + "\n")
+            self._stream.flush()
+
+
+class Context:
+    """What the agent offers a runner module (runner API 1)."""
+
+    runner_api = RUNNER_API
+
+    def __init__(self, writer: EventWriter, workdir: str) -> None:
+        self._writer = writer
+        self.workdir = workdir
+        self._last_progress = 0.0
+
+    def progress(self, phase: str, done: int, total: int) -> None:
+        """Report progress; throttled to ~10 events per second except the last of a phase."""
+        now = time.monotonic()
+        if done < total and now - self._last_progress < 0.1:
+            return
+        self._last_progress = now
+        self._writer.emit({"event": "progress", "phase": phase, "done": done, "total": total})
+
+    def log(self, level: str, message: str) -> None:
+        self._writer.emit({"event": "log", "level": level, "message": message})
+
+    def make_inputs(self, specs: List[Dict[str, Any]]) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]:
+        """Arrays for the input specs of a job, and a record of each (spec + sha256)."""
+        return make_inputs(specs)
+
+    @staticmethod
+    def peak_rss_bytes() -> Optional[int]:
+        return peak_rss_bytes()
+
+
+def load_runner(spec: str) -> Any:
+    """Load a runner module from a path, or ``builtin:NAME`` from the agent's runners folder."""
+    if spec.startswith("builtin:"):
+        path = os.path.join(RUNNERS_DIR, spec[len("builtin:"):] + ".py")
+    else:
+        path = spec
+    if not os.path.isfile(path):
+        raise AgentFailure("BackendUnavailable", "The backend's runner module is missing",
+                           where=path, hint="Deploy the job again so the runner is uploaded")
+    module_name = "workbench_runner_" + os.path.splitext(os.path.basename(path))[0]
+    module_spec = importlib.util.spec_from_file_location(module_name, path)
+    if module_spec is None or module_spec.loader is None:
+        raise AgentFailure("BackendUnavailable", "The runner module cannot be loaded", where=path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    api = getattr(module, "RUNNER_API", None)
+    if api != RUNNER_API:
+        raise AgentFailure("BackendUnavailable",
+                           "The runner speaks runner API %r; this agent speaks %d" % (api, RUNNER_API),
+                           where=path, hint="Update the backend plug-in or the agent")
+    return module
+
+
+def run_job(job: Dict[str, Any], writer: EventWriter) -> int:
+    """Run one job, emitting events; returns the exit code."""
+    writer.emit({"event": "hello", "schema": EVENTS_SCHEMA, "agent_version": __version__,
+                 "pid": os.getpid(), "job": str(job.get("id", ""))})
+    try:
+        if job.get("schema") != "workbench.job/1":
+            raise AgentFailure("FormatError", "Unknown job format %r" % job.get("schema"),
+                               hint="Update the agent on the device")
+        runner = load_runner(job["backend"]["runner"])
+        workdir = job.get("workdir") or tempfile.mkdtemp(prefix="workbench-job-")
+        os.makedirs(workdir, exist_ok=True)
+        result = runner.run(job, Context(writer, workdir))
+        result.setdefault("runner_api", RUNNER_API)
+        result.setdefault("agent_version", __version__)
+        writer.emit({"event": "result", "result": result})
+        return EXIT_OK
+    except AgentFailure as failure:
+        writer.emit({"event": "error", "error": failure.to_dict()})
+        return EXIT_JOB_FAILED
+    except MemoryError:
+        writer.emit({"event": "error", "error": {
+            "type": "AgentCrashed", "what": "The device ran out of memory while running the job",
+            "where": None, "hint": "Use a smaller model or batch, or free memory on the device"}})
+        return EXIT_CRASHED
+    except Exception as exc:  # a runner bug or a runtime error: report it, keep the traceback
+        traceback.print_exc(file=sys.stderr)
+        writer.emit({"event": "error", "error": {
+            "type": "AgentError", "what": "%s: %s" % (type(exc).__name__, exc),
+            "where": job.get("backend", {}).get("name"),
+            "hint": "See the agent's stderr above; the runtime rejected the job"}})
+        return EXIT_CRASHED
+
+
+def _private_stdout() -> IO[str]:
+    """Move the real stdout to a private descriptor and point fd 1 at stderr."""
+    sys.stdout.flush()
+    private_fd = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return io.TextIOWrapper(os.fdopen(private_fd, "wb", buffering=0), encoding="utf-8",
+                            line_buffering=True)
+
+
+def _read_job(path: Optional[str]) -> Dict[str, Any]:
+    text = sys.stdin.read() if path in (None, "-") else open(path, encoding="utf-8").read()
+    job = json.loads(text)
+    if not isinstance(job, dict):
+        raise ValueError("a job is a JSON object")
+    return job
+
+
+def _probe(_: List[str]) -> int:
+    from workbench_agent.probe import probe
+
+    out = _private_stdout()
+    out.write(json.dumps(probe()) + "\n")
+    out.flush()
+    return EXIT_OK
+
+
+def _run(args: List[str]) -> int:
+    out = _private_stdout()
+    writer = EventWriter(out)
+    try:
+        job = _read_job(args[0] if args else None)
+    except (OSError, ValueError) as exc:
+        writer.emit({"event": "hello", "schema": EVENTS_SCHEMA, "agent_version": __version__,
+                     "pid": os.getpid(), "job": ""})
+        writer.emit({"event": "error", "error": {
+            "type": "FormatError", "what": "Cannot read the job: %s" % exc,
+            "where": args[0] if args else "stdin", "hint": "Give a workbench.job/1 JSON file"}})
+        return EXIT_JOB_FAILED
+    return run_job(job, writer)
+
+
+COMMANDS: Dict[str, Callable[[List[str]], int]] = {
+    "run": _run,
+    "probe": _probe,
+    "version": lambda _: print(__version__) or EXIT_OK,
+}
+
+
+def main(argv: List[str]) -> int:
+    if not argv or argv[0] not in COMMANDS:
+        sys.stderr.write("usage: python -m workbench_agent {run [JOB.json|-] | probe | version}\n")
+        return EXIT_USAGE
+    return COMMANDS[argv[0]](argv[1:])

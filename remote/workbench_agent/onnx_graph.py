@@ -1,0 +1,83 @@
+"""Read the node list of an ONNX file without the onnx package.
+
+The agent runs where only numpy and a runtime are installed, but it must tell
+the host which graph the runtime executed (after fusions and layout changes),
+so per-layer rows can be mapped back to the user's nodes. This reads just the
+protobuf fields it needs: ModelProto.graph (7) -> GraphProto.node (1) ->
+NodeProto input (1), output (2), name (3), op_type (4), domain (7).
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Iterator, List, Tuple, Union
+
+Field = Tuple[int, int, Union[int, memoryview]]
+
+
+def _varint(data: memoryview, pos: int) -> Tuple[int, int]:
+    result = 0
+    shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return result, pos
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint too long")
+
+
+def _fields(data: memoryview) -> Iterator[Field]:
+    pos = 0
+    end = len(data)
+    while pos < end:
+        key, pos = _varint(data, pos)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, pos = _varint(data, pos)
+            yield number, wire, value
+        elif wire == 2:
+            length, pos = _varint(data, pos)
+            if pos + length > end:
+                raise ValueError("truncated field")
+            yield number, wire, data[pos:pos + length]
+            pos += length
+        elif wire == 1:
+            pos += 8
+        elif wire == 5:
+            pos += 4
+        else:
+            raise ValueError("unsupported wire type %d" % wire)
+
+
+def _text(value: Union[int, memoryview]) -> str:
+    return bytes(value).decode("utf-8", "replace") if isinstance(value, memoryview) else ""
+
+
+def read_nodes(path: str) -> List[Dict[str, object]]:
+    """The main graph's nodes: name, op_type, domain, inputs, outputs."""
+    with open(path, "rb") as handle:
+        data = memoryview(handle.read())
+    nodes: List[Dict[str, object]] = []
+    for number, wire, graph in _fields(data):
+        if number != 7 or wire != 2 or not isinstance(graph, memoryview):
+            continue
+        for g_number, g_wire, node in _fields(graph):
+            if g_number != 1 or g_wire != 2 or not isinstance(node, memoryview):
+                continue
+            entry: Dict[str, object] = {"name": "", "op_type": "", "domain": "",
+                                        "inputs": [], "outputs": []}
+            for n_number, _, value in _fields(node):
+                if n_number == 1:
+                    entry["inputs"].append(_text(value))  # type: ignore[attr-defined]
+                elif n_number == 2:
+                    entry["outputs"].append(_text(value))  # type: ignore[attr-defined]
+                elif n_number == 3:
+                    entry["name"] = _text(value)
+                elif n_number == 4:
+                    entry["op_type"] = _text(value)
+                elif n_number == 7:
+                    entry["domain"] = _text(value)
+            nodes.append(entry)
+    return nodes

@@ -1,0 +1,202 @@
+"""Runner for the onnxruntime backend (runner API 1).
+
+Loaded by path by the agent. Two sessions per job, because profiling adds
+overhead (onnxruntime issue #20238): end-to-end latency comes from a session
+with profiling off; per-layer times come from a second session with the
+profiler on. The profiling session also saves the graph it executed (after
+fusions and layout changes) so the host can map rows to the user's nodes.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import time
+from typing import Any, Dict, List
+
+RUNNER_API = 1
+NAME = "onnxruntime"
+
+LEVELS = {
+    "disable": "ORT_DISABLE_ALL",
+    "basic": "ORT_ENABLE_BASIC",
+    "extended": "ORT_ENABLE_EXTENDED",
+    "layout": "ORT_ENABLE_LAYOUT",
+    "all": "ORT_ENABLE_ALL",
+}
+
+
+def probe() -> Any:
+    """Runtime version and execution providers, or None when onnxruntime is missing."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return None
+    return {"version": ort.__version__, "providers": list(ort.get_available_providers())}
+
+
+def _failure(kind: str, what: str, where: Any = None, hint: Any = None) -> Exception:
+    from workbench_agent.agent import AgentFailure
+
+    return AgentFailure(kind, what, where=where, hint=hint)
+
+
+def _session_options(ort: Any, options: Dict[str, Any]) -> Any:
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    so.intra_op_num_threads = int(options.get("intra_op_threads", 0))
+    so.inter_op_num_threads = int(options.get("inter_op_threads", 0))
+    level_name = LEVELS.get(options.get("graph_optimization_level", "all"), "ORT_ENABLE_ALL")
+    level = getattr(ort.GraphOptimizationLevel, level_name, None)
+    if level is None:  # older runtimes have no separate layout level
+        level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.graph_optimization_level = level
+    if options.get("execution_mode") == "parallel":
+        so.execution_mode = ort.ExecutionMode.ORT_PARALLEL
+    so.enable_cpu_mem_arena = bool(options.get("enable_cpu_mem_arena", True))
+    if not options.get("allow_spinning", True):
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    affinity = options.get("thread_affinity")
+    if affinity:
+        so.add_session_config_entry("session.intra_op_thread_affinities", str(affinity))
+    for dim, value in (options.get("free_dimension_overrides") or {}).items():
+        so.add_free_dimension_override_by_name(str(dim), int(value))
+    return so
+
+
+def _providers(ort: Any, options: Dict[str, Any]) -> List[Any]:
+    wanted = list(options.get("providers") or ["CPUExecutionProvider"])
+    available = ort.get_available_providers()
+    missing = [p for p in wanted if p not in available]
+    if missing:
+        raise _failure("BackendUnavailable",
+                       "Execution provider %s is not in this device's onnxruntime" % ", ".join(missing),
+                       where="onnxruntime %s" % ort.__version__,
+                       hint="Available here: %s; bring a runtime bundle built with it"
+                       % ", ".join(available))
+    provider_options = options.get("provider_options") or {}
+    return [(p, provider_options.get(p, {})) for p in wanted]
+
+
+def _create(ort: Any, path: str, so: Any, providers: List[Any]) -> Any:
+    try:
+        return ort.InferenceSession(path, so, providers=providers)
+    except Exception as exc:
+        raise _failure("AgentError", "onnxruntime could not create a session: %s" % exc,
+                       where=path, hint="Check the model with `workbench inspect` and the options")
+
+
+def _describe_outputs(names: List[str], values: List[Any]) -> List[Dict[str, Any]]:
+    described = []
+    for name, value in zip(names, values):
+        shape = list(getattr(value, "shape", []))
+        dtype = str(getattr(value, "dtype", type(value).__name__))
+        data = value.tobytes() if hasattr(value, "tobytes") else repr(value).encode()
+        described.append({"name": name, "dtype": dtype, "shape": shape,
+                          "sha256": hashlib.sha256(data).hexdigest()})
+    return described
+
+
+def _timed_runs(session: Any, feeds: Dict[str, Any], count: int, phase: str, ctx: Any) -> List[float]:
+    times = []
+    clock = time.perf_counter
+    for index in range(count):
+        start = clock()
+        session.run(None, feeds)
+        times.append((clock() - start) * 1000.0)
+        ctx.progress(phase, index + 1, count)
+    return times
+
+
+def _profile_layers(ort: Any, path: str, options: Dict[str, Any], providers: List[Any],
+                    feeds: Dict[str, Any], runs: int, ctx: Any) -> Dict[str, Any]:
+    from workbench_agent.onnx_graph import read_nodes
+    from workbench_agent.ort_trace import aggregate_file
+
+    so = _session_options(ort, options)
+    so.enable_profiling = True
+    so.profile_file_prefix = os.path.join(ctx.workdir, "ort_profile")
+    optimized = os.path.join(ctx.workdir, "executed_graph.onnx")
+    so.optimized_model_filepath = optimized
+    # Keep weights out of the saved graph: only its structure is needed.
+    so.add_session_config_entry("session.optimized_model_external_initializers_file_name",
+                                "executed_graph.data")
+    so.add_session_config_entry("session.optimized_model_external_initializers_min_size_in_bytes",
+                                "0")
+    session = _create(ort, path, so, providers)
+    session.run(None, feeds)  # warm-up, not counted
+    for index in range(runs):
+        session.run(None, feeds)
+        ctx.progress("profile", index + 1, runs)
+    trace_path = session.end_profiling()
+    del session
+    ctx.progress("aggregate", 0, 1)
+    aggregator = aggregate_file(trace_path, skip_runs=1)
+    executed = None
+    if os.path.isfile(optimized):
+        try:
+            executed = {"nodes": read_nodes(optimized)}
+        except (OSError, ValueError) as exc:
+            ctx.log("warning", "could not read the executed graph: %s" % exc)
+    for leftover in glob.glob(os.path.join(ctx.workdir, "executed_graph.*")) + [trace_path]:
+        os.remove(leftover)
+    ctx.progress("aggregate", 1, 1)
+    return {"layers": aggregator.layers(), "trace": aggregator.trace(),
+            "event_count": aggregator.events_seen, "executed_graph": executed,
+            "profile_runs": aggregator.counted_runs}
+
+
+def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
+    """Run a job: cold run, warm-up, timed runs, then profiled runs for per-layer times."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise _failure("BackendUnavailable", "onnxruntime is not installed on this device",
+                       hint="Run `workbench device setup` to install a runtime bundle") from None
+    options = job["backend"].get("options") or {}
+    settings = job["run"]
+    path = job["model"]["path"]
+    if not os.path.isfile(path):
+        raise _failure("ModelNotFound", "The model file is not on the device", where=path,
+                       hint="Deploy the model again")
+    feeds, input_records = ctx.make_inputs(job["inputs"])
+    providers = _providers(ort, options)
+
+    ctx.progress("create", 0, 1)
+    start = time.perf_counter()
+    session = _create(ort, path, _session_options(ort, options), providers)
+    session_create_ms = (time.perf_counter() - start) * 1000.0
+    rss_after_create = ctx.peak_rss_bytes()
+    ctx.progress("create", 1, 1)
+
+    output_names = [o.name for o in session.get_outputs()]
+    start = time.perf_counter()
+    outputs = session.run(None, feeds)
+    cold_ms = (time.perf_counter() - start) * 1000.0
+    _timed_runs(session, feeds, int(settings.get("warmup", 0)), "warmup", ctx)
+    latency = _timed_runs(session, feeds, int(settings["runs"]), "timed", ctx)
+    rss_after_runs = ctx.peak_rss_bytes()
+    used_providers = list(session.get_providers())
+    del session
+
+    result: Dict[str, Any] = {
+        "runner_api": RUNNER_API,
+        "runtime": {"name": NAME, "version": ort.__version__, "providers": used_providers},
+        "latency_ms": latency,
+        "cold_ms": cold_ms,
+        "session_create_ms": session_create_ms,
+        "memory": {"peak_rss_after_create_bytes": rss_after_create,
+                   "peak_rss_after_runs_bytes": rss_after_runs},
+        "inputs": input_records,
+        "outputs": _describe_outputs(output_names, outputs),
+        "layers": [],
+        "profile_runs": 0,
+        "trace": None,
+        "executed_graph": None,
+        "warnings": [],
+    }
+    profile_runs = int(settings.get("profile_runs", 0))
+    if profile_runs > 0:
+        result.update(_profile_layers(ort, path, options, providers, feeds, profile_runs, ctx))
+    return result

@@ -1,0 +1,75 @@
+"""Streaming aggregation of onnxruntime profiler files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from workbench_agent.ort_trace import TraceAggregator, aggregate_file, iter_events
+
+
+def node(name: str, dur: float, ts: float, op: str = "Conv") -> dict[str, Any]:
+    return {"cat": "Node", "name": f"{name}_kernel_time", "dur": dur, "ts": ts, "ph": "X",
+            "pid": 1, "tid": 1, "args": {"op_name": op, "provider": "CPUExecutionProvider",
+                                         "input_type_shape": [{"float": [1, 3]}],
+                                         "output_type_shape": [{"float": [1, 4]}]}}
+
+
+def run_end(ts: float) -> dict[str, Any]:
+    return {"cat": "Session", "name": "model_run", "dur": 10, "ts": ts, "ph": "X"}
+
+
+def three_runs() -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = [{"cat": "Session", "name": "session_initialization",
+                                     "dur": 5, "ts": 0}]
+    for run, base in enumerate((100, 200, 300)):
+        events += [node("a", 10 + run, base), node("b", 1, base + 20), node("b", 2, base + 30),
+                   run_end(base)]
+    return events
+
+
+def test_warm_up_runs_are_skipped_and_repeated_calls_summed_per_run() -> None:
+    aggregator = TraceAggregator(skip_runs=1)
+    for event in three_runs():
+        aggregator.feed(event)
+    rows = {row["name"]: row for row in aggregator.layers()}
+    assert rows["a"]["durations_us"] == [11.0, 12.0]
+    assert rows["b"]["durations_us"] == [3.0, 3.0]
+    assert rows["b"]["calls"] == 2
+    assert rows["a"]["op_type"] == "Conv" and rows["a"]["input_shapes"] == [[1, 3]]
+
+
+def test_a_node_missing_from_a_run_counts_zero_for_that_run() -> None:
+    aggregator = TraceAggregator()
+    for event in [node("a", 5, 0), run_end(0), node("a", 5, 10), node("late", 7, 11),
+                  run_end(10)]:
+        aggregator.feed(event)
+    rows = {row["name"]: row for row in aggregator.layers()}
+    assert rows["late"]["durations_us"] == [0.0, 7.0]
+
+
+def test_only_the_kept_runs_events_are_held_with_relative_timestamps() -> None:
+    aggregator = TraceAggregator(skip_runs=1, keep_run=1)
+    for event in three_runs():
+        aggregator.feed(event)
+    trace = aggregator.trace()
+    names = [e["name"] for e in trace["events"]]
+    assert names.count("a_kernel_time") == 1 and "model_run" in names
+    assert trace["events"][0]["ts"] == 0
+    assert {e["dur"] for e in trace["events"] if e["name"] == "a_kernel_time"} == {12}
+
+
+def test_file_written_one_event_per_line_is_read_line_by_line(tmp_path: Path) -> None:
+    path = tmp_path / "trace.json"
+    lines = ",\n".join(json.dumps(e) for e in three_runs())
+    path.write_text("[\n" + lines + "\n]\n")
+    assert len(list(iter_events(str(path)))) == len(three_runs())
+    assert aggregate_file(str(path), skip_runs=1).counted_runs == 2
+
+
+def test_a_pretty_printed_file_falls_back_to_a_whole_file_parse(tmp_path: Path) -> None:
+    path = tmp_path / "trace.json"
+    path.write_text(json.dumps({"traceEvents": three_runs()}, indent=2))
+    aggregator = aggregate_file(str(path))
+    assert aggregator.counted_runs == 3

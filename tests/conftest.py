@@ -1,0 +1,66 @@
+"""Shared fixtures: private cache/config/data folders and small hand-built models."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_dirs(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Keep the user's cache, config and data folders out of the tests.
+
+    An already set WORKBENCH_CACHE_DIR is kept, so repeated local runs reuse built zoo models.
+    """
+    base = tmp_path_factory.mktemp("workbench-home")
+    os.environ.setdefault("WORKBENCH_CACHE_DIR", str(base / "cache"))
+    os.environ["WORKBENCH_CONFIG_DIR"] = str(base / "config")
+    os.environ["WORKBENCH_DATA_DIR"] = str(base / "data")
+
+
+def conv_relu_model(path: Path, channels: int = 16, size: int = 32) -> Path:
+    """Conv-Relu-Conv-Relu-GlobalAveragePool, deterministic weights, saved at ``path``."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    w1 = numpy_helper.from_array(
+        (rng.standard_normal((channels, 3, 3, 3)) * np.sqrt(2 / 27)).astype(np.float32), "w1")
+    w2 = numpy_helper.from_array(
+        (rng.standard_normal((channels, channels, 3, 3)) * np.sqrt(2 / (9 * channels)))
+        .astype(np.float32), "w2")
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["c1"], name="conv1", pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
+        helper.make_node("Conv", ["r1", "w2"], ["c2"], name="conv2", pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c2"], ["r2"], name="relu2"),
+        helper.make_node("GlobalAveragePool", ["r2"], ["y"], name="pool"),
+    ]
+    graph = helper.make_graph(
+        nodes, "conv_relu",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, size, size])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, channels, 1, 1])], [w1, w2])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.save(model, path)
+    return path
+
+
+@pytest.fixture
+def conv_model(tmp_path: Path) -> Path:
+    return conv_relu_model(tmp_path / "conv_relu.onnx")
+
+
+def agent_env() -> dict[str, str]:
+    """Environment to run ``python -m workbench_agent`` from the source tree."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "remote"), env.get("PYTHONPATH", "")])
+    return env
+
+
+PYTHON = sys.executable

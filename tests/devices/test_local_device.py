@@ -1,0 +1,132 @@
+"""LocalDevice: the real agent in a subprocess; timeouts, cancel, crashes and the lock."""
+
+from __future__ import annotations
+
+import os
+import platform
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from workbench import errors
+from workbench.devices import LocalDevice, connect
+
+SLEEPY_RUNNER = """
+import os, subprocess, sys, time
+RUNNER_API = 1
+def run(job, ctx):
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    with open(job["workdir"] + "/child.pid", "w") as f:
+        f.write(str(child.pid))
+    ctx.log("info", "sleeping")
+    time.sleep(float(job["backend"]["options"].get("seconds", 600)))
+    return {"runtime": {"name": "sleepy", "version": "0"}, "latency_ms": [1.0]}
+"""
+
+
+def sleepy_job(tmp_path: Path, seconds: float = 600) -> dict[str, Any]:
+    runner = tmp_path / "sleepy.py"
+    runner.write_text(SLEEPY_RUNNER)
+    workdir = tmp_path / f"work-{time.monotonic_ns()}"
+    workdir.mkdir()
+    return {"schema": "workbench.job/1", "id": "sleepy",
+            "model": {"path": "-", "sha256": "-"},
+            "backend": {"name": "sleepy", "runner": str(runner), "options": {"seconds": seconds}},
+            "inputs": [], "run": {"warmup": 0, "runs": 1}, "workdir": str(workdir)}
+
+
+def wait_gone(pid: int, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        try:
+            with open(f"/proc/{pid}/stat") as stat:  # a zombie waiting to be reaped is gone too
+                if stat.read().split()[2] == "Z":
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_connect_local_gives_one_device_object_per_name() -> None:
+    assert connect("local") is connect("local")
+    assert isinstance(connect("local"), LocalDevice)
+
+
+def test_connect_to_an_unknown_name_lists_the_known_devices() -> None:
+    with pytest.raises(errors.DeviceNotFound, match="local"):
+        connect("no-such-board")
+
+
+def test_probe_describes_this_machine() -> None:
+    info = LocalDevice().probe()
+    assert info.arch == platform.machine()
+    assert info.kind == "local" and not info.emulated
+    assert info.runtime_version("onnxruntime")
+    assert "CPUExecutionProvider" in info.providers("onnxruntime")
+    assert info.python == platform.python_version()
+    assert info.name in info.summary()
+
+
+def test_timeout_kills_the_agents_whole_process_group(tmp_path: Path) -> None:
+    job = sleepy_job(tmp_path)
+    with pytest.raises(errors.JobTimeout, match="longer than 1 s"):
+        LocalDevice().run(job, timeout=1.0)
+    child = int((Path(job["workdir"]) / "child.pid").read_text())
+    assert wait_gone(child), "the runner's own child process must die with the agent"
+
+
+def test_cancel_stops_the_agent_and_raises_job_cancelled(tmp_path: Path) -> None:
+    cancel = threading.Event()
+    started = threading.Event()
+
+    def on_event(event: dict[str, Any]) -> None:
+        if event.get("message") == "sleeping":
+            started.set()
+            cancel.set()
+
+    with pytest.raises(errors.JobCancelled):
+        LocalDevice().run(sleepy_job(tmp_path), on_event, cancel=cancel)
+    assert started.is_set()
+
+
+def test_an_agent_killed_mid_run_reports_the_signal_and_its_stderr_tail(tmp_path: Path) -> None:
+    runner = tmp_path / "dies.py"
+    runner.write_text("import os, signal, sys\nRUNNER_API = 1\ndef run(job, ctx):\n"
+                      "    sys.stderr.write('loading weights\\n'); sys.stderr.flush()\n"
+                      "    os.kill(os.getpid(), signal.SIGKILL)\n")
+    job = sleepy_job(tmp_path)
+    job["backend"]["runner"] = str(runner)
+    with pytest.raises(errors.AgentCrashed) as caught:
+        LocalDevice().run(job)
+    assert "signal 9" in str(caught.value)
+    assert "loading weights" in caught.value.stderr_tail
+    assert caught.value.hint
+
+
+def test_two_jobs_on_one_device_run_one_after_the_other(tmp_path: Path) -> None:
+    device = LocalDevice("lock-test")
+    spans: list[tuple[float, float]] = []
+    waiting: list[str] = []
+
+    def one_job() -> None:
+        with device.lock(lambda e: waiting.append(e["message"])):
+            start = time.monotonic()
+            device.run(sleepy_job(tmp_path, seconds=0.5))
+            spans.append((start, time.monotonic()))
+
+    threads = [threading.Thread(target=one_job) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    first, second = sorted(spans)
+    assert second[0] >= first[1], "the second job started before the first finished"
+    assert any("waiting" in message for message in waiting)

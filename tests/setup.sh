@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Set up everything the tests need on a fresh Debian machine: system packages
+# (installed with apt when missing and when we may), then a virtual environment
+# in .venv with the project and its test extras.
+#   bash tests/setup.sh            # then: .venv/bin/python -m pytest
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System packages the tests use. Empty for now; later: openssh-server, chromium.
+SYSTEM_PACKAGES=()
+
+missing=()
+for pkg in "${SYSTEM_PACKAGES[@]}"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+PYTHON="${PYTHON:-python3}"
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[test]'
+echo "set up: .venv (run the tests with .venv/bin/python -m pytest)"

@@ -1,0 +1,74 @@
+"""Edge Workbench: load a model, pick a device and a backend, profile it layer by layer.
+
+    import workbench as wb
+    m = wb.load_model("zoo:mobilenetv2")
+    p = wb.profile(m, device="local", backend="onnxruntime", runs=50)
+    p.to_html("report.html")
+
+The names below load on first use, so ``import workbench`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from workbench.errors import WorkbenchError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Device",
+    "DeviceInfo",
+    "Job",
+    "LocalDevice",
+    "Model",
+    "Profile",
+    "WorkbenchError",
+    "__version__",
+    "compare",
+    "compare_latency",
+    "connect",
+    "errors",
+    "load_model",
+    "profile",
+    "submit",
+]
+
+_LAZY: dict[str, tuple[str, str | None]] = {
+    "Device": ("workbench.devices", "Device"),
+    "DeviceInfo": ("workbench.devices", "DeviceInfo"),
+    "LocalDevice": ("workbench.devices", "LocalDevice"),
+    "connect": ("workbench.devices", "connect"),
+    "Job": ("workbench.jobs", "Job"),
+    "profile": ("workbench.jobs", "profile"),
+    "submit": ("workbench.jobs", "submit"),
+    "Model": ("workbench.models", "Model"),
+    "load_model": ("workbench.models", "load_model"),
+    "Profile": ("workbench.profiling", "Profile"),
+    "compare": ("workbench.profiling", "compare"),
+    "compare_latency": ("workbench.profiling", "compare_latency"),
+    "errors": ("workbench.errors", None),
+}
+
+if TYPE_CHECKING:
+    from workbench import errors
+    from workbench.devices import Device, DeviceInfo, LocalDevice, connect
+    from workbench.jobs import Job, profile, submit
+    from workbench.models import Model, load_model
+    from workbench.profiling import Profile, compare, compare_latency
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module_name, attribute = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'workbench' has no attribute {name!r}") from None
+    module = importlib.import_module(module_name)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

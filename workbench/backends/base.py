@@ -1,0 +1,111 @@
+"""The backend plug-in seam: a host half (this class) and a runner module.
+
+A backend declares its options as data (:class:`Option`), so the same schema
+validates input here, is listed by ``workbench backends`` and generates the
+widget form. Its runner module is one Python file shipped to the device and
+loaded there by the agent (runner API 1, see workbench/formats).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbench import errors
+
+if TYPE_CHECKING:
+    from workbench.devices.base import DeviceInfo
+    from workbench.models import Model
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "int": (int,),
+    "float": (int, float),
+    "str": (str,),
+    "bool": (bool,),
+    "list": (list, tuple),
+    "dict": (dict,),
+}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One backend option: type, default, allowed values and help text."""
+
+    name: str
+    type: str
+    default: Any
+    help: str
+    choices: tuple[Any, ...] | None = None
+    minimum: float | None = None
+
+    def check(self, value: Any, backend: str) -> Any:
+        """The value as used, or raise InvalidOptionValue saying what is accepted."""
+        where = f"{backend} option {self.name!r}"
+        kinds = _TYPES[self.type]
+        if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+            raise errors.InvalidOptionValue(
+                f"{value!r} is not a {self.type}", where=where, hint=f"{self.name}: {self.help}")
+        if self.choices is not None and value not in self.choices:
+            allowed = ", ".join(repr(c) for c in self.choices)
+            raise errors.InvalidOptionValue(f"{value!r} is not allowed", where=where,
+                                            hint=f"Choose one of {allowed}")
+        if self.minimum is not None and value < self.minimum:
+            raise errors.InvalidOptionValue(f"{value!r} is below the minimum {self.minimum:g}",
+                                            where=where, hint=f"{self.name}: {self.help}")
+        return list(value) if self.type == "list" else value
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "type": self.type, "default": self.default, "help": self.help,
+                "choices": list(self.choices) if self.choices else None, "minimum": self.minimum}
+
+
+class Backend(ABC):
+    """Host half of a backend plug-in."""
+
+    #: the plug-in's name, as used in ``backend="..."``
+    name: str = ""
+    #: model formats it accepts (file suffixes without the dot)
+    formats: tuple[str, ...] = ("onnx",)
+    #: the runtime a device needs (a key of DeviceInfo.runtimes)
+    runtime: str = ""
+    #: its options, declaratively
+    options: tuple[Option, ...] = ()
+
+    def validate_options(self, options: dict[str, Any] | None) -> dict[str, Any]:
+        """Options with defaults filled in; unknown names or bad values raise OptionError."""
+        given = dict(options or {})
+        by_name = {o.name: o for o in self.options}
+        unknown = sorted(set(given) - set(by_name))
+        if unknown:
+            accepted = ", ".join(sorted(by_name))
+            raise errors.UnknownOption(
+                f"Unknown option {', '.join(repr(u) for u in unknown)}",
+                where=f"backend {self.name!r}", hint=f"Accepted options: {accepted}")
+        return {name: option.check(given[name], self.name) if name in given else option.default
+                for name, option in by_name.items()}
+
+    def check_device(self, info: DeviceInfo, options: dict[str, Any]) -> None:
+        """Raise BackendUnavailable when the device lacks the runtime."""
+        if info.runtime_version(self.runtime) is None:
+            raise errors.BackendUnavailable(
+                f"{self.runtime} is not installed on the device", where=info.name,
+                hint=f"Install {self.runtime} for {info.python} on {info.name}")
+
+    @abstractmethod
+    def prepare(self, model: Model, options: dict[str, Any]) -> list[Path]:
+        """The files to ship for ``model`` (the first is the one the runner loads)."""
+
+    @abstractmethod
+    def runner_path(self) -> Path:
+        """The runner module file the agent loads on the device."""
+
+    def layer_rows(self, result: dict[str, Any], model: Model) -> list[dict[str, Any]]:
+        """Per-layer rows of a profile from a runner result (backends may map names)."""
+        return list(result.get("layers") or [])
+
+    def describe(self) -> dict[str, Any]:
+        """Name, formats, runtime and options, for listings and forms."""
+        return {"name": self.name, "formats": list(self.formats), "runtime": self.runtime,
+                "options": [o.to_dict() for o in self.options]}

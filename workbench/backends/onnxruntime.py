@@ -1,0 +1,86 @@
+"""The onnxruntime backend (host half).
+
+Options map onto onnxruntime's SessionOptions; the runner module
+(``workbench_agent/runners/onnxruntime.py``) runs on the device. Execution
+providers are the ones the device's onnxruntime offers: the PyPI wheels
+carry only the CPU provider; XNNPACK, ACL or QNN come with vendor or custom
+builds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbench import errors
+from workbench.backends.base import Backend, Option
+
+if TYPE_CHECKING:
+    from workbench.devices.base import DeviceInfo
+    from workbench.models import Model
+
+OPTIMIZATION_LEVELS = ("disable", "basic", "extended", "layout", "all")
+
+
+class OnnxRuntimeBackend(Backend):
+    """onnxruntime with the execution providers present on the device."""
+
+    name = "onnxruntime"
+    formats = ("onnx",)
+    runtime = "onnxruntime"
+    options = (
+        Option("intra_op_threads", "int", 0, "threads inside an operator (0: the runtime's default, "
+               "one per core)", minimum=0),
+        Option("inter_op_threads", "int", 0, "threads across operators in parallel mode (0: default)",
+               minimum=0),
+        Option("graph_optimization_level", "str", "all", "graph optimisations: fusions, constant "
+               "folding, layout changes", choices=OPTIMIZATION_LEVELS),
+        Option("execution_mode", "str", "sequential", "run operators one at a time or in parallel",
+               choices=("sequential", "parallel")),
+        Option("providers", "list", ["CPUExecutionProvider"], "execution providers in priority order; "
+               "must be present on the device"),
+        Option("provider_options", "dict", {}, "per provider: a dict of its options"),
+        Option("thread_affinity", "str", "", "intra-op thread affinities in onnxruntime's form, "
+               "e.g. '1,2;3,4' (one group per extra thread)"),
+        Option("allow_spinning", "bool", True, "let idle intra-op threads spin (lower latency, "
+               "more CPU)"),
+        Option("enable_cpu_mem_arena", "bool", True, "use onnxruntime's CPU memory arena"),
+        Option("free_dimension_overrides", "dict", {}, "symbolic dim name -> size, fixed in the "
+               "session"),
+    )
+
+    def check_device(self, info: DeviceInfo, options: dict[str, Any]) -> None:
+        super().check_device(info, options)
+        available = info.providers(self.runtime)
+        missing = [p for p in options.get("providers", []) if p not in available]
+        if missing:
+            raise errors.BackendUnavailable(
+                f"Execution provider {', '.join(missing)} is not available",
+                where=f"{info.name}, onnxruntime {info.runtime_version(self.runtime)}",
+                hint=f"Available providers: {', '.join(available)}")
+
+    def prepare(self, model: Model, options: dict[str, Any]) -> list[Path]:
+        return model.files()
+
+    def runner_path(self) -> Path:
+        from workbench.devices.local import agent_root
+
+        return agent_root() / "workbench_agent" / "runners" / "onnxruntime.py"
+
+    def layer_rows(self, result: dict[str, Any], model: Model) -> list[dict[str, Any]]:
+        """Runner rows with the original nodes each covers, found through tensor boundaries."""
+        from workbench.profiling.mapping import map_executed_nodes
+
+        rows = [dict(r) for r in result.get("layers") or []]
+        executed = (result.get("executed_graph") or {}).get("nodes")
+        if not executed:  # no executed graph saved: fall back to names
+            known = {n.name for n in model.nodes}
+            executed = [{"name": r["name"], "op_type": r["op_type"], "inputs": [],
+                         "outputs": []} for r in rows]
+            mapping = {r["name"]: {"original_nodes": [r["name"]] if r["name"] in known else [],
+                                   "kind": "compute"} for r in rows}
+        else:
+            mapping = map_executed_nodes(executed, model.topology())
+        for row in rows:
+            row.update(mapping.get(row["name"], {"original_nodes": [], "kind": "other"}))
+        return rows

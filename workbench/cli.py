@@ -1,0 +1,244 @@
+"""The ``workbench`` command: a view over the public API, no logic of its own.
+
+Errors print their message and hint, not a traceback, and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbench.errors import WorkbenchError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from workbench.models import Model
+    from workbench.profiling import Profile
+
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def _si(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    for factor, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= factor:
+            return f"{value / factor:.2f} {prefix}{unit}"
+    return f"{value:.0f} {unit}".rstrip()
+
+
+def _key_values(pairs: Sequence[str], what: str) -> dict[str, Any]:
+    """``key=value`` pairs; values are JSON when they parse as JSON, else strings."""
+    parsed: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            from workbench.errors import InvalidOptionValue
+
+            raise InvalidOptionValue(f"{pair!r} is not key=value", where=what,
+                                     hint="Write e.g. -o intra_op_threads=2")
+        try:
+            parsed[key] = json.loads(text)
+        except ValueError:
+            parsed[key] = text
+    return parsed
+
+
+def _load(source: str, shapes: Sequence[str]) -> Model:
+    from workbench.models import load_model
+
+    model = load_model(source)
+    dims = _key_values(shapes, "--shape")
+    return model.with_shapes(**dims) if dims else model
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    model = _load(args.model, args.shape)
+    out = _console()
+    out.print(f"[bold]{model.name}[/bold]  sha256 {model.sha256[:16]}  opset {model.opset}")
+    for tensor in model.inputs:
+        out.print(f"  input  {tensor.name}: {tensor.dtype} {tensor.shape}")
+    for tensor in model.outputs:
+        out.print(f"  output {tensor.name}: {tensor.dtype} {tensor.shape}")
+    out.print(f"  params {_si(model.params)}  MACs {_si(model.macs)}  weights "
+              f"{_si(model.weight_bytes, 'B')}  peak activations {_si(model.peak_activation_bytes, 'B')}")
+    table = Table(title="by op type")
+    for column in ("op type", "count", "params", "MACs", "share of MACs"):
+        table.add_column(column, justify="left" if column == "op type" else "right")
+    for row in model.by_op_type().itertuples(index=False):
+        data = row._asdict()
+        table.add_row(str(data["op_type"]), str(data["count"]), _si(data["params"]),
+                      _si(data["macs"]), f"{100 * float(data.get('share_of_macs', 0) or 0):.1f}%")
+    out.print(table)
+    if args.layers:
+        layers = Table(title="layers")
+        for column in ("name", "op type", "output shape", "params", "MACs"):
+            layers.add_column(column)
+        for node in model.nodes:
+            shape = node.output_shapes[0] if node.output_shapes else None
+            layers.add_row(node.name, node.op_type, str(shape), _si(node.params), _si(node.macs))
+        out.print(layers)
+    for warning in getattr(model, "warnings", []):
+        out.print(f"[yellow]warning:[/yellow] {warning}")
+    return 0
+
+
+def _print_profile(profile: Profile, top: int) -> None:
+    _console().print(profile.summary(top=top), markup=False)
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from workbench.jobs import profile
+
+    model = _load(args.model, args.shape)
+    options = _key_values(args.option, "-o")
+    with Progress(TextColumn("{task.description:<10}"), BarColumn(), TextColumn("{task.completed}/"
+                  "{task.total}"), TimeElapsedColumn(), console=_console(stderr=True),
+                  transient=True, disable=args.quiet) as bar:
+        tasks: dict[str, Any] = {}
+
+        def on_event(event: dict[str, Any]) -> None:
+            if event.get("event") == "progress":
+                phase = event["phase"]
+                if phase not in tasks:
+                    tasks[phase] = bar.add_task(phase, total=max(1, event["total"]))
+                bar.update(tasks[phase], completed=event["done"], total=max(1, event["total"]))
+            elif event.get("event") == "log" and not args.quiet:
+                bar.console.print(f"[dim]{event['level']}: {event['message']}[/dim]")
+
+        result = profile(model, device=args.device, backend=args.backend, options=options,
+                         warmup=args.warmup, runs=args.runs, profile_runs=args.profile_runs,
+                         timeout=args.timeout, label=args.label, on_event=on_event)
+    _print_profile(result, args.top)
+    out = Path(args.out) if args.out else Path(f"{model.name}-{args.device}.html")
+    result.to_html(out)
+    _console().print(f"report: {out}")
+    if args.json:
+        result.save(args.json)
+        _console().print(f"profile: {args.json}")
+    return 0
+
+
+def cmd_zoo(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from workbench.models import zoo_info
+
+    table = Table(title="bundled models (zoo:NAME)")
+    for column in ("name", "params", "MACs", "file", "description"):
+        table.add_column(column)
+    for info in zoo_info():
+        size = info.get("size_bytes") or info.get("size")
+        table.add_row(str(info["name"]), _si(info.get("params")), _si(info.get("macs")),
+                      _si(size, "B") if size else "not built yet", str(info.get("description", "")))
+    _console().print(table)
+    return 0
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from workbench.devices import connect, known_devices
+
+    out = _console()
+    for entry in known_devices():
+        out.print(f"[bold]{entry['name']}[/bold] ({entry['kind']}): {entry['note']}")
+        if args.probe:
+            out.print("  " + connect(entry["name"]).probe().summary(), markup=False)
+    return 0
+
+
+def cmd_backends(args: argparse.Namespace) -> int:
+    from workbench import backends
+
+    out = _console()
+    for name, backend in backends.load_all().items():
+        info = backend.describe()
+        out.print(f"[bold]{name}[/bold]: formats {', '.join(info['formats'])}; needs "
+                  f"{info['runtime']} on the device")
+        for option in info["options"]:
+            choices = f" one of {option['choices']}" if option["choices"] else ""
+            out.print(f"  {option['name']} ({option['type']}, default {option['default']!r}"
+                      f"{choices}): {option['help']}", markup=False)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line's parser (its help is the CLI's reference)."""
+    from workbench import __version__
+
+    top = argparse.ArgumentParser(prog="workbench", description="Profile ML models on Arm "
+                                  "edge devices, layer by layer.")
+    top.add_argument("--version", action="version", version=f"workbench {__version__}")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    inspect = sub.add_parser("inspect", help="static analysis: layers, shapes, params, MACs")
+    inspect.add_argument("model", help="an .onnx path or zoo:NAME")
+    inspect.add_argument("--shape", action="append", default=[], metavar="DIM=N",
+                         help="fix a symbolic dim, e.g. --shape batch=1")
+    inspect.add_argument("--layers", action="store_true", help="list every layer")
+    inspect.set_defaults(func=cmd_inspect)
+
+    prof = sub.add_parser("profile", help="run a model on a device and profile it")
+    prof.add_argument("model", help="an .onnx path or zoo:NAME")
+    prof.add_argument("--device", default="local", help="device name (default: local)")
+    prof.add_argument("--backend", default="onnxruntime", help="backend (default: onnxruntime)")
+    prof.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE",
+                      help="backend option, e.g. -o intra_op_threads=2 (see `workbench backends`)")
+    prof.add_argument("--shape", action="append", default=[], metavar="DIM=N",
+                      help="fix a symbolic dim, e.g. --shape batch=1")
+    prof.add_argument("--warmup", type=int, default=10, help="warm-up runs (default 10)")
+    prof.add_argument("--runs", type=int, default=50, help="timed runs (default 50)")
+    prof.add_argument("--profile-runs", type=int, default=10,
+                      help="runs with the profiler on, for per-layer times (default 10; 0: off)")
+    prof.add_argument("--timeout", type=float, default=None, help="stop the job after N seconds")
+    prof.add_argument("--label", default=None, help="a short name for plots and comparisons")
+    prof.add_argument("--out", default=None, help="HTML report path (default MODEL-DEVICE.html)")
+    prof.add_argument("--json", default=None, help="also save the profile JSON here")
+    prof.add_argument("--top", type=int, default=15, help="layers in the printed summary")
+    prof.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    prof.set_defaults(func=cmd_profile)
+
+    zoo = sub.add_parser("zoo", help="list the bundled models")
+    zoo.set_defaults(func=cmd_zoo)
+
+    devices = sub.add_parser("devices", help="list the known devices")
+    devices.add_argument("--probe", action="store_true", help="probe each device")
+    devices.set_defaults(func=cmd_devices)
+
+    back = sub.add_parser("backends", help="list the backends and their options")
+    back.set_defaults(func=cmd_backends)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``workbench`` command; returns the exit code."""
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except WorkbenchError as exc:
+        from rich.markup import escape
+
+        _console(stderr=True).print(f"[bold red]error:[/bold red] {escape(str(exc))}")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        _console(stderr=True).print("interrupted")
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""Reading the agent's event stream (workbench.events/1), for every device kind."""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from typing import Any
+
+from workbench import errors
+from workbench.devices.base import EventCallback, error_from_event
+
+STDERR_TAIL_LINES = 40
+
+
+class StderrTail:
+    """Keeps the last lines of the agent's stderr for error messages."""
+
+    def __init__(self, lines: int = STDERR_TAIL_LINES) -> None:
+        self._lines: deque[str] = deque(maxlen=lines)
+
+    def add(self, line: str) -> None:
+        self._lines.append(line.rstrip("\n"))
+
+    def text(self) -> str:
+        return "\n".join(self._lines)
+
+
+class AgentStream:
+    """Parses event lines, forwards progress/log events, keeps the result or the error."""
+
+    def __init__(self, where: str, on_event: EventCallback | None = None) -> None:
+        self.where = where
+        self.on_event = on_event
+        self.result: dict[str, Any] | None = None
+        self.error: dict[str, Any] | None = None
+        self.hello: dict[str, Any] | None = None
+        self.garbage: list[str] = []
+
+    def feed(self, line: str) -> None:
+        text = line.strip()
+        if not text:
+            return
+        try:
+            event = json.loads(text)
+        except ValueError:
+            self.garbage.append(text[:200])  # the host never parses free text from a board
+            return
+        kind = event.get("event") if isinstance(event, dict) else None
+        if kind == "hello":
+            self.hello = event
+        elif kind == "result":
+            self.result = event.get("result")
+        elif kind == "error":
+            self.error = event.get("error") or {}
+        elif kind in ("progress", "log") and self.on_event is not None:
+            self.on_event(event)
+
+    def finish(self, exit_code: int | None, stderr_tail: str) -> dict[str, Any]:
+        """The result, or raise the matching WorkbenchError."""
+        if self.error is not None:
+            raise error_from_event(self.error, where=self.where, exit_code=exit_code,
+                                   stderr_tail=stderr_tail)
+        if self.result is not None and exit_code == 0:
+            return self.result
+        if exit_code is not None and exit_code < 0:
+            what = f"The agent was killed by signal {-exit_code} before it reported a result"
+        elif self.hello is None:
+            what = f"The agent did not start (exit code {exit_code})"
+        else:
+            what = f"The agent exited with code {exit_code} without a result"
+        raise errors.AgentCrashed(what, where=self.where, exit_code=exit_code,
+                                  stderr_tail=stderr_tail)

@@ -1,0 +1,157 @@
+"""The Device seam: probe / ensure / run, shared by local and SSH devices.
+
+Everything above a device (jobs, front ends) is written once against this
+class. A device runs the agent with a job, streams its events and returns its
+result; jobs on one device are serialised by the device's lock.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbench import errors
+
+#: Called with each event the agent emits (progress, log).
+EventCallback = Callable[[dict[str, Any]], None]
+#: Called with (bytes done, bytes total) during an upload.
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass
+class DeviceInfo:
+    """What a probe found on a device (the profile's ``device`` section)."""
+
+    name: str
+    kind: str
+    arch: str
+    os: str | None = None
+    hostname: str | None = None
+    cpu: dict[str, Any] | None = None
+    cores: int | None = None
+    memory_bytes: int | None = None
+    disk_free_bytes: int | None = None
+    python: str | None = None
+    numpy: str | None = None
+    runtimes: dict[str, Any] = field(default_factory=dict)
+    emulated: bool = False
+
+    @classmethod
+    def from_probe(cls, name: str, kind: str, probe: dict[str, Any],
+                   emulated: bool = False) -> DeviceInfo:
+        """Build from the agent's ``probe`` output."""
+        known = {k: probe.get(k) for k in ("os", "hostname", "cpu", "cores", "memory_bytes",
+                                           "disk_free_bytes", "python", "numpy")}
+        return cls(name=name, kind=kind, arch=str(probe.get("arch", "unknown")),
+                   runtimes=dict(probe.get("runtimes") or {}), emulated=emulated, **known)
+
+    def to_dict(self, *, with_cpuinfo: bool = False) -> dict[str, Any]:
+        """JSON-able dict; the raw /proc/cpuinfo text only when asked for."""
+        data = {k: v for k, v in self.__dict__.items()}
+        if self.cpu and not with_cpuinfo:
+            data["cpu"] = {k: v for k, v in self.cpu.items() if k != "cpuinfo"}
+        return data
+
+    def runtime_version(self, runtime: str) -> str | None:
+        info = self.runtimes.get(runtime)
+        return info.get("version") if isinstance(info, dict) else None
+
+    def providers(self, runtime: str) -> list[str]:
+        info = self.runtimes.get(runtime)
+        return list(info.get("providers", [])) if isinstance(info, dict) else []
+
+    @property
+    def cpu_model(self) -> str | None:
+        clusters = (self.cpu or {}).get("clusters") or []
+        names = [c.get("model") or f"part {c.get('part')}" for c in clusters]
+        return " + ".join(dict.fromkeys(n for n in names if n)) or None
+
+    def summary(self) -> str:
+        """One line: name, arch, CPU, cores, memory, runtimes."""
+        memory = f"{self.memory_bytes / 2**30:.1f} GiB" if self.memory_bytes else "? GiB"
+        runtimes = ", ".join(f"{k} {v.get('version')}" for k, v in self.runtimes.items()
+                             if isinstance(v, dict) and v.get("version")) or "no runtime"
+        tag = " [EMULATED]" if self.emulated else ""
+        return (f"{self.name} ({self.kind}{tag}): {self.arch}, {self.cpu_model or 'unknown CPU'}, "
+                f"{self.cores} cores, {memory}, Python {self.python}, {runtimes}")
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+            f"<td style='text-align:left'>{html.escape(json.dumps(v) if not isinstance(v, str) else v)}</td></tr>"
+            for k, v in self.to_dict().items() if v not in (None, {}, []))
+        return f"<table>{rows}</table>"
+
+
+class Device(ABC):
+    """One reachable machine that runs jobs (this machine, or a board over SSH)."""
+
+    kind: str = "abstract"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._info: DeviceInfo | None = None
+        self._thread_lock = threading.Lock()
+
+    def probe(self, refresh: bool = False) -> DeviceInfo:
+        """The device's info; cached after the first call unless ``refresh``."""
+        if self._info is None or refresh:
+            self._info = self._probe()
+        return self._info
+
+    @abstractmethod
+    def _probe(self) -> DeviceInfo:
+        """Ask the device what it is (runs the agent's probe)."""
+
+    @abstractmethod
+    def ensure(self, artifact: Path, progress: ProgressCallback | None = None) -> str:
+        """Make a file available on the device; return its path there."""
+
+    @abstractmethod
+    def run(self, job: dict[str, Any], on_event: EventCallback | None = None, *,
+            timeout: float | None = None, cancel: threading.Event | None = None) -> dict[str, Any]:
+        """Run the agent with ``job``; stream events to ``on_event``; return the result."""
+
+    @abstractmethod
+    def workdir(self) -> str:
+        """A fresh scratch folder on the device for one job."""
+
+    @contextmanager
+    def lock(self, on_event: EventCallback | None = None) -> Iterator[None]:
+        """Serialise jobs on this device within this process (subclasses add cross-process locks)."""
+        if not self._thread_lock.acquire(blocking=False):
+            if on_event:
+                on_event({"event": "log", "level": "info",
+                          "message": f"waiting for another job on {self.name} to finish"})
+            self._thread_lock.acquire()
+        try:
+            yield
+        finally:
+            self._thread_lock.release()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"
+
+
+def error_from_event(error: dict[str, Any], *, where: str, exit_code: int | None,
+                     stderr_tail: str) -> errors.WorkbenchError:
+    """Turn an agent's error event into the host's WorkbenchError subclass of the same name."""
+    name = str(error.get("type", "AgentError"))
+    what = str(error.get("what", "The agent failed"))
+    hint = error.get("hint")
+    error_where = error.get("where") or where
+    cls = getattr(errors, name, None)
+    if isinstance(cls, type) and issubclass(cls, errors.AgentError):
+        return cls(what, where=error_where, hint=hint, exit_code=exit_code,
+                   stderr_tail=stderr_tail)
+    if isinstance(cls, type) and issubclass(cls, errors.WorkbenchError):
+        return cls(what, where=error_where, hint=hint)
+    return errors.AgentError(what, where=error_where, hint=hint, exit_code=exit_code,
+                             stderr_tail=stderr_tail)

@@ -1,0 +1,170 @@
+"""This machine as a device: the very same agent, run in a subprocess."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from workbench import errors
+from workbench._paths import cache_dir
+from workbench.devices._stream import AgentStream, StderrTail
+from workbench.devices.base import Device, DeviceInfo, EventCallback, ProgressCallback
+
+KILL_GRACE_S = 5.0
+
+
+def agent_root() -> Path:
+    """The folder that holds the ``workbench_agent`` package (put on the agent's path)."""
+    import workbench_agent
+
+    return Path(workbench_agent.__file__).resolve().parent.parent
+
+
+class LocalDevice(Device):
+    """Runs jobs on this machine with the agent in a subprocess of ``python``."""
+
+    kind = "local"
+
+    def __init__(self, name: str = "local", python: str | None = None) -> None:
+        super().__init__(name)
+        self.python = python or sys.executable
+
+    def _command(self, *args: str) -> list[str]:
+        return [self.python, "-m", "workbench_agent", *args]
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        root = str(agent_root())
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+    def _probe(self) -> DeviceInfo:
+        try:
+            done = subprocess.run(self._command("probe"), capture_output=True, text=True,
+                                  env=self._env(), timeout=120, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise errors.AgentError(f"Cannot run the agent's probe: {exc}",
+                                    where=f"{self.name}: {self.python}") from None
+        if done.returncode != 0:
+            raise errors.AgentError("The agent's probe failed", where=f"{self.name}: {self.python}",
+                                    exit_code=done.returncode, stderr_tail=done.stderr[-4000:])
+        return DeviceInfo.from_probe(self.name, self.kind, json.loads(done.stdout))
+
+    def ensure(self, artifact: Path, progress: ProgressCallback | None = None) -> str:
+        """Files on this machine are already on the device: the path itself."""
+        path = Path(artifact).resolve()
+        if not path.is_file():
+            raise errors.DeviceError("The file to deploy does not exist", where=str(path))
+        if progress is not None:
+            size = path.stat().st_size
+            progress(size, size)
+        return str(path)
+
+    def workdir(self) -> str:
+        return tempfile.mkdtemp(prefix="workbench-job-")
+
+    @contextmanager
+    def lock(self, on_event: EventCallback | None = None) -> Iterator[None]:
+        """Serialise jobs across processes too (two notebooks on one machine)."""
+        with super().lock(on_event):
+            lock_dir = cache_dir() / "locks"
+            lock_dir.mkdir(parents=True, exist_ok=True)
+            with open(lock_dir / f"{self.name}.lock", "w") as handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    if on_event:
+                        on_event({"event": "log", "level": "info",
+                                  "message": f"waiting: another process runs a job on {self.name}"})
+                    fcntl.flock(handle, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def run(self, job: dict[str, Any], on_event: EventCallback | None = None, *,
+            timeout: float | None = None, cancel: threading.Event | None = None) -> dict[str, Any]:
+        where = f"{self.name}: job {job.get('id', '?')}"
+        process = subprocess.Popen(
+            self._command("run", "-"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, env=self._env(), start_new_session=True)
+        stream = AgentStream(where, on_event)
+        tail = StderrTail()
+        stopped: list[str] = []
+        finished = threading.Event()
+
+        def watch() -> None:
+            # Wakes on cancel or timeout and kills the agent's whole process group.
+            if cancel is not None:
+                cancelled = _wait_any(cancel, finished, timeout)
+            else:
+                cancelled = False
+                finished.wait(timeout)
+            if not finished.is_set():
+                stopped.append("cancel" if cancelled else "timeout")
+                _kill_group(process)
+
+        def read_stderr() -> None:
+            assert process.stderr is not None
+            for line in process.stderr:
+                tail.add(line)
+
+        threads = [threading.Thread(target=watch, daemon=True),
+                   threading.Thread(target=read_stderr, daemon=True)]
+        for thread in threads:
+            thread.start()
+        try:
+            assert process.stdin is not None and process.stdout is not None
+            try:
+                process.stdin.write(json.dumps(job))
+                process.stdin.close()
+            except BrokenPipeError:
+                pass  # the agent died at once; its exit code and stderr tell why
+            for line in process.stdout:
+                stream.feed(line)
+            exit_code = process.wait()
+        finally:
+            finished.set()
+            if process.poll() is None:
+                _kill_group(process)
+            threads[1].join(timeout=KILL_GRACE_S)
+        if stopped == ["cancel"]:
+            raise errors.JobCancelled("The job was cancelled; the agent was stopped", where=where)
+        if stopped == ["timeout"]:
+            raise errors.JobTimeout(f"The job ran longer than {timeout:g} s and was stopped",
+                                    where=where)
+        return stream.finish(exit_code, tail.text())
+
+    def clean(self, workdir: str) -> None:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _wait_any(cancel: threading.Event, finished: threading.Event, timeout: float | None) -> bool:
+    """Wait until cancel or finished is set, or timeout; True when cancel was set."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while not finished.is_set():
+        if cancel.wait(0.05):
+            return True
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+    return False
+
+
+def _kill_group(process: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass

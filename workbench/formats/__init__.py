@@ -1,0 +1,66 @@
+"""The four versioned documents that cross process and machine boundaries.
+
+Each is a JSON Schema shipped in ``workbench/formats/schemas``:
+
+=====================  ==========================  ==========================================
+document               identifier                  written by
+=====================  ==========================  ==========================================
+job                    ``workbench.job/1``         the host, read by the agent
+event stream           ``workbench.events/1``      the agent, one JSON object per line
+runner result          ``workbench.runner/1``      a backend's runner module (``runner_api: 1``)
+profile                ``workbench.profile/1``     the host, read by every front end
+=====================  ==========================  ==========================================
+
+A change to a document is additive or bumps its version; ``tests/fixtures/formats``
+keeps one document of every released version, and the tests load them all.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from workbench.errors import FormatError, WorkbenchError
+
+#: identifier -> schema file name
+SCHEMAS: dict[str, str] = {
+    "workbench.job/1": "job-1.json",
+    "workbench.events/1": "events-1.json",
+    "workbench.runner/1": "runner-1.json",
+    "workbench.profile/1": "profile-1.json",
+}
+
+PROFILE = "workbench.profile/1"
+JOB = "workbench.job/1"
+EVENTS = "workbench.events/1"
+RUNNER = "workbench.runner/1"
+RUNNER_API = 1
+
+
+@cache
+def schema(identifier: str) -> dict[str, Any]:
+    """The JSON Schema of a document, e.g. ``schema("workbench.profile/1")``."""
+    try:
+        filename = SCHEMAS[identifier]
+    except KeyError:
+        raise FormatError(f"Unknown document format {identifier!r}",
+                          hint=f"Known formats: {', '.join(SCHEMAS)}") from None
+    text = resources.files("workbench.formats").joinpath("schemas", filename).read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def validate(document: Any, identifier: str, *, where: str | None = None,
+             error: type[WorkbenchError] = FormatError) -> None:
+    """Raise ``error`` naming the first place where ``document`` breaks its schema."""
+    import jsonschema
+
+    validator_cls = jsonschema.validators.validator_for(schema(identifier))
+    validator = validator_cls(schema(identifier))
+    problem = jsonschema.exceptions.best_match(validator.iter_errors(document))
+    if problem is not None:
+        path = "/".join(str(p) for p in problem.absolute_path) or "(top level)"
+        raise error(f"Not a valid {identifier} document: {problem.message} at {path}",
+                    where=where)

@@ -1,0 +1,256 @@
+"""Build a job, run it on a device, and turn the result into a Profile.
+
+``profile()`` is the one way to measure: the CLI, the widgets and the lab
+server all call it (or ``submit()``, its background form).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import platform
+import threading
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbench import errors, formats
+
+if TYPE_CHECKING:
+    from workbench.backends.base import Backend
+    from workbench.devices.base import Device, DeviceInfo, EventCallback
+    from workbench.models import Model
+    from workbench.profiling import Profile
+
+MIN_STABLE_RUNS = 10
+
+
+def _as_model(model: Model | str | Path) -> Model:
+    from workbench.models import Model, load_model
+
+    return model if isinstance(model, Model) else load_model(model)
+
+
+def build_job(model: Model, device: Device, backend: Backend, options: dict[str, Any],
+              inputs: dict[str, Any] | None, *, warmup: int, runs: int, profile_runs: int,
+              timeout: float | None) -> dict[str, Any]:
+    """The workbench.job/1 document for one run, with every file ensured on the device."""
+    from workbench.inputs import job_inputs
+
+    for name, value in (("warmup", warmup), ("runs", runs), ("profile_runs", profile_runs)):
+        if not isinstance(value, int) or value < (1 if name == "runs" else 0):
+            raise errors.InvalidOptionValue(f"{name}={value!r} is not allowed",
+                                            where="run settings",
+                                            hint="runs >= 1, warmup and profile_runs >= 0")
+    files = backend.prepare(model, options)
+    remote = [device.ensure(path) for path in files]
+    entries, input_files = job_inputs(model, inputs)
+    remote_inputs = {str(path): device.ensure(path) for path in input_files}
+    for entry in entries:
+        if entry["kind"] == "npy":
+            entry["path"] = remote_inputs[entry["path"]]
+    job = {
+        "schema": formats.JOB,
+        "id": uuid.uuid4().hex[:12],
+        "model": {"name": model.name, "path": remote[0], "sha256": model.sha256, "format": "onnx"},
+        "backend": {"name": backend.name, "runner": device.ensure(backend.runner_path()),
+                    "options": options},
+        "inputs": entries,
+        "run": {"warmup": warmup, "runs": runs, "profile_runs": profile_runs,
+                "timeout_s": timeout},
+        "workdir": device.workdir(),
+    }
+    formats.validate(job, formats.JOB, where="job")
+    return job
+
+
+def _tensor_bytes(model: Model) -> dict[str, int]:
+    sizes: dict[str, int] = {}
+    for node in model.nodes:
+        names = list(node.inputs) + list(node.outputs)
+        shapes = list(node.input_shapes or [None] * len(node.inputs)) + list(
+            node.output_shapes or [None] * len(node.outputs))
+        dtypes = list(node.input_dtypes or [None] * len(node.inputs)) + list(
+            node.output_dtypes or [None] * len(node.outputs))
+        for name, shape, dtype in zip(names, shapes, dtypes, strict=False):
+            if name and shape and dtype and all(isinstance(d, int) for d in shape):
+                import numpy as np
+
+                count = 1
+                for d in shape:
+                    count *= d
+                sizes[name] = count * np.dtype(dtype).itemsize
+    return sizes
+
+
+def layer_table(rows: list[dict[str, Any]], model: Model) -> list[dict[str, Any]]:
+    """Profile layer rows: duration statistics, share, MACs, bytes moved and GMAC/s."""
+    from workbench.profiling.stats import summarize
+
+    nodes = {n.name: n for n in model.nodes}
+    sizes = _tensor_bytes(model)
+    means = [sum(r["durations_us"]) / max(1, len(r["durations_us"])) for r in rows]
+    total = sum(means) or 1.0
+    table = []
+    for row, mean in zip(rows, means, strict=True):
+        covered = [nodes[n] for n in row.get("original_nodes", []) if n in nodes]
+        written = {t for n in covered for t in n.outputs}
+        read = {t for n in covered for t in n.inputs} - written
+        consumed_inside = {t for n in covered for t in n.inputs}
+        leaving = {t for n in covered for t in n.outputs if t not in consumed_inside} or written
+        macs = sum(n.macs for n in covered) if covered else None
+        moved = sum(sizes.get(t, 0) for t in read | leaving) if covered else None
+        stats = summarize(row["durations_us"])
+        median = stats.get("median") or 0.0
+        table.append({
+            "name": row["name"], "op_type": row["op_type"], "kind": row.get("kind", "compute"),
+            "original_nodes": row.get("original_nodes", []), "provider": row.get("provider"),
+            "calls": int(row.get("calls", 0)), "duration_us": stats, "share": mean / total,
+            "input_shapes": row.get("input_shapes"), "output_shapes": row.get("output_shapes"),
+            "macs": macs, "bytes": moved,
+            "gmacs_per_s": (macs / (median * 1e3)) if macs and median > 0 else None,
+        })
+    return table
+
+
+def _warnings(runs: int, result: dict[str, Any], info: DeviceInfo) -> list[str]:
+    found = list(result.get("warnings") or [])
+    if runs < MIN_STABLE_RUNS:
+        found.append(f"only {runs} timed runs: the median is not stable; use {MIN_STABLE_RUNS} "
+                     "or more")
+    if info.emulated:
+        found.append("emulated board: times are not hardware times")
+    return found
+
+
+def profile_document(model: Model, info: DeviceInfo, backend: Backend, options: dict[str, Any],
+                     job: dict[str, Any], result: dict[str, Any],
+                     label: str | None = None) -> dict[str, Any]:
+    """The workbench.profile/1 document from a job and its runner result."""
+    from workbench import __version__
+    from workbench.profiling.stats import summarize
+
+    run = job["run"]
+    samples = [float(x) for x in result["latency_ms"]]
+    runtime = result["runtime"]
+    profile_runs = int(result.get("profile_runs", 0))
+    providers = sorted({r.get("provider") for r in result.get("layers", []) if r.get("provider")})
+    return {
+        "schema": formats.PROFILE,
+        "kind": "emulated" if info.emulated else "measured",
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "label": label,
+        "model": {"name": model.name, "sha256": model.sha256, "format": "onnx",
+                  "source": model.source, "opset": model.opset, "params": model.params,
+                  "macs": model.macs, "weight_bytes": model.weight_bytes,
+                  "peak_activation_bytes": model.peak_activation_bytes},
+        "device": info.to_dict(),
+        "target": None,
+        "environment": {"conditions": None, "cores_used": None, "emulated": info.emulated},
+        "backend": {"name": backend.name, "version": runtime.get("version"), "options": options,
+                    "providers": list(runtime.get("providers") or [])},
+        "run": {"warmup": run["warmup"], "runs": run["runs"], "profile_runs": profile_runs,
+                "timeout_s": run.get("timeout_s")},
+        "versions": {"workbench": __version__, "agent": result.get("agent_version"),
+                     runtime["name"]: runtime.get("version"), "python": info.python,
+                     "numpy": info.numpy, "host_python": platform.python_version()},
+        "inputs": result.get("inputs") or [],
+        "latency": {"samples_ms": samples, "stats": summarize(samples),
+                    "source": f"{len(samples)} timed runs with profiling off",
+                    "cold_ms": result.get("cold_ms"),
+                    "session_create_ms": result.get("session_create_ms")},
+        "memory": dict(result.get("memory") or {}),
+        "layers": layer_table(backend.layer_rows(result, model), model),
+        "layer_source": (f"{runtime['name']} profiler, {profile_runs} profiled runs in a separate "
+                         "session (profiling on)") if profile_runs else None,
+        "trace": result.get("trace"),
+        "topology": model.topology(),
+        "delegation": {"providers": providers},
+        "outputs": result.get("outputs"),
+        "warnings": _warnings(len(samples), result, info),
+    }
+
+
+def profile(model: Model | str | Path, device: Device | str = "local",
+            backend: str = "onnxruntime", options: dict[str, Any] | None = None, *,
+            inputs: dict[str, Any] | None = None, warmup: int = 10, runs: int = 50,
+            profile_runs: int = 10, timeout: float | None = None, label: str | None = None,
+            on_event: EventCallback | None = None,
+            cancel: threading.Event | None = None) -> Profile:
+    """Run ``model`` on ``device`` with ``backend`` and return its Profile.
+
+    Latency comes from ``runs`` timed runs with profiling off (after a cold
+    run and ``warmup`` runs); per-layer times from ``profile_runs`` further
+    runs with the runtime's profiler on (0 skips them).
+    """
+    from workbench import backends
+    from workbench.devices import connect
+    from workbench.profiling import Profile
+
+    the_model = _as_model(model)
+    the_device = connect(device)
+    the_backend = backends.get(backend)
+    checked = the_backend.validate_options(options)
+    info = the_device.probe()
+    the_backend.check_device(info, checked)
+    with the_device.lock(on_event):
+        job = build_job(the_model, the_device, the_backend, checked, inputs, warmup=warmup,
+                        runs=runs, profile_runs=profile_runs, timeout=timeout)
+        try:
+            result = the_device.run(job, on_event, timeout=timeout, cancel=cancel)
+        finally:
+            clean = getattr(the_device, "clean", None)
+            if clean is not None:
+                clean(job["workdir"])
+    formats.validate(result, formats.RUNNER, where=f"{backend} runner result")
+    return Profile(profile_document(the_model, info, the_backend, checked, job, result, label))
+
+
+class Job:
+    """A profile running in the background: ``result()``, ``cancel()``, ``done``, ``events``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.events: list[dict[str, Any]] = []
+        self._cancel = threading.Event()
+        self._done = threading.Event()
+        self._profile: Profile | None = None
+        self._error: BaseException | None = None
+        user_callback = kwargs.pop("on_event", None)
+
+        def on_event(event: dict[str, Any]) -> None:
+            self.events.append(event)
+            if user_callback is not None:
+                user_callback(event)
+
+        def work() -> None:
+            try:
+                self._profile = profile(*args, on_event=on_event, cancel=self._cancel, **kwargs)
+            except BaseException as exc:  # handed to the caller of result()
+                self._error = exc
+            finally:
+                self._done.set()
+
+        self._thread = threading.Thread(target=work, name="workbench-job", daemon=True)
+        self._thread.start()
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def cancel(self) -> None:
+        """Stop the job; ``result()`` then raises JobCancelled."""
+        self._cancel.set()
+
+    def result(self, timeout: float | None = None) -> Profile:
+        """Wait for the profile (or the job's error)."""
+        if not self._done.wait(timeout):
+            raise errors.JobTimeout(f"The job is still running after {timeout:g} s",
+                                    where="Job.result", hint="Wait longer or cancel it")
+        if self._error is not None:
+            raise self._error
+        assert self._profile is not None
+        return self._profile
+
+
+def submit(*args: Any, **kwargs: Any) -> Job:
+    """Start ``profile(...)`` in the background and return its :class:`Job` handle."""
+    return Job(*args, **kwargs)
