@@ -7,6 +7,7 @@ server all call it (or ``submit()``, its background form).
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import platform
 import threading
 import uuid
@@ -58,9 +59,22 @@ def build_job(model: Model, device: Device, backend: Backend, options: dict[str,
         "run": {"warmup": warmup, "runs": runs, "profile_runs": profile_runs,
                 "timeout_s": timeout},
         "workdir": device.workdir(),
+        "lock": {"path": device.lock_path(), "holder": _holder()},
     }
     formats.validate(job, formats.JOB, where="job")
     return job
+
+
+def _holder() -> str:
+    """Who runs a job, as shown to jobs waiting for the device."""
+    import getpass
+    import socket
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "?"
+    return f"{user}@{socket.gethostname()} pid {os.getpid()}"
 
 
 def _tensor_bytes(model: Model) -> dict[str, int]:
@@ -192,15 +206,12 @@ def profile(model: Model | str | Path, device: Device | str = "local",
     checked = the_backend.validate_options(options)
     info = the_device.probe()
     the_backend.check_device(info, checked)
-    with the_device.lock(on_event):
-        job = build_job(the_model, the_device, the_backend, checked, inputs, warmup=warmup,
-                        runs=runs, profile_runs=profile_runs, timeout=timeout)
-        try:
-            result = the_device.run(job, on_event, timeout=timeout, cancel=cancel)
-        finally:
-            clean = getattr(the_device, "clean", None)
-            if clean is not None:
-                clean(job["workdir"])
+    job = build_job(the_model, the_device, the_backend, checked, inputs, warmup=warmup,
+                    runs=runs, profile_runs=profile_runs, timeout=timeout)
+    try:
+        result = the_device.run(job, on_event, timeout=timeout, cancel=cancel)
+    finally:
+        the_device.clean(job["workdir"])
     formats.validate(result, formats.RUNNER, where=f"{backend} runner result")
     return Profile(profile_document(the_model, info, the_backend, checked, job, result, label))
 

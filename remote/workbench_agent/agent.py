@@ -10,7 +10,9 @@ stream. Exit codes: 0 success, 2 a failure the job caused (error event sent),
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import signal
 import io
 import json
 import os
@@ -23,14 +25,15 @@ from typing import IO, Any, Callable, Dict, List, Optional, Tuple
 
 from workbench_agent import EVENTS_SCHEMA, RUNNER_API, __version__
 from workbench_agent.inputs import make_inputs
+from workbench_agent.lock import DeviceLock
+from workbench_agent.runners import BUILTIN
 from workbench_agent.sysinfo import peak_rss_bytes
 
 EXIT_OK = 0
 EXIT_JOB_FAILED = 2
 EXIT_CRASHED = 3
+EXIT_LINK_LOST = 4
 EXIT_USAGE = 64
-
-RUNNERS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runners")
 
 
 class AgentFailure(Exception):
@@ -97,20 +100,28 @@ class Context:
 
 
 def load_runner(spec: str) -> Any:
-    """Load a runner module from a path, or ``builtin:NAME`` from the agent's runners folder."""
+    """Load a runner module from a path, or ``builtin:NAME`` shipped inside the agent.
+
+    Built-ins are imported by module name, so they load from a zipped agent too.
+    """
+    path = spec
     if spec.startswith("builtin:"):
-        path = os.path.join(RUNNERS_DIR, spec[len("builtin:"):] + ".py")
+        name = spec[len("builtin:"):]
+        if name not in BUILTIN:
+            raise AgentFailure("BackendUnavailable", "No built-in runner %r" % name,
+                               hint="Built-in runners: %s" % ", ".join(BUILTIN))
+        module = importlib.import_module("workbench_agent.runners." + name)
     else:
-        path = spec
-    if not os.path.isfile(path):
-        raise AgentFailure("BackendUnavailable", "The backend's runner module is missing",
-                           where=path, hint="Deploy the job again so the runner is uploaded")
-    module_name = "workbench_runner_" + os.path.splitext(os.path.basename(path))[0]
-    module_spec = importlib.util.spec_from_file_location(module_name, path)
-    if module_spec is None or module_spec.loader is None:
-        raise AgentFailure("BackendUnavailable", "The runner module cannot be loaded", where=path)
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
+        if not os.path.isfile(path):
+            raise AgentFailure("BackendUnavailable", "The backend's runner module is missing",
+                               where=path, hint="Deploy the job again so the runner is uploaded")
+        module_name = "workbench_runner_" + os.path.splitext(os.path.basename(path))[0]
+        module_spec = importlib.util.spec_from_file_location(module_name, path)
+        if module_spec is None or module_spec.loader is None:
+            raise AgentFailure("BackendUnavailable", "The runner module cannot be loaded",
+                               where=path)
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
     api = getattr(module, "RUNNER_API", None)
     if api != RUNNER_API:
         raise AgentFailure("BackendUnavailable",
@@ -130,7 +141,17 @@ def run_job(job: Dict[str, Any], writer: EventWriter) -> int:
         runner = load_runner(job["backend"]["runner"])
         workdir = job.get("workdir") or tempfile.mkdtemp(prefix="workbench-job-")
         os.makedirs(workdir, exist_ok=True)
-        result = runner.run(job, Context(writer, workdir))
+        context = Context(writer, workdir)
+        lock = None
+        if job.get("lock"):
+            lock = DeviceLock(job["lock"]["path"], str(job.get("id", "")),
+                              str(job["lock"].get("holder", "?")))
+            lock.acquire(lambda message: context.log("info", message))
+        try:
+            result = runner.run(job, context)
+        finally:
+            if lock is not None:
+                lock.release()
         result.setdefault("runner_api", RUNNER_API)
         result.setdefault("agent_version", __version__)
         writer.emit({"event": "result", "result": result})
@@ -163,7 +184,11 @@ def _private_stdout() -> IO[str]:
 
 
 def _read_job(path: Optional[str]) -> Dict[str, Any]:
-    text = sys.stdin.read() if path in (None, "-") else open(path, encoding="utf-8").read()
+    if path in (None, "-"):
+        text = sys.stdin.readline()
+    else:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
     job = json.loads(text)
     if not isinstance(job, dict):
         raise ValueError("a job is a JSON object")
@@ -179,7 +204,36 @@ def _probe(_: List[str]) -> int:
     return EXIT_OK
 
 
+def _watch_stdin() -> None:
+    """Kill this agent's process group when stdin closes (the host is gone)."""
+
+    def watch() -> None:
+        while sys.stdin.readline():
+            pass
+        sys.stderr.write("workbench agent: stdin closed, the host is gone; stopping\n")
+        sys.stderr.flush()
+        try:
+            if os.getpgid(0) == os.getpid():
+                os.killpg(0, signal.SIGKILL)
+        finally:
+            os._exit(EXIT_LINK_LOST)
+
+    threading.Thread(target=watch, name="stdin-watch", daemon=True).start()
+
+
+def _own_process_group() -> None:
+    """Lead a process group, so the host can stop the agent and its children at once."""
+    try:
+        if os.getpgid(0) != os.getpid():
+            os.setpgid(0, 0)
+    except OSError:
+        pass  # already a session leader (started with setsid)
+
+
 def _run(args: List[str]) -> int:
+    watch = "--watch-stdin" in args
+    args = [a for a in args if a != "--watch-stdin"]
+    _own_process_group()
     out = _private_stdout()
     writer = EventWriter(out)
     try:
@@ -191,6 +245,8 @@ def _run(args: List[str]) -> int:
             "type": "FormatError", "what": "Cannot read the job: %s" % exc,
             "where": args[0] if args else "stdin", "hint": "Give a workbench.job/1 JSON file"}})
         return EXIT_JOB_FAILED
+    if watch:
+        _watch_stdin()
     return run_job(job, writer)
 
 

@@ -18,8 +18,6 @@ from typing import Any, Dict, List, Optional
 
 from workbench_agent.sysinfo import cpu_count, read_text
 
-RUNNERS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runners")
-
 
 def parse_cpuinfo(text: str) -> List[Dict[str, str]]:
     """One dict per 'processor' block of /proc/cpuinfo (keys as printed)."""
@@ -114,20 +112,18 @@ def _version_of(module_name: str) -> Optional[str]:
 
 
 def _runtimes() -> Dict[str, Any]:
-    """Ask each shipped runner what its runtime offers on this device."""
+    """Ask each built-in runner what its runtime offers on this device."""
     from workbench_agent.agent import load_runner
+    from workbench_agent.runners import BUILTIN
 
     found: Dict[str, Any] = {}
-    for path in sorted(glob.glob(os.path.join(RUNNERS_DIR, "*.py"))):
-        if os.path.basename(path).startswith("_"):
-            continue
+    for name in BUILTIN:
         try:
-            runner = load_runner(path)
-            info = runner.probe()
+            info = load_runner("builtin:" + name).probe()
         except Exception as exc:  # report, do not hide, a runner that cannot probe
             info = {"error": "%s: %s" % (type(exc).__name__, exc)}
         if info is not None:
-            found[getattr(runner, "NAME", os.path.basename(path)[:-3])] = info
+            found[name] = info
     return found
 
 

@@ -116,17 +116,44 @@ def test_two_jobs_on_one_device_run_one_after_the_other(tmp_path: Path) -> None:
     spans: list[tuple[float, float]] = []
     waiting: list[str] = []
 
-    def one_job() -> None:
-        with device.lock(lambda e: waiting.append(e["message"])):
-            start = time.monotonic()
-            device.run(sleepy_job(tmp_path, seconds=0.5))
-            spans.append((start, time.monotonic()))
+    def one_job(index: int) -> None:
+        job = sleepy_job(tmp_path, seconds=1.0)
+        job["id"] = f"job-{index}"
+        job["lock"] = {"path": device.lock_path(), "holder": f"test thread {index}"}
+        start = time.monotonic()
+        result = device.run(job, lambda e: waiting.append(e.get("message", "")))
+        spans.append((start, time.monotonic()))
+        assert result["latency_ms"] == [1.0]
 
-    threads = [threading.Thread(target=one_job) for _ in range(2)]
+    threads = [threading.Thread(target=one_job, args=(i,)) for i in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(60)
-    first, second = sorted(spans)
-    assert second[0] >= first[1], "the second job started before the first finished"
-    assert any("waiting" in message for message in waiting)
+    assert len(spans) == 2
+    first, second = sorted(spans, key=lambda span: span[1])
+    assert second[1] - first[1] >= 0.9, "the second job ran while the first held the device"
+    message = next(m for m in waiting if "waiting" in m)
+    assert "place 1" in message and "test thread" in message
+
+
+def test_the_agent_stops_when_the_host_goes_away(tmp_path: Path) -> None:
+    import json
+    import subprocess
+
+    from tests.conftest import PYTHON, agent_env
+
+    job = sleepy_job(tmp_path)
+    agent = subprocess.Popen([PYTHON, "-m", "workbench_agent", "run", "-", "--watch-stdin"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                             env=agent_env(), start_new_session=True)
+    assert agent.stdin is not None and agent.stdout is not None
+    agent.stdin.write(json.dumps(job) + "\n")
+    agent.stdin.flush()
+    for line in agent.stdout:
+        if '"sleeping"' in line:
+            break
+    agent.stdin.close()  # the host is gone
+    assert agent.wait(timeout=30) != 0
+    child = int((Path(job["workdir"]) / "child.pid").read_text())
+    assert wait_gone(child)

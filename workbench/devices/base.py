@@ -11,8 +11,7 @@ import html
 import json
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,7 +97,6 @@ class Device(ABC):
     def __init__(self, name: str) -> None:
         self.name = name
         self._info: DeviceInfo | None = None
-        self._thread_lock = threading.Lock()
 
     def probe(self, refresh: bool = False) -> DeviceInfo:
         """The device's info; cached after the first call unless ``refresh``."""
@@ -123,18 +121,13 @@ class Device(ABC):
     def workdir(self) -> str:
         """A fresh scratch folder on the device for one job."""
 
-    @contextmanager
-    def lock(self, on_event: EventCallback | None = None) -> Iterator[None]:
-        """Serialise jobs on this device within this process (subclasses add cross-process locks)."""
-        if not self._thread_lock.acquire(blocking=False):
-            if on_event:
-                on_event({"event": "log", "level": "info",
-                          "message": f"waiting for another job on {self.name} to finish"})
-            self._thread_lock.acquire()
-        try:
-            yield
-        finally:
-            self._thread_lock.release()
+    @abstractmethod
+    def clean(self, workdir: str) -> None:
+        """Remove a job's scratch folder from the device."""
+
+    @abstractmethod
+    def lock_path(self) -> str:
+        """Path of the device's job lock on the device (the agent holds it while it runs)."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import json
 import os
 import shutil
@@ -12,8 +12,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -76,30 +74,14 @@ class LocalDevice(Device):
     def workdir(self) -> str:
         return tempfile.mkdtemp(prefix="workbench-job-")
 
-    @contextmanager
-    def lock(self, on_event: EventCallback | None = None) -> Iterator[None]:
-        """Serialise jobs across processes too (two notebooks on one machine)."""
-        with super().lock(on_event):
-            lock_dir = cache_dir() / "locks"
-            lock_dir.mkdir(parents=True, exist_ok=True)
-            with open(lock_dir / f"{self.name}.lock", "w") as handle:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    if on_event:
-                        on_event({"event": "log", "level": "info",
-                                  "message": f"waiting: another process runs a job on {self.name}"})
-                    fcntl.flock(handle, fcntl.LOCK_EX)
-                try:
-                    yield
-                finally:
-                    fcntl.flock(handle, fcntl.LOCK_UN)
+    def lock_path(self) -> str:
+        return str(cache_dir() / "locks" / f"{self.name}.lock")
 
     def run(self, job: dict[str, Any], on_event: EventCallback | None = None, *,
             timeout: float | None = None, cancel: threading.Event | None = None) -> dict[str, Any]:
         where = f"{self.name}: job {job.get('id', '?')}"
         process = subprocess.Popen(
-            self._command("run", "-"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            self._command("run", "-", "--watch-stdin"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True, env=self._env(), start_new_session=True)
         stream = AgentStream(where, on_event)
         tail = StderrTail()
@@ -129,8 +111,9 @@ class LocalDevice(Device):
         try:
             assert process.stdin is not None and process.stdout is not None
             try:
-                process.stdin.write(json.dumps(job))
-                process.stdin.close()
+                # The job is one line; stdin then stays open: the agent stops if we go away.
+                process.stdin.write(json.dumps(job) + "\n")
+                process.stdin.flush()
             except BrokenPipeError:
                 pass  # the agent died at once; its exit code and stderr tell why
             for line in process.stdout:
@@ -138,6 +121,8 @@ class LocalDevice(Device):
             exit_code = process.wait()
         finally:
             finished.set()
+            with contextlib.suppress(OSError):
+                process.stdin.close()  # type: ignore[union-attr]
             if process.poll() is None:
                 _kill_group(process)
             threads[1].join(timeout=KILL_GRACE_S)
