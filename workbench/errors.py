@@ -32,6 +32,17 @@ Tree::
     │   └── BackendUnavailable       the backend's runtime is not on the device
     ├── DeviceError
     │   ├── DeviceNotFound           no device of that name
+    │   ├── UnreachableHost          no answer: wrong address, host down, network, timeout
+    │   │   └── ConnectionRefused    the host answers but nothing listens on the SSH port
+    │   ├── UnknownHostKey           the board's host key is not in any known_hosts file
+    │   ├── HostKeyChanged           the board presents another key than known_hosts says
+    │   ├── AuthenticationFailed     the board refused the login
+    │   ├── LinkDropped              the connection died mid-upload or mid-run
+    │   ├── BoardPythonMissing       no usable Python on the board (missing or too old)
+    │   ├── UnsupportedPlatform      no runtime wheel for the board's platform/Python
+    │   ├── DiskFull                 no room on the board for an upload or a job
+    │   ├── ArtifactCorrupt          an uploaded file's hash does not match on the board
+    │   ├── DeviceBusy               another job held the device past the wait limit
     │   ├── AgentError               the agent failed (exit code, stderr tail)
     │   │   └── AgentCrashed         the agent died without a result (killed, OOM)
     │   ├── JobTimeout               the job ran past its time limit and was stopped
@@ -153,6 +164,60 @@ class DeviceError(WorkbenchError):
 
 class DeviceNotFound(DeviceError):
     default_hint = "Run `workbench devices` to list the known devices"
+
+
+class UnreachableHost(DeviceError):
+    default_hint = ("Check the address and that the board is on and on the network "
+                    "(ping it, or ssh to it by hand)")
+
+
+class ConnectionRefused(UnreachableHost):
+    default_hint = "Check that sshd runs on the board and the port is right (ssh -p PORT host)"
+
+
+class UnknownHostKey(DeviceError):
+    """The host key is unknown; carries ``fingerprint`` and ``key_type``."""
+
+    def __init__(self, what: str, *, where: str | None = None, hint: str | None = None,
+                 fingerprint: str = "", key_type: str = "") -> None:
+        self.fingerprint = fingerprint
+        self.key_type = key_type
+        super().__init__(what, where=where, hint=hint)
+
+
+class HostKeyChanged(DeviceError):
+    default_hint = ("Someone may be intercepting the connection, or the board was reinstalled. "
+                    "If you know why it changed, remove the old key (ssh-keygen -R HOST) and "
+                    "connect again; the workbench never replaces a known key by itself")
+
+
+class AuthenticationFailed(DeviceError):
+    default_hint = ("Check the user name and that your public key is in the board's "
+                    "~/.ssh/authorized_keys (ssh-copy-id USER@HOST), or give a password")
+
+
+class LinkDropped(DeviceError):
+    default_hint = "Check the network and run again: uploads resume from the bytes already there"
+
+
+class BoardPythonMissing(DeviceError):
+    default_hint = "Install Python 3.8 or newer on the board (e.g. apt install python3)"
+
+
+class UnsupportedPlatform(DeviceError):
+    default_hint = "Bring your own runtime bundle (a wheel or an SDK folder) for this board"
+
+
+class DiskFull(DeviceError):
+    default_hint = "Free space on the board, or run `workbench device clean NAME`"
+
+
+class ArtifactCorrupt(DeviceError):
+    default_hint = "Run again; the file is uploaded anew. If it repeats, check the board's storage"
+
+
+class DeviceBusy(DeviceError):
+    default_hint = "Wait for the running job to finish, or run on another device"
 
 
 class AgentError(DeviceError):

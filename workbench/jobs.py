@@ -43,7 +43,7 @@ def build_job(model: Model, device: Device, backend: Backend, options: dict[str,
                                             where="run settings",
                                             hint="runs >= 1, warmup and profile_runs >= 0")
     files = backend.prepare(model, options)
-    remote = [device.ensure(path) for path in files]
+    remote = device.ensure_together(files)
     entries, input_files = job_inputs(model, inputs)
     remote_inputs = {str(path): device.ensure(path) for path in input_files}
     for entry in entries:
@@ -211,7 +211,7 @@ def profile(model: Model | str | Path, device: Device | str = "local",
     try:
         result = the_device.run(job, on_event, timeout=timeout, cancel=cancel)
     finally:
-        the_device.clean(job["workdir"])
+        the_device.remove_workdir(job["workdir"])
     formats.validate(result, formats.RUNNER, where=f"{backend} runner result")
     return Profile(profile_document(the_model, info, the_backend, checked, job, result, label))
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import signal
 import io
 import json
 import os
+import signal
 import sys
 import tempfile
 import threading
@@ -195,11 +195,11 @@ def _read_job(path: Optional[str]) -> Dict[str, Any]:
     return job
 
 
-def _probe(_: List[str]) -> int:
+def _probe(args: List[str]) -> int:
     from workbench_agent.probe import probe
 
     out = _private_stdout()
-    out.write(json.dumps(probe()) + "\n")
+    out.write(json.dumps(probe(args[0] if args else None)) + "\n")
     out.flush()
     return EXIT_OK
 
@@ -253,12 +253,14 @@ def _run(args: List[str]) -> int:
 COMMANDS: Dict[str, Callable[[List[str]], int]] = {
     "run": _run,
     "probe": _probe,
+    "tool": lambda args: __import__("workbench_agent.tools", fromlist=["main"]).main(args),
     "version": lambda _: print(__version__) or EXIT_OK,
 }
 
 
 def main(argv: List[str]) -> int:
     if not argv or argv[0] not in COMMANDS:
-        sys.stderr.write("usage: python -m workbench_agent {run [JOB.json|-] | probe | version}\n")
+        sys.stderr.write("usage: python -m workbench_agent "
+                         "{run [JOB.json|-] [--watch-stdin] | probe [CACHE] | tool ... | version}\n")
         return EXIT_USAGE
     return COMMANDS[argv[0]](argv[1:])

@@ -20,8 +20,8 @@ from workbench import errors
 
 #: Called with each event the agent emits (progress, log).
 EventCallback = Callable[[dict[str, Any]], None]
-#: Called with (bytes done, bytes total) during an upload.
-ProgressCallback = Callable[[int, int], None]
+#: Called with (bytes done, bytes total, bytes per second) during an upload.
+ProgressCallback = Callable[[int, int, float], None]
 
 
 @dataclass
@@ -121,8 +121,13 @@ class Device(ABC):
     def workdir(self) -> str:
         """A fresh scratch folder on the device for one job."""
 
+    def ensure_together(self, files: list[Path],
+                        progress: ProgressCallback | None = None) -> list[str]:
+        """Ensure files that must sit in one folder (a model and its external data)."""
+        return [self.ensure(f, progress) for f in files]
+
     @abstractmethod
-    def clean(self, workdir: str) -> None:
+    def remove_workdir(self, workdir: str) -> None:
         """Remove a job's scratch folder from the device."""
 
     @abstractmethod

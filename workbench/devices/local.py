@@ -68,7 +68,7 @@ class LocalDevice(Device):
             raise errors.DeviceError("The file to deploy does not exist", where=str(path))
         if progress is not None:
             size = path.stat().st_size
-            progress(size, size)
+            progress(size, size, 0.0)
         return str(path)
 
     def workdir(self) -> str:
@@ -133,7 +133,7 @@ class LocalDevice(Device):
                                     where=where)
         return stream.finish(exit_code, tail.text())
 
-    def clean(self, workdir: str) -> None:
+    def remove_workdir(self, workdir: str) -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
 

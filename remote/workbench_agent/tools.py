@@ -1,0 +1,123 @@
+"""Small file tools the host runs on a board through the agent (JSON out).
+
+    hash FILE...                  sha256 of each file (null when missing)
+    free DIR                      free bytes where DIR is (made if missing)
+    link SRC DST                  hard-link SRC at DST (replacing DST), for files that must sit together
+    evict CACHE LIMIT [KEEP...]   remove least recently used artifacts until under LIMIT bytes
+    install-bundle DEST ZIP...    extract zips (wheels) into DEST atomically, point CACHE/runtime/current at it
+    remove PATH...                remove files or folders
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import zipfile
+from typing import Any, Dict, List
+
+
+def sha256_of(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _hash(args: List[str]) -> Any:
+    return {path: sha256_of(path) if os.path.isfile(path) else None for path in args}
+
+
+def _free(args: List[str]) -> Any:
+    os.makedirs(args[0], exist_ok=True)
+    return {"free": shutil.disk_usage(args[0]).free}
+
+
+def _link(args: List[str]) -> Any:
+    source, target = args
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    if os.path.exists(target):
+        os.remove(target)
+    os.link(source, target)
+    return {"linked": target}
+
+
+def _folder_size(path: str) -> int:
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.path.getsize(os.path.join(root, name))
+            except OSError:
+                pass
+    return total
+
+
+def _evict(args: List[str]) -> Any:
+    """Least recently used first; 'used' is the folder's mtime, touched on every use."""
+    artifacts = os.path.join(args[0], "artifacts")
+    limit = int(args[1])
+    keep = set(args[2:])
+    entries = []
+    for name in os.listdir(artifacts) if os.path.isdir(artifacts) else []:
+        path = os.path.join(artifacts, name)
+        entries.append((os.path.getmtime(path), path, _folder_size(path)))
+    total = sum(size for _, _, size in entries)
+    removed = []
+    for _, path, size in sorted(entries):
+        if total <= limit:
+            break
+        if os.path.basename(path) in keep:
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        total -= size
+        removed.append(os.path.basename(path))
+    return {"removed": removed, "total": total}
+
+
+def _install_bundle(args: List[str]) -> Any:
+    destination, archives = args[0], args[1:]
+    if not os.path.isdir(destination):
+        partial = destination + ".partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        os.makedirs(partial)
+        for archive in archives:
+            with zipfile.ZipFile(archive) as bundle:
+                bundle.extractall(partial)
+        os.rename(partial, destination)
+    current = os.path.join(os.path.dirname(destination), "current")
+    temporary = current + ".new"
+    if os.path.lexists(temporary):
+        os.remove(temporary)
+    os.symlink(os.path.basename(destination), temporary)
+    os.replace(temporary, current)
+    return {"installed": destination}
+
+
+def _remove(args: List[str]) -> Any:
+    for path in args:
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        elif os.path.lexists(path):
+            os.remove(path)
+    return {"removed": args}
+
+
+TOOLS: Dict[str, Any] = {"hash": _hash, "free": _free, "link": _link, "evict": _evict,
+                         "install-bundle": _install_bundle, "remove": _remove}
+
+
+def main(argv: List[str]) -> int:
+    if not argv or argv[0] not in TOOLS:
+        sys.stderr.write("usage: tool {%s} ARGS...\n" % "|".join(sorted(TOOLS)))
+        return 64
+    try:
+        result = TOOLS[argv[0]](argv[1:])
+    except OSError as exc:
+        print(json.dumps({"error": str(exc), "errno": exc.errno}))
+        return 2
+    print(json.dumps(result))
+    return 0

@@ -1,0 +1,23 @@
+"""Every released profile format still loads (tests/fixtures/formats/profile-*.json)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from workbench.profiling import Profile
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "formats"
+PROFILE_FIXTURES = sorted(FIXTURES.glob("profile-*.json"))
+
+
+def test_there_is_a_fixture_of_the_current_profile_version() -> None:
+    assert any(path.name.startswith("profile-1-") for path in PROFILE_FIXTURES)
+
+
+@pytest.mark.parametrize("path", PROFILE_FIXTURES, ids=lambda path: path.name)
+def test_released_profile_fixture_loads_and_renders(path: Path) -> None:
+    profile = Profile.load(path)
+    assert profile.summary()
+    assert len(profile.to_dataframe()) == len(profile.layers)

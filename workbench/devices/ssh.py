@@ -1,0 +1,269 @@
+"""A board over SSH (paramiko): the same Device seam as the local machine.
+
+The connection opens on first use, is reused across jobs and reopens after a
+drop. Files go into a content-addressed cache on the board
+(``~/.cache/workbench/artifacts/<sha256>/<name>``); the agent is one zip file
+in that cache; remote commands are argument lists quoted with shlex.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import shlex
+import sys
+import threading
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbench import errors
+from workbench.devices.base import Device, DeviceInfo, EventCallback, ProgressCallback
+from workbench.devices.ssh_connect import Endpoint, open_client, resolve, trust_host_key
+from workbench.devices.transfer import Uploader
+
+if TYPE_CHECKING:
+    import paramiko
+
+MIN_PYTHON = (3, 8)
+# Runs on the board with any Python 3: what the workbench needs to know first.
+PYINFO = ("import json, os, platform, sys; print(json.dumps({'version': list(sys.version_info[:3]),"
+          " 'machine': platform.machine(), 'libc': list(platform.libc_ver()),"
+          " 'home': os.path.expanduser('~'), 'executable': sys.executable}))")
+
+
+def _ask_secret(prompt: str) -> str | None:
+    """Ask in a terminal; never stored anywhere but memory."""
+    return getpass.getpass(prompt) if sys.stdin and sys.stdin.isatty() else None
+
+
+class SSHDevice(Device):
+    """A board reached over SSH; ``name`` is an alias from ~/.ssh/config or the registry."""
+
+    kind = "ssh"
+
+    def __init__(self, name: str, host: str | None = None, *, user: str | None = None,
+                 port: int | None = None, key_filename: str | list[str] | None = None,
+                 password: str | None = None, proxy_jump: str | None = None,
+                 known_hosts: list[str | Path] | tuple[str | Path, ...] = (),
+                 user_known_hosts: str | Path | None = None, ssh_config: str | Path | None = None,
+                 python: str = "python3", remote_cache: str | None = None,
+                 timeout: float | None = None, cache_limit_bytes: int | None = None,
+                 allow_agent: bool = True, look_for_keys: bool = True,
+                 emulated: bool = False, ask_secret: Any = _ask_secret) -> None:
+        super().__init__(name)
+        self._settings = dict(host=host, user=user, port=port, key_filename=key_filename,
+                              password=password, proxy_jump=proxy_jump, timeout=timeout,
+                              known_hosts=tuple(known_hosts), user_known_hosts=user_known_hosts,
+                              ssh_config=ssh_config, allow_agent=allow_agent,
+                              look_for_keys=look_for_keys)
+        self.python = python
+        self.remote_cache = remote_cache
+        self.cache_limit_bytes = cache_limit_bytes
+        self.emulated = emulated
+        self._ask_secret = ask_secret
+        self._client: paramiko.SSHClient | None = None
+        self._jumps: dict[str, SSHDevice] = {}
+        self._board: dict[str, Any] | None = None
+        self._agent_path: str | None = None
+        self._connect_lock = threading.RLock()
+
+    # --- connection -------------------------------------------------------
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return resolve(self.name, **self._settings)  # type: ignore[arg-type]
+
+    def _jump(self, alias: str) -> paramiko.SSHClient:
+        # A jump host is an SSH device of its own, with the same config and known_hosts.
+        if alias not in self._jumps:
+            settings = {k: self._settings[k] for k in ("known_hosts", "user_known_hosts",
+                                                       "ssh_config", "allow_agent",
+                                                       "look_for_keys", "timeout")}
+            host, _, port = alias.rpartition(":") if ":" in alias else (alias, "", "")
+            user, _, host = host.rpartition("@") if "@" in host else ("", "", host)
+            self._jumps[alias] = SSHDevice(host, user=user or None, port=int(port) if port else None,
+                                           key_filename=self._settings["key_filename"],
+                                           ask_secret=self._ask_secret, **settings)
+        return self._jumps[alias].client()
+
+    def client(self) -> paramiko.SSHClient:
+        """The open connection: opened on first use, reopened when it dropped."""
+        with self._connect_lock:
+            transport = self._client.get_transport() if self._client else None
+            if transport is None or not transport.is_active():
+                if self._client is not None:
+                    self._client.close()
+                    self._board = None
+                self._client = open_client(self.endpoint, jump=self._jump,
+                                           ask_secret=self._ask_secret)
+            return self._client
+
+    def trust_host_key(self, fingerprint: str) -> Path:
+        """Trust the board's host key if it has this SHA256 fingerprint; returns known_hosts."""
+        endpoint = self.endpoint
+        jump = self._jump if endpoint.proxy_jump else None
+        return trust_host_key(endpoint, fingerprint, jump)
+
+    def close(self) -> None:
+        with self._connect_lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+                self._board = None
+
+    def _link_dropped(self, doing: str, exc: BaseException) -> errors.LinkDropped:
+        self.close()
+        return errors.LinkDropped(f"The connection dropped while {doing}: "
+                                  f"{type(exc).__name__} {exc}".rstrip(),
+                                  where=self.endpoint.where())
+
+    def open_session(self) -> paramiko.Channel:
+        """A new channel; a connection found dead here is reopened once (nothing was sent yet)."""
+        for attempt in range(2):
+            try:
+                transport = self.client().get_transport()
+                assert transport is not None
+                return transport.open_session(timeout=self.endpoint.timeout)
+            except errors.WorkbenchError:
+                raise
+            except Exception as exc:  # paramiko.SSHException, EOFError, OSError
+                self.close()
+                if attempt:
+                    raise self._link_dropped("opening a channel", exc) from None
+        raise AssertionError("unreachable")
+
+    def open_sftp(self) -> paramiko.SFTPClient:
+        """An SFTP session, reopening a dead connection once."""
+        for attempt in range(2):
+            try:
+                return self.client().open_sftp()
+            except errors.WorkbenchError:
+                raise
+            except Exception as exc:  # paramiko.SSHException, EOFError, OSError
+                self.close()
+                if attempt:
+                    raise self._link_dropped("opening SFTP", exc) from None
+        raise AssertionError("unreachable")
+
+    def exec(self, argv: list[str], *, timeout: float = 120.0,
+             stdin: bytes | None = None) -> tuple[int, str, str]:
+        """Run a command (an argument list, quoted) and return exit code, stdout, stderr."""
+        command = shlex.join(argv)
+        channel = self.open_session()
+        try:
+            channel.settimeout(timeout)
+            channel.exec_command(command)
+            if stdin is not None:
+                channel.sendall(stdin)
+            channel.shutdown_write()
+            out = channel.makefile("rb").read().decode("utf-8", "replace")
+            err = channel.makefile_stderr("rb").read().decode("utf-8", "replace")
+            code = channel.recv_exit_status()
+            channel.close()
+        except Exception as exc:  # OSError, EOFError, paramiko.SSHException
+            raise self._link_dropped(f"running {argv[0]}", exc) from None
+        return code, out, err
+
+    # --- the board's basics ------------------------------------------------
+
+    def board(self) -> dict[str, Any]:
+        """Python version, machine, libc and home on the board (checked once per connection)."""
+        self.client()
+        if self._board is None:
+            code, out, err = self.exec([self.python, "-c", PYINFO], timeout=60)
+            where = f"{self.name}: {self.python}"
+            if code == 127 or (code != 0 and "not found" in err):
+                raise errors.BoardPythonMissing(f"No Python at {self.python!r} on the board",
+                                                where=where)
+            if code != 0:
+                raise errors.BoardPythonMissing(f"{self.python} failed on the board: "
+                                                f"{err.strip()[-300:]}", where=where)
+            info = json.loads(out)
+            if tuple(info["version"]) < MIN_PYTHON:
+                version = ".".join(map(str, info["version"]))
+                raise errors.BoardPythonMissing(
+                    f"Python {version} on the board is too old; the agent needs 3.8 or newer",
+                    where=where)
+            info["cache"] = self.remote_cache or f"{info['home']}/.cache/workbench"
+            self._board = info
+        return self._board
+
+    @property
+    def cache(self) -> str:
+        return str(self.board()["cache"])
+
+    def _python_argv(self, *args: str) -> list[str]:
+        runtime = f"{self.cache}/runtime/current"
+        return ["env", f"PYTHONPATH={runtime}", self.python, *args]
+
+    def agent_path(self) -> str:
+        """The agent zip on the board (uploaded once, by hash)."""
+        from workbench.devices.agent_bundle import agent_zip
+
+        if self._agent_path is None:
+            self._agent_path = self.ensure(agent_zip())
+        return self._agent_path
+
+    def tool(self, *args: str, timeout: float = 300.0) -> dict[str, Any]:
+        """Run one of the agent's file tools on the board; its JSON answer."""
+        code, out, err = self.exec(self._python_argv(self.agent_path(), "tool", *args),
+                                   timeout=timeout)
+        try:
+            answer: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            raise errors.AgentError(f"The agent's {args[0]} tool failed", where=self.name,
+                                    exit_code=code, stderr_tail=err[-2000:]) from None
+        if code != 0:
+            raise errors.DeviceError(f"The agent's {args[0]} tool failed: {answer.get('error')}",
+                                     where=self.name)
+        return answer
+
+    # --- the Device seam ----------------------------------------------------
+
+    def _probe(self) -> DeviceInfo:
+        code, out, err = self.exec(self._python_argv(self.agent_path(), "probe", self.cache))
+        if code != 0:
+            raise errors.AgentError("The agent's probe failed on the board", where=self.name,
+                                    exit_code=code, stderr_tail=err[-4000:])
+        return DeviceInfo.from_probe(self.name, self.kind, json.loads(out),
+                                     emulated=self.emulated)
+
+    def ensure(self, artifact: Path, progress: ProgressCallback | None = None) -> str:
+        """Upload by content (sha256) unless the board already has it whole; its path there."""
+        return Uploader(self).ensure(Path(artifact), progress)
+
+    def ensure_together(self, files: list[Path],
+                        progress: ProgressCallback | None = None) -> list[str]:
+        """Ensure files that must sit in one folder (a model and its external data)."""
+        paths = [self.ensure(f, progress) for f in files]
+        folder = paths[0].rsplit("/", 1)[0]
+        for path, local in zip(paths[1:], files[1:], strict=True):
+            target = f"{folder}/{local.name}"
+            if target != path:
+                self.tool("link", path, target)
+        return [paths[0], *(f"{folder}/{f.name}" for f in files[1:])]
+
+    def workdir(self) -> str:
+        return f"{self.cache}/jobs/{uuid.uuid4().hex[:12]}"
+
+    def remove_workdir(self, workdir: str) -> None:
+        if workdir.startswith(f"{self.cache}/jobs/"):
+            try:
+                self.tool("remove", workdir)
+            except errors.WorkbenchError:
+                pass  # the link is gone; the next clean removes it
+
+    def lock_path(self) -> str:
+        return f"{self.cache}/device.lock"
+
+    def clean_cache(self) -> dict[str, Any]:
+        """Remove uploaded artifacts and job folders from the board (runtimes stay)."""
+        return self.tool("remove", f"{self.cache}/artifacts", f"{self.cache}/jobs")
+
+    def run(self, job: dict[str, Any], on_event: EventCallback | None = None, *,
+            timeout: float | None = None, cancel: threading.Event | None = None) -> dict[str, Any]:
+        from workbench.devices._run import run_channel
+
+        argv = self._python_argv(self.agent_path(), "run", "-", "--watch-stdin")
+        return run_channel(self, argv, job, on_event, timeout=timeout, cancel=cancel)

@@ -1,0 +1,250 @@
+"""Opening an SSH connection with paramiko: ~/.ssh/config, known_hosts, keys, ProxyJump.
+
+Host keys are checked against the system and user known_hosts files and any
+files given (a class's shared known_hosts). An unknown key is refused with its
+fingerprint (:class:`UnknownHostKey`); a changed key is refused and never
+replaced here (:class:`HostKeyChanged`). Trusting a key is an explicit call
+(:func:`trust_host_key`). There is no auto-add policy anywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import socket
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbench import errors
+
+if TYPE_CHECKING:
+    import paramiko
+
+SYSTEM_KNOWN_HOSTS = Path("/etc/ssh/ssh_known_hosts")
+DEFAULT_TIMEOUT_S = 10.0
+KEEPALIVE_S = 10
+
+
+def fingerprint(key: paramiko.PKey) -> str:
+    """OpenSSH's SHA256 fingerprint of a public key (as ``ssh-keygen -lf`` prints it)."""
+    digest = hashlib.sha256(key.asbytes()).digest()
+    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+@dataclass
+class Endpoint:
+    """Where and how to log in, after ~/.ssh/config and explicit arguments are merged."""
+
+    alias: str
+    hostname: str
+    port: int = 22
+    user: str | None = None
+    key_filenames: list[str] = field(default_factory=list)
+    password: str | None = field(default=None, repr=False)
+    proxy_jump: str | None = None
+    timeout: float = DEFAULT_TIMEOUT_S
+    known_hosts: list[Path] = field(default_factory=list)
+    user_known_hosts: Path = field(default_factory=lambda: Path.home() / ".ssh" / "known_hosts")
+    ssh_config: Path | None = None
+    allow_agent: bool = True
+    look_for_keys: bool = True
+
+    @property
+    def host_entry(self) -> str:
+        """The name known_hosts uses: ``host`` on port 22, else ``[host]:port``."""
+        return self.hostname if self.port == 22 else f"[{self.hostname}]:{self.port}"
+
+    def where(self) -> str:
+        return f"{self.user + '@' if self.user else ''}{self.hostname}:{self.port}"
+
+
+def resolve(alias: str, *, host: str | None = None, user: str | None = None,
+            port: int | None = None, key_filename: str | Sequence[str] | None = None,
+            password: str | None = None, proxy_jump: str | None = None,
+            timeout: float | None = None, known_hosts: Sequence[str | Path] = (),
+            user_known_hosts: str | Path | None = None, ssh_config: str | Path | None = None,
+            allow_agent: bool = True, look_for_keys: bool = True) -> Endpoint:
+    """Merge the user's ssh config entry for ``alias`` with explicit overrides."""
+    import paramiko
+
+    config_path = Path(ssh_config) if ssh_config else Path.home() / ".ssh" / "config"
+    entry: dict[str, Any] = {}
+    if config_path.is_file():
+        entry = paramiko.SSHConfig.from_path(str(config_path)).lookup(alias)
+    keys = [key_filename] if isinstance(key_filename, str) else list(key_filename or [])
+    keys = keys or [os.path.expanduser(k) for k in entry.get("identityfile", [])]
+    jump = proxy_jump or entry.get("proxyjump")
+    return Endpoint(
+        alias=alias, hostname=host or entry.get("hostname", alias),
+        port=int(port or entry.get("port", 22)), user=user or entry.get("user"),
+        key_filenames=keys, password=password,
+        proxy_jump=None if jump in (None, "none") else jump,
+        timeout=float(timeout or entry.get("connecttimeout", DEFAULT_TIMEOUT_S)),
+        known_hosts=[Path(p) for p in known_hosts],
+        user_known_hosts=Path(user_known_hosts) if user_known_hosts else
+        Path.home() / ".ssh" / "known_hosts",
+        ssh_config=config_path if config_path.is_file() else None,
+        allow_agent=allow_agent, look_for_keys=look_for_keys)
+
+
+def _known_host_files(endpoint: Endpoint) -> list[Path]:
+    files = [SYSTEM_KNOWN_HOSTS, endpoint.user_known_hosts, *endpoint.known_hosts]
+    return [f for f in files if f.is_file()]
+
+
+def _refusing_policy(endpoint: Endpoint) -> Any:
+    import paramiko
+
+    class RefuseUnknown(paramiko.RejectPolicy):
+        """paramiko's RejectPolicy, raising an error that carries the fingerprint."""
+
+        def missing_host_key(self, client: Any, hostname: str, key: paramiko.PKey) -> None:
+            print_ = fingerprint(key)
+            raise errors.UnknownHostKey(
+                f"The host key of {hostname} is not known ({key.get_name()} {print_})",
+                where=endpoint.where(), fingerprint=print_, key_type=key.get_name(),
+                hint=("Check the fingerprint with the board's owner (ssh-keygen -lf "
+                      "/etc/ssh/ssh_host_*_key.pub on the board), then trust it: "
+                      f"device.trust_host_key({print_!r})"))
+
+    return RefuseUnknown()
+
+
+def _socket(endpoint: Endpoint, jump: Callable[[str], Any] | None) -> Any:
+    """A socket to the endpoint, through the jump host's connection when there is one."""
+    if not endpoint.proxy_jump:
+        try:
+            return socket.create_connection((endpoint.hostname, endpoint.port), endpoint.timeout)
+        except ConnectionRefusedError:
+            raise errors.ConnectionRefused("The connection was refused",
+                                           where=endpoint.where()) from None
+        except TimeoutError:
+            raise errors.UnreachableHost(f"No answer within {endpoint.timeout:g} s",
+                                         where=endpoint.where()) from None
+        except OSError as exc:
+            raise errors.UnreachableHost(f"Cannot reach the host: {exc.strerror or exc}",
+                                         where=endpoint.where()) from None
+    if jump is None:
+        raise errors.UnreachableHost("ProxyJump is set but no jump connection can be made",
+                                     where=endpoint.where())
+    transport = jump(endpoint.proxy_jump).get_transport()
+    try:
+        return transport.open_channel("direct-tcpip", (endpoint.hostname, endpoint.port),
+                                      ("127.0.0.1", 0), timeout=endpoint.timeout)
+    except Exception as exc:  # paramiko.ChannelException and socket errors
+        raise errors.UnreachableHost(f"The jump host {endpoint.proxy_jump} cannot reach it: "
+                                     f"{exc}", where=endpoint.where()) from None
+
+
+def open_client(endpoint: Endpoint, *, jump: Callable[[str], Any] | None = None,
+                ask_secret: Callable[[str], str | None] | None = None) -> paramiko.SSHClient:
+    """A connected, authenticated SSHClient, or a WorkbenchError saying why not."""
+    import paramiko
+
+    client = paramiko.SSHClient()
+    for path in _known_host_files(endpoint):
+        client.load_system_host_keys(str(path))
+    client.set_missing_host_key_policy(_refusing_policy(endpoint))
+    passphrase: str | None = None
+    for _attempt in range(2):
+        sock = _socket(endpoint, jump)
+        try:
+            client.connect(
+                endpoint.hostname, endpoint.port, username=endpoint.user,
+                key_filename=endpoint.key_filenames or None, password=endpoint.password,
+                passphrase=passphrase, timeout=endpoint.timeout,
+                banner_timeout=endpoint.timeout, auth_timeout=endpoint.timeout,
+                allow_agent=endpoint.allow_agent, look_for_keys=endpoint.look_for_keys,
+                sock=sock)
+            transport = client.get_transport()
+            if transport is not None:
+                transport.set_keepalive(KEEPALIVE_S)
+            return client
+        except paramiko.BadHostKeyException as exc:
+            sock.close()
+            raise errors.HostKeyChanged(
+                f"The host key changed: known_hosts has {exc.expected_key.get_name()} "
+                f"{fingerprint(exc.expected_key)}, the host now presents "
+                f"{exc.key.get_name()} {fingerprint(exc.key)}", where=endpoint.where()) from None
+        except paramiko.PasswordRequiredException:
+            sock.close()
+            secret = ask_secret("Passphrase for the SSH key: ") if ask_secret else None
+            if not secret or passphrase is not None:
+                raise errors.AuthenticationFailed(
+                    "The SSH key is protected by a passphrase that was not given",
+                    where=endpoint.where(),
+                    hint="Load the key into ssh-agent, or give the passphrase when asked") from None
+            passphrase = secret
+        except paramiko.AuthenticationException as exc:
+            sock.close()
+            raise errors.AuthenticationFailed(
+                f"The board refused the login: {exc}", where=endpoint.where()) from None
+        except errors.WorkbenchError:
+            sock.close()
+            raise
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            sock.close()
+            raise errors.UnreachableHost(f"The SSH handshake failed: {exc}",
+                                         where=endpoint.where()) from None
+    raise errors.AuthenticationFailed("The login failed", where=endpoint.where())
+
+
+def presented_key(endpoint: Endpoint, jump: Callable[[str], Any] | None = None) -> paramiko.PKey:
+    """The host key the endpoint presents (a handshake only, no login)."""
+    import paramiko
+
+    sock = _socket(endpoint, jump)
+    transport = paramiko.Transport(sock)
+    try:
+        transport.start_client(timeout=endpoint.timeout)
+        return transport.get_remote_server_key()
+    except (paramiko.SSHException, EOFError, OSError) as exc:
+        raise errors.UnreachableHost(f"The SSH handshake failed: {exc}",
+                                     where=endpoint.where()) from None
+    finally:
+        transport.close()
+
+
+def trust_host_key(endpoint: Endpoint, expected: str,
+                   jump: Callable[[str], Any] | None = None) -> Path:
+    """Add the host's key to the user's known_hosts if its fingerprint is ``expected``.
+
+    Refuses when the host presents another key, or when known_hosts already
+    holds a different key for the host (that is a changed key: never replaced here).
+    """
+    import paramiko
+
+    key = presented_key(endpoint, jump)
+    presented = fingerprint(key)
+    if presented != expected:
+        raise errors.UnknownHostKey(
+            f"The host presents {key.get_name()} {presented}, not the fingerprint given "
+            f"({expected})", where=endpoint.where(), fingerprint=presented,
+            key_type=key.get_name(), hint="Check the fingerprint again; nothing was trusted")
+    known = paramiko.HostKeys()
+    for path in _known_host_files(endpoint):
+        known.load(str(path))
+    for name in (endpoint.host_entry, endpoint.hostname):
+        entry = known.lookup(name) or {}
+        if key.get_name() in entry and entry[key.get_name()] != key:
+            raise errors.HostKeyChanged(
+                f"known_hosts already holds another {key.get_name()} key for this host",
+                where=endpoint.where())
+        if key.get_name() in entry:
+            return endpoint.user_known_hosts  # already trusted
+    path = endpoint.user_known_hosts
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    old = path.read_text() if path.is_file() else ""
+    if old and not old.endswith("\n"):
+        old += "\n"
+    line = f"{endpoint.host_entry} {key.get_name()} {key.get_base64()}\n"
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".known_hosts.")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(old + line)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,20 @@
+"""Profiles: the result of a job, its statistics, comparisons and exporters.
+
+* :class:`Profile`: one ``workbench.profile/1`` document, with load/save,
+  DataFrame, CSV, Chrome trace, HTML and notebook views;
+* :func:`summarize`: the profile's ``stats`` form of a list of samples;
+* :func:`compare`, :func:`compare_latency`: several profiles side by side.
+
+Importing this package is cheap: numpy, pandas, jsonschema and matplotlib
+load inside the functions that need them, on first use.
+"""
+
+from __future__ import annotations
+
+# Imported eagerly (they are light) so that the function ``compare`` and not
+# the submodule of the same name is what ``workbench.profiling.compare`` means.
+from workbench.profiling.compare import compare, compare_latency
+from workbench.profiling.profile import Profile
+from workbench.profiling.stats import summarize
+
+__all__ = ["Profile", "compare", "compare_latency", "summarize"]

@@ -1,0 +1,59 @@
+"""Write a file so that readers see the old content or the new, never a part.
+
+The text goes to a temporary file in the destination's folder (same file
+system, so the rename is atomic), is flushed to disk, and only then replaces
+the destination. If anything fails before the rename, the temporary file is
+removed and an existing destination is left as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+from workbench.errors import ProfileError
+
+
+def _new_file_mode() -> int:
+    # os.umask can only be read by setting it; set it straight back.
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:
+    """Write ``data`` (text is UTF-8) to ``path`` atomically; return the path.
+
+    Raises :class:`~workbench.errors.ProfileError` when the folder is missing
+    or not writable; the destination is then untouched.
+    """
+    target = Path(path)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise ProfileError(f"Cannot write the file: {exc.strerror or exc}", where=str(target),
+                           hint="Check that the folder exists and is writable") from exc
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            mode = stat.S_IMODE(os.stat(target).st_mode)
+        except FileNotFoundError:
+            mode = _new_file_mode()
+        os.chmod(temp, mode)
+        os.replace(temp, target)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        if isinstance(exc, OSError):
+            raise ProfileError(f"Cannot write the file: {exc.strerror or exc}", where=str(target),
+                               hint="Check the free space and permissions of the folder") from exc
+        raise
+    return target

@@ -1,0 +1,377 @@
+"""The :class:`Profile`: one ``workbench.profile/1`` document and what users do with it.
+
+A profile is the result of a job (or an estimate): latency samples, per-layer
+rows, one run's raw events and everything needed to reproduce it. This
+module owns loading, validating, saving and the tabular views; the Chrome
+trace, HTML and notebook renderings live in :mod:`workbench.profiling.export`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbench.errors import ProfileError, ProfileFormatError
+from workbench.formats import PROFILE, validate
+from workbench.profiling import _text as fmt
+from workbench.profiling._atomic import write_atomic
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: the profile formats this build reads
+SUPPORTED_SCHEMAS: tuple[str, ...] = (PROFILE,)
+_PROFILE_PREFIX = "workbench.profile/"
+
+#: columns of :meth:`Profile.to_dataframe`, in order
+LAYER_COLUMNS = ("name", "op_type", "kind", "original_nodes", "provider", "calls",
+                 "time_us_median", "time_us_mean", "time_us_std", "time_us_min", "time_us_p90",
+                 "share", "macs", "bytes", "gmacs_per_s")
+_INT_COLUMNS = ("calls", "macs", "bytes")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _check_schema(document: Any, where: str | None) -> None:
+    """Refuse non-profiles and unknown versions with a message naming both."""
+    reads = ", ".join(SUPPORTED_SCHEMAS)
+    if not isinstance(document, dict):
+        raise ProfileFormatError(
+            f"A profile document is a JSON object, not a {type(document).__name__}", where=where,
+            hint=f"Give a {reads} document, as written by Profile.save")
+    identifier = document.get("schema")
+    if identifier in SUPPORTED_SCHEMAS:
+        return
+    if isinstance(identifier, str) and identifier.startswith(_PROFILE_PREFIX):
+        version = identifier[len(_PROFILE_PREFIX):]
+        raise ProfileFormatError(
+            f"Profile format version {version} ({identifier}) is not one this build reads; "
+            f"it reads {reads}", where=where,
+            hint="A newer Edge Workbench wrote it: upgrade (pip install -U edge-workbench), "
+                 "or re-run the job with this version")
+    what = ("Not a profile document: it has no 'schema' field" if identifier is None
+            else f"Not a profile document: its schema is {identifier!r}")
+    raise ProfileFormatError(f"{what}; this build reads {reads}", where=where)
+
+
+def _strict_json(value: Any, indent: int | None = None) -> str:
+    """JSON text that any reader accepts (no NaN or Infinity), or ProfileError."""
+    try:
+        return json.dumps(value, indent=indent, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ProfileError(f"The profile holds a value JSON cannot store: {exc}",
+                           hint="Keep only str, int, finite float, bool, None, "
+                                "list and dict values in the document") from exc
+
+
+def layer_time_us(layer: dict[str, Any]) -> float | None:
+    """A layer's median time per run in µs, or None when the row has none."""
+    value = (layer.get("duration_us") or {}).get("median")
+    return float(value) if fmt.is_number(value) else None
+
+
+class Profile:
+    """One profile document (``workbench.profile/1``), validated, with views and exporters.
+
+    ``Profile(document)`` validates the dict against the schema and raises
+    :class:`~workbench.errors.ProfileFormatError` naming the first problem.
+    The profile wraps the dict it is given rather than copying it; treat it
+    as read-only (:meth:`to_dict` gives a copy to edit).
+    """
+
+    def __init__(self, document: dict[str, Any], *, where: str | None = None) -> None:
+        _check_schema(document, where)
+        validate(document, PROFILE, where=where, error=ProfileFormatError)
+        self._document = document
+
+    # --- files ------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Profile:
+        """Read a profile saved by :meth:`save`; ProfileFormatError when it cannot be used."""
+        where = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ProfileFormatError("There is no profile file", where=where,
+                                     hint="Check the path; Profile.save writes one") from None
+        except UnicodeDecodeError as exc:
+            raise ProfileFormatError("The file is not UTF-8 text, so not a profile",
+                                     where=where) from exc
+        except OSError as exc:
+            raise ProfileFormatError(f"Cannot read the profile: {exc.strerror or exc}",
+                                     where=where) from exc
+        try:
+            document = json.loads(text, parse_constant=_reject_constant)
+        except ValueError as exc:
+            raise ProfileFormatError(f"The file is not valid JSON: {exc}", where=where,
+                                     hint="It may be cut short or edited by hand; "
+                                          "re-run the job or restore a copy") from exc
+        return cls(document, where=where)
+
+    def to_json(self, indent: int | None = 1) -> str:
+        """The document as JSON text (strict: no NaN); ProfileError if a value cannot be saved."""
+        return _strict_json(self._document, indent)
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the document to ``path`` atomically and return the path.
+
+        The JSON is built in memory first, so a value that cannot be stored
+        raises before any file is touched; an existing file is replaced only
+        once the new one is completely on disk.
+        """
+        return write_atomic(path, self.to_json() + "\n")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A deep copy of the document."""
+        return copy.deepcopy(self._document)
+
+    # --- properties -------------------------------------------------------------
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """The wrapped document itself (not a copy)."""
+        return self._document
+
+    @property
+    def kind(self) -> str:
+        """``"measured"``, ``"estimate"`` or ``"emulated"``."""
+        return str(self._document["kind"])
+
+    @property
+    def model_name(self) -> str:
+        """The model's name."""
+        return str(self._document["model"]["name"])
+
+    @property
+    def device_name(self) -> str:
+        """The device's name (a catalog target's name for an estimate)."""
+        return str(self._document["device"]["name"])
+
+    @property
+    def backend_name(self) -> str:
+        """The backend's name, e.g. ``"onnxruntime"``."""
+        return str(self._document["backend"]["name"])
+
+    @property
+    def label(self) -> str:
+        """The document's label, or ``"{model} on {device} ({backend})"``."""
+        label = self._document.get("label")
+        if label:
+            return str(label)
+        return f"{self.model_name} on {self.device_name} ({self.backend_name})"
+
+    @property
+    def latency(self) -> dict[str, Any]:
+        """Latency statistics in ms (count, mean, std, min, median, p90, p99, max)."""
+        stats: dict[str, Any] = self._document["latency"]["stats"]
+        return stats
+
+    @property
+    def latency_samples(self) -> list[float]:
+        """The timed runs' latencies in ms, in run order (empty for an estimate)."""
+        return [float(v) for v in self._document["latency"].get("samples_ms", [])]
+
+    @property
+    def layers(self) -> list[dict[str, Any]]:
+        """The per-layer rows, in execution order."""
+        layers: list[dict[str, Any]] = self._document["layers"]
+        return layers
+
+    @property
+    def trace_events(self) -> list[dict[str, Any]]:
+        """The raw events of the stored run (empty when there is no trace)."""
+        trace = self._document.get("trace") or {}
+        return list(trace.get("events") or [])
+
+    @property
+    def is_estimate(self) -> bool:
+        """True for a profile predicted from the catalog, not measured."""
+        return self.kind == "estimate"
+
+    @property
+    def is_emulated(self) -> bool:
+        """True when measured on an emulated board: its times are not hardware times."""
+        doc = self._document
+        device = doc.get("device") or {}
+        environment = doc.get("environment") or {}
+        return bool(self.kind == "emulated" or device.get("kind") == "emulated"
+                    or device.get("emulated") or environment.get("emulated"))
+
+    @property
+    def caveat(self) -> str | None:
+        """The warning every human-facing output carries, or None for a hardware measurement."""
+        if self.is_emulated:
+            return fmt.EMULATED_CAVEAT
+        if self.is_estimate:
+            return fmt.ESTIMATE_CAVEAT
+        return None
+
+    def top_layers(self, n: int | None = None) -> list[dict[str, Any]]:
+        """Layers by median time per run, slowest first (rows without a time last)."""
+        def slowest_first(layer: dict[str, Any]) -> float:
+            time = layer_time_us(layer)
+            return math.inf if time is None else -time
+
+        ranked = sorted(self.layers, key=slowest_first)
+        return ranked if n is None else ranked[:n]
+
+    # --- text ---------------------------------------------------------------------
+
+    def _header_lines(self) -> list[str]:
+        doc = self._document
+        model, device, backend = doc["model"], doc["device"], doc["backend"]
+        lines = [self.label]
+        if self.caveat:
+            lines.append(f"*** {self.caveat} ***")
+        model_bits = [model["name"], f"sha256 {str(model['sha256'])[:12]}"]
+        if fmt.is_number(model.get("params")):
+            model_bits.append(f"{fmt.fmt_si(model['params'])} params")
+        if fmt.is_number(model.get("macs")):
+            model_bits.append(f"{fmt.fmt_si(model['macs'])} MACs")
+        lines.append("model     " + "  ".join(model_bits))
+        device_bits = [str(device.get("kind")), str(device.get("arch"))]
+        if fmt.is_number(device.get("cores")):
+            device_bits.append(f"{device['cores']} cores")
+        lines.append(f"device    {device['name']} ({', '.join(device_bits)})")
+        backend_line = f"backend   {backend['name']}"
+        if backend.get("version"):
+            backend_line += f" {backend['version']}"
+        if backend.get("providers"):
+            backend_line += f"  [{', '.join(backend['providers'])}]"
+        if backend.get("options"):
+            options = ", ".join(f"{k}={v}" for k, v in backend["options"].items())
+            backend_line += f"  options: {options}"
+        lines.append(backend_line)
+        lines.append(f"kind      {self.kind}  created {doc.get('created', '?')}")
+        stats = self.latency
+        lines.append(f"latency   median {fmt.fmt_number(stats.get('median'))} ms  "
+                     f"p90 {fmt.fmt_number(stats.get('p90'))} ms  "
+                     f"mean {fmt.fmt_number(stats.get('mean'))} ± "
+                     f"{fmt.fmt_number(stats.get('std'))} ms  ({stats.get('count', 0)} runs)")
+        latency = doc["latency"]
+        if fmt.is_number(latency.get("cold_ms")) or fmt.is_number(latency.get("session_create_ms")):
+            lines.append(f"          cold {fmt.fmt_number(latency.get('cold_ms'))} ms  session "
+                         f"create {fmt.fmt_number(latency.get('session_create_ms'))} ms")
+        return lines
+
+    def layer_table_rows(self, layers: Sequence[dict[str, Any]],
+                         nodes_width: int | None = 32) -> list[list[str]]:
+        """Formatted cells (name, op type, original nodes, median µs, share, MACs, GMAC/s)."""
+        rows = []
+        for layer in layers:
+            name = str(layer["name"])
+            if layer.get("kind") not in (None, "compute"):
+                name += f" [{layer['kind']}]"
+            rows.append([name, str(layer["op_type"]),
+                         fmt.join_nodes(layer.get("original_nodes"), nodes_width),
+                         fmt.fmt_number(layer_time_us(layer)), fmt.fmt_share(layer.get("share")),
+                         fmt.fmt_si(layer.get("macs")), fmt.fmt_number(layer.get("gmacs_per_s"))])
+        return rows
+
+    def summary(self, top: int = 10) -> str:
+        """A plain-text summary: header, latency, and a table of the ``top`` slowest layers."""
+        lines = self._header_lines()
+        layers = self.top_layers(top)
+        if layers:
+            runs = self._document["run"].get("profile_runs")
+            per = f" ({runs} profiled runs)" if runs else ""
+            lines += ["", f"Top {len(layers)} of {len(self.layers)} layers by median time "
+                          f"per run{per}:"]
+            headers = ["layer", "op type", "original nodes", "median µs", "share", "MACs",
+                       "GMAC/s"]
+            rows = [[str(i), *cells] for i, cells in
+                    enumerate(self.layer_table_rows(layers), 1)]
+            lines += fmt.text_table(["#", *headers], rows,
+                                    [True, False, False, False, True, True, True, True])
+        else:
+            lines += ["", "No per-layer rows (profile_runs was 0)."]
+        if self._document.get("warnings"):
+            lines += ["", "Warnings:", *(f"- {w}" for w in self._document["warnings"])]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        median = fmt.fmt_number(self.latency.get("median"))
+        tag = " EMULATED" if self.is_emulated else ""
+        return (f"<Profile {self.label!r} {self.kind}{tag}, median {median} ms, "
+                f"{len(self.layers)} layers>")
+
+    # --- tables -------------------------------------------------------------------
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """One row per layer, in execution order, with the columns in ``LAYER_COLUMNS``."""
+        import pandas as pd
+
+        columns: dict[str, list[Any]] = {c: [] for c in LAYER_COLUMNS}
+        for layer in self.layers:
+            stats = layer.get("duration_us") or {}
+            columns["name"].append(layer["name"])
+            columns["op_type"].append(layer["op_type"])
+            columns["kind"].append(layer.get("kind", "compute"))
+            columns["original_nodes"].append(fmt.join_nodes(layer.get("original_nodes")))
+            columns["provider"].append(layer.get("provider"))
+            for key in ("median", "mean", "std", "min", "p90"):
+                value = stats.get(key)
+                columns[f"time_us_{key}"].append(float(value) if fmt.is_number(value)
+                                                 else math.nan)
+            for key in ("share", "gmacs_per_s"):
+                value = layer.get(key)
+                columns[key].append(float(value) if fmt.is_number(value) else math.nan)
+            for key in _INT_COLUMNS:
+                value = layer.get(key)
+                columns[key].append(int(value) if fmt.is_number(value) else None)
+        data: dict[str, Any] = dict(columns)
+        for key in _INT_COLUMNS:
+            data[key] = pd.array(columns[key], dtype="Int64")
+        return pd.DataFrame(data, columns=list(LAYER_COLUMNS))
+
+    def latency_dataframe(self) -> pd.DataFrame:
+        """The timed runs: columns ``run`` (0-based index) and ``latency_ms``."""
+        import pandas as pd
+
+        samples = self.latency_samples
+        return pd.DataFrame({"run": list(range(len(samples))), "latency_ms": samples})
+
+    def to_csv(self, path: str | os.PathLike[str] | None = None) -> str:
+        """The per-layer table as CSV text; also written atomically to ``path`` if given."""
+        text: str = self.to_dataframe().to_csv(index=False, lineterminator="\n")
+        if path is not None:
+            write_atomic(path, text)
+        return text
+
+    # --- exporters (see export.py) ------------------------------------------------
+
+    def to_chrome_trace(self, path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+        """A Chrome trace (opens in Perfetto or chrome://tracing); written to ``path`` if given.
+
+        Holds the stored run's raw events, process/thread names for the
+        device and backend, and a track of the timed runs laid end to end.
+        """
+        from workbench.profiling.export import chrome_trace
+
+        trace = chrome_trace(self)
+        if path is not None:
+            write_atomic(path, _strict_json(trace))
+        return trace
+
+    def to_html(self, path: str | os.PathLike[str] | None = None) -> str:
+        """A self-contained HTML report (figures embedded); written to ``path`` if given."""
+        from workbench.profiling.export import html_report
+
+        text = html_report(self)
+        if path is not None:
+            write_atomic(path, text)
+        return text
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """Notebook display: the lab extension's MIME type, with HTML, PNG and text fallbacks."""
+        from workbench.profiling.export import mimebundle
+
+        return mimebundle(self, include=include, exclude=exclude)
