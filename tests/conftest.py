@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -64,3 +66,52 @@ def agent_env() -> dict[str, str]:
 
 
 PYTHON = sys.executable
+
+SLEEPY_RUNNER = """
+import os, subprocess, sys, time
+RUNNER_API = 1
+def run(job, ctx):
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    with open(job["workdir"] + "/child.pid", "w") as f:
+        f.write(str(child.pid))
+    ctx.log("info", "sleeping")
+    time.sleep(float(job["backend"]["options"].get("seconds", 600)))
+    return {"runtime": {"name": "sleepy", "version": "0"}, "latency_ms": [1.0]}
+"""
+
+
+def sleepy_job(tmp_path: Path, seconds: float = 600, device: Any = None) -> dict[str, Any]:
+    """A job whose runner starts a child process, logs "sleeping" and sleeps.
+
+    With a device, the runner is deployed to it and the workdir is the device's.
+    """
+    runner = tmp_path / "sleepy.py"
+    runner.write_text(SLEEPY_RUNNER)
+    if device is not None:
+        runner_path, workdir = device.ensure(runner), device.workdir()
+    else:
+        runner_path, workdir = str(runner), str(tmp_path / f"work-{time.monotonic_ns()}")
+    Path(workdir).mkdir(parents=True)  # every test device is this machine
+    return {"schema": "workbench.job/1", "id": f"sleepy-{time.monotonic_ns()}",
+            "model": {"path": "-", "sha256": "-"},
+            "backend": {"name": "sleepy", "runner": runner_path, "options": {"seconds": seconds}},
+            "inputs": [], "run": {"warmup": 0, "runs": 1}, "workdir": workdir}
+
+
+def wait_gone(pid: int, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        try:
+            with open(f"/proc/{pid}/stat") as stat:  # a zombie waiting to be reaped is gone too
+                if stat.read().split()[2] == "Z":
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.05)
+    return False
+
+

@@ -12,48 +12,8 @@ from typing import Any
 import pytest
 
 from workbench import errors
+from tests.conftest import sleepy_job, wait_gone
 from workbench.devices import LocalDevice, connect
-
-SLEEPY_RUNNER = """
-import os, subprocess, sys, time
-RUNNER_API = 1
-def run(job, ctx):
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
-    with open(job["workdir"] + "/child.pid", "w") as f:
-        f.write(str(child.pid))
-    ctx.log("info", "sleeping")
-    time.sleep(float(job["backend"]["options"].get("seconds", 600)))
-    return {"runtime": {"name": "sleepy", "version": "0"}, "latency_ms": [1.0]}
-"""
-
-
-def sleepy_job(tmp_path: Path, seconds: float = 600) -> dict[str, Any]:
-    runner = tmp_path / "sleepy.py"
-    runner.write_text(SLEEPY_RUNNER)
-    workdir = tmp_path / f"work-{time.monotonic_ns()}"
-    workdir.mkdir()
-    return {"schema": "workbench.job/1", "id": "sleepy",
-            "model": {"path": "-", "sha256": "-"},
-            "backend": {"name": "sleepy", "runner": str(runner), "options": {"seconds": seconds}},
-            "inputs": [], "run": {"warmup": 0, "runs": 1}, "workdir": str(workdir)}
-
-
-def wait_gone(pid: int, seconds: float = 10) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        try:
-            with open(f"/proc/{pid}/stat") as stat:  # a zombie waiting to be reaped is gone too
-                if stat.read().split()[2] == "Z":
-                    return True
-        except FileNotFoundError:
-            return True
-        time.sleep(0.05)
-    return False
-
 
 def test_connect_local_gives_one_device_object_per_name() -> None:
     assert connect("local") is connect("local")

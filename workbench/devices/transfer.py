@@ -9,6 +9,7 @@ renamed atomically. A file that is not whole is never used as if it were.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from pathlib import Path
@@ -86,8 +87,11 @@ class Uploader:
             self._upload(sftp, local, folder, final, size, sha, progress)
         finally:
             sftp.close()
-        if self.device.cache_limit_bytes:
-            self.device.tool("evict", self.device.cache, str(self.device.cache_limit_bytes), sha)
+        if self.device.cache_limit_bytes and local.suffix != ".pyz":
+            # The agent itself (a .pyz) is never evicted: the eviction runs through it.
+            agent_sha = self.device.agent_path().rsplit("/", 2)[-2]
+            self.device.tool("evict", self.device.cache, str(self.device.cache_limit_bytes),
+                             sha, agent_sha)
         return final
 
     def _whole(self, final: str, stat: Any, size: int, sha: str) -> bool:
@@ -128,19 +132,19 @@ class Uploader:
                     if progress:
                         elapsed = max(time.monotonic() - started, 1e-6)
                         progress(done, size, (done - offset) / elapsed)
-        except (OSError, EOFError, Exception) as exc:
-            transport = self.device._client.get_transport() if self.device._client else None
-            if transport is None or not transport.is_active():
-                raise errors.LinkDropped(
-                    f"The connection dropped while uploading {local.name} after {done} of "
-                    f"{size} bytes", where=self.device.endpoint.where()) from None
+        except Exception as exc:  # socket, SFTP and paramiko errors alike
+            # A full disk shows as a plain SFTP "Failure"; anything else mid-write is the link.
             free = self._free_bytes(folder)
-            if free is not None and free < CHUNK * 2:
-                sftp.remove(partial)
-                raise errors.DiskFull(f"The board's disk filled up while uploading {local.name}",
-                                      where=f"{self.device.name}:{folder}") from None
-            raise errors.DeviceError(f"Uploading {local.name} failed: {exc}",
-                                     where=f"{self.device.name}:{partial}") from None
+            if free is not None and free < size - done:
+                with contextlib.suppress(Exception):
+                    self.device.open_sftp().remove(partial)
+                raise errors.DiskFull(
+                    f"The board's disk filled up while uploading {local.name} "
+                    f"({free / 1e6:.1f} MB free)", where=f"{self.device.name}:{folder}") from None
+            raise errors.LinkDropped(
+                f"The connection dropped while uploading {local.name} after {done} of {size} "
+                f"bytes ({type(exc).__name__} {exc})".replace(" )", ")"),
+                where=self.device.endpoint.where()) from None
         if self._remote_sha(partial) != sha:
             sftp.remove(partial)
             raise errors.ArtifactCorrupt(f"{local.name} arrived damaged (its sha256 differs)",

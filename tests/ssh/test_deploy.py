@@ -1,0 +1,121 @@
+"""Content-addressed uploads over SFTP: skip, resume after a drop, corruption, full disk, LRU."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.ssh.conftest import make_board
+from tests.ssh.sshd import Sshd
+from workbench import errors
+from workbench.devices.ssh import SSHDevice
+
+
+def payload(path: Path, megabytes: int, seed: int = 0) -> Path:
+    import numpy as np
+
+    path.write_bytes(np.random.default_rng(seed).bytes(megabytes << 20))
+    return path
+
+
+def sha(path: Path | str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def test_ensure_puts_the_file_under_its_hash_and_skips_it_the_second_time(
+        board: SSHDevice, tmp_path: Path) -> None:
+    local = payload(tmp_path / "weights.bin", 2)
+    calls: list[tuple[int, int, float]] = []
+    remote = board.ensure(local, lambda *a: calls.append(a))
+    assert remote.endswith(f"/artifacts/{sha(local)}/weights.bin")
+    assert sha(remote) == sha(local)  # the board is this machine: read it back directly
+    assert calls[-1][:2] == (2 << 20, 2 << 20) and len(calls) > 1
+    mtime = os.stat(remote).st_mtime_ns
+    calls.clear()
+    assert board.ensure(local, lambda *a: calls.append(a)) == remote
+    assert calls == [(2 << 20, 2 << 20, 0.0)], "nothing was sent the second time"
+    assert os.stat(remote).st_mtime_ns == mtime
+
+
+def test_a_corrupted_cached_artifact_is_detected_and_uploaded_again(
+        sshd: Sshd, tmp_path: Path) -> None:
+    local = payload(tmp_path / "model.onnx", 1)
+    remote = make_board(sshd, tmp_path).ensure(local)
+    with open(remote, "r+b") as damaged:
+        damaged.write(b"\0" * 16)
+    fresh = make_board(sshd, tmp_path)  # another session on the board
+    assert fresh.ensure(local) == remote
+    assert sha(remote) == sha(local)
+
+
+def test_an_upload_cut_by_a_dropped_link_resumes_from_the_bytes_already_there(
+        sshd: Sshd, tmp_path: Path) -> None:
+    local = payload(tmp_path / "big.bin", 8)
+    device = make_board(sshd, tmp_path)
+    device.probe()
+
+    def cut(done: int, total: int, rate: float) -> None:
+        if done >= 3 << 20:
+            sshd.drop_connections()
+
+    with pytest.raises(errors.LinkDropped, match="uploading big.bin"):
+        device.ensure(local, cut)
+    partial = next((tmp_path / "board-cache" / "artifacts").rglob("big.bin.partial"))
+    kept = partial.stat().st_size
+    assert kept >= 1 << 20
+    starts: list[int] = []
+    remote = device.ensure(local, lambda done, total, rate: starts.append(done))
+    assert starts[0] > kept, "the second upload started where the first stopped"
+    assert sha(remote) == sha(local)
+    assert not partial.exists()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):  # type: ignore[no-untyped-def]
+    folder = tmp_path / "board-cache"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)],
+                             capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def test_a_full_board_disk_is_a_clear_error_and_leaves_no_partial_file(
+        sshd: Sshd, tmp_path: Path, small_disk: Path) -> None:
+    device = make_board(sshd, tmp_path, remote_cache=str(small_disk))
+    with pytest.raises(errors.DiskFull, match="MB free"):
+        device.ensure(payload(tmp_path / "big.bin", 4))
+    assert not list(small_disk.rglob("*.partial"))
+
+
+def test_the_cache_keeps_under_its_size_limit_by_evicting_the_least_recently_used(
+        sshd: Sshd, tmp_path: Path) -> None:
+    device = make_board(sshd, tmp_path, cache_limit_bytes=int(2.5 * (1 << 20)))
+    first = device.ensure(payload(tmp_path / "a.bin", 1, seed=1))
+    second = device.ensure(payload(tmp_path / "b.bin", 1, seed=2))
+    now = time.time()  # SFTP times have whole seconds: age both uses clearly apart
+    os.utime(Path(first).parent, (now - 100, now - 100))
+    os.utime(Path(second).parent, (now - 50, now - 50))
+    device.ensure(tmp_path / "a.bin")  # a is used again: b is now the least recently used
+    third = device.ensure(payload(tmp_path / "c.bin", 1, seed=3))
+    assert Path(first).exists() and Path(third).exists()
+    assert not Path(second).exists()
+
+
+def test_clean_cache_removes_artifacts_and_jobs(board: SSHDevice, tmp_path: Path) -> None:
+    remote = board.ensure(payload(tmp_path / "x.bin", 1))
+    board.clean_cache()
+    assert not Path(remote).exists()
+
+
+def test_a_missing_python_on_the_board_is_named(sshd: Sshd, tmp_path: Path) -> None:
+    device = make_board(sshd, tmp_path, python="/opt/no-such-python/bin/python3")
+    with pytest.raises(errors.BoardPythonMissing, match="No Python"):
+        device.probe()
