@@ -210,8 +210,12 @@ def _watch_stdin() -> None:
     def watch() -> None:
         while sys.stdin.readline():
             pass
-        sys.stderr.write("workbench agent: stdin closed, the host is gone; stopping\n")
-        sys.stderr.flush()
+        try:
+            # stderr may be gone with the host too: a failed write must not stop the stop.
+            sys.stderr.write("workbench agent: stdin closed, the host is gone; stopping\n")
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
         try:
             if os.getpgid(0) == os.getpid():
                 os.killpg(0, signal.SIGKILL)
@@ -247,7 +251,21 @@ def _run(args: List[str]) -> int:
         return EXIT_JOB_FAILED
     if watch:
         _watch_stdin()
-    return run_job(job, writer)
+    try:
+        return run_job(job, writer)
+    finally:
+        _stop_what_the_job_started()
+
+
+def _stop_what_the_job_started() -> None:
+    """Leave no orphans: end every process the runner started in our process group."""
+    try:
+        if os.getpgid(0) != os.getpid():
+            return
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        os.killpg(0, signal.SIGTERM)
+    except OSError:
+        pass
 
 
 COMMANDS: Dict[str, Callable[[List[str]], int]] = {

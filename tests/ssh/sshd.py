@@ -6,6 +6,7 @@ machine's own SSH set-up is used or changed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -16,6 +17,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def _descendants(pid: int) -> list[int]:
+    result, todo = [], _children(pid)
+    while todo:
+        child = todo.pop()
+        result.append(child)
+        todo += _children(child)
+    return result
+
+
+def _command_name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
 
 
 def free_port() -> int:
@@ -83,15 +108,16 @@ class Sshd:
         raise RuntimeError("sshd did not start")
 
     def drop_connections(self) -> None:
-        """Kill the per-connection sshd processes: every open link drops at once."""
+        """Kill every per-connection sshd process: each open link drops at once.
+
+        Only sshd's own processes die; what the sessions started (the agent) lives on and must
+        notice by itself, as on a board whose network went away.
+        """
         assert self.process is not None
-        children = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True,
-                                  text=True).stdout.split()
-        for pid in children:
-            try:
-                os.kill(int(pid), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        for pid in _descendants(self.process.pid):
+            if _command_name(pid) == "sshd":
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
 
     def stop(self) -> None:
         if self.process is not None:

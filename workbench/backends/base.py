@@ -44,7 +44,7 @@ class Option:
         """The value as used, or raise InvalidOptionValue saying what is accepted."""
         where = f"{backend} option {self.name!r}"
         kinds = _TYPES[self.type]
-        if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+        if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
             raise errors.InvalidOptionValue(
                 f"{value!r} is not a {self.type}", where=where, hint=f"{self.name}: {self.help}")
         if self.choices is not None and value not in self.choices:

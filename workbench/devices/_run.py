@@ -67,7 +67,8 @@ def run_channel(device: SSHDevice, argv: list[str], job: dict[str, Any],
     finally:
         finished.set()
     threads[1].join(timeout=5)
-    exit_code = channel.recv_exit_status() if channel.exit_status_ready() else None
+    # The exit status may arrive just after the end of stdout.
+    exit_code = channel.recv_exit_status() if channel.status_event.wait(10) else None
     channel.close()  # closes the agent's stdin: it stops if it still runs
     if stopped == ["cancel"]:
         raise errors.JobCancelled("The job was cancelled; the agent on the board was stopped",
@@ -80,4 +81,6 @@ def run_channel(device: SSHDevice, argv: list[str], job: dict[str, Any],
         raise errors.LinkDropped(
             "The connection dropped while the job ran; the agent on the board stops when it "
             "notices", where=where)
+    if exit_code is None and stream.result is not None:
+        exit_code = 0  # the result is whole; only the exit status was lost with the link
     return stream.finish(exit_code, tail.text())

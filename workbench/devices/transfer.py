@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
+import socket
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -107,7 +109,8 @@ class Uploader:
 
     def _upload(self, sftp: Any, local: Path, folder: str, final: str, size: int, sha: str,
                 progress: ProgressCallback | None) -> None:
-        partial = final + ".partial"
+        # One partial file per host process: two hosts sending the same file never share one.
+        partial = f"{final}.{socket.gethostname()}-{os.getpid()}.partial"
         free = self._free_bytes(folder)
         try:
             offset = sftp.stat(partial).st_size

@@ -1,0 +1,115 @@
+"""Running jobs on a board over SSH: profiles, streaming, cancel, timeout, faults, the lock."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import workbench as wb
+from tests.conftest import sleepy_job, wait_gone
+from tests.ssh.conftest import make_board
+from tests.ssh.sshd import Sshd
+from workbench import errors
+from workbench.devices.ssh import SSHDevice
+
+
+def test_profile_over_ssh_works_as_locally_and_records_the_board(
+        board: SSHDevice, conv_model: Path) -> None:
+    events: list[dict[str, Any]] = []
+    p = wb.profile(conv_model, device=board, warmup=1, runs=5, profile_runs=2,
+                   on_event=events.append)
+    document = p.to_dict()
+    assert document["device"]["kind"] == "ssh" and document["device"]["name"] == "testboard"
+    assert len(document["latency"]["samples_ms"]) == 5
+    assert sorted(n for row in p.layers for n in row["original_nodes"]) == sorted(
+        ["conv1", "relu1", "conv2", "relu2", "pool"])
+    assert any(e["event"] == "progress" and e["phase"] == "timed" for e in events)
+
+
+def test_the_job_folder_on_the_board_is_removed_after_the_job(board: SSHDevice,
+                                                              conv_model: Path) -> None:
+    wb.profile(conv_model, device=board, warmup=0, runs=2, profile_runs=1)
+    jobs = Path(board.cache) / "jobs"
+    assert not jobs.exists() or list(jobs.iterdir()) == []
+
+
+def test_a_timeout_kills_the_agents_process_group_on_the_board(board: SSHDevice,
+                                                                tmp_path: Path) -> None:
+    job = sleepy_job(tmp_path, device=board)
+    with pytest.raises(errors.JobTimeout):
+        board.run(job, timeout=2)
+    assert wait_gone(int((Path(job["workdir"]) / "child.pid").read_text()))
+
+
+def test_cancel_stops_the_job_on_the_board(board: SSHDevice, tmp_path: Path) -> None:
+    cancel = threading.Event()
+    job = sleepy_job(tmp_path, device=board)
+    with pytest.raises(errors.JobCancelled):
+        board.run(job, lambda e: cancel.set() if e.get("message") == "sleeping" else None,
+                  cancel=cancel)
+    assert wait_gone(int((Path(job["workdir"]) / "child.pid").read_text()))
+
+
+def test_an_agent_killed_on_the_board_reports_its_stderr_tail(board: SSHDevice,
+                                                              tmp_path: Path) -> None:
+    runner = tmp_path / "dies.py"
+    runner.write_text("import os, signal, sys\nRUNNER_API = 1\ndef run(job, ctx):\n"
+                      "    sys.stderr.write('allocating tensors\\n'); sys.stderr.flush()\n"
+                      "    os.kill(os.getpid(), signal.SIGKILL)\n")
+    job = sleepy_job(tmp_path, device=board)
+    job["backend"]["runner"] = board.ensure(runner)
+    with pytest.raises(errors.AgentCrashed) as caught:
+        board.run(job)
+    assert "allocating tensors" in caught.value.stderr_tail
+
+
+def test_a_link_dropped_mid_run_is_reported_and_the_agent_stops_on_the_board(
+        sshd: Sshd, tmp_path: Path) -> None:
+    device = make_board(sshd, tmp_path)
+    job = sleepy_job(tmp_path, device=device)
+
+    def on_event(event: dict[str, Any]) -> None:
+        if event.get("message") == "sleeping":
+            sshd.drop_connections()
+
+    with pytest.raises(errors.LinkDropped, match="while the job ran"):
+        device.run(job, on_event)
+    assert wait_gone(int((Path(job["workdir"]) / "child.pid").read_text()), seconds=30)
+
+
+def test_two_hosts_sharing_a_board_queue_up_and_the_second_sees_who_holds_it(
+        sshd: Sshd, tmp_path: Path) -> None:
+    first, second = make_board(sshd, tmp_path), make_board(sshd, tmp_path)
+    finished: dict[str, float] = {}
+    waiting: list[str] = []
+
+    def one(device: SSHDevice, label: str, delay: float) -> None:
+        time.sleep(delay)
+        job = sleepy_job(tmp_path / label, seconds=1.5, device=device)
+        job["lock"] = {"path": device.lock_path(), "holder": f"host {label}"}
+        device.run(job, lambda e: waiting.append(e.get("message", "")))
+        finished[label] = time.monotonic()
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    threads = [threading.Thread(target=one, args=(first, "a", 0.0)),
+               threading.Thread(target=one, args=(second, "b", 0.5))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert finished["b"] - finished["a"] >= 1.2, "the second job did not wait for the first"
+    assert any("place 1" in m and "host a" in m for m in waiting)
+
+
+def test_a_board_without_the_runtime_says_how_to_install_it(sshd: Sshd, tmp_path: Path,
+                                                            conv_model: Path) -> None:
+    device = make_board(sshd, tmp_path, python="/usr/bin/python3")
+    if device.board()["executable"] == make_board(sshd, tmp_path).board()["executable"]:
+        pytest.skip("/usr/bin/python3 is the test interpreter here")
+    with pytest.raises(errors.BackendUnavailable, match="device setup"):
+        wb.profile(conv_model, device=device, runs=1)

@@ -1,0 +1,91 @@
+"""``load_model``: from a path, bytes, an onnx.ModelProto or ``zoo:NAME`` to a checked Model.
+
+The order of checks gives each failure its own error: the bytes (empty, cut
+short, not ONNX), the opset, the external-data files, the ONNX checker, then
+strict shape inference. External weights are never read: the .onnx file is
+parsed on its own and the data files are checked by size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import onnx
+
+from workbench import errors
+from workbench.models import _validate
+from workbench.models.analysis import analyse, infer_shapes
+from workbench.models.model import Model
+
+#: what ``load_model`` accepts
+ModelSource = str | os.PathLike[str] | bytes | onnx.ModelProto | Model
+
+ZOO_PREFIX = "zoo:"
+
+
+def load_model(source: ModelSource) -> Model:
+    """Load and check a model: a path to an .onnx file, raw bytes, a ModelProto, or ``zoo:NAME``.
+
+    Raises a :class:`workbench.errors.ModelError` subclass naming what is wrong
+    and where. A Model passed in is returned as it is.
+    """
+    if isinstance(source, Model):
+        return source
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+        return _from_bytes(data, name="model", source=f"bytes ({len(data)} B)",
+                           where="the given bytes")
+    if isinstance(source, onnx.ModelProto):
+        data = source.SerializeToString()
+        name = source.graph.name or "model"
+        return _from_bytes(data, name=name, source="onnx.ModelProto", where="the given ModelProto")
+    if isinstance(source, str) and source.startswith(ZOO_PREFIX):
+        from workbench.models import zoo
+
+        return zoo.load(source[len(ZOO_PREFIX):])
+    if isinstance(source, str | os.PathLike):
+        return load_path(Path(source))
+    raise errors.NotAnOnnxModel(f"A {type(source).__name__} is not a model source",
+                                where=repr(source)[:80],
+                                hint="Give a path to an .onnx file, its bytes, an "
+                                "onnx.ModelProto, or zoo:NAME")
+
+
+def load_path(path: Path, *, name: str | None = None, source: str | None = None) -> Model:
+    """Load an .onnx file (external data stays on disk, checked by size)."""
+    where = str(path)
+    if not path.exists():
+        raise errors.ModelNotFound("The model file does not exist", where=where)
+    if not path.is_file():
+        raise errors.ModelNotFound("The model path is not a file", where=where,
+                                   hint="Give the .onnx file inside the folder")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise errors.ModelError(f"The model file cannot be read ({exc.strerror})", where=where,
+                                hint="Check the file's permissions") from None
+    return _from_bytes(data, name=name or path.stem, source=source or str(path), where=where,
+                       path=path)
+
+
+def _from_bytes(data: bytes, *, name: str, source: str, where: str,
+                path: Path | None = None) -> Model:
+    proto = _validate.parse(data, where)
+    _validate.check_opset(proto, where)
+    base_dir = path.absolute().parent if path is not None else None
+    external = _validate.check_external_data(proto, base_dir, where)
+    try:
+        # By path when weights are external, so the checker finds them beside the file.
+        onnx.checker.check_model(str(path) if external and path is not None else data)
+    except onnx.checker.ValidationError as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid model"
+        raise errors.InvalidGraph(f"The ONNX checker rejects the model: {message}",
+                                  where=where) from None
+    renamed = _validate.name_nodes(proto.graph)
+    inferred, warnings = infer_shapes(proto, where=where)
+    return Model(proto, analyse(inferred), name=name, source=source,
+                 sha256=hashlib.sha256(data).hexdigest(),
+                 file=path.absolute() if path is not None and not renamed else None,
+                 base_dir=base_dir, external=external, warnings=warnings)

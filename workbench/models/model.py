@@ -1,0 +1,260 @@
+"""The Model: a loaded ONNX model with its static analysis, ready to profile.
+
+Create one with :func:`workbench.models.load_model`. A Model never holds
+external weights in memory; ``runnable_path()`` and ``files()`` name the
+files a device needs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import onnx
+
+from workbench import errors
+from workbench.models import _files
+from workbench.models.analysis import Analysis, analyse, infer_shapes, input_dim_names
+from workbench.models.info import NodeInfo, TensorInfo
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_TOP_OP_TYPES = 8
+
+
+def _si(value: float, unit: str = "") -> str:
+    for factor, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= factor:
+            return f"{value / factor:.2f} {prefix}{unit}"
+    return f"{value:.0f} {unit}".rstrip()
+
+
+class Model:
+    """A loaded ONNX model and what static analysis knows about it.
+
+    ``sha256`` is the hash of the .onnx bytes as given (the file, the bytes,
+    or the serialized ModelProto); for a model with external data it covers
+    the .onnx file only, not the weights. ``proto`` is the model as loaded,
+    without external weights, with every node named (nameless nodes get
+    ``{op_type}_{index}``). Totals cover the main graph (not the bodies of
+    If/Loop nodes); ``macs`` counts Conv, ConvTranspose, Gemm and MatMul only,
+    other operations are in ``ops_by_category``.
+    """
+
+    def __init__(self, proto: onnx.ModelProto, analysis: Analysis, *, name: str, source: str,
+                 sha256: str, file: Path | None = None, base_dir: Path | None = None,
+                 external: Sequence[str] = (), warnings: Sequence[str] = ()) -> None:
+        self.proto = proto
+        self.name = name
+        self.source = source
+        self.sha256 = sha256
+        self._analysis = analysis
+        self._file = file
+        self._base_dir = base_dir
+        self._external = list(external)
+        self._runnable: Path | None = None
+        self.warnings: list[str] = [*warnings, *analysis.warnings]
+
+    # --- identity and interface ------------------------------------------------
+
+    @property
+    def opset(self) -> int | None:
+        """Version of the default ONNX domain the model imports."""
+        for entry in self.proto.opset_import:
+            if entry.domain in ("", "ai.onnx"):
+                return int(entry.version)
+        return None
+
+    @property
+    def inputs(self) -> list[TensorInfo]:
+        """Graph inputs (initializers excluded), symbolic dims by name."""
+        return list(self._analysis.inputs)
+
+    @property
+    def outputs(self) -> list[TensorInfo]:
+        """Graph outputs with their inferred shapes."""
+        return list(self._analysis.outputs)
+
+    @property
+    def nodes(self) -> list[NodeInfo]:
+        """Every node of the main graph, in graph (topological) order."""
+        return list(self._analysis.nodes)
+
+    @property
+    def symbolic_dims(self) -> list[str]:
+        """Names of the inputs' dims that are not fixed; ``with_shapes`` takes them."""
+        return sorted(input_dim_names(self.proto.graph))
+
+    # --- totals -------------------------------------------------------------------
+
+    @property
+    def params(self) -> int:
+        """Learned parameters (a shared initializer counts once; BN mean/var do not count)."""
+        return self._analysis.params
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates of Conv, ConvTranspose, Gemm and MatMul nodes."""
+        return self._analysis.macs
+
+    @property
+    def weight_bytes(self) -> int:
+        """Bytes of all initializers and Constant values of the main graph."""
+        return self._analysis.weight_bytes
+
+    @property
+    def peak_activation_bytes(self) -> int:
+        """Largest sum of live activation bytes over the node order (unknown shapes count 0)."""
+        return self._analysis.peak_activation_bytes
+
+    @property
+    def ops_by_category(self) -> dict[str, int]:
+        """Operations per node category (MACs for conv/matmul, element ops for the others)."""
+        return dict(self._analysis.ops_by_category)
+
+    # --- tables -------------------------------------------------------------------
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """One row per node: shapes, dtypes, category, params, MACs, ops and bytes."""
+        import pandas as pd
+
+        columns = list(NodeInfo.__dataclass_fields__)
+        return pd.DataFrame([node.to_dict() for node in self._analysis.nodes], columns=columns)
+
+    @property
+    def layers(self) -> pd.DataFrame:
+        """The per-node table (same as ``to_dataframe()``)."""
+        return self.to_dataframe()
+
+    def by_op_type(self) -> pd.DataFrame:
+        """Per op type: count, params, MACs, ops, weight bytes and share of the model's MACs."""
+        import pandas as pd
+
+        rows: dict[str, dict[str, Any]] = {}
+        for node in self._analysis.nodes:
+            row = rows.setdefault(node.op_type, {"op_type": node.op_type, "count": 0,
+                                                 "params": 0, "macs": 0, "ops": 0,
+                                                 "weight_bytes": 0})
+            row["count"] += 1
+            for key in ("params", "macs", "ops", "weight_bytes"):
+                row[key] += getattr(node, key)
+        total = self.macs
+        table = pd.DataFrame(list(rows.values()),
+                             columns=["op_type", "count", "params", "macs", "ops", "weight_bytes"])
+        table["share_of_macs"] = table["macs"] / total if total else 0.0
+        return table.sort_values(["macs", "count", "op_type"], ascending=[False, False, True],
+                                 ignore_index=True)
+
+    def topology(self) -> dict[str, Any]:
+        """The graph as plain data (nodes, edges between nodes, graph inputs and outputs).
+
+        Enough to draw the graph from a profile alone; edges run from the node
+        producing a tensor to each node consuming it.
+        """
+        produced = {t: n.name for n in self._analysis.nodes for t in n.outputs if t}
+        edges: list[dict[str, str]] = []
+        seen: set[tuple[str, str, str]] = set()
+        for node in self._analysis.nodes:
+            for tensor in node.inputs:
+                key = (produced.get(tensor, ""), node.name, tensor)
+                if tensor in produced and key not in seen:
+                    seen.add(key)
+                    edges.append({"from": key[0], "to": node.name, "tensor": tensor})
+        return {
+            "nodes": [{"name": n.name, "op_type": n.op_type,
+                       "inputs": [t for t in n.inputs if t], "outputs": [t for t in n.outputs if t]}
+                      for n in self._analysis.nodes],
+            "edges": edges,
+            "inputs": [t.name for t in self._analysis.inputs],
+            "outputs": [t.name for t in self._analysis.outputs],
+        }
+
+    # --- variants and files -----------------------------------------------------
+
+    def with_shapes(self, **dims: int) -> Model:
+        """A copy with symbolic input dims fixed by name (``batch=1``), shapes re-inferred."""
+        known = input_dim_names(self.proto.graph)
+        unknown = [name for name in dims if name not in known]
+        if unknown:
+            listed = ", ".join(sorted(known)) if known else "none"
+            raise errors.UnknownOption(
+                f"{', '.join(map(repr, unknown))} is not a symbolic dim of the model",
+                where=self.name, hint=f"Its symbolic dims: {listed}")
+        for name, value in dims.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise errors.InvalidOptionValue(
+                    f"{name}={value!r} is not a positive whole number", where=self.name,
+                    hint=f"Give the size of the dim, e.g. {name}=1")
+        proto = onnx.ModelProto()
+        proto.CopyFrom(self.proto)
+        for name, value in dims.items():
+            for index, axis in known[name]:
+                proto.graph.input[index].type.tensor_type.shape.dim[axis].dim_value = value
+        for info in [*proto.graph.output, *proto.graph.value_info]:
+            for dim in info.type.tensor_type.shape.dim:
+                if dim.HasField("dim_param") and dim.dim_param in dims:
+                    dim.dim_value = dims[dim.dim_param]
+        data = proto.SerializeToString()
+        inferred, warnings = infer_shapes(proto, where=self.name)
+        fixed = ", ".join(f"{k}={v}" for k, v in dims.items())
+        return Model(proto, analyse(inferred), name=self.name,
+                     source=f"{self.source} with_shapes({fixed})",
+                     sha256=hashlib.sha256(data).hexdigest(), base_dir=self._base_dir,
+                     external=self._external, warnings=warnings)
+
+    def runnable_path(self) -> Path:
+        """An .onnx file whose node names equal ``nodes``' names.
+
+        The original file when the model came from a path and nothing was
+        renamed; otherwise the model written once, content-addressed, under
+        the cache folder (see ``_files.runnable_copy`` for external data).
+        """
+        if self._runnable is None:
+            self._runnable = self._file if self._file is not None else _files.runnable_copy(
+                self.proto.SerializeToString(), self._base_dir, self._external)
+        return self._runnable
+
+    def files(self) -> list[Path]:
+        """The runnable .onnx file and its external-data files: what a device needs."""
+        path = self.runnable_path()
+        return [path, *(path.parent / location for location in self._external)]
+
+    # --- display ----------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        return (f"<Model {self.name!r} opset {self.opset}, {_si(self.params)} params, "
+                f"{_si(self.macs)} MACs, {len(self._analysis.nodes)} nodes, "
+                f"sha256 {self.sha256[:12]}>")
+
+    def _repr_html_(self) -> str:
+        e = html.escape
+
+        def tensors(kind: str, items: list[TensorInfo]) -> str:
+            return "".join(f"<tr><td>{kind}</td><td><code>{e(t.name)}</code></td>"
+                           f"<td>{e(t.dtype)}</td><td>{e(str(t.shape))}</td></tr>" for t in items)
+
+        totals = [("params", f"{_si(self.params)} ({self.params:,})"),
+                  ("MACs", f"{_si(self.macs)} ({self.macs:,})"),
+                  ("weights", _si(self.weight_bytes, "B")),
+                  ("peak activations", _si(self.peak_activation_bytes, "B")),
+                  ("nodes", str(len(self._analysis.nodes)))]
+        top = self.by_op_type().head(_TOP_OP_TYPES)
+        op_rows = "".join(
+            f"<tr><td>{e(str(r.op_type))}</td><td>{r.count}</td><td>{e(_si(r.params))}</td>"
+            f"<td>{e(_si(r.macs))}</td><td>{100 * float(r.share_of_macs):.1f}%</td></tr>"
+            for r in top.itertuples(index=False))
+        warnings = "".join(f"<li>{e(w)}</li>" for w in self.warnings)
+        return (
+            '<div class="workbench-model">'
+            f"<p><strong>{e(self.name)}</strong> &middot; sha256 <code>{e(self.sha256[:12])}"
+            f"</code> &middot; opset {e(str(self.opset))} &middot; {e(self.source)}</p>"
+            "<table><tr><th></th><th>tensor</th><th>dtype</th><th>shape</th></tr>"
+            f"{tensors('input', self.inputs)}{tensors('output', self.outputs)}</table>"
+            "<table>" + "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in totals)
+            + "</table><table><tr><th>op type</th><th>count</th><th>params</th><th>MACs</th>"
+            f"<th>share of MACs</th></tr>{op_rows}</table>"
+            + (f"<ul>{warnings}</ul>" if warnings else "") + "</div>")
