@@ -6,8 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages the tests use. Empty for now; later: openssh-server, chromium.
-SYSTEM_PACKAGES=()
+# System packages the tests use: a real OpenSSH server for the SSH device tests
+# (started by the tests themselves on 127.0.0.1, never as a system service).
+SYSTEM_PACKAGES=(openssh-server)
 
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do

@@ -91,7 +91,8 @@ class Backend(ABC):
         if info.runtime_version(self.runtime) is None:
             raise errors.BackendUnavailable(
                 f"{self.runtime} is not installed on the device", where=info.name,
-                hint=f"Install {self.runtime} for {info.python} on {info.name}")
+                hint=f"Run `workbench device setup {info.name}` to install a runtime bundle "
+                f"for Python {info.python} on it")
 
     @abstractmethod
     def prepare(self, model: Model, options: dict[str, Any]) -> list[Path]:

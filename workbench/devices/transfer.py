@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import os
 import socket
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -109,8 +110,10 @@ class Uploader:
 
     def _upload(self, sftp: Any, local: Path, folder: str, final: str, size: int, sha: str,
                 progress: ProgressCallback | None) -> None:
-        # One partial file per host process: two hosts sending the same file never share one.
-        partial = f"{final}.{socket.gethostname()}-{os.getpid()}.partial"
+        # One partial file per sender (host, process, thread): two senders never share one,
+        # and a sender that retries after a drop finds its own bytes again.
+        sender = f"{socket.gethostname()}-{os.getpid()}-{threading.get_ident()}"
+        partial = f"{final}.{sender}.partial"
         free = self._free_bytes(folder)
         try:
             offset = sftp.stat(partial).st_size

@@ -1,0 +1,156 @@
+"""Put a runtime on a board without pip, venv or internet there.
+
+The host downloads the wheels the board needs (``pip download`` with the
+board's platform tags and Python version: binary wheels only), uploads them
+like any artifact (content-addressed, resumable) and the agent unpacks them
+into ``<cache>/runtime/<bundle id>``, which ``runtime/current`` then points at;
+the agent runs with that folder on its path. A user's own bundle — a vendor's
+wheel, or an SDK folder with execution-provider or delegate libraries — goes
+the same way. The host's and the board's runtime versions are recorded side by
+side, and a difference is flagged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbench import errors
+from workbench._paths import cache_dir
+
+if TYPE_CHECKING:
+    from workbench.devices.base import ProgressCallback
+    from workbench.devices.ssh import SSHDevice
+
+#: what each built-in backend needs on a board (besides the agent)
+PACKAGES = {"onnxruntime": ["onnxruntime", "numpy"]}
+OLDEST_GLIBC_MINOR = 17
+
+
+def platform_tags(machine: str, libc: list[str]) -> list[str]:
+    """pip ``--platform`` tags a board with this machine and C library accepts, newest first."""
+    if machine not in ("aarch64", "x86_64", "armv7l"):
+        raise errors.UnsupportedPlatform(f"No wheels are published for {machine}",
+                                         where=f"board machine {machine}")
+    if not libc or libc[0] != "glibc":
+        raise errors.UnsupportedPlatform(
+            f"The board's C library ({' '.join(libc) or 'unknown'}) is not glibc; manylinux "
+            "wheels need glibc", where="board libc")
+    major, minor = (int(x) for x in libc[1].split(".")[:2])
+    tags = [f"manylinux_{major}_{m}_{machine}" for m in range(minor, OLDEST_GLIBC_MINOR - 1, -1)]
+    return [*tags, f"manylinux2014_{machine}", f"linux_{machine}"]
+
+
+def host_version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _pip_download(requirements: list[str], tags: list[str], python: str, folder: Path) -> str:
+    command = [sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--no-deps",
+               "--implementation", "cp", "--python-version", python, "-d", str(folder),
+               "--disable-pip-version-check", "-q"]
+    for tag in tags:
+        command += ["--platform", tag]
+    done = subprocess.run(command + requirements, capture_output=True, text=True)
+    return "" if done.returncode == 0 else (done.stderr or done.stdout).strip()
+
+
+def fetch_wheels(packages: list[str], board: dict[str, Any]) -> tuple[list[Path], list[str]]:
+    """Wheels for the board, pinned to the host's versions where the board can take them.
+
+    Returns the wheel files and notes on versions that differ from the host's.
+    """
+    version = board["version"]
+    python = f"{version[0]}.{version[1]}"
+    tags = platform_tags(board["machine"], board["libc"])
+    folder = cache_dir() / "wheels" / f"cp{version[0]}{version[1]}-{tags[0]}"
+    folder.mkdir(parents=True, exist_ok=True)
+    notes: list[str] = []
+    for package in packages:
+        pinned = host_version(package)
+        problem = _pip_download([f"{package}=={pinned}"], tags, python, folder) if pinned else "x"
+        if problem:
+            problem = _pip_download([package], tags, python, folder)
+            if problem:
+                raise errors.UnsupportedPlatform(
+                    f"No {package} wheel for Python {python} on {tags[0]}: "
+                    f"{problem.splitlines()[-1]}", where=f"PyPI, {board['machine']}")
+            notes.append(f"{package} {pinned} has no wheel for the board; the newest that "
+                         "fits was taken")
+    prefixes = tuple(p.replace("-", "_").lower() + "-" for p in packages)
+    wheels = sorted(w for w in folder.glob("*.whl") if w.name.lower().startswith(prefixes))
+    return _newest_per_package(wheels), notes
+
+
+def _newest_per_package(wheels: list[Path]) -> list[Path]:
+    from packaging.version import Version
+
+    best: dict[str, tuple[Version, Path]] = {}
+    for wheel in wheels:
+        name, version = wheel.name.split("-")[:2]
+        if name not in best or Version(version) > best[name][0]:
+            best[name] = (Version(version), wheel)
+    return [path for _, path in best.values()]
+
+
+def zip_folder(folder: Path) -> Path:
+    """A user's SDK folder as one deterministic zip in the host cache."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            info = zipfile.ZipInfo(path.relative_to(folder).as_posix(), (2020, 1, 1, 0, 0, 0))
+            info.external_attr = (path.stat().st_mode & 0o777) << 16
+            archive.writestr(info, path.read_bytes())
+    data = buffer.getvalue()
+    target = cache_dir() / "bundles" / f"{folder.name}-{hashlib.sha256(data).hexdigest()[:16]}.zip"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".partial")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+    return target
+
+
+def setup_device(device: SSHDevice, backend: str = "onnxruntime", *,
+                 bundle: list[str | Path] | None = None,
+                 progress: ProgressCallback | None = None) -> dict[str, Any]:
+    """Install what ``backend`` needs on the board; a report of what is there now."""
+    board = device.board()
+    notes: list[str] = []
+    if bundle:
+        parts = []
+        for item in map(Path, bundle):
+            if not item.exists():
+                raise errors.DeviceError("The runtime bundle does not exist", where=str(item),
+                                         hint="Give wheel files or an SDK folder")
+            parts.append(zip_folder(item) if item.is_dir() else item)
+    else:
+        if backend not in PACKAGES:
+            raise errors.BackendNotFound(f"No runtime packages known for backend {backend!r}",
+                                         where="workbench device setup",
+                                         hint="Give the runtime as --bundle WHEEL_OR_FOLDER")
+        parts, notes = fetch_wheels(PACKAGES[backend], board)
+    remote = [device.ensure(part, progress) for part in parts]
+    bundle_id = hashlib.sha256("".join(sorted(r.rsplit("/", 2)[-2] for r in remote))
+                               .encode()).hexdigest()[:16]
+    device.tool("install-bundle", f"{device.cache}/runtime/{bundle_id}", *remote)
+    info = device.probe(refresh=True)
+    versions = {name: {"host": host_version(name), "board": info.runtime_version(name)}
+                for name in ("onnxruntime",)}
+    skew = [f"{name}: host {v['host']}, board {v['board']}" for name, v in versions.items()
+            if v["host"] and v["board"] and v["host"] != v["board"]]
+    return {"device": device.name, "python": ".".join(map(str, board["version"])),
+            "machine": board["machine"], "bundle": bundle_id, "parts": [p.name for p in parts],
+            "versions": versions, "skew": skew, "notes": notes}
