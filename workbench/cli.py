@@ -152,13 +152,77 @@ def cmd_zoo(args: argparse.Namespace) -> int:
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
-    from workbench.devices import connect, known_devices
+    from workbench.devices import connect, known_devices, registry
 
     out = _console()
-    for entry in known_devices():
-        out.print(f"[bold]{entry['name']}[/bold] ({entry['kind']}): {entry['note']}")
+    if args.action in ("add", "remove") and not args.name:
+        from workbench.errors import InvalidOptionValue
+
+        raise InvalidOptionValue(f"`workbench devices {args.action}` needs a device name",
+                                 where="command line", hint="e.g. workbench devices add pi5 "
+                                 "--host 192.168.1.20 --user pi")
+    if args.action == "add":
+        entry = registry.add(args.name, kind=args.kind, notes=args.notes or "", host=args.host,
+                             user=args.user, port=args.port, key_filename=args.key,
+                             proxy_jump=args.proxy_jump, python=args.python,
+                             remote_cache=args.remote_cache, known_hosts=args.known_hosts)
+        out.print(f"added {args.name}: {json.dumps(entry)}", markup=False)
+        return 0
+    if args.action == "remove":
+        registry.remove(args.name)
+        out.print(f"removed {args.name}")
+        return 0
+    for entry in known_devices(include_ssh_config=args.ssh_config):
+        where = entry.get("host") or ""
+        notes = entry.get("notes", "")
+        out.print(f"[bold]{entry['name']}[/bold] ({entry['kind']}) {where} {notes}")
         if args.probe:
             out.print("  " + connect(entry["name"]).probe().summary(), markup=False)
+    return 0
+
+
+def _upload_bar(args: argparse.Namespace) -> Any:
+    from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
+
+    return Progress(*Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn(),
+                    console=_console(stderr=True), transient=True)
+
+
+def cmd_device(args: argparse.Namespace) -> int:
+    from workbench.devices import connect
+
+    device = connect(args.name)
+    out = _console()
+    if args.action == "probe":
+        out.print(device.probe(refresh=True).summary(), markup=False)
+        return 0
+    if args.action == "trust":
+        if not args.fingerprint:
+            from workbench.errors import InvalidOptionValue
+
+            raise InvalidOptionValue("`workbench device trust` needs the host key's fingerprint",
+                                     where="command line",
+                                     hint=f"e.g. workbench device trust {args.name} SHA256:...")
+        path = device.trust_host_key(args.fingerprint)
+        out.print(f"trusted {args.fingerprint} for {args.name} in {path}", markup=False)
+        return 0
+    if args.action == "clean":
+        device.clean_cache()
+        out.print(f"removed cached artifacts and job folders on {args.name}")
+        return 0
+    from workbench.devices.setup import setup_device
+
+    with _upload_bar(args) as bar:
+        task = bar.add_task("upload", total=None)
+        report = setup_device(device, args.backend, bundle=args.bundle,  # type: ignore[arg-type]
+                              progress=lambda done, total, rate: bar.update(
+                                  task, completed=done, total=total))
+    out.print(f"{args.name}: Python {report['python']} {report['machine']}, runtime bundle "
+              f"{report['bundle']} ({', '.join(report['parts'])})", markup=False)
+    for name, versions in report["versions"].items():
+        out.print(f"  {name}: host {versions['host']}, board {versions['board']}", markup=False)
+    for line in report["skew"] + report["notes"]:
+        out.print(f"[yellow]note:[/yellow] {line}", markup=False)
     return 0
 
 
@@ -216,9 +280,30 @@ def parser() -> argparse.ArgumentParser:
     zoo = sub.add_parser("zoo", help="list the bundled models")
     zoo.set_defaults(func=cmd_zoo)
 
-    devices = sub.add_parser("devices", help="list the known devices")
+    devices = sub.add_parser("devices", help="list, add or remove devices")
+    devices.add_argument("action", nargs="?", choices=("list", "add", "remove"), default="list")
+    devices.add_argument("name", nargs="?", help="device name (add, remove)")
+    devices.add_argument("--kind", default="ssh", help="device kind (default ssh)")
+    devices.add_argument("--host", help="host name or address")
+    devices.add_argument("--user", help="login user")
+    devices.add_argument("--port", type=int, help="SSH port")
+    devices.add_argument("--key", help="private key file")
+    devices.add_argument("--proxy-jump", help="jump host, as in ssh -J")
+    devices.add_argument("--python", help="Python on the board (default python3)")
+    devices.add_argument("--remote-cache", help="cache folder on the board")
+    devices.add_argument("--known-hosts", action="append", help="extra known_hosts file")
+    devices.add_argument("--notes", help="a note shown in listings")
+    devices.add_argument("--ssh-config", action="store_true", help="also list ~/.ssh/config hosts")
     devices.add_argument("--probe", action="store_true", help="probe each device")
     devices.set_defaults(func=cmd_devices)
+
+    device = sub.add_parser("device", help="work on one device: probe, setup, clean, trust")
+    device.add_argument("action", choices=("probe", "setup", "clean", "trust"))
+    device.add_argument("name", help="device name")
+    device.add_argument("fingerprint", nargs="?", help="SHA256:... host key fingerprint (trust)")
+    device.add_argument("--backend", default="onnxruntime", help="backend to set up for")
+    device.add_argument("--bundle", action="append", help="your own wheel or SDK folder")
+    device.set_defaults(func=cmd_device)
 
     back = sub.add_parser("backends", help="list the backends and their options")
     back.set_defaults(func=cmd_backends)

@@ -33,7 +33,7 @@ def _as_model(model: Model | str | Path) -> Model:
 
 def build_job(model: Model, device: Device, backend: Backend, options: dict[str, Any],
               inputs: dict[str, Any] | None, *, warmup: int, runs: int, profile_runs: int,
-              timeout: float | None) -> dict[str, Any]:
+              timeout: float | None, on_event: EventCallback | None = None) -> dict[str, Any]:
     """The workbench.job/1 document for one run, with every file ensured on the device."""
     from workbench.inputs import job_inputs
 
@@ -42,10 +42,15 @@ def build_job(model: Model, device: Device, backend: Backend, options: dict[str,
             raise errors.InvalidOptionValue(f"{name}={value!r} is not allowed",
                                             where="run settings",
                                             hint="runs >= 1, warmup and profile_runs >= 0")
+    def upload(done: int, total: int, rate: float) -> None:
+        if on_event is not None:
+            on_event({"event": "progress", "phase": "upload", "done": done, "total": total,
+                      "rate": rate})
+
     files = backend.prepare(model, options)
-    remote = device.ensure_together(files)
+    remote = device.ensure_together(files, upload)
     entries, input_files = job_inputs(model, inputs)
-    remote_inputs = {str(path): device.ensure(path) for path in input_files}
+    remote_inputs = {str(path): device.ensure(path, upload) for path in input_files}
     for entry in entries:
         if entry["kind"] == "npy":
             entry["path"] = remote_inputs[entry["path"]]
@@ -207,7 +212,7 @@ def profile(model: Model | str | Path, device: Device | str = "local",
     info = the_device.probe()
     the_backend.check_device(info, checked)
     job = build_job(the_model, the_device, the_backend, checked, inputs, warmup=warmup,
-                    runs=runs, profile_runs=profile_runs, timeout=timeout)
+                    runs=runs, profile_runs=profile_runs, timeout=timeout, on_event=on_event)
     try:
         result = the_device.run(job, on_event, timeout=timeout, cancel=cancel)
     finally:

@@ -134,6 +134,15 @@ class Device(ABC):
     def lock_path(self) -> str:
         """Path of the device's job lock on the device (the agent holds it while it runs)."""
 
+    def trust_host_key(self, fingerprint: str) -> Path:
+        """Trust a host key (devices reached over SSH)."""
+        raise errors.DeviceError(f"{self.name} is a {self.kind} device: it has no host key",
+                                 where=self.name)
+
+    def clean_cache(self) -> dict[str, Any]:
+        """Remove cached artifacts and job folders from the device."""
+        raise errors.DeviceError(f"{self.name} keeps no cache of uploads", where=self.name)
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
 

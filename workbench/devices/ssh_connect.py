@@ -109,7 +109,8 @@ def _refusing_policy(endpoint: Endpoint) -> Any:
                 where=endpoint.where(), fingerprint=print_, key_type=key.get_name(),
                 hint=("Check the fingerprint with the board's owner (ssh-keygen -lf "
                       "/etc/ssh/ssh_host_*_key.pub on the board), then trust it: "
-                      f"device.trust_host_key({print_!r})"))
+                      f"device.trust_host_key({print_!r}), or on the command line "
+                      f"`workbench device trust {endpoint.alias} {print_}`"))
 
     return RefuseUnknown()
 
