@@ -10,7 +10,9 @@ import datetime as _dt
 import os
 import platform
 import threading
+import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -189,6 +191,64 @@ def profile_document(model: Model, info: DeviceInfo, backend: Backend, options: 
     }
 
 
+@dataclass
+class Prepared:
+    """Everything a job needs before and after it runs (kept for Job.reattach)."""
+
+    model: Model
+    device: Device
+    backend: Backend
+    options: dict[str, Any]
+    info: DeviceInfo
+    job: dict[str, Any]
+    label: str | None
+
+
+def prepare(model: Model | str | Path, device: Device | str = "local",
+            backend: str = "onnxruntime", options: dict[str, Any] | None = None, *,
+            inputs: dict[str, Any] | None = None, warmup: int = 10, runs: int = 50,
+            profile_runs: int = 10, timeout: float | None = None, label: str | None = None,
+            on_event: EventCallback | None = None) -> Prepared:
+    """Check everything that can be checked before running, and deploy the job's files."""
+    from workbench import backends
+    from workbench.devices import connect
+
+    the_model = _as_model(model)
+    the_device = connect(device)
+    the_backend = backends.get(backend)
+    checked = the_backend.validate_options(options)
+    info = the_device.probe()
+    the_backend.check_device(info, checked)
+    job = build_job(the_model, the_device, the_backend, checked, inputs, warmup=warmup,
+                    runs=runs, profile_runs=profile_runs, timeout=timeout, on_event=on_event)
+    return Prepared(the_model, the_device, the_backend, checked, info, job, label)
+
+
+def finish(prepared: Prepared, result: dict[str, Any]) -> Profile:
+    """The Profile from a runner result."""
+    from workbench.profiling import Profile
+
+    formats.validate(result, formats.RUNNER, where=f"{prepared.backend.name} runner result")
+    return Profile(profile_document(prepared.model, prepared.info, prepared.backend,
+                                    prepared.options, prepared.job, result, prepared.label))
+
+
+def execute(prepared: Prepared, on_event: EventCallback | None = None,
+            cancel: threading.Event | None = None) -> Profile:
+    """Run a prepared job. After a dropped link its folder stays on the device for reattach."""
+    job = prepared.job
+    try:
+        result = prepared.device.run(job, on_event, timeout=job["run"].get("timeout_s"),
+                                     cancel=cancel)
+    except errors.LinkDropped:
+        raise
+    except BaseException:
+        prepared.device.remove_workdir(job["workdir"])
+        raise
+    prepared.device.remove_workdir(job["workdir"])
+    return finish(prepared, result)
+
+
 def profile(model: Model | str | Path, device: Device | str = "local",
             backend: str = "onnxruntime", options: dict[str, Any] | None = None, *,
             inputs: dict[str, Any] | None = None, warmup: int = 10, runs: int = 50,
@@ -201,31 +261,23 @@ def profile(model: Model | str | Path, device: Device | str = "local",
     run and ``warmup`` runs); per-layer times from ``profile_runs`` further
     runs with the runtime's profiler on (0 skips them).
     """
-    from workbench import backends
-    from workbench.devices import connect
-    from workbench.profiling import Profile
-
-    the_model = _as_model(model)
-    the_device = connect(device)
-    the_backend = backends.get(backend)
-    checked = the_backend.validate_options(options)
-    info = the_device.probe()
-    the_backend.check_device(info, checked)
-    job = build_job(the_model, the_device, the_backend, checked, inputs, warmup=warmup,
-                    runs=runs, profile_runs=profile_runs, timeout=timeout, on_event=on_event)
-    try:
-        result = the_device.run(job, on_event, timeout=timeout, cancel=cancel)
-    finally:
-        the_device.remove_workdir(job["workdir"])
-    formats.validate(result, formats.RUNNER, where=f"{backend} runner result")
-    return Profile(profile_document(the_model, info, the_backend, checked, job, result, label))
+    prepared = prepare(model, device, backend, options, inputs=inputs, warmup=warmup, runs=runs,
+                       profile_runs=profile_runs, timeout=timeout, label=label, on_event=on_event)
+    return execute(prepared, on_event, cancel)
 
 
 class Job:
-    """A profile running in the background: ``result()``, ``cancel()``, ``done``, ``events``."""
+    """A profile running in the background: ``result()``, ``cancel()``, ``done``, ``events``.
+
+    If the link to a board drops, ``reattach()`` collects the job's outcome from
+    its folder on the board once the link is back.
+    """
+
+    POLL_S = 0.5
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.events: list[dict[str, Any]] = []
+        self.prepared: Prepared | None = None
         self._cancel = threading.Event()
         self._done = threading.Event()
         self._profile: Profile | None = None
@@ -239,7 +291,8 @@ class Job:
 
         def work() -> None:
             try:
-                self._profile = profile(*args, on_event=on_event, cancel=self._cancel, **kwargs)
+                self.prepared = prepare(*args, on_event=on_event, **kwargs)
+                self._profile = execute(self.prepared, on_event, self._cancel)
             except BaseException as exc:  # handed to the caller of result()
                 self._error = exc
             finally:
@@ -265,6 +318,37 @@ class Job:
             raise self._error
         assert self._profile is not None
         return self._profile
+
+    def reattach(self, timeout: float = 600.0) -> Profile:
+        """Collect the outcome of a job whose link dropped, from its folder on the device."""
+        self._done.wait()
+        if self._profile is not None:
+            return self._profile
+        if self.prepared is None:
+            raise errors.DeviceError("The job never reached the device", where="Job.reattach",
+                                     hint="Run it again")
+        device, workdir = self.prepared.device, self.prepared.job["workdir"]
+        deadline = time.monotonic() + timeout
+        while True:
+            status = device.collect(workdir)
+            if status.get("state") != "running" or time.monotonic() > deadline:
+                break
+            time.sleep(self.POLL_S)
+        outcome = status.get("outcome") or {}
+        if outcome.get("event") == "result":
+            self._profile = finish(self.prepared, outcome["result"])
+            self._error = None
+            device.remove_workdir(workdir)
+            return self._profile
+        if outcome.get("event") == "error":
+            from workbench.devices.base import error_from_event
+
+            raise error_from_event(outcome["error"], where=device.name, exit_code=None,
+                                   stderr_tail="")
+        raise errors.DeviceError(
+            f"The job did not finish on {device.name}: {status.get('state')}"
+            f" ({status.get('reason', 'no reason recorded')})", where=workdir,
+            hint="Run the job again")
 
 
 def submit(*args: Any, **kwargs: Any) -> Job:

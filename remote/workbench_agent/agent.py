@@ -15,6 +15,7 @@ import importlib.util
 import io
 import json
 import os
+import select
 import signal
 import sys
 import tempfile
@@ -26,6 +27,7 @@ from typing import IO, Any, Callable, Dict, List, Optional, Tuple
 from workbench_agent import EVENTS_SCHEMA, RUNNER_API, __version__
 from workbench_agent.inputs import make_inputs
 from workbench_agent.lock import DeviceLock
+from workbench_agent.record import JobRecord
 from workbench_agent.runners import BUILTIN
 from workbench_agent.sysinfo import peak_rss_bytes
 
@@ -56,17 +58,26 @@ class AgentFailure(Exception):
 
 
 class EventWriter:
-    """Writes events as JSON lines, thread-safe, flushed per line."""
+    """Writes events as JSON lines, thread-safe, flushed per line.
+
+    With a job record, the final event is also kept in the job's folder.
+    """
 
     def __init__(self, stream: IO[str]) -> None:
         self._stream = stream
         self._lock = threading.Lock()
+        self.record: Optional[JobRecord] = None
 
     def emit(self, event: Dict[str, Any]) -> None:
         line = json.dumps(event, separators=(",", ":"), allow_nan=False)
+        if self.record is not None and event.get("event") in ("result", "error"):
+            self.record.outcome(event)
         with self._lock:
-            self._stream.write(line + "\n")
-            self._stream.flush()
+            try:
+                self._stream.write(line + "\n")
+                self._stream.flush()
+            except (OSError, ValueError):
+                pass  # the host is gone; the outcome waits in the job folder
 
 
 class Context:
@@ -138,9 +149,10 @@ def run_job(job: Dict[str, Any], writer: EventWriter) -> int:
         if job.get("schema") != "workbench.job/1":
             raise AgentFailure("FormatError", "Unknown job format %r" % job.get("schema"),
                                hint="Update the agent on the device")
-        runner = load_runner(job["backend"]["runner"])
         workdir = job.get("workdir") or tempfile.mkdtemp(prefix="workbench-job-")
-        os.makedirs(workdir, exist_ok=True)
+        writer.record = JobRecord(workdir, str(job.get("id", "")))
+        writer.record.status("running")
+        runner = load_runner(job["backend"]["runner"])
         context = Context(writer, workdir)
         lock = None
         if job.get("lock"):
@@ -204,15 +216,30 @@ def _probe(args: List[str]) -> int:
     return EXIT_OK
 
 
-def _watch_stdin() -> None:
-    """Kill this agent's process group when stdin closes (the host is gone)."""
+def _watch_stdin(heartbeat: Optional[float], record: Any) -> None:
+    """Stop this agent's process group when the host is gone.
+
+    Gone means stdin closed, or, with a heartbeat interval, no line from the host
+    for six intervals (sshd may not notice a dead link for minutes). The agent
+    beats too, so the host notices a silent link after four intervals: a job that
+    is about to finish gets the chance to record its outcome for reattach.
+    """
+    limit = None if heartbeat is None else 6 * heartbeat
 
     def watch() -> None:
-        while sys.stdin.readline():
-            pass
+        reason = "stdin closed"
+        while True:
+            ready = select.select([0], [], [], limit)[0]
+            if not ready:
+                reason = "no heartbeat from the host for %g s" % limit
+                break
+            if not os.read(0, 4096):
+                break
+        if record() is not None:
+            record().status("stopped", reason="the host is gone: " + reason)
         try:
             # stderr may be gone with the host too: a failed write must not stop the stop.
-            sys.stderr.write("workbench agent: stdin closed, the host is gone; stopping\n")
+            sys.stderr.write("workbench agent: %s, the host is gone; stopping\n" % reason)
             sys.stderr.flush()
         except (OSError, ValueError):
             pass
@@ -223,6 +250,17 @@ def _watch_stdin() -> None:
             os._exit(EXIT_LINK_LOST)
 
     threading.Thread(target=watch, name="stdin-watch", daemon=True).start()
+
+
+def _beat(writer: EventWriter, interval: float) -> None:
+    """Tell the host every ``interval`` seconds that the agent is alive."""
+
+    def beat() -> None:
+        while True:
+            time.sleep(interval)
+            writer.emit({"event": "heartbeat"})
+
+    threading.Thread(target=beat, name="heartbeat", daemon=True).start()
 
 
 def _own_process_group() -> None:
@@ -236,6 +274,11 @@ def _own_process_group() -> None:
 
 def _run(args: List[str]) -> int:
     watch = "--watch-stdin" in args
+    heartbeat = None
+    if "--heartbeat" in args:
+        index = args.index("--heartbeat")
+        heartbeat = float(args[index + 1])
+        del args[index:index + 2]
     args = [a for a in args if a != "--watch-stdin"]
     _own_process_group()
     out = _private_stdout()
@@ -250,7 +293,9 @@ def _run(args: List[str]) -> int:
             "where": args[0] if args else "stdin", "hint": "Give a workbench.job/1 JSON file"}})
         return EXIT_JOB_FAILED
     if watch:
-        _watch_stdin()
+        _watch_stdin(heartbeat, lambda: writer.record)
+    if heartbeat:
+        _beat(writer, heartbeat)
     try:
         return run_job(job, writer)
     finally:

@@ -6,6 +6,7 @@
     evict CACHE LIMIT [KEEP...]   remove least recently used artifacts until under LIMIT bytes
     install-bundle DEST ZIP...    extract zips (wheels) into DEST atomically, point CACHE/runtime/current at it
     remove PATH...                remove files or folders
+    collect JOBDIR                a job's status and outcome (see record.py)
 """
 
 from __future__ import annotations
@@ -106,7 +107,13 @@ def _remove(args: List[str]) -> Any:
     return {"removed": args}
 
 
-TOOLS: Dict[str, Any] = {"hash": _hash, "free": _free, "link": _link, "evict": _evict,
+def _collect(args: List[str]) -> Any:
+    from workbench_agent.record import collect
+
+    return collect(args[0])
+
+
+TOOLS: Dict[str, Any] = {"collect": _collect, "hash": _hash, "free": _free, "link": _link, "evict": _evict,
                          "install-bundle": _install_bundle, "remove": _remove}
 
 

@@ -57,12 +57,31 @@ def test_run_streams_hello_first_result_last_and_every_line_is_a_valid_event(
     assert all(len(row["durations_us"]) == 3 for row in result["layers"])
 
 
-def test_run_leaves_no_trace_or_saved_graph_in_the_workdir(conv_model: Path,
-                                                           tmp_path: Path) -> None:
+def test_the_job_folder_keeps_the_status_and_outcome_but_no_trace_or_saved_graph(
+        conv_model: Path, tmp_path: Path) -> None:
     workdir = tmp_path / "work"
-    code, _, _ = run_agent(make_job(conv_model, workdir))
+    code, events, _ = run_agent(make_job(conv_model, workdir))
     assert code == 0
-    assert list(workdir.iterdir()) == []
+    assert sorted(p.name for p in workdir.iterdir()) == ["outcome.json", "status.json"]
+    assert json.loads((workdir / "status.json").read_text())["state"] == "done"
+    assert json.loads((workdir / "outcome.json").read_text()) == events[-1]
+
+
+def test_without_heartbeats_the_agent_stops_and_records_why(conv_model: Path,
+                                                            tmp_path: Path) -> None:
+    job = make_job(conv_model, tmp_path / "work")
+    job["run"]["runs"] = 10_000_000
+    agent = subprocess.Popen([PYTHON, "-m", "workbench_agent", "run", "-", "--watch-stdin",
+                              "--heartbeat", "0.25"], stdin=subprocess.PIPE,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                             env=agent_env())
+    assert agent.stdin is not None
+    agent.stdin.write(json.dumps(job) + "\n")
+    agent.stdin.flush()  # and then silence, with stdin still open
+    assert agent.wait(timeout=60) in (4, -9)  # exits, or goes down with its process group
+    status = json.loads((tmp_path / "work" / "status.json").read_text())
+    assert status["state"] == "stopped" and "no heartbeat" in status["reason"]
+    agent.stdin.close()
 
 
 def test_unknown_execution_provider_is_an_error_event_naming_the_available_ones(

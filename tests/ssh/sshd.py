@@ -132,3 +132,12 @@ def start_sshd(folder: Path, client_key: Path, extra_config: str = "") -> Sshd:
     host_key = keygen(folder / "host_ed25519")
     (folder / "authorized_keys").write_text(client_key.with_suffix(".pub").read_text())
     return Sshd(folder, free_port(), client_key, host_key, extra_config).start()
+
+
+def stall(server: Sshd, resume: bool = False) -> None:
+    """Freeze (or thaw) the per-connection sshd processes: a link that goes silent, not down."""
+    assert server.process is not None
+    for pid in _descendants(server.process.pid):
+        if _command_name(pid) == "sshd":
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT if resume else signal.SIGSTOP)

@@ -112,3 +112,28 @@ def test_two_hosts_sharing_a_board_queue_up_and_the_second_sees_who_holds_it(
         thread.join(60)
     assert finished["b"] - finished["a"] >= 1.0, "the second job did not wait for the first"
     assert any("place 1" in m and "host a" in m for m in waiting)
+
+
+def test_a_silent_link_is_noticed_and_a_finished_job_is_collected_by_reattach(
+        sshd: Sshd, tmp_path: Path) -> None:
+    from tests.ssh.sshd import stall
+
+    device = make_board(sshd, tmp_path, heartbeat_s=1.0)
+    stalled = threading.Event()
+
+    def on_event(event: dict[str, Any]) -> None:
+        if event.get("phase") == "timed" and not stalled.is_set():
+            stalled.set()
+            stall(sshd)  # the job goes on; nothing reaches the host any more
+
+    job = wb.submit("zoo:mobilenetv2", device=device, warmup=0, runs=150, profile_runs=0,
+                    on_event=on_event)
+    try:
+        with pytest.raises(errors.LinkDropped, match="No word from the agent"):
+            job.result(timeout=120)
+    finally:
+        stall(sshd, resume=True)
+        sshd.drop_connections()
+    profile = job.reattach(timeout=60)
+    assert len(profile.to_dict()["latency"]["samples_ms"]) == 150
+    assert profile.to_dict()["device"]["name"] == "testboard"

@@ -8,7 +8,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from workbench import errors
-from workbench.devices._stream import AgentStream, StderrTail
+from workbench.devices._stream import AgentStream, Heartbeat, StderrTail
 from workbench.devices.base import EventCallback
 
 if TYPE_CHECKING:
@@ -27,6 +27,11 @@ def run_channel(device: SSHDevice, argv: list[str], job: dict[str, Any],
         channel.sendall((json.dumps(job) + "\n").encode())
     except Exception as exc:  # paramiko.SSHException, EOFError, OSError
         raise device._link_dropped("starting the agent", exc) from None
+    heartbeat = Heartbeat(lambda: channel.sendall(b"\n"), device.heartbeat_s)
+    # The agent beats every interval: four intervals of silence mean the link is dead,
+    # even when TCP has not noticed yet.
+    silence_s = 4 * device.heartbeat_s
+    channel.settimeout(silence_s)
     stream = AgentStream(where, on_event)
     tail = StderrTail()
     stopped: list[str] = []
@@ -51,7 +56,17 @@ def run_channel(device: SSHDevice, argv: list[str], job: dict[str, Any],
             kill_remote()
 
     def read_stderr() -> None:
-        for line in channel.makefile_stderr("r"):
+        # A quiet stderr is normal: keep reading through the channel's read timeouts.
+        stderr = channel.makefile_stderr("r")
+        while not channel.closed:
+            try:
+                line = stderr.readline()
+            except TimeoutError:
+                continue
+            except Exception:  # the channel is gone; stdout's reader reports why
+                return
+            if not line:
+                return
             tail.add(line)
 
     threads = [threading.Thread(target=watch, daemon=True),
@@ -66,9 +81,13 @@ def run_channel(device: SSHDevice, argv: list[str], job: dict[str, Any],
         failure = exc
     finally:
         finished.set()
-    threads[1].join(timeout=5)
-    # The exit status may arrive just after the end of stdout.
-    exit_code = channel.recv_exit_status() if channel.status_event.wait(10) else None
+        heartbeat.stop()
+    if failure is None:
+        threads[1].join(timeout=5)
+        # The exit status may arrive just after the end of stdout.
+        exit_code = channel.recv_exit_status() if channel.status_event.wait(10) else None
+    else:
+        exit_code = None
     channel.close()  # closes the agent's stdin: it stops if it still runs
     if stopped == ["cancel"]:
         raise errors.JobCancelled("The job was cancelled; the agent on the board was stopped",
@@ -78,9 +97,16 @@ def run_channel(device: SSHDevice, argv: list[str], job: dict[str, Any],
                                 where=where)
     if stream.result is None and stream.error is None and (
             failure is not None or exit_code is None or not transport.is_active()):
+        if isinstance(failure, TimeoutError):
+            device.close()
+            what = f"No word from the agent for {silence_s:g} s: the link is dead"
+        else:
+            what = "The connection dropped while the job ran"
         raise errors.LinkDropped(
-            "The connection dropped while the job ran; the agent on the board stops when it "
-            "notices", where=where)
+            f"{what}; the agent on the board stops when it notices, and keeps the outcome "
+            "of a job that finished in its job folder", where=where,
+            hint="When the board is reachable again, job.reattach() collects a finished "
+            "job's result; otherwise run it again")
     if exit_code is None and stream.result is not None:
         exit_code = 0  # the result is whole; only the exit status was lost with the link
     return stream.finish(exit_code, tail.text())

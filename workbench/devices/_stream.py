@@ -3,13 +3,38 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from workbench import errors
 from workbench.devices.base import EventCallback, error_from_event
 
 STDERR_TAIL_LINES = 40
+#: seconds between heartbeats to the agent; it stops after four missed ones
+HEARTBEAT_S = 5.0
+
+
+class Heartbeat:
+    """Sends a newline to the agent's stdin every HEARTBEAT_S seconds until stopped."""
+
+    def __init__(self, send: Callable[[], None], interval: float = HEARTBEAT_S) -> None:
+        self._send = send
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
+        self._thread.start()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._send()
+            except Exception:  # the link or the agent is gone; the reader reports it
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
 
 
 class StderrTail:

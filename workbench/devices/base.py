@@ -127,6 +127,10 @@ class Device(ABC):
         return [self.ensure(f, progress) for f in files]
 
     @abstractmethod
+    def collect(self, workdir: str) -> dict[str, Any]:
+        """A job's status and outcome from its folder on the device (state, outcome)."""
+
+    @abstractmethod
     def remove_workdir(self, workdir: str) -> None:
         """Remove a job's scratch folder from the device."""
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from workbench import errors
 from workbench._paths import cache_dir
-from workbench.devices._stream import AgentStream, StderrTail
+from workbench.devices._stream import HEARTBEAT_S, AgentStream, Heartbeat, StderrTail
 from workbench.devices.base import Device, DeviceInfo, EventCallback, ProgressCallback
 
 KILL_GRACE_S = 5.0
@@ -81,7 +81,7 @@ class LocalDevice(Device):
             timeout: float | None = None, cancel: threading.Event | None = None) -> dict[str, Any]:
         where = f"{self.name}: job {job.get('id', '?')}"
         process = subprocess.Popen(
-            self._command("run", "-", "--watch-stdin"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            self._command("run", "-", "--watch-stdin", "--heartbeat", str(HEARTBEAT_S)), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True, env=self._env(), start_new_session=True)
         stream = AgentStream(where, on_event)
         tail = StderrTail()
@@ -116,11 +116,19 @@ class LocalDevice(Device):
                 process.stdin.flush()
             except BrokenPipeError:
                 pass  # the agent died at once; its exit code and stderr tell why
+
+            def beat() -> None:
+                process.stdin.write("\n")  # type: ignore[union-attr]
+                process.stdin.flush()  # type: ignore[union-attr]
+
+            heartbeat = Heartbeat(beat)
             for line in process.stdout:
                 stream.feed(line)
             exit_code = process.wait()
         finally:
             finished.set()
+            if "heartbeat" in locals():
+                heartbeat.stop()
             with contextlib.suppress(OSError):
                 process.stdin.close()  # type: ignore[union-attr]
             if process.poll() is None:
@@ -132,6 +140,11 @@ class LocalDevice(Device):
             raise errors.JobTimeout(f"The job ran longer than {timeout:g} s and was stopped",
                                     where=where)
         return stream.finish(exit_code, tail.text())
+
+    def collect(self, workdir: str) -> dict[str, Any]:
+        from workbench_agent.record import collect
+
+        return collect(workdir)
 
     def remove_workdir(self, workdir: str) -> None:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench import errors
+from workbench.devices._stream import HEARTBEAT_S
 from workbench.devices.base import Device, DeviceInfo, EventCallback, ProgressCallback
 from workbench.devices.ssh_connect import Endpoint, open_client, resolve, trust_host_key
 from workbench.devices.transfer import Uploader
@@ -50,7 +51,8 @@ class SSHDevice(Device):
                  python: str = "python3", remote_cache: str | None = None,
                  timeout: float | None = None, cache_limit_bytes: int | None = None,
                  allow_agent: bool = True, look_for_keys: bool = True,
-                 emulated: bool = False, ask_secret: Any = _ask_secret) -> None:
+                 emulated: bool = False, heartbeat_s: float = HEARTBEAT_S,
+                 ask_secret: Any = _ask_secret) -> None:
         super().__init__(name)
         self._settings = dict(host=host, user=user, port=port, key_filename=key_filename,
                               password=password, proxy_jump=proxy_jump, timeout=timeout,
@@ -61,6 +63,7 @@ class SSHDevice(Device):
         self.remote_cache = remote_cache
         self.cache_limit_bytes = cache_limit_bytes
         self.emulated = emulated
+        self.heartbeat_s = heartbeat_s
         self._ask_secret = ask_secret
         self._client: paramiko.SSHClient | None = None
         self._jumps: dict[str, SSHDevice] = {}
@@ -257,6 +260,9 @@ class SSHDevice(Device):
     def lock_path(self) -> str:
         return f"{self.cache}/device.lock"
 
+    def collect(self, workdir: str) -> dict[str, Any]:
+        return self.tool("collect", workdir)
+
     def clean_cache(self) -> dict[str, Any]:
         """Remove uploaded artifacts and job folders from the board (runtimes stay)."""
         return self.tool("remove", f"{self.cache}/artifacts", f"{self.cache}/jobs")
@@ -265,5 +271,6 @@ class SSHDevice(Device):
             timeout: float | None = None, cancel: threading.Event | None = None) -> dict[str, Any]:
         from workbench.devices._run import run_channel
 
-        argv = self._python_argv(self.agent_path(), "run", "-", "--watch-stdin")
+        argv = self._python_argv(self.agent_path(), "run", "-", "--watch-stdin", "--heartbeat",
+                                 str(self.heartbeat_s))
         return run_channel(self, argv, job, on_event, timeout=timeout, cancel=cancel)
