@@ -50,9 +50,12 @@ def build_job(model: Model, device: Device, backend: Backend, options: dict[str,
                       "rate": rate})
 
     files = backend.prepare(model, options)
-    remote = device.ensure_together(files, upload)
     entries, input_files = job_inputs(model, inputs)
-    remote_inputs = {str(path): device.ensure(path, upload) for path in input_files}
+    # One batch: a board checks every file's hash with a single command.
+    deployed = device.ensure_many([*files, backend.runner_path(), *input_files], upload)
+    remote = device.ensure_together(files, upload) if len(files) > 1 else deployed[:1]
+    runner = deployed[len(files)]
+    remote_inputs = dict(zip(map(str, input_files), deployed[len(files) + 1:], strict=True))
     for entry in entries:
         if entry["kind"] == "npy":
             entry["path"] = remote_inputs[entry["path"]]
@@ -60,7 +63,7 @@ def build_job(model: Model, device: Device, backend: Backend, options: dict[str,
         "schema": formats.JOB,
         "id": uuid.uuid4().hex[:12],
         "model": {"name": model.name, "path": remote[0], "sha256": model.sha256, "format": "onnx"},
-        "backend": {"name": backend.name, "runner": device.ensure(backend.runner_path()),
+        "backend": {"name": backend.name, "runner": runner,
                     "options": options},
         "inputs": entries,
         "run": {"warmup": warmup, "runs": runs, "profile_runs": profile_runs,

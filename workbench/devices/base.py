@@ -121,6 +121,11 @@ class Device(ABC):
     def workdir(self) -> str:
         """A fresh scratch folder on the device for one job."""
 
+    def ensure_many(self, files: list[Path],
+                    progress: ProgressCallback | None = None) -> list[str]:
+        """Ensure several files; devices with costly round trips check them in one go."""
+        return [self.ensure(f, progress) for f in files]
+
     def ensure_together(self, files: list[Path],
                         progress: ProgressCallback | None = None) -> list[str]:
         """Ensure files that must sit in one folder (a model and its external data)."""

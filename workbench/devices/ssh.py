@@ -28,9 +28,13 @@ if TYPE_CHECKING:
 
 MIN_PYTHON = (3, 8)
 # Runs on the board with any Python 3: what the workbench needs to know first.
-PYINFO = ("import json, os, platform, sys; print(json.dumps({'version': list(sys.version_info[:3]),"
-          " 'machine': platform.machine(), 'libc': list(platform.libc_ver()),"
-          " 'home': os.path.expanduser('~'), 'executable': sys.executable}))")
+PYINFO = ("import json, os, platform, shutil, sys\n"
+          "cache = os.path.expanduser(sys.argv[1])\n"
+          "os.makedirs(cache, exist_ok=True)\n"
+          "print(json.dumps({'version': list(sys.version_info[:3]), 'machine': platform.machine(),"
+          " 'libc': list(platform.libc_ver()), 'home': os.path.expanduser('~'),"
+          " 'cache': cache, 'free': shutil.disk_usage(cache).free,"
+          " 'executable': sys.executable}))")
 
 
 def _ask_secret(prompt: str) -> str | None:
@@ -69,6 +73,9 @@ class SSHDevice(Device):
         self._jumps: dict[str, SSHDevice] = {}
         self._board: dict[str, Any] | None = None
         self._agent_path: str | None = None
+        self._sftp: paramiko.SFTPClient | None = None
+        #: remote path -> (size, mtime) of files whose sha256 was checked on the board
+        self.verified: dict[str, tuple[int, int]] = {}
         self._connect_lock = threading.RLock()
 
     # --- connection -------------------------------------------------------
@@ -98,6 +105,7 @@ class SSHDevice(Device):
                 if self._client is not None:
                     self._client.close()
                     self._board = None
+                    self._sftp = None
                 self._client = open_client(self.endpoint, jump=self._jump,
                                            ask_secret=self._ask_secret)
             return self._client
@@ -110,6 +118,7 @@ class SSHDevice(Device):
 
     def close(self) -> None:
         with self._connect_lock:
+            self._sftp = None
             if self._client is not None:
                 self._client.close()
                 self._client = None
@@ -149,6 +158,21 @@ class SSHDevice(Device):
                     raise self._link_dropped("opening SFTP", exc) from None
         raise AssertionError("unreachable")
 
+    def sftp(self) -> paramiko.SFTPClient:
+        """The device's SFTP session (one per connection)."""
+        with self._connect_lock:
+            channel = self._sftp.get_channel() if self._sftp else None
+            if channel is None or channel.closed or not self.client().get_transport().is_active():
+                self._sftp = self.open_sftp()
+            return self._sftp
+
+    def free_bytes(self, refresh: bool = False) -> int | None:
+        """Free bytes in the board's cache folder (read with the board's basics)."""
+        if refresh:
+            self._board = None
+        free = self.board().get("free")
+        return int(free) if free is not None else None
+
     def exec(self, argv: list[str], *, timeout: float = 120.0,
              stdin: bytes | None = None) -> tuple[int, str, str]:
         """Run a command (an argument list, quoted) and return exit code, stdout, stderr."""
@@ -174,7 +198,8 @@ class SSHDevice(Device):
         """Python version, machine, libc and home on the board (checked once per connection)."""
         self.client()
         if self._board is None:
-            code, out, err = self.exec([self.python, "-c", PYINFO], timeout=60)
+            cache = self.remote_cache or "~/.cache/workbench"
+            code, out, err = self.exec([self.python, "-c", PYINFO, cache], timeout=60)
             where = f"{self.name}: {self.python}"
             if code == 127 or (code != 0 and "not found" in err):
                 raise errors.BoardPythonMissing(f"No Python at {self.python!r} on the board",
@@ -188,7 +213,6 @@ class SSHDevice(Device):
                 raise errors.BoardPythonMissing(
                     f"Python {version} on the board is too old; the agent needs 3.8 or newer",
                     where=where)
-            info["cache"] = self.remote_cache or f"{info['home']}/.cache/workbench"
             self._board = info
         return self._board
 
@@ -205,8 +229,12 @@ class SSHDevice(Device):
         from workbench.devices.agent_bundle import agent_zip
 
         if self._agent_path is None:
-            self._agent_path = self.ensure(agent_zip())
+            self._agent_path = Uploader(self).ensure_many([agent_zip()], None, evict=False)[0]
         return self._agent_path
+
+    @property
+    def agent_sha(self) -> str | None:
+        return self._agent_path.rsplit("/", 2)[-2] if self._agent_path else None
 
     def tool(self, *args: str, timeout: float = 300.0) -> dict[str, Any]:
         """Run one of the agent's file tools on the board; its JSON answer."""
@@ -234,12 +262,17 @@ class SSHDevice(Device):
 
     def ensure(self, artifact: Path, progress: ProgressCallback | None = None) -> str:
         """Upload by content (sha256) unless the board already has it whole; its path there."""
-        return Uploader(self).ensure(Path(artifact), progress)
+        return self.ensure_many([Path(artifact)], progress)[0]
+
+    def ensure_many(self, files: list[Path],
+                    progress: ProgressCallback | None = None) -> list[str]:
+        """Ensure several files with one hash check on the board."""
+        return Uploader(self).ensure_many([Path(f) for f in files], progress)
 
     def ensure_together(self, files: list[Path],
                         progress: ProgressCallback | None = None) -> list[str]:
         """Ensure files that must sit in one folder (a model and its external data)."""
-        paths = [self.ensure(f, progress) for f in files]
+        paths = self.ensure_many(files, progress)
         folder = paths[0].rsplit("/", 1)[0]
         for path, local in zip(paths[1:], files[1:], strict=True):
             target = f"{folder}/{local.name}"
@@ -251,11 +284,15 @@ class SSHDevice(Device):
         return f"{self.cache}/jobs/{uuid.uuid4().hex[:12]}"
 
     def remove_workdir(self, workdir: str) -> None:
-        if workdir.startswith(f"{self.cache}/jobs/"):
-            try:
-                self.tool("remove", workdir)
-            except errors.WorkbenchError:
-                pass  # the link is gone; the next clean removes it
+        if not workdir.startswith(f"{self.cache}/jobs/"):
+            return
+        try:  # a job folder holds a few flat files: SFTP is quicker than a command
+            sftp = self.sftp()
+            for name in sftp.listdir(workdir):
+                sftp.remove(f"{workdir}/{name}")
+            sftp.rmdir(workdir)
+        except (OSError, errors.WorkbenchError):
+            pass  # gone already, or the link is down: `workbench device clean` removes it
 
     def lock_path(self) -> str:
         return f"{self.cache}/device.lock"

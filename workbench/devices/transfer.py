@@ -1,20 +1,26 @@
 """Content-addressed, resumable uploads to a board over SFTP.
 
 A file lands at ``<cache>/artifacts/<sha256>/<name>``. If it is there and
-whole (its hash checked on the board once per connection and size/mtime)
-nothing moves. Otherwise it is written to ``<name>.partial`` — continuing from
-the bytes already there after a dropped link — then hashed on the board and
-renamed atomically. A file that is not whole is never used as if it were.
+whole (its hash checked on the board once per connection, then trusted while
+its size and mtime stay the same) nothing moves. Otherwise it is written to a
+``.partial`` file of this sender — continuing from the bytes already there
+after a dropped link — then hashed on the board and renamed atomically. A file
+that is not whole is never used as if it were.
+
+Round trips cost more than bytes on a board (each command starts a shell and
+a Python), so a batch of files is checked with one hashing command.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,11 +31,11 @@ if TYPE_CHECKING:
     from workbench.devices.ssh import SSHDevice
 
 CHUNK = 1 << 20
-# sha256 on the board with nothing but Python (used before the agent itself is there).
-HASH = ("import hashlib, sys\nh = hashlib.sha256()\nwith open(sys.argv[1], 'rb') as f:\n"
-        "    for b in iter(lambda: f.read(1 << 20), b''):\n        h.update(b)\nprint(h.hexdigest())")
-FREE = ("import os, shutil, sys\nos.makedirs(sys.argv[1], exist_ok=True)\n"
-        "print(shutil.disk_usage(sys.argv[1]).free)")
+# sha256 of files on the board with nothing but Python (the agent may not be there yet).
+HASH = ("import hashlib, json, os, sys\ndef h(p):\n    d = hashlib.sha256()\n"
+        "    with open(p, 'rb') as f:\n        for b in iter(lambda: f.read(1 << 20), b''):\n"
+        "            d.update(b)\n    return d.hexdigest()\n"
+        "print(json.dumps({p: h(p) if os.path.isfile(p) else None for p in sys.argv[1:]}))")
 
 _local_hashes: dict[tuple[str, int, int], str] = {}
 
@@ -47,89 +53,105 @@ def local_sha256(path: Path) -> str:
     return _local_hashes[key]
 
 
-class Uploader:
-    """Moves one file onto a board's cache (see the module's docstring)."""
+@dataclass
+class _Item:
+    local: Path
+    sha: str
+    size: int
+    folder: str
+    final: str
+    state: str = "missing"  # missing | trusted | check | uploaded | redo
+    to_check: str = ""  # the remote file whose hash must be checked
 
-    #: remote path -> (size, mtime) of files whose hash was checked on this connection
-    verified: dict[tuple[int, str], tuple[int, int]] = {}
+
+class Uploader:
+    """Moves files onto a board's cache (see the module's docstring)."""
 
     def __init__(self, device: SSHDevice) -> None:
         self.device = device
 
-    def _remote_sha(self, path: str) -> str | None:
-        code, out, _ = self.device.exec([self.device.python, "-c", HASH, path])
-        return out.strip() if code == 0 else None
-
-    def _free_bytes(self, folder: str) -> int | None:
-        code, out, _ = self.device.exec([self.device.python, "-c", FREE, folder])
-        return int(out) if code == 0 and out.strip().isdigit() else None
-
-    def _key(self, path: str) -> tuple[int, str]:
-        return (id(self.device.client()), path)
-
-    def ensure(self, local: Path, progress: ProgressCallback | None) -> str:
-        if not local.is_file():
-            raise errors.DeviceError("The file to deploy does not exist", where=str(local))
-        sha = local_sha256(local)
-        size = local.stat().st_size
-        folder = f"{self.device.cache}/artifacts/{sha}"
-        final = f"{folder}/{local.name}"
-        sftp = self.device.open_sftp()
-        try:
-            try:
-                stat = sftp.stat(final)
-            except FileNotFoundError:
-                stat = None
-            if stat is not None and self._whole(final, stat, size, sha):
-                sftp.utime(folder, None)  # marks it recently used for the cache's LRU eviction
-                if progress:
-                    progress(size, size, 0.0)
-                return final
-            if stat is not None:
-                sftp.remove(final)  # corrupt: its hash does not match; upload anew
-            self._upload(sftp, local, folder, final, size, sha, progress)
-        finally:
-            sftp.close()
-        if self.device.cache_limit_bytes and local.suffix != ".pyz":
-            # The agent itself (a .pyz) is never evicted: the eviction runs through it.
-            agent_sha = self.device.agent_path().rsplit("/", 2)[-2]
-            self.device.tool("evict", self.device.cache, str(self.device.cache_limit_bytes),
-                             sha, agent_sha)
-        return final
-
-    def _whole(self, final: str, stat: Any, size: int, sha: str) -> bool:
-        if stat.st_size != size:
-            return False
-        key = self._key(final)
-        if self.verified.get(key) == (stat.st_size, stat.st_mtime):
-            return True
-        if self._remote_sha(final) != sha:
-            return False
-        self.verified[key] = (stat.st_size, stat.st_mtime)
-        return True
-
-    def _upload(self, sftp: Any, local: Path, folder: str, final: str, size: int, sha: str,
-                progress: ProgressCallback | None) -> None:
+    def _sender(self) -> str:
         # One partial file per sender (host, process, thread): two senders never share one,
         # and a sender that retries after a drop finds its own bytes again.
-        sender = f"{socket.gethostname()}-{os.getpid()}-{threading.get_ident()}"
-        partial = f"{final}.{sender}.partial"
-        free = self._free_bytes(folder)
+        return f"{socket.gethostname()}-{os.getpid()}-{threading.get_ident()}"
+
+    def ensure_many(self, files: list[Path], progress: ProgressCallback | None,
+                    evict: bool = True) -> list[str]:
+        """Each file's path on the board, uploading what is missing or damaged."""
+        items = []
+        for local in files:
+            if not local.is_file():
+                raise errors.DeviceError("The file to deploy does not exist", where=str(local))
+            sha = local_sha256(local)
+            folder = f"{self.device.cache}/artifacts/{sha}"
+            items.append(_Item(local, sha, local.stat().st_size, folder, f"{folder}/{local.name}"))
+        sftp = self.device.sftp()
+        for item in items:
+            self._check_cached(sftp, item)
+        pending = [i for i in items if i.state == "missing"]
+        self._check_free(pending)
+        total = sum(i.size for i in pending)
+        sent = 0
+        for item in pending:
+            sent = self._upload(sftp, item, sent, total, progress)
+        checks = [i for i in items if i.state in ("check", "uploaded")]
+        if checks:
+            hashes = self._remote_hashes([i.to_check for i in checks])
+            for item in checks:
+                self._settle(sftp, item, hashes.get(item.to_check))
+        if any(i.state == "redo" for i in items):  # a cached copy was damaged: send it again
+            return self.ensure_many(files, progress, evict)
+        if progress and not pending:
+            size = sum(i.size for i in items)
+            progress(size, size, 0.0)
+        if evict:
+            self._evict([i.sha for i in items])
+        return [i.final for i in items]
+
+    # --- steps ---------------------------------------------------------------
+
+    def _check_cached(self, sftp: Any, item: _Item) -> None:
+        try:
+            stat = sftp.stat(item.final)
+        except FileNotFoundError:
+            return
+        if stat.st_size != item.size:
+            sftp.remove(item.final)
+            return
+        if self.device.verified.get(item.final) == (stat.st_size, stat.st_mtime):
+            item.state = "trusted"
+            with contextlib.suppress(OSError):
+                sftp.utime(item.folder, None)  # recently used, for the cache's LRU eviction
+            return
+        item.state, item.to_check = "check", item.final
+
+    def _check_free(self, pending: list[_Item]) -> None:
+        needed = sum(i.size for i in pending)
+        free = self.device.free_bytes()
+        if pending and free is not None and free < needed:
+            raise errors.DiskFull(
+                f"The board has {free / 1e6:.1f} MB free; the upload needs {needed / 1e6:.1f} MB",
+                where=f"{self.device.name}:{self.device.cache}")
+
+    def _upload(self, sftp: Any, item: _Item, sent: int, total: int,
+                progress: ProgressCallback | None) -> int:
+        partial = f"{item.final}.{self._sender()}.partial"
+        with contextlib.suppress(OSError):
+            sftp.mkdir(f"{self.device.cache}/artifacts")
+        with contextlib.suppress(OSError):
+            sftp.mkdir(item.folder)
         try:
             offset = sftp.stat(partial).st_size
         except FileNotFoundError:
             offset = 0
-        if offset > size:
+        if offset > item.size:
             sftp.remove(partial)
             offset = 0
-        if free is not None and free < size - offset:
-            raise errors.DiskFull(
-                f"The board has {free / 1e6:.1f} MB free; {local.name} needs "
-                f"{(size - offset) / 1e6:.1f} MB more", where=f"{self.device.name}:{folder}")
         done = offset
         started = time.monotonic()
         try:
-            with open(local, "rb") as source, sftp.open(partial, "ab" if offset else "wb") as sink:
+            with open(item.local, "rb") as source, \
+                    sftp.open(partial, "ab" if offset else "wb") as sink:
                 sink.set_pipelined(True)
                 source.seek(offset)
                 for block in iter(lambda: source.read(CHUNK), b""):
@@ -137,23 +159,50 @@ class Uploader:
                     done += len(block)
                     if progress:
                         elapsed = max(time.monotonic() - started, 1e-6)
-                        progress(done, size, (done - offset) / elapsed)
+                        progress(sent + done, total, (done - offset) / elapsed)
         except Exception as exc:  # socket, SFTP and paramiko errors alike
-            # A full disk shows as a plain SFTP "Failure"; anything else mid-write is the link.
-            free = self._free_bytes(folder)
-            if free is not None and free < size - done:
-                with contextlib.suppress(Exception):
-                    self.device.open_sftp().remove(partial)
-                raise errors.DiskFull(
-                    f"The board's disk filled up while uploading {local.name} "
-                    f"({free / 1e6:.1f} MB free)", where=f"{self.device.name}:{folder}") from None
-            raise errors.LinkDropped(
-                f"The connection dropped while uploading {local.name} after {done} of {size} "
-                f"bytes ({type(exc).__name__} {exc})".replace(" )", ")"),
-                where=self.device.endpoint.where()) from None
-        if self._remote_sha(partial) != sha:
-            sftp.remove(partial)
-            raise errors.ArtifactCorrupt(f"{local.name} arrived damaged (its sha256 differs)",
-                                         where=f"{self.device.name}:{partial}")
-        sftp.posix_rename(partial, final)
-        self.verified[self._key(final)] = (size, sftp.stat(final).st_mtime)
+            self._upload_failed(item, partial, done, exc)
+        item.state, item.to_check = "uploaded", partial
+        return sent + item.size
+
+    def _upload_failed(self, item: _Item, partial: str, done: int, exc: Exception) -> None:
+        # A full disk shows as a plain SFTP "Failure"; anything else mid-write is the link.
+        free = self.device.free_bytes(refresh=True)
+        if free is not None and free < item.size - done:
+            with contextlib.suppress(Exception):
+                self.device.sftp().remove(partial)
+            raise errors.DiskFull(
+                f"The board's disk filled up while uploading {item.local.name} "
+                f"({free / 1e6:.1f} MB free)", where=f"{self.device.name}:{item.folder}") from None
+        raise errors.LinkDropped(
+            f"The connection dropped while uploading {item.local.name} after {done} of "
+            f"{item.size} bytes ({type(exc).__name__} {exc})".replace(" )", ")"),
+            where=self.device.endpoint.where()) from None
+
+    def _remote_hashes(self, paths: list[str]) -> dict[str, str | None]:
+        code, out, err = self.device.exec([self.device.python, "-c", HASH, *paths])
+        if code != 0:
+            raise errors.DeviceError(f"Hashing uploaded files on the board failed: "
+                                     f"{err.strip()[-300:]}", where=self.device.name)
+        hashes: dict[str, str | None] = json.loads(out)
+        return hashes
+
+    def _settle(self, sftp: Any, item: _Item, remote_sha: str | None) -> None:
+        if remote_sha == item.sha:
+            if item.state == "uploaded":
+                sftp.posix_rename(item.to_check, item.final)
+            self.device.verified[item.final] = (item.size, sftp.stat(item.final).st_mtime)
+            item.state = "trusted"
+            return
+        sftp.remove(item.to_check)
+        if item.state == "uploaded":
+            raise errors.ArtifactCorrupt(f"{item.local.name} arrived damaged (its sha256 differs)",
+                                         where=f"{self.device.name}:{item.to_check}")
+        item.state = "redo"  # the cached copy was damaged and is gone now
+
+    def _evict(self, keep: list[str]) -> None:
+        if not self.device.cache_limit_bytes:
+            return
+        agent = self.device.agent_sha
+        self.device.tool("evict", self.device.cache, str(self.device.cache_limit_bytes),
+                         *keep, *([agent] if agent else []))
