@@ -7,8 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages the tests use: a real OpenSSH server for the SSH device tests
-# (started by the tests themselves on 127.0.0.1, never as a system service).
-SYSTEM_PACKAGES=(openssh-server)
+# (started by the tests themselves on 127.0.0.1, never as a system service), and
+# qemu-user + mmdebstrap for the emulated Arm board.
+SYSTEM_PACKAGES=(openssh-server openssh-client qemu-user-static mmdebstrap arch-test)
 
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do

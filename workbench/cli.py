@@ -226,6 +226,34 @@ def cmd_device(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_emulator(args: argparse.Namespace) -> int:
+    from workbench import emulator
+
+    out = _console()
+    if args.action == "build":
+        with _console(stderr=True).status("building the emulated board's root file system "
+                                          "(about 2 minutes)"):
+            report = emulator.build()
+        out.print(f"built in {report['seconds']} s: Python {report['python']}, "
+                  f"{', '.join(report['wheels'])}", markup=False)
+    elif args.action == "start":
+        state = emulator.start(args.board, args.port)
+        out.print(f"{state['device']}: emulated {state['board']} ({state['qemu_cpu']}) on "
+                  f"127.0.0.1:{state['port']}; times from it are not hardware times",
+                  markup=False)
+    elif args.action == "stop":
+        stopped = emulator.stop(args.board if args.board_given else None)
+        out.print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
+    else:
+        running = emulator.status()
+        out.print(f"built: {'yes' if emulator.is_built() else 'no'} ({emulator.emulator_dir()})",
+                  markup=False)
+        for state in running:
+            out.print(f"running: {state['device']} ({state['board']}, {state['qemu_cpu']}) on "
+                      f"127.0.0.1:{state['port']}", markup=False)
+    return 0
+
+
 def cmd_backends(args: argparse.Namespace) -> int:
     from workbench import backends
 
@@ -305,6 +333,12 @@ def parser() -> argparse.ArgumentParser:
     device.add_argument("--bundle", action="append", help="your own wheel or SDK folder")
     device.set_defaults(func=cmd_device)
 
+    emu = sub.add_parser("emulator", help="an emulated Arm board (qemu-user) for tests and classes")
+    emu.add_argument("action", choices=("build", "start", "stop", "status"))
+    emu.add_argument("--board", default=None, help="preset board (default raspberry-pi-5)")
+    emu.add_argument("--port", type=int, default=None, help="SSH port on 127.0.0.1")
+    emu.set_defaults(func=cmd_emulator)
+
     back = sub.add_parser("backends", help="list the backends and their options")
     back.set_defaults(func=cmd_backends)
     return top
@@ -313,6 +347,9 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``workbench`` command; returns the exit code."""
     args = parser().parse_args(argv)
+    if args.command == "emulator":
+        args.board_given = args.board is not None
+        args.board = args.board or "raspberry-pi-5"
     try:
         return int(args.func(args))
     except WorkbenchError as exc:

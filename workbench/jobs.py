@@ -35,7 +35,8 @@ def _as_model(model: Model | str | Path) -> Model:
 
 def build_job(model: Model, device: Device, backend: Backend, options: dict[str, Any],
               inputs: dict[str, Any] | None, *, warmup: int, runs: int, profile_runs: int,
-              timeout: float | None, on_event: EventCallback | None = None) -> dict[str, Any]:
+              timeout: float | None, on_event: EventCallback | None = None,
+              keep_outputs: bool = False) -> dict[str, Any]:
     """The workbench.job/1 document for one run, with every file ensured on the device."""
     from workbench.inputs import job_inputs
 
@@ -67,7 +68,7 @@ def build_job(model: Model, device: Device, backend: Backend, options: dict[str,
                     "options": options},
         "inputs": entries,
         "run": {"warmup": warmup, "runs": runs, "profile_runs": profile_runs,
-                "timeout_s": timeout},
+                "timeout_s": timeout, "keep_outputs": keep_outputs},
         "workdir": device.workdir(),
         "lock": {"path": device.lock_path(), "holder": _holder()},
     }
@@ -211,7 +212,7 @@ def prepare(model: Model | str | Path, device: Device | str = "local",
             backend: str = "onnxruntime", options: dict[str, Any] | None = None, *,
             inputs: dict[str, Any] | None = None, warmup: int = 10, runs: int = 50,
             profile_runs: int = 10, timeout: float | None = None, label: str | None = None,
-            on_event: EventCallback | None = None) -> Prepared:
+            on_event: EventCallback | None = None, keep_outputs: bool = False) -> Prepared:
     """Check everything that can be checked before running, and deploy the job's files."""
     from workbench import backends
     from workbench.devices import connect
@@ -223,7 +224,8 @@ def prepare(model: Model | str | Path, device: Device | str = "local",
     info = the_device.probe()
     the_backend.check_device(info, checked)
     job = build_job(the_model, the_device, the_backend, checked, inputs, warmup=warmup,
-                    runs=runs, profile_runs=profile_runs, timeout=timeout, on_event=on_event)
+                    runs=runs, profile_runs=profile_runs, timeout=timeout, on_event=on_event,
+                    keep_outputs=keep_outputs)
     return Prepared(the_model, the_device, the_backend, checked, info, job, label)
 
 
@@ -256,16 +258,18 @@ def profile(model: Model | str | Path, device: Device | str = "local",
             backend: str = "onnxruntime", options: dict[str, Any] | None = None, *,
             inputs: dict[str, Any] | None = None, warmup: int = 10, runs: int = 50,
             profile_runs: int = 10, timeout: float | None = None, label: str | None = None,
-            on_event: EventCallback | None = None,
-            cancel: threading.Event | None = None) -> Profile:
+            on_event: EventCallback | None = None, cancel: threading.Event | None = None,
+            keep_outputs: bool = False) -> Profile:
     """Run ``model`` on ``device`` with ``backend`` and return its Profile.
 
     Latency comes from ``runs`` timed runs with profiling off (after a cold
     run and ``warmup`` runs); per-layer times from ``profile_runs`` further
-    runs with the runtime's profiler on (0 skips them).
+    runs with the runtime's profiler on (0 skips them). ``keep_outputs``
+    brings the output values back too (small outputs), for numerical checks.
     """
     prepared = prepare(model, device, backend, options, inputs=inputs, warmup=warmup, runs=runs,
-                       profile_runs=profile_runs, timeout=timeout, label=label, on_event=on_event)
+                       profile_runs=profile_runs, timeout=timeout, label=label, on_event=on_event,
+                       keep_outputs=keep_outputs)
     return execute(prepared, on_event, cancel)
 
 

@@ -87,14 +87,21 @@ def _create(ort: Any, path: str, so: Any, providers: List[Any]) -> Any:
                        where=path, hint="Check the model with `workbench inspect` and the options")
 
 
-def _describe_outputs(names: List[str], values: List[Any]) -> List[Dict[str, Any]]:
+MAX_KEPT_VALUES = 1 << 16
+
+
+def _describe_outputs(names: List[str], values: List[Any], keep: bool) -> List[Dict[str, Any]]:
+    """Name, dtype, shape and sha256 of each output; the values too when asked (small ones)."""
     described = []
-    for name, value in zip(names, values):
+    for name, value in zip(names, values):  # noqa: B905 - Python 3.8 on boards
         shape = list(getattr(value, "shape", []))
         dtype = str(getattr(value, "dtype", type(value).__name__))
         data = value.tobytes() if hasattr(value, "tobytes") else repr(value).encode()
-        described.append({"name": name, "dtype": dtype, "shape": shape,
-                          "sha256": hashlib.sha256(data).hexdigest()})
+        entry = {"name": name, "dtype": dtype, "shape": shape,
+                 "sha256": hashlib.sha256(data).hexdigest()}
+        if keep and getattr(value, "size", MAX_KEPT_VALUES + 1) <= MAX_KEPT_VALUES:
+            entry["values"] = value.tolist()
+        described.append(entry)
     return described
 
 
@@ -189,7 +196,7 @@ def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
         "memory": {"peak_rss_after_create_bytes": rss_after_create,
                    "peak_rss_after_runs_bytes": rss_after_runs},
         "inputs": input_records,
-        "outputs": _describe_outputs(output_names, outputs),
+        "outputs": _describe_outputs(output_names, outputs, bool(settings.get("keep_outputs"))),
         "layers": [],
         "profile_runs": 0,
         "trace": None,

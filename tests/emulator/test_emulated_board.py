@@ -1,0 +1,90 @@
+"""The emulated Arm board end to end: aarch64 sshd, Python and onnxruntime under qemu-user.
+
+Builds the root file system once per cache folder (about 90 s; CI keeps it in
+WORKBENCH_EMULATOR_DIR between runs), starts a Raspberry Pi 5 preset and
+profiles through ``connect()`` exactly as a user would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+import workbench as wb
+from workbench import emulator, errors
+from workbench.devices.base import Device
+
+
+@pytest.fixture(scope="module")
+def pi5() -> Iterator[Device]:
+    try:
+        emulator.check_supported()
+    except emulator.EmulatorUnavailable as exc:
+        pytest.skip(f"no emulated board here: {exc}")
+    if not emulator.is_built():
+        emulator.build()
+    state = emulator.start("raspberry-pi-5")
+    try:
+        yield wb.connect(state["device"])
+    finally:
+        emulator.stop("raspberry-pi-5")
+
+
+@pytest.fixture(scope="module")
+def pixels() -> np.ndarray:
+    return np.random.default_rng(7).uniform(-1, 1, (1, 3, 32, 32)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def emulated_profile(pi5: Device, pixels: np.ndarray) -> wb.Profile:
+    return wb.profile("zoo:small-cnn", device=pi5, inputs={"input": pixels}, warmup=1, runs=5,
+                      profile_runs=2, keep_outputs=True)
+
+
+def test_the_board_is_an_aarch64_cortex_a76_running_the_arm_build(pi5: Device) -> None:
+    info = pi5.probe()
+    assert info.arch == "aarch64" and info.emulated
+    cluster = info.cpu["clusters"][0]  # type: ignore[index]
+    assert (cluster["implementer"], cluster["part"]) == ("0x41", "0xd0b")  # Arm Cortex-A76
+    assert "asimddp" in info.cpu["features"]  # type: ignore[index]
+    assert info.runtime_version("onnxruntime")
+
+
+def test_profiles_from_it_are_marked_emulated_everywhere(emulated_profile: wb.Profile) -> None:
+    document = emulated_profile.to_dict()
+    assert document["kind"] == "emulated" and document["device"]["emulated"]
+    assert "EMULATED" in emulated_profile.summary()
+    assert "EMULATED" in emulated_profile.to_html()
+
+
+def test_per_layer_rows_map_to_the_users_nodes_with_the_arm_kernels(
+        emulated_profile: wb.Profile) -> None:
+    model = wb.load_model("zoo:small-cnn")
+    covered = sorted(n for row in emulated_profile.layers for n in row["original_nodes"])
+    assert covered == sorted(node.name for node in model.nodes)
+    # The Arm build has no NCHWc layout rewrite: no layout rows, unlike x86.
+    assert all(row["kind"] == "compute" for row in emulated_profile.layers)
+
+
+def test_outputs_match_the_host_fp32_reference(emulated_profile: wb.Profile,
+                                               pixels: np.ndarray) -> None:
+    import onnxruntime as ort
+
+    model = wb.load_model("zoo:small-cnn")
+    session = ort.InferenceSession(str(model.runnable_path()), providers=["CPUExecutionProvider"])
+    reference = session.run(None, {"input": pixels})[0]
+    emulated = np.asarray(emulated_profile.to_dict()["outputs"][0]["values"], dtype=np.float32)
+    np.testing.assert_allclose(emulated, reference, rtol=1e-4, atol=1e-5)
+
+
+def test_status_lists_the_running_board(pi5: Device) -> None:
+    assert any(state["device"] == pi5.name for state in emulator.status())
+
+
+def test_a_board_qemu_cannot_emulate_has_no_preset() -> None:
+    with pytest.raises(errors.InvalidOptionValue, match="raspberry-pi-5"):
+        emulator.start("orin-nano")
+    assert set(p.qemu_cpu for p in emulator.PRESETS.values()) <= set(
+        emulator.presets.QEMU_CPUS)
