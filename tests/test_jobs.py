@@ -175,3 +175,14 @@ def test_submit_runs_in_the_background_and_can_be_cancelled(conv_model: Path) ->
 def test_a_timeout_stops_the_job_with_a_clear_error(conv_model: Path) -> None:
     with pytest.raises(errors.JobTimeout, match="longer than"):
         wb.profile(conv_model, warmup=0, runs=10_000_000, profile_runs=0, timeout=2)
+
+
+@pytest.mark.skipif(__import__("platform").machine() != "x86_64",
+                    reason="onnxruntime's NCHWc Conv+Add fusion happens on x86 only")
+def test_residual_adds_fused_into_convs_on_x86_stay_with_their_block() -> None:
+    p = wb.profile("zoo:mobilenetv2", warmup=0, runs=1, profile_runs=1)
+    rows_with_adds = [r for r in p.layers if any(n.endswith(".add") for n in r["original_nodes"])]
+    assert rows_with_adds
+    for row in rows_with_adds:
+        block = next(n for n in row["original_nodes"] if n.endswith(".add")).split(".")[0]
+        assert all(n.startswith(block + ".") for n in row["original_nodes"]), row

@@ -65,3 +65,26 @@ def test_an_original_node_is_never_attributed_to_two_executed_nodes() -> None:
     mapping = map_executed_nodes(executed, original)
     covered = mapping["b2"]["original_nodes"] + mapping["c2"]["original_nodes"]
     assert sorted(covered) == ["a", "b", "c"]
+
+
+def test_a_residual_add_fused_into_an_nchwc_conv_goes_with_that_conv() -> None:
+    # As onnxruntime 1.32 rewrites conv1-relu1-conv2-(add r1)-conv3-relu3 on x86: the Add
+    # becomes a fourth (sum) input of the NCHWc Conv still named after conv2's output.
+    original = {"nodes": [node("conv1", "Conv", ["x", "w1"], ["c1"]),
+                          node("relu1", "Relu", ["c1"], ["r1"]),
+                          node("conv2", "Conv", ["r1", "w2"], ["c2"]),
+                          node("add", "Add", ["c2", "r1"], ["a"]),
+                          node("conv3", "Conv", ["a", "w3"], ["c3"]),
+                          node("relu3", "Relu", ["c3"], ["y"])],
+                "inputs": ["x"], "outputs": ["y"]}
+    executed = [node("r1_nchwc", "Conv", ["x", "reorder"], ["reorder_token_0"]),
+                node("c2_nchwc", "Conv", ["reorder_token_0", "reorder_token_1", "",
+                                          "reorder_token_0"], ["reorder_token_2"]),
+                node("y_nchwc", "Conv", ["reorder_token_2", "reorder_token_3"],
+                     ["reorder_token_4"]),
+                node("ReorderOutput", "ReorderOutput", ["reorder_token_4"], ["y"])]
+    mapping = map_executed_nodes(executed, original)
+    assert mapping["r1_nchwc"]["original_nodes"] == ["conv1", "relu1"]
+    assert mapping["c2_nchwc"]["original_nodes"] == ["conv2", "add"]
+    assert mapping["y_nchwc"]["original_nodes"] == ["conv3", "relu3"]
+    assert mapping["ReorderOutput"]["kind"] == "layout"

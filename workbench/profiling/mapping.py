@@ -32,6 +32,53 @@ def _original_outputs(node: dict[str, Any], produced_by: dict[str, str],
     return []
 
 
+def _absorb_fused_sums(name: str, reads: list[str], covered: set[str], assigned: set[str],
+                       outputs_of: dict[str, list[str]], claimed_by: dict[str, str],
+                       inputs_of: dict[str, list[str]], produced_by: dict[str, str],
+                       consumers: dict[str, list[str]]) -> None:
+    """Take in the nodes a runtime fused *after* an executed node.
+
+    onnxruntime's NCHWc Conv adds a residual branch as an extra input (Conv+Add
+    fused, the node still named after the Conv's output). An executed node that
+    reads more original tensors than the nodes it covers consume has absorbed
+    their consumers: follow its output forward through single consumers that
+    use those extra tensors.
+    """
+    extra = list(reads)
+    for node in covered:
+        for tensor in inputs_of[node]:
+            if tensor in extra:
+                extra.remove(tensor)
+    while extra:
+        outputs = outputs_of[name]
+        candidates = [c for t in outputs for c in consumers.get(t, [])
+                      if len(consumers.get(t, [])) == 1]
+        absorbed = None
+        for candidate in candidates:
+            needs = [t for t in inputs_of[candidate] if t in produced_by or t in extra]
+            if (candidate not in assigned and any(t in extra for t in needs)
+                    and all(t in outputs or t in reads for t in needs)
+                    and all(claimed_by.get(o, name) == name
+                            for o in _outputs_of_node(candidate, produced_by))):
+                absorbed = candidate
+                break
+        if absorbed is None:
+            return
+        covered.add(absorbed)
+        assigned.add(absorbed)
+        for tensor in inputs_of[absorbed]:
+            if tensor in extra:
+                extra.remove(tensor)
+        new_outputs = _outputs_of_node(absorbed, produced_by)
+        outputs_of[name] = new_outputs
+        for tensor in new_outputs:
+            claimed_by[tensor] = name
+
+
+def _outputs_of_node(node: str, produced_by: dict[str, str]) -> list[str]:
+    return [t for t, producer in produced_by.items() if producer == node]
+
+
 def map_executed_nodes(executed: Iterable[dict[str, Any]],
                        topology: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """For each executed node name: ``original_nodes`` (in graph order) and ``kind``.
@@ -52,6 +99,25 @@ def map_executed_nodes(executed: Iterable[dict[str, Any]],
         outputs_of[node["name"]] = outputs
         for tensor in outputs:
             claimed_by.setdefault(tensor, node["name"])
+
+    graph_inputs = set(topology.get("inputs", []))
+    consumers: dict[str, list[str]] = {}
+    for n in nodes:
+        for tensor in n.get("inputs", []):
+            consumers.setdefault(tensor, []).append(n["name"])
+    executed_producer = {t: e["name"] for e in executed for t in e.get("outputs", [])}
+    by_name = {e["name"]: e for e in executed}
+
+    def boundary(tensor: str, depth: int = 0) -> list[str]:
+        """The original tensors an executed node's input stands for."""
+        if tensor in produced_by or tensor in graph_inputs:
+            return [tensor]
+        producer = executed_producer.get(tensor)
+        if producer is None or depth > 8:
+            return []  # a constant (weights, possibly reordered)
+        if outputs_of[producer]:
+            return list(outputs_of[producer])
+        return [b for t in by_name[producer].get("inputs", []) for b in boundary(t, depth + 1)]
 
     mapping: dict[str, dict[str, Any]] = {}
     assigned: set[str] = set()  # executed order is topological: first claimant is nearest
@@ -74,6 +140,9 @@ def map_executed_nodes(executed: Iterable[dict[str, Any]],
                 owner = claimed_by.get(upstream)
                 if owner is None or owner == name:
                     stack.append(upstream)
+        reads = [b for t in node.get("inputs", []) if t for b in boundary(t)]
+        _absorb_fused_sums(name, reads, covered, assigned, outputs_of, claimed_by, inputs_of,
+                           produced_by, consumers)
         op_type = str(node.get("op_type", ""))
         if op_type in COPY_OPS:
             kind = "copy"
