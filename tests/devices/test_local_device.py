@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import platform
 import threading
 import time
@@ -11,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from workbench import errors
 from tests.conftest import sleepy_job, wait_gone
+from workbench import errors
 from workbench.devices import LocalDevice, connect
+
 
 def test_connect_local_gives_one_device_object_per_name() -> None:
     assert connect("local") is connect("local")
