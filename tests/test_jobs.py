@@ -186,3 +186,23 @@ def test_residual_adds_fused_into_convs_on_x86_stay_with_their_block() -> None:
     for row in rows_with_adds:
         block = next(n for n in row["original_nodes"] if n.endswith(".add")).split(".")[0]
         assert all(n.startswith(block + ".") for n in row["original_nodes"]), row
+
+
+def test_an_image_input_is_resized_normalised_and_laid_out_as_the_model_expects(
+        tmp_path: Path) -> None:
+    from PIL import Image
+
+    from tests.conftest import conv_relu_model
+
+    model = conv_relu_model(tmp_path / "small.onnx", size=8)
+    picture = np.random.default_rng(1).integers(0, 256, (16, 20, 3), dtype=np.uint8)
+    Image.fromarray(picture).save(tmp_path / "cat.png")
+    mean, std = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+    p = wb.profile(model, inputs={"x": {"kind": "image", "path": str(tmp_path / "cat.png"),
+                                        "mean": mean, "std": std}},
+                   warmup=0, runs=1, profile_runs=0)
+    resized = np.asarray(Image.fromarray(picture).resize((8, 8)), dtype=np.float32) * (1 / 255)
+    expected = ((resized - np.float32(mean)) / np.float32(std)).transpose(2, 0, 1)[None]
+    record = p.to_dict()["inputs"][0]
+    assert record["shape"] == [1, 3, 8, 8]
+    assert record["sha256"] == hashlib.sha256(expected.astype(np.float32).tobytes()).hexdigest()
