@@ -75,7 +75,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     for tensor in model.outputs:
         out.print(f"  output {tensor.name}: {tensor.dtype} {tensor.shape}")
     out.print(f"  params {_si(model.params)}  MACs {_si(model.macs)}  weights "
-              f"{_si(model.weight_bytes, 'B')}  peak activations {_si(model.peak_activation_bytes, 'B')}")
+              f"{_si(model.weight_bytes, 'B')}  "
+              f"peak activations {_si(model.peak_activation_bytes, 'B')}")
     table = Table(title="by op type")
     for column in ("op type", "count", "params", "MACs", "share of MACs"):
         table.add_column(column, justify="left" if column == "op type" else "right")

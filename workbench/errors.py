@@ -88,7 +88,8 @@ class ModelError(WorkbenchError):
 
 
 class ModelNotFound(ModelError):
-    default_hint = "Check the path, or use zoo:NAME for a bundled model (`workbench zoo` lists them)"
+    default_hint = ("Check the path, or use zoo:NAME for a bundled model "
+                    "(`workbench zoo` lists them)")
 
 
 class ModelTruncated(ModelError):
@@ -100,15 +101,18 @@ class NotAnOnnxModel(ModelError):
 
 
 class MissingExternalData(ModelError):
-    default_hint = "Keep the external-data file next to the .onnx file, with the name the model expects"
+    default_hint = ("Keep the external-data file next to the .onnx file, with "
+                    "the name the model expects")
 
 
 class UnsupportedOpset(ModelError):
-    default_hint = "Convert the model to a supported opset (onnx.version_converter) or upgrade onnxruntime"
+    default_hint = ("Convert the model to a supported opset "
+                    "(onnx.version_converter) or upgrade onnxruntime")
 
 
 class InvalidGraph(ModelError):
-    default_hint = "Fix the graph where the checker points (onnx.checker.check_model shows the same)"
+    default_hint = ("Fix the graph where the checker points "
+                    "(onnx.checker.check_model shows the same)")
 
 
 class UnknownZooModel(ModelError):

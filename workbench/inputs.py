@@ -12,12 +12,12 @@ the sha256 of the data used.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
+import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench import errors
+from workbench._atomic import write_atomic
 from workbench._paths import cache_dir
 
 if TYPE_CHECKING:
@@ -50,10 +50,9 @@ def _save_array(array: np.ndarray) -> tuple[Path, str]:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{digest}-{array.dtype}-{'x'.join(map(str, array.shape)) or 'scalar'}.npy"
     if not path.exists():
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".partial")
-        with os.fdopen(fd, "wb") as handle:
-            np.save(handle, array, allow_pickle=False)
-        os.replace(tmp, path)
+        buffer = io.BytesIO()
+        np.save(buffer, array, allow_pickle=False)
+        write_atomic(path, buffer.getvalue(), error=errors.InputSpecError)
     return path, digest
 
 

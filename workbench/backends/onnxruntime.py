@@ -29,16 +29,16 @@ class OnnxRuntimeBackend(Backend):
     formats = ("onnx",)
     runtime = "onnxruntime"
     options = (
-        Option("intra_op_threads", "int", 0, "threads inside an operator (0: the runtime's default, "
-               "one per core)", minimum=0),
-        Option("inter_op_threads", "int", 0, "threads across operators in parallel mode (0: default)",
-               minimum=0),
+        Option("intra_op_threads", "int", 0,
+               "threads inside an operator (0: the runtime's default, one per core)", minimum=0),
+        Option("inter_op_threads", "int", 0,
+               "threads across operators in parallel mode (0: default)", minimum=0),
         Option("graph_optimization_level", "str", "all", "graph optimisations: fusions, constant "
                "folding, layout changes", choices=OPTIMIZATION_LEVELS),
         Option("execution_mode", "str", "sequential", "run operators one at a time or in parallel",
                choices=("sequential", "parallel")),
-        Option("providers", "list", ["CPUExecutionProvider"], "execution providers in priority order; "
-               "must be present on the device"),
+        Option("providers", "list", ["CPUExecutionProvider"],
+               "execution providers in priority order; must be present on the device"),
         Option("provider_options", "dict", {}, "per provider: a dict of its options"),
         Option("thread_affinity", "str", "", "intra-op thread affinities in onnxruntime's form, "
                "e.g. '1,2;3,4' (one group per extra thread)"),

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import tempfile
 import zipfile
 from functools import cache
 from pathlib import Path
 
+from workbench._atomic import write_atomic
 from workbench._paths import cache_dir
 from workbench.devices.local import agent_root
 
@@ -44,12 +43,7 @@ def agent_zip() -> Path:
     """Path of the zipped agent on the host (built once per process, cached on disk)."""
     data = _zip(_sources())
     digest = hashlib.sha256(data).hexdigest()
-    folder = cache_dir() / "agent"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"workbench_agent-{digest[:16]}.pyz"
+    path = cache_dir() / "agent" / f"workbench_agent-{digest[:16]}.pyz"
     if not path.exists():
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".partial")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
+        write_atomic(path, data, make_parents=True)
     return path

@@ -82,9 +82,12 @@ class DeviceInfo:
                 f"{self.cores} cores, {memory}, Python {self.python}, {runtimes}")
 
     def _repr_html_(self) -> str:
+        def cell(value: Any) -> str:
+            return html.escape(value if isinstance(value, str) else json.dumps(value))
+
         rows = "".join(
             f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
-            f"<td style='text-align:left'>{html.escape(json.dumps(v) if not isinstance(v, str) else v)}</td></tr>"
+            f"<td style='text-align:left'>{cell(v)}</td></tr>"
             for k, v in self.to_dict().items() if v not in (None, {}, []))
         return f"<table>{rows}</table>"
 

@@ -81,7 +81,8 @@ class LocalDevice(Device):
             timeout: float | None = None, cancel: threading.Event | None = None) -> dict[str, Any]:
         where = f"{self.name}: job {job.get('id', '?')}"
         process = subprocess.Popen(
-            self._command("run", "-", "--watch-stdin", "--heartbeat", str(HEARTBEAT_S)), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            self._command("run", "-", "--watch-stdin", "--heartbeat", str(HEARTBEAT_S)),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True, env=self._env(), start_new_session=True)
         stream = AgentStream(where, on_event)
         tail = StderrTail()

@@ -9,12 +9,11 @@ is ever written here: passwords and passphrases are asked for when needed.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from workbench import errors
+from workbench._atomic import write_atomic
 from workbench._paths import config_dir
 
 KINDS = ("ssh", "emulated")
@@ -42,12 +41,9 @@ def load() -> dict[str, dict[str, Any]]:
 
 
 def _save(devices: dict[str, dict[str, Any]]) -> None:
-    path = registry_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".devices.")
-    with os.fdopen(fd, "w") as handle:
-        json.dump({"version": 1, "devices": devices}, handle, indent=2, sort_keys=True)
-    os.replace(tmp, path)
+    write_atomic(registry_path(), json.dumps({"version": 1, "devices": devices}, indent=2,
+                                             sort_keys=True), error=errors.DeviceError,
+                 make_parents=True)
 
 
 def add(name: str, kind: str = "ssh", notes: str = "", **connection: Any) -> dict[str, Any]:

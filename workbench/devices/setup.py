@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import subprocess
 import sys
-import tempfile
 import zipfile
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench import errors
+from workbench._atomic import write_atomic
 from workbench._paths import cache_dir
 
 if TYPE_CHECKING:
@@ -114,12 +113,8 @@ def zip_folder(folder: Path) -> Path:
             archive.writestr(info, path.read_bytes())
     data = buffer.getvalue()
     target = cache_dir() / "bundles" / f"{folder.name}-{hashlib.sha256(data).hexdigest()[:16]}.zip"
-    target.parent.mkdir(parents=True, exist_ok=True)
     if not target.exists():
-        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".partial")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
+        write_atomic(target, data, make_parents=True)
     return target
 
 

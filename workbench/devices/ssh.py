@@ -92,7 +92,8 @@ class SSHDevice(Device):
                                                        "look_for_keys", "timeout")}
             host, _, port = alias.rpartition(":") if ":" in alias else (alias, "", "")
             user, _, host = host.rpartition("@") if "@" in host else ("", "", host)
-            self._jumps[alias] = SSHDevice(host, user=user or None, port=int(port) if port else None,
+            self._jumps[alias] = SSHDevice(host, user=user or None,
+                                           port=int(port) if port else None,
                                            key_filename=self._settings["key_filename"],
                                            ask_secret=self._ask_secret, **settings)
         return self._jumps[alias].client()

@@ -13,13 +13,13 @@ import base64
 import hashlib
 import os
 import socket
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench import errors
+from workbench._atomic import write_atomic
 
 if TYPE_CHECKING:
     import paramiko
@@ -243,9 +243,4 @@ def trust_host_key(endpoint: Endpoint, expected: str,
     if old and not old.endswith("\n"):
         old += "\n"
     line = f"{endpoint.host_entry} {key.get_name()} {key.get_base64()}\n"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".known_hosts.")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(old + line)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
-    return path
+    return write_atomic(path, old + line, error=errors.DeviceError, mode=0o600)

@@ -15,23 +15,14 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from workbench._atomic import write_atomic
 from workbench._paths import cache_dir
+from workbench.errors import ModelError
 
 
 def atomic_write(path: Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, data, error=ModelError, make_parents=True)
 
 
 def _copy(source: Path, target: Path) -> None:

@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workbench._atomic import write_atomic
 from workbench.errors import ProfileError, ProfileFormatError
 from workbench.formats import PROFILE, validate
 from workbench.profiling import _text as fmt
-from workbench.profiling._atomic import write_atomic
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -127,7 +127,7 @@ class Profile:
         raises before any file is touched; an existing file is replaced only
         once the new one is completely on disk.
         """
-        return write_atomic(path, self.to_json() + "\n")
+        return write_atomic(path, self.to_json() + "\n", error=ProfileError)
 
     def to_dict(self) -> dict[str, Any]:
         """A deep copy of the document."""
@@ -343,7 +343,7 @@ class Profile:
         """The per-layer table as CSV text; also written atomically to ``path`` if given."""
         text: str = self.to_dataframe().to_csv(index=False, lineterminator="\n")
         if path is not None:
-            write_atomic(path, text)
+            write_atomic(path, text, error=ProfileError)
         return text
 
     # --- exporters (see export.py) ------------------------------------------------
@@ -358,7 +358,7 @@ class Profile:
 
         trace = chrome_trace(self)
         if path is not None:
-            write_atomic(path, _strict_json(trace))
+            write_atomic(path, _strict_json(trace), error=ProfileError)
         return trace
 
     def to_html(self, path: str | os.PathLike[str] | None = None) -> str:
@@ -367,7 +367,7 @@ class Profile:
 
         text = html_report(self)
         if path is not None:
-            write_atomic(path, text)
+            write_atomic(path, text, error=ProfileError)
         return text
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:

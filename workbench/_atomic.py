@@ -14,7 +14,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from workbench.errors import ProfileError
+from workbench.errors import WorkbenchError
 
 
 def _new_file_mode() -> int:
@@ -24,36 +24,42 @@ def _new_file_mode() -> int:
     return 0o666 & ~umask
 
 
-def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:
+def write_atomic(path: str | os.PathLike[str], data: str | bytes, *,
+                 error: type[WorkbenchError] = WorkbenchError, make_parents: bool = False,
+                 mode: int | None = None) -> Path:
     """Write ``data`` (text is UTF-8) to ``path`` atomically; return the path.
 
-    Raises :class:`~workbench.errors.ProfileError` when the folder is missing
-    or not writable; the destination is then untouched.
+    Raises ``error`` when the folder is missing or not writable, or the disk
+    is full; the destination is then untouched. ``mode`` sets the file's
+    permissions (else an existing file's are kept, a new file gets the umask's).
     """
     target = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     folder = target.parent if str(target.parent) else Path(".")
     try:
+        if make_parents:
+            folder.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
-        raise ProfileError(f"Cannot write the file: {exc.strerror or exc}", where=str(target),
-                           hint="Check that the folder exists and is writable") from exc
+        raise error(f"Cannot write the file: {exc.strerror or exc}", where=str(target),
+                    hint="Check that the folder exists and is writable") from exc
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
-        try:
-            mode = stat.S_IMODE(os.stat(target).st_mode)
-        except FileNotFoundError:
-            mode = _new_file_mode()
+        if mode is None:
+            try:
+                mode = stat.S_IMODE(os.stat(target).st_mode)
+            except FileNotFoundError:
+                mode = _new_file_mode()
         os.chmod(temp, mode)
         os.replace(temp, target)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         if isinstance(exc, OSError):
-            raise ProfileError(f"Cannot write the file: {exc.strerror or exc}", where=str(target),
-                               hint="Check the free space and permissions of the folder") from exc
+            raise error(f"Cannot write the file: {exc.strerror or exc}", where=str(target),
+                        hint="Check the free space and permissions of the folder") from exc
         raise
     return target
