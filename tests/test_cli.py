@@ -73,13 +73,13 @@ def test_backends_lists_onnxruntime_with_its_options() -> None:
 
 
 def test_devices_add_list_and_remove_round_trip_without_secrets(tmp_path: Path) -> None:
-    added = workbench("devices", "add", "pi5", "--host", "192.0.2.10", "--user", "pi",
+    added = workbench("devices", "add", "bench3-pi", "--host", "192.0.2.10", "--user", "pi",
                       "--notes", "lab bench 3")
     assert added.returncode == 0, added.stderr
     listed = workbench("devices")
-    assert "pi5" in listed.stdout and "192.0.2.10" in listed.stdout
-    assert workbench("devices", "remove", "pi5").returncode == 0
-    assert "pi5" not in workbench("devices").stdout
+    assert "bench3-pi" in listed.stdout and "192.0.2.10" in listed.stdout
+    assert workbench("devices", "remove", "bench3-pi").returncode == 0
+    assert "bench3-pi" not in workbench("devices").stdout
 
 
 def test_devices_add_without_a_name_is_a_clear_error() -> None:

@@ -262,6 +262,15 @@ def stop_process(pid: int) -> None:
         pass
 
 
+def _unregister(device: str) -> None:
+    from workbench.devices import registry
+
+    try:
+        registry.remove(device)
+    except errors.DeviceNotFound:
+        pass
+
+
 def stop(board: str | None = None) -> list[str]:
     """Stop one board (or all); returns the boards stopped."""
     stopped = []
@@ -270,5 +279,6 @@ def stop(board: str | None = None) -> list[str]:
         if board in (None, state["board"]):
             stop_process(int(state["pid"]))
             path.unlink(missing_ok=True)
+            _unregister(state["device"])
             stopped.append(state["board"])
     return stopped
