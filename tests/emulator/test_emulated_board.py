@@ -88,3 +88,13 @@ def test_a_board_qemu_cannot_emulate_has_no_preset() -> None:
         emulator.start("orin-nano")
     assert set(p.qemu_cpu for p in emulator.PRESETS.values()) <= set(
         emulator.presets.QEMU_CPUS)
+
+
+def test_without_namespaces_qemu_user_runs_the_same_arm_build(pi5: Device) -> None:
+    # pi5 makes sure the root file system is built; this path needs no sshd and no root.
+    device = wb.connect("qemu:raspberry-pi-5")
+    info = device.probe()
+    assert info.arch == "aarch64" and info.emulated and info.kind == "emulated"
+    p = wb.profile("zoo:small-cnn", device=device, warmup=0, runs=2, profile_runs=1)
+    assert p.to_dict()["kind"] == "emulated"
+    assert any(row["op_type"] == "FusedConv" for row in p.layers)  # the Arm build's kernels

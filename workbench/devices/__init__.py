@@ -34,6 +34,9 @@ def known_devices(include_ssh_config: bool = False) -> list[dict[str, Any]]:
 def connect(name: str | Device = "local", **connection: Any) -> Device:
     """The device called ``name``: ``local``, a registry entry, or an ~/.ssh/config alias.
 
+    ``qemu:BOARD`` (e.g. ``qemu:raspberry-pi-5``) is the emulated board without
+    root: the agent under qemu-user from the emulator's root file system.
+
     Keyword arguments (host, user, port, key_filename, proxy_jump, known_hosts,
     python, remote_cache, password, ...) override what the registry and the ssh
     config say. Without them, the same name gives the same object in a process,
@@ -47,6 +50,10 @@ def connect(name: str | Device = "local", **connection: Any) -> Device:
         return _connected[name]
     if name == "local":
         device: Device = LocalDevice()
+    elif name.startswith("qemu:"):
+        from workbench.emulator.user_mode import QemuUserDevice
+
+        device = QemuUserDevice(name.split(":", 1)[1], **connection)
     else:
         from workbench.devices.ssh import SSHDevice
 
