@@ -36,7 +36,8 @@ def _as_model(model: Model | str | Path) -> Model:
 def build_job(model: Model, device: Device, backend: Backend, options: dict[str, Any],
               inputs: dict[str, Any] | None, *, warmup: int, runs: int, profile_runs: int,
               timeout: float | None, on_event: EventCallback | None = None,
-              keep_outputs: bool = False) -> dict[str, Any]:
+              keep_outputs: bool = False, conditions: dict[str, Any] | None = None
+              ) -> dict[str, Any]:
     """The workbench.job/1 document for one run, with every file ensured on the device."""
     from workbench.inputs import job_inputs
 
@@ -68,7 +69,7 @@ def build_job(model: Model, device: Device, backend: Backend, options: dict[str,
                     "options": options},
         "inputs": entries,
         "run": {"warmup": warmup, "runs": runs, "profile_runs": profile_runs,
-                "timeout_s": timeout, "keep_outputs": keep_outputs},
+                "timeout_s": timeout, "keep_outputs": keep_outputs, **(conditions or {})},
         "workdir": device.workdir(),
         "lock": {"path": device.lock_path(), "holder": _holder()},
     }
@@ -170,11 +171,13 @@ def profile_document(model: Model, info: DeviceInfo, backend: Backend, options: 
                   "peak_activation_bytes": model.peak_activation_bytes},
         "device": info.to_dict(),
         "target": None,
-        "environment": {"conditions": None, "cores_used": None, "emulated": info.emulated},
+        "environment": {**(result.get("environment") or {"conditions": None, "cores_used": None}),
+                        "emulated": info.emulated},
         "backend": {"name": backend.name, "version": runtime.get("version"), "options": options,
                     "providers": list(runtime.get("providers") or [])},
         "run": {"warmup": run["warmup"], "runs": run["runs"], "profile_runs": profile_runs,
-                "timeout_s": run.get("timeout_s")},
+                "timeout_s": run.get("timeout_s"),
+                **{k: run.get(k) for k in ("cluster", "cores", "governor", "cooldown_c")}},
         "versions": {"workbench": __version__, "agent": result.get("agent_version"),
                      runtime["name"]: runtime.get("version"), "python": info.python,
                      "numpy": info.numpy, "host_python": platform.python_version()},
@@ -212,7 +215,9 @@ def prepare(model: Model | str | Path, device: Device | str = "local",
             backend: str = "onnxruntime", options: dict[str, Any] | None = None, *,
             inputs: dict[str, Any] | None = None, warmup: int = 10, runs: int = 50,
             profile_runs: int = 10, timeout: float | None = None, label: str | None = None,
-            on_event: EventCallback | None = None, keep_outputs: bool = False) -> Prepared:
+            on_event: EventCallback | None = None, keep_outputs: bool = False,
+            cluster: str | int = "big", cores: list[int] | None = None,
+            governor: str | None = None, cooldown_c: float | None = None) -> Prepared:
     """Check everything that can be checked before running, and deploy the job's files."""
     from workbench import backends
     from workbench.devices import connect
@@ -223,9 +228,11 @@ def prepare(model: Model | str | Path, device: Device | str = "local",
     checked = the_backend.validate_options(options)
     info = the_device.probe()
     the_backend.check_device(info, checked)
+    conditions = {"cluster": cluster, "cores": cores, "governor": governor,
+                  "cooldown_c": cooldown_c}
     job = build_job(the_model, the_device, the_backend, checked, inputs, warmup=warmup,
                     runs=runs, profile_runs=profile_runs, timeout=timeout, on_event=on_event,
-                    keep_outputs=keep_outputs)
+                    keep_outputs=keep_outputs, conditions=conditions)
     return Prepared(the_model, the_device, the_backend, checked, info, job, label)
 
 
@@ -259,17 +266,26 @@ def profile(model: Model | str | Path, device: Device | str = "local",
             inputs: dict[str, Any] | None = None, warmup: int = 10, runs: int = 50,
             profile_runs: int = 10, timeout: float | None = None, label: str | None = None,
             on_event: EventCallback | None = None, cancel: threading.Event | None = None,
-            keep_outputs: bool = False) -> Profile:
+            keep_outputs: bool = False, cluster: str | int = "big", cores: list[int] | None = None,
+            governor: str | None = None, cooldown_c: float | None = None) -> Profile:
     """Run ``model`` on ``device`` with ``backend`` and return its Profile.
 
     Latency comes from ``runs`` timed runs with profiling off (after a cold
     run and ``warmup`` runs); per-layer times from ``profile_runs`` further
     runs with the runtime's profiler on (0 skips them). ``keep_outputs``
     brings the output values back too (small outputs), for numerical checks.
+
+    Threads run on ``cluster`` ("big", "little", "all" or an index) or on
+    explicit ``cores``; with ``intra_op_threads`` left at 0 there is one thread
+    per core used. ``governor`` (e.g. "performance") is set for the run and
+    restored after, where the device allows; ``cooldown_c`` waits until the
+    device is cooler than that before starting. The profile records the cores
+    used and the conditions sampled during the run, with warnings.
     """
     prepared = prepare(model, device, backend, options, inputs=inputs, warmup=warmup, runs=runs,
                        profile_runs=profile_runs, timeout=timeout, label=label, on_event=on_event,
-                       keep_outputs=keep_outputs)
+                       keep_outputs=keep_outputs, cluster=cluster, cores=cores, governor=governor,
+                       cooldown_c=cooldown_c)
     return execute(prepared, on_event, cancel)
 
 

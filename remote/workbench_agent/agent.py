@@ -88,6 +88,8 @@ class Context:
     def __init__(self, writer: EventWriter, workdir: str) -> None:
         self._writer = writer
         self.workdir = workdir
+        #: the cores the job is pinned to (a runner sizes its thread pool to them)
+        self.cores: List[int] = []
         self._last_progress = 0.0
 
     def progress(self, phase: str, done: int, total: int) -> None:
@@ -141,6 +143,44 @@ def load_runner(spec: str) -> Any:
     return module
 
 
+def _run_under_conditions(job: Dict[str, Any], runner: Any, context: "Context") -> Dict[str, Any]:
+    """Pin the job to its cores, prepare the board if asked, sample conditions, run."""
+    from workbench_agent.conditions import Governor, Sampler, Sysfs, choose_cores, cool_down
+    from workbench_agent.probe import clusters, parse_cpuinfo
+    from workbench_agent.sysinfo import read_text
+
+    settings = job.get("run", {})
+    sysfs = Sysfs(settings.get("sysfs_root") or "/")
+    found = clusters(parse_cpuinfo(read_text("/proc/cpuinfo") or ""))
+    try:
+        cores = choose_cores(found, settings.get("cluster", "big"), settings.get("cores"))
+        if hasattr(os, "sched_setaffinity") and cores:
+            os.sched_setaffinity(0, cores)
+    except (IndexError, ValueError, OSError) as exc:
+        raise AgentFailure("InvalidOptionValue", "Cannot run on the cores asked for: %s" % exc,
+                           where="run settings cluster=%r cores=%r" % (
+                               settings.get("cluster"), settings.get("cores")),
+                           hint="This device's clusters: %s" % [c["cores"] for c in found])
+    context.cores = cores
+    warnings = []
+    with Governor(sysfs, cores, settings.get("governor")) as governor:
+        context.log("info", "running on cores %s" % cores)
+        cooled = cool_down(sysfs, settings.get("cooldown_c"),
+                           float(settings.get("cooldown_timeout_s", 300)))
+        if cooled:
+            warnings.append(cooled)
+        with Sampler(sysfs) as sampler:
+            result = runner.run(job, context)
+    conditions = sampler.summary(cores)
+    if governor.note:
+        conditions["governor_note"] = governor.note
+    conditions["governor_set"] = governor.wanted if governor.saved else None
+    result.setdefault("warnings", []).extend(warnings + conditions.pop("warnings"))
+    used = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
+    result["environment"] = {"cores_used": used, "conditions": conditions}
+    return result
+
+
 def run_job(job: Dict[str, Any], writer: EventWriter) -> int:
     """Run one job, emitting events; returns the exit code."""
     writer.emit({"event": "hello", "schema": EVENTS_SCHEMA, "agent_version": __version__,
@@ -160,7 +200,7 @@ def run_job(job: Dict[str, Any], writer: EventWriter) -> int:
                               str(job["lock"].get("holder", "?")))
             lock.acquire(lambda message: context.log("info", message))
         try:
-            result = runner.run(job, context)
+            result = _run_under_conditions(job, runner, context)
         finally:
             if lock is not None:
                 lock.release()

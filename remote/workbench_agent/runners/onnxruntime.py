@@ -42,10 +42,11 @@ def _failure(kind: str, what: str, where: Any = None, hint: Any = None) -> Excep
     return AgentFailure(kind, what, where=where, hint=hint)
 
 
-def _session_options(ort: Any, options: Dict[str, Any]) -> Any:
+def _session_options(ort: Any, options: Dict[str, Any], cores: int = 0) -> Any:
     so = ort.SessionOptions()
     so.log_severity_level = 3
-    so.intra_op_num_threads = int(options.get("intra_op_threads", 0))
+    # 0 means "one thread per core the job is pinned to" (the runtime's default counts all).
+    so.intra_op_num_threads = int(options.get("intra_op_threads", 0)) or cores
     so.inter_op_num_threads = int(options.get("inter_op_threads", 0))
     level_name = LEVELS.get(options.get("graph_optimization_level", "all"), "ORT_ENABLE_ALL")
     level = getattr(ort.GraphOptimizationLevel, level_name, None)
@@ -121,7 +122,7 @@ def _profile_layers(ort: Any, path: str, options: Dict[str, Any], providers: Lis
     from workbench_agent.onnx_graph import read_nodes
     from workbench_agent.ort_trace import aggregate_file
 
-    so = _session_options(ort, options)
+    so = _session_options(ort, options, len(getattr(ctx, "cores", [])))
     so.enable_profiling = True
     so.profile_file_prefix = os.path.join(ctx.workdir, "ort_profile")
     optimized = os.path.join(ctx.workdir, "executed_graph.onnx")
@@ -172,7 +173,8 @@ def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
 
     ctx.progress("create", 0, 1)
     start = time.perf_counter()
-    session = _create(ort, path, _session_options(ort, options), providers)
+    threads = len(getattr(ctx, "cores", []))
+    session = _create(ort, path, _session_options(ort, options, threads), providers)
     session_create_ms = (time.perf_counter() - start) * 1000.0
     rss_after_create = ctx.peak_rss_bytes()
     ctx.progress("create", 1, 1)
