@@ -206,3 +206,18 @@ def test_an_image_input_is_resized_normalised_and_laid_out_as_the_model_expects(
     record = p.to_dict()["inputs"][0]
     assert record["shape"] == [1, 3, 8, 8]
     assert record["sha256"] == hashlib.sha256(expected.astype(np.float32).tobytes()).hexdigest()
+
+
+def test_auto_runs_stop_once_the_median_is_known_well_enough(conv_model: Path) -> None:
+    p = wb.profile(conv_model, warmup=2, runs="auto", profile_runs=0, auto_ci_pct=25.0,
+                   time_budget_s=20)
+    stats = p.to_dict()["latency"]["stats"]
+    low, high = stats["median_ci"]
+    assert low <= stats["median"] <= high
+    assert stats["count"] % 10 == 0 and 10 <= stats["count"] < 10000
+
+
+def test_latency_statistics_carry_bootstrap_intervals(conv_profile: wb.Profile) -> None:
+    stats = conv_profile.to_dict()["latency"]["stats"]
+    assert stats["median_ci"][0] <= stats["median"] <= stats["median_ci"][1]
+    assert stats["p90_ci"][0] <= stats["p90"] <= stats["p90_ci"][1]

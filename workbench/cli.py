@@ -125,7 +125,9 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
         result = profile(model, device=args.device, backend=args.backend, options=options,
                          warmup=args.warmup, runs=args.runs, profile_runs=args.profile_runs,
-                         timeout=args.timeout, label=args.label, on_event=on_event)
+                         timeout=args.timeout, label=args.label, on_event=on_event,
+                         cluster=args.cluster if not args.cluster.isdigit() else int(args.cluster),
+                         cores=args.cores, governor=args.governor)
     _print_profile(result, args.top)
     out = Path(args.out) if args.out else Path(f"{model.name}-{args.device}.html")
     result.to_html(out)
@@ -270,6 +272,10 @@ def cmd_backends(args: argparse.Namespace) -> int:
     return 0
 
 
+def _runs(value: str) -> int | str:
+    return value if value == "auto" else int(value)
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line's parser (its help is the CLI's reference)."""
     from workbench import __version__
@@ -295,7 +301,13 @@ def parser() -> argparse.ArgumentParser:
     prof.add_argument("--shape", action="append", default=[], metavar="DIM=N",
                       help="fix a symbolic dim, e.g. --shape batch=1")
     prof.add_argument("--warmup", type=int, default=10, help="warm-up runs (default 10)")
-    prof.add_argument("--runs", type=int, default=50, help="timed runs (default 50)")
+    prof.add_argument("--runs", type=_runs, default=50,
+                      help="timed runs (default 50), or 'auto': until the median is stable")
+    prof.add_argument("--cluster", default="big", help="big, little, all or a cluster index")
+    prof.add_argument("--cores", type=lambda v: [int(c) for c in v.split(",")], default=None,
+                      help="explicit cores, e.g. 2,3")
+    prof.add_argument("--governor", default=None, help="cpufreq governor for the run, "
+                      "restored after (e.g. performance)")
     prof.add_argument("--profile-runs", type=int, default=10,
                       help="runs with the profiler on, for per-layer times (default 10; 0: off)")
     prof.add_argument("--timeout", type=float, default=None, help="stop the job after N seconds")

@@ -34,7 +34,7 @@ def _as_model(model: Model | str | Path) -> Model:
 
 
 def build_job(model: Model, device: Device, backend: Backend, options: dict[str, Any],
-              inputs: dict[str, Any] | None, *, warmup: int, runs: int, profile_runs: int,
+              inputs: dict[str, Any] | None, *, warmup: int, runs: int | str, profile_runs: int,
               timeout: float | None, on_event: EventCallback | None = None,
               keep_outputs: bool = False, conditions: dict[str, Any] | None = None
               ) -> dict[str, Any]:
@@ -42,10 +42,13 @@ def build_job(model: Model, device: Device, backend: Backend, options: dict[str,
     from workbench.inputs import job_inputs
 
     for name, value in (("warmup", warmup), ("runs", runs), ("profile_runs", profile_runs)):
+        if name == "runs" and value == "auto":
+            continue
         if not isinstance(value, int) or value < (1 if name == "runs" else 0):
             raise errors.InvalidOptionValue(f"{name}={value!r} is not allowed",
                                             where="run settings",
-                                            hint="runs >= 1, warmup and profile_runs >= 0")
+                                            hint="runs >= 1 or 'auto', warmup and "
+                                            "profile_runs >= 0")
     def upload(done: int, total: int, rate: float) -> None:
         if on_event is not None:
             on_event({"event": "progress", "phase": "upload", "done": done, "total": total,
@@ -153,7 +156,7 @@ def profile_document(model: Model, info: DeviceInfo, backend: Backend, options: 
                      label: str | None = None) -> dict[str, Any]:
     """The workbench.profile/1 document from a job and its runner result."""
     from workbench import __version__
-    from workbench.profiling.stats import summarize
+    from workbench.profiling.stats import latency_stats
 
     run = job["run"]
     samples = [float(x) for x in result["latency_ms"]]
@@ -182,7 +185,7 @@ def profile_document(model: Model, info: DeviceInfo, backend: Backend, options: 
                      runtime["name"]: runtime.get("version"), "python": info.python,
                      "numpy": info.numpy, "host_python": platform.python_version()},
         "inputs": result.get("inputs") or [],
-        "latency": {"samples_ms": samples, "stats": summarize(samples),
+        "latency": {"samples_ms": samples, "stats": latency_stats(samples),
                     "source": f"{len(samples)} timed runs with profiling off",
                     "cold_ms": result.get("cold_ms"),
                     "session_create_ms": result.get("session_create_ms")},
@@ -213,11 +216,12 @@ class Prepared:
 
 def prepare(model: Model | str | Path, device: Device | str = "local",
             backend: str = "onnxruntime", options: dict[str, Any] | None = None, *,
-            inputs: dict[str, Any] | None = None, warmup: int = 10, runs: int = 50,
+            inputs: dict[str, Any] | None = None, warmup: int = 10, runs: int | str = 50,
             profile_runs: int = 10, timeout: float | None = None, label: str | None = None,
             on_event: EventCallback | None = None, keep_outputs: bool = False,
             cluster: str | int = "big", cores: list[int] | None = None,
-            governor: str | None = None, cooldown_c: float | None = None) -> Prepared:
+            governor: str | None = None, cooldown_c: float | None = None,
+            auto_ci_pct: float = 2.0, time_budget_s: float = 30.0) -> Prepared:
     """Check everything that can be checked before running, and deploy the job's files."""
     from workbench import backends
     from workbench.devices import connect
@@ -230,6 +234,8 @@ def prepare(model: Model | str | Path, device: Device | str = "local",
     the_backend.check_device(info, checked)
     conditions = {"cluster": cluster, "cores": cores, "governor": governor,
                   "cooldown_c": cooldown_c}
+    if runs == "auto":
+        conditions.update(auto_ci_pct=auto_ci_pct, time_budget_s=time_budget_s)
     job = build_job(the_model, the_device, the_backend, checked, inputs, warmup=warmup,
                     runs=runs, profile_runs=profile_runs, timeout=timeout, on_event=on_event,
                     keep_outputs=keep_outputs, conditions=conditions)
@@ -263,16 +269,19 @@ def execute(prepared: Prepared, on_event: EventCallback | None = None,
 
 def profile(model: Model | str | Path, device: Device | str = "local",
             backend: str = "onnxruntime", options: dict[str, Any] | None = None, *,
-            inputs: dict[str, Any] | None = None, warmup: int = 10, runs: int = 50,
+            inputs: dict[str, Any] | None = None, warmup: int = 10, runs: int | str = 50,
             profile_runs: int = 10, timeout: float | None = None, label: str | None = None,
             on_event: EventCallback | None = None, cancel: threading.Event | None = None,
             keep_outputs: bool = False, cluster: str | int = "big", cores: list[int] | None = None,
-            governor: str | None = None, cooldown_c: float | None = None) -> Profile:
+            governor: str | None = None, cooldown_c: float | None = None,
+            auto_ci_pct: float = 2.0, time_budget_s: float = 30.0) -> Profile:
     """Run ``model`` on ``device`` with ``backend`` and return its Profile.
 
     Latency comes from ``runs`` timed runs with profiling off (after a cold
     run and ``warmup`` runs); per-layer times from ``profile_runs`` further
-    runs with the runtime's profiler on (0 skips them). ``keep_outputs``
+    runs with the runtime's profiler on (0 skips them). ``runs="auto"`` runs
+    until the 95% bootstrap interval of the median is within ``auto_ci_pct``
+    percent, or ``time_budget_s`` ends. ``keep_outputs``
     brings the output values back too (small outputs), for numerical checks.
 
     Threads run on ``cluster`` ("big", "little", "all" or an index) or on
@@ -285,7 +294,7 @@ def profile(model: Model | str | Path, device: Device | str = "local",
     prepared = prepare(model, device, backend, options, inputs=inputs, warmup=warmup, runs=runs,
                        profile_runs=profile_runs, timeout=timeout, label=label, on_event=on_event,
                        keep_outputs=keep_outputs, cluster=cluster, cores=cores, governor=governor,
-                       cooldown_c=cooldown_c)
+                       cooldown_c=cooldown_c, auto_ci_pct=auto_ci_pct, time_budget_s=time_budget_s)
     return execute(prepared, on_event, cancel)
 
 

@@ -1,9 +1,15 @@
-"""Summary statistics of timing samples, in the profile's ``stats`` form."""
+"""Summary statistics of timing samples, in the profile's ``stats`` form.
+
+The bootstrap lives in the agent (``workbench_agent.stats``): the device uses
+it for the auto stop rule, the host for every profile, one implementation.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+
+from workbench_agent.stats import bootstrap_ci
 
 #: the keys of a stats dict, in the order the profile document keeps them
 STAT_KEYS = ("count", "mean", "std", "min", "median", "p90", "p99", "max")
@@ -33,3 +39,13 @@ def summarize(samples: Sequence[float]) -> dict[str, Any]:
         "p99": float(p99),
         "max": float(values.max()),
     }
+
+
+def latency_stats(samples: Sequence[float], confidence: float = 0.95) -> dict[str, Any]:
+    """:func:`summarize` plus bootstrap confidence intervals of the median and p90."""
+    stats = summarize(samples)
+    for name in ("median", "p90"):
+        interval = bootstrap_ci(samples, name, confidence)
+        stats[f"{name}_ci"] = None if interval is None else list(interval)
+    stats["ci_confidence"] = confidence
+    return stats

@@ -117,6 +117,29 @@ def _timed_runs(session: Any, feeds: Dict[str, Any], count: int, phase: str, ctx
     return times
 
 
+def _runs_until_stable(session: Any, feeds: Dict[str, Any], settings: Dict[str, Any],
+                       ctx: Any) -> List[float]:
+    """Timed runs in batches until the median's 95% interval is narrow enough or time is up."""
+    from workbench_agent.stats import ci_width_pct
+
+    target = float(settings.get("auto_ci_pct", 2.0))
+    budget = float(settings.get("time_budget_s", 30.0))
+    most = int(settings.get("max_runs", 10000))
+    started = time.monotonic()
+    latency: List[float] = []
+    while True:
+        latency += _timed_runs(session, feeds, 10, "timed", ctx)
+        width = ci_width_pct(latency)
+        if width is not None and width <= target:
+            ctx.log("info", "stopped after %d runs: median known within %.2f%%"
+                    % (len(latency), width))
+            return latency
+        if time.monotonic() - started > budget or len(latency) >= most:
+            ctx.log("warning", "stopped after %d runs at the time or run limit; the median's "
+                    "interval is still %.1f%% wide" % (len(latency), width or float("nan")))
+            return latency
+
+
 def _profile_layers(ort: Any, path: str, options: Dict[str, Any], providers: List[Any],
                     feeds: Dict[str, Any], runs: int, ctx: Any) -> Dict[str, Any]:
     from workbench_agent.onnx_graph import read_nodes
@@ -184,7 +207,10 @@ def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
     outputs = session.run(None, feeds)
     cold_ms = (time.perf_counter() - start) * 1000.0
     _timed_runs(session, feeds, int(settings.get("warmup", 0)), "warmup", ctx)
-    latency = _timed_runs(session, feeds, int(settings["runs"]), "timed", ctx)
+    if settings["runs"] == "auto":
+        latency = _runs_until_stable(session, feeds, settings, ctx)
+    else:
+        latency = _timed_runs(session, feeds, int(settings["runs"]), "timed", ctx)
     rss_after_runs = ctx.peak_rss_bytes()
     used_providers = list(session.get_providers())
     del session
