@@ -103,7 +103,8 @@ class Context:
     def log(self, level: str, message: str) -> None:
         self._writer.emit({"event": "log", "level": level, "message": message})
 
-    def make_inputs(self, specs: List[Dict[str, Any]]) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]:
+    def make_inputs(self, specs: List[Dict[str, Any]]
+                    ) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]:
         """Arrays for the input specs of a job, and a record of each (spec + sha256)."""
         return make_inputs(specs)
 
@@ -138,7 +139,8 @@ def load_runner(spec: str) -> Any:
     api = getattr(module, "RUNNER_API", None)
     if api != RUNNER_API:
         raise AgentFailure("BackendUnavailable",
-                           "The runner speaks runner API %r; this agent speaks %d" % (api, RUNNER_API),
+                           "The runner speaks runner API %r; this agent speaks %d"
+                           % (api, RUNNER_API),
                            where=path, hint="Update the backend plug-in or the agent")
     return module
 
@@ -160,7 +162,8 @@ def _run_under_conditions(job: Dict[str, Any], runner: Any, context: "Context") 
         raise AgentFailure("InvalidOptionValue", "Cannot run on the cores asked for: %s" % exc,
                            where="run settings cluster=%r cores=%r" % (
                                settings.get("cluster"), settings.get("cores")),
-                           hint="This device's clusters: %s" % [c["cores"] for c in found])
+                           hint="This device's clusters: %s" % [c["cores"] for c in found]
+                           ) from None
     context.cores = cores
     warnings = []
     with Governor(sysfs, cores, settings.get("governor")) as governor:
@@ -364,6 +367,7 @@ COMMANDS: Dict[str, Callable[[List[str]], int]] = {
 def main(argv: List[str]) -> int:
     if not argv or argv[0] not in COMMANDS:
         sys.stderr.write("usage: python -m workbench_agent "
-                         "{run [JOB.json|-] [--watch-stdin] | probe [CACHE] | tool ... | version}\n")
+                         "{run [JOB.json|-] [--watch-stdin] [--heartbeat S] | probe [CACHE] "
+                         "| tool ... | version}\n")
         return EXIT_USAGE
     return COMMANDS[argv[0]](argv[1:])

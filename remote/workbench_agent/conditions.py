@@ -159,7 +159,8 @@ class Sampler:
         if len(throttles) >= 2 and throttles[-1] > throttles[0]:
             warnings.append("thermal throttling during the run")
         if others is not None and others > BUSY_OTHERS:
-            warnings.append("other processes took %.0f%% of the CPU during the run" % (100 * others))
+            warnings.append("other processes took %.0f%% of the CPU during the run"
+                            % (100 * others))
         return {"frequency": frequencies or None,
                 "temperature_c": {"before": temps[0] if temps else None,
                                   "max": max(temps) if temps else None,

@@ -68,7 +68,8 @@ def make_inputs(specs: List[Dict[str, Any]]) -> Tuple[Dict[str, Any], List[Dict[
         array = np.ascontiguousarray(array)
         arrays[spec["name"]] = array
         digest = hashlib.sha256(array.tobytes()).hexdigest()
-        spec_record = {k: v for k, v in spec.items() if k not in ("name", "dtype", "shape", "sha256")}
+        spec_record = {k: v for k, v in spec.items()
+                       if k not in ("name", "dtype", "shape", "sha256")}
         records.append({"name": spec["name"], "dtype": str(array.dtype),
                         "shape": list(array.shape), "spec": spec_record, "sha256": digest})
     return arrays, records

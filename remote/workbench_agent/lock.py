@@ -64,7 +64,7 @@ class DeviceLock:
 
     def acquire(self, report: Callable[[str], None], timeout: Optional[float] = None) -> None:
         os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-        handle = open(self.path, "a+", encoding="utf-8")
+        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held while locked
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:

@@ -53,7 +53,7 @@ def _shapes(items: Any) -> Optional[List[Any]]:
     shapes = []
     for item in items:
         if isinstance(item, dict) and item:
-            shapes.append(list(item.values())[0])
+            shapes.append(next(iter(item.values())))
     return shapes
 
 
@@ -88,20 +88,19 @@ class TraceAggregator:
         category = event.get("cat")
         counting = self.runs_seen >= self.skip_runs
         keeping = counting and self.runs_seen - self.skip_runs == self.keep_run
-        if category == "Node" and name.endswith(KERNEL_SUFFIX):
-            if counting:
-                node = name[: -len(KERNEL_SUFFIX)]
-                if node not in self._meta:
-                    args = event.get("args") or {}
-                    self._meta[node] = {
-                        "op_type": args.get("op_name", "?"),
-                        "provider": args.get("provider"),
-                        "input_shapes": _shapes(args.get("input_type_shape")),
-                        "output_shapes": _shapes(args.get("output_type_shape")),
-                    }
-                    self._order.append(node)
-                self._run_sums[node] = self._run_sums.get(node, 0.0) + float(event.get("dur", 0))
-                self._run_calls[node] = self._run_calls.get(node, 0) + 1
+        if counting and category == "Node" and name.endswith(KERNEL_SUFFIX):
+            node = name[: -len(KERNEL_SUFFIX)]
+            if node not in self._meta:
+                args = event.get("args") or {}
+                self._meta[node] = {
+                    "op_type": args.get("op_name", "?"),
+                    "provider": args.get("provider"),
+                    "input_shapes": _shapes(args.get("input_type_shape")),
+                    "output_shapes": _shapes(args.get("output_type_shape")),
+                }
+                self._order.append(node)
+            self._run_sums[node] = self._run_sums.get(node, 0.0) + float(event.get("dur", 0))
+            self._run_calls[node] = self._run_calls.get(node, 0) + 1
         if keeping and category in ("Node", "Session"):
             self._run_events.append(event)
         if category == "Session" and name == RUN_END:
@@ -123,7 +122,7 @@ class TraceAggregator:
         self.runs_seen += 1
 
     def layers(self) -> List[Dict[str, Any]]:
-        """One row per node in first-seen order: durations per counted run (µs) and calls per run."""
+        """One row per node in first-seen order: durations per counted run (µs), calls per run."""
         rows = []
         total = self.counted_runs
         for node in self._order:

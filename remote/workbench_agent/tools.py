@@ -2,9 +2,9 @@
 
     hash FILE...                  sha256 of each file (null when missing)
     free DIR                      free bytes where DIR is (made if missing)
-    link SRC DST                  hard-link SRC at DST (replacing DST), for files that must sit together
+    link SRC DST                  hard-link SRC at DST (replacing it): files that must sit together
     evict CACHE LIMIT [KEEP...]   remove least recently used artifacts until under LIMIT bytes
-    install-bundle DEST ZIP...    extract zips (wheels) into DEST atomically, point CACHE/runtime/current at it
+    install-bundle DEST ZIP...    unzip wheels into DEST atomically; runtime/current -> DEST
     remove PATH...                remove files or folders
     collect JOBDIR                a job's status and outcome (see record.py)
 """
@@ -113,7 +113,8 @@ def _collect(args: List[str]) -> Any:
     return collect(args[0])
 
 
-TOOLS: Dict[str, Any] = {"collect": _collect, "hash": _hash, "free": _free, "link": _link, "evict": _evict,
+TOOLS: Dict[str, Any] = {"collect": _collect, "hash": _hash, "free": _free, "link": _link,
+                         "evict": _evict,
                          "install-bundle": _install_bundle, "remove": _remove}
 
 

@@ -141,7 +141,8 @@ def test_a_runner_of_another_api_version_is_refused(conv_model: Path, tmp_path: 
 def test_a_crashing_runner_reports_its_exception_and_keeps_the_traceback_on_stderr(
         conv_model: Path, tmp_path: Path) -> None:
     runner = tmp_path / "broken.py"
-    runner.write_text("RUNNER_API = 1\ndef run(job, ctx):\n    raise RuntimeError('kernel fault')\n")
+    runner.write_text("RUNNER_API = 1\ndef run(job, ctx):\n"
+                      "    raise RuntimeError('kernel fault')\n")
     code, events, stderr = run_agent(make_job(conv_model, tmp_path, runner=str(runner)))
     assert code == 3
     assert "kernel fault" in events[-1]["error"]["what"]

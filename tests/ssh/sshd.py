@@ -94,8 +94,8 @@ class Sshd:
             "PasswordAuthentication no", "KbdInteractiveAuthentication no",
             "PermitRootLogin prohibit-password", "Subsystem sftp internal-sftp",
             "LogLevel ERROR", "ClientAliveInterval 5", self.extra_config, ""]))
-        self.process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)],
-                                        stderr=open(self.folder / "sshd.log", "ab"))
+        with open(self.folder / "sshd.log", "ab") as log:  # sshd keeps its own copy
+            self.process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stderr=log)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

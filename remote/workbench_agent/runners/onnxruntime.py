@@ -72,7 +72,8 @@ def _providers(ort: Any, options: Dict[str, Any]) -> List[Any]:
     missing = [p for p in wanted if p not in available]
     if missing:
         raise _failure("BackendUnavailable",
-                       "Execution provider %s is not in this device's onnxruntime" % ", ".join(missing),
+                       "Execution provider %s is not in this device's onnxruntime"
+                       % ", ".join(missing),
                        where="onnxruntime %s" % ort.__version__,
                        hint="Available here: %s; bring a runtime bundle built with it"
                        % ", ".join(available))
@@ -85,7 +86,8 @@ def _create(ort: Any, path: str, so: Any, providers: List[Any]) -> Any:
         return ort.InferenceSession(path, so, providers=providers)
     except Exception as exc:
         raise _failure("AgentError", "onnxruntime could not create a session: %s" % exc,
-                       where=path, hint="Check the model with `workbench inspect` and the options")
+                       where=path, hint="Check the model with `workbench inspect` and the options"
+                       ) from None
 
 
 MAX_KEPT_VALUES = 1 << 16
@@ -106,7 +108,8 @@ def _describe_outputs(names: List[str], values: List[Any], keep: bool) -> List[D
     return described
 
 
-def _timed_runs(session: Any, feeds: Dict[str, Any], count: int, phase: str, ctx: Any) -> List[float]:
+def _timed_runs(session: Any, feeds: Dict[str, Any], count: int, phase: str,
+                ctx: Any) -> List[float]:
     times = []
     clock = time.perf_counter
     for index in range(count):
@@ -170,7 +173,7 @@ def _profile_layers(ort: Any, path: str, options: Dict[str, Any], providers: Lis
             executed = {"nodes": read_nodes(optimized)}
         except (OSError, ValueError) as exc:
             ctx.log("warning", "could not read the executed graph: %s" % exc)
-    for leftover in glob.glob(os.path.join(ctx.workdir, "executed_graph.*")) + [trace_path]:
+    for leftover in [*glob.glob(os.path.join(ctx.workdir, "executed_graph.*")), trace_path]:
         os.remove(leftover)
     ctx.progress("aggregate", 1, 1)
     return {"layers": aggregator.layers(), "trace": aggregator.trace(),
