@@ -13,7 +13,7 @@ from workbench import errors
 PUBLIC_API = [
     "Device", "DeviceInfo", "Job", "LocalDevice", "Model", "Profile", "WorkbenchError",
     "__version__", "compare", "compare_latency", "connect", "errors", "load_model", "profile",
-    "submit",
+    "submit", "sweep",
 ]
 HEAVY = ["onnx", "onnxruntime", "numpy", "matplotlib", "pandas", "paramiko", "jsonschema", "rich"]
 

@@ -33,6 +33,7 @@ __all__ = [
     "load_model",
     "profile",
     "submit",
+    "sweep",
 ]
 
 _LAZY: dict[str, tuple[str, str | None]] = {
@@ -49,6 +50,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "compare": ("workbench.profiling", "compare"),
     "compare_latency": ("workbench.profiling", "compare_latency"),
     "errors": ("workbench.errors", None),
+    "sweep": ("workbench.sweeps", "sweep"),
 }
 
 if TYPE_CHECKING:
@@ -57,6 +59,7 @@ if TYPE_CHECKING:
     from workbench.jobs import Job, profile, submit
     from workbench.models import Model, load_model
     from workbench.profiling import Profile, compare, compare_latency
+    from workbench.sweeps import sweep
 
 
 def __getattr__(name: str) -> Any:

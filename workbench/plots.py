@@ -298,3 +298,47 @@ def compare_latency(profiles: Sequence[Profile], ax: Axes | None = None) -> Figu
     ax.set_ylabel("profile")
     fig.tight_layout()
     return fig
+
+
+def sweep_overview(sweep: Any) -> Any:
+    """Latency and throughput against threads (one line per cluster), memory against batch."""
+    plt = _pyplot()
+    frame = sweep.to_dataframe()
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    x_axis = "threads" if "threads" in frame else frame.columns[0]
+    groups = frame.groupby("cluster") if "cluster" in frame else [("all", frame)]
+    for name, group in groups:
+        group = group.sort_values(x_axis)
+        low = group["median_ci_low"].fillna(group["median_ms"])
+        high = group["median_ci_high"].fillna(group["median_ms"])
+        axes[0].errorbar(group[x_axis], group["median_ms"],
+                         yerr=[group["median_ms"] - low, high - group["median_ms"]],
+                         marker="o", capsize=3, label=f"cluster {name}")
+        axes[1].plot(group[x_axis], group["throughput_per_s"], marker="o", label=f"cluster {name}")
+    axes[0].set(title="Median latency (95% CI)", xlabel=x_axis, ylabel="latency (ms)")
+    axes[1].set(title="Throughput", xlabel=x_axis, ylabel="inferences per second")
+    if "batch" in frame:
+        memory = frame.groupby("batch")["peak_rss_mb"].max()
+        axes[2].plot(memory.index, memory.values, marker="o")
+        axes[2].set(title="Peak memory vs batch", xlabel="batch", ylabel="peak RSS (MB)")
+    else:
+        axes[2].bar(range(len(frame)), frame["peak_rss_mb"])
+        axes[2].set(title="Peak memory per point", xlabel="point", ylabel="peak RSS (MB)")
+    for ax in axes[:2]:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def latency_drift(profiles: Sequence[Profile], labels: Sequence[str]) -> Any:
+    """Latency against run index for several runs: drift and throttling show as slopes."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    for profile, label in zip(profiles, labels, strict=True):
+        samples = profile.to_dict()["latency"]["samples_ms"]
+        ax.plot(range(1, len(samples) + 1), samples, marker=".", linewidth=0.8, label=label)
+    ax.set(title="Latency over the run (drift, throttling)", xlabel="run index",
+           ylabel="latency (ms)")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig

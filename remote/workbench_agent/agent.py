@@ -93,9 +93,10 @@ class Context:
         self._last_progress = 0.0
 
     def progress(self, phase: str, done: int, total: int) -> None:
-        """Report progress; throttled to ~10 events per second except the last of a phase."""
+        """Report progress; throttled to ~10 events per second except sweep points and the
+        last event of a phase."""
         now = time.monotonic()
-        if done < total and now - self._last_progress < 0.1:
+        if done < total and phase != "point" and now - self._last_progress < 0.1:
             return
         self._last_progress = now
         self._writer.emit({"event": "progress", "phase": phase, "done": done, "total": total})
@@ -184,6 +185,45 @@ def _run_under_conditions(job: Dict[str, Any], runner: Any, context: "Context") 
     return result
 
 
+def _point_job(job: Dict[str, Any], point: Dict[str, Any]) -> Dict[str, Any]:
+    merged = dict(job)
+    merged.pop("sweep", None)
+    merged["backend"] = dict(job["backend"], options=dict(job["backend"].get("options") or {},
+                                                          **point.get("options", {})))
+    merged["run"] = dict(job["run"], **point.get("run", {}))
+    if point.get("model"):
+        merged["model"] = point["model"]
+    if point.get("inputs"):
+        merged["inputs"] = point["inputs"]
+    return merged
+
+
+def _run_sweep(job: Dict[str, Any], runner: Any, context: "Context") -> Dict[str, Any]:
+    """Every point of a sweep in this one process (no cold start per point).
+
+    Each finished point is kept in the job folder, so running the same sweep
+    again after an interruption continues where it stopped.
+    """
+    points = job["sweep"]
+    results = []
+    for index, point in enumerate(points):
+        saved = os.path.join(context.workdir, "point-%04d.json" % index)
+        if os.path.isfile(saved):
+            with open(saved, encoding="utf-8") as handle:
+                result = json.load(handle)
+            context.log("info", "point %d of %d: kept from an earlier run" % (index + 1,
+                                                                            len(points)))
+        else:
+            result = _run_under_conditions(_point_job(job, point), runner, context)
+            with open(saved + ".tmp", "w", encoding="utf-8") as handle:
+                json.dump(result, handle)
+            os.replace(saved + ".tmp", saved)
+        results.append(result)
+        context.progress("point", index + 1, len(points))
+    return {"runner_api": RUNNER_API, "runtime": results[0]["runtime"] if results else {},
+            "latency_ms": [], "sweep": results}
+
+
 def run_job(job: Dict[str, Any], writer: EventWriter) -> int:
     """Run one job, emitting events; returns the exit code."""
     writer.emit({"event": "hello", "schema": EVENTS_SCHEMA, "agent_version": __version__,
@@ -203,7 +243,10 @@ def run_job(job: Dict[str, Any], writer: EventWriter) -> int:
                               str(job["lock"].get("holder", "?")))
             lock.acquire(lambda message: context.log("info", message))
         try:
-            result = _run_under_conditions(job, runner, context)
+            if job.get("sweep"):
+                result = _run_sweep(job, runner, context)
+            else:
+                result = _run_under_conditions(job, runner, context)
         finally:
             if lock is not None:
                 lock.release()

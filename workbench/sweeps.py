@@ -1,0 +1,159 @@
+"""Sweeps: one model over a grid of settings, all points in one agent process.
+
+    s = wb.sweep("zoo:mlp-dynamic", device="pi5",
+                 over={"threads": [1, 2, 4], "cluster": ["little", "big"], "batch": [1, 4]})
+    s.to_dataframe()      # one row per point: latency, CI, throughput, memory
+    s.plot()              # latency and throughput vs threads per cluster, memory vs batch
+    s.plot_drift()        # latency against run index: drift and throttling
+
+The agent keeps every finished point in the job's folder on the device, so a
+sweep interrupted by a dropped link continues where it stopped when it is run
+again with the same arguments.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbench import errors
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from workbench.devices.base import Device, EventCallback
+    from workbench.models import Model
+    from workbench.profiling import Profile
+
+#: sweep axes that are run settings rather than backend options
+RUN_AXES = ("cluster", "cores")
+#: axes with a name of their own
+ALIASES = {"threads": "intra_op_threads"}
+
+
+@dataclass
+class Sweep:
+    """The points of a sweep and their profiles."""
+
+    axes: list[str]
+    points: list[dict[str, Any]]
+    profiles: list[Profile] = field(default_factory=list)
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """One row per point: its settings, latency with CI, throughput, memory, cores used."""
+        import pandas as pd
+
+        rows = []
+        for point, profile in zip(self.points, self.profiles, strict=True):
+            document = profile.to_dict()
+            stats = document["latency"]["stats"]
+            batch = int(point.get("batch", 1))
+            ci = stats.get("median_ci") or [None, None]
+            memory = document.get("memory") or {}
+            rows.append({**point, "median_ms": stats["median"], "median_ci_low": ci[0],
+                         "median_ci_high": ci[1], "p90_ms": stats["p90"],
+                         "throughput_per_s": batch * 1000.0 / stats["median"]
+                         if stats["median"] else None,
+                         "peak_rss_mb": (memory.get("peak_rss_after_runs_bytes") or 0) / 2**20,
+                         "cores_used": (document.get("environment") or {}).get("cores_used"),
+                         "warnings": len(document.get("warnings") or [])})
+        return pd.DataFrame(rows)
+
+    def plot(self) -> Figure:
+        from workbench.plots import sweep_overview
+
+        return sweep_overview(self)
+
+    def plot_drift(self) -> Figure:
+        from workbench.plots import latency_drift
+
+        return latency_drift(self.profiles, [self.label(p) for p in self.points])
+
+    def label(self, point: dict[str, Any]) -> str:
+        return ", ".join(f"{k}={v}" for k, v in point.items())
+
+    def _repr_html_(self) -> str:
+        return str(self.to_dataframe().to_html(index=False))
+
+
+def _grid(over: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    for axis, values in over.items():
+        if not isinstance(values, (list, tuple)) or not values:
+            raise errors.InvalidOptionValue(f"Sweep axis {axis!r} needs a non-empty list",
+                                            where="sweep over=",
+                                            hint='e.g. over={"threads": [1, 2, 4]}')
+    axes = list(over)
+    return [dict(zip(axes, combo, strict=True)) for combo in itertools.product(*over.values())]
+
+
+def sweep(model: Model | str | Path, device: Device | str = "local",
+          backend: str = "onnxruntime", over: dict[str, list[Any]] | None = None, *,
+          options: dict[str, Any] | None = None, warmup: int = 5, runs: int = 20,
+          profile_runs: int = 0, timeout: float | None = None,
+          on_event: EventCallback | None = None) -> Sweep:
+    """Run ``model`` at every point of the grid ``over`` in one agent process.
+
+    Axes: ``threads`` (intra-op threads), ``cluster``, ``cores``, ``batch`` (the
+    model's symbolic ``batch`` dim) and any option of the backend.
+    """
+    from workbench import backends
+    from workbench.devices import connect
+    from workbench.inputs import job_inputs
+    from workbench.jobs import Prepared, _as_model, build_job, profile_document
+
+    points = _grid(over or {"threads": [0]})
+    base_model = _as_model(model)
+    the_device = connect(device)
+    the_backend = backends.get(backend)
+    info = the_device.probe()
+    base_options = the_backend.validate_options(options)
+    the_backend.check_device(info, base_options)
+    variants: dict[Any, Model] = {}
+    specs = []
+    for point in points:
+        point_options = {ALIASES.get(k, k): v for k, v in point.items()
+                         if k not in RUN_AXES and k != "batch"}
+        checked = the_backend.validate_options({**(options or {}), **point_options})
+        batch = point.get("batch")
+        if batch not in variants:
+            variants[batch] = base_model.with_shapes(batch=batch) if batch else base_model
+        specs.append((point, checked, variants[batch]))
+    first_model = specs[0][2]
+    job = build_job(first_model, the_device, the_backend, specs[0][1], None, warmup=warmup,
+                    runs=runs, profile_runs=profile_runs, timeout=timeout, on_event=on_event)
+    # A stable folder on the device per sweep: running it again resumes.
+    key = hashlib.sha256(json.dumps([base_model.sha256, the_backend.name, points, options,
+                                     warmup, runs, profile_runs], sort_keys=True,
+                                    default=str).encode()).hexdigest()[:12]
+    job["workdir"] = job["workdir"].rsplit("/", 1)[0] + f"/sweep-{key}"
+    job["id"] = f"sweep-{key}"
+    sweep_points = []
+    for point, checked, variant in specs:
+        path = the_device.ensure_together(the_backend.prepare(variant, checked))[0]
+        entries, _ = job_inputs(variant, None)  # random inputs: no files to send
+        sweep_points.append({
+            "options": checked,
+            "run": {k: point[k] for k in RUN_AXES if k in point},
+            "model": {"name": variant.name, "path": path, "sha256": variant.sha256},
+            "inputs": entries})
+    job["sweep"] = sweep_points
+    result = the_device.run(job, on_event, timeout=timeout)
+    the_device.remove_workdir(job["workdir"])
+    result_points = result.get("sweep") or []
+    done = Sweep(list(over or {"threads": [0]}), points)
+    for (point, checked, variant), point_result, point_job in zip(
+            specs, result_points, sweep_points, strict=True):
+        job_view = dict(job, run={**job["run"], **point_job["run"]})
+        prepared = Prepared(variant, the_device, the_backend, checked, info, job_view,
+                            done.label(point))
+        from workbench.profiling import Profile
+
+        done.profiles.append(Profile(profile_document(
+            prepared.model, info, the_backend, checked, job_view, point_result,
+            prepared.label)))
+    return done
