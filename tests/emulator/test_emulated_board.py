@@ -98,3 +98,13 @@ def test_without_namespaces_qemu_user_runs_the_same_arm_build(pi5: Device) -> No
     p = wb.profile("zoo:small-cnn", device=device, warmup=0, runs=2, profile_runs=1)
     assert p.to_dict()["kind"] == "emulated"
     assert any(row["op_type"] == "FusedConv" for row in p.layers)  # the Arm build's kernels
+
+
+def test_on_the_emulated_board_pinning_works_and_missing_sysfs_is_unavailable(
+        pi5: Device) -> None:
+    p = wb.profile("zoo:small-cnn", device=pi5, warmup=0, runs=3, profile_runs=0, cores=[1])
+    environment = p.to_dict()["environment"]
+    assert environment["cores_used"] == [1]
+    conditions = environment["conditions"]
+    assert conditions["frequency"] is None  # no cpufreq under qemu-user: unavailable, not 0
+    assert conditions["temperature_c"]["max"] is None
