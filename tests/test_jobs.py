@@ -221,3 +221,17 @@ def test_latency_statistics_carry_bootstrap_intervals(conv_profile: wb.Profile) 
     stats = conv_profile.to_dict()["latency"]["stats"]
     assert stats["median_ci"][0] <= stats["median"] <= stats["median_ci"][1]
     assert stats["p90_ci"][0] <= stats["p90"] <= stats["p90_ci"][1]
+
+
+def test_model_load_time_and_the_runtimes_arena_are_recorded(conv_profile: wb.Profile) -> None:
+    document = conv_profile.to_dict()
+    assert document["latency"]["model_load_ms"] > 0
+    assert document["memory"]["arena_bytes"] > 0
+
+
+def test_threads_follow_the_cores_used_and_flushing_keeps_runs_apart(conv_model: Path) -> None:
+    p = wb.profile(conv_model, warmup=0, runs=3, profile_runs=1, cores=[0, 1],
+                   flush_cache=True)
+    document = p.to_dict()
+    assert document["environment"]["cores_used"] == [0, 1]
+    assert document["run"]["cores"] == [0, 1] and len(document["latency"]["samples_ms"]) == 3

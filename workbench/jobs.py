@@ -188,8 +188,9 @@ def profile_document(model: Model, info: DeviceInfo, backend: Backend, options: 
         "latency": {"samples_ms": samples, "stats": latency_stats(samples),
                     "source": f"{len(samples)} timed runs with profiling off",
                     "cold_ms": result.get("cold_ms"),
-                    "session_create_ms": result.get("session_create_ms")},
-        "memory": dict(result.get("memory") or {}),
+                    "session_create_ms": result.get("session_create_ms"),
+                    "model_load_ms": result.get("model_load_ms")},
+        "memory": {**(result.get("memory") or {}), "arena_bytes": result.get("arena_bytes")},
         "layers": layer_table(backend.layer_rows(result, model), model),
         "layer_source": (f"{runtime['name']} profiler, {profile_runs} profiled runs in a separate "
                          "session (profiling on)") if profile_runs else None,
@@ -221,7 +222,8 @@ def prepare(model: Model | str | Path, device: Device | str = "local",
             on_event: EventCallback | None = None, keep_outputs: bool = False,
             cluster: str | int = "big", cores: list[int] | None = None,
             governor: str | None = None, cooldown_c: float | None = None,
-            auto_ci_pct: float = 2.0, time_budget_s: float = 30.0) -> Prepared:
+            auto_ci_pct: float = 2.0, time_budget_s: float = 30.0,
+            flush_cache: bool = False) -> Prepared:
     """Check everything that can be checked before running, and deploy the job's files."""
     from workbench import backends
     from workbench.devices import connect
@@ -233,7 +235,7 @@ def prepare(model: Model | str | Path, device: Device | str = "local",
     info = the_device.probe()
     the_backend.check_device(info, checked)
     conditions = {"cluster": cluster, "cores": cores, "governor": governor,
-                  "cooldown_c": cooldown_c}
+                  "cooldown_c": cooldown_c, "flush_cache": flush_cache}
     if runs == "auto":
         conditions.update(auto_ci_pct=auto_ci_pct, time_budget_s=time_budget_s)
     job = build_job(the_model, the_device, the_backend, checked, inputs, warmup=warmup,
@@ -274,7 +276,8 @@ def profile(model: Model | str | Path, device: Device | str = "local",
             on_event: EventCallback | None = None, cancel: threading.Event | None = None,
             keep_outputs: bool = False, cluster: str | int = "big", cores: list[int] | None = None,
             governor: str | None = None, cooldown_c: float | None = None,
-            auto_ci_pct: float = 2.0, time_budget_s: float = 30.0) -> Profile:
+            auto_ci_pct: float = 2.0, time_budget_s: float = 30.0,
+            flush_cache: bool = False) -> Profile:
     """Run ``model`` on ``device`` with ``backend`` and return its Profile.
 
     Latency comes from ``runs`` timed runs with profiling off (after a cold
@@ -288,13 +291,15 @@ def profile(model: Model | str | Path, device: Device | str = "local",
     explicit ``cores``; with ``intra_op_threads`` left at 0 there is one thread
     per core used. ``governor`` (e.g. "performance") is set for the run and
     restored after, where the device allows; ``cooldown_c`` waits until the
-    device is cooler than that before starting. The profile records the cores
+    device is cooler than that before starting; ``flush_cache`` evicts the caches
+    between timed runs (outside the timed region). The profile records the cores
     used and the conditions sampled during the run, with warnings.
     """
     prepared = prepare(model, device, backend, options, inputs=inputs, warmup=warmup, runs=runs,
                        profile_runs=profile_runs, timeout=timeout, label=label, on_event=on_event,
                        keep_outputs=keep_outputs, cluster=cluster, cores=cores, governor=governor,
-                       cooldown_c=cooldown_c, auto_ci_pct=auto_ci_pct, time_budget_s=time_budget_s)
+                       cooldown_c=cooldown_c, auto_ci_pct=auto_ci_pct, time_budget_s=time_budget_s,
+                       flush_cache=flush_cache)
     return execute(prepared, on_event, cancel)
 
 

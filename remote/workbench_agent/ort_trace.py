@@ -77,6 +77,10 @@ class TraceAggregator:
         self._run_calls: Dict[str, int] = {}
         self._run_events: List[Dict[str, Any]] = []
         self.kept_events: List[Dict[str, Any]] = []
+        #: durations (ms) of the session's own phases, e.g. model_loading, session_initialization
+        self.session_ms: Dict[str, float] = {}
+        #: the largest memory arena the runtime reported holding during counted runs
+        self.arena_peak: Optional[int] = None
 
     @property
     def counted_runs(self) -> int:
@@ -88,8 +92,14 @@ class TraceAggregator:
         category = event.get("cat")
         counting = self.runs_seen >= self.skip_runs
         keeping = counting and self.runs_seen - self.skip_runs == self.keep_run
+        if category == "Session" and self.runs_seen == 0 and name != RUN_END:
+            phase = "model_loading" if name.startswith("model_loading") else name
+            self.session_ms.setdefault(phase, float(event.get("dur", 0)) / 1000.0)
         if counting and category == "Node" and name.endswith(KERNEL_SUFFIX):
             node = name[: -len(KERNEL_SUFFIX)]
+            held = (event.get("args") or {}).get("mem_arena_held")
+            if isinstance(held, str) and held.isdigit():
+                self.arena_peak = max(self.arena_peak or 0, int(held))
             if node not in self._meta:
                 args = event.get("args") or {}
                 self._meta[node] = {

@@ -13,7 +13,7 @@ import glob
 import hashlib
 import os
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 RUNNER_API = 1
 NAME = "onnxruntime"
@@ -42,11 +42,18 @@ def _failure(kind: str, what: str, where: Any = None, hint: Any = None) -> Excep
     return AgentFailure(kind, what, where=where, hint=hint)
 
 
-def _session_options(ort: Any, options: Dict[str, Any], cores: int = 0) -> Any:
+def _session_options(ort: Any, options: Dict[str, Any], cores: Optional[List[int]] = None) -> Any:
     so = ort.SessionOptions()
     so.log_severity_level = 3
+    cores = list(cores or [])
     # 0 means "one thread per core the job is pinned to" (the runtime's default counts all).
-    so.intra_op_num_threads = int(options.get("intra_op_threads", 0)) or cores
+    threads = int(options.get("intra_op_threads", 0)) or len(cores)
+    so.intra_op_num_threads = threads
+    if not options.get("thread_affinity") and len(cores) > 1 and threads == len(cores):
+        # One extra intra-op thread per further core (onnxruntime numbers processors from 1;
+        # the calling thread stays on the process's cores).
+        so.add_session_config_entry("session.intra_op_thread_affinities",
+                                    ";".join(str(core + 1) for core in cores[1:]))
     so.inter_op_num_threads = int(options.get("inter_op_threads", 0))
     level_name = LEVELS.get(options.get("graph_optimization_level", "all"), "ORT_ENABLE_ALL")
     level = getattr(ort.GraphOptimizationLevel, level_name, None)
@@ -108,11 +115,28 @@ def _describe_outputs(names: List[str], values: List[Any], keep: bool) -> List[D
     return described
 
 
+class _CacheFlusher:
+    """Touches a buffer larger than the caches between runs (outside the timed region)."""
+
+    def __init__(self, enabled: bool, megabytes: int = 64) -> None:
+        self.buffer = None
+        if enabled:
+            import numpy as np
+
+            self.buffer = np.zeros(megabytes << 17, dtype=np.float64)
+
+    def __call__(self) -> None:
+        if self.buffer is not None:
+            self.buffer += 1.0
+
+
 def _timed_runs(session: Any, feeds: Dict[str, Any], count: int, phase: str,
-                ctx: Any) -> List[float]:
+                ctx: Any, flush: Any = None) -> List[float]:
     times = []
     clock = time.perf_counter
     for index in range(count):
+        if flush is not None:
+            flush()
         start = clock()
         session.run(None, feeds)
         times.append((clock() - start) * 1000.0)
@@ -121,7 +145,7 @@ def _timed_runs(session: Any, feeds: Dict[str, Any], count: int, phase: str,
 
 
 def _runs_until_stable(session: Any, feeds: Dict[str, Any], settings: Dict[str, Any],
-                       ctx: Any) -> List[float]:
+                       ctx: Any, flush: Any = None) -> List[float]:
     """Timed runs in batches until the median's 95% interval is narrow enough or time is up."""
     from workbench_agent.stats import ci_width_pct
 
@@ -131,7 +155,7 @@ def _runs_until_stable(session: Any, feeds: Dict[str, Any], settings: Dict[str, 
     started = time.monotonic()
     latency: List[float] = []
     while True:
-        latency += _timed_runs(session, feeds, 10, "timed", ctx)
+        latency += _timed_runs(session, feeds, 10, "timed", ctx, flush)
         width = ci_width_pct(latency)
         if width is not None and width <= target:
             ctx.log("info", "stopped after %d runs: median known within %.2f%%"
@@ -148,7 +172,7 @@ def _profile_layers(ort: Any, path: str, options: Dict[str, Any], providers: Lis
     from workbench_agent.onnx_graph import read_nodes
     from workbench_agent.ort_trace import aggregate_file
 
-    so = _session_options(ort, options, len(getattr(ctx, "cores", [])))
+    so = _session_options(ort, options, getattr(ctx, "cores", []))
     so.enable_profiling = True
     so.profile_file_prefix = os.path.join(ctx.workdir, "ort_profile")
     optimized = os.path.join(ctx.workdir, "executed_graph.onnx")
@@ -177,6 +201,8 @@ def _profile_layers(ort: Any, path: str, options: Dict[str, Any], providers: Lis
         os.remove(leftover)
     ctx.progress("aggregate", 1, 1)
     return {"layers": aggregator.layers(), "trace": aggregator.trace(),
+            "model_load_ms": aggregator.session_ms.get("model_loading"),
+            "arena_bytes": aggregator.arena_peak,
             "event_count": aggregator.events_seen, "executed_graph": executed,
             "profile_runs": aggregator.counted_runs}
 
@@ -199,8 +225,8 @@ def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
 
     ctx.progress("create", 0, 1)
     start = time.perf_counter()
-    threads = len(getattr(ctx, "cores", []))
-    session = _create(ort, path, _session_options(ort, options, threads), providers)
+    cores = getattr(ctx, "cores", [])
+    session = _create(ort, path, _session_options(ort, options, cores), providers)
     session_create_ms = (time.perf_counter() - start) * 1000.0
     rss_after_create = ctx.peak_rss_bytes()
     ctx.progress("create", 1, 1)
@@ -210,10 +236,12 @@ def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
     outputs = session.run(None, feeds)
     cold_ms = (time.perf_counter() - start) * 1000.0
     _timed_runs(session, feeds, int(settings.get("warmup", 0)), "warmup", ctx)
+    flush = _CacheFlusher(bool(settings.get("flush_cache")))
     if settings["runs"] == "auto":
-        latency = _runs_until_stable(session, feeds, settings, ctx)
+        latency = _runs_until_stable(session, feeds, settings, ctx, flush)
     else:
-        latency = _timed_runs(session, feeds, int(settings["runs"]), "timed", ctx)
+        latency = _timed_runs(session, feeds, int(settings["runs"]), "timed", ctx, flush)
+    del flush
     rss_after_runs = ctx.peak_rss_bytes()
     used_providers = list(session.get_providers())
     del session
