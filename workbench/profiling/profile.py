@@ -256,10 +256,21 @@ class Profile:
                      f"p90 {fmt.fmt_number(stats.get('p90'))} ms  "
                      f"mean {fmt.fmt_number(stats.get('mean'))} ± "
                      f"{fmt.fmt_number(stats.get('std'))} ms  ({stats.get('count', 0)} runs)")
+        if stats.get("median_ci"):
+            low, high = stats["median_ci"]
+            lines.append(f"          median 95% CI {fmt.fmt_number(low)}-{fmt.fmt_number(high)} ms")
         latency = doc["latency"]
         if fmt.is_number(latency.get("cold_ms")) or fmt.is_number(latency.get("session_create_ms")):
             lines.append(f"          cold {fmt.fmt_number(latency.get('cold_ms'))} ms  session "
                          f"create {fmt.fmt_number(latency.get('session_create_ms'))} ms")
+        memory = doc.get("memory") or {}
+        if memory.get("peak_rss_after_runs_bytes"):
+            arena = memory.get("arena_bytes")
+            lines.append(f"memory    peak RSS {fmt.fmt_bytes(memory['peak_rss_after_runs_bytes'])}"
+                         + (f"  arena {fmt.fmt_bytes(arena)}" if arena else ""))
+        cores = (doc.get("environment") or {}).get("cores_used")
+        if cores:
+            lines.append(f"cores     {', '.join(map(str, cores))}")
         return lines
 
     def layer_table_rows(self, layers: Sequence[dict[str, Any]],
