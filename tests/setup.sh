@@ -26,4 +26,6 @@ PYTHON="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
+# The out-of-tree backend plug-in the tests use (a package of its own, found by entry point).
+.venv/bin/python -m pip install -q -e tests/plugins/workbench-reference-backend
 echo "set up: .venv (run the tests with .venv/bin/python -m pytest)"

@@ -265,6 +265,8 @@ def cmd_backends(args: argparse.Namespace) -> int:
         info = backend.describe()
         out.print(f"[bold]{name}[/bold]: formats {', '.join(info['formats'])}; needs "
                   f"{info['runtime']} on the device")
+        if info.get("description"):
+            out.print(f"  {info['description']}", markup=False)
         for option in info["options"]:
             choices = f" one of {option['choices']}" if option["choices"] else ""
             out.print(f"  {option['name']} ({option['type']}, default {option['default']!r}"

@@ -192,8 +192,9 @@ def profile_document(model: Model, info: DeviceInfo, backend: Backend, options: 
                     "model_load_ms": result.get("model_load_ms")},
         "memory": {**(result.get("memory") or {}), "arena_bytes": result.get("arena_bytes")},
         "layers": layer_table(backend.layer_rows(result, model), model),
-        "layer_source": (f"{runtime['name']} profiler, {profile_runs} profiled runs in a separate "
-                         "session (profiling on)") if profile_runs else None,
+        "layer_source": (result.get("layer_source") or backend.description or
+                         f"{runtime['name']} per-layer timer") + f" ({profile_runs} profiled runs)"
+        if profile_runs else None,
         "trace": result.get("trace"),
         "topology": model.topology(),
         "delegation": {"providers": providers},

@@ -72,6 +72,8 @@ class Backend(ABC):
     runtime: str = ""
     #: its options, declaratively
     options: tuple[Option, ...] = ()
+    #: one paragraph: what it runs on, and exactly what its per-layer timer covers
+    description: str = ""
 
     def validate_options(self, options: dict[str, Any] | None) -> dict[str, Any]:
         """Options with defaults filled in; unknown names or bad values raise OptionError."""
@@ -108,5 +110,6 @@ class Backend(ABC):
 
     def describe(self) -> dict[str, Any]:
         """Name, formats, runtime and options, for listings and forms."""
-        return {"name": self.name, "formats": list(self.formats), "runtime": self.runtime,
+        return {"name": self.name, "description": self.description,
+                "formats": list(self.formats), "runtime": self.runtime,
                 "options": [o.to_dict() for o in self.options]}

@@ -28,6 +28,9 @@ class OnnxRuntimeBackend(Backend):
     name = "onnxruntime"
     formats = ("onnx",)
     runtime = "onnxruntime"
+    description = ("onnxruntime with the execution providers the device's build offers. Per-layer "
+                   "times come from onnxruntime's own profiler: one row per node of the graph it "
+                   "executed (after fusions and layout changes), the kernel time only.")
     options = (
         Option("intra_op_threads", "int", 0,
                "threads inside an operator (0: the runtime's default, one per core)", minimum=0),
