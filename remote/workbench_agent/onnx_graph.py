@@ -9,15 +9,19 @@ NodeProto input (1), output (2), name (3), op_type (4), domain (7).
 
 from __future__ import annotations
 
-from typing import Dict, Iterator, List, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 Field = Tuple[int, int, Union[int, memoryview]]
 
 
-def _varint(data: memoryview, pos: int) -> Tuple[int, int]:
+def read_varint(data: Union[bytes, memoryview], pos: int) -> Optional[Tuple[int, int]]:
+    """(value, next position) of the protobuf varint at ``pos``; None if the data ends in it.
+
+    Raises ValueError for a varint longer than 64 bits (not protobuf).
+    """
     result = 0
     shift = 0
-    while True:
+    while pos < len(data):
         byte = data[pos]
         pos += 1
         result |= (byte & 0x7F) << shift
@@ -26,6 +30,14 @@ def _varint(data: memoryview, pos: int) -> Tuple[int, int]:
         shift += 7
         if shift > 63:
             raise ValueError("varint too long")
+    return None
+
+
+def _varint(data: memoryview, pos: int) -> Tuple[int, int]:
+    found = read_varint(data, pos)
+    if found is None:
+        raise ValueError("truncated varint")
+    return found
 
 
 def _fields(data: memoryview) -> Iterator[Field]:

@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath
 
 import onnx
 from google.protobuf.message import DecodeError
+from workbench_agent.onnx_graph import read_varint
 
 from workbench import errors
 from workbench.models.info import tensor_bytes
@@ -51,20 +52,6 @@ _MAGIC: tuple[tuple[bytes, int, str, str], ...] = (
 )
 
 
-def _varint(data: bytes, pos: int) -> tuple[int, int] | None:
-    result = shift = 0
-    while pos < len(data):
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return result, pos
-        shift += 7
-        if shift > 63:
-            raise ValueError("varint too long")
-    return None  # the data ended inside the varint
-
-
 def _walk(data: bytes) -> tuple[str, int]:
     """Walk the top-level fields: ("ok", end), ("truncated", field start) or ("foreign", pos)."""
     pos = 0
@@ -72,7 +59,7 @@ def _walk(data: bytes) -> tuple[str, int]:
     try:
         while pos < len(data):
             start = pos
-            key = _varint(data, pos)
+            key = read_varint(data, pos)
             if key is None:
                 return "truncated", start
             tag, pos = key
@@ -81,12 +68,12 @@ def _walk(data: bytes) -> tuple[str, int]:
                 return "foreign", start
             first = False
             if wire == 0:
-                value = _varint(data, pos)
+                value = read_varint(data, pos)
                 if value is None:
                     return "truncated", start
                 pos = value[1]
             elif wire == 2:
-                length = _varint(data, pos)
+                length = read_varint(data, pos)
                 if length is None or length[1] + length[0] > len(data):
                     return "truncated", start
                 pos = length[1] + length[0]
