@@ -12,8 +12,8 @@ from workbench import errors
 
 PUBLIC_API = [
     "Device", "DeviceInfo", "Job", "LocalDevice", "Model", "Profile", "WorkbenchError",
-    "__version__", "compare", "compare_latency", "connect", "errors", "load_model", "profile",
-    "submit", "sweep",
+    "__version__", "compare", "compare_latency", "connect", "errors", "history", "load_model",
+    "profile", "regress", "submit", "sweep",
 ]
 HEAVY = ["onnx", "onnxruntime", "numpy", "matplotlib", "pandas", "paramiko", "jsonschema", "rich"]
 

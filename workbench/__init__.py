@@ -30,8 +30,10 @@ __all__ = [
     "compare_latency",
     "connect",
     "errors",
+    "history",
     "load_model",
     "profile",
+    "regress",
     "submit",
     "sweep",
 ]
@@ -50,15 +52,18 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "compare": ("workbench.profiling", "compare"),
     "compare_latency": ("workbench.profiling", "compare_latency"),
     "errors": ("workbench.errors", None),
+    "history": ("workbench.history", None),
+    "regress": ("workbench.profiling.regress", "regress"),
     "sweep": ("workbench.sweeps", "sweep"),
 }
 
 if TYPE_CHECKING:
-    from workbench import errors
+    from workbench import errors, history
     from workbench.devices import Device, DeviceInfo, LocalDevice, connect
     from workbench.jobs import Job, profile, submit
     from workbench.models import Model, load_model
     from workbench.profiling import Profile, compare, compare_latency
+    from workbench.profiling.regress import regress
     from workbench.sweeps import sweep
 
 

@@ -356,6 +356,10 @@ def parser() -> argparse.ArgumentParser:
 
     back = sub.add_parser("backends", help="list the backends and their options")
     back.set_defaults(func=cmd_backends)
+
+    from workbench import cli_history
+
+    cli_history.add_parsers(sub)
     return top
 
 

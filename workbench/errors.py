@@ -47,8 +47,9 @@ Tree::
     │   │   └── AgentCrashed         the agent died without a result (killed, OOM)
     │   ├── JobTimeout               the job ran past its time limit and was stopped
     │   └── JobCancelled             the user cancelled the job
-    └── ProfileError
-        └── ProfileFormatError       a profile document of unknown version or shape
+    ├── ProfileError
+    │   └── ProfileFormatError       a profile document of unknown version or shape
+    └── HistoryError                 no saved profile of that id, or it cannot be kept
 """
 
 from __future__ import annotations
@@ -258,3 +259,9 @@ class ProfileError(WorkbenchError):
 
 class ProfileFormatError(ProfileError):
     default_hint = "Open it with the Edge Workbench version that wrote it, or re-run the job"
+
+
+class HistoryError(WorkbenchError):
+    """The results store cannot find or keep a profile."""
+
+    default_hint = "List the saved profiles with `workbench history`"

@@ -12,6 +12,7 @@ import platform
 import threading
 import time
 import uuid
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -250,8 +251,22 @@ def finish(prepared: Prepared, result: dict[str, Any]) -> Profile:
     from workbench.profiling import Profile
 
     formats.validate(result, formats.RUNNER, where=f"{prepared.backend.name} runner result")
-    return Profile(profile_document(prepared.model, prepared.info, prepared.backend,
-                                    prepared.options, prepared.job, result, prepared.label))
+    profile = Profile(profile_document(prepared.model, prepared.info, prepared.backend,
+                                       prepared.options, prepared.job, result, prepared.label))
+    _keep(profile)
+    return profile
+
+
+def _keep(profile: Profile) -> None:
+    """Save the profile in the history; a store that cannot be written only warns."""
+    from workbench import history
+
+    if not history.enabled():
+        return
+    try:
+        history.save(profile)
+    except (errors.WorkbenchError, OSError) as exc:
+        warnings.warn(f"The profile was not kept in the history: {exc}", stacklevel=3)
 
 
 def execute(prepared: Prepared, on_event: EventCallback | None = None,

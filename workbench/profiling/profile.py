@@ -12,7 +12,7 @@ import copy
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -132,6 +132,18 @@ class Profile:
     def to_dict(self) -> dict[str, Any]:
         """A deep copy of the document."""
         return copy.deepcopy(self._document)
+
+    def redact(self, *, words: Iterable[str] = ()) -> Profile:
+        """A copy safe to share: host and user names, paths and addresses taken out.
+
+        What ran and how fast stays (model hash, CPU, runtime versions, every
+        number, layer names); who ran it and where goes. ``words`` are more
+        names to take out (an SSH alias, a project). See
+        :mod:`workbench.profiling.redact` for exactly what is replaced.
+        """
+        from workbench.profiling.redact import redact
+
+        return Profile(redact(self._document, words=words), where=f"{self.label} (redacted)")
 
     # --- properties -------------------------------------------------------------
 

@@ -1,0 +1,120 @@
+"""The results store: every profile kept, listed, filtered, loaded; the CLI over it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import workbench as wb
+from tests.profiling.conftest import make_document
+from workbench import history
+from workbench.cli import main
+from workbench.errors import HistoryError
+from workbench.profiling import Profile
+
+
+@pytest.fixture(autouse=True)
+def own_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("WORKBENCH_HISTORY", raising=False)
+    yield tmp_path / "data" / "history"
+
+
+def saved(*, created: str = "2026-11-01T10:00:00Z", device: str = "pi5", scale: float = 1.0,
+          kind: str = "measured", model: str = "tinycnn") -> history.Entry:
+    document: dict[str, Any] = make_document(kind, scale=scale)
+    document["created"], document["device"]["name"] = created, device
+    document["model"]["name"] = model
+    return history.save(Profile(document))
+
+
+def test_a_profiled_job_is_kept_in_the_history(conv_model: Path) -> None:
+    profile = wb.profile(conv_model, runs=5, warmup=1, profile_runs=1)
+    [entry] = history.entries()
+    assert entry.model == profile.model_name and entry.device == "local"
+    assert entry.median_ms == pytest.approx(profile.latency["median"])
+    assert history.load(entry.id).document == profile.document
+
+
+def test_history_can_be_turned_off(conv_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORKBENCH_HISTORY", "off")
+    wb.profile(conv_model, runs=3, warmup=0, profile_runs=0)
+    assert history.entries() == []
+
+
+def test_entries_are_newest_first_and_filtered() -> None:
+    old = saved(created="2026-10-01T09:00:00Z", device="pi4")
+    new = saved(created="2026-11-20T09:00:00Z", device="pi5")
+    estimate = saved(created="2026-11-21T09:00:00Z", kind="estimate", model="other")
+    assert [e.id for e in history.entries()] == [estimate.id, new.id, old.id]
+    assert [e.id for e in history.entries(device="pi4")] == [old.id]
+    assert [e.id for e in history.entries(since="2026-11-01")] == [estimate.id, new.id]
+    assert [e.id for e in history.entries(kind="estimate")] == [estimate.id]
+    assert [e.id for e in history.entries(model="tinycnn", limit=1)] == [new.id]
+    assert len(history.dataframe()) == 3
+
+
+def test_a_damaged_index_is_rebuilt_from_the_files(own_history: Path) -> None:
+    entry = saved()
+    (own_history / "index.sqlite").write_bytes(b"this is not a database")
+    assert [e.id for e in history.entries()] == [entry.id]
+
+
+def test_a_partial_file_in_the_folder_is_not_listed(own_history: Path) -> None:
+    entry = saved()
+    (own_history / "20261101T1000-cut.json").write_text('{"schema": "workbench.pro')
+    assert history.rebuild() == 1
+    assert [e.id for e in history.entries()] == [entry.id]
+
+
+def test_an_unknown_or_ambiguous_id_says_so() -> None:
+    first, second = saved(scale=1.0), saved(scale=2.0)
+    with pytest.raises(HistoryError, match="No saved profile"):
+        history.load("nope")
+    with pytest.raises(HistoryError, match="2 saved profiles match"):
+        history.load(first.id[:10])
+    assert history.load(second.id[-8:]).latency["median"] > history.load(first.id).latency[
+        "median"]
+
+
+def test_remove_deletes_file_and_row() -> None:
+    entry = saved()
+    history.remove(entry.id)
+    assert not entry.path.exists() and history.entries() == []
+
+
+def test_cli_history_lists_and_shows(capsys: pytest.CaptureFixture[str]) -> None:
+    entry = saved()
+    assert main(["history", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["id"] == entry.id
+    assert main(["history", "show", entry.id]) == 0
+    assert "tinycnn" in capsys.readouterr().out
+    assert main(["history", "show"]) == 2  # an id is needed
+    assert "needs a profile id" in capsys.readouterr().err
+
+
+def test_cli_history_exports_a_redacted_copy(tmp_path: Path) -> None:
+    entry = saved()
+    out = tmp_path / "share.json"
+    assert main(["history", "export", entry.id, "--redact", "--out", str(out)]) == 0
+    assert Profile.load(out).document["device"]["hostname"] == "<host>"
+
+
+def test_cli_compare_with_baseline_exits_non_zero_only_when_slower(tmp_path: Path) -> None:
+    base = Profile(make_document(seed=1)).save(tmp_path / "base.json")
+    same = Profile(make_document(seed=2)).save(tmp_path / "same.json")
+    slow = Profile(make_document(scale=1.5, seed=3)).save(tmp_path / "slow.json")
+    assert main(["compare", str(same), "--baseline", str(base)]) == 0
+    assert main(["compare", str(slow), "--baseline", str(base)]) == 1
+    assert main(["compare", str(same), str(slow)]) == 0
+    assert main(["compare", str(same)]) == 2  # nothing to compare with
+
+
+def test_cli_compare_takes_history_ids(capsys: pytest.CaptureFixture[str]) -> None:
+    base, slow = saved(), saved(scale=1.5)
+    assert main(["compare", slow.id, "--baseline", base.id, "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)[0]["verdict"] == "slower"

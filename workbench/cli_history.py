@@ -1,0 +1,145 @@
+"""The ``workbench history`` and ``workbench compare`` commands.
+
+A profile on the command line is a saved JSON file or the id of a profile in
+the history (or an unambiguous start or end of one), so a CI pipeline can
+compare the file a run just wrote against a baseline it keeps::
+
+    workbench profile model.onnx --json new.json
+    workbench compare new.json --baseline baseline.json   # exit 1 when slower
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workbench.profiling import Profile
+
+#: exit code of ``compare --baseline`` when a profile is slower than the baseline
+EXIT_REGRESSED = 1
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+def load_profile(reference: str) -> Profile:
+    """A profile from a file path or a history id."""
+    from workbench import history
+    from workbench.profiling import Profile
+
+    if reference.endswith(".json") or Path(reference).is_file():
+        return Profile.load(reference)
+    return history.load(reference)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from workbench import history
+
+    if args.action != "list" and not args.id:
+        from workbench.errors import InvalidOptionValue
+
+        raise InvalidOptionValue(f"history {args.action} needs a profile id",
+                                 where="workbench history", hint="List the ids with "
+                                 "`workbench history`")
+    if args.action == "show":
+        _console().print(load_profile(args.id).summary(top=args.top), markup=False)
+        return 0
+    if args.action == "remove":
+        history.remove(args.id)
+        _console().print(f"removed {args.id}")
+        return 0
+    if args.action == "export":
+        profile = load_profile(args.id)
+        if args.redact:
+            profile = profile.redact(words=args.word or ())
+        out = Path(args.out or f"{args.id}.json")
+        if out.suffix == ".html":
+            profile.to_html(out)
+        else:
+            profile.save(out)
+        _console().print(f"wrote {out}")
+        return 0
+    found = history.entries(model=args.model, device=args.device, backend=args.backend,
+                            kind=args.kind, since=args.since, limit=args.limit)
+    if args.json:
+        print(json.dumps([entry.__dict__ for entry in found], indent=1))
+        return 0
+    if not found:
+        _console().print(f"no saved profiles match (history: {history.folder()})")
+        return 0
+    table = Table(box=None, pad_edge=False)
+    for column in ("id", "created", "kind", "model", "device", "backend", "median ms", "runs"):
+        table.add_column(column, justify="right" if column in ("median ms", "runs") else "left")
+    for entry in found:
+        median = "–" if entry.median_ms is None else f"{entry.median_ms:.3g}"
+        table.add_row(entry.id, entry.created[:19], entry.kind, entry.model, entry.device,
+                      entry.backend, median, str(entry.runs))
+    _console().print(table)
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from workbench.profiling import compare_latency
+    from workbench.profiling.regress import regress
+
+    profiles = [load_profile(reference) for reference in args.profiles]
+    if args.baseline is None:
+        if len(profiles) < 2:
+            from workbench.errors import InvalidOptionValue
+
+            raise InvalidOptionValue("compare needs two profiles, or one and --baseline",
+                                     where="workbench compare",
+                                     hint="e.g. workbench compare new.json --baseline old.json")
+        _console().print(compare_latency(profiles).to_string(), markup=False)
+        return 0
+    baseline = load_profile(args.baseline)
+    reports = [regress(p, baseline, threshold=args.threshold, confidence=args.confidence,
+                       allow_different_models=args.allow_different_models) for p in profiles]
+    if args.json:
+        print(json.dumps([r.to_dict() for r in reports], indent=1))
+    else:
+        for report in reports:
+            _console().print(report.summary(), markup=False)
+    return EXIT_REGRESSED if any(r.regressed for r in reports) else 0
+
+
+def add_parsers(sub: Any) -> None:
+    """Register ``history`` and ``compare`` on the top-level subparsers."""
+    hist = sub.add_parser("history", help="list, show, export or remove saved profiles")
+    hist.add_argument("action", nargs="?", choices=("list", "show", "export", "remove"),
+                      default="list")
+    hist.add_argument("id", nargs="?", help="profile id (show, export, remove)")
+    hist.add_argument("--model", help="model name or sha256 prefix")
+    hist.add_argument("--device", help="device name")
+    hist.add_argument("--backend", help="backend name")
+    hist.add_argument("--kind", choices=("measured", "estimate", "emulated"))
+    hist.add_argument("--since", help="ISO date or time, e.g. 2026-11-01")
+    hist.add_argument("--limit", type=int, default=50, help="at most N rows (default 50)")
+    hist.add_argument("--json", action="store_true", help="print the list as JSON")
+    hist.add_argument("--out", help="export: a .json or .html path")
+    hist.add_argument("--redact", action="store_true",
+                      help="export: strip host and user names, paths and addresses")
+    hist.add_argument("--word", action="append", help="export --redact: another name to strip")
+    hist.add_argument("--top", type=int, default=15, help="show: layers in the summary")
+    hist.set_defaults(func=cmd_history)
+
+    comp = sub.add_parser("compare", help="profiles side by side, or against a baseline "
+                          "(exit 1 when slower beyond noise)")
+    comp.add_argument("profiles", nargs="+", help="profile JSON files or history ids")
+    comp.add_argument("--baseline", help="profile to compare against (file or history id)")
+    comp.add_argument("--threshold", type=float, default=0.05,
+                      help="smallest relative change that counts (default 0.05: 5%%)")
+    comp.add_argument("--confidence", type=float, default=0.95,
+                      help="confidence level of the intervals (default 0.95)")
+    comp.add_argument("--allow-different-models", action="store_true",
+                      help="compare runs of different model files")
+    comp.add_argument("--json", action="store_true", help="print the reports as JSON")
+    comp.set_defaults(func=cmd_compare)

@@ -1,0 +1,230 @@
+"""The results store: every profile a job returns is kept, listed and filtered later.
+
+Profiles are JSON files in ``<data dir>/history/`` (``WORKBENCH_DATA_DIR``
+moves it); an SQLite index beside them (``index.sqlite``) holds one row per
+profile with what a listing filters on (time, model, device, backend, kind,
+median latency), so listing a thousand profiles does not read a thousand
+documents. The files are the truth: the index is rebuilt from them when it is
+missing, unreadable, or out of step (:func:`rebuild`).
+
+Each file is written atomically before its row is added, so an interrupted
+save leaves either nothing or a whole profile. An id is the file's stem:
+``20261125T081500Z-mobilenetv2-1a2b3c4d`` (time, model, a hash of the
+document), so ids sort by time and say what they are.
+
+Saving is on by default (:func:`enabled`); ``WORKBENCH_HISTORY=off`` turns it
+off for a process, e.g. on a shared lab machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbench._paths import data_dir
+from workbench.errors import HistoryError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from workbench.profiling import Profile
+
+#: the columns of the index, in listing order
+COLUMNS = ("id", "created", "kind", "model", "model_sha256", "device", "backend", "label",
+           "median_ms", "runs")
+_SCHEMA = f"CREATE TABLE IF NOT EXISTS profiles ({', '.join(COLUMNS)}, PRIMARY KEY (id))"
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def folder() -> Path:
+    """The history folder (created on first save)."""
+    return data_dir() / "history"
+
+
+def enabled() -> bool:
+    """Whether jobs save their profiles here (``WORKBENCH_HISTORY=off`` turns it off)."""
+    return os.environ.get("WORKBENCH_HISTORY", "on").strip().lower() not in {"off", "0", "no",
+                                                                              "false"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One saved profile as the index knows it."""
+
+    id: str
+    created: str
+    kind: str
+    model: str
+    model_sha256: str
+    device: str
+    backend: str
+    label: str
+    median_ms: float | None
+    runs: int
+
+    @property
+    def path(self) -> Path:
+        """The profile's JSON file."""
+        return folder() / f"{self.id}.json"
+
+    def load(self) -> Profile:
+        """The saved profile."""
+        return load(self.id)
+
+
+def _row(entry_id: str, document: dict[str, Any]) -> tuple[Any, ...]:
+    latency = document.get("latency") or {}
+    stats = latency.get("stats") or latency
+    samples = latency.get("samples_ms") or []
+    median = stats.get("median") if isinstance(stats, dict) else None
+    return (entry_id, str(document.get("created", "")), str(document.get("kind", "measured")),
+            str((document.get("model") or {}).get("name", "")),
+            str((document.get("model") or {}).get("sha256", "")),
+            str((document.get("device") or {}).get("name", "")),
+            str((document.get("backend") or {}).get("name", "")),
+            str(document.get("label") or ""),
+            float(median) if isinstance(median, (int, float)) else None, len(samples))
+
+
+@contextmanager
+def _index() -> Iterator[sqlite3.Connection]:
+    """The index, rebuilt from the files when it cannot be read."""
+    path = folder() / "index.sqlite"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        connection = sqlite3.connect(path, timeout=30)
+        connection.execute(_SCHEMA)
+        connection.execute("SELECT id FROM profiles LIMIT 1").fetchall()
+    except sqlite3.DatabaseError:  # a damaged index: the files still hold everything
+        path.unlink(missing_ok=True)
+        connection = sqlite3.connect(path, timeout=30)
+        connection.execute(_SCHEMA)
+        _fill(connection)
+    try:
+        with connection:
+            yield connection
+    finally:
+        connection.close()
+
+
+def _fill(connection: sqlite3.Connection) -> int:
+    import json
+
+    connection.execute("DELETE FROM profiles")
+    count = 0
+    for file in sorted(folder().glob("*.json")):
+        try:
+            document = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # not a profile we wrote whole: left alone, not listed
+        if isinstance(document, dict) and str(document.get("schema", "")).startswith(
+                "workbench.profile/"):
+            connection.execute(f"INSERT OR REPLACE INTO profiles VALUES "
+                               f"({', '.join('?' * len(COLUMNS))})", _row(file.stem, document))
+            count += 1
+    return count
+
+
+def rebuild() -> int:
+    """Rebuild the index from the saved files; returns how many profiles it lists."""
+    with _index() as connection:
+        return _fill(connection)
+
+
+def save(profile: Profile) -> Entry:
+    """Keep ``profile`` in the history and return its entry."""
+    from workbench._atomic import write_atomic
+
+    document = profile.document
+    text = profile.to_json() + "\n"
+    stamp = re.sub(r"[-:]|\.\d+", "", str(document.get("created", "")))[:16] or "undated"
+    model = _SAFE.sub("_", str((document.get("model") or {}).get("name", "model")))[:40]
+    entry_id = f"{stamp}-{model}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+    folder().mkdir(parents=True, exist_ok=True)
+    write_atomic(folder() / f"{entry_id}.json", text, error=HistoryError)
+    row = _row(entry_id, document)
+    with _index() as connection:
+        connection.execute(f"INSERT OR REPLACE INTO profiles VALUES "
+                           f"({', '.join('?' * len(COLUMNS))})", row)
+    return Entry(*row)
+
+
+def entries(*, model: str | None = None, device: str | None = None, backend: str | None = None,
+            kind: str | None = None, since: str | None = None,
+            limit: int | None = None) -> list[Entry]:
+    """Saved profiles, newest first, filtered.
+
+    ``model`` matches the model's name or a prefix of its sha256, ``device``
+    and ``backend`` their names, ``kind`` measured/estimate/emulated;
+    ``since`` is an ISO date or time (``"2026-11-01"``) compared with the
+    profile's creation time.
+    """
+    clauses: list[str] = []
+    values: list[Any] = []
+    if model:
+        clauses.append("(model = ? OR model_sha256 LIKE ?)")
+        values += [model, f"{model.lower()}%"]
+    for column, value in (("device", device), ("backend", backend), ("kind", kind)):
+        if value:
+            clauses.append(f"{column} = ?")
+            values.append(value)
+    if since:
+        clauses.append("created >= ?")
+        values.append(since)
+    query = "SELECT * FROM profiles"
+    if clauses:
+        query += " WHERE " + " AND ".join(clauses)
+    query += " ORDER BY created DESC, id DESC"
+    if limit is not None:
+        query += " LIMIT ?"
+        values.append(int(limit))
+    with _index() as connection:
+        rows = connection.execute(query, values).fetchall()
+        if not rows and not clauses and any(folder().glob("*.json")):
+            _fill(connection)  # files copied in by hand, or an index from elsewhere
+            rows = connection.execute(query, values).fetchall()
+    return [Entry(*row) for row in rows]
+
+
+def dataframe(**filters: Any) -> pd.DataFrame:
+    """:func:`entries` as a DataFrame (one row per profile)."""
+    import pandas as pd
+
+    return pd.DataFrame([e.__dict__ for e in entries(**filters)], columns=list(COLUMNS))
+
+
+def _resolve(entry_id: str) -> Path:
+    exact = folder() / f"{entry_id}.json"
+    if exact.is_file():
+        return exact
+    found = sorted(p for p in folder().glob("*.json") if p.stem.startswith(entry_id)
+                   or p.stem.endswith(entry_id)) if entry_id else []
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise HistoryError(f"{len(found)} saved profiles match {entry_id!r}",
+                           where=str(folder()), hint="Give more of the id (workbench history)")
+    raise HistoryError(f"No saved profile has the id {entry_id!r}", where=str(folder()),
+                       hint="List them with `workbench history`")
+
+
+def load(entry_id: str) -> Profile:
+    """The saved profile with this id (or an unambiguous start or end of it)."""
+    from workbench.profiling import Profile
+
+    return Profile.load(_resolve(entry_id))
+
+
+def remove(entry_id: str) -> None:
+    """Delete a saved profile and its index row."""
+    path = _resolve(entry_id)
+    path.unlink()
+    with _index() as connection:
+        connection.execute("DELETE FROM profiles WHERE id = ?", (path.stem,))
