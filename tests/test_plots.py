@@ -149,3 +149,43 @@ def test_figure_png_returns_png_bytes_and_closes_the_figure(profile: Profile) ->
     data = plots.figure_png(fig)
     assert data.startswith(PNG_MAGIC)
     assert not plt.fignum_exists(fig.number)
+
+
+def _delegated(document: dict[str, Any], label: str, placement: dict[str, str]) -> Profile:
+    from workbench.profiling.delegation import delegation_section
+
+    variant = copy.deepcopy(document)
+    variant["label"] = label
+    macs = {layer["original_nodes"][0]: layer["macs"] or 0 for layer in variant["layers"]
+            if layer["original_nodes"]}
+    nodes = [(node["name"], macs.get(node["name"], 0)) for node in variant["topology"]["nodes"]]
+    variant["delegation"] = delegation_section(nodes, placement=placement, requested=["NPU"])
+    return Profile(variant)
+
+
+def _bar_rows(fig: Any) -> set[float]:
+    return {round(patch.get_y() + patch.get_height() / 2, 3) for patch in fig.axes[0].patches}
+
+
+def test_delegation_draws_one_stacked_bar_per_profile(document: dict[str, Any]) -> None:
+    names = [node["name"] for node in document["topology"]["nodes"]]
+    split = _delegated(document, "half", {n: "NPU" if i % 2 else "CPU"
+                                          for i, n in enumerate(names)})
+    whole = _delegated(document, "all", {n: "NPU" for n in names})
+    fig = plots.delegation([split, whole])
+    _assert_titled_and_labelled(fig)
+    assert _bar_rows(fig) == {0.0, 1.0}
+    widths = {}
+    for patch in fig.axes[0].patches:
+        row = round(patch.get_y() + patch.get_height() / 2)
+        widths[row] = widths.get(row, 0.0) + patch.get_width()
+    assert widths == {0: pytest.approx(100.0), 1: pytest.approx(100.0)}
+    legend = fig.axes[0].get_legend()
+    assert {text.get_text() for text in legend.get_texts()} == {"NPU", "CPU"}
+
+
+def test_delegation_of_a_profile_without_the_section_draws_no_bar(profile: Profile) -> None:
+    fig = plots.delegation(profile)
+    _assert_titled_and_labelled(fig)
+    assert not fig.axes[0].patches
+    assert profile.label in fig.axes[0].get_title()

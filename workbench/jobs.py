@@ -157,13 +157,14 @@ def profile_document(model: Model, info: DeviceInfo, backend: Backend, options: 
                      label: str | None = None) -> dict[str, Any]:
     """The workbench.profile/1 document from a job and its runner result."""
     from workbench import __version__
+    from workbench.profiling.delegation import delegation_section, requested_accelerators
     from workbench.profiling.stats import latency_stats
 
     run = job["run"]
     samples = [float(x) for x in result["latency_ms"]]
     runtime = result["runtime"]
     profile_runs = int(result.get("profile_runs", 0))
-    providers = sorted({r.get("provider") for r in result.get("layers", []) if r.get("provider")})
+    layers = layer_table(backend.layer_rows(result, model), model)
     return {
         "schema": formats.PROFILE,
         "kind": "emulated" if info.emulated else "measured",
@@ -192,13 +193,15 @@ def profile_document(model: Model, info: DeviceInfo, backend: Backend, options: 
                     "session_create_ms": result.get("session_create_ms"),
                     "model_load_ms": result.get("model_load_ms")},
         "memory": {**(result.get("memory") or {}), "arena_bytes": result.get("arena_bytes")},
-        "layers": layer_table(backend.layer_rows(result, model), model),
+        "layers": layers,
         "layer_source": (result.get("layer_source") or backend.description or
                          f"{runtime['name']} per-layer timer") + f" ({profile_runs} profiled runs)"
         if profile_runs else None,
         "trace": result.get("trace"),
         "topology": model.topology(),
-        "delegation": {"providers": providers},
+        "delegation": delegation_section([(n.name, n.macs) for n in model.nodes],
+                                         placement=result.get("placement"), layers=layers,
+                                         requested=requested_accelerators(options)),
         "outputs": result.get("outputs"),
         "warnings": _warnings(len(samples), result, info),
     }

@@ -252,6 +252,9 @@ def html_report(profile: Profile) -> str:
     if doc.get("warnings"):
         items = "".join(f"<li>{escape(str(w))}</li>" for w in doc["warnings"])
         parts += ["<h2>Warnings</h2>", f"<ul>{items}</ul>"]
+    from workbench.profiling.delegation import html_section
+
+    parts.append(html_section(profile))
     figures = _figures(profile)
     if figures:
         parts.append("<h2>Figures</h2>")

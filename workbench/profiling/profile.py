@@ -226,6 +226,13 @@ class Profile:
             return fmt.ESTIMATE_CAVEAT
         return None
 
+    @property
+    def delegation(self) -> pd.DataFrame:
+        """Where the model's nodes ran: one row per provider or delegate, then ``not seen``."""
+        from workbench.profiling.delegation import delegation_dataframe
+
+        return delegation_dataframe(self._document.get("delegation"))
+
     def top_layers(self, n: int | None = None) -> list[dict[str, Any]]:
         """Layers by median time per run, slowest first (rows without a time last)."""
         def slowest_first(layer: dict[str, Any]) -> float:
@@ -316,6 +323,9 @@ class Profile:
                                     [True, False, False, False, True, True, True, True])
         else:
             lines += ["", "No per-layer rows (profile_runs was 0)."]
+        from workbench.profiling.delegation import summary_lines
+
+        lines += summary_lines(self._document.get("delegation"))
         if self._document.get("warnings"):
             lines += ["", "Warnings:", *(f"- {w}" for w in self._document["warnings"])]
         return "\n".join(lines)
