@@ -21,6 +21,8 @@ Tree::
     │   ├── MissingExternalData      a weights file beside the model is missing or short
     │   ├── UnsupportedOpset         opset outside what the runtime supports
     │   ├── InvalidGraph             the ONNX checker or shape inference rejects it
+    │   ├── InvalidTfliteModel       a .tflite flatbuffer that is corrupt or not TFLite
+    │   ├── UnsupportedConversion    an ONNX graph the TFLite twin builder cannot express
     │   └── UnknownZooModel          ``zoo:NAME`` with an unknown name
     ├── OptionError
     │   ├── UnknownOption            a backend or run option nobody takes
@@ -114,6 +116,15 @@ class UnsupportedOpset(ModelError):
 class InvalidGraph(ModelError):
     default_hint = ("Fix the graph where the checker points "
                     "(onnx.checker.check_model shows the same)")
+
+
+class InvalidTfliteModel(ModelError):
+    default_hint = "The .tflite file is corrupt; copy or convert it again"
+
+
+class UnsupportedConversion(ModelError):
+    default_hint = ("Build the .tflite model with a converter that knows the op "
+                    "(e.g. ai-edge-torch or onnx2tf) and load that file")
 
 
 class UnknownZooModel(ModelError):
@@ -265,3 +276,18 @@ class HistoryError(WorkbenchError):
     """The results store cannot find or keep a profile."""
 
     default_hint = "List the saved profiles with `workbench history`"
+
+
+# --- targets ------------------------------------------------------------------
+
+
+class TargetError(WorkbenchError):
+    """A catalog target cannot be found or used."""
+
+
+class UnknownTarget(TargetError):
+    default_hint = "Run `workbench targets` to list the catalog's boards and cores"
+
+
+class EstimateError(TargetError):
+    default_hint = "Estimate on a catalog board (`workbench targets`), or calibrate the device"

@@ -155,8 +155,10 @@ def check_backend(backend: str | Backend, model: Any = None, device: str | Devic
     """Check that a backend plug-in keeps the plug-in contract; report, never raise.
 
     ``backend`` is an installed backend's name or a Backend object (checked before it
-    is registered); ``model`` anything ``load_model`` takes (default: :func:`tiny_conv_model`),
-    its named symbolic dims set to 1.
+    is registered); ``model`` anything ``load_model`` takes (default: :func:`tiny_conv_model`,
+    or its TFLite twin for a backend that takes .tflite models only), its named symbolic
+    dims set to 1. A twin's outputs are compared with onnxruntime on its ONNX model; a
+    runner that says per-op times are unavailable has its layer check skipped.
     The run is small (1 warm-up, 3 timed and 2 profiled runs) with deterministic inputs.
     Outputs are compared with onnxruntime on this machine (``rtol``, ``atol``) when the
     backend returns their values: it honours the ``keep_outputs`` run setting or has a
@@ -366,6 +368,11 @@ def _check_run(report: CheckReport, backend: Backend, model: Any, device: str | 
     options = {"keep_outputs": True} if keep else {}
     try:
         the_model = load_model(model if model is not None else tiny_conv_model())
+        if model is None and the_model.format not in backend.formats \
+                and "tflite" in backend.formats:
+            from workbench.models.tflite.twin import twin
+
+            the_model = twin(the_model)
         fixed = {dim: 1 for dim in the_model.symbolic_dims}
         if fixed:
             the_model = the_model.with_shapes(**fixed)
@@ -412,7 +419,11 @@ def _check_events(events: list[dict[str, Any]]) -> tuple[str, bool, str]:
     return "events valid", True, f"{len(events)} streamed events ({counted}), all valid"
 
 
-def _check_layers(profile: Profile, model: Model) -> tuple[str, bool, str]:
+def _check_layers(profile: Profile, model: Model) -> tuple[str, bool | None, str]:
+    unavailable = [w for w in profile.to_dict().get("warnings") or []
+                   if w.startswith("per-op times unavailable")]
+    if not profile.layers and unavailable:
+        return "layers cover nodes", None, f"skipped: {unavailable[0]}"
     covered = {n for row in profile.layers for n in row.get("original_nodes") or []}
     missing = [n.name for n in model.nodes if n.name not in covered]
     if not profile.layers:
@@ -435,10 +446,17 @@ def _check_outputs(profile: Profile, model: Model, inputs: dict[str, Any], rtol:
         return check, None, ("skipped: the runner returned no output values (it honours "
                              "neither the keep_outputs run setting nor a keep_outputs option, "
                              "or the outputs are too large to keep)")
-    session = ort.InferenceSession(str(model.runnable_path()),
+    reference, feeds = model, inputs
+    if model.format == "tflite":  # compare a twin with onnxruntime on the model it came from
+        reference = getattr(model, "reference", None)
+        if reference is None:
+            return check, None, "skipped: a .tflite model without an ONNX model to compare with"
+        nhwc = set(getattr(model, "nhwc_inputs", []))
+        feeds = {k: v.transpose(0, 3, 1, 2) if k in nhwc else v for k, v in inputs.items()}
+    session = ort.InferenceSession(str(reference.runnable_path()),
                                    providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
-    expected = dict(zip(names, session.run(None, inputs), strict=True))
+    expected = dict(zip(names, session.run(None, feeds), strict=True))
     problems, worst = [], 0.0
     for name, want in expected.items():
         if name not in given:

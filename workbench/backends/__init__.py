@@ -15,7 +15,8 @@ from workbench.backends.base import Backend, Option
 __all__ = ["Backend", "Option", "available", "get"]
 
 GROUP = "workbench.backends"
-_BUILTIN = {"onnxruntime": "workbench.backends.onnxruntime:OnnxRuntimeBackend"}
+_BUILTIN = {"onnxruntime": "workbench.backends.onnxruntime:OnnxRuntimeBackend",
+            "litert": "workbench.backends.litert:LiteRtBackend"}
 _loaded: dict[str, Backend] = {}
 
 

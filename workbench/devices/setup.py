@@ -29,8 +29,11 @@ if TYPE_CHECKING:
     from workbench.devices.base import ProgressCallback
     from workbench.devices.ssh import SSHDevice
 
-#: what each built-in backend needs on a board (besides the agent)
-PACKAGES = {"onnxruntime": ["onnxruntime", "numpy"]}
+#: what each built-in backend needs on a board (besides the agent); ai-edge-litert has
+#: aarch64 wheels for CPython 3.9-3.13 (manylinux_2_27 from 2.x, so glibc 2.27 or newer)
+PACKAGES = {"onnxruntime": ["onnxruntime", "numpy"], "litert": ["ai-edge-litert", "numpy"]}
+#: the runtime name a backend's board probe reports -> the package that carries it
+RUNTIME_PACKAGES = {"onnxruntime": "onnxruntime", "litert": "ai-edge-litert"}
 OLDEST_GLIBC_MINOR = 17
 
 
@@ -142,8 +145,9 @@ def setup_device(device: SSHDevice, backend: str = "onnxruntime", *,
                                .encode()).hexdigest()[:16]
     device.tool("install-bundle", f"{device.cache}/runtime/{bundle_id}", *remote)
     info = device.probe(refresh=True)
-    versions = {name: {"host": host_version(name), "board": info.runtime_version(name)}
-                for name in ("onnxruntime",)}
+    runtimes = [backend] if backend in RUNTIME_PACKAGES else ["onnxruntime"]
+    versions = {name: {"host": host_version(RUNTIME_PACKAGES[name]),
+                       "board": info.runtime_version(name)} for name in runtimes}
     skew = [f"{name}: host {v['host']}, board {v['board']}" for name, v in versions.items()
             if v["host"] and v["board"] and v["host"] != v["board"]]
     return {"device": device.name, "python": ".".join(map(str, board["version"])),

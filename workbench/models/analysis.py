@@ -20,7 +20,7 @@ from typing import Any
 import onnx
 
 from workbench import errors
-from workbench.models import ops
+from workbench.models import ops, vocabulary
 from workbench.models.info import (
     CATEGORIES,
     FLOAT_TYPES,
@@ -158,6 +158,13 @@ def _attributes(node: onnx.NodeProto) -> dict[str, Any]:
     return attrs
 
 
+def _depthwise(attrs: dict[str, Any], in_shapes: list[Shape | None]) -> bool:
+    """A grouped conv with one group per input channel."""
+    groups = attrs.get("group", 1)
+    data = in_shapes[0] if in_shapes else None
+    return groups > 1 and data is not None and len(data) > 1 and data[1] == groups
+
+
 def peak_live_bytes(steps: int, lifetimes: Iterable[tuple[int, int, int]]) -> int:
     """Largest sum of bytes alive at one step; ``lifetimes`` holds (start, end, bytes)."""
     delta = [0] * (max(steps, 1) + 1)
@@ -219,7 +226,8 @@ def analyse(inferred: onnx.ModelProto) -> Analysis:
                 act_in += size_of(tensor)
         is_constant = node.op_type == "Constant"
         act_out = 0 if is_constant else sum(size_of(t) for t in outs if t)
-        counted = ops.operation_count(node.op_type, _attributes(node), in_shapes, out_shapes)
+        attrs = _attributes(node)
+        counted = ops.operation_count(node.op_type, attrs, in_shapes, out_shapes)
         if counted is None:
             uncounted.append(node.name)
         work = counted or 0
@@ -230,7 +238,8 @@ def analyse(inferred: onnx.ModelProto) -> Analysis:
             input_dtypes=[dtype_of(t) for t in ins], output_dtypes=[dtype_of(t) for t in outs],
             params=params, macs=work if kind in MAC_CATEGORIES else 0, ops=work,
             category=kind, weight_bytes=weight, activation_bytes_in=act_in,
-            activation_bytes_out=act_out))
+            activation_bytes_out=act_out,
+            canonical=vocabulary.canonical(node.op_type, depthwise=_depthwise(attrs, in_shapes))))
 
     steps = len(nodes)
     start: dict[str, int] = {}

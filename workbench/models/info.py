@@ -106,6 +106,8 @@ class NodeInfo:
     weight_bytes: int
     activation_bytes_in: int
     activation_bytes_out: int
+    #: the op's name in the vocabulary both formats share (``vocabulary.canonical``)
+    canonical: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The node as a JSON-able dict (lists copied)."""

@@ -26,7 +26,8 @@ ZOO_PREFIX = "zoo:"
 
 
 def load_model(source: ModelSource) -> Model:
-    """Load and check a model: a path to an .onnx file, raw bytes, a ModelProto, or ``zoo:NAME``.
+    """Load and check a model: a path to an .onnx or .tflite file, raw bytes, a ModelProto, or
+    ``zoo:NAME`` (``zoo:NAME.tflite`` for the TFLite twin of a zoo model).
 
     Raises a :class:`workbench.errors.ModelError` subclass naming what is wrong
     and where. A Model passed in is returned as it is.
@@ -54,7 +55,7 @@ def load_model(source: ModelSource) -> Model:
 
 
 def load_path(path: Path, *, name: str | None = None, source: str | None = None) -> Model:
-    """Load an .onnx file (external data stays on disk, checked by size)."""
+    """Load an .onnx file (external data stays on disk, checked by size) or a .tflite file."""
     where = str(path)
     if not path.exists():
         raise errors.ModelNotFound("The model file does not exist", where=where)
@@ -72,6 +73,12 @@ def load_path(path: Path, *, name: str | None = None, source: str | None = None)
 
 def _from_bytes(data: bytes, *, name: str, source: str, where: str,
                 path: Path | None = None) -> Model:
+    from workbench.models.tflite.model import is_tflite
+
+    if is_tflite(data) or (path is not None and path.suffix.lower() == ".tflite"):
+        from workbench.models.tflite.model import from_bytes
+
+        return from_bytes(data, name=name, source=source, where=where, path=path)
     proto = _validate.parse(data, where)
     _validate.check_opset(proto, where)
     base_dir = path.absolute().parent if path is not None else None

@@ -45,6 +45,9 @@ class Model:
     other operations are in ``ops_by_category``.
     """
 
+    #: the file format: "onnx" here, "tflite" for :class:`workbench.models.tflite.TfliteModel`
+    format = "onnx"
+
     def __init__(self, proto: onnx.ModelProto, analysis: Analysis, *, name: str, source: str,
                  sha256: str, file: Path | None = None, base_dir: Path | None = None,
                  external: Sequence[str] = (), warnings: Sequence[str] = ()) -> None:

@@ -5,6 +5,12 @@ is trained with scikit-learn) and written atomically to
 ``<cache>/zoo/NAME-v<builder version>.onnx``; later loads read that file. A
 builder change bumps its version, so a stale file is never used.
 
+Every model has a TFLite twin, ``zoo:NAME.tflite``: built from the ONNX
+model by ``workbench.models.tflite.twin`` (same weights and tensor names,
+NHWC, BatchNormalization folded, activations fused) and cached beside it as
+``NAME-v<version>-twin<twin version>.tflite``. Its MACs equal the ONNX
+model's; its params are fewer by one per folded BatchNormalization channel.
+
 The figures below are those of the built graphs, as ``Model`` counts them
 (models with a symbolic batch at batch 1); the tests hold them to the built
 models and to the published ones.
@@ -96,10 +102,38 @@ def path(name: str) -> Path:
     return target
 
 
+TFLITE_SUFFIX = ".tflite"
+
+
+def twin_path(name: str) -> Path:
+    """The TFLite twin's file, built from the ONNX model and written atomically on first use."""
+    from workbench.models._files import atomic_write
+    from workbench.models.tflite.twin import TWIN_VERSION, to_tflite
+
+    entry = _entry(name)
+    target = cache_dir() / "zoo" / f"{entry.name}-v{entry.version}-twin{TWIN_VERSION}.tflite"
+    if not target.is_file():
+        atomic_write(target, to_tflite(load(name)))
+    return target
+
+
 def load(name: str) -> Model:
-    """``load_model("zoo:NAME")``: the cached file, loaded and checked like any other."""
+    """``load_model("zoo:NAME")``: the cached file, loaded and checked like any other.
+
+    ``zoo:NAME.tflite`` loads the model's TFLite twin; its ``reference`` is the ONNX model.
+    """
     from workbench.models.loading import load_path
 
+    if name.endswith(TFLITE_SUFFIX):
+        from workbench.models.tflite.model import from_bytes
+
+        base = name[:-len(TFLITE_SUFFIX)]
+        file = twin_path(base)
+        twin = from_bytes(file.read_bytes(), name=name, source=f"zoo:{name}", where=str(file),
+                          path=file, reference=lambda: load(base))
+        # The twin builder stores every 4-D input NHWC.
+        twin.nhwc_inputs = [t.name for t in twin.inputs if t.shape and len(t.shape) == 4]
+        return twin
     return load_path(path(name), name=name, source=f"zoo:{name}")
 
 
