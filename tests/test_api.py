@@ -13,7 +13,7 @@ from workbench import errors
 PUBLIC_API = [
     "Device", "DeviceInfo", "Job", "LocalDevice", "Model", "Profile", "WorkbenchError",
     "__version__", "compare", "compare_latency", "connect", "errors", "history", "load_model",
-    "profile", "regress", "submit", "sweep",
+    "profile", "regress", "submit", "sweep", "targets",
 ]
 HEAVY = ["onnx", "onnxruntime", "numpy", "matplotlib", "pandas", "paramiko", "jsonschema", "rich"]
 

@@ -36,6 +36,7 @@ __all__ = [
     "regress",
     "submit",
     "sweep",
+    "targets",
 ]
 
 _LAZY: dict[str, tuple[str, str | None]] = {
@@ -55,10 +56,11 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "history": ("workbench.history", None),
     "regress": ("workbench.profiling.regress", "regress"),
     "sweep": ("workbench.sweeps", "sweep"),
+    "targets": ("workbench.targets", None),
 }
 
 if TYPE_CHECKING:
-    from workbench import errors, history
+    from workbench import errors, history, targets
     from workbench.devices import Device, DeviceInfo, LocalDevice, connect
     from workbench.jobs import Job, profile, submit
     from workbench.models import Model, load_model

@@ -357,9 +357,10 @@ def parser() -> argparse.ArgumentParser:
     back = sub.add_parser("backends", help="list the backends and their options")
     back.set_defaults(func=cmd_backends)
 
-    from workbench import cli_history
+    from workbench import cli_history, cli_targets
 
     cli_history.add_parsers(sub)
+    cli_targets.add_parsers(sub)
     return top
 
 

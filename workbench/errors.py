@@ -51,7 +51,10 @@ Tree::
     │   └── JobCancelled             the user cancelled the job
     ├── ProfileError
     │   └── ProfileFormatError       a profile document of unknown version or shape
-    └── HistoryError                 no saved profile of that id, or it cannot be kept
+    ├── HistoryError                 no saved profile of that id, or it cannot be kept
+    └── TargetError
+        ├── UnknownTarget            no catalog board or core of that name
+        └── EstimateError            a roofline estimate cannot be made (no clock, no bandwidth)
 """
 
 from __future__ import annotations

@@ -1,0 +1,51 @@
+"""The targets commands, through workbench.cli.main."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from workbench.cli import main
+
+
+def test_targets_lists_the_catalog_boards(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["targets"]) == 0
+    out = capsys.readouterr().out
+    assert "raspberry-pi-5" in out and "radxa-rock-5b" in out
+
+
+def test_target_shows_a_board_with_peaks_and_sources(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["target", "raspberry-pi-5"]) == 0
+    out = capsys.readouterr().out
+    assert "153.6 GFLOP/s FP32" in out and "sources:" in out
+
+
+def test_target_with_an_unknown_name_exits_2_with_close_matches(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["target", "raspbery-pi-5"]) == 2
+    err = capsys.readouterr().err
+    assert "raspberry-pi-5" in err and "Traceback" not in err
+
+
+def test_detect_reports_the_local_machine(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["detect"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("local: ")
+    assert "Arm" in out  # "Arm: ..." on an Arm machine, "not an Arm machine: ..." elsewhere
+
+
+def test_estimate_prints_the_layers_and_writes_the_report(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    report = tmp_path / "report.html"
+    assert main(["estimate", "zoo:mobilenetv2", "--target", "raspberry-pi-4", "--threads", "2",
+                 "--dtype", "int8", "--out", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert "compute-bound" in out and "memory-bound" in out and "ESTIMATE" in out
+    assert report.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_estimate_on_a_core_instead_of_a_board_exits_2(capsys: pytest.CaptureFixture[str]
+                                                       ) -> None:
+    assert main(["estimate", "zoo:mobilenetv2", "--target", "cortex-a76"]) == 2
+    assert "not a board" in capsys.readouterr().err

@@ -1,0 +1,136 @@
+"""Roofline estimates, RAM fit, comparison with a measured profile, and calibration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from workbench import errors, targets
+from workbench.formats import PROFILE, validate
+from workbench.models import Model, load_model
+from workbench.profiling import Profile, compare
+from workbench.targets.target import Target
+
+
+@pytest.fixture(scope="module")
+def mobilenet() -> Model:
+    return load_model("zoo:mobilenetv2")
+
+
+def board(name: str) -> Target:
+    target = targets.get(name)
+    assert isinstance(target, Target)
+    return target
+
+
+def test_mobilenet_estimates_are_faster_on_pi5_than_pi4_than_pi3(mobilenet: Model) -> None:
+    times = [board(name).estimate(mobilenet).latency["median"]
+             for name in ("raspberry-pi-5", "raspberry-pi-4", "raspberry-pi-3b-plus")]
+    assert times[0] < times[1] < times[2]
+
+
+def test_an_estimate_is_a_valid_profile_of_kind_estimate(mobilenet: Model) -> None:
+    estimate = board("raspberry-pi-5").estimate(mobilenet, threads=2)
+    validate(estimate.to_dict(), PROFILE)
+    assert estimate.kind == "estimate" and estimate.is_estimate
+    assert estimate.document["target"]["ceilings"] == "datasheet"
+    assert estimate.document["target"]["threads"] == 2
+    assert Profile(estimate.to_dict()).latency["median"] == estimate.latency["median"]
+    assert "ESTIMATE" in estimate.to_html()
+
+
+def test_every_layer_says_whether_compute_or_memory_bound_and_both_occur(mobilenet: Model
+                                                                         ) -> None:
+    estimate = board("raspberry-pi-4").estimate(mobilenet)
+    bounds = {layer["bound"] for layer in estimate.layers}
+    assert bounds == {"compute", "memory"}
+    for layer in estimate.layers:
+        expected = "compute" if layer["compute_us"] >= layer["memory_us"] else "memory"
+        assert layer["bound"] == expected
+    assert sum(layer["share"] for layer in estimate.layers) == pytest.approx(1.0)
+
+
+def test_int8_estimates_are_faster_than_fp32_on_a_dotprod_core(mobilenet: Model) -> None:
+    pi5 = board("raspberry-pi-5")
+    assert pi5.estimate(mobilenet, dtype="int8").latency["median"] < \
+        pi5.estimate(mobilenet, dtype="fp32").latency["median"]
+
+
+def test_the_little_cluster_estimate_is_slower_than_the_big_one(mobilenet: Model) -> None:
+    rock = board("radxa-rock-5b")
+    assert rock.estimate(mobilenet, cluster="little").latency["median"] > \
+        rock.estimate(mobilenet, cluster="big").latency["median"]
+
+
+def test_estimates_compare_like_measured_profiles(mobilenet: Model) -> None:
+    frame = compare([board("raspberry-pi-5").estimate(mobilenet),
+                     board("raspberry-pi-4").estimate(mobilenet)])
+    assert len(frame) == len(mobilenet.nodes)
+
+
+def too_big_for_half_a_gigabyte() -> Model:
+    import onnx
+    from onnx import TensorProto, helper
+
+    # 100 M floats in and out: 800 MB of live activations, no weights to store
+    shape = [1, 100_000_000]
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"], name="relu")], "big_activations",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)])
+    return load_model(helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)]))
+
+
+def test_a_model_too_big_for_the_board_ram_warns_in_fits_and_the_estimate() -> None:
+    model = too_big_for_half_a_gigabyte()
+    small = targets.fits(model, "raspberry-pi-zero-2-w")
+    assert not small and small.warning and "does not fit raspberry-pi-zero-2-w" in small.warning
+    assert targets.fits(model, "raspberry-pi-5").fits_largest
+    estimate = board("raspberry-pi-zero-2-w").estimate(model)
+    assert any("does not fit" in w for w in estimate.document["warnings"])
+    assert estimate.document["target"]["fits_ram"] is False
+
+
+def test_mobilenet_fits_every_raspberry_pi(mobilenet: Model) -> None:
+    for name in ("raspberry-pi-zero-2-w", "raspberry-pi-3b-plus", "raspberry-pi-5"):
+        assert targets.fits(mobilenet, name).fits_smallest
+
+
+def test_an_estimate_needs_a_known_dtype(mobilenet: Model) -> None:
+    with pytest.raises(errors.InvalidOptionValue):
+        board("raspberry-pi-5").estimate(mobilenet, dtype="int4")
+
+
+@pytest.fixture(scope="module")
+def measured(mobilenet: Model) -> Profile:
+    import workbench
+
+    return workbench.profile(mobilenet, device="local", runs=5, warmup=1, profile_runs=2)
+
+
+def test_an_estimate_compares_with_a_measured_profile_per_layer_and_overall(
+        mobilenet: Model, measured: Profile) -> None:
+    estimate = board("raspberry-pi-5").estimate(mobilenet)
+    result = targets.compare_estimate(estimate, measured)
+    table: Any = result.table
+    assert {"measured_us", "estimate_us", "ratio", "error_pct", "bound"} <= set(table.columns)
+    assert result.overall["layers_matched"] > 10
+    matched = table.dropna(subset=["measured_us", "estimate_us"])
+    row = matched.iloc[0]
+    assert row["ratio"] == pytest.approx(row["estimate_us"] / row["measured_us"])
+    assert result.overall["ratio"] == pytest.approx(
+        estimate.latency["median"] / measured.latency["median"])
+    assert "ratio" in repr(result)
+
+
+def test_calibration_on_the_local_device_gives_ceilings_an_estimate_records(
+        mobilenet: Model) -> None:
+    calibration = targets.calibrate("local", runs=5, warmup=1)
+    assert calibration.gflops > 0.5 and calibration.gbs > 0.1
+    calibrated = board("raspberry-pi-5").estimate(mobilenet, ceilings=calibration)
+    target = calibrated.document["target"]
+    assert target["ceilings"] == "calibrated"
+    assert target["bandwidth_gbs"] == pytest.approx(calibration.gbs)
+    assert target["calibration"]["gflops"] == pytest.approx(calibration.gflops)
+    validate(calibrated.to_dict(), PROFILE)

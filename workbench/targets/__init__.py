@@ -1,0 +1,58 @@
+"""Targets: the catalog of Arm cores and boards, detection from /proc/cpuinfo, estimates.
+
+    from workbench import targets
+    pi5 = targets.get("raspberry-pi-5")          # a Target; targets.get("cortex-a76") a Core
+    pi5.peak_gops("int8", threads=4)             # peak GOP/s (MAC = 2)
+    targets.detect(open("/proc/cpuinfo").read()) # clusters, features, closest board
+    targets.for_device("local")                  # the same, for a device
+    pi5.estimate(model, threads=4)               # a roofline Profile of kind "estimate"
+    targets.fits(model, "raspberry-pi-zero-2-w") # does it fit the board's RAM?
+
+The names below load on first use; importing this package reads no data file.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__all__ = ["Calibration", "Core", "Detection", "EstimateComparison", "Fit", "Target",
+           "calibrate", "catalog", "compare_estimate", "detect", "fits", "for_device", "get",
+           "names"]
+
+_LAZY: dict[str, str] = {
+    "Core": "workbench.targets.target",
+    "Target": "workbench.targets.target",
+    "catalog": "workbench.targets.target",
+    "get": "workbench.targets.target",
+    "names": "workbench.targets.target",
+    "Detection": "workbench.targets.detection",
+    "detect": "workbench.targets.detection",
+    "for_device": "workbench.targets.detection",
+    "EstimateComparison": "workbench.targets.roofline",
+    "Fit": "workbench.targets.roofline",
+    "compare_estimate": "workbench.targets.roofline",
+    "fits": "workbench.targets.roofline",
+    "Calibration": "workbench.targets.calibration",
+    "calibrate": "workbench.targets.calibration",
+}
+
+if TYPE_CHECKING:
+    from workbench.targets.calibration import Calibration, calibrate
+    from workbench.targets.detection import Detection, detect, for_device
+    from workbench.targets.roofline import EstimateComparison, Fit, compare_estimate, fits
+    from workbench.targets.target import Core, Target, catalog, get, names
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module_name = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'workbench.targets' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

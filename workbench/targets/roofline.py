@@ -1,0 +1,258 @@
+"""Roofline estimates: a predicted profile of a model on a target, layer by layer.
+
+Each node of the model's static analysis takes the longer of two times:
+compute (its operations over the peak of the cores used) and memory (the
+bytes it reads and writes over the DRAM bandwidth). The result is a
+``workbench.profile/1`` document of ``kind: estimate``, so it plots and
+compares like a measured profile. It is a lower bound: runtimes add
+overheads, caches hide some traffic, and no kernel reaches the peak.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbench import errors, formats
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from workbench.models import Model
+    from workbench.profiling import Profile
+    from workbench.targets.calibration import Calibration
+    from workbench.targets.target import Target
+
+#: memory the runtime, Python and the OS take beside the model (an assumption, in bytes)
+RUNTIME_OVERHEAD_BYTES = 200 * 2**20
+_FLOAT_TYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
+
+
+def _as_model(model: Model | str | Path) -> Model:
+    from workbench.models import Model, load_model
+
+    return model if isinstance(model, Model) else load_model(model)
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Whether a model fits a board's RAM: what it needs and what the board has."""
+
+    board: str
+    needed_bytes: int
+    ram_bytes: list[int]
+    weight_bytes: int
+    activation_bytes: int
+    overhead_bytes: int
+
+    @property
+    def fits_largest(self) -> bool:
+        """True when it fits the largest RAM size the board is sold with."""
+        return bool(self.ram_bytes) and self.needed_bytes <= self.ram_bytes[-1]
+
+    @property
+    def fits_smallest(self) -> bool:
+        """True when it fits every RAM size the board is sold with."""
+        return bool(self.ram_bytes) and self.needed_bytes <= self.ram_bytes[0]
+
+    def __bool__(self) -> bool:
+        return self.fits_largest
+
+    @property
+    def warning(self) -> str | None:
+        """A sentence for the estimate's warnings, or None when it fits every variant."""
+        need = f"{self.needed_bytes / 2**20:.0f} MiB"
+        parts = (f"weights {self.weight_bytes / 2**20:.0f} MiB + peak activations "
+                 f"{self.activation_bytes / 2**20:.0f} MiB + runtime overhead "
+                 f"{self.overhead_bytes / 2**20:.0f} MiB")
+        if not self.ram_bytes:
+            return f"{self.board}: RAM size unknown; the model needs about {need} ({parts})"
+        if not self.fits_largest:
+            return (f"does not fit {self.board}: needs about {need} ({parts}), the board has at "
+                    f"most {self.ram_bytes[-1] / 2**30:g} GiB")
+        if not self.fits_smallest:
+            smallest = next(r for r in self.ram_bytes if r >= self.needed_bytes)
+            return (f"needs the {smallest / 2**30:g} GiB or larger {self.board}: about {need} "
+                    f"({parts})")
+        return None
+
+    def __repr__(self) -> str:
+        state = "fits" if self.fits_smallest else self.warning
+        return f"<Fit {self.board}: {state}>"
+
+
+def fits(model: Model | str, board: Target | str, *,
+         overhead_bytes: int | None = None) -> Fit:
+    """Whether weights + peak activations + runtime overhead fit the board's RAM.
+
+    ``bool(fits(...))`` is True when the model fits the largest RAM size sold;
+    ``.warning`` says when it needs a larger variant or does not fit at all.
+    """
+    from workbench.targets.target import Target
+    from workbench.targets.target import board as catalog_board
+
+    model = _as_model(model)
+    target = board if isinstance(board, Target) else catalog_board(board)
+    overhead = RUNTIME_OVERHEAD_BYTES if overhead_bytes is None else int(overhead_bytes)
+    weights, activations = int(model.weight_bytes), int(model.peak_activation_bytes)
+    return Fit(board=target.name, needed_bytes=weights + activations + overhead,
+               ram_bytes=target.ram_bytes, weight_bytes=weights, activation_bytes=activations,
+               overhead_bytes=overhead)
+
+
+def _node_bytes(node: Any, dtype: str) -> int:
+    """Bytes a node moves; for int8, float tensors count one byte per element."""
+    total = 0
+    for shapes, dtypes in ((node.input_shapes, node.input_dtypes),
+                           (node.output_shapes, node.output_dtypes)):
+        for shape, elem in zip(shapes, dtypes, strict=False):
+            if shape is None or not all(isinstance(d, int) for d in shape):
+                continue
+            count = math.prod(shape)
+            size = _FLOAT_TYPES.get(str(elem), 8 if elem == "int64" else 4)
+            total += count * (1 if dtype == "int8" and elem in _FLOAT_TYPES else size)
+    return total
+
+
+def _stats(value_us: float) -> dict[str, Any]:
+    return {"count": 1, "mean": value_us, "std": 0.0, "min": value_us, "median": value_us,
+            "p90": value_us, "p99": value_us, "max": value_us}
+
+
+def estimate(target: Target, model: Model | str, *, threads: int | None = None,
+             dtype: str = "fp32", cluster: str | int = "big",
+             ceilings: Calibration | None = None,
+             overhead_bytes: int | None = None) -> Profile:
+    """The roofline estimate of ``model`` on ``target`` (see :meth:`Target.estimate`)."""
+    from workbench import __version__
+    from workbench.profiling import Profile
+
+    if dtype not in ("fp32", "int8"):
+        raise errors.InvalidOptionValue(f"dtype={dtype!r} is not fp32 or int8",
+                                        where=f"estimate on {target.name}",
+                                        hint="Give dtype='fp32' or dtype='int8'")
+    model = _as_model(model)
+    chosen = target.choose(cluster)
+    used = sum(c.count for c in chosen) if threads is None else threads
+    peak_fp32 = target.peak_gops("fp32", used, cluster)
+    peak = target.peak_gops(dtype, used, cluster)
+    bandwidth = target.bandwidth_gbs
+    source = "datasheet"
+    if ceilings is not None:
+        # measured FP32 ceiling; INT8 keeps the datasheet's INT8/FP32 ratio
+        peak, peak_fp32 = ceilings.gflops * peak / peak_fp32, ceilings.gflops
+        bandwidth, source = ceilings.gbs, "calibrated"
+    if not bandwidth:
+        raise errors.EstimateError("The target's memory bandwidth is unknown",
+                                   where=f"estimate on {target.name}")
+    rows: list[dict[str, Any]] = []
+    for node in model.nodes:
+        ops = 2 * node.macs if node.macs else node.ops
+        moved = _node_bytes(node, dtype)
+        rate = peak if node.macs else peak_fp32
+        compute_us = ops / (rate * 1e3) if ops else 0.0
+        memory_us = moved / (bandwidth * 1e3)
+        time_us = max(compute_us, memory_us)
+        rows.append({
+            "name": node.name, "op_type": node.op_type, "kind": "compute",
+            "original_nodes": [node.name], "provider": f"roofline ({source})", "calls": 1,
+            "duration_us": _stats(time_us), "share": 0.0,
+            "input_shapes": node.input_shapes, "output_shapes": node.output_shapes,
+            "macs": int(node.macs), "bytes": int(moved),
+            "gmacs_per_s": node.macs / (time_us * 1e3) if node.macs and time_us > 0 else None,
+            "bound": "compute" if compute_us >= memory_us else "memory",
+            "compute_us": compute_us, "memory_us": memory_us,
+            "intensity": ops / moved if moved else None})
+    total_us = sum(r["duration_us"]["median"] for r in rows)
+    for row in rows:
+        row["share"] = row["duration_us"]["median"] / total_us if total_us else 0.0
+    total_ms = total_us / 1000
+    fit = fits(model, target, overhead_bytes=overhead_bytes)
+    warnings = [w for w in [fit.warning] if w]
+    warnings.append("estimate: a roofline lower bound from catalog figures, not a measurement"
+                    if source == "datasheet" else
+                    f"estimate: roofline with ceilings measured on {ceilings.device}")  # type: ignore[union-attr]
+    options = {"threads": used, "dtype": dtype, "cluster": cluster}
+    document = {
+        "schema": formats.PROFILE, "kind": "estimate",
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "label": f"{model.name} on {target.name} [estimate {dtype}, {used} threads]",
+        "model": {"name": model.name, "sha256": model.sha256, "format": "onnx",
+                  "source": model.source, "opset": model.opset, "params": model.params,
+                  "macs": model.macs, "weight_bytes": model.weight_bytes,
+                  "peak_activation_bytes": model.peak_activation_bytes},
+        "device": {"name": target.name, "kind": "catalog", "arch": "aarch64",
+                   "cores": used, "memory_bytes": (target.ram_bytes or [None])[-1],
+                   "cpu": {"clusters": [{"core": c.core.key, "count": c.count,
+                                         "max_mhz": (c.max_ghz or 0) * 1000} for c in chosen]}},
+        "target": {"name": target.name, "title": target.title, "cluster": cluster,
+                   "threads": used, "dtype": dtype, "ceilings": source,
+                   "peak_gops": peak, "peak_fp32_gflops": peak_fp32, "bandwidth_gbs": bandwidth,
+                   "calibration": ceilings.to_dict() if ceilings is not None else None,
+                   "fits_ram": fit.fits_largest, "needed_bytes": fit.needed_bytes},
+        "environment": {"conditions": None, "cores_used": None, "emulated": False},
+        "backend": {"name": "roofline", "version": __version__, "options": options,
+                    "providers": [f"roofline ({source})"]},
+        "run": {"warmup": 0, "runs": 0, "profile_runs": 0, "timeout_s": None},
+        "versions": {"workbench": __version__},
+        "inputs": [],
+        "latency": {"samples_ms": [], "source": f"roofline estimate ({source} ceilings)",
+                    "stats": {"count": 0, "mean": total_ms, "median": total_ms, "std": None,
+                              "min": total_ms, "p90": total_ms, "p99": total_ms,
+                              "max": total_ms}},
+        "layers": rows,
+        "layer_source": f"roofline: max(ops / {peak:.1f} GOP/s, bytes / {bandwidth:.1f} GB/s)",
+        "trace": None, "topology": model.topology(), "warnings": warnings,
+    }
+    return Profile(document, where=f"estimate of {model.name} on {target.name}")
+
+
+@dataclass
+class EstimateComparison:
+    """An estimate against a measured profile: per-layer table and overall figures."""
+
+    table: pd.DataFrame
+    overall: dict[str, float]
+
+    def __repr__(self) -> str:
+        o = self.overall
+        return (f"<EstimateComparison estimate {o['estimate_ms']:.3f} ms vs measured "
+                f"{o['measured_ms']:.3f} ms: ratio {o['ratio']:.2f}, error {o['error_pct']:+.1f}%>")
+
+    def _repr_html_(self) -> str:
+        head = f"<p>{self!r}</p>".replace("<E", "&lt;E").replace("%>", "%&gt;")
+        return head + str(self.table.to_html(index=False))
+
+
+def compare_estimate(estimate: Profile, measured: Profile) -> EstimateComparison:
+    """Estimate error per layer and overall: ratio (estimate / measured) and error in percent.
+
+    Layers are matched by the model nodes they cover, as :func:`workbench.compare` does.
+    """
+    from workbench.profiling.compare import compare, time_column, unique_labels
+
+    if not estimate.is_estimate:
+        raise errors.InvalidOptionValue("The first profile is not an estimate",
+                                        where=estimate.label,
+                                        hint="Call compare_estimate(target.estimate(m), measured)")
+    labels = unique_labels([measured, estimate])
+    frame = compare([measured, estimate])
+    table = frame[["layer", "op_type", "original_nodes"]].copy()
+    table["measured_us"] = frame[time_column(labels[0])]
+    table["estimate_us"] = frame[time_column(labels[1])]
+    bound = {layer["name"]: layer.get("bound") for layer in estimate.layers}
+    table["bound"] = [next((bound[n.strip()] for n in str(nodes).split(",")
+                            if n.strip() in bound), None) for nodes in frame["original_nodes"]]
+    table["ratio"] = table["estimate_us"] / table["measured_us"]
+    table["error_pct"] = (table["ratio"] - 1.0) * 100.0
+    measured_ms = float(measured.latency.get("median") or math.nan)
+    estimate_ms = float(estimate.latency.get("median") or math.nan)
+    ratio = estimate_ms / measured_ms if measured_ms else math.nan
+    overall = {"estimate_ms": estimate_ms, "measured_ms": measured_ms, "ratio": ratio,
+               "error_pct": (ratio - 1.0) * 100.0,
+               "layers_matched": float(table[["measured_us", "estimate_us"]].notna()
+                                       .all(axis=1).sum())}
+    return EstimateComparison(table=table, overall=overall)
