@@ -1,4 +1,4 @@
-"""The emulated Arm board end to end: aarch64 sshd, Python and onnxruntime under qemu-user.
+"""The emulated Arm board end to end: aarch64 sshd, Python, onnxruntime and LiteRT under qemu-user.
 
 Builds the root file system once per cache folder (about 90 s; CI keeps it in
 WORKBENCH_EMULATOR_DIR between runs), starts a Raspberry Pi 5 preset and
@@ -108,3 +108,22 @@ def test_on_the_emulated_board_pinning_works_and_missing_sysfs_is_unavailable(
     conditions = environment["conditions"]
     assert conditions["frequency"] is None  # no cpufreq under qemu-user: unavailable, not 0
     assert conditions["temperature_c"]["max"] is None
+
+
+def test_litert_runs_its_arm_build_with_xnnpack_and_matches_the_host(
+        pi5: Device, pixels: np.ndarray) -> None:
+    import onnxruntime as ort
+
+    twin = wb.load_model("zoo:small-cnn.tflite")  # NHWC twin of the same weights
+    p = wb.profile(twin, device=pi5, backend="litert", inputs={"input": pixels.transpose(
+        0, 2, 3, 1)}, warmup=1, runs=3, profile_runs=0, keep_outputs=True)
+    assert p.kind == "emulated" and p.document["backend"]["name"] == "litert"
+    assert pi5.probe(refresh=True).runtime_version("litert")
+    delegation = p.document["delegation"]
+    assert delegation["source"] == "runtime" and delegation["providers"] == ["XNNPACK"]
+    model = wb.load_model("zoo:small-cnn")
+    session = ort.InferenceSession(str(model.runnable_path()), providers=["CPUExecutionProvider"])
+    reference = session.run(None, {"input": pixels})[0]
+    emulated = np.asarray(p.document["outputs"][0]["values"], dtype=np.float32)
+    np.testing.assert_allclose(emulated.reshape(reference.shape), reference, rtol=1e-4,
+                               atol=1e-5)

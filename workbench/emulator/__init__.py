@@ -1,5 +1,5 @@
 """An emulated Arm board: an aarch64 Debian root whose own sshd, Python and aarch64
-onnxruntime run under qemu-user, reachable on 127.0.0.1 like any board.
+onnxruntime and LiteRT run under qemu-user, reachable on 127.0.0.1 like any board.
 
     workbench emulator build                      # once: ~2 minutes, ~450 MB, cached
     workbench emulator start --board raspberry-pi-5   # registers device "emu-pi5"
@@ -82,8 +82,19 @@ def _root() -> Path:
     return emulator_dir() / "rootfs"
 
 
+#: bumped when the root's contents change, so an older cached root is rebuilt
+ROOT_VERSION = 2
+#: the runtimes unpacked into the root: onnxruntime and LiteRT (aarch64 wheels)
+ROOT_PACKAGES = ("onnxruntime", "litert")
+
+
 def is_built() -> bool:
-    return (emulator_dir() / "build.json").is_file() and _root().is_dir()
+    """Whether a root of the current version is there."""
+    try:
+        report = json.loads((emulator_dir() / "build.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return report.get("version") == ROOT_VERSION and _root().is_dir()
 
 
 def _mirror() -> str:
@@ -117,7 +128,8 @@ def _install_runtime(root: Path) -> list[str]:
     from workbench.devices.setup import PACKAGES, fetch_wheels
 
     board = {"version": list(PYTHON_IN_ROOT), "machine": "aarch64", "libc": ["glibc", "2.36"]}
-    wheels, _ = fetch_wheels(PACKAGES["onnxruntime"], board)
+    packages = sorted({p for backend in ROOT_PACKAGES for p in PACKAGES[backend]})
+    wheels, _ = fetch_wheels(packages, board)
     target = root / "usr/local/lib/python3.11/dist-packages"
     target.mkdir(parents=True, exist_ok=True)
     for wheel in wheels:
@@ -162,8 +174,9 @@ def build(log: Any = None) -> dict[str, Any]:
     wheels = _install_runtime(partial)
     shutil.rmtree(_root(), ignore_errors=True)
     partial.rename(_root())
-    report = {"built": time.time(), "seconds": round(time.monotonic() - started, 1),
-              "wheels": wheels, "python": ".".join(map(str, PYTHON_IN_ROOT))}
+    report = {"version": ROOT_VERSION, "built": time.time(),
+              "seconds": round(time.monotonic() - started, 1), "wheels": wheels,
+              "python": ".".join(map(str, PYTHON_IN_ROOT))}
     (folder / "build.json").write_text(json.dumps(report))
     return report
 
