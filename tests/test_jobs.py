@@ -235,3 +235,15 @@ def test_threads_follow_the_cores_used_and_flushing_keeps_runs_apart(conv_model:
     document = p.to_dict()
     assert document["environment"]["cores_used"] == [0, 1]
     assert document["run"]["cores"] == [0, 1] and len(document["latency"]["samples_ms"]) == 3
+
+
+def test_the_local_machine_is_reported_as_the_target_it_is(conv_profile: wb.Profile) -> None:
+    import platform
+
+    target = conv_profile.document["target"]
+    assert target["detected"] and target["summary"] in conv_profile.summary()
+    if platform.machine() in ("x86_64", "AMD64"):
+        assert target["is_arm"] is False and target["name"] is None
+        assert target["summary"].startswith("not an Arm machine")
+    else:
+        assert target["is_arm"] is (platform.machine() in ("aarch64", "arm64"))

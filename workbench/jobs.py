@@ -153,6 +153,27 @@ def _warnings(runs: int, result: dict[str, Any], info: DeviceInfo) -> list[str]:
     return found
 
 
+def detected_target(info: DeviceInfo) -> dict[str, Any] | None:
+    """What target detection makes of the device's CPU, for the profile's ``target`` section.
+
+    ``name`` is the closest catalog board (None when there is none, e.g. on
+    x86, which ``summary`` then says plainly). Detection reads only text the
+    probe already carried; when it cannot read it, the section says so rather
+    than failing the job.
+    """
+    from workbench.targets import for_device
+
+    if not (info.cpu or {}).get("cpuinfo"):
+        return {"name": None, "summary": "not detected: the probe carried no /proc/cpuinfo",
+                "detected": False}
+    try:
+        found = for_device(info)
+    except (errors.WorkbenchError, ValueError, KeyError, TypeError) as exc:
+        return {"name": None, "summary": f"target detection failed: {exc}", "detected": False}
+    return {"name": found.board, "summary": found.summary(), "detected": True,
+            **found.to_dict()}
+
+
 def profile_document(model: Model, info: DeviceInfo, backend: Backend, options: dict[str, Any],
                      job: dict[str, Any], result: dict[str, Any],
                      label: str | None = None) -> dict[str, Any]:
@@ -176,7 +197,7 @@ def profile_document(model: Model, info: DeviceInfo, backend: Backend, options: 
                   "macs": model.macs, "weight_bytes": model.weight_bytes,
                   "peak_activation_bytes": model.peak_activation_bytes},
         "device": info.to_dict(),
-        "target": None,
+        "target": detected_target(info),
         "environment": {**(result.get("environment") or {"conditions": None, "cores_used": None}),
                         "emulated": info.emulated},
         "backend": {"name": backend.name, "version": runtime.get("version"), "options": options,

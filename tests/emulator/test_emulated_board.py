@@ -59,6 +59,12 @@ def test_profiles_from_it_are_marked_emulated_everywhere(emulated_profile: wb.Pr
     assert "EMULATED" in emulated_profile.to_html()
 
 
+def test_its_profiles_name_the_board_detection_found(emulated_profile: wb.Profile) -> None:
+    target = emulated_profile.document["target"]
+    assert target["name"] == "raspberry-pi-5" and target["is_arm"]
+    assert "Cortex-A76" in target["summary"]
+
+
 def test_per_layer_rows_map_to_the_users_nodes_with_the_arm_kernels(
         emulated_profile: wb.Profile) -> None:
     model = wb.load_model("zoo:small-cnn")

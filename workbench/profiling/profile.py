@@ -260,6 +260,9 @@ class Profile:
         if fmt.is_number(device.get("cores")):
             device_bits.append(f"{device['cores']} cores")
         lines.append(f"device    {device['name']} ({', '.join(device_bits)})")
+        target = doc.get("target") or {}
+        if target.get("summary"):
+            lines.append(f"target    {target['summary']}")
         backend_line = f"backend   {backend['name']}"
         if backend.get("version"):
             backend_line += f" {backend['version']}"
