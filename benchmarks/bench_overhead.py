@@ -66,7 +66,7 @@ def main() -> None:
         bare.append(one(BARE, path, str(args.warmup), str(args.runs)))
         harness.append(one(WORKBENCH.format(paths=PATHS), path, str(args.warmup), str(args.runs)))
     ratio = statistics.median(harness) / statistics.median(bare)
-    ratios = [h / b for h, b in zip(harness, bare)]
+    ratios = [h / b for h, b in zip(harness, bare, strict=False)]
     print(f"bare session.run median of medians: {statistics.median(bare):.2f} ms {bare}")
     print(f"workbench profile median of medians: {statistics.median(harness):.2f} ms {harness}")
     print(f"ratio workbench/bare: {ratio:.3f} (per round: {', '.join(f'{r:.3f}' for r in ratios)};"

@@ -117,6 +117,48 @@ def _node_bytes(node: Any, dtype: str) -> int:
     return total
 
 
+#: ops runtimes fold into the Conv/Gemm/MatMul before them (onnxruntime's FusedConv and
+#: BatchNormalization folding, TFLite's fused activations)
+FUSED_FOLLOWERS = frozenset({"BatchNormalization", "Relu", "Clip", "LeakyRelu", "Sigmoid",
+                             "Tanh", "HardSigmoid"})
+
+
+def _tensor_bytes(shape: Any, elem: Any, dtype: str) -> int:
+    if shape is None or not all(isinstance(d, int) for d in shape):
+        return 0
+    size = _FLOAT_TYPES.get(str(elem), 8 if elem == "int64" else 4)
+    return math.prod(shape) * (1 if dtype == "int8" and elem in _FLOAT_TYPES else size)
+
+
+def fused_groups(model: Model) -> list[list[Any]]:
+    """The model's nodes grouped as a runtime fuses them: an arithmetic node (MACs > 0)
+    with the BatchNormalization and activations that follow it alone, each on the
+    single-consumer output of the one before; every other node on its own."""
+    consumers: dict[str, int] = {}
+    for node in model.nodes:
+        for name in node.inputs:
+            consumers[name] = consumers.get(name, 0) + 1
+    graph_outputs = {t.name for t in model.outputs}
+    groups: list[list[Any]] = []
+    for node in model.nodes:
+        last = groups[-1][-1] if groups else None
+        if (last is not None and node.op_type in FUSED_FOLLOWERS and groups[-1][0].macs
+                and node.inputs and last.outputs and node.inputs[0] == last.outputs[0]
+                and consumers.get(node.inputs[0]) == 1 and node.inputs[0] not in graph_outputs):
+            groups[-1].append(node)
+        else:
+            groups.append([node])
+    return groups
+
+
+def _group_bytes(group: list[Any], dtype: str) -> int:
+    """Bytes a fused group moves: every node's, less the tensors that stay inside it."""
+    total = sum(_node_bytes(node, dtype) for node in group)
+    for node in group[:-1]:  # written by one node, read by the next: neither reaches DRAM
+        total -= 2 * _tensor_bytes(node.output_shapes[0], node.output_dtypes[0], dtype)
+    return max(total, 0)
+
+
 def _stats(value_us: float) -> dict[str, Any]:
     return {"count": 1, "mean": value_us, "std": 0.0, "min": value_us, "median": value_us,
             "p90": value_us, "p99": value_us, "max": value_us}
@@ -125,7 +167,7 @@ def _stats(value_us: float) -> dict[str, Any]:
 def estimate(target: Target, model: Model | str, *, threads: int | None = None,
              dtype: str = "fp32", cluster: str | int = "big",
              ceilings: Calibration | None = None,
-             overhead_bytes: int | None = None) -> Profile:
+             overhead_bytes: int | None = None, fuse: bool = True) -> Profile:
     """The roofline estimate of ``model`` on ``target`` (see :meth:`Target.estimate`)."""
     from workbench import __version__
     from workbench.profiling import Profile
@@ -149,20 +191,23 @@ def estimate(target: Target, model: Model | str, *, threads: int | None = None,
         raise errors.EstimateError("The target's memory bandwidth is unknown",
                                    where=f"estimate on {target.name}")
     rows: list[dict[str, Any]] = []
-    for node in model.nodes:
-        ops = 2 * node.macs if node.macs else node.ops
-        moved = _node_bytes(node, dtype)
-        rate = peak if node.macs else peak_fp32
-        compute_us = ops / (rate * 1e3) if ops else 0.0
+    for group in fused_groups(model) if fuse else [[n] for n in model.nodes]:
+        node, tail = group[0], group[-1]
+        macs = sum(n.macs for n in group)
+        # MACs at the dtype's peak; the rest (activations, BN) at the FP32 rate
+        compute_us = (2 * macs / (peak * 1e3) if macs else 0.0) + sum(
+            n.ops / (peak_fp32 * 1e3) for n in group if not n.macs and n.ops)
+        moved = _group_bytes(group, dtype)
         memory_us = moved / (bandwidth * 1e3)
+        ops = 2 * macs + sum(n.ops for n in group if not n.macs)
         time_us = max(compute_us, memory_us)
         rows.append({
             "name": node.name, "op_type": node.op_type, "kind": "compute",
-            "original_nodes": [node.name], "provider": f"roofline ({source})", "calls": 1,
-            "duration_us": _stats(time_us), "share": 0.0,
-            "input_shapes": node.input_shapes, "output_shapes": node.output_shapes,
-            "macs": int(node.macs), "bytes": int(moved),
-            "gmacs_per_s": node.macs / (time_us * 1e3) if node.macs and time_us > 0 else None,
+            "original_nodes": [n.name for n in group], "provider": f"roofline ({source})",
+            "calls": 1, "duration_us": _stats(time_us), "share": 0.0,
+            "input_shapes": node.input_shapes, "output_shapes": tail.output_shapes,
+            "macs": int(macs), "bytes": int(moved),
+            "gmacs_per_s": macs / (time_us * 1e3) if macs and time_us > 0 else None,
             "bound": "compute" if compute_us >= memory_us else "memory",
             "compute_us": compute_us, "memory_us": memory_us,
             "intensity": ops / moved if moved else None})
@@ -180,7 +225,7 @@ def estimate(target: Target, model: Model | str, *, threads: int | None = None,
         "schema": formats.PROFILE, "kind": "estimate",
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "label": f"{model.name} on {target.name} [estimate {dtype}, {used} threads]",
-        "model": {"name": model.name, "sha256": model.sha256, "format": "onnx",
+        "model": {"name": model.name, "sha256": model.sha256, "format": model.format,
                   "source": model.source, "opset": model.opset, "params": model.params,
                   "macs": model.macs, "weight_bytes": model.weight_bytes,
                   "peak_activation_bytes": model.peak_activation_bytes},
@@ -204,7 +249,9 @@ def estimate(target: Target, model: Model | str, *, threads: int | None = None,
                               "min": total_ms, "p90": total_ms, "p99": total_ms,
                               "max": total_ms}},
         "layers": rows,
-        "layer_source": f"roofline: max(ops / {peak:.1f} GOP/s, bytes / {bandwidth:.1f} GB/s)",
+        "layer_source": f"roofline: max(ops / {peak:.1f} GOP/s, bytes / {bandwidth:.1f} GB/s)"
+                        + (", activations and BatchNormalization fused into the Conv/Gemm "
+                           "before them" if fuse else ", node by node"),
         "trace": None, "topology": model.topology(), "warnings": warnings,
     }
     return Profile(document, where=f"estimate of {model.name} on {target.name}")

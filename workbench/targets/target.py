@@ -228,19 +228,22 @@ class Target:
 
     def estimate(self, model: Model | str, *, threads: int | None = None, dtype: str = "fp32",
                  cluster: str | int = "big", ceilings: Calibration | None = None,
-                 overhead_bytes: int | None = None) -> Profile:
+                 overhead_bytes: int | None = None, fuse: bool = True) -> Profile:
         """A per-layer roofline estimate of ``model`` here, as a Profile of ``kind: estimate``.
 
         Each layer takes the longer of its compute time (operations over the
         peak of ``threads`` cores of ``cluster``) and its memory time (bytes
         over the DRAM bandwidth) and says which bound it. ``ceilings`` (from
         :func:`workbench.targets.calibrate`) replace the datasheet peaks with
-        measured ones; the document records which were used.
+        measured ones; the document records which were used. With ``fuse``
+        (the default) activations and BatchNormalization count inside the
+        Conv/Gemm before them, as runtimes fuse them; ``fuse=False`` costs
+        every node alone.
         """
         from workbench.targets.roofline import estimate
 
         return estimate(self, model, threads=threads, dtype=dtype, cluster=cluster,
-                        ceilings=ceilings, overhead_bytes=overhead_bytes)
+                        ceilings=ceilings, overhead_bytes=overhead_bytes, fuse=fuse)
 
     def to_dict(self) -> dict[str, Any]:
         """The target as plain data: name, catalog entry, clusters with peaks."""
