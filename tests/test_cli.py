@@ -85,3 +85,9 @@ def test_devices_add_list_and_remove_round_trip_without_secrets(tmp_path: Path) 
 def test_devices_add_without_a_name_is_a_clear_error() -> None:
     done = workbench("devices", "add")
     assert done.returncode == 2 and "needs a device name" in done.stderr
+
+
+def test_device_setup_on_the_local_machine_is_a_clear_error() -> None:
+    done = workbench("device", "setup", "local")
+    assert done.returncode == 2 and "local is a local device" in done.stderr
+    assert "Traceback" not in done.stderr

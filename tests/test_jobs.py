@@ -145,6 +145,21 @@ def test_symbolic_dims_must_be_fixed_before_running() -> None:
         wb.profile("zoo:mlp-dynamic", runs=1)
 
 
+def test_an_input_without_a_shape_is_an_input_spec_error(tmp_path: Path) -> None:
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("SequenceAt", ["s", "i"], ["y"], name="at")], "seq",
+        [helper.make_tensor_sequence_value_info("s", TensorProto.FLOAT, [2]),
+         helper.make_tensor_value_info("i", TensorProto.INT64, [])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
+    path = tmp_path / "seq.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    with pytest.raises(errors.InputSpecError, match="'s' has no known shape"):
+        wb.profile(path, runs=1)
+
+
 def test_a_model_with_fixed_dims_runs_after_with_shapes() -> None:
     model = wb.load_model("zoo:mlp-dynamic").with_shapes(batch=4)
     p = wb.profile(model, warmup=0, runs=2, profile_runs=1)

@@ -64,7 +64,8 @@ if TYPE_CHECKING:
     from workbench.devices import Device, DeviceInfo, LocalDevice, connect
     from workbench.jobs import Job, profile, submit
     from workbench.models import Model, load_model
-    from workbench.profiling import Profile, compare, compare_latency
+    from workbench.profiling import Profile
+    from workbench.profiling.compare import compare, compare_latency
     from workbench.profiling.regress import regress
     from workbench.sweeps import sweep
 

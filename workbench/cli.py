@@ -80,8 +80,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     table = Table(title="by op type")
     for column in ("op type", "count", "params", "MACs", "share of MACs"):
         table.add_column(column, justify="left" if column == "op type" else "right")
-    for row in model.by_op_type().itertuples(index=False):
-        data = row._asdict()
+    for data in model.by_op_type().to_dict("records"):
         table.add_row(str(data["op_type"]), str(data["count"]), _si(data["params"]),
                       _si(data["macs"]), f"{100 * float(data.get('share_of_macs', 0) or 0):.1f}%")
     out.print(table)
@@ -214,10 +213,17 @@ def cmd_device(args: argparse.Namespace) -> int:
         out.print(f"removed cached artifacts and job folders on {args.name}")
         return 0
     from workbench.devices.setup import setup_device
+    from workbench.devices.ssh import SSHDevice
 
+    if not isinstance(device, SSHDevice):
+        from workbench.errors import DeviceError
+
+        raise DeviceError(f"{args.name} is a {device.kind} device: setup installs runtimes on "
+                          "boards reached over SSH", where=args.name,
+                          hint="Install the runtime into this Python with pip instead")
     with _upload_bar(args) as bar:
         task = bar.add_task("upload", total=None)
-        report = setup_device(device, args.backend, bundle=args.bundle,  # type: ignore[arg-type]
+        report = setup_device(device, args.backend, bundle=args.bundle,
                               progress=lambda done, total, rate: bar.update(
                                   task, completed=done, total=total))
     out.print(f"{args.name}: Python {report['python']} {report['machine']}, runtime bundle "

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from workbench.targets import Core
 
 
 def _console() -> Any:
@@ -39,10 +42,10 @@ def cmd_targets(args: argparse.Namespace) -> int:
         for column in ("name", "core", "MIDR", "arch", "ISA", "FP32 FLOP/c", "INT8 op/c"):
             cores.add_column(column)
         for key in targets.names("cores"):
-            core = targets.get(key)
-            cores.add_row(key, core.name, core.midr, core.arch, core.isa(),  # type: ignore[union-attr]
-                          f"{core.fp32_flops_per_cycle:g}",  # type: ignore[union-attr]
-                          f"{core.int8_ops_per_cycle:g}")  # type: ignore[union-attr]
+            core = cast("Core", targets.get(key))  # a name from names("cores")
+            cores.add_row(key, core.name, core.midr, core.arch, core.isa(),
+                          f"{core.fp32_flops_per_cycle:g}",
+                          f"{core.int8_ops_per_cycle:g}")
         out.print(cores)
     return 0
 

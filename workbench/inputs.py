@@ -30,6 +30,10 @@ IMAGE_KEYS = {"kind", "path", "size", "mean", "std", "layout", "scale"}
 
 
 def _concrete_shape(tensor: TensorInfo, model: Model) -> list[int]:
+    if tensor.shape is None:
+        raise errors.InputSpecError(
+            f"Input {tensor.name!r} has no known shape (not a tensor, or of unknown rank)",
+            where=model.name, hint="Give an array for it if it is a tensor")
     shape = list(tensor.shape)
     symbolic = [d for d in shape if not isinstance(d, int) or d < 0]
     if symbolic:
@@ -69,8 +73,8 @@ def _image(spec: dict[str, Any], tensor: TensorInfo, shape: list[int]) -> np.nda
                                          else (shape[1], shape[2]))
     try:
         with Image.open(path) as image:
-            pixels = np.asarray(image.convert("RGB").resize((int(width), int(height))),
-                                dtype=np.float32)
+            pixels: np.ndarray = np.asarray(
+                image.convert("RGB").resize((int(width), int(height))), dtype=np.float32)
     except OSError as exc:
         raise errors.InputSpecError(f"Cannot read the image: {exc}", where=str(path),
                                     hint="Give a PNG or JPEG file") from None

@@ -15,7 +15,7 @@ import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from workbench import errors, formats
 
@@ -108,7 +108,7 @@ def _tensor_bytes(model: Model) -> dict[str, int]:
 
                 count = 1
                 for d in shape:
-                    count *= d
+                    count *= cast(int, d)  # all ints: checked above
                 sizes[name] = count * np.dtype(dtype).itemsize
     return sizes
 

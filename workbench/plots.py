@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from workbench.profiling.profile import Profile
+    from workbench.sweeps import Sweep
 
 LABEL_WIDTH = 28
 TIME_LABEL = "median time per run (µs)"
@@ -100,12 +101,13 @@ def latency_distribution(profile: Profile, ax: Axes | None = None) -> Figure:
     """
     samples = profile.latency_samples
     stats = profile.latency
+    fig: Figure
     if ax is None:
         fig, axes = _pyplot().subplots(1, 2, figsize=(10, 3.8),
                                        gridspec_kw={"width_ratios": [3, 2]})
         hist_ax, strip_ax = axes
     else:
-        fig, hist_ax, strip_ax = ax.figure, ax, None
+        (fig, hist_ax), strip_ax = _axes(ax, 10, 3.8), None
     lines = [(key, stats.get(key), style) for key, style in (("median", "-"), ("p90", "--"))
              if is_number(stats.get(key))]
     if samples:
@@ -132,7 +134,7 @@ def latency_distribution(profile: Profile, ax: Axes | None = None) -> Figure:
         strip_ax.set_xlabel("timed run (index)")
         strip_ax.set_ylabel("latency (ms)")
     fig.tight_layout()
-    return fig  # type: ignore[return-value]
+    return fig
 
 
 def top_layers(profile: Profile, n: int = 15, ax: Axes | None = None) -> Figure:
@@ -355,10 +357,11 @@ def delegation(profiles: Profile | Sequence[Profile], ax: Axes | None = None) ->
     return fig
 
 
-def sweep_overview(sweep: Any) -> Any:
+def sweep_overview(sweep: Sweep) -> Figure:
     """Latency and throughput against threads (one line per cluster), memory against batch."""
     plt = _pyplot()
     frame = sweep.to_dataframe()
+    fig: Figure
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     x_axis = "threads" if "threads" in frame else frame.columns[0]
     groups = frame.groupby("cluster") if "cluster" in frame else [("all", frame)]
@@ -385,9 +388,10 @@ def sweep_overview(sweep: Any) -> Any:
     return fig
 
 
-def latency_drift(profiles: Sequence[Profile], labels: Sequence[str]) -> Any:
+def latency_drift(profiles: Sequence[Profile], labels: Sequence[str]) -> Figure:
     """Latency against run index for several runs: drift and throttling show as slopes."""
     plt = _pyplot()
+    fig: Figure
     fig, ax = plt.subplots(figsize=(9, 4.2))
     for profile, label in zip(profiles, labels, strict=True):
         samples = profile.to_dict()["latency"]["samples_ms"]

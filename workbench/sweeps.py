@@ -132,7 +132,7 @@ def sweep(model: Model | str | Path, device: Device | str = "local",
                                     default=str).encode()).hexdigest()[:12]
     job["workdir"] = job["workdir"].rsplit("/", 1)[0] + f"/sweep-{key}"
     job["id"] = f"sweep-{key}"
-    sweep_points = []
+    sweep_points: list[dict[str, Any]] = []
     for point, checked, variant in specs:
         path = the_device.ensure_together(the_backend.prepare(variant, checked))[0]
         entries, _ = job_inputs(variant, None)  # random inputs: no files to send

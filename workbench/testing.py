@@ -446,6 +446,7 @@ def _check_outputs(profile: Profile, model: Model, inputs: dict[str, Any], rtol:
         return check, None, ("skipped: the runner returned no output values (it honours "
                              "neither the keep_outputs run setting nor a keep_outputs option, "
                              "or the outputs are too large to keep)")
+    reference: Model | None
     reference, feeds = model, inputs
     if model.format == "tflite":  # compare a twin with onnxruntime on the model it came from
         reference = getattr(model, "reference", None)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from workbench.devices.base import DeviceInfo
     from workbench.models import Model
 
-_TYPES: dict[str, tuple[type, ...]] = {
+_TYPES: dict[str, tuple[type[Any], ...]] = {
     "int": (int,),
     "float": (int, float),
     "str": (str,),

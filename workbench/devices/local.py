@@ -145,7 +145,8 @@ class LocalDevice(Device):
     def collect(self, workdir: str) -> dict[str, Any]:
         from workbench_agent.record import collect
 
-        return collect(workdir)
+        collected: dict[str, Any] = collect(workdir)
+        return collected
 
     def remove_workdir(self, workdir: str) -> None:
         shutil.rmtree(workdir, ignore_errors=True)

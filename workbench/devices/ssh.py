@@ -15,7 +15,7 @@ import sys
 import threading
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from workbench import errors
 from workbench.devices._stream import HEARTBEAT_S
@@ -35,6 +35,23 @@ PYINFO = ("import json, os, platform, shutil, sys\n"
           " 'libc': list(platform.libc_ver()), 'home': os.path.expanduser('~'),"
           " 'cache': cache, 'free': shutil.disk_usage(cache).free,"
           " 'executable': sys.executable}))")
+
+
+class _Settings(TypedDict):
+    """The connection settings an SSHDevice was given, as ``resolve`` takes them."""
+
+    host: str | None
+    user: str | None
+    port: int | None
+    key_filename: str | list[str] | None
+    password: str | None
+    proxy_jump: str | None
+    timeout: float | None
+    known_hosts: tuple[str | Path, ...]
+    user_known_hosts: str | Path | None
+    ssh_config: str | Path | None
+    allow_agent: bool
+    look_for_keys: bool
 
 
 def _ask_secret(prompt: str) -> str | None:
@@ -58,11 +75,11 @@ class SSHDevice(Device):
                  emulated: bool = False, heartbeat_s: float = HEARTBEAT_S,
                  ask_secret: Any = _ask_secret) -> None:
         super().__init__(name)
-        self._settings = dict(host=host, user=user, port=port, key_filename=key_filename,
-                              password=password, proxy_jump=proxy_jump, timeout=timeout,
-                              known_hosts=tuple(known_hosts), user_known_hosts=user_known_hosts,
-                              ssh_config=ssh_config, allow_agent=allow_agent,
-                              look_for_keys=look_for_keys)
+        self._settings = _Settings(host=host, user=user, port=port, key_filename=key_filename,
+                                   password=password, proxy_jump=proxy_jump, timeout=timeout,
+                                   known_hosts=tuple(known_hosts),
+                                   user_known_hosts=user_known_hosts, ssh_config=ssh_config,
+                                   allow_agent=allow_agent, look_for_keys=look_for_keys)
         self.python = python
         self.remote_cache = remote_cache
         self.cache_limit_bytes = cache_limit_bytes
@@ -82,20 +99,24 @@ class SSHDevice(Device):
 
     @property
     def endpoint(self) -> Endpoint:
-        return resolve(self.name, **self._settings)  # type: ignore[arg-type]
+        return resolve(self.name, **self._settings)
 
     def _jump(self, alias: str) -> paramiko.SSHClient:
         # A jump host is an SSH device of its own, with the same config and known_hosts.
         if alias not in self._jumps:
-            settings = {k: self._settings[k] for k in ("known_hosts", "user_known_hosts",
-                                                       "ssh_config", "allow_agent",
-                                                       "look_for_keys", "timeout")}
+            settings = self._settings
             host, _, port = alias.rpartition(":") if ":" in alias else (alias, "", "")
             user, _, host = host.rpartition("@") if "@" in host else ("", "", host)
             self._jumps[alias] = SSHDevice(host, user=user or None,
                                            port=int(port) if port else None,
-                                           key_filename=self._settings["key_filename"],
-                                           ask_secret=self._ask_secret, **settings)
+                                           key_filename=settings["key_filename"],
+                                           known_hosts=settings["known_hosts"],
+                                           user_known_hosts=settings["user_known_hosts"],
+                                           ssh_config=settings["ssh_config"],
+                                           allow_agent=settings["allow_agent"],
+                                           look_for_keys=settings["look_for_keys"],
+                                           timeout=settings["timeout"],
+                                           ask_secret=self._ask_secret)
         return self._jumps[alias].client()
 
     def client(self) -> paramiko.SSHClient:
@@ -109,7 +130,8 @@ class SSHDevice(Device):
                     self._sftp = None
                 self._client = open_client(self.endpoint, jump=self._jump,
                                            ask_secret=self._ask_secret)
-            return self._client
+            # set above, or the one whose live transport was just checked
+            return cast("paramiko.SSHClient", self._client)
 
     def trust_host_key(self, fingerprint: str) -> Path:
         """Trust the board's host key if it has this SHA256 fingerprint; returns known_hosts."""
@@ -163,9 +185,12 @@ class SSHDevice(Device):
         """The device's SFTP session (one per connection)."""
         with self._connect_lock:
             channel = self._sftp.get_channel() if self._sftp else None
-            if channel is None or channel.closed or not self.client().get_transport().is_active():
+            # client() returns a connected client: its transport is set
+            if channel is None or channel.closed or not cast(
+                    "paramiko.Transport", self.client().get_transport()).is_active():
                 self._sftp = self.open_sftp()
-            return self._sftp
+            # set above, or the one whose open channel was just checked
+            return cast("paramiko.SFTPClient", self._sftp)
 
     def free_bytes(self, refresh: bool = False) -> int | None:
         """Free bytes in the board's cache folder (read with the board's basics)."""

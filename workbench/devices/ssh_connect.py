@@ -13,10 +13,10 @@ import base64
 import hashlib
 import os
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from workbench import errors
 from workbench._atomic import write_atomic
@@ -102,7 +102,7 @@ def _refusing_policy(endpoint: Endpoint) -> Any:
     class RefuseUnknown(paramiko.RejectPolicy):
         """paramiko's RejectPolicy, raising an error that carries the fingerprint."""
 
-        def missing_host_key(self, client: Any, hostname: str, key: paramiko.PKey) -> None:
+        def missing_host_key(self, client: Any, hostname: str, key: paramiko.PKey) -> NoReturn:
             print_ = fingerprint(key)
             raise errors.UnknownHostKey(
                 f"The host key of {hostname} is not known ({key.get_name()} {print_})",
@@ -156,7 +156,9 @@ def open_client(endpoint: Endpoint, *, jump: Callable[[str], Any] | None = None,
         try:
             client.connect(
                 endpoint.hostname, endpoint.port, username=endpoint.user,
-                key_filename=endpoint.key_filenames or None, password=endpoint.password,
+                # types-paramiko says str; paramiko takes a filename or a list of them
+                key_filename=endpoint.key_filenames or None,  # type: ignore[arg-type]
+                password=endpoint.password,
                 passphrase=passphrase, timeout=endpoint.timeout,
                 banner_timeout=endpoint.timeout, auth_timeout=endpoint.timeout,
                 allow_agent=endpoint.allow_agent, look_for_keys=endpoint.look_for_keys,
@@ -230,7 +232,7 @@ def trust_host_key(endpoint: Endpoint, expected: str,
     for path in _known_host_files(endpoint):
         known.load(str(path))
     for name in (endpoint.host_entry, endpoint.hostname):
-        entry = known.lookup(name) or {}
+        entry: Mapping[str, paramiko.PKey] = known.lookup(name) or {}
         if key.get_name() in entry and entry[key.get_name()] != key:
             raise errors.HostKeyChanged(
                 f"known_hosts already holds another {key.get_name()} key for this host",

@@ -17,6 +17,10 @@ import os
 import signal
 import subprocess
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
@@ -104,7 +108,7 @@ def inner(root: str, port: str, cpuinfo: str, *sshd_options: str) -> None:
 
 
 if __name__ == "__main__":
-    commands = {"build": build, "run": run, "inner": inner}
+    commands: dict[str, Callable[..., None]] = {"build": build, "run": run, "inner": inner}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
     commands[sys.argv[1]](*sys.argv[2:])

@@ -47,7 +47,8 @@ def schema(identifier: str) -> dict[str, Any]:
     except KeyError:
         raise FormatError(f"Unknown document format {identifier!r}",
                           hint=f"Known formats: {', '.join(SCHEMAS)}") from None
-    text = resources.files("workbench.formats").joinpath("schemas", filename).read_text("utf-8")
+    folder = resources.files("workbench.formats").joinpath("schemas")
+    text = folder.joinpath(filename).read_text("utf-8")
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 

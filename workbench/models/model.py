@@ -247,9 +247,9 @@ class Model:
                   ("nodes", str(len(self._analysis.nodes)))]
         top = self.by_op_type().head(_TOP_OP_TYPES)
         op_rows = "".join(
-            f"<tr><td>{e(str(r.op_type))}</td><td>{r.count}</td><td>{e(_si(r.params))}</td>"
-            f"<td>{e(_si(r.macs))}</td><td>{100 * float(r.share_of_macs):.1f}%</td></tr>"
-            for r in top.itertuples(index=False))
+            f"<tr><td>{e(str(r['op_type']))}</td><td>{r['count']}</td><td>{e(_si(r['params']))}</td>"
+            f"<td>{e(_si(r['macs']))}</td><td>{100 * float(r['share_of_macs']):.1f}%</td></tr>"
+            for r in top.to_dict("records"))
         warnings = "".join(f"<li>{e(w)}</li>" for w in self.warnings)
         return (
             '<div class="workbench-model">'

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 EMULATED_CAVEAT = "EMULATED — times are not hardware times"
 ESTIMATE_CAVEAT = "ESTIMATE — predicted from the catalog, not measured"
 
 
-def is_number(value: Any) -> bool:
+def is_number(value: Any) -> TypeGuard[int | float]:
     """True for a finite int or float (not bool, not None, not NaN)."""
     return (isinstance(value, (int, float)) and not isinstance(value, bool)
             and math.isfinite(value))

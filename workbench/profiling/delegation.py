@@ -104,6 +104,7 @@ def delegation_section(nodes: Iterable[tuple[str, int | None]], *,
     """
     model_nodes = [(str(name), int(macs) if fmt.is_number(macs) else 0) for name, macs in nodes]
     macs_of = dict(model_nodes)
+    source: str | None
     if placement:
         placed, source = _check_placement(placement), "runtime"
     else:
@@ -119,7 +120,7 @@ def delegation_section(nodes: Iterable[tuple[str, int | None]], *,
     def share(macs: int) -> float | None:
         return macs / model_macs if model_macs > 0 else None
 
-    entries = []
+    entries: list[dict[str, Any]] = []
     for provider, names in groups.items():
         macs = sum(macs_of[n] for n in names)
         entries.append({"name": provider, "accelerator": not is_cpu(provider),

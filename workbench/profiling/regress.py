@@ -163,7 +163,7 @@ def _verdict(baseline: float, new: float, baseline_ci: Interval, new_ci: Interva
 # --- the report -----------------------------------------------------------------
 
 
-def _pct(value: float) -> str:
+def _pct(value: object) -> str:
     return "–" if not fmt.is_number(value) else f"{100 * value:+.1f}%"
 
 

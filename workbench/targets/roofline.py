@@ -14,7 +14,7 @@ import datetime as _dt
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from workbench import errors, formats
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from workbench.models import Model
+    from workbench.models.info import Shape
     from workbench.profiling import Profile
     from workbench.targets.calibration import Calibration
     from workbench.targets.target import Target
@@ -123,11 +124,12 @@ FUSED_FOLLOWERS = frozenset({"BatchNormalization", "Relu", "Clip", "LeakyRelu", 
                              "Tanh", "HardSigmoid"})
 
 
-def _tensor_bytes(shape: Any, elem: Any, dtype: str) -> int:
+def _tensor_bytes(shape: Shape | None, elem: str | None, dtype: str) -> int:
     if shape is None or not all(isinstance(d, int) for d in shape):
         return 0
     size = _FLOAT_TYPES.get(str(elem), 8 if elem == "int64" else 4)
-    return math.prod(shape) * (1 if dtype == "int8" and elem in _FLOAT_TYPES else size)
+    count = math.prod(cast("list[int]", shape))  # all ints: checked above
+    return count * (1 if dtype == "int8" and elem in _FLOAT_TYPES else size)
 
 
 def fused_groups(model: Model) -> list[list[Any]]:
@@ -218,8 +220,8 @@ def estimate(target: Target, model: Model | str, *, threads: int | None = None,
     fit = fits(model, target, overhead_bytes=overhead_bytes)
     warnings = [w for w in [fit.warning] if w]
     warnings.append("estimate: a roofline lower bound from catalog figures, not a measurement"
-                    if source == "datasheet" else
-                    f"estimate: roofline with ceilings measured on {ceilings.device}")  # type: ignore[union-attr]
+                    if ceilings is None else
+                    f"estimate: roofline with ceilings measured on {ceilings.device}")
     options = {"threads": used, "dtype": dtype, "cluster": cluster}
     document = {
         "schema": formats.PROFILE, "kind": "estimate",
@@ -230,7 +232,8 @@ def estimate(target: Target, model: Model | str, *, threads: int | None = None,
                   "macs": model.macs, "weight_bytes": model.weight_bytes,
                   "peak_activation_bytes": model.peak_activation_bytes},
         "device": {"name": target.name, "kind": "catalog", "arch": "aarch64",
-                   "cores": used, "memory_bytes": (target.ram_bytes or [None])[-1],
+                   "cores": used,
+                   "memory_bytes": target.ram_bytes[-1] if target.ram_bytes else None,
                    "cpu": {"clusters": [{"core": c.core.key, "count": c.count,
                                          "max_mhz": (c.max_ghz or 0) * 1000} for c in chosen]}},
         "target": {"name": target.name, "title": target.title, "cluster": cluster,

@@ -31,7 +31,7 @@ DTYPES = ("fp32", "int8")
 
 @cache
 def _data(name: str) -> dict[str, Any]:
-    text = resources.files("workbench.targets").joinpath("data", name).read_text("utf-8")
+    text = resources.files("workbench.targets").joinpath("data").joinpath(name).read_text("utf-8")
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 

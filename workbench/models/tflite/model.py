@@ -56,8 +56,8 @@ class TfliteModel(Model):
             self._reference = self._reference()
         return self._reference
 
-    @property  # type: ignore[override]
-    def proto(self) -> Any:
+    @property
+    def proto(self) -> Any:  # type: ignore[override]
         """A .tflite model has no ONNX proto."""
         raise errors.ModelError("A .tflite model has no ONNX ModelProto", where=self.name,
                                 hint="Use .graph for the TFLite graph, or .reference for the "
