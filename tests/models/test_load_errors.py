@@ -10,7 +10,7 @@ from onnx import helper
 
 from tests.models.conftest import make_model, save, weights
 from workbench import errors
-from workbench.models import load_model
+from workbench.models import load_model, zoo
 from workbench.models._validate import max_supported_opset
 
 
@@ -131,3 +131,35 @@ def test_an_unknown_zoo_name_lists_the_known_ones() -> None:
 def test_something_that_is_no_model_source_is_refused() -> None:
     with pytest.raises(errors.NotAnOnnxModel, match="not a model source"):
         load_model(42)  # type: ignore[arg-type]
+
+
+def test_an_op_type_that_is_not_utf8_is_a_corrupt_model() -> None:
+    data = zoo.path("small-cnn").read_bytes()
+    field = b'"\x04Conv'  # NodeProto.op_type (field 4), length 4
+    assert field in data
+    with pytest.raises(errors.NotAnOnnxModel, match="not valid UTF-8"):
+        load_model(data.replace(field, b'"\x04\xffonv', 1))
+
+
+@pytest.mark.parametrize("source", ["zoo:small-cnn", "zoo:small-cnn.tflite"])
+def test_damaged_copies_of_a_model_fail_only_with_workbench_errors(source: str) -> None:
+    """Truncations, bit flips and zeroed runs anywhere in the file: never a raw exception."""
+    import random
+
+    data = (zoo.twin_path("small-cnn") if source.endswith(".tflite")
+            else zoo.path("small-cnn")).read_bytes()
+    rng = random.Random(source)
+    for _ in range(150):
+        damaged = bytearray(data)
+        how = rng.choice(("truncate", "flip", "zero"))
+        at = rng.randrange(len(damaged))
+        if how == "truncate":
+            del damaged[at:]
+        elif how == "flip":
+            damaged[at] ^= 1 << rng.randrange(8)
+        else:
+            damaged[at:at + 16] = bytes(len(damaged[at:at + 16]))
+        try:
+            load_model(bytes(damaged))
+        except errors.WorkbenchError:
+            pass

@@ -90,6 +90,10 @@ def _from_bytes(data: bytes, *, name: str, source: str, where: str,
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid model"
         raise errors.InvalidGraph(f"The ONNX checker rejects the model: {message}",
                                   where=where) from None
+    except UnicodeDecodeError:  # protobuf parses bytes that are not UTF-8 into string fields
+        raise errors.NotAnOnnxModel("A name or text field of the model is not valid UTF-8, so "
+                                    "the file is corrupt", where=where,
+                                    hint="Copy or export the model again") from None
     renamed = _validate.name_nodes(proto.graph)
     inferred, warnings = infer_shapes(proto, where=where)
     return Model(proto, analyse(inferred), name=name, source=source,
