@@ -46,3 +46,19 @@ def test_setup_installs_the_runtime_on_a_bare_board_and_then_profiles_run(
     p = wb.profile(conv_model, device=device, warmup=0, runs=3, profile_runs=1)
     assert p.to_dict()["device"]["python"] == report["python"]
     assert p.layers
+
+
+@pytest.mark.slow
+def test_setup_for_litert_installs_it_and_a_twin_then_runs_on_the_board(
+        sshd: Sshd, tmp_path: Path) -> None:
+    device = make_board(sshd, tmp_path, python=SYSTEM_PYTHON)
+    if "litert" in device.probe().runtimes:
+        pytest.skip(f"{SYSTEM_PYTHON} already has LiteRT here")
+    with pytest.raises(errors.BackendUnavailable, match="device setup"):
+        wb.profile("zoo:small-cnn.tflite", device=device, backend="litert", runs=1)
+    report = setup_device(device, backend="litert")
+    assert report["versions"]["litert"]["board"] == report["versions"]["litert"]["host"]
+    p = wb.profile("zoo:small-cnn.tflite", device=device, backend="litert", warmup=0, runs=3,
+                   profile_runs=0)
+    assert p.document["backend"]["name"] == "litert" and len(p.latency_samples) == 3
+    assert p.document["delegation"]["providers"] == ["XNNPACK"]
