@@ -91,3 +91,11 @@ def test_the_device_probe_reports_the_litert_runtime() -> None:
     info = connect("local").probe(refresh=True)
     assert info.runtime_version("litert")
     assert "XNNPACK" in info.providers("litert")
+
+
+def test_auto_runs_stop_once_the_median_is_known_with_litert_too(small) -> None:  # type: ignore[no-untyped-def]
+    p = workbench.profile(small, backend="litert", warmup=2, runs="auto", profile_runs=0,
+                          auto_ci_pct=20.0, time_budget_s=20.0)
+    samples = p.latency_samples
+    assert len(samples) >= 10 and len(samples) % 10 == 0
+    assert p.latency["median_ci"][0] <= p.latency["median"] <= p.latency["median_ci"][1]

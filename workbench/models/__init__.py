@@ -12,8 +12,9 @@ onnx, numpy nor pandas.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from workbench._lazy import attach
 
 __all__ = ["Model", "NodeInfo", "TensorInfo", "load_model", "zoo_info", "zoo_names"]
 
@@ -33,15 +34,4 @@ if TYPE_CHECKING:
     from workbench.models.zoo import zoo_info, zoo_names
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module_name = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'workbench.models' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = attach(__name__, _LAZY, __all__)

@@ -13,8 +13,9 @@ The names below load on first use; importing this package reads no data file.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from workbench._lazy import attach
 
 __all__ = ["Calibration", "Core", "Detection", "EstimateComparison", "Fit", "Target",
            "calibrate", "catalog", "compare_estimate", "detect", "fits", "for_device", "get",
@@ -44,15 +45,4 @@ if TYPE_CHECKING:
     from workbench.targets.target import Core, Target, catalog, get, names
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module_name = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'workbench.targets' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = attach(__name__, _LAZY, __all__)

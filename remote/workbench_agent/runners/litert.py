@@ -14,6 +14,7 @@ boundary tensors enclose the operators it replaced).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -216,32 +217,11 @@ def _timed(session: _Session, count: int, phase: str, ctx: Any, flush: Any = Non
     return times
 
 
-def _until_stable(session: _Session, settings: Dict[str, Any], ctx: Any, flush: Any
-                  ) -> List[float]:
-    from workbench_agent.stats import ci_width_pct
-
-    target = float(settings.get("auto_ci_pct", 2.0))
-    budget = float(settings.get("time_budget_s", 30.0))
-    most = int(settings.get("max_runs", 10000))
-    started = time.monotonic()
-    latency = []  # type: List[float]
-    while True:
-        latency += _timed(session, 10, "timed", ctx, flush)
-        width = ci_width_pct(latency)
-        if width is not None and width <= target:
-            ctx.log("info", "stopped after %d runs: median known within %.2f%%"
-                    % (len(latency), width))
-            return latency
-        if time.monotonic() - started > budget or len(latency) >= most:
-            ctx.log("warning", "stopped after %d runs at the time or run limit; the median's "
-                    "interval is still %.1f%% wide" % (len(latency), width or float("nan")))
-            return latency
-
-
 def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
     """Run a job: load, cold run, warm-up, timed runs; per-op times from benchmark_model."""
     from workbench_agent.litert_ops import profile_ops
     from workbench_agent.runners.onnxruntime import _CacheFlusher
+    from workbench_agent.stats import runs_until_stable
 
     found = _runtime()
     if found is None:
@@ -272,7 +252,8 @@ def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
     _timed(session, int(settings.get("warmup", 0)), "warmup", ctx)
     flush = _CacheFlusher(bool(settings.get("flush_cache")))
     if settings["runs"] == "auto":
-        latency = _until_stable(session, settings, ctx, flush)
+        batch = functools.partial(_timed, session, phase="timed", ctx=ctx, flush=flush)
+        latency = runs_until_stable(batch, settings, ctx)
     else:
         latency = _timed(session, int(settings["runs"]), "timed", ctx, flush)
     del flush

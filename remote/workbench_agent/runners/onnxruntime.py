@@ -9,6 +9,7 @@ fusions and layout changes) so the host can map rows to the user's nodes.
 
 from __future__ import annotations
 
+import functools
 import glob
 import hashlib
 import os
@@ -144,29 +145,6 @@ def _timed_runs(session: Any, feeds: Dict[str, Any], count: int, phase: str,
     return times
 
 
-def _runs_until_stable(session: Any, feeds: Dict[str, Any], settings: Dict[str, Any],
-                       ctx: Any, flush: Any = None) -> List[float]:
-    """Timed runs in batches until the median's 95% interval is narrow enough or time is up."""
-    from workbench_agent.stats import ci_width_pct
-
-    target = float(settings.get("auto_ci_pct", 2.0))
-    budget = float(settings.get("time_budget_s", 30.0))
-    most = int(settings.get("max_runs", 10000))
-    started = time.monotonic()
-    latency: List[float] = []
-    while True:
-        latency += _timed_runs(session, feeds, 10, "timed", ctx, flush)
-        width = ci_width_pct(latency)
-        if width is not None and width <= target:
-            ctx.log("info", "stopped after %d runs: median known within %.2f%%"
-                    % (len(latency), width))
-            return latency
-        if time.monotonic() - started > budget or len(latency) >= most:
-            ctx.log("warning", "stopped after %d runs at the time or run limit; the median's "
-                    "interval is still %.1f%% wide" % (len(latency), width or float("nan")))
-            return latency
-
-
 def _profile_layers(ort: Any, path: str, options: Dict[str, Any], providers: List[Any],
                     feeds: Dict[str, Any], runs: int, ctx: Any) -> Dict[str, Any]:
     from workbench_agent.onnx_graph import read_nodes
@@ -209,6 +187,8 @@ def _profile_layers(ort: Any, path: str, options: Dict[str, Any], providers: Lis
 
 def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
     """Run a job: cold run, warm-up, timed runs, then profiled runs for per-layer times."""
+    from workbench_agent.stats import runs_until_stable
+
     try:
         import onnxruntime as ort
     except ImportError:
@@ -238,7 +218,9 @@ def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
     _timed_runs(session, feeds, int(settings.get("warmup", 0)), "warmup", ctx)
     flush = _CacheFlusher(bool(settings.get("flush_cache")))
     if settings["runs"] == "auto":
-        latency = _runs_until_stable(session, feeds, settings, ctx, flush)
+        batch = functools.partial(_timed_runs, session, feeds, phase="timed", ctx=ctx,
+                                  flush=flush)
+        latency = runs_until_stable(batch, settings, ctx)
     else:
         latency = _timed_runs(session, feeds, int(settings["runs"]), "timed", ctx, flush)
     del flush
