@@ -45,7 +45,10 @@ def run_channel(device: SSHDevice, argv: list[str], job: dict[str, Any],
                 device.exec(["kill", "-KILL", "--", f"-{int(pid)}"], timeout=30)
             except errors.WorkbenchError:
                 pass  # the link is gone too: the agent stops when its stdin closes
-        channel.close()
+        try:
+            channel.close()
+        except (EOFError, OSError):  # the transport closed first: nothing left to close
+            pass
 
     def watch() -> None:
         from workbench.devices.local import _wait_any
