@@ -139,6 +139,7 @@ def layer_table(rows: list[dict[str, Any]], model: Model) -> list[dict[str, Any]
             "input_shapes": row.get("input_shapes"), "output_shapes": row.get("output_shapes"),
             "macs": macs, "bytes": moved,
             "gmacs_per_s": (macs / (median * 1e3)) if macs and median > 0 else None,
+            **({"reference_nodes": row["reference_nodes"]} if "reference_nodes" in row else {}),
         })
     return table
 

@@ -83,11 +83,37 @@ class LiteRtBackend(Backend):
         return agent_root() / "workbench_agent" / "runners" / "litert.py"
 
     def layer_rows(self, result: dict[str, Any], model: Model) -> list[dict[str, Any]]:
-        """Runner rows with the operators each covers (a delegate row covers its partition)."""
+        """Runner rows with the operators each covers (a delegate row covers its partition).
+
+        For a twin of an ONNX model, each row also names the ONNX nodes its operators
+        stand for (``reference_nodes``), so it lines up with an onnxruntime profile.
+        """
         known = {n.name for n in model.nodes}
+        onnx_nodes = twin_nodes(model)
         rows = []
         for row in result.get("layers") or []:
             covered = [n for n in row.get("nodes") or [] if n in known]
             kind = "compute" if covered else "other"
-            rows.append({**row, "original_nodes": covered, "kind": kind})
+            extra: dict[str, Any] = {}
+            if onnx_nodes is not None:
+                extra["reference_nodes"] = [o for n in covered for o in onnx_nodes.get(n, [])]
+            rows.append({**row, "original_nodes": covered, "kind": kind, **extra})
         return rows
+
+
+def twin_nodes(model: Model) -> dict[str, list[str]] | None:
+    """For a twin, each TFLite operator's ONNX nodes (None for other models).
+
+    The twin keeps the ONNX tensor names, so the operators map back through
+    tensor boundaries exactly as onnxruntime's fused nodes do; operators the
+    builder inserted (explicit padding) cover no ONNX node.
+    """
+    from workbench.profiling.mapping import map_executed_nodes
+
+    reference = getattr(model, "reference", None)
+    if reference is None:
+        return None
+    executed = [{"name": n.name, "op_type": n.op_type, "inputs": n.inputs, "outputs": n.outputs}
+                for n in model.nodes]
+    mapping = map_executed_nodes(executed, reference.topology())
+    return {name: list(found["original_nodes"]) for name, found in mapping.items()}

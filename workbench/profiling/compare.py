@@ -48,7 +48,11 @@ def share_column(label: str) -> str:
     return f"{label}: share"
 
 
-def _layer_nodes(layer: dict[str, Any]) -> list[str]:
+def _layer_nodes(layer: dict[str, Any], across_formats: bool = False) -> list[str]:
+    """The nodes a row is matched by: its model's, or (comparing a twin with the ONNX
+    model it was built from) the ONNX nodes it stands for."""
+    if across_formats and layer.get("reference_nodes"):
+        return [str(n) for n in layer["reference_nodes"]]
     return [str(n) for n in layer.get("original_nodes") or []] or [str(layer["name"])]
 
 
@@ -88,21 +92,24 @@ def compare(profiles: Sequence[Profile]) -> pd.DataFrame:
     profile label ``"{label}: time_us_median"`` and ``"{label}: share"``
     (see :func:`time_column`, :func:`share_column`). A profile without the
     group, or without times for it (estimates may lack some), shows NaN.
+    A TFLite twin's rows match the ONNX model's through the ONNX nodes they
+    stand for (``reference_nodes``), so the two runtimes compare layer by layer.
     """
     import pandas as pd
 
     labels = unique_labels(profiles)
+    across = len({str(p.document["model"].get("format", "onnx")) for p in profiles}) > 1
     groups = _Groups()
     for profile in profiles:
         for layer in profile.layers:
-            groups.union(_layer_nodes(layer))
+            groups.union(_layer_nodes(layer, across))
 
     order: list[str] = []  # group roots in order of first appearance
     nodes_of: dict[str, list[str]] = {}
     members: dict[str, list[list[dict[str, Any]]]] = {}
     for index, profile in enumerate(profiles):
         for layer in profile.layers:
-            nodes = _layer_nodes(layer)
+            nodes = _layer_nodes(layer, across)
             root = groups.find(nodes[0])
             if root not in members:
                 order.append(root)

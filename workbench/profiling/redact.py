@@ -58,6 +58,7 @@ KEPT: tuple[tuple[str, ...], ...] = (
     ("versions",),
     ("layers", _ANY, "name"), ("layers", _ANY, "op_type"), ("layers", _ANY, "kind"),
     ("layers", _ANY, "provider"), ("layers", _ANY, "original_nodes"),
+    ("layers", _ANY, "reference_nodes"),
     ("topology",), ("trace",), ("delegation",),
     ("inputs", _ANY, "name"), ("inputs", _ANY, "dtype"), ("inputs", _ANY, "sha256"),
     ("outputs", _ANY, "name"), ("outputs", _ANY, "dtype"), ("outputs", _ANY, "sha256"),
