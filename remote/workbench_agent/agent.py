@@ -104,6 +104,15 @@ class Context:
     def log(self, level: str, message: str) -> None:
         self._writer.emit({"event": "log", "level": level, "message": message})
 
+    @staticmethod
+    def model_path(job: Dict[str, Any]) -> str:
+        """The job's model file on this device; ModelNotFound when it is not there."""
+        path = str(job["model"]["path"])
+        if not os.path.isfile(path):
+            raise AgentFailure("ModelNotFound", "The model file is not on the device",
+                               where=path, hint="Deploy the model again")
+        return path
+
     def make_inputs(self, specs: List[Dict[str, Any]]
                     ) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]:
         """Arrays for the input specs of a job, and a record of each (spec + sha256)."""

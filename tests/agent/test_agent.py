@@ -93,6 +93,17 @@ def test_unknown_execution_provider_is_an_error_event_naming_the_available_ones(
     assert "NoSuchProvider" in error["what"] and "CPUExecutionProvider" in error["hint"]
 
 
+def test_a_model_missing_on_the_device_is_model_not_found_for_each_builtin_runner(
+        tmp_path: Path) -> None:
+    for runner in ("builtin:onnxruntime", "builtin:litert"):
+        code, events, _ = run_agent(make_job(tmp_path / "gone.onnx", tmp_path, runner=runner))
+        if events[-1].get("error", {}).get("type") == "BackendUnavailable":
+            continue  # LiteRT is not installed here: nothing to find the model for
+        assert code == 2, runner
+        error = events[-1]["error"]
+        assert error["type"] == "ModelNotFound" and error["where"].endswith("gone.onnx")
+
+
 def test_a_job_that_is_not_json_is_an_error_event_not_a_traceback() -> None:
     code, events, _ = run_agent("{not json")
     assert code == 2

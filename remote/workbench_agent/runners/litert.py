@@ -231,10 +231,7 @@ def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
     module, module_name, version = found
     options = job["backend"].get("options") or {}
     settings = job["run"]
-    path = job["model"]["path"]
-    if not os.path.isfile(path):
-        raise _failure("ModelNotFound", "The model file is not on the device", where=path,
-                       hint="Deploy the model again")
+    path = ctx.model_path(job)
     feeds, input_records = ctx.make_inputs(job["inputs"])
     threads = int(options.get("threads", 0)) or len(getattr(ctx, "cores", []) or [])
 

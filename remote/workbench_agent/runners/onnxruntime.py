@@ -196,10 +196,7 @@ def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
                        hint="Run `workbench device setup` to install a runtime bundle") from None
     options = job["backend"].get("options") or {}
     settings = job["run"]
-    path = job["model"]["path"]
-    if not os.path.isfile(path):
-        raise _failure("ModelNotFound", "The model file is not on the device", where=path,
-                       hint="Deploy the model again")
+    path = ctx.model_path(job)
     feeds, input_records = ctx.make_inputs(job["inputs"])
     providers = _providers(ort, options)
 
