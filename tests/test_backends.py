@@ -280,3 +280,12 @@ def test_profile_refuses_a_bad_option_before_running(
 def test_options_get_their_defaults(reference: backends.Backend) -> None:
     assert reference.validate_options({"keep_outputs": True}) == {
         "dtype": "float32", "keep_outputs": True}
+
+
+def test_onnxruntime_refuses_a_tflite_model_before_it_is_shipped() -> None:
+    from workbench.models import load_model
+
+    with pytest.raises(errors.BackendUnavailable, match=r"runs \.onnx models") as caught:
+        wb.profile(load_model("zoo:small-cnn.tflite"), device="local", backend="onnxruntime",
+                   runs=1)
+    assert "litert" in caught.value.hint

@@ -118,3 +118,101 @@ def test_cli_compare_takes_history_ids(capsys: pytest.CaptureFixture[str]) -> No
     base, slow = saved(), saved(scale=1.5)
     assert main(["compare", slow.id, "--baseline", base.id, "--json"]) == 1
     assert json.loads(capsys.readouterr().out)[0]["verdict"] == "slower"
+
+
+def test_an_index_of_another_shape_is_rebuilt_from_the_files(own_history: Path) -> None:
+    import sqlite3
+
+    entry = saved()
+    (own_history / "index.sqlite").unlink()
+    with sqlite3.connect(own_history / "index.sqlite") as connection:
+        connection.execute("CREATE TABLE profiles (id, created)")
+    assert [e.id for e in history.entries()] == [entry.id]
+    assert saved(scale=2.0).id in {e.id for e in history.entries()}
+
+
+def test_an_index_that_cannot_be_opened_or_replaced_still_lists_the_files(
+        own_history: Path) -> None:
+    entry = saved()
+    (own_history / "index.sqlite").unlink()
+    (own_history / "index.sqlite").mkdir()  # neither a database nor removable as a file
+    assert [e.id for e in history.entries()] == [entry.id]
+    assert history.load(entry.id).document["model"]["name"] == "tinycnn"
+
+
+def _read_only_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Open the index read-only, as for a user who may read but not write it."""
+    import sqlite3
+
+    connect = sqlite3.connect
+
+    def read_only(path: Any, timeout: float = 5.0) -> sqlite3.Connection:
+        if str(path) == ":memory:":
+            return connect(path, timeout=timeout)
+        return connect(f"file:{path}?mode=ro", uri=True, timeout=timeout)
+
+    monkeypatch.setattr(history.sqlite3, "connect", read_only)
+
+
+def test_a_read_only_index_raises_history_error_and_the_file_is_kept(
+        own_history: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    saved()
+    _read_only_index(monkeypatch)
+    with pytest.raises(HistoryError, match="index cannot be updated") as caught:
+        saved(scale=2.0)
+    assert "delete index.sqlite" in caught.value.hint
+    assert len(list(own_history.glob("*.json"))) == 2
+
+
+def test_a_job_returns_its_profile_when_the_history_index_is_read_only(
+        conv_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    saved()
+    _read_only_index(monkeypatch)
+    with pytest.warns(UserWarning, match="not kept in the history"):
+        profile = wb.profile(conv_model, runs=3, warmup=0, profile_runs=0)
+    assert profile.latency["median"] > 0
+
+
+def test_remove_in_a_folder_that_cannot_be_written_says_so(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    entry = saved()
+
+    def refuse(self: Path, missing_ok: bool = False) -> None:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "unlink", refuse)
+    with pytest.raises(HistoryError, match="Cannot remove the saved profile: Permission denied"):
+        history.remove(entry.id)
+
+
+def test_a_hand_edited_profile_with_odd_sections_is_still_listed(own_history: Path) -> None:
+    document: dict[str, Any] = make_document()
+    document["model"], document["latency"] = "tinycnn", []
+    own_history.mkdir(parents=True, exist_ok=True)
+    (own_history / "20261101T1000-odd.json").write_text(json.dumps(document))
+    [entry] = history.entries()
+    assert entry.id == "20261101T1000-odd" and entry.model == "" and entry.median_ms is None
+
+
+def test_entries_refuse_a_since_that_is_not_a_date_and_a_negative_limit() -> None:
+    from workbench.errors import InvalidOptionValue
+
+    saved()
+    with pytest.raises(InvalidOptionValue, match="not an ISO date"):
+        history.entries(since="last week")
+    with pytest.raises(InvalidOptionValue, match="negative"):
+        history.entries(limit=-1)
+    assert len(history.entries(since="2026-10-01T00:00Z")) == 1
+
+
+def test_cli_history_with_a_bad_since_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["history", "--since", "yesterday"]) == 2
+    assert "not an ISO date" in capsys.readouterr().err
+
+
+def test_cli_compare_names_a_folder_given_as_a_profile(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = Profile(make_document(seed=1)).save(tmp_path / "base.json")
+    assert main(["compare", str(tmp_path), "--baseline", str(base)]) == 2
+    err = capsys.readouterr().err
+    assert "Cannot read the profile" in err and "No saved profile" not in err

@@ -33,7 +33,7 @@ def load_profile(reference: str) -> Profile:
     from workbench import history
     from workbench.profiling import Profile
 
-    if reference.endswith(".json") or Path(reference).is_file():
+    if reference.endswith(".json") or Path(reference).exists():
         return Profile.load(reference)
     return history.load(reference)
 

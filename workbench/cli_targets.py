@@ -99,7 +99,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
 def cmd_estimate(args: argparse.Namespace) -> int:
     """Print (and optionally save) a roofline estimate of a model on a catalog board."""
     from workbench import targets
-    from workbench.models import load_model
+    from workbench.cli import _load
     from workbench.targets.target import Target
 
     target = targets.get(args.target)
@@ -109,7 +109,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         raise EstimateError(f"{args.target!r} is a core, not a board: an estimate needs the "
                             "board's clocks and memory", where="workbench estimate",
                             hint="Give a board, e.g. --target raspberry-pi-5")
-    model = load_model(args.model)
+    model = _load(args.model, args.shape)
     cluster: str | int = int(args.cluster) if args.cluster.isdigit() else args.cluster
     profile = target.estimate(model, threads=args.threads, dtype=args.dtype, cluster=cluster)
     out = _console()
@@ -144,6 +144,8 @@ def add_parsers(subparsers: Any) -> None:
     estimate = subparsers.add_parser("estimate", help="roofline estimate of a model on a board")
     estimate.add_argument("model", help="an .onnx path or zoo:NAME")
     estimate.add_argument("--target", required=True, help="catalog board, e.g. raspberry-pi-5")
+    estimate.add_argument("--shape", action="append", default=[], metavar="DIM=N",
+                          help="fix a symbolic dim, e.g. --shape batch=1")
     estimate.add_argument("--threads", type=int, default=None,
                           help="threads (default: every core of the cluster)")
     estimate.add_argument("--dtype", choices=("fp32", "int8"), default="fp32")

@@ -18,6 +18,7 @@ off for a process, e.g. on a shared lab machine.
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 import os
 import re
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench._paths import data_dir
-from workbench.errors import HistoryError
+from workbench.errors import HistoryError, InvalidOptionValue
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -79,37 +80,63 @@ class Entry:
         return load(self.id)
 
 
+def _part(document: dict[str, Any], key: str) -> dict[str, Any]:
+    """A section of the document, or {} when it is missing or not an object (a hand edit)."""
+    value = document.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def _row(entry_id: str, document: dict[str, Any]) -> tuple[Any, ...]:
-    latency = document.get("latency") or {}
+    latency = _part(document, "latency")
     stats = latency.get("stats") or latency
     samples = latency.get("samples_ms") or []
     median = stats.get("median") if isinstance(stats, dict) else None
     return (entry_id, str(document.get("created", "")), str(document.get("kind", "measured")),
-            str((document.get("model") or {}).get("name", "")),
-            str((document.get("model") or {}).get("sha256", "")),
-            str((document.get("device") or {}).get("name", "")),
-            str((document.get("backend") or {}).get("name", "")),
+            str(_part(document, "model").get("name", "")),
+            str(_part(document, "model").get("sha256", "")),
+            str(_part(document, "device").get("name", "")),
+            str(_part(document, "backend").get("name", "")),
             str(document.get("label") or ""),
-            float(median) if isinstance(median, (int, float)) else None, len(samples))
+            float(median) if isinstance(median, (int, float)) else None,
+            len(samples) if isinstance(samples, list) else 0)
+
+
+def _open(path: Path | str) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, timeout=30)
+    try:
+        connection.execute(_SCHEMA)
+        connection.execute(f"SELECT {', '.join(COLUMNS)} FROM profiles LIMIT 1").fetchall()
+    except sqlite3.Error:
+        connection.close()
+        raise
+    return connection
 
 
 @contextmanager
 def _index() -> Iterator[sqlite3.Connection]:
-    """The index, rebuilt from the files when it cannot be read."""
+    """The index, rebuilt from the files when it cannot be read.
+
+    Where it can be neither read nor rebuilt (a read-only history folder), an
+    index in memory is filled from the files, so listing and loading still work.
+    """
     path = folder() / "index.sqlite"
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        connection = sqlite3.connect(path, timeout=30)
-        connection.execute(_SCHEMA)
-        connection.execute("SELECT id FROM profiles LIMIT 1").fetchall()
-    except sqlite3.DatabaseError:  # a damaged index: the files still hold everything
-        path.unlink(missing_ok=True)
-        connection = sqlite3.connect(path, timeout=30)
-        connection.execute(_SCHEMA)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        connection = _open(path)
+    except (OSError, sqlite3.DatabaseError):  # damaged or of another shape: the files hold all
+        try:
+            path.unlink(missing_ok=True)
+            connection = _open(path)
+        except (OSError, sqlite3.DatabaseError):
+            connection = _open(":memory:")
         _fill(connection)
     try:
         with connection:
             yield connection
+    except sqlite3.Error as exc:
+        raise HistoryError(f"The history index cannot be updated: {exc}", where=str(path),
+                           hint="Make the history folder and index.sqlite writable, or delete "
+                           "index.sqlite (it is rebuilt from the saved files)") from exc
     finally:
         connection.close()
 
@@ -147,8 +174,7 @@ def save(profile: Profile) -> Entry:
     stamp = re.sub(r"[-:]|\.\d+", "", str(document.get("created", "")))[:16] or "undated"
     model = _SAFE.sub("_", str((document.get("model") or {}).get("name", "model")))[:40]
     entry_id = f"{stamp}-{model}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
-    folder().mkdir(parents=True, exist_ok=True)
-    write_atomic(folder() / f"{entry_id}.json", text, error=HistoryError)
+    write_atomic(folder() / f"{entry_id}.json", text, error=HistoryError, make_parents=True)
     row = _row(entry_id, document)
     with _index() as connection:
         connection.execute(f"INSERT OR REPLACE INTO profiles VALUES "
@@ -166,6 +192,16 @@ def entries(*, model: str | None = None, device: str | None = None, backend: str
     ``since`` is an ISO date or time (``"2026-11-01"``) compared with the
     profile's creation time.
     """
+    if limit is not None and limit < 0:
+        raise InvalidOptionValue(f"limit={limit} is negative", where="history entries",
+                                 hint="Give 0 or more rows, or no limit")
+    if since:
+        try:  # compared as text with the creation time: it must start with a date
+            _dt.date.fromisoformat(since[:10])
+        except ValueError:
+            raise InvalidOptionValue(f"since={since!r} is not an ISO date or time",
+                                     where="history entries",
+                                     hint="e.g. 2026-11-01 or 2026-11-01T08:00") from None
     clauses: list[str] = []
     values: list[Any] = []
     if model:
@@ -225,6 +261,11 @@ def load(entry_id: str) -> Profile:
 def remove(entry_id: str) -> None:
     """Delete a saved profile and its index row."""
     path = _resolve(entry_id)
-    path.unlink()
+    try:
+        path.unlink()
+    except OSError as exc:
+        raise HistoryError(f"Cannot remove the saved profile: {exc.strerror or exc}",
+                           where=str(path), hint="Check that the history folder is "
+                           "writable") from exc
     with _index() as connection:
         connection.execute("DELETE FROM profiles WHERE id = ?", (path.stem,))

@@ -76,3 +76,10 @@ def test_a_redacted_profile_is_still_a_valid_profile(profile_document: dict[str,
                                                      tmp_path: Any) -> None:
     path = Profile(leaky(profile_document)).redact().save(tmp_path / "shared.json")
     assert Profile.load(path).latency == Profile(profile_document).latency
+
+
+def test_a_single_extra_word_given_as_a_string_is_taken_out_whole(
+        profile_document: dict[str, Any]) -> None:
+    profile_document["label"] = "project-falcon baseline"
+    clean = Profile(profile_document).redact(words="project-falcon").document
+    assert clean["label"] == "<redacted> baseline"

@@ -89,11 +89,23 @@ def test_differences_in_device_options_and_kind_are_warned(document_factory: Fac
 
 
 def test_a_baseline_without_samples_is_judged_by_the_threshold_alone(
-        document_factory: Factory, estimate_profile: Profile) -> None:
+        document_factory: Factory) -> None:
     measured = Profile(document_factory(scale=2.0))
-    report = regress(measured, estimate_profile)
+    bare = document_factory()
+    bare["latency"]["samples_ms"] = []  # e.g. a profile trimmed before sharing
+    bare["latency"]["stats"].pop("median_ci", None)
+    report = regress(measured, Profile(bare))
     assert report.baseline_ci[0] == report.baseline_ci[1] == report.baseline_median_ms
     assert any("threshold alone" in w for w in report.warnings)
+
+
+def test_an_estimate_is_refused_on_either_side(document_factory: Factory,
+                                              estimate_profile: Profile) -> None:
+    measured = Profile(document_factory())
+    with pytest.raises(ProfileError, match="baseline is an estimate"):
+        regress(measured, estimate_profile)
+    with pytest.raises(ProfileError, match="new run is an estimate"):
+        regress(estimate_profile, measured)
 
 
 def test_a_layer_only_in_one_profile_is_added_or_removed(document_factory: Factory) -> None:
@@ -141,3 +153,10 @@ def test_a_layer_interval_widens_with_spread_and_narrows_with_runs() -> None:
     assert (wide[1] - wide[0]) > (narrow[1] - narrow[0])
     assert (few[1] - few[0]) > (narrow[1] - narrow[0])
     assert layer_median_ci({"median": 100.0, "count": 1}) == (100.0, 100.0)
+
+
+def test_a_layer_interval_needs_a_confidence_between_0_and_1() -> None:
+    for confidence in (1.0, 0.0, "0.95"):
+        with pytest.raises(InvalidOptionValue, match="confidence must be between 0 and 1"):
+            layer_median_ci({"median": 100.0, "std": 5.0, "count": 5},
+                            confidence=confidence)  # type: ignore[arg-type]

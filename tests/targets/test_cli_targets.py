@@ -49,3 +49,12 @@ def test_estimate_on_a_core_instead_of_a_board_exits_2(capsys: pytest.CaptureFix
                                                        ) -> None:
     assert main(["estimate", "zoo:mobilenetv2", "--target", "cortex-a76"]) == 2
     assert "not a board" in capsys.readouterr().err
+
+
+def test_estimate_of_a_model_with_symbolic_dims_exits_2_and_takes_shape(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["estimate", "zoo:mlp-dynamic", "--target", "raspberry-pi-5"]) == 2
+    assert "--shape batch=1" in capsys.readouterr().err
+    assert main(["estimate", "zoo:mlp-dynamic", "--target", "raspberry-pi-5",
+                 "--shape", "batch=1"]) == 0
+    assert "ESTIMATE" in capsys.readouterr().out

@@ -153,3 +153,13 @@ def test_the_local_device_is_reported_as_what_it_is() -> None:
     else:
         assert not detection.is_arm and detection.target is None
         assert detection.vendor and detection.vendor in Path("/proc/cpuinfo").read_text()
+
+
+def test_sysfs_readings_that_are_not_numbers_raise_invalid_option_value() -> None:
+    from workbench.errors import InvalidOptionValue
+
+    text = cpuinfo("raspberry-pi-5.txt")
+    with pytest.raises(InvalidOptionValue, match="not a core number or clock"):
+        targets.detect(text, {"max_khz": {"0": "2.4 GHz"}})
+    with pytest.raises(InvalidOptionValue, match=r"detect\(sysfs=\.\.\.\)"):
+        targets.detect(text, {"policies": [["cpu0", "cpu1"]]})

@@ -149,3 +149,38 @@ def test_calibration_on_the_local_device_gives_ceilings_an_estimate_records(
     assert target["bandwidth_gbs"] == pytest.approx(calibration.gbs)
     assert target["calibration"]["gflops"] == pytest.approx(calibration.gflops)
     validate(calibrated.to_dict(), PROFILE)
+
+
+def test_an_estimate_of_a_model_with_symbolic_dims_asks_for_sizes() -> None:
+    dynamic = load_model("zoo:mlp-dynamic")
+    with pytest.raises(errors.EstimateError, match=r"symbolic dims \(batch\)") as caught:
+        board("raspberry-pi-5").estimate(dynamic)
+    assert "with_shapes(batch=1" in caught.value.hint
+    with pytest.raises(errors.EstimateError, match="symbolic dims"):
+        targets.fits(dynamic, "raspberry-pi-5")
+    fixed = board("raspberry-pi-5").estimate(dynamic.with_shapes(batch=1))
+    assert fixed.latency["median"] > 0 and fixed.document["model"]["macs"] > 0
+
+
+def test_fits_refuses_an_overhead_that_is_not_a_byte_count(mobilenet: Model) -> None:
+    for overhead in (-1, 1.5, "200M"):
+        with pytest.raises(errors.InvalidOptionValue, match="overhead_bytes"):
+            targets.fits(mobilenet, "raspberry-pi-5", overhead_bytes=overhead)  # type: ignore[arg-type]
+    assert targets.fits(mobilenet, "raspberry-pi-5", overhead_bytes=0).overhead_bytes == 0
+
+
+def test_fits_on_a_core_says_it_is_a_core_not_a_board(mobilenet: Model) -> None:
+    with pytest.raises(errors.UnknownTarget, match="'cortex-a76' is a core, not a board"):
+        targets.fits(mobilenet, "cortex-a76")
+    assert targets.fits(mobilenet, "Raspberry-Pi-5").board == "raspberry-pi-5"
+
+
+def test_threads_must_be_a_whole_number() -> None:
+    with pytest.raises(errors.InvalidOptionValue, match=r"threads=2\.5"):
+        board("raspberry-pi-5").peak_gops("fp32", threads=2.5)  # type: ignore[arg-type]
+
+
+def test_compare_estimate_refuses_an_estimate_as_the_measurement(mobilenet: Model) -> None:
+    estimate = board("raspberry-pi-5").estimate(mobilenet)
+    with pytest.raises(errors.InvalidOptionValue, match="second profile is an estimate"):
+        targets.compare_estimate(estimate, board("raspberry-pi-4").estimate(mobilenet))

@@ -63,6 +63,11 @@ class OnnxRuntimeBackend(Backend):
                 hint=f"Available providers: {', '.join(available)}")
 
     def prepare(self, model: Model, options: dict[str, Any]) -> list[Path]:
+        if model.format not in self.formats:
+            raise errors.BackendUnavailable(
+                f"The onnxruntime backend runs .onnx models; {model.name!r} is {model.format}",
+                where=f"model {model.name!r}",
+                hint="Run it with backend='litert' (`--backend litert`), or load the .onnx file")
         return model.files()
 
     def runner_path(self) -> Path:

@@ -107,7 +107,8 @@ class Profile:
                                      where=where) from exc
         except OSError as exc:
             raise ProfileFormatError(f"Cannot read the profile: {exc.strerror or exc}",
-                                     where=where) from exc
+                                     where=where, hint="Give the path of a profile JSON file "
+                                     "you can read") from exc
         try:
             document = json.loads(text, parse_constant=_reject_constant)
         except ValueError as exc:

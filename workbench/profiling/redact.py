@@ -210,8 +210,11 @@ def redact(document: dict[str, Any], *, words: Iterable[str] = ()) -> dict[str, 
     """A deep copy of a profile document with host and user names, paths and addresses replaced.
 
     ``words`` are further names to scrub wherever they occur as words (an
-    SSH alias, a project name); they become ``"<redacted>"``. The input is
+    SSH alias, a project name); they become ``"<redacted>"``. A single
+    string is one name. The input is
     not changed. See the module docstring for what is replaced and what kept.
     """
+    if isinstance(words, str):  # one name, not its letters
+        words = [words]
     result: dict[str, Any] = _walk(document, (), _Scrubber(document, words))
     return result

@@ -103,7 +103,7 @@ def bootstrap_ci(samples: Sequence[float], statistic: str = "median", confidence
 
 
 def _check_confidence(confidence: float, where: str) -> None:
-    if not 0.0 < confidence < 1.0:
+    if not (fmt.is_number(confidence) and 0.0 < confidence < 1.0):
         raise InvalidOptionValue(f"confidence must be between 0 and 1, not {confidence}",
                                  where=where, hint="e.g. 0.95 for a 95 % interval")
 
@@ -136,6 +136,7 @@ def layer_median_ci(stats: dict[str, Any], confidence: float = 0.95) -> Interval
     None when the stats have no median; a zero-width interval when they have
     fewer than two runs or no std.
     """
+    _check_confidence(confidence, "layer_median_ci")
     median = stats.get("median")
     if not fmt.is_number(median):
         return None
@@ -413,12 +414,20 @@ def regress(new: Profile, baseline: Profile, *, threshold: float = 0.05,
     relative change that counts (0.05: 5 %), ``confidence`` the level of the
     intervals. Profiles of different models (sha256) are refused unless
     ``allow_different_models``; other differences (device, backend, options,
-    versions, an emulated or estimated run) are listed in the warnings.
+    versions, an emulated run) are listed in the warnings. An estimate is no
+    run to regress from or to (a roofline is a lower bound: every measurement
+    would look slower); compare it with ``targets.compare_estimate`` instead.
     """
     if not (fmt.is_number(threshold) and threshold >= 0):
         raise InvalidOptionValue(f"threshold must be 0 or more, not {threshold}",
                                  where="regress", hint="e.g. 0.05 for 5 %")
     _check_confidence(confidence, "regress")
+    for role, profile in (("new run", new), ("baseline", baseline)):
+        if profile.is_estimate:
+            raise ProfileError(f"The {role} is an estimate, not a measurement",
+                               where=profile.label,
+                               hint="Regress measured runs against each other; to see how an "
+                                    "estimate compares, use workbench.targets.compare_estimate")
     warnings: list[str] = []
     sha_new, sha_base = str(new.document["model"]["sha256"]), str(
         baseline.document["model"]["sha256"])

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workbench import errors
 from workbench.targets import target as catalog
 
 if TYPE_CHECKING:
@@ -233,9 +234,16 @@ def _sysfs(sysfs: dict[str, Any] | str | os.PathLike[str] | None
     if sysfs is None:
         return {}, [], None
     data = read_sysfs(sysfs) if isinstance(sysfs, (str, os.PathLike)) else sysfs
-    mhz = {int(k): float(v) for k, v in (data.get("max_mhz") or {}).items()}
-    mhz.update({int(k): float(v) / 1000 for k, v in (data.get("max_khz") or {}).items()})
-    policies = [[int(c) for c in group] for group in data.get("policies") or []]
+    try:
+        mhz = {int(k): float(v) for k, v in (data.get("max_mhz") or {}).items()}
+        mhz.update({int(k): float(v) / 1000 for k, v in (data.get("max_khz") or {}).items()})
+        policies = [[int(c) for c in group] for group in data.get("policies") or []]
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise errors.InvalidOptionValue(
+            f"The sysfs readings hold a value that is not a core number or clock: {exc}",
+            where="detect(sysfs=...)",
+            hint="Give max_khz or max_mhz as {core: number} and policies as lists of core "
+            "numbers, or the path of a sysfs-like folder") from None
     return mhz, policies, data.get("model")
 
 

@@ -32,10 +32,19 @@ RUNTIME_OVERHEAD_BYTES = 200 * 2**20
 _FLOAT_TYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
 
 
-def _as_model(model: Model | str | Path) -> Model:
+def _as_model(model: Model | str | Path, where: str) -> Model:
+    """The loaded model; EstimateError when its inputs have symbolic dims (sizes unknown)."""
     from workbench.models import Model, load_model
 
-    return model if isinstance(model, Model) else load_model(model)
+    model = model if isinstance(model, Model) else load_model(model)
+    if model.symbolic_dims:
+        dims = model.symbolic_dims
+        raise errors.EstimateError(
+            f"The model's inputs have symbolic dims ({', '.join(dims)}), so its operations, "
+            f"activations and bytes are unknown", where=where,
+            hint=f"Fix them first: model.with_shapes({dims[0]}=1, ...), or "
+            f"`workbench estimate MODEL --shape {dims[0]}=1` on the command line")
+    return model
 
 
 @dataclass(frozen=True)
@@ -95,9 +104,15 @@ def fits(model: Model | str, board: Target | str, *,
     from workbench.targets.target import Target
     from workbench.targets.target import board as catalog_board
 
-    model = _as_model(model)
     target = board if isinstance(board, Target) else catalog_board(board)
-    overhead = RUNTIME_OVERHEAD_BYTES if overhead_bytes is None else int(overhead_bytes)
+    model = _as_model(model, f"fits on {target.name}")
+    if overhead_bytes is not None and (isinstance(overhead_bytes, bool) or not isinstance(
+            overhead_bytes, int) or overhead_bytes < 0):
+        raise errors.InvalidOptionValue(
+            f"overhead_bytes={overhead_bytes!r} is not a whole number of bytes, 0 or more",
+            where=f"fits on {target.name}",
+            hint=f"Leave it out for the default ({RUNTIME_OVERHEAD_BYTES} bytes)")
+    overhead = RUNTIME_OVERHEAD_BYTES if overhead_bytes is None else overhead_bytes
     weights, activations = int(model.weight_bytes), int(model.peak_activation_bytes)
     return Fit(board=target.name, needed_bytes=weights + activations + overhead,
                ram_bytes=target.ram_bytes, weight_bytes=weights, activation_bytes=activations,
@@ -178,7 +193,7 @@ def estimate(target: Target, model: Model | str, *, threads: int | None = None,
         raise errors.InvalidOptionValue(f"dtype={dtype!r} is not fp32 or int8",
                                         where=f"estimate on {target.name}",
                                         hint="Give dtype='fp32' or dtype='int8'")
-    model = _as_model(model)
+    model = _as_model(model, f"estimate on {target.name}")
     chosen = target.choose(cluster)
     used = sum(c.count for c in chosen) if threads is None else threads
     peak_fp32 = target.peak_gops("fp32", used, cluster)
@@ -288,6 +303,10 @@ def compare_estimate(estimate: Profile, measured: Profile) -> EstimateComparison
         raise errors.InvalidOptionValue("The first profile is not an estimate",
                                         where=estimate.label,
                                         hint="Call compare_estimate(target.estimate(m), measured)")
+    if measured.is_estimate:
+        raise errors.InvalidOptionValue("The second profile is an estimate, not a measurement",
+                                        where=measured.label,
+                                        hint="Give a measured profile (workbench.profile) second")
     labels = unique_labels([measured, estimate])
     frame = compare([measured, estimate])
     table = frame[["layer", "op_type", "original_nodes"]].copy()

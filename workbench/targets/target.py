@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import html
 import json
+import numbers
 from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
@@ -207,7 +208,8 @@ class Target:
         chosen = self.choose(cluster)
         available = sum(c.count for c in chosen)
         wanted = available if threads is None else threads
-        if wanted < 1 or wanted > available:
+        if (isinstance(wanted, bool) or not isinstance(wanted, numbers.Integral)
+                or not 1 <= wanted <= available):
             raise errors.InvalidOptionValue(
                 f"threads={threads!r} does not fit cluster {cluster!r} of {available} cores",
                 where=self.name, hint=f"Give 1 to {available} threads, or cluster='all'")
@@ -303,9 +305,13 @@ def core_by_midr(implementer: int, part: int) -> Core | None:
 def board(name: str) -> Target:
     """The catalog board called ``name``; UnknownTarget (with close names) otherwise."""
     entries = board_data()["boards"]
-    if name not in entries:
+    key = name.strip().lower()
+    if key not in entries:
+        if key in core_data()["cores"]:
+            raise errors.UnknownTarget(f"{name!r} is a core, not a board", where="target catalog",
+                                       hint="Give a board: `workbench targets` lists them")
         raise _unknown(name)
-    entry = entries[name]
+    name, entry = key, entries[key]
     known = cores()
     clusters = [Cluster(known[c["core"]], int(c["count"]), float(c["max_ghz"]))
                 for c in entry["clusters"]]
