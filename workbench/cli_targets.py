@@ -100,18 +100,36 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     """Print (and optionally save) a roofline estimate of a model on a catalog board."""
     from workbench import targets
     from workbench.cli import _load
+    from workbench.errors import EstimateError
     from workbench.targets.target import Target
 
-    target = targets.get(args.target)
-    if not isinstance(target, Target):
-        from workbench.errors import EstimateError
-
-        raise EstimateError(f"{args.target!r} is a core, not a board: an estimate needs the "
-                            "board's clocks and memory", where="workbench estimate",
-                            hint="Give a board, e.g. --target raspberry-pi-5")
+    if args.target is None and args.device is None:
+        raise EstimateError("An estimate needs a target", where="workbench estimate",
+                            hint="Give a catalog board (--target raspberry-pi-5) or a device "
+                            "whose board is detected (--device pi5)")
+    if args.calibrate and args.device is None:
+        raise EstimateError("--calibrate measures a device", where="workbench estimate",
+                            hint="Name the device to measure with --device")
+    if args.target is not None:
+        found = targets.get(args.target)
+        if not isinstance(found, Target):
+            raise EstimateError(f"{args.target!r} is a core, not a board: an estimate needs "
+                                "the board's clocks and memory", where="workbench estimate",
+                                hint="Give a board, e.g. --target raspberry-pi-5")
+        target = found
+    else:
+        detection = targets.for_device(args.device)
+        if detection.target is None:
+            raise EstimateError(f"No Arm target was detected on {args.device}: "
+                                f"{detection.summary()}", where="workbench estimate",
+                                hint="Give a catalog board with --target (add --device "
+                                "--calibrate to use this device's measured ceilings)")
+        target = detection.target
     model = _load(args.model, args.shape)
+    ceilings = targets.calibrate(args.device) if args.calibrate else None
     cluster: str | int = int(args.cluster) if args.cluster.isdigit() else args.cluster
-    profile = target.estimate(model, threads=args.threads, dtype=args.dtype, cluster=cluster)
+    profile = target.estimate(model, threads=args.threads, dtype=args.dtype, cluster=cluster,
+                              ceilings=ceilings)
     out = _console()
     out.print(profile.summary(top=args.top), markup=False)
     bounds = [layer.get("bound") for layer in profile.layers]
@@ -143,7 +161,11 @@ def add_parsers(subparsers: Any) -> None:
 
     estimate = subparsers.add_parser("estimate", help="roofline estimate of a model on a board")
     estimate.add_argument("model", help="an .onnx path or zoo:NAME")
-    estimate.add_argument("--target", required=True, help="catalog board, e.g. raspberry-pi-5")
+    estimate.add_argument("--target", default=None, help="catalog board, e.g. raspberry-pi-5")
+    estimate.add_argument("--device", default=None, help="a device: its detected board is the "
+                          "target unless --target is given")
+    estimate.add_argument("--calibrate", action="store_true", help="measure the device's "
+                          "compute and memory ceilings and use them instead of the datasheet's")
     estimate.add_argument("--shape", action="append", default=[], metavar="DIM=N",
                           help="fix a symbolic dim, e.g. --shape batch=1")
     estimate.add_argument("--threads", type=int, default=None,

@@ -58,3 +58,33 @@ def test_estimate_of_a_model_with_symbolic_dims_exits_2_and_takes_shape(
     assert main(["estimate", "zoo:mlp-dynamic", "--target", "raspberry-pi-5",
                  "--shape", "batch=1"]) == 0
     assert "ESTIMATE" in capsys.readouterr().out
+
+
+def test_estimate_needs_a_target_or_a_device(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["estimate", "zoo:small-cnn"]) == 2
+    assert "--target" in capsys.readouterr().err
+    assert main(["estimate", "zoo:small-cnn", "--target", "raspberry-pi-5", "--calibrate"]) == 2
+    assert "--device" in capsys.readouterr().err
+
+
+def test_estimate_for_a_device_uses_its_detected_board_or_says_why_not(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import platform
+
+    code = main(["estimate", "zoo:small-cnn", "--device", "local"])
+    if platform.machine() in ("x86_64", "AMD64"):
+        assert code == 2
+        assert "No Arm target was detected on local" in capsys.readouterr().err
+    else:
+        assert code == 0
+
+
+def test_estimate_with_the_devices_measured_ceilings_says_so(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out = tmp_path / "estimate.json"
+    assert main(["estimate", "zoo:small-cnn", "--target", "raspberry-pi-5", "--device", "local",
+                 "--calibrate", "--json", str(out)]) == 0
+    from workbench.profiling import Profile
+
+    target = Profile.load(out).document["target"]
+    assert target["ceilings"] == "calibrated" and target["calibration"]["device"] == "local"
