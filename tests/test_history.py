@@ -37,6 +37,8 @@ def test_a_profiled_job_is_kept_in_the_history(conv_model: Path) -> None:
     [entry] = history.entries()
     assert entry.model == profile.model_name and entry.device == "local"
     assert entry.median_ms == pytest.approx(profile.latency["median"])
+    peak = profile.document["memory"]["peak_rss_after_runs_bytes"]
+    assert peak and entry.peak_rss_mib == pytest.approx(peak / 2**20)  # memory beside latency
     assert history.load(entry.id).document == profile.document
 
 
@@ -56,6 +58,20 @@ def test_entries_are_newest_first_and_filtered() -> None:
     assert [e.id for e in history.entries(kind="estimate")] == [estimate.id]
     assert [e.id for e in history.entries(model="tinycnn", limit=1)] == [new.id]
     assert len(history.dataframe()) == 3
+
+
+def test_an_index_from_an_older_version_is_rebuilt_with_the_new_columns(
+        own_history: Path) -> None:
+    import sqlite3
+
+    entry = saved()
+    index = own_history / "index.sqlite"
+    index.unlink()
+    with sqlite3.connect(index) as old:  # the first version had no peak memory column
+        old.execute("CREATE TABLE profiles (id, created, kind, model, model_sha256, device, "
+                    "backend, label, median_ms, runs, PRIMARY KEY (id))")
+    [found] = history.entries()
+    assert found.id == entry.id and found.peak_rss_mib == entry.peak_rss_mib is not None
 
 
 def test_a_damaged_index_is_rebuilt_from_the_files(own_history: Path) -> None:

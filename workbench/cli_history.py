@@ -76,12 +76,14 @@ def cmd_history(args: argparse.Namespace) -> int:
         _console().print(f"no saved profiles match (history: {history.folder()})")
         return 0
     table = Table(box=None, pad_edge=False)
-    for column in ("id", "created", "kind", "model", "device", "backend", "median ms", "runs"):
-        table.add_column(column, justify="right" if column in ("median ms", "runs") else "left")
+    numbers = ("median ms", "runs", "peak MiB")
+    for column in ("id", "created", "kind", "model", "device", "backend", *numbers):
+        table.add_column(column, justify="right" if column in numbers else "left")
     for entry in found:
         median = "–" if entry.median_ms is None else f"{entry.median_ms:.3g}"
+        peak = "–" if entry.peak_rss_mib is None else f"{entry.peak_rss_mib:.0f}"
         table.add_row(entry.id, entry.created[:19], entry.kind, entry.model, entry.device,
-                      entry.backend, median, str(entry.runs))
+                      entry.backend, median, str(entry.runs), peak)
     _console().print(table)
     return 0
 

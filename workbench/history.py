@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 #: the columns of the index, in listing order
 COLUMNS = ("id", "created", "kind", "model", "model_sha256", "device", "backend", "label",
-           "median_ms", "runs")
+           "median_ms", "runs", "peak_rss_mib")
 _SCHEMA = f"CREATE TABLE IF NOT EXISTS profiles ({', '.join(COLUMNS)}, PRIMARY KEY (id))"
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -69,6 +69,8 @@ class Entry:
     label: str
     median_ms: float | None
     runs: int
+    #: the process's peak memory after the runs (None for an estimate)
+    peak_rss_mib: float | None
 
     @property
     def path(self) -> Path:
@@ -91,6 +93,7 @@ def _row(entry_id: str, document: dict[str, Any]) -> tuple[Any, ...]:
     stats = latency.get("stats") or latency
     samples = latency.get("samples_ms") or []
     median = stats.get("median") if isinstance(stats, dict) else None
+    peak = _part(document, "memory").get("peak_rss_after_runs_bytes")
     return (entry_id, str(document.get("created", "")), str(document.get("kind", "measured")),
             str(_part(document, "model").get("name", "")),
             str(_part(document, "model").get("sha256", "")),
@@ -98,7 +101,8 @@ def _row(entry_id: str, document: dict[str, Any]) -> tuple[Any, ...]:
             str(_part(document, "backend").get("name", "")),
             str(document.get("label") or ""),
             float(median) if isinstance(median, (int, float)) else None,
-            len(samples) if isinstance(samples, list) else 0)
+            len(samples) if isinstance(samples, list) else 0,
+            float(peak) / 2**20 if isinstance(peak, (int, float)) else None)
 
 
 def _open(path: Path | str) -> sqlite3.Connection:

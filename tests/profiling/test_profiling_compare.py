@@ -96,7 +96,10 @@ def test_compare_latency_puts_the_headline_numbers_side_by_side(
         profile: Profile, estimate_profile: Profile) -> None:
     frame = compare_latency([profile, estimate_profile])
     assert list(frame.columns) == ["label", "kind", "count", "median_ms", "p90_ms", "mean_ms",
-                                   "std_ms"]
+                                   "std_ms", "peak_rss_mib"]
     assert list(frame["kind"]) == ["measured", "estimate"]
     assert frame.loc[0, "median_ms"] == profile.latency["median"]
     assert math.isnan(frame.loc[1, "std_ms"])
+    peak = profile.document["memory"]["peak_rss_after_runs_bytes"]
+    assert frame.loc[0, "peak_rss_mib"] == peak / 2**20  # memory next to latency
+    assert math.isnan(frame.loc[1, "peak_rss_mib"])

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from workbench.profiling.profile import Profile
 
 #: columns of :func:`compare_latency`
-LATENCY_COLUMNS = ("label", "kind", "count", "median_ms", "p90_ms", "mean_ms", "std_ms")
+LATENCY_COLUMNS = ("label", "kind", "count", "median_ms", "p90_ms", "mean_ms", "std_ms",
+                   "peak_rss_mib")
 
 
 def unique_labels(profiles: Sequence[Profile]) -> list[str]:
@@ -145,9 +146,10 @@ def compare(profiles: Sequence[Profile]) -> pd.DataFrame:
 
 
 def compare_latency(profiles: Sequence[Profile]) -> pd.DataFrame:
-    """End-to-end latency side by side: label, kind, count, median/p90/mean/std in ms.
+    """End-to-end latency side by side: label, kind, count, median/p90/mean/std in ms, and
+    the process's peak memory in MiB next to them.
 
-    Missing figures (an estimate has no spread) are NaN.
+    Missing figures (an estimate has no spread and no process) are NaN.
     """
     import pandas as pd
 
@@ -159,5 +161,8 @@ def compare_latency(profiles: Sequence[Profile]) -> pd.DataFrame:
         for key in ("median", "p90", "mean", "std"):
             value = stats.get(key)
             row[f"{key}_ms"] = float(value) if fmt.is_number(value) else math.nan
+        memory = profile.document.get("memory") or {}
+        peak = memory.get("peak_rss_after_runs_bytes")
+        row["peak_rss_mib"] = float(peak) / 2**20 if fmt.is_number(peak) else math.nan
         rows.append(row)
     return pd.DataFrame(rows, columns=list(LATENCY_COLUMNS))
