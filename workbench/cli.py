@@ -196,7 +196,11 @@ def cmd_device(args: argparse.Namespace) -> int:
     device = connect(args.name)
     out = _console()
     if args.action == "probe":
-        out.print(device.probe(refresh=True).summary(), markup=False)
+        from workbench.targets import for_device
+
+        info = device.probe(refresh=True)
+        out.print(info.summary(), markup=False)
+        out.print(f"target: {for_device(info).summary()}", markup=False)
         return 0
     if args.action == "trust":
         if not args.fingerprint:

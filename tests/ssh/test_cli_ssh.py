@@ -25,6 +25,7 @@ def test_profile_on_a_registered_board_works_exactly_as_locally(
     assert document["device"]["name"] == "bench-board" and document["device"]["kind"] == "ssh"
     probe = workbench("device", "probe", "bench-board")
     assert "bench-board (ssh)" in probe.stdout
+    assert "target: " in probe.stdout  # what detection makes of the board's /proc/cpuinfo
     workbench("devices", "remove", "bench-board")
 
 
