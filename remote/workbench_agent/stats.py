@@ -3,8 +3,7 @@ and on the host for every profile's latency statistics."""
 
 from __future__ import annotations
 
-import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Optional, Sequence, Tuple
 
 RESAMPLES = 2000
 
@@ -35,29 +34,6 @@ def ci_width_pct(samples: Sequence[float], confidence: float = 0.95) -> Optional
         return None
     median = float(np.median(np.asarray(list(samples), dtype=float)))
     return 100.0 * (interval[1] - interval[0]) / median if median > 0 else None
-
-
-def runs_until_stable(batch: Callable[[int], List[float]], settings: Dict[str, Any],
-                      ctx: Any) -> List[float]:
-    """``runs="auto"``: timed runs in batches of 10 (``batch(n)`` returns their latencies)
-    until the median's 95% interval is within ``auto_ci_pct`` percent of it, or the time
-    budget or run limit ends (then a warning says how wide the interval still is)."""
-    target = float(settings.get("auto_ci_pct", 2.0))
-    budget = float(settings.get("time_budget_s", 30.0))
-    most = int(settings.get("max_runs", 10000))
-    started = time.monotonic()
-    latency = []  # type: List[float]
-    while True:
-        latency += batch(10)
-        width = ci_width_pct(latency)
-        if width is not None and width <= target:
-            ctx.log("info", "stopped after %d runs: median known within %.2f%%"
-                    % (len(latency), width))
-            return latency
-        if time.monotonic() - started > budget or len(latency) >= most:
-            ctx.log("warning", "stopped after %d runs at the time or run limit; the median's "
-                    "interval is still %.1f%% wide" % (len(latency), width or float("nan")))
-            return latency
 
 
 def describe_interval(interval: Optional[Tuple[float, float]]) -> Any:

@@ -14,7 +14,6 @@ boundary tensors enclose the operators it replaced).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
 import shutil
@@ -203,25 +202,11 @@ class _Session:
         return [self.interpreter.get_tensor(index) for _, index in self.outputs]
 
 
-def _timed(session: _Session, count: int, phase: str, ctx: Any, flush: Any = None
-           ) -> List[float]:
-    times = []
-    clock = time.perf_counter
-    for index in range(count):
-        if flush is not None:
-            flush()
-        start = clock()
-        session.run()
-        times.append((clock() - start) * 1000.0)
-        ctx.progress(phase, index + 1, count)
-    return times
-
-
 def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
     """Run a job: load, cold run, warm-up, timed runs; per-op times from benchmark_model."""
     from workbench_agent.litert_ops import profile_ops
     from workbench_agent.runners.onnxruntime import _CacheFlusher
-    from workbench_agent.stats import runs_until_stable
+    from workbench_agent.timing import latencies, timed
 
     found = _runtime()
     if found is None:
@@ -246,13 +231,9 @@ def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
     start = time.perf_counter()
     outputs = session.run()
     cold_ms = (time.perf_counter() - start) * 1000.0
-    _timed(session, int(settings.get("warmup", 0)), "warmup", ctx)
+    timed(session.run, int(settings.get("warmup", 0)), "warmup", ctx)
     flush = _CacheFlusher(bool(settings.get("flush_cache")))
-    if settings["runs"] == "auto":
-        batch = functools.partial(_timed, session, phase="timed", ctx=ctx, flush=flush)
-        latency = runs_until_stable(batch, settings, ctx)
-    else:
-        latency = _timed(session, int(settings["runs"]), "timed", ctx, flush)
+    latency = latencies(session.run, settings, ctx, flush)
     del flush
     rss_after_runs = ctx.peak_rss_bytes()
 

@@ -131,20 +131,6 @@ class _CacheFlusher:
             self.buffer += 1.0
 
 
-def _timed_runs(session: Any, feeds: Dict[str, Any], count: int, phase: str,
-                ctx: Any, flush: Any = None) -> List[float]:
-    times = []
-    clock = time.perf_counter
-    for index in range(count):
-        if flush is not None:
-            flush()
-        start = clock()
-        session.run(None, feeds)
-        times.append((clock() - start) * 1000.0)
-        ctx.progress(phase, index + 1, count)
-    return times
-
-
 def _profile_layers(ort: Any, path: str, options: Dict[str, Any], providers: List[Any],
                     feeds: Dict[str, Any], runs: int, ctx: Any) -> Dict[str, Any]:
     from workbench_agent.onnx_graph import read_nodes
@@ -187,7 +173,7 @@ def _profile_layers(ort: Any, path: str, options: Dict[str, Any], providers: Lis
 
 def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
     """Run a job: cold run, warm-up, timed runs, then profiled runs for per-layer times."""
-    from workbench_agent.stats import runs_until_stable
+    from workbench_agent.timing import latencies, timed
 
     try:
         import onnxruntime as ort
@@ -212,15 +198,11 @@ def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
     start = time.perf_counter()
     outputs = session.run(None, feeds)
     cold_ms = (time.perf_counter() - start) * 1000.0
-    _timed_runs(session, feeds, int(settings.get("warmup", 0)), "warmup", ctx)
+    run = functools.partial(session.run, None, feeds)
+    timed(run, int(settings.get("warmup", 0)), "warmup", ctx)
     flush = _CacheFlusher(bool(settings.get("flush_cache")))
-    if settings["runs"] == "auto":
-        batch = functools.partial(_timed_runs, session, feeds, phase="timed", ctx=ctx,
-                                  flush=flush)
-        latency = runs_until_stable(batch, settings, ctx)
-    else:
-        latency = _timed_runs(session, feeds, int(settings["runs"]), "timed", ctx, flush)
-    del flush
+    latency = latencies(run, settings, ctx, flush)
+    del flush, run  # the session goes before the profiled runs create another
     rss_after_runs = ctx.peak_rss_bytes()
     used_providers = list(session.get_providers())
     del session

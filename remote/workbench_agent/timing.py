@@ -1,0 +1,58 @@
+"""Timed runs, shared by the runners: a fixed count, or ``runs="auto"`` until the median is known.
+
+Only the call itself is inside the timed region; the optional ``flush``
+(evicting caches between runs) and progress reports stay outside it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Dict, List, Optional
+
+from workbench_agent.stats import ci_width_pct
+
+
+def timed(run: Callable[[], Any], count: int, phase: str, ctx: Any,
+          flush: Optional[Callable[[], Any]] = None) -> List[float]:
+    """``count`` calls of ``run``, each timed alone, in ms; progress reported as ``phase``."""
+    times = []  # type: List[float]
+    clock = time.perf_counter
+    for index in range(count):
+        if flush is not None:
+            flush()
+        start = clock()
+        run()
+        times.append((clock() - start) * 1000.0)
+        ctx.progress(phase, index + 1, count)
+    return times
+
+
+def until_stable(run: Callable[[], Any], settings: Dict[str, Any], ctx: Any,
+                 flush: Optional[Callable[[], Any]] = None) -> List[float]:
+    """Timed runs in batches of 10 until the median's 95% interval is within ``auto_ci_pct``
+    percent of it, or the time budget (``time_budget_s``) or run limit (``max_runs``) ends;
+    then a warning says how wide the interval still is."""
+    target = float(settings.get("auto_ci_pct", 2.0))
+    budget = float(settings.get("time_budget_s", 30.0))
+    most = int(settings.get("max_runs", 10000))
+    started = time.monotonic()
+    latency = []  # type: List[float]
+    while True:
+        latency += timed(run, 10, "timed", ctx, flush)
+        width = ci_width_pct(latency)
+        if width is not None and width <= target:
+            ctx.log("info", "stopped after %d runs: median known within %.2f%%"
+                    % (len(latency), width))
+            return latency
+        if time.monotonic() - started > budget or len(latency) >= most:
+            ctx.log("warning", "stopped after %d runs at the time or run limit; the median's "
+                    "interval is still %.1f%% wide" % (len(latency), width or float("nan")))
+            return latency
+
+
+def latencies(run: Callable[[], Any], settings: Dict[str, Any], ctx: Any,
+              flush: Optional[Callable[[], Any]] = None) -> List[float]:
+    """The timed runs a job asks for: ``settings["runs"]`` of them, or until stable for auto."""
+    if settings["runs"] == "auto":
+        return until_stable(run, settings, ctx, flush)
+    return timed(run, int(settings["runs"]), "timed", ctx, flush)
