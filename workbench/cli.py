@@ -24,10 +24,10 @@ EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 
-def _console(stderr: bool = False) -> Console:
+def _console(stderr: bool = False, soft_wrap: bool = False) -> Console:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    return Console(stderr=stderr, highlight=False, soft_wrap=soft_wrap)
 
 
 def _si(value: float | None, unit: str = "") -> str:

@@ -23,9 +23,9 @@ EXIT_REGRESSED = 1
 
 
 def _console() -> Any:
-    from rich.console import Console
+    from workbench.cli import _console as console
 
-    return Console(highlight=False, soft_wrap=True)
+    return console(soft_wrap=True)  # long ids and paths stay whole on one line
 
 
 def load_profile(reference: str) -> Profile:

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 COLUMNS = ("id", "created", "kind", "model", "model_sha256", "device", "backend", "label",
            "median_ms", "runs", "peak_rss_mib")
 _SCHEMA = f"CREATE TABLE IF NOT EXISTS profiles ({', '.join(COLUMNS)}, PRIMARY KEY (id))"
+_INSERT = f"INSERT OR REPLACE INTO profiles VALUES ({', '.join('?' * len(COLUMNS))})"
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -157,8 +158,7 @@ def _fill(connection: sqlite3.Connection) -> int:
             continue  # not a profile we wrote whole: left alone, not listed
         if isinstance(document, dict) and str(document.get("schema", "")).startswith(
                 "workbench.profile/"):
-            connection.execute(f"INSERT OR REPLACE INTO profiles VALUES "
-                               f"({', '.join('?' * len(COLUMNS))})", _row(file.stem, document))
+            connection.execute(_INSERT, _row(file.stem, document))
             count += 1
     return count
 
@@ -181,8 +181,7 @@ def save(profile: Profile) -> Entry:
     write_atomic(folder() / f"{entry_id}.json", text, error=HistoryError, make_parents=True)
     row = _row(entry_id, document)
     with _index() as connection:
-        connection.execute(f"INSERT OR REPLACE INTO profiles VALUES "
-                           f"({', '.join('?' * len(COLUMNS))})", row)
+        connection.execute(_INSERT, row)
     return Entry(*row)
 
 

@@ -14,8 +14,9 @@ import shlex
 import sys
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict, cast
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, cast
 
 from workbench import errors
 from workbench.devices._stream import HEARTBEAT_S
@@ -26,6 +27,7 @@ from workbench.devices.transfer import Uploader
 if TYPE_CHECKING:
     import paramiko
 
+T = TypeVar("T")
 MIN_PYTHON = (3, 8)
 # Runs on the board with any Python 3: what the workbench needs to know first.
 PYINFO = ("import json, os, platform, shutil, sys\n"
@@ -153,33 +155,31 @@ class SSHDevice(Device):
                                   f"{type(exc).__name__} {exc}".rstrip(),
                                   where=self.endpoint.where())
 
-    def open_session(self) -> paramiko.Channel:
-        """A new channel; a connection found dead here is reopened once (nothing was sent yet)."""
+    def _reopening_once(self, doing: str, open_: Callable[[], T]) -> T:
+        """``open_()``, with a connection found dead reopened once (nothing was sent yet)."""
         for attempt in range(2):
             try:
-                transport = self.client().get_transport()
-                assert transport is not None
-                return transport.open_session(timeout=self.endpoint.timeout)
+                return open_()
             except errors.WorkbenchError:
                 raise
             except Exception as exc:  # paramiko.SSHException, EOFError, OSError
                 self.close()
                 if attempt:
-                    raise self._link_dropped("opening a channel", exc) from None
+                    raise self._link_dropped(doing, exc) from None
         raise AssertionError("unreachable")
+
+    def open_session(self) -> paramiko.Channel:
+        """A new channel; a connection found dead here is reopened once (nothing was sent yet)."""
+        def channel() -> paramiko.Channel:
+            transport = self.client().get_transport()
+            assert transport is not None
+            return transport.open_session(timeout=self.endpoint.timeout)
+
+        return self._reopening_once("opening a channel", channel)
 
     def open_sftp(self) -> paramiko.SFTPClient:
         """An SFTP session, reopening a dead connection once."""
-        for attempt in range(2):
-            try:
-                return self.client().open_sftp()
-            except errors.WorkbenchError:
-                raise
-            except Exception as exc:  # paramiko.SSHException, EOFError, OSError
-                self.close()
-                if attempt:
-                    raise self._link_dropped("opening SFTP", exc) from None
-        raise AssertionError("unreachable")
+        return self._reopening_once("opening SFTP", lambda: self.client().open_sftp())
 
     def sftp(self) -> paramiko.SFTPClient:
         """The device's SFTP session (one per connection)."""
