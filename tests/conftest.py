@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session", autouse=True)
 def private_dirs(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Keep the user's cache, config and data folders out of the tests.
+    """Keep the user's cache, config and data folders, and the board folder, out of the tests.
 
     An already set WORKBENCH_CACHE_DIR is kept, so repeated local runs reuse built zoo models.
     """
@@ -23,6 +23,8 @@ def private_dirs(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ.setdefault("WORKBENCH_CACHE_DIR", str(base / "cache"))
     os.environ["WORKBENCH_CONFIG_DIR"] = str(base / "config")
     os.environ["WORKBENCH_DATA_DIR"] = str(base / "data")
+    # This machine's board lock: never the real /var/tmp/workbench of the machine's own jobs.
+    os.environ["WORKBENCH_BOARD_DIR"] = str(base / "board")
 
 
 def conv_relu_model(path: Path, channels: int = 16, size: int = 32) -> Path:

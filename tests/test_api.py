@@ -11,7 +11,8 @@ from tests.conftest import ROOT
 from workbench import errors
 
 PUBLIC_API = [
-    "Device", "DeviceInfo", "Job", "LocalDevice", "Model", "Profile", "WorkbenchError",
+    "Comparison", "Device", "DeviceInfo", "Job", "LocalDevice", "Model", "Profile", "RunSettings",
+    "WorkbenchError",
     "__version__", "compare", "compare_latency", "connect", "errors", "history", "load_model",
     "profile", "regress", "submit", "sweep", "targets",
 ]

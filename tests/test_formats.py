@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -33,8 +34,24 @@ def test_released_runner_results_still_validate(path: Path) -> None:
 
 @pytest.mark.parametrize("path", sorted(FIXTURES.glob("events-*.jsonl")), ids=lambda p: p.name)
 def test_released_event_streams_still_validate(path: Path) -> None:
+    version = path.stem.split("-")[1]
     for line in path.read_text().splitlines():
-        formats.validate(json.loads(line), formats.EVENTS)
+        formats.validate(json.loads(line), f"workbench.events/{version}")
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURES.glob("events-*.jsonl")), ids=lambda p: p.name)
+def test_the_host_reads_every_released_event_stream_as_stages(path: Path) -> None:
+    from workbench.devices._stream import AgentStream
+
+    seen: list[dict[str, Any]] = []
+    stream = AgentStream("fixture", seen.append)
+    for line in path.read_text().splitlines():
+        stream.feed(line)
+    assert stream.finish(0, "")["latency_ms"]
+    stages = [event["stage"] for event in seen if event["event"] == "stage"]
+    assert {"create", "warmup", "timed", "profile"} <= set(stages)
+    for event in seen:
+        formats.validate(event, formats.EVENTS)
 
 
 @pytest.mark.parametrize("path", sorted(FIXTURES.glob("profile-*.json")), ids=lambda p: p.name)
@@ -43,8 +60,10 @@ def test_released_profiles_still_load(path: Path) -> None:
 
 
 def test_a_fixture_exists_for_every_released_format() -> None:
-    names = {p.name.split("-")[0] for p in FIXTURES.iterdir()}
-    assert names >= {"job", "events", "runner", "profile"}
+    fixtures = {"-".join(p.name.split(".")[0].split("-")[:2]) for p in FIXTURES.iterdir()}
+    for identifier in formats.SCHEMAS:
+        kind, version = identifier.removeprefix("workbench.").split("/")
+        assert f"{kind}-{version}" in fixtures, f"no fixture of {identifier}"
 
 
 def test_a_document_that_breaks_its_schema_names_the_place() -> None:
@@ -52,3 +71,9 @@ def test_a_document_that_breaks_its_schema_names_the_place() -> None:
         formats.validate({"schema": "workbench.job/1", "id": "x", "model": {"path": "m",
                           "sha256": "s"}, "backend": {"name": "b", "runner": "r", "options": {}},
                           "inputs": [], "run": {"warmup": -1, "runs": 1}}, formats.JOB)
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURES.glob("comparison-*.json")), ids=lambda p: p.name)
+def test_released_comparisons_still_validate(path: Path) -> None:
+    version = path.stem.split("-")[1]
+    formats.validate(json.loads(path.read_text()), f"workbench.comparison/{version}")

@@ -176,7 +176,7 @@ def test_submit_runs_in_the_background_and_can_be_cancelled(conv_model: Path) ->
     started = threading.Event()
 
     def on_event(event: dict[str, Any]) -> None:
-        if event.get("phase") == "timed":
+        if event.get("stage") == "timed":
             started.set()
 
     job = wb.submit(conv_model, warmup=0, runs=1_000_000, profile_runs=0, on_event=on_event)

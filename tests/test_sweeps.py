@@ -40,7 +40,7 @@ def test_sweep_plots_have_titles_and_units(grid) -> None:  # type: ignore[no-unt
 def test_all_points_run_in_one_agent_process() -> None:
     events: list[dict] = []  # type: ignore[type-arg]
     wb.sweep("zoo:mlp", over={"threads": [1, 2, 1]}, warmup=0, runs=3, on_event=events.append)
-    points = [e for e in events if e.get("phase") == "point"]
+    points = [e for e in events if e.get("stage") == "point"]
     assert [e["done"] for e in points] == [1, 2, 3]
 
 

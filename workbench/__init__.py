@@ -18,12 +18,14 @@ from workbench.errors import WorkbenchError
 __version__ = "0.1.0"
 
 __all__ = [
+    "Comparison",
     "Device",
     "DeviceInfo",
     "Job",
     "LocalDevice",
     "Model",
     "Profile",
+    "RunSettings",
     "WorkbenchError",
     "__version__",
     "compare",
@@ -45,11 +47,13 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "LocalDevice": ("workbench.devices", "LocalDevice"),
     "connect": ("workbench.devices", "connect"),
     "Job": ("workbench.jobs", "Job"),
+    "RunSettings": ("workbench.jobs", "RunSettings"),
     "profile": ("workbench.jobs", "profile"),
     "submit": ("workbench.jobs", "submit"),
     "Model": ("workbench.models", "Model"),
     "load_model": ("workbench.models", "load_model"),
     "Profile": ("workbench.profiling", "Profile"),
+    "Comparison": ("workbench.profiling", "Comparison"),
     "compare": ("workbench.profiling", "compare"),
     "compare_latency": ("workbench.profiling", "compare_latency"),
     "errors": ("workbench.errors", None),
@@ -62,10 +66,11 @@ _LAZY: dict[str, tuple[str, str | None]] = {
 if TYPE_CHECKING:
     from workbench import errors, history, targets
     from workbench.devices import Device, DeviceInfo, LocalDevice, connect
-    from workbench.jobs import Job, profile, submit
+    from workbench.jobs import Job, RunSettings, profile, submit
     from workbench.models import Model, load_model
     from workbench.profiling import Profile
     from workbench.profiling.compare import compare, compare_latency
+    from workbench.profiling.comparison import Comparison
     from workbench.profiling.regress import regress
     from workbench.sweeps import sweep
 

@@ -3,6 +3,9 @@
 Each folder can be moved with an environment variable (tests point them at a
 temporary folder): ``WORKBENCH_CACHE_DIR``, ``WORKBENCH_CONFIG_DIR``,
 ``WORKBENCH_DATA_DIR``. Otherwise platformdirs picks the usual place.
+
+The board folder is not the user's: it holds this machine's job lock, shared
+by every account (``WORKBENCH_BOARD_DIR``, default ``/var/tmp/workbench``).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ def _dir(variable: str, kind: str) -> Path:
 
 
 def cache_dir() -> Path:
-    """Built zoo models, content-addressed model copies, locks."""
+    """Built zoo models, content-addressed model copies, local job folders."""
     return _dir("WORKBENCH_CACHE_DIR", "cache")
 
 
@@ -33,3 +36,12 @@ def config_dir() -> Path:
 def data_dir() -> Path:
     """Saved profiles (history)."""
     return _dir("WORKBENCH_DATA_DIR", "data")
+
+
+#: Where boards keep their job lock unless told otherwise (this machine and SSH boards alike).
+DEFAULT_BOARD_DIR = "/var/tmp/workbench"
+
+
+def board_dir() -> Path:
+    """This machine's board folder: the job lock every account waits on, and its queue."""
+    return Path(os.environ.get("WORKBENCH_BOARD_DIR") or DEFAULT_BOARD_DIR)

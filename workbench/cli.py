@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -101,6 +102,26 @@ def _print_profile(profile: Profile, top: int) -> None:
     _console().print(profile.summary(top=top), markup=False)
 
 
+def _show_stage(bar: Any, tasks: dict[str, Any], event: dict[str, Any]) -> None:
+    """One stage event on the progress display: a bar per stage, the queue as a line."""
+    stage = str(event["stage"])
+    if stage == "queue":
+        since = event.get("since")
+        held = f" for {time.time() - since:.0f} s" if isinstance(since, (int, float)) else ""
+        bar.console.print(f"waiting for the board: place {event.get('place')} of "
+                          f"{event.get('length')}; {event.get('holder') or '?'} holds it{held}")
+        return
+    if stage in ("done", "failed", "cancelled"):
+        return
+    total, done = event.get("total"), event.get("done")
+    if stage not in tasks:
+        tasks[stage] = bar.add_task(stage, total=max(1, total) if total else 1)
+    if isinstance(total, int) and isinstance(done, int):
+        bar.update(tasks[stage], completed=done, total=max(1, total))
+    else:
+        bar.update(tasks[stage], completed=1, total=1)
+
+
 def cmd_profile(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -114,11 +135,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
         tasks: dict[str, Any] = {}
 
         def on_event(event: dict[str, Any]) -> None:
-            if event.get("event") == "progress":
-                phase = event["phase"]
-                if phase not in tasks:
-                    tasks[phase] = bar.add_task(phase, total=max(1, event["total"]))
-                bar.update(tasks[phase], completed=event["done"], total=max(1, event["total"]))
+            if event.get("event") == "stage":
+                _show_stage(bar, tasks, event)
             elif event.get("event") == "log" and not args.quiet:
                 bar.console.print(f"[dim]{event['level']}: {event['message']}[/dim]")
 
@@ -174,10 +192,17 @@ def cmd_devices(args: argparse.Namespace) -> int:
         registry.remove(args.name)
         out.print(f"removed {args.name}")
         return 0
-    for entry in known_devices(include_ssh_config=args.ssh_config):
+    from rich.markup import escape
+
+    listed = known_devices(include_ssh_config=args.ssh_config)
+    # name and kind as aligned columns; "local" is always listed, so max() has a value
+    name_width = max(len(str(e["name"])) for e in listed)
+    kind_width = max(len(str(e["kind"])) for e in listed)
+    for entry in listed:
+        name, kind = str(entry["name"]).ljust(name_width), str(entry["kind"]).ljust(kind_width)
         where = entry.get("host") or ""
         notes = entry.get("notes", "")
-        out.print(f"[bold]{entry['name']}[/bold] ({entry['kind']}) {where} {notes}")
+        out.print(f"[bold]{escape(name)}[/bold]  {escape(kind)}  {escape(f'{where} {notes}')}")
         if args.probe:
             out.print("  " + connect(entry["name"]).probe().summary(), markup=False)
     return 0
@@ -190,11 +215,73 @@ def _upload_bar(args: argparse.Namespace) -> Any:
                     console=_console(stderr=True), transient=True)
 
 
+def _duration(seconds: float) -> str:
+    """A short duration: 12 s, 3 min 20 s, 2 h 5 min, 3 d 4 h."""
+    seconds = max(0, int(seconds))
+    for unit, size, smaller, small_size in (("d", 86400, "h", 3600), ("h", 3600, "min", 60),
+                                            ("min", 60, "s", 1)):
+        if seconds >= size:
+            rest = (seconds % size) // small_size
+            return f"{seconds // size} {unit}" + (f" {rest} {smaller}" if rest else "")
+    return f"{seconds} s"
+
+
+def _when(stamp: Any) -> str:
+    """Epoch seconds as local time and how long ago."""
+    import time as clock
+
+    if not isinstance(stamp, (int, float)):
+        return "?"
+    text = clock.strftime("%Y-%m-%d %H:%M:%S", clock.localtime(stamp))
+    return f"{text} ({_duration(clock.time() - stamp)} ago)"
+
+
+def _print_device_status(name: str, state: dict[str, Any]) -> None:
+    """The board's lock (holder, waiters in order) and this account's job folders."""
+    from rich.table import Table
+
+    out = _console()
+    lock = state.get("lock") or {}
+    out.print(f"{name}: board lock {lock.get('lock', '?')}", markup=False)
+    holder = lock.get("holder") or {}
+    if lock.get("held"):
+        out.print(f"  held by {holder.get('holder') or '?'} (job {holder.get('job') or '?'}, "
+                  f"pid {holder.get('pid', '?')}) since {_when(lock.get('since'))}",
+                  markup=False)
+    else:
+        out.print("  free", markup=False)
+    waiters = lock.get("waiters") or []
+    if not waiters:
+        out.print("  no job is waiting", markup=False)
+    for place, waiter in enumerate(waiters, 1):
+        out.print(f"  waiting {place}: {waiter.get('holder') or '?'} (job "
+                  f"{waiter.get('job') or '?'}, pid {waiter.get('pid', '?')}) since "
+                  f"{_when(waiter.get('since'))}", markup=False)
+    jobs = state.get("jobs") or []
+    if not jobs:
+        out.print("no job folders on the device for this account", markup=False)
+        return
+    table = Table(title="job folders (this account)")
+    for column in ("job", "state", "last status", "result"):
+        table.add_column(column)
+    for job in jobs:
+        table.add_row(str(job.get("id")), str(job.get("state")), _when(job.get("time")),
+                      "not collected" if job.get("uncollected") else "-")
+    out.print(table)
+
+
 def cmd_device(args: argparse.Namespace) -> int:
     from workbench.devices import connect
 
     device = connect(args.name)
     out = _console()
+    if args.action == "status":
+        state = device.status()
+        if args.json:
+            print(json.dumps(state, indent=2, sort_keys=True))
+        else:
+            _print_device_status(args.name, state)
+        return 0
     if args.action == "probe":
         from workbench.targets import for_device
 
@@ -350,12 +437,15 @@ def parser() -> argparse.ArgumentParser:
     devices.add_argument("--probe", action="store_true", help="probe each device")
     devices.set_defaults(func=cmd_devices)
 
-    device = sub.add_parser("device", help="work on one device: probe, setup, clean, trust")
-    device.add_argument("action", choices=("probe", "setup", "clean", "trust"))
+    device = sub.add_parser("device", help="work on one device: probe, status, setup, clean, "
+                            "trust")
+    device.add_argument("action", choices=("probe", "status", "setup", "clean", "trust"))
     device.add_argument("name", help="device name")
     device.add_argument("fingerprint", nargs="?", help="SHA256:... host key fingerprint (trust)")
     device.add_argument("--backend", default="onnxruntime", help="backend to set up for")
     device.add_argument("--bundle", action="append", help="your own wheel or SDK folder")
+    device.add_argument("--json", action="store_true",
+                        help="status: print the lock and the job folders as JSON")
     device.set_defaults(func=cmd_device)
 
     emu = sub.add_parser("emulator", help="an emulated Arm board (qemu-user) for tests and classes")

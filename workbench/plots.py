@@ -243,14 +243,14 @@ def time_vs_macs(profile: Profile, ax: Axes | None = None) -> Figure:
 
 def compare_layers(profiles: Sequence[Profile], n: int = 15, ax: Axes | None = None) -> Figure:
     """Grouped bars of the ``n`` slowest matched layers across profiles (see ``compare``)."""
-    from workbench.profiling.compare import compare, time_column, unique_labels
+    from workbench.profiling.compare import compare
 
-    labels = unique_labels(profiles)
-    frame = compare(profiles).head(n)
+    comparison = compare(profiles)
+    frame = comparison.to_dataframe().head(n)
     fig, ax = _axes(ax, 9, 1.8 + 0.22 * max(len(frame), 3) * max(len(profiles), 1))
     height = 0.8 / max(len(profiles), 1)
-    for index, (label, profile) in enumerate(zip(labels, profiles, strict=True)):
-        times = [t if is_number(t) else 0.0 for t in frame[time_column(label)]]
+    for index, (label, profile) in enumerate(zip(comparison.labels, profiles, strict=True)):
+        times = [t if is_number(t) else 0.0 for t in frame[comparison.time_column(index)]]
         positions = [y - 0.4 + height * (index + 0.5) for y in range(len(frame))]
         ax.barh(positions, times, height=height, label=_tagged_label(profile, label))
     ax.set_yticks(range(len(frame)), [shorten(str(v), LABEL_WIDTH) for v in frame["layer"]],

@@ -25,8 +25,10 @@ from workbench import errors
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
+    from typing_extensions import Unpack
 
     from workbench.devices.base import Device, EventCallback
+    from workbench.jobs import RunKeywords, RunSettings
     from workbench.models import Model
     from workbench.profiling import Profile
 
@@ -91,23 +93,32 @@ def _grid(over: dict[str, list[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(axes, combo, strict=True)) for combo in itertools.product(*over.values())]
 
 
+
+
 def sweep(model: Model | str | Path, device: Device | str = "local",
           backend: str = "onnxruntime", over: dict[str, list[Any]] | None = None, *,
-          options: dict[str, Any] | None = None, warmup: int = 5, runs: int = 20,
-          profile_runs: int = 0, timeout: float | None = None,
-          on_event: EventCallback | None = None) -> Sweep:
+          options: dict[str, Any] | None = None, settings: RunSettings | None = None,
+          on_event: EventCallback | None = None, **run: Unpack[RunKeywords]) -> Sweep:
     """Run ``model`` at every point of the grid ``over`` in one agent process.
 
     Axes: ``threads`` (intra-op threads), ``cluster``, ``cores``, ``batch`` (the
-    model's symbolic ``batch`` dim) and any option of the backend.
+    model's symbolic ``batch`` dim) and any option of the backend. ``settings``
+    and keyword run settings are those of :func:`workbench.profile`; without
+    them a sweep runs 5 warm-up and 20 timed runs a point, no profiled runs.
     """
     from workbench import backends
     from workbench.devices import connect
     from workbench.inputs import job_inputs
-    from workbench.jobs import Prepared, _as_model, build_job, profile_document
+    from workbench.jobs import Prepared, RunSettings, as_model, build_job, profile_document
 
+    # many points, so fewer runs each unless asked
+    the_settings = RunSettings.of(settings or RunSettings(warmup=5, runs=20, profile_runs=0),
+                                  **run)
+    warmup, runs, profile_runs = (the_settings.warmup, the_settings.runs,
+                                  the_settings.profile_runs)
+    timeout = the_settings.timeout
     points = _grid(over or {"threads": [0]})
-    base_model = _as_model(model)
+    base_model = as_model(model)
     the_device = connect(device)
     the_backend = backends.get(backend)
     info = the_device.probe()
@@ -124,8 +135,8 @@ def sweep(model: Model | str | Path, device: Device | str = "local",
             variants[batch] = base_model.with_shapes(batch=batch) if batch else base_model
         specs.append((point, checked, variants[batch]))
     first_model = specs[0][2]
-    job = build_job(first_model, the_device, the_backend, specs[0][1], None, warmup=warmup,
-                    runs=runs, profile_runs=profile_runs, timeout=timeout, on_event=on_event)
+    job = build_job(first_model, the_device, the_backend, specs[0][1], None, the_settings,
+                    on_event=on_event)
     # A stable folder on the device per sweep: running it again resumes.
     key = hashlib.sha256(json.dumps([base_model.sha256, the_backend.name, points, options,
                                      warmup, runs, profile_runs], sort_keys=True,

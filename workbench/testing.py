@@ -334,24 +334,13 @@ def _inputs(model: Model) -> dict[str, np.ndarray]:
 def _profile(backend: Backend, model: Model, device: str | Device, options: dict[str, Any],
              inputs: dict[str, Any], events: list[dict[str, Any]], timeout: float) -> Profile:
     """``workbench.profile``; for a Backend object not (yet) registered, its same steps."""
-    from workbench import backends, jobs
-    from workbench.devices import connect
+    from workbench import jobs
 
-    settings: dict[str, Any] = {"warmup": 1, "runs": 3, "profile_runs": 2, "timeout": timeout}
-    try:
-        registered = backends.get(backend.name) is backend
-    except errors.BackendNotFound:
-        registered = False
-    if registered:
-        return jobs.profile(model, device, backend.name, options, inputs=inputs,
-                            on_event=events.append, keep_outputs=True, **settings)
-    the_device = connect(device)
-    checked = backend.validate_options(options)
-    info = the_device.probe()
-    backend.check_device(info, checked)
-    job = jobs.build_job(model, the_device, backend, checked, inputs, on_event=events.append,
-                         keep_outputs=True, **settings)
-    prepared = jobs.Prepared(model, the_device, backend, checked, info, job, None)
+    settings = jobs.RunSettings(warmup=1, runs=3, profile_runs=2, timeout=timeout,
+                                keep_outputs=True)
+    # A Backend object goes through the very steps profile() takes, registered or not.
+    prepared = jobs.prepare(model, device, backend, options, inputs=inputs, settings=settings,
+                            on_event=events.append)
     return jobs.execute(prepared, events.append)
 
 

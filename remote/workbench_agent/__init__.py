@@ -7,7 +7,7 @@ boards. Nothing here imports ``workbench``.
 
 __version__ = "0.1.0"
 
-#: The event-stream format the agent writes (see workbench/formats/schemas/events-1.json).
-EVENTS_SCHEMA = "workbench.events/1"
+#: The event-stream format the agent writes (see workbench/formats/schemas/events-2.json).
+EVENTS_SCHEMA = "workbench.events/2"
 #: The runner API the agent offers to runner modules.
 RUNNER_API = 1

@@ -1,4 +1,4 @@
-"""Run one job and report in JSON lines (the workbench.events/1 stream).
+"""Run one job and report in JSON lines (the workbench.events/2 stream).
 
 stdout carries only events, one JSON object per line. Anything native code
 prints to stdout is sent to stderr instead (the real stdout is moved to a
@@ -26,7 +26,7 @@ from typing import IO, Any, Callable, Dict, List, Optional, Tuple
 
 from workbench_agent import EVENTS_SCHEMA, RUNNER_API, __version__
 from workbench_agent.inputs import make_inputs
-from workbench_agent.lock import DeviceLock
+from workbench_agent.lock import DeviceLock, LockWaitTimeout
 from workbench_agent.record import JobRecord
 from workbench_agent.runners import BUILTIN
 from workbench_agent.sysinfo import peak_rss_bytes
@@ -93,13 +93,20 @@ class Context:
         self._last_progress = 0.0
 
     def progress(self, phase: str, done: int, total: int) -> None:
-        """Report progress; throttled to ~10 events per second except sweep points and the
-        last event of a phase."""
+        """Report progress in a stage (create, warmup, timed, profile, aggregate, point);
+        throttled to ~10 events per second except sweep points and a stage's first and last
+        event."""
         now = time.monotonic()
-        if done < total and phase != "point" and now - self._last_progress < 0.1:
+        if 0 < done < total and phase != "point" and now - self._last_progress < 0.1:
             return
         self._last_progress = now
-        self._writer.emit({"event": "progress", "phase": phase, "done": done, "total": total})
+        self.stage(phase, done=done, total=total)
+
+    def stage(self, stage: str, **details: Any) -> None:
+        """Say the job entered (or moved on in) ``stage``, with a timestamp."""
+        event = {"event": "stage", "stage": stage, "time": time.time()}
+        event.update(details)
+        self._writer.emit(event)
 
     def log(self, level: str, message: str) -> None:
         self._writer.emit({"event": "log", "level": level, "message": message})
@@ -233,6 +240,36 @@ def _run_sweep(job: Dict[str, Any], runner: Any, context: "Context") -> Dict[str
             "latency_ms": [], "sweep": results}
 
 
+def _take_board(job: Dict[str, Any], context: "Context") -> Optional[DeviceLock]:
+    """Hold the board's lock for the job; while waiting, report queue stages.
+
+    With ``lock.wait_s`` set, a job that waited that long gives up with DeviceBusy.
+    """
+    settings = job.get("lock")
+    if not settings:
+        return None
+    lock = DeviceLock(settings["path"], str(job.get("id", "")), str(settings.get("holder", "?")))
+
+    def report(queue: Dict[str, Any]) -> None:
+        # the lock names the holder's job "job"; in a stage event that would read as ours
+        details = {("holder_job" if key == "job" else key): value for key, value in queue.items()}
+        context.stage("queue", **details)
+
+    try:
+        lock.acquire(report, timeout=settings.get("wait_s"))
+    except LockWaitTimeout as busy:
+        holder = busy.holder or {}
+        held_s = time.time() - float(holder.get("since") or time.time())
+        raise AgentFailure(
+            "DeviceBusy", "The board is busy: job %s from %s has held it for %.0f s; this job "
+            "gave up after waiting %.0f s" % (holder.get("job", "?"), holder.get("holder", "?"),
+                                                held_s, busy.waited_s),
+            where=settings["path"],
+            hint="Try again later, wait longer (lock_wait_s), or see who holds the board with "
+            "`workbench device status`") from None
+    return lock
+
+
 def run_job(job: Dict[str, Any], writer: EventWriter) -> int:
     """Run one job, emitting events; returns the exit code."""
     writer.emit({"event": "hello", "schema": EVENTS_SCHEMA, "agent_version": __version__,
@@ -246,11 +283,7 @@ def run_job(job: Dict[str, Any], writer: EventWriter) -> int:
         writer.record.status("running")
         runner = load_runner(job["backend"]["runner"])
         context = Context(writer, workdir)
-        lock = None
-        if job.get("lock"):
-            lock = DeviceLock(job["lock"]["path"], str(job.get("id", "")),
-                              str(job["lock"].get("holder", "?")))
-            lock.acquire(lambda message: context.log("info", message))
+        lock = _take_board(job, context)
         try:
             if job.get("sweep"):
                 result = _run_sweep(job, runner, context)
@@ -261,6 +294,8 @@ def run_job(job: Dict[str, Any], writer: EventWriter) -> int:
                 lock.release()
         result.setdefault("runner_api", RUNNER_API)
         result.setdefault("agent_version", __version__)
+        line = json.dumps(result, separators=(",", ":"), allow_nan=False)
+        context.stage("download", done=0, total=len(line.encode("utf-8")))
         writer.emit({"event": "result", "result": result})
         return EXIT_OK
     except AgentFailure as failure:

@@ -4,14 +4,23 @@
 ``outcome.json`` holds the final event (result or error). Both are written
 atomically, so a host that lost the link mid-job (or a lab server without a
 kernel) reads a whole document or none.
+
+The host removes a job's folder once it has the result (the job is then
+collected). A folder whose outcome nobody collected stays until ``prune``
+removes it, ``MAX_AGE_S`` (7 days) after the job's last status, unless its
+agent still runs.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
+
+#: How long a job folder is kept after the job's last status when nobody collects it.
+MAX_AGE_S = 7 * 86400
 
 
 def _write(path: str, document: Dict[str, Any]) -> None:
@@ -68,3 +77,56 @@ def collect(folder: str) -> Dict[str, Any]:
             pass
     status["outcome"] = read("outcome.json")
     return status
+
+
+def _job_folders(jobs_dir: str) -> List[str]:
+    try:
+        names = os.listdir(jobs_dir)
+    except OSError:
+        return []
+    return sorted(name for name in names if os.path.isdir(os.path.join(jobs_dir, name)))
+
+
+def _last_seen(folder: str, status: Dict[str, Any]) -> float:
+    """When the job last said anything: its status time, else the folder's mtime."""
+    stamp = status.get("time")
+    if isinstance(stamp, (int, float)):
+        return float(stamp)
+    try:
+        return os.path.getmtime(folder)
+    except OSError:
+        return 0.0
+
+
+def list_jobs(jobs_dir: str) -> List[Dict[str, Any]]:
+    """The job folders in ``jobs_dir``, oldest first.
+
+    Each is ``{"id", "state", "time", "uncollected"}``: state is running,
+    done, failed or stopped (unknown before the agent wrote a status), time
+    the epoch seconds of the last status, and uncollected whether an outcome
+    waits in the folder for the host.
+    """
+    jobs = []
+    for name in _job_folders(jobs_dir):
+        folder = os.path.join(jobs_dir, name)
+        status = collect(folder)
+        jobs.append({"id": name, "state": status.get("state", "unknown"),
+                     "time": _last_seen(folder, status),
+                     "uncollected": status.get("outcome") is not None})
+    jobs.sort(key=lambda job: (job["time"], job["id"]))
+    return jobs
+
+
+def prune(jobs_dir: str, max_age_s: float = MAX_AGE_S) -> List[str]:
+    """Remove job folders older than ``max_age_s`` whose agent is not running; their ids."""
+    removed = []
+    now = time.time()
+    for name in _job_folders(jobs_dir):
+        folder = os.path.join(jobs_dir, name)
+        status = collect(folder)
+        if status.get("state") == "running" or now - _last_seen(folder, status) <= max_age_s:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        if not os.path.exists(folder):
+            removed.append(name)
+    return removed

@@ -13,8 +13,13 @@ from workbench_agent.stats import ci_width_pct
 
 
 def timed(run: Callable[[], Any], count: int, phase: str, ctx: Any,
-          flush: Optional[Callable[[], Any]] = None) -> List[float]:
-    """``count`` calls of ``run``, each timed alone, in ms; progress reported as ``phase``."""
+          flush: Optional[Callable[[], Any]] = None, done_before: int = 0,
+          total: Optional[int] = None) -> List[float]:
+    """``count`` calls of ``run``, each timed alone, in ms; progress reported as ``phase``.
+
+    Progress counts from ``done_before`` towards ``total`` (``count`` unless given), so
+    batches of one stage report as one stage.
+    """
     times = []  # type: List[float]
     clock = time.perf_counter
     for index in range(count):
@@ -23,7 +28,7 @@ def timed(run: Callable[[], Any], count: int, phase: str, ctx: Any,
         start = clock()
         run()
         times.append((clock() - start) * 1000.0)
-        ctx.progress(phase, index + 1, count)
+        ctx.progress(phase, done_before + index + 1, total or count)
     return times
 
 
@@ -38,16 +43,20 @@ def until_stable(run: Callable[[], Any], settings: Dict[str, Any], ctx: Any,
     started = time.monotonic()
     latency = []  # type: List[float]
     while True:
-        latency += timed(run, 10, "timed", ctx, flush)
+        # progress runs towards the run limit; the stage's last event says how many it took
+        latency += timed(run, 10, "timed", ctx, flush, done_before=len(latency),
+                         total=max(most, len(latency) + 10))
         width = ci_width_pct(latency)
         if width is not None and width <= target:
             ctx.log("info", "stopped after %d runs: median known within %.2f%%"
                     % (len(latency), width))
-            return latency
+            break
         if time.monotonic() - started > budget or len(latency) >= most:
             ctx.log("warning", "stopped after %d runs at the time or run limit; the median's "
                     "interval is still %.1f%% wide" % (len(latency), width or float("nan")))
-            return latency
+            break
+    ctx.progress("timed", len(latency), len(latency))
+    return latency
 
 
 def latencies(run: Callable[[], Any], settings: Dict[str, Any], ctx: Any,

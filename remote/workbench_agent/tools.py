@@ -7,6 +7,8 @@
     install-bundle DEST ZIP...    unzip wheels into DEST atomically; runtime/current -> DEST
     remove PATH...                remove files or folders
     collect JOBDIR                a job's status and outcome (see record.py)
+    status BOARD_LOCK JOBS_DIR    who holds the board and who waits (lock.py); the login's job
+                                  folders (record.py), after removing week-old ones
 """
 
 from __future__ import annotations
@@ -113,8 +115,27 @@ def _collect(args: List[str]) -> Any:
     return collect(args[0])
 
 
+def board_status(lock_path: str, jobs_dir: str) -> Dict[str, Any]:
+    """The board's lock (holder, waiters) and the job folders in ``jobs_dir``.
+
+    Job folders older than a week whose agent is not running are removed first.
+    Returns ``{"lock": board_state(...), "jobs": list_jobs(...), "pruned": [ids]}``.
+    """
+    from workbench_agent.lock import board_state
+    from workbench_agent.record import list_jobs, prune
+
+    pruned = prune(os.path.expanduser(jobs_dir))
+    return {"lock": board_state(lock_path), "jobs": list_jobs(os.path.expanduser(jobs_dir)),
+            "pruned": pruned}
+
+
+def _status(args: List[str]) -> Any:
+    lock_path, jobs_dir = args
+    return board_status(lock_path, jobs_dir)
+
+
 TOOLS: Dict[str, Any] = {"collect": _collect, "hash": _hash, "free": _free, "link": _link,
-                         "evict": _evict,
+                         "evict": _evict, "status": _status,
                          "install-bundle": _install_bundle, "remove": _remove}
 
 

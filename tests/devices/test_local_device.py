@@ -74,27 +74,29 @@ def test_an_agent_killed_mid_run_reports_the_signal_and_its_stderr_tail(tmp_path
 def test_two_jobs_on_one_device_run_one_after_the_other(tmp_path: Path) -> None:
     device = LocalDevice("lock-test")
     spans: list[tuple[float, float]] = []
-    waiting: list[str] = []
+    results: list[dict[str, Any]] = []
+    queued: list[dict[str, Any]] = []
 
     def one_job(index: int) -> None:
         job = sleepy_job(tmp_path, seconds=1.0)
         job["id"] = f"job-{index}"
         job["lock"] = {"path": device.lock_path(), "holder": f"test thread {index}"}
         start = time.monotonic()
-        result = device.run(job, lambda e: waiting.append(e.get("message", "")))
+        results.append(device.run(job, lambda e: queued.append(e)
+                                  if e.get("stage") == "queue" else None))
         spans.append((start, time.monotonic()))
-        assert result["latency_ms"] == [1.0]
 
     threads = [threading.Thread(target=one_job, args=(i,)) for i in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(60)
-    assert len(spans) == 2
+    assert [r["latency_ms"] for r in results] == [[1.0], [1.0]]
     first, second = sorted(spans, key=lambda span: span[1])
     assert second[1] - first[1] >= 0.9, "the second job ran while the first held the device"
-    message = next(m for m in waiting if "waiting" in m)
-    assert "place 1" in message and "test thread" in message
+    assert queued, "the waiting job reported no queue stage"
+    assert queued[0]["place"] == 1 and queued[0]["source"] == "board"
+    assert str(queued[0]["holder"]).startswith("test thread")
 
 
 def test_the_agent_stops_when_the_host_goes_away(tmp_path: Path) -> None:

@@ -72,11 +72,13 @@ def test_litert_layers_compare_layer_by_layer_with_onnxruntime(benchmark_model: 
     assert litert.layers and all(row.get("reference_nodes") or row["op_type"] == "PAD"
                                  for row in litert.layers)
     onnx = wb.profile("zoo:small-cnn", warmup=1, runs=5, profile_runs=3, label="onnxruntime")
-    frame = wb.compare([onnx, litert])
-    both = frame.dropna(subset=["onnxruntime: time_us_median", "litert: time_us_median"])
+    comparison = wb.compare([onnx, litert])
+    frame = comparison.to_dataframe()
+    onnx_us, litert_us = comparison.time_column("onnxruntime"), comparison.time_column("litert")
+    both = frame.dropna(subset=[onnx_us, litert_us])
     # every conv block (conv + bn + relu in ONNX, one fused CONV_2D in the twin) lines up
     blocks = [row for row in both["original_nodes"] if ".conv" in row]
     assert len(blocks) == 3
     assert all({f"{b}.conv", f"{b}.bn", f"{b}.relu"} <= set(nodes.split(", "))
                for b, nodes in zip(("block1", "block2", "block3"), sorted(blocks), strict=True))
-    assert not math.isnan(float(both["litert: time_us_median"].sum()))
+    assert not math.isnan(float(both[litert_us].sum()))

@@ -30,12 +30,14 @@ def sshd(tmp_path_factory: pytest.TempPathFactory, client_key: Path) -> Iterator
 
 
 def make_board(server: Sshd, tmp_path: Path, **overrides: object) -> SSHDevice:
-    """A device logged in as root with the test key; the board's cache in ``tmp_path``."""
+    """A device logged in as root with the test key; the board's cache and board folder
+    (its job lock) in ``tmp_path``."""
     settings: dict[str, object] = dict(
         host="127.0.0.1", port=server.port, user="root", key_filename=str(server.client_key),
         known_hosts=[server.known_hosts], user_known_hosts=tmp_path / "user_known_hosts",
         ssh_config=tmp_path / "no_ssh_config", allow_agent=False, look_for_keys=False,
-        python=sys.executable, remote_cache=str(tmp_path / "board-cache"), timeout=5)
+        python=sys.executable, remote_cache=str(tmp_path / "board-cache"),
+        board_dir=str(tmp_path / "board"), timeout=5)
     settings.update(overrides)
     return SSHDevice("testboard", **settings)  # type: ignore[arg-type]
 

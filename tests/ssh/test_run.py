@@ -27,7 +27,12 @@ def test_profile_over_ssh_works_as_locally_and_records_the_board(
     assert len(document["latency"]["samples_ms"]) == 5
     assert sorted(n for row in p.layers for n in row["original_nodes"]) == sorted(
         ["conv1", "relu1", "conv2", "relu2", "pool"])
-    assert any(e["event"] == "progress" and e["phase"] == "timed" for e in events)
+    stages = [e["stage"] for e in events if e["event"] == "stage"]
+    for stage in ("connect", "probe", "upload", "create", "warmup", "timed", "profile",
+                  "download", "done"):
+        assert stage in stages, f"no {stage} stage over SSH: {stages}"
+    order = [stages.index(s) for s in ("connect", "probe", "upload", "timed", "download", "done")]
+    assert order == sorted(order), stages
 
 
 def test_the_job_folder_on_the_board_is_removed_after_the_job(board: SSHDevice,
@@ -85,7 +90,7 @@ def test_two_hosts_sharing_a_board_queue_up_and_the_second_sees_who_holds_it(
         sshd: Sshd, tmp_path: Path) -> None:
     first, second = make_board(sshd, tmp_path), make_board(sshd, tmp_path)
     finished: dict[str, float] = {}
-    waiting: list[str] = []
+    queued: list[dict[str, Any]] = []
     a_holds_the_board = threading.Event()
 
     def one(device: SSHDevice, label: str) -> None:
@@ -93,7 +98,8 @@ def test_two_hosts_sharing_a_board_queue_up_and_the_second_sees_who_holds_it(
         job["lock"] = {"path": device.lock_path(), "holder": f"host {label}"}
 
         def on_event(event: dict[str, Any]) -> None:
-            waiting.append(event.get("message", ""))
+            if event.get("stage") == "queue":
+                queued.append(event)
             if label == "a" and event.get("message") == "sleeping":
                 a_holds_the_board.set()
 
@@ -111,7 +117,7 @@ def test_two_hosts_sharing_a_board_queue_up_and_the_second_sees_who_holds_it(
     for thread in threads:
         thread.join(60)
     assert finished["b"] - finished["a"] >= 1.0, "the second job did not wait for the first"
-    assert any("place 1" in m and "host a" in m for m in waiting)
+    assert any(q["place"] == 1 and q["holder"] == "host a" for q in queued), queued
 
 
 def test_a_silent_link_is_noticed_and_a_finished_job_is_collected_by_reattach(
@@ -122,7 +128,7 @@ def test_a_silent_link_is_noticed_and_a_finished_job_is_collected_by_reattach(
     stalled = threading.Event()
 
     def on_event(event: dict[str, Any]) -> None:
-        if event.get("phase") == "timed" and not stalled.is_set():
+        if event.get("stage") == "timed" and not stalled.is_set():
             stalled.set()
             stall(sshd)  # the job goes on; nothing reaches the host any more
 

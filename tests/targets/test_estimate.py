@@ -65,7 +65,7 @@ def test_the_little_cluster_estimate_is_slower_than_the_big_one(mobilenet: Model
 
 def test_estimates_compare_like_measured_profiles(mobilenet: Model) -> None:
     frame = compare([board("raspberry-pi-5").estimate(mobilenet),
-                     board("raspberry-pi-4").estimate(mobilenet)])
+                     board("raspberry-pi-4").estimate(mobilenet)]).to_dataframe()
     covered = sorted(n for nodes in frame["original_nodes"] for n in nodes.split(", "))
     assert covered == sorted(node.name for node in mobilenet.nodes)
 

@@ -1,8 +1,11 @@
 """Devices: machines that run jobs. ``connect(name)`` gives one.
 
-Kinds: ``local`` (this machine, the agent in a subprocess) and ``ssh`` (a board
-over paramiko, named in the registry or in ~/.ssh/config). The emulated Arm
-board and board farms plug in behind the same :class:`Device` seam.
+Which name means which device is a table of device kinds
+(:mod:`workbench.devices.kinds`): ``local`` (this machine, the agent in a
+subprocess), ``emulated`` (``qemu:BOARD`` and the boards the emulator starts),
+kinds added later or by plug-ins (entry-point group ``workbench.devices``), and
+``ssh`` (a board over paramiko, named in the registry or in ~/.ssh/config).
+They all sit behind the same :class:`Device` seam.
 """
 
 from __future__ import annotations
@@ -10,63 +13,56 @@ from __future__ import annotations
 from typing import Any
 
 from workbench import errors
+from workbench.devices import kinds
 from workbench.devices.base import Device, DeviceInfo
+from workbench.devices.kinds import DeviceKind, kind_of
+from workbench.devices.kinds import register as register_kind
+from workbench.devices.kinds import unregister as unregister_kind
 from workbench.devices.local import LocalDevice
 
-__all__ = ["Device", "DeviceInfo", "LocalDevice", "connect", "known_devices"]
+__all__ = ["Device", "DeviceInfo", "DeviceKind", "LocalDevice", "connect", "kind_of",
+           "known_devices", "register_kind", "unregister_kind"]
 
-_connected: dict[str, Device] = {}
+#: name -> (the kind that connected it, the device), for connect() without keywords
+_connected: dict[str, tuple[DeviceKind, Device]] = {}
 
 
 def known_devices(include_ssh_config: bool = False) -> list[dict[str, Any]]:
-    """The devices a name can refer to: name, kind, notes and connection."""
-    from workbench.devices import registry
+    """The devices a name can refer to, every kind's in table order: name, kind, notes, ...
 
-    found = [{"name": "local", "kind": "local", "notes": "this machine"}]
-    entries = registry.load()
-    found += [{"name": name, **entry} for name, entry in sorted(entries.items())]
-    if include_ssh_config:
-        found += [{"name": host, "kind": "ssh", "notes": "from ~/.ssh/config"}
-                  for host in registry.ssh_config_hosts() if host not in entries]
-    return found
+    ``qemu:BOARD`` boards are listed when the emulator's root file system is
+    built. Hosts of ~/.ssh/config are listed only with ``include_ssh_config``,
+    as not every host there is a board.
+    """
+    return kinds.listing(on_request=include_ssh_config)
 
 
 def connect(name: str | Device = "local", **connection: Any) -> Device:
     """The device called ``name``: ``local``, a registry entry, or an ~/.ssh/config alias.
 
     ``qemu:BOARD`` (e.g. ``qemu:raspberry-pi-5``) is the emulated board without
-    root: the agent under qemu-user from the emulator's root file system.
+    root: the agent under qemu-user from the emulator's root file system. The
+    kind that claims the name (see :func:`workbench.devices.kinds.kind_for`)
+    connects it; a Device passed in is returned as it is.
 
     Keyword arguments (host, user, port, key_filename, proxy_jump, known_hosts,
     python, remote_cache, password, ...) override what the registry and the ssh
     config say. Without them, the same name gives the same object in a process,
     so its connection is reused.
     """
-    from workbench.devices import registry
-
     if isinstance(name, Device):
         return name
     if not connection and name in _connected:
-        return _connected[name]
-    if name == "local":
-        device: Device = LocalDevice()
-    elif name.startswith("qemu:"):
-        from workbench.emulator.user_mode import QemuUserDevice
-
-        device = QemuUserDevice(name.split(":", 1)[1], **connection)
-    else:
-        from workbench.devices.ssh import SSHDevice
-
-        entry = dict(registry.load().get(name, {}))
-        kind = entry.pop("kind", None)
-        entry.pop("notes", None)
-        if kind is None and not connection and name not in registry.ssh_config_hosts():
-            known = ", ".join(d["name"] for d in known_devices(include_ssh_config=True))
-            raise errors.DeviceNotFound(
-                f"No device called {name!r}", where="device registry and ~/.ssh/config",
-                hint=f"Known devices: {known}; add one with `workbench devices add`")
-        entry.update(connection)
-        device = SSHDevice(name, emulated=kind == "emulated", **entry)
+        kind, device = _connected[name]
+        # a kind replaced or removed since then no longer answers for its names
+        if kinds.is_registered(kind):
+            return device
+    kind = kinds.kind_for(name, with_settings=bool(connection))
+    device = kind.connect(name, **connection)
+    if not isinstance(device, Device):
+        raise errors.DeviceError(f"The device kind {kind.name!r} gave no Device for {name!r}",
+                                 where=f"device kind {kind.name!r}",
+                                 hint="Fix or reinstall the package that adds this kind")
     if not connection:
-        _connected[name] = device
+        _connected[name] = (kind, device)
     return device

@@ -1,4 +1,4 @@
-"""Reading the agent's event stream (workbench.events/1), for every device kind."""
+"""Reading the agent's event stream (workbench.events/2, and /1 from older agents)."""
 
 from __future__ import annotations
 
@@ -50,8 +50,16 @@ class StderrTail:
         return "\n".join(self._lines)
 
 
+def stage_from_progress(event: dict[str, Any]) -> dict[str, Any]:
+    """An older agent's progress event (workbench.events/1) as a stage event (version 2)."""
+    import time
+
+    return {"event": "stage", "stage": event.get("phase"), "time": time.time(),
+            "done": event.get("done"), "total": event.get("total")}
+
+
 class AgentStream:
-    """Parses event lines, forwards progress/log events, keeps the result or the error."""
+    """Parses event lines, forwards stage and log events, keeps the result or the error."""
 
     def __init__(self, where: str, on_event: EventCallback | None = None) -> None:
         self.where = where
@@ -77,8 +85,10 @@ class AgentStream:
             self.result = event.get("result")
         elif kind == "error":
             self.error = event.get("error") or {}
-        elif kind in ("progress", "log") and self.on_event is not None:
+        elif kind in ("stage", "log") and self.on_event is not None:
             self.on_event(event)
+        elif kind == "progress" and self.on_event is not None:
+            self.on_event(stage_from_progress(event))
 
     def finish(self, exit_code: int | None, stderr_tail: str) -> dict[str, Any]:
         """The result, or raise the matching WorkbenchError."""

@@ -18,7 +18,7 @@ from typing import Any
 
 from workbench import errors
 
-#: Called with each event the agent emits (progress, log).
+#: Called with each event of a job (stage, log; see workbench.events/2).
 EventCallback = Callable[[dict[str, Any]], None]
 #: Called with (bytes done, bytes total, bytes per second) during an upload.
 ProgressCallback = Callable[[int, int, float], None]
@@ -101,6 +101,20 @@ class Device(ABC):
         self.name = name
         self._info: DeviceInfo | None = None
 
+    def open(self) -> None:
+        """Connect now (a job's connect stage); devices without a link have nothing to do."""
+        return None
+
+    def close(self) -> None:
+        """Close what the device holds open (connections); it reopens on next use."""
+        return None
+
+    def __enter__(self) -> Device:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def probe(self, refresh: bool = False) -> DeviceInfo:
         """The device's info; cached after the first call unless ``refresh``."""
         if self._info is None or refresh:
@@ -145,6 +159,17 @@ class Device(ABC):
     @abstractmethod
     def lock_path(self) -> str:
         """Path of the device's job lock on the device (the agent holds it while it runs)."""
+
+    def status(self) -> dict[str, Any]:
+        """The board's state without running a job: who holds its lock, who waits, its jobs.
+
+        ``{"lock": {"lock", "held", "holder", "since", "waiters": [...]}, "jobs": [{"id",
+        "state", "time", "uncollected"}, ...]}`` (the agent's ``status`` tool); job
+        folders older than a week whose agent is not running are removed on the way.
+        """
+        raise errors.DeviceError(f"{self.name} is a {self.kind} device: it cannot report its "
+                                 "lock and jobs", where=self.name,
+                                 hint="Ask the machine that runs its jobs")
 
     def trust_host_key(self, fingerprint: str) -> Path:
         """Trust a host key (devices reached over SSH)."""

@@ -9,14 +9,14 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 from workbench import errors
-from workbench._paths import cache_dir
+from workbench._paths import board_dir, cache_dir
 from workbench.devices._stream import HEARTBEAT_S, AgentStream, Heartbeat, StderrTail
 from workbench.devices.base import Device, DeviceInfo, EventCallback, ProgressCallback
 
@@ -72,13 +72,32 @@ class LocalDevice(Device):
         return str(path)
 
     def workdir(self) -> str:
-        return tempfile.mkdtemp(prefix="workbench-job-")
+        """A new job folder's path, ``<cache>/jobs/<id>`` (the agent makes it): kept until the
+        host collects the job's outcome, or for a week."""
+        return str(cache_dir() / "jobs" / uuid.uuid4().hex[:12])
 
     def lock_path(self) -> str:
-        return str(cache_dir() / "locks" / f"{self.name}.lock")
+        """This machine's board lock, shared by every account: ``<board dir>/board.lock``."""
+        return str(board_dir() / "board.lock")
+
+    def status(self) -> dict[str, Any]:
+        """The board lock's holder and waiters, and this account's job folders (in process)."""
+        from workbench_agent.tools import board_status
+
+        try:
+            state: dict[str, Any] = board_status(self.lock_path(), str(cache_dir() / "jobs"))
+        except OSError as exc:
+            raise errors.DeviceError(f"Cannot read the board's lock and jobs: {exc}",
+                                     where=f"{self.name}: {self.lock_path()}",
+                                     hint="Check that the board folder is readable "
+                                     "(WORKBENCH_BOARD_DIR)") from None
+        return state
 
     def run(self, job: dict[str, Any], on_event: EventCallback | None = None, *,
             timeout: float | None = None, cancel: threading.Event | None = None) -> dict[str, Any]:
+        from workbench.devices._cancel import current
+
+        cancel = cancel or current()
         where = f"{self.name}: job {job.get('id', '?')}"
         process = subprocess.Popen(
             self._command("run", "-", "--watch-stdin", "--heartbeat", str(HEARTBEAT_S)),

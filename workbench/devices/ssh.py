@@ -8,17 +8,19 @@ in that cache; remote commands are argument lists quoted with shlex.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import shlex
 import sys
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, cast
 
 from workbench import errors
+from workbench._paths import DEFAULT_BOARD_DIR
 from workbench.devices._stream import HEARTBEAT_S
 from workbench.devices.base import Device, DeviceInfo, EventCallback, ProgressCallback
 from workbench.devices.ssh_connect import Endpoint, open_client, resolve, trust_host_key
@@ -72,6 +74,7 @@ class SSHDevice(Device):
                  known_hosts: list[str | Path] | tuple[str | Path, ...] = (),
                  user_known_hosts: str | Path | None = None, ssh_config: str | Path | None = None,
                  python: str = "python3", remote_cache: str | None = None,
+                 board_dir: str | None = None,
                  timeout: float | None = None, cache_limit_bytes: int | None = None,
                  allow_agent: bool = True, look_for_keys: bool = True,
                  emulated: bool = False, heartbeat_s: float = HEARTBEAT_S,
@@ -84,6 +87,8 @@ class SSHDevice(Device):
                                    allow_agent=allow_agent, look_for_keys=look_for_keys)
         self.python = python
         self.remote_cache = remote_cache
+        #: the board folder every account shares: the job lock and its queue
+        self.board_dir = board_dir or DEFAULT_BOARD_DIR
         self.cache_limit_bytes = cache_limit_bytes
         self.emulated = emulated
         self.heartbeat_s = heartbeat_s
@@ -96,6 +101,9 @@ class SSHDevice(Device):
         #: remote path -> (size, mtime) of files whose sha256 was checked on the board
         self.verified: dict[str, tuple[int, int]] = {}
         self._connect_lock = threading.RLock()
+        # One upload batch at a time: two jobs on one device object (a widget's run and a
+        # cell) share the SFTP session and the verified set.
+        self._transfer_lock = threading.Lock()
 
     # --- connection -------------------------------------------------------
 
@@ -140,6 +148,10 @@ class SSHDevice(Device):
         endpoint = self.endpoint
         jump = self._jump if endpoint.proxy_jump else None
         return trust_host_key(endpoint, fingerprint, jump)
+
+    def open(self) -> None:
+        """Connect now (a job's connect stage); later calls reuse the connection."""
+        self.client()
 
     def close(self) -> None:
         with self._connect_lock:
@@ -202,20 +214,49 @@ class SSHDevice(Device):
     def exec(self, argv: list[str], *, timeout: float = 120.0,
              stdin: bytes | None = None) -> tuple[int, str, str]:
         """Run a command (an argument list, quoted) and return exit code, stdout, stderr."""
+        from workbench.devices._cancel import interrupting
+
         command = shlex.join(argv)
         channel = self.open_session()
+        try:
+            with interrupting(channel.close, where=self.name, doing=f"running {argv[0]}"):
+                code, out, err = self._exec_on(channel, command, timeout, stdin)
+        except errors.WorkbenchError:
+            raise
+        except Exception as exc:  # OSError, EOFError, paramiko.SSHException
+            raise self._link_dropped(f"running {argv[0]}", exc) from None
+        return code, out, err
+
+    @staticmethod
+    def _exec_on(channel: paramiko.Channel, command: str, timeout: float,
+                 stdin: bytes | None) -> tuple[int, str, str]:
         try:
             channel.settimeout(timeout)
             channel.exec_command(command)
             if stdin is not None:
                 channel.sendall(stdin)
             channel.shutdown_write()
+            # stderr is read beside stdout: a command that fills the stderr window first
+            # would otherwise wait for a reader that never comes.
+            err_parts: list[bytes] = []
+            failures: list[BaseException] = []
+
+            def read_stderr() -> None:
+                try:
+                    err_parts.append(channel.makefile_stderr("rb").read())
+                except Exception as exc:  # the link failed: stdout's reader fails too
+                    failures.append(exc)
+
+            reader = threading.Thread(target=read_stderr, name="ssh-stderr", daemon=True)
+            reader.start()
             out = channel.makefile("rb").read().decode("utf-8", "replace")
-            err = channel.makefile_stderr("rb").read().decode("utf-8", "replace")
+            reader.join(timeout)
+            if failures:
+                raise failures[0]
+            err = b"".join(err_parts).decode("utf-8", "replace")
             code = channel.recv_exit_status()
+        finally:
             channel.close()
-        except Exception as exc:  # OSError, EOFError, paramiko.SSHException
-            raise self._link_dropped(f"running {argv[0]}", exc) from None
         return code, out, err
 
     # --- the board's basics ------------------------------------------------
@@ -255,7 +296,9 @@ class SSHDevice(Device):
         from workbench.devices.agent_bundle import agent_zip
 
         if self._agent_path is None:
-            self._agent_path = Uploader(self).ensure_many([agent_zip()], None, evict=False)[0]
+            with self._transferring():
+                self._agent_path = Uploader(self).ensure_many([agent_zip()], None,
+                                                              evict=False)[0]
         return self._agent_path
 
     @property
@@ -293,7 +336,20 @@ class SSHDevice(Device):
     def ensure_many(self, files: list[Path],
                     progress: ProgressCallback | None = None) -> list[str]:
         """Ensure several files with one hash check on the board."""
-        return Uploader(self).ensure_many([Path(f) for f in files], progress)
+        with self._transferring():
+            return Uploader(self).ensure_many([Path(f) for f in files], progress)
+
+    @contextlib.contextmanager
+    def _transferring(self) -> Iterator[None]:
+        """Hold the device's transfer lock; a cancelled job stops waiting for it."""
+        from workbench.devices._cancel import raise_if_cancelled
+
+        while not self._transfer_lock.acquire(timeout=0.1):
+            raise_if_cancelled(self.name, "waiting for another upload to this device")
+        try:
+            yield
+        finally:
+            self._transfer_lock.release()
 
     def ensure_together(self, files: list[Path],
                         progress: ProgressCallback | None = None) -> list[str]:
@@ -321,7 +377,12 @@ class SSHDevice(Device):
             pass  # gone already, or the link is down: `workbench device clean` removes it
 
     def lock_path(self) -> str:
-        return f"{self.cache}/device.lock"
+        """The board's job lock, the same for every account: ``<board_dir>/board.lock``."""
+        return f"{self.board_dir.rstrip('/')}/board.lock"
+
+    def status(self) -> dict[str, Any]:
+        """Who holds the board's lock, who waits, and this login's job folders on the board."""
+        return self.tool("status", self.lock_path(), f"{self.cache}/jobs")
 
     def collect(self, workdir: str) -> dict[str, Any]:
         return self.tool("collect", workdir)
@@ -336,4 +397,7 @@ class SSHDevice(Device):
 
         argv = self._python_argv(self.agent_path(), "run", "-", "--watch-stdin", "--heartbeat",
                                  str(self.heartbeat_s))
-        return run_channel(self, argv, job, on_event, timeout=timeout, cancel=cancel)
+        from workbench.devices._cancel import current
+
+        return run_channel(self, argv, job, on_event, timeout=timeout,
+                           cancel=cancel or current())

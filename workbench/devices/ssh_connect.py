@@ -115,11 +115,42 @@ def _refusing_policy(endpoint: Endpoint) -> Any:
     return RefuseUnknown()
 
 
+def _tcp(endpoint: Endpoint) -> socket.socket:
+    """A TCP connection to the endpoint; a job's cancel closes it while it connects."""
+    from workbench.devices._cancel import interrupting
+
+    infos = socket.getaddrinfo(endpoint.hostname, endpoint.port, 0, socket.SOCK_STREAM)
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.settimeout(endpoint.timeout)
+    try:
+        with interrupting(lambda: _shut(sock), where=endpoint.where(), doing="connecting"):
+            sock.connect(address)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _shut(sock: Any) -> None:
+    """Break every blocking call on ``sock`` (close alone does not wake a reader on Linux)."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # not connected yet, or already down
+    sock.close()
+
+
 def _socket(endpoint: Endpoint, jump: Callable[[str], Any] | None) -> Any:
     """A socket to the endpoint, through the jump host's connection when there is one."""
     if not endpoint.proxy_jump:
         try:
-            return socket.create_connection((endpoint.hostname, endpoint.port), endpoint.timeout)
+            return _tcp(endpoint)
+        except socket.gaierror as exc:
+            raise errors.UnreachableHost(f"Cannot resolve the host name: {exc.strerror or exc}",
+                                         where=endpoint.where(),
+                                         hint="Check HostName in ~/.ssh/config or the device "
+                                         "registry") from None
         except ConnectionRefusedError:
             raise errors.ConnectionRefused("The connection was refused",
                                            where=endpoint.where()) from None
@@ -146,6 +177,8 @@ def open_client(endpoint: Endpoint, *, jump: Callable[[str], Any] | None = None,
     """A connected, authenticated SSHClient, or a WorkbenchError saying why not."""
     import paramiko
 
+    from workbench.devices._cancel import interrupting
+
     client = paramiko.SSHClient()
     for path in _known_host_files(endpoint):
         client.load_system_host_keys(str(path))
@@ -154,15 +187,17 @@ def open_client(endpoint: Endpoint, *, jump: Callable[[str], Any] | None = None,
     for _attempt in range(2):
         sock = _socket(endpoint, jump)
         try:
-            client.connect(
-                endpoint.hostname, endpoint.port, username=endpoint.user,
-                # types-paramiko says str; paramiko takes a filename or a list of them
-                key_filename=endpoint.key_filenames or None,  # type: ignore[arg-type]
-                password=endpoint.password,
-                passphrase=passphrase, timeout=endpoint.timeout,
-                banner_timeout=endpoint.timeout, auth_timeout=endpoint.timeout,
-                allow_agent=endpoint.allow_agent, look_for_keys=endpoint.look_for_keys,
-                sock=sock)
+            with interrupting(lambda: _shut(sock), where=endpoint.where(),  # noqa: B023 - used now
+                              doing="logging in"):
+                client.connect(
+                    endpoint.hostname, endpoint.port, username=endpoint.user,
+                    # types-paramiko says str; paramiko takes a filename or a list of them
+                    key_filename=endpoint.key_filenames or None,  # type: ignore[arg-type]
+                    password=endpoint.password,
+                    passphrase=passphrase, timeout=endpoint.timeout,
+                    banner_timeout=endpoint.timeout, auth_timeout=endpoint.timeout,
+                    allow_agent=endpoint.allow_agent, look_for_keys=endpoint.look_for_keys,
+                    sock=sock)
             transport = client.get_transport()
             if transport is not None:
                 transport.set_keepalive(KEEPALIVE_S)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench import errors
+from workbench.devices._cancel import raise_if_cancelled
 from workbench.devices.base import ProgressCallback
 
 if TYPE_CHECKING:
@@ -155,11 +156,15 @@ class Uploader:
                 sink.set_pipelined(True)
                 source.seek(offset)
                 for block in iter(lambda: source.read(CHUNK), b""):
+                    # the partial stays: a later upload of the same file continues it
+                    raise_if_cancelled(self.device.name, f"uploading {item.local.name}")
                     sink.write(block)
                     done += len(block)
                     if progress:
                         elapsed = max(time.monotonic() - started, 1e-6)
                         progress(sent + done, total, (done - offset) / elapsed)
+        except errors.JobCancelled:
+            raise
         except Exception as exc:  # socket, SFTP and paramiko errors alike
             self._upload_failed(item, partial, done, exc)
         item.state, item.to_check = "uploaded", partial

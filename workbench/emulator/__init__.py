@@ -34,8 +34,8 @@ from workbench import errors
 from workbench._paths import cache_dir
 from workbench.emulator.presets import PRESETS, Preset
 
-__all__ = ["PRESETS", "build", "check_supported", "emulator_dir", "is_built", "start", "status",
-           "stop"]
+__all__ = ["PRESETS", "board_connection", "build", "check_supported", "emulator_dir", "is_built",
+           "start", "status", "stop"]
 
 SANDBOX = "workbench.emulator.sandbox"
 PYTHON_IN_ROOT = (3, 11, 2)  # bookworm's python3
@@ -211,6 +211,14 @@ def status() -> list[dict[str, Any]]:
         else:
             path.unlink(missing_ok=True)
     return running
+
+
+def board_connection(state: dict[str, Any]) -> dict[str, Any]:
+    """How to reach a running board over SSH, from its state (what :func:`start` registers)."""
+    folder = emulator_dir()
+    return {"host": "127.0.0.1", "port": int(state["port"]), "user": "board",
+            "key_filename": str(folder / "keys" / "id_board"),
+            "known_hosts": [str(folder / "known_hosts")], "python": "python3"}
 
 
 def _free_port() -> int:

@@ -1,4 +1,4 @@
-"""The four versioned documents that cross process and machine boundaries.
+"""The versioned documents that cross process and machine boundaries.
 
 Each is a JSON Schema shipped in ``workbench/formats/schemas``:
 
@@ -6,9 +6,10 @@ Each is a JSON Schema shipped in ``workbench/formats/schemas``:
 document               identifier                  written by
 =====================  ==========================  ==========================================
 job                    ``workbench.job/1``         the host, read by the agent
-event stream           ``workbench.events/1``      the agent, one JSON object per line
+event stream           ``workbench.events/2``      the agent, one JSON object per line
 runner result          ``workbench.runner/1``      a backend's runner module (``runner_api: 1``)
 profile                ``workbench.profile/1``     the host, read by every front end
+comparison             ``workbench.comparison/1``  ``Comparison.to_dict``, read by front ends
 =====================  ==========================  ==========================================
 
 A change to a document is additive or bumps its version; ``tests/fixtures/formats``
@@ -28,14 +29,19 @@ from workbench.errors import FormatError, WorkbenchError
 SCHEMAS: dict[str, str] = {
     "workbench.job/1": "job-1.json",
     "workbench.events/1": "events-1.json",
+    "workbench.events/2": "events-2.json",
     "workbench.runner/1": "runner-1.json",
     "workbench.profile/1": "profile-1.json",
+    "workbench.comparison/1": "comparison-1.json",
 }
 
 PROFILE = "workbench.profile/1"
 JOB = "workbench.job/1"
-EVENTS = "workbench.events/1"
+EVENTS = "workbench.events/2"
+#: the event stream older agents write (read, translated into version 2)
+EVENTS_1 = "workbench.events/1"
 RUNNER = "workbench.runner/1"
+COMPARISON = "workbench.comparison/1"
 RUNNER_API = 1
 
 

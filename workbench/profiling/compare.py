@@ -6,12 +6,19 @@ user's model they cover, not by name: rows of any profile that share an
 original node fall into one group, and a group's time in a profile is the
 sum of its rows there. Rows without ``original_nodes`` (layout conversions,
 some estimates) are matched by name.
+
+This module holds the matching (:func:`match_layers`), the labels that tell
+profiles apart (:func:`unique_labels`) and the end-to-end table
+(:func:`compare_latency`); :func:`compare` wraps them in a
+:class:`~workbench.profiling.comparison.Comparison`.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from workbench.profiling import _text as fmt
@@ -20,6 +27,7 @@ from workbench.profiling.profile import layer_time_us
 if TYPE_CHECKING:
     import pandas as pd
 
+    from workbench.profiling.comparison import Comparison
     from workbench.profiling.profile import Profile
 
 #: columns of :func:`compare_latency`
@@ -27,26 +35,123 @@ LATENCY_COLUMNS = ("label", "kind", "count", "median_ms", "p90_ms", "mean_ms", "
                    "peak_rss_mib")
 
 
+# --- labels -------------------------------------------------------------------------
+
+
+def _setting_text(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return str(value)
+
+
+def _settings(profile: Profile) -> dict[str, str]:
+    """What may tell a profile apart from others of the same label: key -> label text.
+
+    Model, device and backend come first (they differ only between profiles
+    given the same explicit label), then the kind, the backend's version and
+    options, the run settings, and last the model file's hash.
+    """
+    doc = profile.document
+    backend = doc.get("backend") or {}
+    settings = {"model": profile.model_name, "device": profile.device_name,
+                "backend": profile.backend_name, "kind": profile.kind}
+    version = backend.get("version")
+    settings["version"] = f"version={version if version else 'unknown'}"
+    for name, value in (backend.get("options") or {}).items():
+        settings[f"option:{name}"] = f"{name}={_setting_text(value)}"
+    for name, value in (doc.get("run") or {}).items():
+        settings[f"run:{name}"] = f"{name}={_setting_text(value)}"
+    settings["sha256"] = f"sha256={str(doc['model'].get('sha256', ''))[:12]}"
+    return settings
+
+
+def _setting(settings: dict[str, str], key: str) -> str:
+    if key in settings:
+        return settings[key]
+    # An option or run setting a profile does not record ran with the default.
+    return f"{key.partition(':')[2] or key}=default"
+
+
 def unique_labels(profiles: Sequence[Profile]) -> list[str]:
-    """The profiles' labels, with ``" #2"``, ``" #3"`` added to repeats so each is a key."""
-    labels: list[str] = []
-    for profile in profiles:
-        label, number = profile.label, 1
-        while label in labels:
+    """Readable labels, one per profile and each different from the others.
+
+    A profile is named by its own ``label``, else ``"{model} on {device}
+    ({backend})"``. Profiles that would share a name get the settings that
+    tell them apart, in the parentheses: the kind, the backend's version,
+    the backend options and run settings whose values differ among them
+    (``"resnet18 on local (onnxruntime, intra_op_threads=4)"``; an option one
+    of them does not record reads ``name=default``). Only when nothing
+    differs are repeats numbered ``" #2"``, ``" #3"``.
+    """
+    names = [profile.label for profile in profiles]
+    labels = list(names)
+    for name in dict.fromkeys(names):
+        members = [index for index, other in enumerate(names) if other == name]
+        if len(members) < 2:
+            continue
+        settings = [_settings(profiles[index]) for index in members]
+        keys = list(dict.fromkeys(key for found in settings for key in found))
+        differing = [key for key in keys
+                     if len({_setting(found, key) for found in settings}) > 1]
+        if not differing:
+            continue
+        for index, found in zip(members, settings, strict=True):
+            bits = ", ".join(_setting(found, key) for key in differing)
+            profile = profiles[index]
+            if profile.document.get("label"):
+                labels[index] = f"{name} ({bits})"
+            else:  # the settings join the backend in the generated name's parentheses
+                labels[index] = (f"{profile.model_name} on {profile.device_name} "
+                                 f"({profile.backend_name}, {bits})")
+    numbered: list[str] = []
+    for label in labels:  # profiles alike in every setting (the same run twice)
+        candidate, number = label, 1
+        while candidate in numbered:
             number += 1
-            label = f"{profile.label} #{number}"
-        labels.append(label)
-    return labels
+            candidate = f"{label} #{number}"
+        numbered.append(candidate)
+    return numbered
 
 
 def time_column(label: str) -> str:
-    """The name of a profile's median-time column (µs) in :func:`compare`'s frame."""
+    """The name of a profile's median-time column (µs) in ``Comparison.to_dataframe()``."""
     return f"{label}: time_us_median"
 
 
 def share_column(label: str) -> str:
-    """The name of a profile's share column (0..1) in :func:`compare`'s frame."""
+    """The name of a profile's share column (0..1) in ``Comparison.to_dataframe()``."""
     return f"{label}: share"
+
+
+def speedup_column(label: str) -> str:
+    """The name of a profile's speed-up column (baseline time / its time)."""
+    return f"{label}: speedup"
+
+
+# --- matching layers ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LayerGroup:
+    """Layers of the compared profiles that cover the same model nodes: one comparison row.
+
+    ``layer`` and ``op_type`` are the row names and op types in the first
+    profile that has the group, joined by ``" + "``. ``time_us`` (median per
+    run) and ``share`` (0..1 of the profile's layer time) hold one entry per
+    profile, in the profiles' order: the sum over that profile's rows in the
+    group, or None where the profile lacks the group or its times.
+    """
+
+    layer: str
+    op_type: str
+    original_nodes: tuple[str, ...]
+    time_us: tuple[float | None, ...]
+    share: tuple[float | None, ...]
+
+    def slowest_us(self) -> float | None:
+        """The longest time any profile spends in this group, or None without times."""
+        times = [t for t in self.time_us if t is not None]
+        return max(times) if times else None
 
 
 def _layer_nodes(layer: dict[str, Any], across_formats: bool = False) -> list[str]:
@@ -80,25 +185,19 @@ class _Groups:
                 self.parent[other] = root
 
 
-def _sum(values: list[float | None]) -> float:
+def _sum(values: list[float | None]) -> float | None:
     numbers = [v for v in values if v is not None]
-    return float(sum(numbers)) if numbers else math.nan
+    return float(sum(numbers)) if numbers else None
 
 
-def compare(profiles: Sequence[Profile]) -> pd.DataFrame:
-    """Layer-by-layer comparison: one row per group of matched layers, slowest first.
+def match_layers(profiles: Sequence[Profile]) -> list[LayerGroup]:
+    """The profiles' layers matched by the model nodes they cover, slowest group first.
 
-    Columns: ``layer`` (row names in the first profile that has the group,
-    joined by " + "), ``op_type``, ``original_nodes`` ("a, b"), then for each
-    profile label ``"{label}: time_us_median"`` and ``"{label}: share"``
-    (see :func:`time_column`, :func:`share_column`). A profile without the
-    group, or without times for it (estimates may lack some), shows NaN.
-    A TFLite twin's rows match the ONNX model's through the ONNX nodes they
-    stand for (``reference_nodes``), so the two runtimes compare layer by layer.
+    Groups are ranked by the longest time any profile spends in them; groups
+    without any time come last, in order of first appearance. A TFLite
+    twin's rows match the ONNX model's through the ONNX nodes they stand for
+    (``reference_nodes``), so the two runtimes compare layer by layer.
     """
-    import pandas as pd
-
-    labels = unique_labels(profiles)
     across = len({str(p.document["model"].get("format", "onnx")) for p in profiles}) > 1
     groups = _Groups()
     for profile in profiles:
@@ -119,40 +218,45 @@ def compare(profiles: Sequence[Profile]) -> pd.DataFrame:
             members[root][index].append(layer)
             nodes_of[root] += [n for n in nodes if n not in nodes_of[root]]
 
-    rows = []
+    matched = []
     for root in order:
         reference = next(group for group in members[root] if group)
-        row: dict[str, Any] = {
-            "layer": " + ".join(str(layer["name"]) for layer in reference),
-            "op_type": " + ".join(str(layer["op_type"]) for layer in reference),
-            "original_nodes": fmt.join_nodes(nodes_of[root]),
-        }
-        for label, group in zip(labels, members[root], strict=True):
-            row[time_column(label)] = _sum([layer_time_us(layer) for layer in group])
-            row[share_column(label)] = _sum(
-                [float(layer["share"]) if fmt.is_number(layer.get("share")) else None
-                 for layer in group])
-        rows.append(row)
+        matched.append(LayerGroup(
+            layer=" + ".join(str(layer["name"]) for layer in reference),
+            op_type=" + ".join(str(layer["op_type"]) for layer in reference),
+            original_nodes=tuple(nodes_of[root]),
+            time_us=tuple(_sum([layer_time_us(layer) for layer in group])
+                          for group in members[root]),
+            share=tuple(_sum([float(layer["share"]) if fmt.is_number(layer.get("share"))
+                              else None for layer in group])
+                        for group in members[root])))
 
-    columns = ["layer", "op_type", "original_nodes"]
-    for label in labels:
-        columns += [time_column(label), share_column(label)]
-    frame = pd.DataFrame(rows, columns=columns)
-    if labels and not frame.empty:
-        slowest = frame[[time_column(label) for label in labels]].max(axis=1, skipna=True)
-        frame = frame.iloc[(-slowest.fillna(-1.0)).argsort(kind="stable")]
-        frame = frame.reset_index(drop=True)
-    return frame
+    def slowest_first(group: LayerGroup) -> float:
+        slowest = group.slowest_us()
+        return math.inf if slowest is None else -slowest
+
+    return sorted(matched, key=slowest_first)  # stable: ties keep their first appearance
 
 
-def compare_latency(profiles: Sequence[Profile]) -> pd.DataFrame:
-    """End-to-end latency side by side: label, kind, count, median/p90/mean/std in ms, and
-    the process's peak memory in MiB next to them.
+def compare(profiles: Sequence[Profile], *, baseline: int = 0) -> Comparison:
+    """Several profiles side by side, layer by layer and end to end, against a baseline.
 
-    Missing figures (an estimate has no spread and no process) are NaN.
+    ``baseline`` is the index of the profile the others' speed-ups are
+    measured against (the first by default). The
+    :class:`~workbench.profiling.comparison.Comparison` shows itself in a
+    notebook; ``.to_dataframe()`` gives the per-layer table, ``.latency()``
+    the end-to-end one.
     """
-    import pandas as pd
+    from workbench.profiling.comparison import Comparison
 
+    return Comparison(profiles, baseline=baseline)
+
+
+# --- end to end ---------------------------------------------------------------------
+
+
+def latency_rows(profiles: Sequence[Profile]) -> list[dict[str, Any]]:
+    """The rows of :func:`compare_latency` as dicts (missing figures are NaN)."""
     rows = []
     for label, profile in zip(unique_labels(profiles), profiles, strict=True):
         stats = profile.latency
@@ -165,4 +269,15 @@ def compare_latency(profiles: Sequence[Profile]) -> pd.DataFrame:
         peak = memory.get("peak_rss_after_runs_bytes")
         row["peak_rss_mib"] = float(peak) / 2**20 if fmt.is_number(peak) else math.nan
         rows.append(row)
-    return pd.DataFrame(rows, columns=list(LATENCY_COLUMNS))
+    return rows
+
+
+def compare_latency(profiles: Sequence[Profile]) -> pd.DataFrame:
+    """End-to-end latency side by side: label, kind, count, median/p90/mean/std in ms, and
+    the process's peak memory in MiB next to them.
+
+    Missing figures (an estimate has no spread and no process) are NaN.
+    """
+    import pandas as pd
+
+    return pd.DataFrame(latency_rows(profiles), columns=list(LATENCY_COLUMNS))

@@ -297,7 +297,7 @@ def compare_estimate(estimate: Profile, measured: Profile) -> EstimateComparison
 
     Layers are matched by the model nodes they cover, as :func:`workbench.compare` does.
     """
-    from workbench.profiling.compare import compare, time_column, unique_labels
+    from workbench.profiling.compare import compare
 
     if not estimate.is_estimate:
         raise errors.InvalidOptionValue("The first profile is not an estimate",
@@ -307,11 +307,11 @@ def compare_estimate(estimate: Profile, measured: Profile) -> EstimateComparison
         raise errors.InvalidOptionValue("The second profile is an estimate, not a measurement",
                                         where=measured.label,
                                         hint="Give a measured profile (workbench.profile) second")
-    labels = unique_labels([measured, estimate])
-    frame = compare([measured, estimate])
+    comparison = compare([measured, estimate])
+    frame = comparison.to_dataframe()
     table = frame[["layer", "op_type", "original_nodes"]].copy()
-    table["measured_us"] = frame[time_column(labels[0])]
-    table["estimate_us"] = frame[time_column(labels[1])]
+    table["measured_us"] = frame[comparison.time_column(0)]
+    table["estimate_us"] = frame[comparison.time_column(1)]
     bound = {layer["name"]: layer.get("bound") for layer in estimate.layers}
     table["bound"] = [next((bound[n.strip()] for n in str(nodes).split(",")
                             if n.strip() in bound), None) for nodes in frame["original_nodes"]]

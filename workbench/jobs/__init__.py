@@ -1,0 +1,40 @@
+"""Jobs: a model, a backend with options, inputs and run settings, sent to a device.
+
+``profile()`` is the one way to measure: the CLI, the widgets and the lab
+server all call it, or ``submit()``, its background form with a handle.
+
+Modules, one concept each:
+
+* :mod:`~workbench.jobs.settings`: :class:`RunSettings`, shared by every entry point;
+* :mod:`~workbench.jobs.build`: the job document, preparing (connect, probe,
+  upload) and running it, and the Profile from the result;
+* :mod:`~workbench.jobs.document`: the profile document assembled from a result;
+* :mod:`~workbench.jobs.handle`: :class:`Job`, ``submit()`` and ``profile()``.
+"""
+
+from __future__ import annotations
+
+from workbench.jobs.build import Prepared, as_model, build_job, execute, finish, prepare
+from workbench.jobs.document import detected_target, layer_table, profile_document
+from workbench.jobs.handle import FINAL_STATES, STATES, Job, profile, submit
+from workbench.jobs.settings import MIN_STABLE_RUNS, RunKeywords, RunSettings
+
+__all__ = [
+    "FINAL_STATES",
+    "MIN_STABLE_RUNS",
+    "STATES",
+    "Job",
+    "Prepared",
+    "RunKeywords",
+    "RunSettings",
+    "as_model",
+    "build_job",
+    "detected_target",
+    "execute",
+    "finish",
+    "layer_table",
+    "prepare",
+    "profile",
+    "profile_document",
+    "submit",
+]

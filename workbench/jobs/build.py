@@ -1,0 +1,176 @@
+"""Building a job and running it: connect, probe, upload, run, and the Profile from the result.
+
+Each step reports a stage event (workbench.events/2) to ``on_event``; the
+agent adds its own (queue, create, warmup, timed, profile, aggregate,
+download). :mod:`workbench.jobs.handle` runs these steps on a job's thread.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbench import errors, formats
+from workbench.jobs.document import profile_document
+from workbench.jobs.settings import RunSettings
+
+if TYPE_CHECKING:
+    from workbench.backends.base import Backend
+    from workbench.devices.base import Device, DeviceInfo, EventCallback
+    from workbench.models import Model
+    from workbench.profiling import Profile
+
+
+def stage_event(stage: str, **details: Any) -> dict[str, Any]:
+    """A stage event written on the host (connect, probe, upload, done, ...)."""
+    return {"event": "stage", "stage": stage, "time": time.time(), **details}
+
+
+def as_model(model: Model | str | Path) -> Model:
+    """``model`` loaded, unless it already is a Model."""
+    from workbench.models import Model, load_model
+
+    return model if isinstance(model, Model) else load_model(model)
+
+
+def build_job(model: Model, device: Device, backend: Backend, options: dict[str, Any],
+              inputs: dict[str, Any] | None, settings: RunSettings, *,
+              on_event: EventCallback | None = None) -> dict[str, Any]:
+    """The workbench.job/1 document for one run, with every file ensured on the device.
+
+    The upload stage reports bytes done and total to ``on_event``.
+    """
+    from workbench.inputs import job_inputs
+
+    def upload(done: int, total: int, rate: float) -> None:
+        if on_event is not None:
+            on_event(stage_event("upload", done=done, total=total, rate=rate))
+
+    files = backend.prepare(model, options)
+    entries, input_files = job_inputs(model, inputs)
+    # One batch: a board checks every file's hash with a single command.
+    deployed = device.ensure_many([*files, backend.runner_path(), *input_files], upload)
+    remote = device.ensure_together(files, upload) if len(files) > 1 else deployed[:1]
+    runner = deployed[len(files)]
+    remote_inputs = dict(zip(map(str, input_files), deployed[len(files) + 1:], strict=True))
+    for entry in entries:
+        if entry["kind"] == "npy":
+            entry["path"] = remote_inputs[entry["path"]]
+    job = {
+        "schema": formats.JOB,
+        "id": uuid.uuid4().hex[:12],
+        "model": {"name": model.name, "path": remote[0], "sha256": model.sha256,
+                  "format": model.format},
+        "backend": {"name": backend.name, "runner": runner, "options": options},
+        "inputs": entries,
+        "run": settings.job_section(),
+        "workdir": device.workdir(),
+        "lock": {"path": device.lock_path(), "holder": _holder(), "wait_s": settings.lock_wait_s},
+    }
+    formats.validate(job, formats.JOB, where="job")
+    return job
+
+
+def _holder() -> str:
+    """Who runs a job, as shown to jobs waiting for the device."""
+    import getpass
+    import socket
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "?"
+    return f"{user}@{socket.gethostname()} pid {os.getpid()}"
+
+
+@dataclass
+class Prepared:
+    """Everything a job needs before and after it runs (kept for Job.reattach)."""
+
+    model: Model
+    device: Device
+    backend: Backend
+    options: dict[str, Any]
+    info: DeviceInfo
+    job: dict[str, Any]
+    label: str | None
+
+
+def prepare(model: Model | str | Path, device: Device | str = "local",
+            backend: str | Backend = "onnxruntime", options: dict[str, Any] | None = None, *,
+            inputs: dict[str, Any] | None = None, settings: RunSettings | None = None,
+            label: str | None = None, on_event: EventCallback | None = None,
+            **run: Any) -> Prepared:
+    """Check everything that can be checked before running, and deploy the job's files.
+
+    Stages: connect, probe, upload. ``backend`` is a plug-in's name or a Backend
+    object (a plug-in under test, not registered yet).
+    """
+    from workbench import backends
+    from workbench.devices import connect
+    from workbench.devices._cancel import raise_if_cancelled
+
+    the_settings = RunSettings.of(settings, **run)
+    the_model = as_model(model)
+    the_backend = backends.get(backend) if isinstance(backend, str) else backend
+    checked = the_backend.validate_options(options)
+    the_device = connect(device)
+    emit = on_event or (lambda event: None)
+    raise_if_cancelled(the_device.name, "connecting")
+    emit(stage_event("connect", device=the_device.name))
+    the_device.open()
+    raise_if_cancelled(the_device.name, "probing")
+    emit(stage_event("probe", device=the_device.name))
+    info = the_device.probe()
+    the_backend.check_device(info, checked)
+    raise_if_cancelled(the_device.name, "uploading")
+    emit(stage_event("upload", done=0, total=0))
+    job = build_job(the_model, the_device, the_backend, checked, inputs, the_settings,
+                    on_event=on_event)
+    return Prepared(the_model, the_device, the_backend, checked, info, job, label)
+
+
+def finish(prepared: Prepared, result: dict[str, Any]) -> Profile:
+    """The Profile from a runner result, kept in the history."""
+    from workbench.profiling import Profile
+
+    formats.validate(result, formats.RUNNER, where=f"{prepared.backend.name} runner result")
+    profile = Profile(profile_document(prepared.model, prepared.info, prepared.backend,
+                                       prepared.options, prepared.job, result, prepared.label))
+    _keep(profile)
+    return profile
+
+
+def _keep(profile: Profile) -> None:
+    """Save the profile in the history; a store that cannot be written only warns."""
+    from workbench import history
+
+    if not history.enabled():
+        return
+    try:
+        history.save(profile)
+    except (errors.WorkbenchError, OSError) as exc:
+        warnings.warn(f"The profile was not kept in the history: {exc}", stacklevel=3)
+
+
+def execute(prepared: Prepared, on_event: EventCallback | None = None,
+            cancel: threading.Event | None = None) -> Profile:
+    """Run a prepared job. After a dropped link its folder stays on the device for reattach."""
+    job = prepared.job
+    try:
+        result = prepared.device.run(job, on_event, timeout=job["run"].get("timeout_s"),
+                                     cancel=cancel)
+    except errors.LinkDropped:
+        raise
+    except BaseException:
+        prepared.device.remove_workdir(job["workdir"])
+        raise
+    # The result is collected: its record on the device has served its purpose.
+    prepared.device.remove_workdir(job["workdir"])
+    return finish(prepared, result)

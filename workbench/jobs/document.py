@@ -1,0 +1,155 @@
+"""The profile document of a job: model, device, target, run, latency, layers and trace.
+
+Built on the host from the job and the runner's result; the Profile object
+wraps it. Nothing here talks to a device.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import platform
+from typing import TYPE_CHECKING, Any, cast
+
+from workbench import errors, formats
+from workbench.jobs.settings import MIN_STABLE_RUNS
+
+if TYPE_CHECKING:
+    from workbench.backends.base import Backend
+    from workbench.devices.base import DeviceInfo
+    from workbench.models import Model
+
+
+def _tensor_bytes(model: Model) -> dict[str, int]:
+    sizes: dict[str, int] = {}
+    for node in model.nodes:
+        names = list(node.inputs) + list(node.outputs)
+        shapes = list(node.input_shapes or [None] * len(node.inputs)) + list(
+            node.output_shapes or [None] * len(node.outputs))
+        dtypes = list(node.input_dtypes or [None] * len(node.inputs)) + list(
+            node.output_dtypes or [None] * len(node.outputs))
+        for name, shape, dtype in zip(names, shapes, dtypes, strict=False):
+            if name and shape and dtype and all(isinstance(d, int) for d in shape):
+                import numpy as np
+
+                count = 1
+                for d in shape:
+                    count *= cast(int, d)  # all ints: checked above
+                sizes[name] = count * np.dtype(dtype).itemsize
+    return sizes
+
+
+def layer_table(rows: list[dict[str, Any]], model: Model) -> list[dict[str, Any]]:
+    """Profile layer rows: duration statistics, share, MACs, bytes moved and GMAC/s."""
+    from workbench.profiling.stats import summarize
+
+    nodes = {n.name: n for n in model.nodes}
+    sizes = _tensor_bytes(model)
+    means = [sum(r["durations_us"]) / max(1, len(r["durations_us"])) for r in rows]
+    total = sum(means) or 1.0
+    table = []
+    for row, mean in zip(rows, means, strict=True):
+        covered = [nodes[n] for n in row.get("original_nodes", []) if n in nodes]
+        written = {t for n in covered for t in n.outputs}
+        read = {t for n in covered for t in n.inputs} - written
+        consumed_inside = {t for n in covered for t in n.inputs}
+        leaving = {t for n in covered for t in n.outputs if t not in consumed_inside} or written
+        macs = sum(n.macs for n in covered) if covered else None
+        moved = sum(sizes.get(t, 0) for t in read | leaving) if covered else None
+        stats = summarize(row["durations_us"])
+        median = stats.get("median") or 0.0
+        table.append({
+            "name": row["name"], "op_type": row["op_type"], "kind": row.get("kind", "compute"),
+            "original_nodes": row.get("original_nodes", []), "provider": row.get("provider"),
+            "calls": int(row.get("calls", 0)), "duration_us": stats, "share": mean / total,
+            "input_shapes": row.get("input_shapes"), "output_shapes": row.get("output_shapes"),
+            "macs": macs, "bytes": moved,
+            "gmacs_per_s": (macs / (median * 1e3)) if macs and median > 0 else None,
+            **({"reference_nodes": row["reference_nodes"]} if "reference_nodes" in row else {}),
+        })
+    return table
+
+
+def _warnings(runs: int, result: dict[str, Any], info: DeviceInfo) -> list[str]:
+    found = list(result.get("warnings") or [])
+    if runs < MIN_STABLE_RUNS:
+        found.append(f"only {runs} timed runs: the median is not stable; use {MIN_STABLE_RUNS} "
+                     "or more")
+    if info.emulated:
+        found.append("emulated board: times are not hardware times")
+    return found
+
+
+def detected_target(info: DeviceInfo) -> dict[str, Any] | None:
+    """What target detection makes of the device's CPU, for the profile's ``target`` section.
+
+    ``name`` is the closest catalog board (None when there is none, e.g. on
+    x86, which ``summary`` then says plainly). Detection reads only text the
+    probe already carried; when it cannot read it, the section says so rather
+    than failing the job.
+    """
+    from workbench.targets import for_device
+
+    if not (info.cpu or {}).get("cpuinfo"):
+        return {"name": None, "summary": "not detected: the probe carried no /proc/cpuinfo",
+                "detected": False}
+    try:
+        found = for_device(info)
+    except (errors.WorkbenchError, ValueError, KeyError, TypeError) as exc:
+        return {"name": None, "summary": f"target detection failed: {exc}", "detected": False}
+    return {"name": found.board, "summary": found.summary(), "detected": True,
+            **found.to_dict()}
+
+
+def profile_document(model: Model, info: DeviceInfo, backend: Backend, options: dict[str, Any],
+                     job: dict[str, Any], result: dict[str, Any],
+                     label: str | None = None) -> dict[str, Any]:
+    """The workbench.profile/1 document from a job and its runner result."""
+    from workbench import __version__
+    from workbench.profiling.delegation import delegation_section, requested_accelerators
+    from workbench.profiling.stats import latency_stats
+
+    run = job["run"]
+    samples = [float(x) for x in result["latency_ms"]]
+    runtime = result["runtime"]
+    profile_runs = int(result.get("profile_runs", 0))
+    layers = layer_table(backend.layer_rows(result, model), model)
+    return {
+        "schema": formats.PROFILE,
+        "kind": "emulated" if info.emulated else "measured",
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "label": label,
+        "model": {"name": model.name, "sha256": model.sha256, "format": model.format,
+                  "source": model.source, "opset": model.opset, "params": model.params,
+                  "macs": model.macs, "weight_bytes": model.weight_bytes,
+                  "peak_activation_bytes": model.peak_activation_bytes},
+        "device": info.to_dict(),
+        "target": detected_target(info),
+        "environment": {**(result.get("environment") or {"conditions": None, "cores_used": None}),
+                        "emulated": info.emulated},
+        "backend": {"name": backend.name, "version": runtime.get("version"), "options": options,
+                    "providers": list(runtime.get("providers") or [])},
+        "run": {"warmup": run["warmup"], "runs": run["runs"], "profile_runs": profile_runs,
+                "timeout_s": run.get("timeout_s"),
+                **{k: run.get(k) for k in ("cluster", "cores", "governor", "cooldown_c")}},
+        "versions": {"workbench": __version__, "agent": result.get("agent_version"),
+                     runtime["name"]: runtime.get("version"), "python": info.python,
+                     "numpy": info.numpy, "host_python": platform.python_version()},
+        "inputs": result.get("inputs") or [],
+        "latency": {"samples_ms": samples, "stats": latency_stats(samples),
+                    "source": f"{len(samples)} timed runs with profiling off",
+                    "cold_ms": result.get("cold_ms"),
+                    "session_create_ms": result.get("session_create_ms"),
+                    "model_load_ms": result.get("model_load_ms")},
+        "memory": {**(result.get("memory") or {}), "arena_bytes": result.get("arena_bytes")},
+        "layers": layers,
+        "layer_source": (result.get("layer_source") or backend.description or
+                         f"{runtime['name']} per-layer timer") + f" ({profile_runs} profiled runs)"
+        if profile_runs else None,
+        "trace": result.get("trace"),
+        "topology": model.topology(),
+        "delegation": delegation_section([(n.name, n.macs) for n in model.nodes],
+                                         placement=result.get("placement"), layers=layers,
+                                         requested=requested_accelerators(options)),
+        "outputs": result.get("outputs"),
+        "warnings": _warnings(len(samples), result, info),
+    }

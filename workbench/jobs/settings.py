@@ -1,0 +1,126 @@
+"""Run settings: one typed object that ``profile``, ``prepare``, ``submit`` and ``sweep`` share.
+
+    wb.profile(m, runs=100, warmup=5)                       # keywords, checked by name
+    fast = wb.RunSettings(runs=20, profile_runs=0)
+    wb.profile(m, settings=fast, cluster="little")          # a shared object, one change
+
+Keywords are the fields of :class:`RunSettings`; :class:`RunKeywords` spells
+them for type checkers, so ``submit()`` and ``profile()`` keep one typed
+signature without repeating the list.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Literal, TypedDict
+
+from workbench import errors
+
+#: below this many timed runs the median is flagged as unstable
+MIN_STABLE_RUNS = 10
+
+
+class RunKeywords(TypedDict, total=False):
+    """The keyword form of :class:`RunSettings` (``**run`` in ``profile`` and ``submit``)."""
+
+    warmup: int
+    runs: int | Literal["auto"]
+    profile_runs: int
+    timeout: float | None
+    keep_outputs: bool
+    cluster: str | int
+    cores: list[int] | tuple[int, ...] | None
+    governor: str | None
+    cooldown_c: float | None
+    auto_ci_pct: float
+    time_budget_s: float
+    flush_cache: bool
+    lock_wait_s: float | None
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How a job runs: counts, time limits, cores and board conditions.
+
+    Latency comes from ``runs`` timed runs with profiling off (after a cold run
+    and ``warmup`` runs); per-layer times from ``profile_runs`` further runs with
+    the runtime's profiler on (0 skips them). ``runs="auto"`` runs until the 95%
+    bootstrap interval of the median is within ``auto_ci_pct`` percent, or
+    ``time_budget_s`` ends. ``timeout`` stops a job that runs longer (seconds).
+    ``keep_outputs`` brings output values back for numerical checks.
+
+    Threads run on ``cluster`` ("big", "little", "all" or an index) or on
+    explicit ``cores``. ``governor`` (e.g. "performance") is set for the run and
+    restored after, where the device allows; ``cooldown_c`` waits until the device
+    is cooler than that; ``flush_cache`` evicts the caches between timed runs
+    (outside the timed region). ``lock_wait_s`` gives up with DeviceBusy after
+    waiting that long for a board another job holds (None waits).
+    """
+
+    warmup: int = 10
+    runs: int | Literal["auto"] = 50
+    profile_runs: int = 10
+    timeout: float | None = None
+    keep_outputs: bool = False
+    cluster: str | int = "big"
+    cores: tuple[int, ...] | None = None
+    governor: str | None = None
+    cooldown_c: float | None = None
+    auto_ci_pct: float = 2.0
+    time_budget_s: float = 30.0
+    flush_cache: bool = False
+    lock_wait_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.cores is not None and not isinstance(self.cores, tuple):
+            object.__setattr__(self, "cores", tuple(self.cores))
+        counts = (("warmup", self.warmup, 0), ("profile_runs", self.profile_runs, 0),
+                  ("runs", self.runs, 1))
+        for name, value, least in counts:
+            if name == "runs" and value == "auto":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise errors.InvalidOptionValue(
+                    f"{name}={value!r} is not allowed", where="run settings",
+                    hint="runs >= 1 or 'auto', warmup and profile_runs >= 0")
+        for name in ("timeout", "lock_wait_s", "cooldown_c"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool)
+                                      or not isinstance(value, (int, float)) or value < 0):
+                raise errors.InvalidOptionValue(f"{name}={value!r} is not allowed",
+                                                where="run settings",
+                                                hint=f"{name} is a number of seconds (or "
+                                                "degrees) >= 0, or None")
+
+    @classmethod
+    def names(cls) -> list[str]:
+        """The settings' names, as keywords take them."""
+        return [f.name for f in dataclasses.fields(cls)]
+
+    def updated(self, **changes: Any) -> RunSettings:
+        """A copy with ``changes``; an unknown name is an UnknownOption error."""
+        unknown = sorted(set(changes) - set(self.names()))
+        if unknown:
+            raise errors.UnknownOption(
+                f"{', '.join(map(repr, unknown))} is not a run setting", where="run settings",
+                hint=f"Run settings: {', '.join(self.names())}; backend options go in "
+                "options={...}")
+        return dataclasses.replace(self, **changes) if changes else self
+
+    @classmethod
+    def of(cls, settings: RunSettings | None = None, /, **changes: Any) -> RunSettings:
+        """``settings`` (or the defaults) with keyword ``changes`` applied."""
+        return (settings or cls()).updated(**changes)
+
+    def job_section(self) -> dict[str, Any]:
+        """The job document's ``run`` section (workbench.job/1)."""
+        section: dict[str, Any] = {
+            "warmup": self.warmup, "runs": self.runs, "profile_runs": self.profile_runs,
+            "timeout_s": self.timeout, "keep_outputs": self.keep_outputs,
+            "cluster": self.cluster, "cores": list(self.cores) if self.cores else None,
+            "governor": self.governor, "cooldown_c": self.cooldown_c,
+            "flush_cache": self.flush_cache}
+        if self.runs == "auto":
+            section.update(auto_ci_pct=self.auto_ci_pct, time_budget_s=self.time_budget_s)
+        return section
