@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -117,3 +118,30 @@ def wait_gone(pid: int, seconds: float = 10) -> bool:
     return False
 
 
+
+
+def until(condition: Callable[[], Any], seconds: float = 30) -> Any:
+    """The first true value of ``condition()``, polled for up to ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"not within {seconds} s")
+
+
+def waited_for(state: dict[str, Any]) -> dict[str, Any] | None:
+    """A device's or board's status, once a job waits for its lock."""
+    return state if state["lock"]["waiters"] else None
+
+
+def modules_loaded_by(statement: str, modules: tuple[str, ...]) -> list[str]:
+    """Which of ``modules`` a fresh interpreter has loaded after running ``statement``."""
+    import subprocess
+
+    code = f"import sys; {statement}; print(','.join(m for m in {modules!r} if m in sys.modules))"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=env, check=True)
+    return [m for m in result.stdout.strip().split(",") if m]

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import inspect
 import json
 import os
 import socket
@@ -250,24 +249,6 @@ def _live_waiters(waiting_dir: str, me: Optional[str] = None) -> List[Dict[str, 
     return live
 
 
-def _report_wants_text(report: Callable[..., None]) -> bool:
-    """Older agents passed ``lambda message: ...`` and expected one line of text."""
-    try:
-        names = list(inspect.signature(report).parameters)
-    except (TypeError, ValueError):
-        return False
-    return names[:1] == ["message"]
-
-
-def _text_reporter(report: Callable[[str], None]) -> Report:
-    """A report that hands an older caller the queue as one line of text."""
-    def as_text(queue: Dict[str, Any]) -> None:
-        report("waiting for the device (place %d of %d): job %s from %s holds it" % (
-            queue["place"], queue["length"], queue["job"] or "?", queue["holder"] or "?"))
-
-    return as_text
-
-
 class DeviceLock:
     """The board's exclusive job lock at ``path`` (``<board folder>/board.lock``).
 
@@ -294,8 +275,6 @@ class DeviceLock:
         ``timeout`` (seconds), raises :class:`LockWaitTimeout` when the wait
         is longer. Nothing is reported when the board is free at once.
         """
-        if report is not None and _report_wants_text(report):
-            report = _text_reporter(report)
         if self._fd is not None:
             raise RuntimeError("the board lock is already held by this job")
         for folder in (self.board_dir, self.waiting_dir):

@@ -6,33 +6,17 @@ import json
 import subprocess
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from workbench_agent.record import JobRecord, list_jobs, prune
 
-from tests.conftest import PYTHON, agent_env, sleepy_job
+from tests.conftest import PYTHON, agent_env, sleepy_job, until, waited_for
 from tests.test_cli import workbench
 from workbench import errors
 from workbench.devices import LocalDevice
 
 DAY = 86400.0
-
-
-def until(condition: Callable[[], Any], seconds: float = 30) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"not within {seconds} s")
-
-
-def waited_for(state: dict[str, Any]) -> dict[str, Any] | None:
-    """The device's status once a job waits for its lock."""
-    return state if state["lock"]["waiters"] else None
 
 
 def age(folder: Path, days: float) -> None:

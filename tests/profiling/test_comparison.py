@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import modules_loaded_by
 from workbench import formats
 from workbench.errors import InvalidOptionValue
 from workbench.profiling import Comparison, Profile, compare
@@ -229,9 +227,5 @@ def test_the_text_view_has_latency_speedup_and_layers_won(variants: list[Profile
 
 
 def test_importing_the_comparison_module_loads_neither_matplotlib_nor_pandas() -> None:
-    code = ("import sys, workbench.profiling.comparison; "
-            "print(sorted(m for m in ('matplotlib', 'pandas') if m in sys.modules))")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env=env, check=True)
-    assert result.stdout.strip() == "[]"
+    assert modules_loaded_by("import workbench.profiling.comparison",
+                             ("matplotlib", "pandas")) == []

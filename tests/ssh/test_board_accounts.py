@@ -17,14 +17,14 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import until, waited_for
 from tests.ssh.conftest import make_board
 from tests.ssh.sshd import Sshd, start_sshd
 from workbench.devices.ssh import SSHDevice
@@ -149,21 +149,6 @@ def board_dir() -> Iterator[Path]:
         yield board
     finally:
         shutil.rmtree(top, ignore_errors=True)
-
-
-def until(condition: Callable[[], Any], seconds: float = 30) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"not within {seconds} s")
-
-
-def waited_for(state: dict[str, Any]) -> dict[str, Any] | None:
-    """The board's status once a job waits for its lock."""
-    return state if state["lock"]["waiters"] else None
 
 
 def span_job(device: SSHDevice, runner: Path, go: Path, holder: str) -> dict[str, Any]:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import itertools
-import socket
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,33 +18,6 @@ from workbench.devices.ssh import SSHDevice
 
 #: how long a cancelled job may take to end; every blocking call here would take minutes
 STOP_S = 10
-
-
-@pytest.fixture
-def silent_server() -> Iterator[int]:
-    """A TCP port that accepts connections and never says a word (a hung sshd)."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                accepted.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield int(server.getsockname()[1])
-    stop.set()
-    thread.join(5)
-    for connection in accepted:
-        connection.close()
-    server.close()
 
 
 def _cancel_at(stage: str, job_events: list[dict[str, Any]],

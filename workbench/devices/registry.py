@@ -18,7 +18,8 @@ from workbench._paths import config_dir
 
 KINDS = ("ssh", "emulated")
 FIELDS = ("host", "user", "port", "key_filename", "proxy_jump", "python", "remote_cache",
-          "known_hosts", "user_known_hosts", "ssh_config", "cache_limit_bytes", "timeout")
+          "known_hosts", "user_known_hosts", "ssh_config", "cache_limit_bytes", "timeout",
+          "board_dir")
 SECRETS = ("password", "passphrase", "token")
 
 
