@@ -46,7 +46,8 @@ def main() -> None:
     args = parser.parse_args()
 
     import workbench as wb
-    from workbench.targets import calibrate, compare_estimate, get
+    from workbench.jobs import calibrate
+    from workbench.targets import compare_estimate, get
 
     ceilings = calibrate("local")
     print(ceilings)

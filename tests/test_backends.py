@@ -274,7 +274,9 @@ def test_profile_refuses_a_bad_option_before_running(
     with pytest.raises(errors.InvalidOptionValue, match="Choose one of 'float32', 'float64'"):
         wb.profile(conv_model, backend="reference", options={"dtype": "float16"},
                    on_event=events.append)
-    assert events == []
+    # refused before connecting: the only stage is the verdict
+    assert [e.get("stage") for e in events] == ["failed"]
+    assert events[0]["error"]["type"] == "InvalidOptionValue"
 
 
 def test_options_get_their_defaults(reference: backends.Backend) -> None:

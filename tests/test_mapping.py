@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.profiling.mapping import map_executed_nodes
+from workbench.models.mapping import map_executed_nodes
 
 
 def node(name: str, op: str, inputs: list[str], outputs: list[str]) -> dict[str, Any]:

@@ -45,3 +45,11 @@ DEFAULT_BOARD_DIR = "/var/tmp/workbench"
 def board_dir() -> Path:
     """This machine's board folder: the job lock every account waits on, and its queue."""
     return Path(os.environ.get("WORKBENCH_BOARD_DIR") or DEFAULT_BOARD_DIR)
+
+
+def agent_root() -> Path:
+    """The folder that holds the ``workbench_agent`` package: put on the agent's path
+    locally, zipped for boards, and where the built-in runner modules are found."""
+    import workbench_agent
+
+    return Path(workbench_agent.__file__).resolve().parent.parent

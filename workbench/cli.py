@@ -283,11 +283,11 @@ def cmd_device(args: argparse.Namespace) -> int:
             _print_device_status(args.name, state)
         return 0
     if args.action == "probe":
-        from workbench.targets import for_device
+        from workbench.jobs import detect_target
 
         info = device.probe(refresh=True)
         out.print(info.summary(), markup=False)
-        out.print(f"target: {for_device(info).summary()}", markup=False)
+        out.print(f"target: {detect_target(info).summary()}", markup=False)
         return 0
     if args.action == "trust":
         if not args.fingerprint:

@@ -79,9 +79,9 @@ def cmd_target(args: argparse.Namespace) -> int:
 
 def cmd_detect(args: argparse.Namespace) -> int:
     """Detect what a device (default this machine) is."""
-    from workbench import targets
+    from workbench.jobs import detect_target
 
-    detection = targets.for_device(args.device)
+    detection = detect_target(args.device)
     out = _console()
     out.print(f"{args.device}: {detection.summary()}", markup=False)
     for cluster in detection.clusters:
@@ -101,6 +101,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     from workbench import targets
     from workbench.cli import _load
     from workbench.errors import EstimateError
+    from workbench.jobs import calibrate, detect_target
     from workbench.targets.target import Target
 
     if args.target is None and args.device is None:
@@ -118,7 +119,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
                                 hint="Give a board, e.g. --target raspberry-pi-5")
         target = found
     else:
-        detection = targets.for_device(args.device)
+        detection = detect_target(args.device)
         if detection.target is None:
             raise EstimateError(f"No Arm target was detected on {args.device}: "
                                 f"{detection.summary()}", where="workbench estimate",
@@ -126,7 +127,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
                                 "--calibrate to use this device's measured ceilings)")
         target = detection.target
     model = _load(args.model, args.shape)
-    ceilings = targets.calibrate(args.device) if args.calibrate else None
+    ceilings = calibrate(args.device) if args.calibrate else None
     cluster: str | int = int(args.cluster) if args.cluster.isdigit() else args.cluster
     profile = target.estimate(model, threads=args.threads, dtype=args.dtype, cluster=cluster,
                               ceilings=ceilings)

@@ -7,7 +7,7 @@
 
 import sys
 
-from workbench_agent.agent import main
+from workbench_agent.command import main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

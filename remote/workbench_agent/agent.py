@@ -1,134 +1,39 @@
 """Run one job and report in JSON lines (the workbench.events/2 stream).
 
-stdout carries only events, one JSON object per line. Anything native code
-prints to stdout is sent to stderr instead (the real stdout is moved to a
-private file descriptor first), so a runtime's chatter can never corrupt the
-stream. Exit codes: 0 success, 2 a failure the job caused (error event sent),
-3 an unexpected crash in a runner (error event sent, traceback on stderr),
-64 bad command line.
+The job's runner module is loaded by path (or ``builtin:NAME``), the job is
+pinned to its cores under the conditions it asks for, the board's lock is
+taken (waiting jobs report queue stages), and the result or the error is the
+last event. The process around it (stdin, heartbeats, process group) is
+:mod:`workbench_agent.command`; what a runner may use is
+:mod:`workbench_agent.runner_api`.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
-import io
 import json
 import os
-import select
-import signal
 import sys
 import tempfile
-import threading
 import time
 import traceback
-from typing import IO, Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Dict, Optional
 
 from workbench_agent import EVENTS_SCHEMA, RUNNER_API, __version__
-from workbench_agent.inputs import make_inputs
 from workbench_agent.lock import DeviceLock, LockWaitTimeout
 from workbench_agent.record import JobRecord
+from workbench_agent.runner_api import AgentFailure, Context, EventWriter
 from workbench_agent.runners import BUILTIN
-from workbench_agent.sysinfo import peak_rss_bytes
+
+# Older runner modules import these from here.
+__all__ = ["AgentFailure", "Context", "EventWriter", "load_runner", "run_job"]
 
 EXIT_OK = 0
 EXIT_JOB_FAILED = 2
 EXIT_CRASHED = 3
 EXIT_LINK_LOST = 4
 EXIT_USAGE = 64
-
-
-class AgentFailure(Exception):
-    """A failure the job caused, reported to the host as an error event.
-
-    ``kind`` names the host's error class (see workbench/errors.py), e.g.
-    ``"BackendUnavailable"`` or ``"InputSpecError"``.
-    """
-
-    def __init__(self, kind: str, what: str, where: Optional[str] = None,
-                 hint: Optional[str] = None) -> None:
-        super().__init__(what)
-        self.kind = kind
-        self.what = what
-        self.where = where
-        self.hint = hint
-
-    def to_dict(self) -> Dict[str, Any]:
-        return {"type": self.kind, "what": self.what, "where": self.where, "hint": self.hint}
-
-
-class EventWriter:
-    """Writes events as JSON lines, thread-safe, flushed per line.
-
-    With a job record, the final event is also kept in the job's folder.
-    """
-
-    def __init__(self, stream: IO[str]) -> None:
-        self._stream = stream
-        self._lock = threading.Lock()
-        self.record: Optional[JobRecord] = None
-
-    def emit(self, event: Dict[str, Any]) -> None:
-        line = json.dumps(event, separators=(",", ":"), allow_nan=False)
-        if self.record is not None and event.get("event") in ("result", "error"):
-            self.record.outcome(event)
-        with self._lock:
-            try:
-                self._stream.write(line + "\n")
-                self._stream.flush()
-            except (OSError, ValueError):
-                pass  # the host is gone; the outcome waits in the job folder
-
-
-class Context:
-    """What the agent offers a runner module (runner API 1)."""
-
-    runner_api = RUNNER_API
-
-    def __init__(self, writer: EventWriter, workdir: str) -> None:
-        self._writer = writer
-        self.workdir = workdir
-        #: the cores the job is pinned to (a runner sizes its thread pool to them)
-        self.cores: List[int] = []
-        self._last_progress = 0.0
-
-    def progress(self, phase: str, done: int, total: int) -> None:
-        """Report progress in a stage (create, warmup, timed, profile, aggregate, point);
-        throttled to ~10 events per second except sweep points and a stage's first and last
-        event."""
-        now = time.monotonic()
-        if 0 < done < total and phase != "point" and now - self._last_progress < 0.1:
-            return
-        self._last_progress = now
-        self.stage(phase, done=done, total=total)
-
-    def stage(self, stage: str, **details: Any) -> None:
-        """Say the job entered (or moved on in) ``stage``, with a timestamp."""
-        event = {"event": "stage", "stage": stage, "time": time.time()}
-        event.update(details)
-        self._writer.emit(event)
-
-    def log(self, level: str, message: str) -> None:
-        self._writer.emit({"event": "log", "level": level, "message": message})
-
-    @staticmethod
-    def model_path(job: Dict[str, Any]) -> str:
-        """The job's model file on this device; ModelNotFound when it is not there."""
-        path = str(job["model"]["path"])
-        if not os.path.isfile(path):
-            raise AgentFailure("ModelNotFound", "The model file is not on the device",
-                               where=path, hint="Deploy the model again")
-        return path
-
-    def make_inputs(self, specs: List[Dict[str, Any]]
-                    ) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]:
-        """Arrays for the input specs of a job, and a record of each (spec + sha256)."""
-        return make_inputs(specs)
-
-    @staticmethod
-    def peak_rss_bytes() -> Optional[int]:
-        return peak_rss_bytes()
-
 
 def load_runner(spec: str) -> Any:
     """Load a runner module from a path, or ``builtin:NAME`` shipped inside the agent.
@@ -313,148 +218,3 @@ def run_job(job: Dict[str, Any], writer: EventWriter) -> int:
             "where": job.get("backend", {}).get("name"),
             "hint": "See the agent's stderr above; the runtime rejected the job"}})
         return EXIT_CRASHED
-
-
-def _private_stdout() -> IO[str]:
-    """Move the real stdout to a private descriptor and point fd 1 at stderr."""
-    sys.stdout.flush()
-    private_fd = os.dup(1)
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    return io.TextIOWrapper(os.fdopen(private_fd, "wb", buffering=0), encoding="utf-8",
-                            line_buffering=True)
-
-
-def _read_job(path: Optional[str]) -> Dict[str, Any]:
-    if path in (None, "-"):
-        text = sys.stdin.readline()
-    else:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    job = json.loads(text)
-    if not isinstance(job, dict):
-        raise ValueError("a job is a JSON object")
-    return job
-
-
-def _probe(args: List[str]) -> int:
-    from workbench_agent.probe import probe
-
-    out = _private_stdout()
-    out.write(json.dumps(probe(args[0] if args else None)) + "\n")
-    out.flush()
-    return EXIT_OK
-
-
-def _watch_stdin(heartbeat: Optional[float], record: Any) -> None:
-    """Stop this agent's process group when the host is gone.
-
-    Gone means stdin closed, or, with a heartbeat interval, no line from the host
-    for six intervals (sshd may not notice a dead link for minutes). The agent
-    beats too, so the host notices a silent link after four intervals: a job that
-    is about to finish gets the chance to record its outcome for reattach.
-    """
-    limit = None if heartbeat is None else 6 * heartbeat
-
-    def watch() -> None:
-        reason = "stdin closed"
-        while True:
-            ready = select.select([0], [], [], limit)[0]
-            if not ready:
-                reason = "no heartbeat from the host for %g s" % limit
-                break
-            if not os.read(0, 4096):
-                break
-        if record() is not None:
-            record().status("stopped", reason="the host is gone: " + reason)
-        try:
-            # stderr may be gone with the host too: a failed write must not stop the stop.
-            sys.stderr.write("workbench agent: %s, the host is gone; stopping\n" % reason)
-            sys.stderr.flush()
-        except (OSError, ValueError):
-            pass
-        try:
-            if os.getpgid(0) == os.getpid():
-                os.killpg(0, signal.SIGKILL)
-        finally:
-            os._exit(EXIT_LINK_LOST)
-
-    threading.Thread(target=watch, name="stdin-watch", daemon=True).start()
-
-
-def _beat(writer: EventWriter, interval: float) -> None:
-    """Tell the host every ``interval`` seconds that the agent is alive."""
-
-    def beat() -> None:
-        while True:
-            time.sleep(interval)
-            writer.emit({"event": "heartbeat"})
-
-    threading.Thread(target=beat, name="heartbeat", daemon=True).start()
-
-
-def _own_process_group() -> None:
-    """Lead a process group, so the host can stop the agent and its children at once."""
-    try:
-        if os.getpgid(0) != os.getpid():
-            os.setpgid(0, 0)
-    except OSError:
-        pass  # already a session leader (started with setsid)
-
-
-def _run(args: List[str]) -> int:
-    watch = "--watch-stdin" in args
-    heartbeat = None
-    if "--heartbeat" in args:
-        index = args.index("--heartbeat")
-        heartbeat = float(args[index + 1])
-        del args[index:index + 2]
-    args = [a for a in args if a != "--watch-stdin"]
-    _own_process_group()
-    out = _private_stdout()
-    writer = EventWriter(out)
-    try:
-        job = _read_job(args[0] if args else None)
-    except (OSError, ValueError) as exc:
-        writer.emit({"event": "hello", "schema": EVENTS_SCHEMA, "agent_version": __version__,
-                     "pid": os.getpid(), "job": ""})
-        writer.emit({"event": "error", "error": {
-            "type": "FormatError", "what": "Cannot read the job: %s" % exc,
-            "where": args[0] if args else "stdin", "hint": "Give a workbench.job/1 JSON file"}})
-        return EXIT_JOB_FAILED
-    if watch:
-        _watch_stdin(heartbeat, lambda: writer.record)
-    if heartbeat:
-        _beat(writer, heartbeat)
-    try:
-        return run_job(job, writer)
-    finally:
-        _stop_what_the_job_started()
-
-
-def _stop_what_the_job_started() -> None:
-    """Leave no orphans: end every process the runner started in our process group."""
-    try:
-        if os.getpgid(0) != os.getpid():
-            return
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        os.killpg(0, signal.SIGTERM)
-    except OSError:
-        pass
-
-
-COMMANDS: Dict[str, Callable[[List[str]], int]] = {
-    "run": _run,
-    "probe": _probe,
-    "tool": lambda args: __import__("workbench_agent.tools", fromlist=["main"]).main(args),
-    "version": lambda _: print(__version__) or EXIT_OK,
-}
-
-
-def main(argv: List[str]) -> int:
-    if not argv or argv[0] not in COMMANDS:
-        sys.stderr.write("usage: python -m workbench_agent "
-                         "{run [JOB.json|-] [--watch-stdin] [--heartbeat S] | probe [CACHE] "
-                         "| tool ... | version}\n")
-        return EXIT_USAGE
-    return COMMANDS[argv[0]](argv[1:])

@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Tuple
 
 
 def _failure(what: str, where: str, hint: str) -> Exception:
-    from workbench_agent.agent import AgentFailure
+    from workbench_agent.runner_api import AgentFailure
 
     return AgentFailure("InputSpecError", what, where=where, hint=hint)
 

@@ -147,7 +147,9 @@ def test_an_x86_cpuinfo_is_reported_as_not_arm() -> None:
 def test_the_local_device_is_reported_as_what_it_is() -> None:
     import platform
 
-    detection = targets.for_device("local")
+    from workbench.jobs import detect_target
+
+    detection = detect_target("local")
     if platform.machine() in ("aarch64", "arm64"):
         assert detection.is_arm and detection.clusters
     else:

@@ -141,7 +141,9 @@ def test_an_estimate_compares_with_a_measured_profile_per_layer_and_overall(
 
 def test_calibration_on_the_local_device_gives_ceilings_an_estimate_records(
         mobilenet: Model) -> None:
-    calibration = targets.calibrate("local", runs=5, warmup=1)
+    from workbench.jobs import calibrate
+
+    calibration = calibrate("local", runs=5, warmup=1)
     assert calibration.gflops > 0.5 and calibration.gbs > 0.1
     calibrated = board("raspberry-pi-5").estimate(mobilenet, ceilings=calibration)
     target = calibrated.document["target"]

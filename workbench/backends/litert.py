@@ -78,7 +78,7 @@ class LiteRtBackend(Backend):
         return model.files()
 
     def runner_path(self) -> Path:
-        from workbench.devices.local import agent_root
+        from workbench._paths import agent_root
 
         return agent_root() / "workbench_agent" / "runners" / "litert.py"
 
@@ -108,7 +108,7 @@ def twin_nodes(model: Model) -> dict[str, list[str]] | None:
     tensor boundaries exactly as onnxruntime's fused nodes do; operators the
     builder inserted (explicit padding) cover no ONNX node.
     """
-    from workbench.profiling.mapping import map_executed_nodes
+    from workbench.models.mapping import map_executed_nodes
 
     reference = getattr(model, "reference", None)
     if reference is None:

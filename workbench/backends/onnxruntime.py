@@ -71,13 +71,13 @@ class OnnxRuntimeBackend(Backend):
         return model.files()
 
     def runner_path(self) -> Path:
-        from workbench.devices.local import agent_root
+        from workbench._paths import agent_root
 
         return agent_root() / "workbench_agent" / "runners" / "onnxruntime.py"
 
     def layer_rows(self, result: dict[str, Any], model: Model) -> list[dict[str, Any]]:
         """Runner rows with the original nodes each covers, found through tensor boundaries."""
-        from workbench.profiling.mapping import map_executed_nodes
+        from workbench.models.mapping import map_executed_nodes
 
         rows = [dict(r) for r in result.get("layers") or []]
         executed = (result.get("executed_graph") or {}).get("nodes")

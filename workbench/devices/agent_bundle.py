@@ -14,10 +14,9 @@ from functools import cache
 from pathlib import Path
 
 from workbench._atomic import write_atomic
-from workbench._paths import cache_dir
-from workbench.devices.local import agent_root
+from workbench._paths import agent_root, cache_dir
 
-_MAIN = b"import sys\nfrom workbench_agent.agent import main\nsys.exit(main(sys.argv[1:]))\n"
+_MAIN = b"import sys\nfrom workbench_agent.command import main\nsys.exit(main(sys.argv[1:]))\n"
 _EPOCH = (2020, 1, 1, 0, 0, 0)
 
 

@@ -16,18 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from workbench import errors
-from workbench._paths import board_dir, cache_dir
+from workbench._paths import agent_root, board_dir, cache_dir
 from workbench.devices._stream import HEARTBEAT_S, AgentStream, Heartbeat, StderrTail
 from workbench.devices.base import Device, DeviceInfo, EventCallback, ProgressCallback
 
 KILL_GRACE_S = 5.0
-
-
-def agent_root() -> Path:
-    """The folder that holds the ``workbench_agent`` package (put on the agent's path)."""
-    import workbench_agent
-
-    return Path(workbench_agent.__file__).resolve().parent.parent
 
 
 class LocalDevice(Device):

@@ -9,7 +9,9 @@ Modules, one concept each:
 * :mod:`~workbench.jobs.build`: the job document, preparing (connect, probe,
   upload) and running it, and the Profile from the result;
 * :mod:`~workbench.jobs.document`: the profile document assembled from a result;
-* :mod:`~workbench.jobs.handle`: :class:`Job`, ``submit()`` and ``profile()``.
+* :mod:`~workbench.jobs.handle`: :class:`Job`, ``submit()`` and ``profile()``;
+* :mod:`~workbench.jobs.measure`: what needs a live device to learn about a target:
+  ``detect_target()`` and ``calibrate()``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 from workbench.jobs.build import Prepared, as_model, build_job, execute, finish, prepare
 from workbench.jobs.document import detected_target, layer_table, profile_document
 from workbench.jobs.handle import FINAL_STATES, STATES, Job, profile, submit
+from workbench.jobs.measure import calibrate, detect_target
 from workbench.jobs.settings import MIN_STABLE_RUNS, RunKeywords, RunSettings
 
 __all__ = [
@@ -29,6 +32,8 @@ __all__ = [
     "RunSettings",
     "as_model",
     "build_job",
+    "calibrate",
+    "detect_target",
     "detected_target",
     "execute",
     "finish",

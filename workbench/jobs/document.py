@@ -87,13 +87,13 @@ def detected_target(info: DeviceInfo) -> dict[str, Any] | None:
     probe already carried; when it cannot read it, the section says so rather
     than failing the job.
     """
-    from workbench.targets import for_device
+    from workbench.targets.detection import from_probe
 
     if not (info.cpu or {}).get("cpuinfo"):
         return {"name": None, "summary": "not detected: the probe carried no /proc/cpuinfo",
                 "detected": False}
     try:
-        found = for_device(info)
+        found = from_probe(info.cpu, info.name)
     except (errors.WorkbenchError, ValueError, KeyError, TypeError) as exc:
         return {"name": None, "summary": f"target detection failed: {exc}", "detected": False}
     return {"name": found.board, "summary": found.summary(), "detected": True,

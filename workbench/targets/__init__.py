@@ -4,7 +4,8 @@
     pi5 = targets.get("raspberry-pi-5")          # a Target; targets.get("cortex-a76") a Core
     pi5.peak_gops("int8", threads=4)             # peak GOP/s (MAC = 2)
     targets.detect(open("/proc/cpuinfo").read()) # clusters, features, closest board
-    targets.for_device("local")                  # the same, for a device
+    targets.from_probe(device_info.cpu)          # the same, from a device's probe
+                                                 # (workbench.jobs.detect_target probes one)
     pi5.estimate(model, threads=4)               # a roofline Profile of kind "estimate"
     targets.fits(model, "raspberry-pi-zero-2-w") # does it fit the board's RAM?
 
@@ -18,8 +19,7 @@ from typing import TYPE_CHECKING
 from workbench._lazy import attach
 
 __all__ = ["Calibration", "Core", "Detection", "EstimateComparison", "Fit", "Target",
-           "calibrate", "catalog", "compare_estimate", "detect", "fits", "for_device", "get",
-           "names"]
+           "catalog", "compare_estimate", "detect", "fits", "from_probe", "get", "names"]
 
 _LAZY: dict[str, str] = {
     "Core": "workbench.targets.target",
@@ -29,18 +29,17 @@ _LAZY: dict[str, str] = {
     "names": "workbench.targets.target",
     "Detection": "workbench.targets.detection",
     "detect": "workbench.targets.detection",
-    "for_device": "workbench.targets.detection",
+    "from_probe": "workbench.targets.detection",
     "EstimateComparison": "workbench.targets.roofline",
     "Fit": "workbench.targets.roofline",
     "compare_estimate": "workbench.targets.roofline",
     "fits": "workbench.targets.roofline",
     "Calibration": "workbench.targets.calibration",
-    "calibrate": "workbench.targets.calibration",
 }
 
 if TYPE_CHECKING:
-    from workbench.targets.calibration import Calibration, calibrate
-    from workbench.targets.detection import Detection, detect, for_device
+    from workbench.targets.calibration import Calibration
+    from workbench.targets.detection import Detection, detect, from_probe
     from workbench.targets.roofline import EstimateComparison, Fit, compare_estimate, fits
     from workbench.targets.target import Core, Target, catalog, get, names
 

@@ -1,22 +1,20 @@
 """Calibration: measured compute and memory ceilings of a device, for estimates.
 
-Two tiny ONNX models with deterministic weights run through the normal
-``workbench.profile`` path: a MatMul that is bound by arithmetic, and an Add
-over tensors far larger than the caches that is bound by DRAM traffic. Their
-median latencies give achieved GFLOP/s and GB/s; ``target.estimate(model,
-ceilings=calibration)`` then uses them instead of the datasheet peaks.
+Two tiny ONNX models with deterministic weights, built here: a MatMul that is
+bound by arithmetic, and an Add over tensors far larger than the caches that is
+bound by DRAM traffic. :func:`workbench.jobs.calibrate` runs them through the
+normal ``workbench.profile`` path; their median latencies give achieved GFLOP/s
+and GB/s, and ``target.estimate(model, ceilings=calibration)`` then uses them
+instead of the datasheet peaks.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import onnx
-
-    from workbench.devices.base import Device
 
 #: MatMul [M, K] x [K, N]: 2*M*K*N FLOPs on 4*(M*K + K*N + M*N) bytes
 MATMUL_M, MATMUL_K, MATMUL_N = 256, 1024, 1024
@@ -70,31 +68,3 @@ def add_model() -> onnx.ModelProto:
          helper.make_tensor_value_info("b", TensorProto.FLOAT, [ADD_ELEMENTS])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [ADD_ELEMENTS])])
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-
-
-def calibrate(device: Device | str = "local", *, backend: str = "onnxruntime",
-              options: dict[str, Any] | None = None, runs: int = 15,
-              warmup: int = 3) -> Calibration:
-    """Measure the device's achieved GFLOP/s and GB/s with two tiny models.
-
-    Both run through :func:`workbench.profile` (same agent, backend and
-    options as real jobs), without per-layer profiling.
-    """
-    from workbench.jobs import profile
-    from workbench.models import load_model
-
-    flops = 2 * MATMUL_M * MATMUL_K * MATMUL_N
-    moved = 3 * 4 * ADD_ELEMENTS
-    results = []
-    for proto, name in ((matmul_model(), "calibrate-matmul"), (add_model(), "calibrate-add")):
-        model = load_model(proto)
-        model.name = name
-        results.append(profile(model, device=device, backend=backend, options=options,
-                               warmup=warmup, runs=runs, profile_runs=0, label=name))
-    matmul_ms = float(results[0].latency["median"])
-    add_ms = float(results[1].latency["median"])
-    used = results[0].document.get("environment", {}).get("cores_used")
-    return Calibration(device=results[0].device_name, gflops=flops / (matmul_ms * 1e6),
-                       gbs=moved / (add_ms * 1e6), matmul_ms=matmul_ms, add_ms=add_ms,
-                       threads=len(used) if used else None,
-                       created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))

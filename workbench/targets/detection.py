@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import html
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from workbench import errors
 from workbench.targets import target as catalog
-
-if TYPE_CHECKING:
-    from workbench.devices.base import Device, DeviceInfo
 
 #: Features-line names -> the catalog's feature names (aarch64 and aarch32 spellings)
 _FEATURE_NAMES = {"asimd": "asimd", "neon": "asimd", "asimdhp": "fp16", "asimddp": "dotprod",
@@ -347,35 +345,28 @@ def detect(cpuinfo_text: str, sysfs: dict[str, Any] | str | os.PathLike[str] | N
     return detection
 
 
-def _info_sysfs(info: DeviceInfo) -> dict[str, Any]:
+def _probe_sysfs(cpu: Mapping[str, Any]) -> dict[str, Any]:
     mhz: dict[int, float] = {}
     policies: list[list[int]] = []
-    for cluster in (info.cpu or {}).get("clusters") or []:
+    for cluster in cpu.get("clusters") or []:
         cores = [int(c) for c in cluster.get("cores") or []]
         if cores:
             policies.append(cores)
         if cluster.get("max_mhz"):
             mhz.update(dict.fromkeys(cores, float(cluster["max_mhz"])))
-    return {"max_mhz": mhz, "policies": policies, "model": (info.cpu or {}).get("board_model")}
+    return {"max_mhz": mhz, "policies": policies, "model": cpu.get("board_model")}
 
 
-def for_device(device: Device | DeviceInfo | str = "local") -> Detection:
-    """Detection for a device (a Device, its DeviceInfo, or a device name such as ``"local"``).
+def from_probe(cpu: Mapping[str, Any] | None, name: str = "the device") -> Detection:
+    """Detection from a device probe's ``cpu`` section: its /proc/cpuinfo text and clusters.
 
-    Uses the /proc/cpuinfo text and the clusters the device's probe reported;
-    ``.target`` of the result is the catalog target (None for a non-Arm machine).
+    A pure function of what the probe carried; :func:`workbench.jobs.detect_target`
+    probes a live device first. ``.target`` of the result is the catalog target
+    (None for a non-Arm machine).
     """
-    from workbench.devices.base import Device, DeviceInfo
-
-    if isinstance(device, str):
-        from workbench.devices import connect
-
-        device = connect(device)
-    info = device.probe() if isinstance(device, Device) else device
-    if not isinstance(info, DeviceInfo):
-        raise TypeError(f"for_device takes a Device, DeviceInfo or name, not {type(info).__name__}")
-    text = str((info.cpu or {}).get("cpuinfo") or "")
-    detection = detect(text, _info_sysfs(info))
+    found = dict(cpu or {})
+    text = str(found.get("cpuinfo") or "")
+    detection = detect(text, _probe_sysfs(found))
     if not text:
-        detection.warnings.append(f"the probe of {info.name} carried no /proc/cpuinfo text")
+        detection.warnings.append(f"the probe of {name} carried no /proc/cpuinfo text")
     return detection

@@ -69,7 +69,7 @@ def probe() -> Any:
 
 
 def _failure(kind: str, what: str, where: Any = None, hint: Any = None) -> Exception:
-    from workbench_agent.agent import AgentFailure
+    from workbench_agent.runner_api import AgentFailure
 
     return AgentFailure(kind, what, where=where, hint=hint)
 

@@ -1,0 +1,115 @@
+"""The runner API (version 1): what the agent offers a backend's runner module.
+
+A runner module is one Python file with ``RUNNER_API = 1`` and
+``run(job, ctx) -> result``. ``ctx`` is a :class:`Context`; a failure the job
+caused (a missing file, an option the runtime refuses) is raised as
+:class:`AgentFailure`, which the host turns into its error class of that name.
+Plug-ins import from this module only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from typing import IO, Any, Dict, List, Optional, Tuple
+
+from workbench_agent import RUNNER_API
+from workbench_agent.inputs import make_inputs
+from workbench_agent.record import JobRecord
+from workbench_agent.sysinfo import peak_rss_bytes
+
+__all__ = ["RUNNER_API", "AgentFailure", "Context", "EventWriter"]
+
+
+class AgentFailure(Exception):
+    """A failure the job caused, reported to the host as an error event.
+
+    ``kind`` names the host's error class (see workbench/errors.py), e.g.
+    ``"BackendUnavailable"`` or ``"InputSpecError"``.
+    """
+
+    def __init__(self, kind: str, what: str, where: Optional[str] = None,
+                 hint: Optional[str] = None) -> None:
+        super().__init__(what)
+        self.kind = kind
+        self.what = what
+        self.where = where
+        self.hint = hint
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"type": self.kind, "what": self.what, "where": self.where, "hint": self.hint}
+
+
+class EventWriter:
+    """Writes events as JSON lines, thread-safe, flushed per line.
+
+    With a job record, the final event is also kept in the job's folder.
+    """
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+        self.record: Optional[JobRecord] = None
+
+    def emit(self, event: Dict[str, Any]) -> None:
+        line = json.dumps(event, separators=(",", ":"), allow_nan=False)
+        if self.record is not None and event.get("event") in ("result", "error"):
+            self.record.outcome(event)
+        with self._lock:
+            try:
+                self._stream.write(line + "\n")
+                self._stream.flush()
+            except (OSError, ValueError):
+                pass  # the host is gone; the outcome waits in the job folder
+
+
+class Context:
+    """What the agent offers a runner module (runner API 1)."""
+
+    runner_api = RUNNER_API
+
+    def __init__(self, writer: EventWriter, workdir: str) -> None:
+        self._writer = writer
+        self.workdir = workdir
+        #: the cores the job is pinned to (a runner sizes its thread pool to them)
+        self.cores: List[int] = []
+        self._last_progress = 0.0
+
+    def progress(self, phase: str, done: int, total: int) -> None:
+        """Report progress in a stage (create, warmup, timed, profile, aggregate, point);
+        throttled to ~10 events per second except sweep points and a stage's first and last
+        event."""
+        now = time.monotonic()
+        if 0 < done < total and phase != "point" and now - self._last_progress < 0.1:
+            return
+        self._last_progress = now
+        self.stage(phase, done=done, total=total)
+
+    def stage(self, stage: str, **details: Any) -> None:
+        """Say the job entered (or moved on in) ``stage``, with a timestamp."""
+        event = {"event": "stage", "stage": stage, "time": time.time()}
+        event.update(details)
+        self._writer.emit(event)
+
+    def log(self, level: str, message: str) -> None:
+        self._writer.emit({"event": "log", "level": level, "message": message})
+
+    @staticmethod
+    def model_path(job: Dict[str, Any]) -> str:
+        """The job's model file on this device; ModelNotFound when it is not there."""
+        path = str(job["model"]["path"])
+        if not os.path.isfile(path):
+            raise AgentFailure("ModelNotFound", "The model file is not on the device",
+                               where=path, hint="Deploy the model again")
+        return path
+
+    def make_inputs(self, specs: List[Dict[str, Any]]
+                    ) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]:
+        """Arrays for the input specs of a job, and a record of each (spec + sha256)."""
+        return make_inputs(specs)
+
+    @staticmethod
+    def peak_rss_bytes() -> Optional[int]:
+        return peak_rss_bytes()
