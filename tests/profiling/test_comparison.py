@@ -13,7 +13,7 @@ from tests.conftest import modules_loaded_by
 from workbench import formats
 from workbench.errors import InvalidOptionValue
 from workbench.profiling import Comparison, Profile, compare
-from workbench.report import COMPARISON_MIME
+from workbench.views.comparison import COMPARISON_MIME
 
 Factory = Callable[..., dict[str, Any]]
 

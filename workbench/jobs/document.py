@@ -39,15 +39,21 @@ def _tensor_bytes(model: Model) -> dict[str, int]:
 
 
 def layer_table(rows: list[dict[str, Any]], model: Model) -> list[dict[str, Any]]:
-    """Profile layer rows: duration statistics, share, MACs, bytes moved and GMAC/s."""
+    """Profile layer rows: duration statistics, share, MACs, bytes moved and GMAC/s.
+
+    A row's ``share`` is its median time over the sum of every row's median:
+    the same statistic the tables show as the row's time, so a slower row
+    never has a smaller share.
+    """
     from workbench.profiling.stats import summarize
 
     nodes = {n.name: n for n in model.nodes}
     sizes = _tensor_bytes(model)
-    means = [sum(r["durations_us"]) / max(1, len(r["durations_us"])) for r in rows]
-    total = sum(means) or 1.0
+    stats_per_row = [summarize(r["durations_us"]) for r in rows]
+    medians = [stats.get("median") or 0.0 for stats in stats_per_row]
+    total = sum(medians) or 1.0
     table = []
-    for row, mean in zip(rows, means, strict=True):
+    for row, stats, median in zip(rows, stats_per_row, medians, strict=True):
         covered = [nodes[n] for n in row.get("original_nodes", []) if n in nodes]
         written = {t for n in covered for t in n.outputs}
         read = {t for n in covered for t in n.inputs} - written
@@ -55,12 +61,10 @@ def layer_table(rows: list[dict[str, Any]], model: Model) -> list[dict[str, Any]
         leaving = {t for n in covered for t in n.outputs if t not in consumed_inside} or written
         macs = sum(n.macs for n in covered) if covered else None
         moved = sum(sizes.get(t, 0) for t in read | leaving) if covered else None
-        stats = summarize(row["durations_us"])
-        median = stats.get("median") or 0.0
         table.append({
             "name": row["name"], "op_type": row["op_type"], "kind": row.get("kind", "compute"),
             "original_nodes": row.get("original_nodes", []), "provider": row.get("provider"),
-            "calls": int(row.get("calls", 0)), "duration_us": stats, "share": mean / total,
+            "calls": int(row.get("calls", 0)), "duration_us": stats, "share": median / total,
             "input_shapes": row.get("input_shapes"), "output_shapes": row.get("output_shapes"),
             "macs": macs, "bytes": moved,
             "gmacs_per_s": (macs / (median * 1e3)) if macs and median > 0 else None,

@@ -7,8 +7,10 @@
   (per-layer table, speed-ups over a baseline, layers won, notebook view);
 * :func:`compare_latency`: their end-to-end latency in one table.
 
-Importing this package is cheap: numpy, pandas, jsonschema and matplotlib
-load inside the functions that need them, on first use.
+Importing this package is cheap: numpy, pandas and jsonschema load inside
+the functions that need them, on first use. It holds data and never draws:
+the text, HTML and notebook views are in :mod:`workbench.views`, figures in
+:mod:`workbench.plots`, and a profile imports them only when it is shown.
 """
 
 from __future__ import annotations

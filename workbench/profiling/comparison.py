@@ -8,7 +8,7 @@ layers (and how much time) each profile wins.
 
 This is the data side: tables come as pandas DataFrames built on first use,
 the document for other programs from :meth:`Comparison.to_dict`, and the
-HTML and text renderings from :mod:`workbench.report`, imported only when a
+HTML and text renderings from :mod:`workbench.views.comparison`, imported only when a
 rendering is asked for.
 """
 
@@ -275,7 +275,7 @@ class Comparison:
 
     def to_html(self, path: str | os.PathLike[str] | None = None) -> str:
         """A self-contained HTML page of the comparison; also written atomically to ``path``."""
-        from workbench.report import comparison_page
+        from workbench.views.comparison import comparison_page
 
         text = comparison_page(self)
         if path is not None:
@@ -285,12 +285,12 @@ class Comparison:
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None,
                           **kwargs: Any) -> dict[str, Any]:
         """Notebook display: the lab extension's MIME type, with HTML and text fallbacks."""
-        from workbench.report import comparison_mimebundle
+        from workbench.views.comparison import comparison_mimebundle
 
         return comparison_mimebundle(self, include=include, exclude=exclude)
 
     def __str__(self) -> str:
-        from workbench.report import comparison_text
+        from workbench.views.comparison import comparison_text
 
         return comparison_text(self)
 

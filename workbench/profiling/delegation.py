@@ -16,14 +16,14 @@ It is built on the host from what the runner reported, in this order:
 
 Node names are the original model's; names a runner reports that are not
 nodes of the model are left out, so counts and shares always add up against
-the model. This module imports nothing heavy; pandas and matplotlib load in
-the functions that need them.
+the model. This module holds the data only: the text and HTML views are in
+:mod:`workbench.views.delegation`, the figure is ``workbench.plots.delegation``;
+pandas loads in the function that needs it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from html import escape
 from typing import TYPE_CHECKING, Any
 
 from workbench.errors import ProfileError
@@ -31,8 +31,6 @@ from workbench.profiling import _text as fmt
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from workbench.profiling.profile import Profile
 
 #: names (lower case) that mean the runtime's own CPU kernels, not a provider or delegate
 CPU_NAMES = frozenset({"cpu", "cpuexecutionprovider", "builtin", "tflite", "litert", "none",
@@ -138,11 +136,35 @@ def delegation_section(nodes: Iterable[tuple[str, int | None]], *,
             "model_macs": model_macs}
 
 
-def _section(value: Any) -> dict[str, Any] | None:
+def as_section(value: Any) -> dict[str, Any] | None:
     """The section when it has the per-provider form; None for a missing or older one."""
     if isinstance(value, Mapping) and isinstance(value.get("per_provider"), list):
         return dict(value)
     return None
+
+
+def placed_rows(section: Any) -> list[dict[str, Any]]:
+    """One entry per provider or delegate, then a ``not seen`` entry when nodes were not seen.
+
+    Every entry has ``name``, ``seen``, ``accelerator``, ``node_count``,
+    ``nodes``, ``macs`` and ``mac_share``; the list is empty without a
+    section. Tables, the text summary and the figure all read these, so the
+    ``not seen`` row is built in one place.
+    """
+    found = as_section(section)
+    if found is None:
+        return []
+    rows = [{"name": str(entry["name"]), "seen": True,
+             "accelerator": bool(entry.get("accelerator")),
+             "node_count": int(entry.get("node_count", 0)),
+             "nodes": list(entry.get("nodes") or []), "macs": entry.get("macs"),
+             "mac_share": entry.get("mac_share")} for entry in found["per_provider"]]
+    unseen = list(found.get("unseen_nodes") or [])
+    if unseen:
+        rows.append({"name": UNSEEN_LABEL, "seen": False, "accelerator": False,
+                     "node_count": len(unseen), "nodes": unseen,
+                     "macs": found.get("unseen_macs"), "mac_share": found.get("unseen_mac_share")})
+    return rows
 
 
 def delegation_dataframe(section: Any) -> pd.DataFrame:
@@ -155,23 +177,12 @@ def delegation_dataframe(section: Any) -> pd.DataFrame:
     """
     import pandas as pd
 
-    found = _section(section)
-    rows: list[dict[str, Any]] = []
-    if found is not None:
-        requested = bool(found.get("requested"))
-        for entry in found["per_provider"]:
-            accelerator = bool(entry.get("accelerator"))
-            rows.append({"provider": entry["name"], "accelerator": accelerator,
-                         "fallback": requested and not accelerator,
-                         "nodes": int(entry.get("node_count", 0)),
-                         "node_names": list(entry.get("nodes") or []),
-                         "macs": entry.get("macs"), "mac_share": entry.get("mac_share")})
-        unseen = list(found.get("unseen_nodes") or [])
-        if unseen:
-            rows.append({"provider": UNSEEN_LABEL, "accelerator": False, "fallback": False,
-                         "nodes": len(unseen), "node_names": unseen,
-                         "macs": found.get("unseen_macs"),
-                         "mac_share": found.get("unseen_mac_share")})
+    found = as_section(section)
+    requested = bool((found or {}).get("requested"))
+    rows = [{"provider": row["name"], "accelerator": row["accelerator"],
+             "fallback": requested and row["seen"] and not row["accelerator"],
+             "nodes": row["node_count"], "node_names": row["nodes"], "macs": row["macs"],
+             "mac_share": row["mac_share"]} for row in placed_rows(found)]
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     frame["macs"] = pd.array([m if fmt.is_number(m) else None for m in frame["macs"]],
                              dtype="Int64")
@@ -189,95 +200,15 @@ def shares(section: Any) -> tuple[list[tuple[str, float]], str] | None:
     count (the second element says ``"MACs"`` or ``"nodes"``). None when the
     section is missing or nothing was placed.
     """
-    found = _section(section)
+    found = as_section(section)
     if found is None or not found.get("per_provider"):
         return None
-    entries = [(str(e["name"]), e.get("macs"), e.get("node_count"))
-               for e in found["per_provider"]]
-    unseen = found.get("unseen_nodes") or []
-    if unseen:
-        entries.append((UNSEEN_LABEL, found.get("unseen_macs"), len(unseen)))
+    rows = placed_rows(found)
     model_macs = found.get("model_macs")
-    basis, index = ("MACs", 1) if fmt.is_number(model_macs) and model_macs > 0 else ("nodes", 2)
-    total = sum(float(e[index]) for e in entries if fmt.is_number(e[index]))
+    basis, key = (("MACs", "macs") if fmt.is_number(model_macs) and model_macs > 0
+                  else ("nodes", "node_count"))
+    total = sum(float(row[key]) for row in rows if fmt.is_number(row[key]))
     if total <= 0:
         return None
-    return [(e[0], float(e[index]) / total if fmt.is_number(e[index]) else 0.0)
-            for e in entries], basis
-
-
-def _share_text(entry: Mapping[str, Any], share_key: str = "mac_share") -> str:
-    share = entry.get(share_key)
-    return f"{fmt.fmt_share(share)} of MACs" if fmt.is_number(share) else "MACs –"
-
-
-def summary_lines(section: Any, width: int = 60) -> list[str]:
-    """The text summary's delegation block: one line per provider, then fallbacks."""
-    found = _section(section)
-    if found is None:
-        return []
-    total = int(found.get("node_count") or 0)
-    if not found.get("source"):
-        return ["", "Delegation: not reported (no per-node placement; profile_runs was 0 "
-                    "or the runner reports none)"]
-    lines = ["", f"Delegation ({SOURCES.get(found['source'], found['source'])}):"]
-    rows = [(str(e["name"]), f"{e['node_count']} of {total} nodes", _share_text(e))
-            for e in found["per_provider"]]
-    if found.get("unseen_nodes"):
-        rows.append((UNSEEN_LABEL, f"{len(found['unseen_nodes'])} of {total} nodes",
-                     _share_text(found, "unseen_mac_share")))
-    widths = [max((len(r[i]) for r in rows), default=0) for i in range(3)]
-    lines += [f"  {name.ljust(widths[0])}  {count.rjust(widths[1])}  {share.rjust(widths[2])}"
-              for name, count, share in rows]
-    if found.get("requested"):
-        fallback = found.get("fallback_nodes") or []
-        lines.append(f"  requested {', '.join(found['requested'])}: "
-                     + (f"{len(fallback)} nodes fell back to CPU: "
-                        f"{fmt.join_nodes(fallback, width)}" if fallback
-                        else "no node fell back to CPU"))
-    return lines
-
-
-def _node_list(names: Sequence[str]) -> str:
-    return escape(", ".join(str(n) for n in names)) or "–"
-
-
-def html_section(profile: Profile) -> str:
-    """The HTML report's delegation section (table, fallbacks, figure), or "" without one."""
-    found = _section(profile.document.get("delegation"))
-    if found is None:
-        return ""
-    parts = ["<h2>Delegation</h2>"]
-    if not found.get("source"):
-        parts.append("<p>Not reported: no per-node placement (profile_runs was 0 or the "
-                     "runner reports none).</p>")
-        return "\n".join(parts)
-    total = int(found.get("node_count") or 0)
-    parts.append(f"<p>Where the model's {total} nodes ran, "
-                 f"{escape(SOURCES.get(found['source'], str(found['source'])))}.</p>")
-    head = ("<tr><th>provider / delegate</th><th class=n>nodes</th><th class=n>MACs</th>"
-            "<th class=n>share of MACs</th><th>node names</th></tr>")
-    body = []
-    unseen = {"name": UNSEEN_LABEL, "node_count": len(found.get("unseen_nodes") or []),
-              "nodes": found.get("unseen_nodes") or [], "macs": found.get("unseen_macs"),
-              "mac_share": found.get("unseen_mac_share")}
-    for entry in [*found["per_provider"], *([unseen] if unseen["node_count"] else [])]:
-        body.append(f"<tr><td>{escape(str(entry['name']))}</td>"
-                    f"<td class=n>{entry['node_count']}</td>"
-                    f"<td class=n>{escape(fmt.fmt_si(entry.get('macs')))}</td>"
-                    f"<td class=n>{escape(fmt.fmt_share(entry.get('mac_share')))}</td>"
-                    f"<td>{_node_list(entry['nodes'])}</td></tr>")
-    parts.append(f'<table class="delegation"><thead>{head}</thead>'
-                 f"<tbody>{''.join(body)}</tbody></table>")
-    if found.get("requested"):
-        fallback = found.get("fallback_nodes") or []
-        parts.append(f"<p>Requested: {escape(', '.join(found['requested']))}. "
-                     + (f"Fell back to CPU ({len(fallback)}): {_node_list(fallback)}.</p>"
-                        if fallback else "No node fell back to CPU.</p>"))
-    if found["per_provider"]:
-        from workbench import plots
-        from workbench.profiling.export import _img
-
-        png = plots.figure_png(plots.delegation(profile))
-        parts.append(f"<figure>{_img(png, 'share of MACs per provider or delegate')}</figure>")
-    return "\n".join(parts)
+    return [(row["name"], float(row[key]) / total if fmt.is_number(row[key]) else 0.0)
+            for row in rows], basis

@@ -1,36 +1,22 @@
-"""Renderings of a :class:`~workbench.profiling.profile.Profile` for other tools and people.
+"""A :class:`~workbench.profiling.profile.Profile` as data for other tools.
 
-* :func:`chrome_trace`: the Chrome trace object format (Perfetto, chrome://tracing);
-* :func:`html_report`: one self-contained HTML file, figures embedded as data URIs;
-* :func:`mimebundle`: what a notebook front end shows (lab MIME type, HTML, PNG, text).
-
-Figures come from :mod:`workbench.plots`, imported on first use only: plots
-sit above profiling in the layering, and matplotlib is slow to import.
+:func:`chrome_trace` gives the Chrome trace object format (Perfetto,
+chrome://tracing). The DataFrame and CSV exports are methods of the profile
+itself; renderings for people (HTML report, notebook bundle, text summary)
+are views, in :mod:`workbench.views`.
 """
 
 from __future__ import annotations
 
-import base64
-import json
-from collections.abc import Callable, Container
-from html import escape
 from typing import TYPE_CHECKING, Any
 
 from workbench.profiling import _text as fmt
 from workbench.profiling.profile import layer_time_us
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
     from workbench.profiling.profile import Profile
 
-#: the lab extension's MIME type for a profile
-PROFILE_MIME = "application/vnd.workbench.profile+json"
-
 _RUN_PID = 1
-
-
-# --- Chrome trace -----------------------------------------------------------------
 
 
 def _meta(name: str, pid: int, tid: int, args: dict[str, Any]) -> dict[str, Any]:
@@ -137,192 +123,3 @@ def chrome_trace(profile: Profile) -> dict[str, Any]:
                 "device": profile.device_name, "backend": backend_text,
                 "created": doc.get("created"), "caveat": profile.caveat}
     return {"traceEvents": out, "displayTimeUnit": "ms", "metadata": metadata}
-
-
-# --- HTML ---------------------------------------------------------------------------
-
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5em;color:#222}
-h1{font-size:1.4em;margin:0 0 .3em}h2{font-size:1.1em;margin:1.2em 0 .4em}
-table{border-collapse:collapse;font-size:.9em}td,th{padding:.15em .6em;text-align:left}
-th{background:#f0f0f0}tr:nth-child(even) td{background:#fafafa}
-td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
-img{max-width:100%}.facts th{background:none;font-weight:600}
-""".strip()
-
-
-def _facts_table(rows: list[tuple[str, str]]) -> str:
-    cells = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
-    return f'<table class="facts">{cells}</table>'
-
-
-def _caveat_html(profile: Profile) -> str:
-    # Styled inline: the notebook view has no stylesheet of its own.
-    style = "background:#b00020;color:#fff;font-weight:bold;padding:.4em .8em;display:inline-block"
-    if not profile.caveat:
-        return ""
-    return f'<p class="caveat" style="{style}">{escape(profile.caveat)}</p>'
-
-
-def _layer_table(profile: Profile, layers: list[dict[str, Any]]) -> str:
-    headers = ["layer", "op type", "original nodes", "median µs", "share", "MACs", "GMAC/s"]
-    numeric = [False, False, False, True, True, True, True]
-    head = "".join(f'<th{" class=n" if n else ""}>{escape(h)}</th>'
-                   for h, n in zip(headers, numeric, strict=True))
-    body = []
-    for cells in profile.layer_table_rows(layers, nodes_width=None):
-        body.append("<tr>" + "".join(f'<td{" class=n" if n else ""}>{escape(c)}</td>'
-                                      for c, n in zip(cells, numeric, strict=True)) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
-def _img(png: bytes, alt: str) -> str:
-    data = base64.b64encode(png).decode("ascii")
-    return f'<img src="data:image/png;base64,{data}" alt="{escape(alt)}">'
-
-
-def _header_rows(profile: Profile) -> list[tuple[str, str]]:
-    doc = profile.document
-    model, device, backend = doc["model"], doc["device"], doc["backend"]
-    cpu = device.get("cpu") or {}
-    target = doc.get("target") or {}
-    rows = [("model", f"{model['name']} (sha256 {model['sha256']})"),
-            ("device", ", ".join(str(v) for v in (
-                device["name"], device.get("kind"), device.get("arch"), device.get("os"),
-                cpu.get("model_name") if isinstance(cpu, dict) else None,
-                f"{device['cores']} cores" if device.get("cores") else None,
-                fmt.fmt_bytes(device["memory_bytes"]) if device.get("memory_bytes") else None)
-                if v))]
-    if target.get("name"):
-        rows.append(("target", str(target["name"])))
-    rows.append(("backend", f"{backend['name']} {backend.get('version') or ''}".strip()))
-    if backend.get("providers"):
-        rows.append(("providers", ", ".join(backend["providers"])))
-    rows.append(("options", json.dumps(backend.get("options", {}), ensure_ascii=False)))
-    rows.append(("kind", profile.kind))
-    run = doc.get("run") or {}
-    rows.append(("run", ", ".join(f"{k} {v}" for k, v in run.items())))
-    for key, value in (doc.get("versions") or {}).items():
-        rows.append((f"version: {key}", str(value)))
-    rows.append(("created", str(doc.get("created", ""))))
-    return rows
-
-
-def _latency_rows(profile: Profile) -> list[tuple[str, str]]:
-    stats, latency = profile.latency, profile.document["latency"]
-    rows = [("runs", str(stats.get("count", 0)))]
-    rows += [(key, f"{fmt.fmt_number(stats.get(key))} ms")
-             for key in ("median", "p90", "p99", "mean", "std", "min", "max")]
-    rows += [("cold (first run)", f"{fmt.fmt_number(latency.get('cold_ms'))} ms"),
-             ("session create", f"{fmt.fmt_number(latency.get('session_create_ms'))} ms")]
-    if latency.get("source"):
-        rows.append(("source", str(latency["source"])))
-    return rows
-
-
-def _figures(profile: Profile) -> list[tuple[str, Callable[[Profile], Figure]]]:
-    """The figures that have data to show, as (alt text, plot function)."""
-    from workbench import plots
-
-    timed = [layer for layer in profile.layers if layer_time_us(layer) is not None]
-    chosen: list[tuple[str, Callable[[Profile], Figure]]] = []
-    if profile.latency_samples:
-        chosen.append(("latency distribution", plots.latency_distribution))
-    if timed:
-        chosen += [("top layers by time", plots.top_layers),
-                   ("time by op type", plots.time_by_op_type)]
-    if any(fmt.is_number(layer.get("macs")) and layer["macs"] > 0 for layer in timed):
-        chosen.append(("time vs MACs", plots.time_vs_macs))
-    return chosen
-
-
-def html_report(profile: Profile) -> str:
-    """One self-contained HTML page: header, latency, memory, warnings, figures, layers."""
-    from workbench.plots import figure_png
-
-    doc = profile.document
-    parts = [f"<h1>{escape(profile.label)}</h1>", _caveat_html(profile),
-             _facts_table(_header_rows(profile)),
-             "<h2>Latency</h2>", _facts_table(_latency_rows(profile))]
-    memory = doc.get("memory") or {}
-    if memory:
-        parts += ["<h2>Memory</h2>", _facts_table(
-            [(key.replace("_bytes", "").replace("_", " "), fmt.fmt_bytes(value))
-             for key, value in memory.items()])]
-    if doc.get("warnings"):
-        items = "".join(f"<li>{escape(str(w))}</li>" for w in doc["warnings"])
-        parts += ["<h2>Warnings</h2>", f"<ul>{items}</ul>"]
-    from workbench.profiling.delegation import html_section
-
-    parts.append(html_section(profile))
-    figures = _figures(profile)
-    if figures:
-        parts.append("<h2>Figures</h2>")
-        parts += [f"<figure>{_img(figure_png(plot(profile)), alt)}</figure>"
-                  for alt, plot in figures]
-    parts.append(f"<h2>Layers ({len(profile.layers)})</h2>")
-    if doc.get("layer_source"):
-        parts.append(f"<p>{escape(str(doc['layer_source']))}</p>")
-    parts.append(_layer_table(profile, profile.layers) if profile.layers
-                 else "<p>No per-layer rows.</p>")
-    title = escape(profile.label + (f" — {profile.caveat}" if profile.caveat else ""))
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{title}</title><style>{_CSS}</style></head><body>\n"
-            + "\n".join(p for p in parts if p)
-            + f"\n<footer><p>Edge Workbench profile ({escape(doc['schema'])})</p></footer>"
-            "\n</body></html>\n")
-
-
-# --- notebook -----------------------------------------------------------------------
-
-
-def _json_part(profile: Profile) -> dict[str, Any]:
-    """The document without the bulky raw events; everything else kept, in order."""
-    document = dict(profile.document)
-    if isinstance(document.get("trace"), dict):
-        document["trace"] = {k: v for k, v in document["trace"].items() if k != "events"}
-    return document
-
-
-def _preview_png(profile: Profile) -> bytes | None:
-    from workbench import plots
-
-    if any(layer_time_us(layer) is not None for layer in profile.layers):
-        return plots.figure_png(plots.top_layers(profile, n=10))
-    if profile.latency_samples:
-        return plots.figure_png(plots.latency_distribution(profile))
-    return None
-
-
-def mimebundle(profile: Profile, include: Container[str] | None = None,
-               exclude: Container[str] | None = None) -> dict[str, Any]:
-    """The notebook display bundle, honouring IPython's ``include`` / ``exclude``."""
-
-    def wanted(key: str) -> bool:
-        return (include is None or key in include) and (exclude is None or key not in exclude)
-
-    bundle: dict[str, Any] = {}
-    if wanted(PROFILE_MIME):
-        bundle[PROFILE_MIME] = _json_part(profile)
-    png = _preview_png(profile) if wanted("image/png") or wanted("text/html") else None
-    if wanted("text/html"):
-        stats = profile.latency
-        latency = (f"median {fmt.fmt_number(stats.get('median'))} ms · "
-                   f"p90 {fmt.fmt_number(stats.get('p90'))} ms · "
-                   f"mean {fmt.fmt_number(stats.get('mean'))} ± "
-                   f"{fmt.fmt_number(stats.get('std'))} ms · {stats.get('count', 0)} runs")
-        parts = [f"<div class=\"workbench-profile\"><strong>{escape(profile.label)}</strong>"
-                 f" <em>({escape(profile.kind)})</em>", _caveat_html(profile),
-                 f"<p>{escape(latency)}</p>"]
-        if profile.layers:
-            top = profile.top_layers(10)
-            parts += [f"<p>Top {len(top)} of {len(profile.layers)} layers</p>",
-                      _layer_table(profile, top)]
-        if png is not None:
-            parts.append(_img(png, "top layers by time"))
-        bundle["text/html"] = "\n".join(p for p in parts if p) + "</div>"
-    if wanted("image/png") and png is not None:
-        bundle["image/png"] = base64.b64encode(png).decode("ascii")
-    if wanted("text/plain"):
-        bundle["text/plain"] = profile.summary()
-    return bundle

@@ -2,8 +2,10 @@
 
 A profile is the result of a job (or an estimate): latency samples, per-layer
 rows, one run's raw events and everything needed to reproduce it. This
-module owns loading, validating, saving and the tabular views; the Chrome
-trace, HTML and notebook renderings live in :mod:`workbench.profiling.export`.
+module owns loading, validating, saving and the data exports (DataFrame,
+CSV; the Chrome trace is built in :mod:`workbench.profiling.export`). It
+never draws: the text summary, HTML report and notebook bundle are views
+(:mod:`workbench.views`), which the thin methods here import on first use.
 """
 
 from __future__ import annotations
@@ -243,97 +245,6 @@ class Profile:
         ranked = sorted(self.layers, key=slowest_first)
         return ranked if n is None else ranked[:n]
 
-    # --- text ---------------------------------------------------------------------
-
-    def _header_lines(self) -> list[str]:
-        doc = self._document
-        model, device, backend = doc["model"], doc["device"], doc["backend"]
-        lines = [self.label]
-        if self.caveat:
-            lines.append(f"*** {self.caveat} ***")
-        model_bits = [model["name"], f"sha256 {str(model['sha256'])[:12]}"]
-        if fmt.is_number(model.get("params")):
-            model_bits.append(f"{fmt.fmt_si(model['params'])} params")
-        if fmt.is_number(model.get("macs")):
-            model_bits.append(f"{fmt.fmt_si(model['macs'])} MACs")
-        lines.append("model     " + "  ".join(model_bits))
-        device_bits = [str(device.get("kind")), str(device.get("arch"))]
-        if fmt.is_number(device.get("cores")):
-            device_bits.append(f"{device['cores']} cores")
-        lines.append(f"device    {device['name']} ({', '.join(device_bits)})")
-        target = doc.get("target") or {}
-        if target.get("summary"):
-            lines.append(f"target    {target['summary']}")
-        backend_line = f"backend   {backend['name']}"
-        if backend.get("version"):
-            backend_line += f" {backend['version']}"
-        if backend.get("providers"):
-            backend_line += f"  [{', '.join(backend['providers'])}]"
-        if backend.get("options"):
-            options = ", ".join(f"{k}={v}" for k, v in backend["options"].items())
-            backend_line += f"  options: {options}"
-        lines.append(backend_line)
-        lines.append(f"kind      {self.kind}  created {doc.get('created', '?')}")
-        stats = self.latency
-        lines.append(f"latency   median {fmt.fmt_number(stats.get('median'))} ms  "
-                     f"p90 {fmt.fmt_number(stats.get('p90'))} ms  "
-                     f"mean {fmt.fmt_number(stats.get('mean'))} ± "
-                     f"{fmt.fmt_number(stats.get('std'))} ms  ({stats.get('count', 0)} runs)")
-        if stats.get("median_ci"):
-            low, high = stats["median_ci"]
-            lines.append(f"          median 95% CI {fmt.fmt_number(low)}-{fmt.fmt_number(high)} ms")
-        latency = doc["latency"]
-        if fmt.is_number(latency.get("cold_ms")) or fmt.is_number(latency.get("session_create_ms")):
-            lines.append(f"          cold {fmt.fmt_number(latency.get('cold_ms'))} ms  session "
-                         f"create {fmt.fmt_number(latency.get('session_create_ms'))} ms")
-        memory = doc.get("memory") or {}
-        if memory.get("peak_rss_after_runs_bytes"):
-            arena = memory.get("arena_bytes")
-            lines.append(f"memory    peak RSS {fmt.fmt_bytes(memory['peak_rss_after_runs_bytes'])}"
-                         + (f"  arena {fmt.fmt_bytes(arena)}" if arena else ""))
-        cores = (doc.get("environment") or {}).get("cores_used")
-        if cores:
-            lines.append(f"cores     {', '.join(map(str, cores))}")
-        return lines
-
-    def layer_table_rows(self, layers: Sequence[dict[str, Any]],
-                         nodes_width: int | None = 32) -> list[list[str]]:
-        """Formatted cells (name, op type, original nodes, median µs, share, MACs, GMAC/s)."""
-        rows = []
-        for layer in layers:
-            name = str(layer["name"])
-            if layer.get("kind") not in (None, "compute"):
-                name += f" [{layer['kind']}]"
-            rows.append([name, str(layer["op_type"]),
-                         fmt.join_nodes(layer.get("original_nodes"), nodes_width),
-                         fmt.fmt_number(layer_time_us(layer)), fmt.fmt_share(layer.get("share")),
-                         fmt.fmt_si(layer.get("macs")), fmt.fmt_number(layer.get("gmacs_per_s"))])
-        return rows
-
-    def summary(self, top: int = 10) -> str:
-        """A plain-text summary: header, latency, and a table of the ``top`` slowest layers."""
-        lines = self._header_lines()
-        layers = self.top_layers(top)
-        if layers:
-            runs = self._document["run"].get("profile_runs")
-            per = f" ({runs} profiled runs)" if runs else ""
-            lines += ["", f"Top {len(layers)} of {len(self.layers)} layers by median time "
-                          f"per run{per}:"]
-            headers = ["layer", "op type", "original nodes", "median µs", "share", "MACs",
-                       "GMAC/s"]
-            rows = [[str(i), *cells] for i, cells in
-                    enumerate(self.layer_table_rows(layers), 1)]
-            lines += fmt.text_table(["#", *headers], rows,
-                                    [True, False, False, False, True, True, True, True])
-        else:
-            lines += ["", "No per-layer rows (profile_runs was 0)."]
-        from workbench.profiling.delegation import summary_lines
-
-        lines += summary_lines(self._document.get("delegation"))
-        if self._document.get("warnings"):
-            lines += ["", "Warnings:", *(f"- {w}" for w in self._document["warnings"])]
-        return "\n".join(lines)
-
     def __repr__(self) -> str:
         median = fmt.fmt_number(self.latency.get("median"))
         tag = " EMULATED" if self.is_emulated else ""
@@ -383,7 +294,7 @@ class Profile:
             write_atomic(path, text, error=ProfileError)
         return text
 
-    # --- exporters (see export.py) ------------------------------------------------
+    # --- exporters ------------------------------------------------------------------
 
     def to_chrome_trace(self, path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
         """A Chrome trace (opens in Perfetto or chrome://tracing); written to ``path`` if given.
@@ -398,9 +309,24 @@ class Profile:
             write_atomic(path, _strict_json(trace), error=ProfileError)
         return trace
 
+    # --- views (workbench.views, imported on first use) ---------------------------
+
+    def layer_table_rows(self, layers: Sequence[dict[str, Any]],
+                         nodes_width: int | None = 32) -> list[list[str]]:
+        """Formatted cells per layer, in the columns of the summary's and report's layer table."""
+        from workbench.views.layers import layer_cells
+
+        return layer_cells(layers, nodes_width)
+
+    def summary(self, top: int = 10) -> str:
+        """A plain-text summary: header, latency, and a table of the ``top`` slowest layers."""
+        from workbench.views.summary import profile_summary
+
+        return profile_summary(self, top)
+
     def to_html(self, path: str | os.PathLike[str] | None = None) -> str:
         """A self-contained HTML report (figures embedded); written to ``path`` if given."""
-        from workbench.profiling.export import html_report
+        from workbench.views.profile import html_report
 
         text = html_report(self)
         if path is not None:
@@ -409,6 +335,6 @@ class Profile:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         """Notebook display: the lab extension's MIME type, with HTML, PNG and text fallbacks."""
-        from workbench.profiling.export import mimebundle
+        from workbench.views.profile import profile_mimebundle
 
-        return mimebundle(self, include=include, exclude=exclude)
+        return profile_mimebundle(self, include=include, exclude=exclude)

@@ -18,6 +18,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from workbench.profiling import _text as fmt
+from workbench.views.parts import cell, table, wanted
 
 if TYPE_CHECKING:
     from workbench.profiling.comparison import Comparison
@@ -99,17 +100,6 @@ def comparison_text(comparison: Comparison) -> str:
 # --- HTML ---------------------------------------------------------------------------
 
 
-def _cell(text: str, numeric: bool = False, css: str = "", tag: str = "td") -> str:
-    classes = " ".join(c for c in ("n" if numeric else "", css) if c)
-    attribute = f' class="{classes}"' if classes else ""
-    return f"<{tag}{attribute}>{escape(text)}</{tag}>"
-
-
-def _table(headers: Sequence[tuple[str, bool]], rows: Sequence[str]) -> str:
-    head = "".join(_cell(text, numeric, tag="th") for text, numeric in headers)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-
-
 def _caveats_html(document: dict[str, Any]) -> str:
     return "".join(f'<p class="caveat">{escape(caveat)}</p>' for caveat in _caveats(document))
 
@@ -123,15 +113,15 @@ def _latency_table(document: dict[str, Any]) -> str:
     for index, (row, wins) in enumerate(zip(document["latency"], document["wins"],
                                             strict=True)):
         ratio = row["speedup"]
-        cells = [_cell(str(index), True), _cell(row["label"]), _cell(row["kind"]),
-                 _cell(str(row["count"]), True), _cell(fmt.fmt_number(row["median_ms"]), True),
-                 _cell(fmt.fmt_number(row.get("p90_ms")), True),
-                 _cell("baseline", True) if index == baseline
-                 else _cell(_ratio(ratio), True, _speedup_class(ratio)),
-                 _cell(fmt.fmt_number(row.get("peak_rss_mib")), True),
-                 _cell(_won(wins, layers), True), _cell(fmt.fmt_number(wins["margin_us"]), True)]
+        cells = [cell(str(index), True), cell(row["label"]), cell(row["kind"]),
+                 cell(str(row["count"]), True), cell(fmt.fmt_number(row["median_ms"]), True),
+                 cell(fmt.fmt_number(row.get("p90_ms")), True),
+                 cell("baseline", True) if index == baseline
+                 else cell(_ratio(ratio), True, _speedup_class(ratio)),
+                 cell(fmt.fmt_number(row.get("peak_rss_mib")), True),
+                 cell(_won(wins, layers), True), cell(fmt.fmt_number(wins["margin_us"]), True)]
         rows.append(f"<tr>{''.join(cells)}</tr>")
-    return _table(headers, rows)
+    return table(headers, rows)
 
 
 def _layer_table(document: dict[str, Any], layers: Sequence[dict[str, Any]],
@@ -145,19 +135,19 @@ def _layer_table(document: dict[str, Any], layers: Sequence[dict[str, Any]],
     headers.append(("fastest", False))
     rows = []
     for number, layer in enumerate(layers, 1):
-        cells = [_cell(str(number), True), _cell(layer["layer"]), _cell(layer["op_type"]),
-                 _cell(fmt.join_nodes(layer["original_nodes"], nodes_width))]
+        cells = [cell(str(number), True), cell(layer["layer"]), cell(layer["op_type"]),
+                 cell(fmt.join_nodes(layer["original_nodes"], nodes_width))]
         winner = layer["winner"]
         for index in range(len(labels)):
             time = fmt.fmt_number(layer["time_us"][index])
             cells.append(f"<td class=\"n\"><strong>{escape(time)}</strong></td>"
-                         if index == winner and len(labels) > 1 else _cell(time, True))
+                         if index == winner and len(labels) > 1 else cell(time, True))
             if index != baseline:
                 ratio = layer["speedup"][index]
-                cells.append(_cell(_ratio(ratio), True, _speedup_class(ratio)))
-        cells.append(_cell("–" if winner is None else labels[winner]))
+                cells.append(cell(_ratio(ratio), True, _speedup_class(ratio)))
+        cells.append(cell("–" if winner is None else labels[winner]))
         rows.append(f"<tr>{''.join(cells)}</tr>")
-    return _table(headers, rows)
+    return table(headers, rows)
 
 
 def _layers_intro(shown: int, total: int) -> str:
@@ -210,15 +200,11 @@ def comparison_page(comparison: Comparison) -> str:
 def comparison_mimebundle(comparison: Comparison, include: Container[str] | None = None,
                           exclude: Container[str] | None = None) -> dict[str, Any]:
     """The notebook display bundle, honouring IPython's ``include`` / ``exclude``."""
-
-    def wanted(key: str) -> bool:
-        return (include is None or key in include) and (exclude is None or key not in exclude)
-
     bundle: dict[str, Any] = {}
-    if wanted(COMPARISON_MIME):
+    if wanted(COMPARISON_MIME, include, exclude):
         bundle[COMPARISON_MIME] = comparison.to_dict()
-    if wanted("text/html"):
+    if wanted("text/html", include, exclude):
         bundle["text/html"] = comparison_html(comparison)
-    if wanted("text/plain"):
+    if wanted("text/plain", include, exclude):
         bundle["text/plain"] = comparison_text(comparison)
     return bundle

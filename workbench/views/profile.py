@@ -1,0 +1,183 @@
+"""HTML views of a profile: the self-contained report page and the notebook bundle.
+
+* :func:`html_report`: one HTML file (``Profile.to_html``), figures embedded
+  as data URIs, nothing fetched from elsewhere;
+* :func:`profile_mimebundle`: what a notebook front end shows
+  (``Profile._repr_mimebundle_``): the lab extension's MIME type, with HTML,
+  PNG and plain-text fallbacks.
+
+Figures come from :mod:`workbench.plots`, which loads matplotlib only when a
+figure is drawn; the plain-text part of the bundle draws none.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Container
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+from workbench import plots
+from workbench.profiling import _text as fmt
+from workbench.profiling.profile import layer_time_us
+from workbench.views import parts
+from workbench.views.delegation import delegation_html
+from workbench.views.layers import layer_html
+from workbench.views.summary import profile_summary
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from workbench.profiling.profile import Profile
+
+#: the lab extension's MIME type for a profile
+PROFILE_MIME = "application/vnd.workbench.profile+json"
+
+#: layers in the notebook view (the report page shows them all)
+NOTEBOOK_LAYERS = 10
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5em;color:#222}
+h1{font-size:1.4em;margin:0 0 .3em}h2{font-size:1.1em;margin:1.2em 0 .4em}
+table{border-collapse:collapse;font-size:.9em}td,th{padding:.15em .6em;text-align:left;
+vertical-align:top}
+th{background:#f0f0f0}tr:nth-child(even) td{background:#fafafa}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+img{max-width:100%}.facts th{background:none;font-weight:600}
+details{display:inline}summary{cursor:pointer;color:#555}
+""".strip()
+
+
+def _header_rows(profile: Profile) -> list[tuple[str, str]]:
+    doc = profile.document
+    model, device, backend = doc["model"], doc["device"], doc["backend"]
+    cpu = device.get("cpu") or {}
+    target = doc.get("target") or {}
+    rows = [("model", f"{model['name']} (sha256 {model['sha256']})"),
+            ("device", ", ".join(str(v) for v in (
+                device["name"], device.get("kind"), device.get("arch"), device.get("os"),
+                cpu.get("model_name") if isinstance(cpu, dict) else None,
+                f"{device['cores']} cores" if device.get("cores") else None,
+                fmt.fmt_bytes(device["memory_bytes"]) if device.get("memory_bytes") else None)
+                if v))]
+    if target.get("name"):
+        rows.append(("target", str(target["name"])))
+    rows.append(("backend", f"{backend['name']} {backend.get('version') or ''}".strip()))
+    if backend.get("providers"):
+        rows.append(("providers", ", ".join(backend["providers"])))
+    rows.append(("options", json.dumps(backend.get("options", {}), ensure_ascii=False)))
+    rows.append(("kind", profile.kind))
+    run = doc.get("run") or {}
+    rows.append(("run", ", ".join(f"{k} {v}" for k, v in run.items())))
+    for key, value in (doc.get("versions") or {}).items():
+        rows.append((f"version: {key}", str(value)))
+    rows.append(("created", str(doc.get("created", ""))))
+    return rows
+
+
+def _latency_rows(profile: Profile) -> list[tuple[str, str]]:
+    stats, latency = profile.latency, profile.document["latency"]
+    rows = [("runs", str(stats.get("count", 0)))]
+    rows += [(key, f"{fmt.fmt_number(stats.get(key))} ms")
+             for key in ("median", "p90", "p99", "mean", "std", "min", "max")]
+    rows += [("cold (first run)", f"{fmt.fmt_number(latency.get('cold_ms'))} ms"),
+             ("session create", f"{fmt.fmt_number(latency.get('session_create_ms'))} ms")]
+    if latency.get("source"):
+        rows.append(("source", str(latency["source"])))
+    return rows
+
+
+def _figures(profile: Profile) -> list[tuple[str, Callable[[Profile], Figure]]]:
+    """The figures that have data to show, as (alt text, plot function)."""
+    timed = [layer for layer in profile.layers if layer_time_us(layer) is not None]
+    chosen: list[tuple[str, Callable[[Profile], Figure]]] = []
+    if profile.latency_samples:
+        chosen.append(("latency distribution", plots.latency_distribution))
+    if timed:
+        chosen += [("top layers by time", plots.top_layers),
+                   ("time by op type", plots.time_by_op_type)]
+    if any(fmt.is_number(layer.get("macs")) and layer["macs"] > 0 for layer in timed):
+        chosen.append(("time vs MACs", plots.time_vs_macs))
+    return chosen
+
+
+def html_report(profile: Profile) -> str:
+    """One self-contained HTML page: header, latency, delegation, figures and every layer."""
+    doc = profile.document
+    html = [f"<h1>{escape(profile.label)}</h1>", parts.caveat_banner(profile.caveat),
+            parts.facts_table(_header_rows(profile)),
+            "<h2>Latency</h2>", parts.facts_table(_latency_rows(profile))]
+    memory = doc.get("memory") or {}
+    if memory:
+        html += ["<h2>Memory</h2>", parts.facts_table(
+            [(key.replace("_bytes", "").replace("_", " "), fmt.fmt_bytes(value))
+             for key, value in memory.items()])]
+    if doc.get("warnings"):
+        items = "".join(f"<li>{escape(str(w))}</li>" for w in doc["warnings"])
+        html += ["<h2>Warnings</h2>", f"<ul>{items}</ul>"]
+    html.append(delegation_html(profile))
+    figures = _figures(profile)
+    if figures:
+        html.append("<h2>Figures</h2>")
+        html += [f"<figure>{parts.png_img(plots.figure_png(plot(profile)), alt)}</figure>"
+                 for alt, plot in figures]
+    html.append(f"<h2>Layers ({len(profile.layers)})</h2>")
+    if doc.get("layer_source"):
+        html.append(f"<p>{escape(str(doc['layer_source']))}</p>")
+    html.append(layer_html(profile.layers) if profile.layers else "<p>No per-layer rows.</p>")
+    title = escape(profile.label + (f" — {profile.caveat}" if profile.caveat else ""))
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{title}</title><style>{_CSS}</style></head><body>\n"
+            + "\n".join(part for part in html if part)
+            + f"\n<footer><p>Edge Workbench profile ({escape(doc['schema'])})</p></footer>"
+            "\n</body></html>\n")
+
+
+def _json_part(profile: Profile) -> dict[str, Any]:
+    """The document without the bulky raw events; everything else kept, in order."""
+    document = dict(profile.document)
+    if isinstance(document.get("trace"), dict):
+        document["trace"] = {k: v for k, v in document["trace"].items() if k != "events"}
+    return document
+
+
+def _preview_png(profile: Profile) -> bytes | None:
+    if any(layer_time_us(layer) is not None for layer in profile.layers):
+        return plots.figure_png(plots.top_layers(profile, n=NOTEBOOK_LAYERS))
+    if profile.latency_samples:
+        return plots.figure_png(plots.latency_distribution(profile))
+    return None
+
+
+def _notebook_html(profile: Profile, png: bytes | None) -> str:
+    stats = profile.latency
+    latency = (f"median {fmt.fmt_number(stats.get('median'))} ms · "
+               f"p90 {fmt.fmt_number(stats.get('p90'))} ms · "
+               f"mean {fmt.fmt_number(stats.get('mean'))} ± "
+               f"{fmt.fmt_number(stats.get('std'))} ms · {stats.get('count', 0)} runs")
+    html = [f"<div class=\"workbench-profile\"><strong>{escape(profile.label)}</strong>"
+            f" <em>({escape(profile.kind)})</em>", parts.caveat_banner(profile.caveat),
+            f"<p>{escape(latency)}</p>"]
+    if profile.layers:
+        top = profile.top_layers(NOTEBOOK_LAYERS)
+        html += [f"<p>Top {len(top)} of {len(profile.layers)} layers</p>", layer_html(top)]
+    if png is not None:
+        html.append(parts.png_img(png, "top layers by time"))
+    return "\n".join(part for part in html if part) + "</div>"
+
+
+def profile_mimebundle(profile: Profile, include: Container[str] | None = None,
+                       exclude: Container[str] | None = None) -> dict[str, Any]:
+    """The notebook display bundle, honouring IPython's ``include`` / ``exclude``."""
+    bundle: dict[str, Any] = {}
+    if parts.wanted(PROFILE_MIME, include, exclude):
+        bundle[PROFILE_MIME] = _json_part(profile)
+    html, image = (parts.wanted(key, include, exclude) for key in ("text/html", "image/png"))
+    png = _preview_png(profile) if html or image else None
+    if html:
+        bundle["text/html"] = _notebook_html(profile, png)
+    if image and png is not None:
+        bundle["image/png"] = parts.png_base64(png)
+    if parts.wanted("text/plain", include, exclude):
+        bundle["text/plain"] = profile_summary(profile)
+    return bundle

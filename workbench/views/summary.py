@@ -1,0 +1,105 @@
+"""The text summary of a profile (``Profile.summary``): what the CLI prints and what a
+notebook shows as plain text.
+
+Header (model, device, target, backend, latency, memory), the slowest
+layers, where the nodes ran, and the warnings; a profile whose times are not
+hardware times says so on its second line.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from workbench.profiling import _text as fmt
+from workbench.views.delegation import delegation_text
+from workbench.views.layers import STATISTIC, layer_text
+
+if TYPE_CHECKING:
+    from workbench.profiling.profile import Profile
+
+
+def _model_line(profile: Profile) -> str:
+    model = profile.document["model"]
+    bits = [str(model["name"]), f"sha256 {str(model['sha256'])[:12]}"]
+    if fmt.is_number(model.get("params")):
+        bits.append(f"{fmt.fmt_si(model['params'])} params")
+    if fmt.is_number(model.get("macs")):
+        bits.append(f"{fmt.fmt_si(model['macs'])} MACs")
+    return "model     " + "  ".join(bits)
+
+
+def _device_line(profile: Profile) -> str:
+    device = profile.document["device"]
+    bits = [str(device.get("kind")), str(device.get("arch"))]
+    if fmt.is_number(device.get("cores")):
+        bits.append(f"{device['cores']} cores")
+    return f"device    {device['name']} ({', '.join(bits)})"
+
+
+def _backend_line(profile: Profile) -> str:
+    backend = profile.document["backend"]
+    line = f"backend   {backend['name']}"
+    if backend.get("version"):
+        line += f" {backend['version']}"
+    if backend.get("providers"):
+        line += f"  [{', '.join(backend['providers'])}]"
+    if backend.get("options"):
+        line += "  options: " + ", ".join(f"{k}={v}" for k, v in backend["options"].items())
+    return line
+
+
+def _latency_lines(profile: Profile) -> list[str]:
+    stats, latency = profile.latency, profile.document["latency"]
+    lines = [f"latency   median {fmt.fmt_number(stats.get('median'))} ms  "
+             f"p90 {fmt.fmt_number(stats.get('p90'))} ms  "
+             f"mean {fmt.fmt_number(stats.get('mean'))} ± "
+             f"{fmt.fmt_number(stats.get('std'))} ms  ({stats.get('count', 0)} runs)"]
+    if stats.get("median_ci"):
+        low, high = stats["median_ci"]
+        lines.append(f"          median 95% CI {fmt.fmt_number(low)}-{fmt.fmt_number(high)} ms")
+    if fmt.is_number(latency.get("cold_ms")) or fmt.is_number(latency.get("session_create_ms")):
+        lines.append(f"          cold {fmt.fmt_number(latency.get('cold_ms'))} ms  session "
+                     f"create {fmt.fmt_number(latency.get('session_create_ms'))} ms")
+    return lines
+
+
+def header_lines(profile: Profile) -> list[str]:
+    """The summary's header: label, caveat, model, device, target, backend, latency, memory."""
+    doc = profile.document
+    lines = [profile.label]
+    if profile.caveat:
+        lines.append(f"*** {profile.caveat} ***")
+    lines += [_model_line(profile), _device_line(profile)]
+    target = doc.get("target") or {}
+    if target.get("summary"):
+        lines.append(f"target    {target['summary']}")
+    lines += [_backend_line(profile),
+              f"kind      {profile.kind}  created {doc.get('created', '?')}",
+              *_latency_lines(profile)]
+    memory = doc.get("memory") or {}
+    if memory.get("peak_rss_after_runs_bytes"):
+        arena = memory.get("arena_bytes")
+        lines.append(f"memory    peak RSS {fmt.fmt_bytes(memory['peak_rss_after_runs_bytes'])}"
+                     + (f"  arena {fmt.fmt_bytes(arena)}" if arena else ""))
+    cores = (doc.get("environment") or {}).get("cores_used")
+    if cores:
+        lines.append(f"cores     {', '.join(map(str, cores))}")
+    return lines
+
+
+def profile_summary(profile: Profile, top: int = 10) -> str:
+    """The plain-text summary: header, the ``top`` slowest layers, delegation, warnings."""
+    doc = profile.document
+    lines = header_lines(profile)
+    layers = profile.top_layers(top)
+    if layers:
+        runs = doc["run"].get("profile_runs")
+        per = f" ({runs} profiled runs)" if runs else ""
+        lines += ["", f"Top {len(layers)} of {len(profile.layers)} layers by {STATISTIC} time "
+                      f"per run{per}:", *layer_text(layers)]
+    else:
+        lines += ["", "No per-layer rows (profile_runs was 0)."]
+    lines += delegation_text(doc.get("delegation"))
+    if doc.get("warnings"):
+        lines += ["", "Warnings:", *(f"- {w}" for w in doc["warnings"])]
+    return "\n".join(lines)
