@@ -97,6 +97,13 @@ def test_device_setup_on_the_local_machine_is_a_clear_error() -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_a_cluster_that_is_neither_a_word_nor_an_index_exits_2_naming_the_accepted_ones(
+        conv_model: Path) -> None:
+    done = workbench("profile", str(conv_model), "--cluster", "medium", "-q")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "not big, little, all or a cluster index" in done.stderr
+
+
 def test_a_piped_profile_keeps_each_layer_row_on_one_line(conv_model: Path, tmp_path: Path) -> None:
     # COLUMNS=80 is what a pipe or a CI log gives rich when nothing else is said
     done = workbench("profile", str(conv_model), "--runs", "3", "--warmup", "0",
