@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, modules_loaded_by
 
 
-def workbench(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def workbench(*args: str, cwd: Path | None = None,
+              columns: str = "200") -> subprocess.CompletedProcess[str]:
+    """The command in a subprocess, its output to pipes, with COLUMNS set to ``columns``."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "remote")])
-    env["COLUMNS"] = "200"
+    env["COLUMNS"] = columns
     return subprocess.run([sys.executable, "-m", "workbench.cli", *args], capture_output=True,
                           text=True, env=env, cwd=cwd, timeout=300)
 
@@ -91,3 +95,49 @@ def test_device_setup_on_the_local_machine_is_a_clear_error() -> None:
     done = workbench("device", "setup", "local")
     assert done.returncode == 2 and "local is a local device" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_cluster_that_is_neither_a_word_nor_an_index_exits_2_naming_the_accepted_ones(
+        conv_model: Path) -> None:
+    done = workbench("profile", str(conv_model), "--cluster", "medium", "-q")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "not big, little, all or a cluster index" in done.stderr
+
+
+def test_a_piped_profile_keeps_each_layer_row_on_one_line(conv_model: Path, tmp_path: Path) -> None:
+    # COLUMNS=80 is what a pipe or a CI log gives rich when nothing else is said
+    done = workbench("profile", str(conv_model), "--runs", "3", "--warmup", "0",
+                     "--profile-runs", "2", "-q", "--out", str(tmp_path / "r.html"), columns="80")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    header = next(line for line in lines if "median µs" in line)
+    assert "share" in header and "GMAC/s" in header
+    rows = [line for line in lines if re.match(r"\d+  \S", line)]  # "1  layer  op type ..."
+    assert any("conv1" in row for row in rows), done.stdout
+    for row in rows:  # a wrapped row leaves its share and MACs on the next line
+        assert re.search(r"\d %", row), row
+    backend = next(line for line in lines if line.startswith("backend"))
+    assert "intra_op_threads" in backend and "enable_cpu_mem_arena" in backend
+
+
+def test_a_piped_table_keeps_each_row_on_one_line() -> None:
+    done = workbench("zoo", columns="80")
+    assert done.returncode == 0, done.stderr
+    row = next(line for line in done.stdout.splitlines() if "small-cnn" in line)
+    assert "three conv blocks on 1x3x32x32, 10 classes; fast" in row
+
+
+def test_the_parser_loads_no_library_module_beyond_errors() -> None:
+    heavy = ("rich", "numpy", "onnx", "pandas", "paramiko", "matplotlib", "workbench.jobs",
+             "workbench.models", "workbench.devices", "workbench.targets", "workbench.history")
+    assert modules_loaded_by("from workbench.cli import parser; parser()", heavy) == []
+
+
+def test_command_modules_import_only_the_shared_helpers_of_the_cli() -> None:
+    # the package's entry modules assemble the groups; a command module reads on its own
+    entry = {"__init__.py", "__main__.py"}
+    for module in (ROOT / "workbench" / "cli").glob("*.py"):
+        allowed = {"workbench.cli._common"} | ({"workbench.cli"} if module.name in entry else set())
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("workbench.cli"):
+                assert node.module in allowed, f"{module.name} imports from {node.module}"

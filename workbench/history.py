@@ -261,6 +261,24 @@ def load(entry_id: str) -> Profile:
     return Profile.load(_resolve(entry_id))
 
 
+def load_profile(reference: str | os.PathLike[str]) -> Profile:
+    """A profile from a saved file or from the history, whichever ``reference`` names.
+
+    A path that exists, or any name ending in ``.json``, is read as a file (so a
+    mistyped file name says there is no such file instead of looking for an
+    id); anything else is a history id, or an unambiguous start of one, or its
+    end: the document hash after the last ``-``. This lets a CI job compare the
+    file a run just wrote against a baseline kept in the history, or the
+    other way round.
+    """
+    from workbench.profiling import Profile
+
+    text = os.fspath(reference)
+    if not isinstance(reference, str) or text.endswith(".json") or Path(text).exists():
+        return Profile.load(text)
+    return load(text)
+
+
 def remove(entry_id: str) -> None:
     """Delete a saved profile and its index row."""
     path = _resolve(entry_id)

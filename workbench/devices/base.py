@@ -180,6 +180,19 @@ class Device(ABC):
         """Remove cached artifacts and job folders from the device."""
         raise errors.DeviceError(f"{self.name} keeps no cache of uploads", where=self.name)
 
+    def setup(self, backend: str = "onnxruntime", *, bundle: list[str | Path] | None = None,
+              progress: ProgressCallback | None = None) -> dict[str, Any]:
+        """Install what ``backend`` needs on the device; a report of what is there now.
+
+        Boards reached over SSH take the runtime's wheels, or a ``bundle`` of a
+        user's own wheels or SDK folders (:func:`workbench.devices.setup.setup_device`).
+        Other devices run the agent with a Python the user installs into, so
+        they raise DeviceError that says so.
+        """
+        raise errors.DeviceError(f"{self.name} is a {self.kind} device: setup installs runtimes "
+                                 "on boards reached over SSH", where=self.name,
+                                 hint="Install the runtime into this Python with pip instead")
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
 

@@ -401,3 +401,10 @@ class SSHDevice(Device):
 
         return run_channel(self, argv, job, on_event, timeout=timeout,
                            cancel=cancel or current())
+
+    def setup(self, backend: str = "onnxruntime", *, bundle: list[str | Path] | None = None,
+              progress: ProgressCallback | None = None) -> dict[str, Any]:
+        """Install what ``backend`` needs on the board (see :meth:`Device.setup`)."""
+        from workbench.devices.setup import setup_device
+
+        return setup_device(self, backend, bundle=bundle, progress=progress)

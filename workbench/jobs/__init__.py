@@ -11,7 +11,8 @@ Modules, one concept each:
 * :mod:`~workbench.jobs.document`: the profile document assembled from a result;
 * :mod:`~workbench.jobs.handle`: :class:`Job`, ``submit()`` and ``profile()``;
 * :mod:`~workbench.jobs.measure`: what needs a live device to learn about a target:
-  ``detect_target()`` and ``calibrate()``.
+  ``detect_target()`` and ``calibrate()``; :mod:`~workbench.jobs.estimate`: which board an
+  estimate is for (named, or a device's detected board) and the estimate itself.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from __future__ import annotations
 from workbench.jobs.build import Prepared, as_model, build_job, execute, finish, prepare
 from workbench.jobs.document import detected_target, layer_table, profile_document
 from workbench.jobs.handle import FINAL_STATES, STATES, Job, profile, submit
+from workbench.jobs.estimate import estimate, estimate_target
 from workbench.jobs.measure import calibrate, detect_target
-from workbench.jobs.settings import MIN_STABLE_RUNS, RunKeywords, RunSettings
+from workbench.jobs.settings import MIN_STABLE_RUNS, RunKeywords, RunSettings, parse_cluster
 
 __all__ = [
     "FINAL_STATES",
@@ -34,10 +36,13 @@ __all__ = [
     "build_job",
     "calibrate",
     "detect_target",
+    "estimate",
+    "estimate_target",
     "detected_target",
     "execute",
     "finish",
     "layer_table",
+    "parse_cluster",
     "prepare",
     "profile",
     "profile_document",

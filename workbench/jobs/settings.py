@@ -19,6 +19,29 @@ from workbench import errors
 
 #: below this many timed runs the median is flagged as unstable
 MIN_STABLE_RUNS = 10
+#: the clusters a job or an estimate can name in words (an index names one cluster)
+CLUSTER_WORDS = ("big", "little", "all")
+
+
+def parse_cluster(value: str | int) -> str | int:
+    """A cluster as jobs and estimates take it: "big", "little", "all" or an index.
+
+    Text as a user types it (``"Big"``, ``" 1"``) is accepted, so the command
+    line, the widgets and the server read a cluster the same way; anything else
+    is InvalidOptionValue. Whether an index exists is known only on the device
+    (or the target), which checks it there.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in CLUSTER_WORDS:
+            return text
+        if text.isdecimal():  # digits only: "-1" and "1.5" are not indices
+            return int(text)
+    raise errors.InvalidOptionValue(
+        f"cluster={value!r} is not big, little, all or a cluster index", where="run settings",
+        hint="e.g. cluster='big', 'little', 'all' or 0 (`--cluster big` on the command line)")
 
 
 class RunKeywords(TypedDict, total=False):
@@ -50,11 +73,12 @@ class RunSettings:
     ``time_budget_s`` ends. ``timeout`` stops a job that runs longer (seconds).
     ``keep_outputs`` brings output values back for numerical checks.
 
-    Threads run on ``cluster`` ("big", "little", "all" or an index) or on
-    explicit ``cores``. ``governor`` (e.g. "performance") is set for the run and
-    restored after, where the device allows; ``cooldown_c`` waits until the device
-    is cooler than that; ``flush_cache`` evicts the caches between timed runs
-    (outside the timed region). ``lock_wait_s`` gives up with DeviceBusy after
+    Threads run on ``cluster`` ("big", "little", "all" or an index, also as text:
+    see :func:`parse_cluster`) or on explicit ``cores``. ``governor`` (e.g.
+    "performance") is set for the run and restored after, where the device
+    allows; ``cooldown_c`` waits until the device is cooler than that;
+    ``flush_cache`` evicts the caches between timed runs (outside the timed
+    region). ``lock_wait_s`` gives up with DeviceBusy after
     waiting that long for a board another job holds (None waits).
     """
 
@@ -73,6 +97,7 @@ class RunSettings:
     lock_wait_s: float | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "cluster", parse_cluster(self.cluster))
         if self.cores is not None and not isinstance(self.cores, tuple):
             object.__setattr__(self, "cores", tuple(self.cores))
         counts = (("warmup", self.warmup, 0), ("profile_runs", self.profile_runs, 0),

@@ -1,7 +1,8 @@
-"""The ``workbench`` commands about targets: targets, target, detect, estimate.
+"""The commands about targets: ``targets``, ``target``, ``detect`` and ``estimate``.
 
-A view over :mod:`workbench.targets`, with the conventions of :mod:`workbench.cli`:
-rich output, WorkbenchError printed as a message by ``main``, exit code 0 on success.
+A view over :mod:`workbench.targets`; which board an estimate is for (a named
+one, or the one detected on a device, with measured ceilings or not) is
+decided by :mod:`workbench.jobs.estimate`.
 """
 
 from __future__ import annotations
@@ -10,14 +11,10 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from workbench.cli._common import console, load_model
+
 if TYPE_CHECKING:
     from workbench.targets import Core
-
-
-def _console() -> Any:
-    from workbench.cli import _console as console
-
-    return console()
 
 
 def cmd_targets(args: argparse.Namespace) -> int:
@@ -35,7 +32,7 @@ def cmd_targets(args: argparse.Namespace) -> int:
                       f"{target.bandwidth_gbs:g}" if target.bandwidth_gbs else "-",
                       ", ".join(f"{g:g}" for g in target.entry.get("ram_gb") or []),
                       ", ".join(a["name"] for a in target.entry.get("accelerators") or []) or "-")
-    out = _console()
+    out = console()
     out.print(table)
     if args.cores:
         cores = Table(title="catalog cores")
@@ -56,7 +53,7 @@ def cmd_target(args: argparse.Namespace) -> int:
     from workbench.targets.target import Target
 
     item = targets.get(args.name)
-    out = _console()
+    out = console()
     out.print(repr(item), markup=False)
     if isinstance(item, Target):
         for cluster in item.clusters:
@@ -82,7 +79,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     from workbench.jobs import detect_target
 
     detection = detect_target(args.device)
-    out = _console()
+    out = console()
     out.print(f"{args.device}: {detection.summary()}", markup=False)
     for cluster in detection.clusters:
         features = " ".join(k for k, v in cluster.features.items() if v)
@@ -98,40 +95,12 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
 def cmd_estimate(args: argparse.Namespace) -> int:
     """Print (and optionally save) a roofline estimate of a model on a catalog board."""
-    from workbench import targets
-    from workbench.cli import _load
-    from workbench.errors import EstimateError
-    from workbench.jobs import calibrate, detect_target
-    from workbench.targets.target import Target
+    from workbench.jobs.estimate import estimate
 
-    if args.target is None and args.device is None:
-        raise EstimateError("An estimate needs a target", where="workbench estimate",
-                            hint="Give a catalog board (--target raspberry-pi-5) or a device "
-                            "whose board is detected (--device pi5)")
-    if args.calibrate and args.device is None:
-        raise EstimateError("--calibrate measures a device", where="workbench estimate",
-                            hint="Name the device to measure with --device")
-    if args.target is not None:
-        found = targets.get(args.target)
-        if not isinstance(found, Target):
-            raise EstimateError(f"{args.target!r} is a core, not a board: an estimate needs "
-                                "the board's clocks and memory", where="workbench estimate",
-                                hint="Give a board, e.g. --target raspberry-pi-5")
-        target = found
-    else:
-        detection = detect_target(args.device)
-        if detection.target is None:
-            raise EstimateError(f"No Arm target was detected on {args.device}: "
-                                f"{detection.summary()}", where="workbench estimate",
-                                hint="Give a catalog board with --target (add --device "
-                                "--calibrate to use this device's measured ceilings)")
-        target = detection.target
-    model = _load(args.model, args.shape)
-    ceilings = calibrate(args.device) if args.calibrate else None
-    cluster: str | int = int(args.cluster) if args.cluster.isdigit() else args.cluster
-    profile = target.estimate(model, threads=args.threads, dtype=args.dtype, cluster=cluster,
-                              ceilings=ceilings)
-    out = _console()
+    profile = estimate(load_model(args.model, args.shape), target=args.target,
+                       device=args.device, calibrate=args.calibrate, threads=args.threads,
+                       dtype=args.dtype, cluster=args.cluster)
+    out = console()
     out.print(profile.summary(top=args.top), markup=False)
     bounds = [layer.get("bound") for layer in profile.layers]
     out.print(f"{bounds.count('compute')} compute-bound and {bounds.count('memory')} "

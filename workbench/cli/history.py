@@ -1,8 +1,9 @@
 """The ``workbench history`` and ``workbench compare`` commands.
 
 A profile on the command line is a saved JSON file or the id of a profile in
-the history (or an unambiguous start or end of one), so a CI pipeline can
-compare the file a run just wrote against a baseline it keeps::
+the history (or an unambiguous start or end of one: see
+:func:`workbench.history.load_profile`), so a CI pipeline can compare the file
+a run just wrote against a baseline it keeps::
 
     workbench profile model.onnx --json new.json
     workbench compare new.json --baseline baseline.json   # exit 1 when slower
@@ -15,30 +16,21 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workbench.cli._common import console
+
 if TYPE_CHECKING:
-    from workbench.profiling import Profile
+    from rich.console import Console
 
 #: exit code of ``compare --baseline`` when a profile is slower than the baseline
 EXIT_REGRESSED = 1
 
 
-def _console() -> Any:
-    from workbench.cli import _console as console
-
+def _out() -> Console:
     return console(soft_wrap=True)  # long ids and paths stay whole on one line
 
 
-def load_profile(reference: str) -> Profile:
-    """A profile from a file path or a history id."""
-    from workbench import history
-    from workbench.profiling import Profile
-
-    if reference.endswith(".json") or Path(reference).exists():
-        return Profile.load(reference)
-    return history.load(reference)
-
-
 def cmd_history(args: argparse.Namespace) -> int:
+    """List the saved profiles (filtered), or show, export or remove one."""
     from rich.table import Table
 
     from workbench import history
@@ -50,14 +42,14 @@ def cmd_history(args: argparse.Namespace) -> int:
                                  where="workbench history", hint="List the ids with "
                                  "`workbench history`")
     if args.action == "show":
-        _console().print(load_profile(args.id).summary(top=args.top), markup=False)
+        _out().print(history.load_profile(args.id).summary(top=args.top), markup=False)
         return 0
     if args.action == "remove":
         history.remove(args.id)
-        _console().print(f"removed {args.id}")
+        _out().print(f"removed {args.id}")
         return 0
     if args.action == "export":
-        profile = load_profile(args.id)
+        profile = history.load_profile(args.id)
         if args.redact:
             profile = profile.redact(words=args.word or ())
         out = Path(args.out or f"{args.id}.json")
@@ -65,7 +57,7 @@ def cmd_history(args: argparse.Namespace) -> int:
             profile.to_html(out)
         else:
             profile.save(out)
-        _console().print(f"wrote {out}")
+        _out().print(f"wrote {out}")
         return 0
     found = history.entries(model=args.model, device=args.device, backend=args.backend,
                             kind=args.kind, since=args.since, limit=args.limit)
@@ -73,7 +65,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         print(json.dumps([entry.__dict__ for entry in found], indent=1))
         return 0
     if not found:
-        _console().print(f"no saved profiles match (history: {history.folder()})")
+        _out().print(f"no saved profiles match (history: {history.folder()})")
         return 0
     table = Table(box=None, pad_edge=False)
     numbers = ("median ms", "runs", "peak MiB")
@@ -84,11 +76,13 @@ def cmd_history(args: argparse.Namespace) -> int:
         peak = "–" if entry.peak_rss_mib is None else f"{entry.peak_rss_mib:.0f}"
         table.add_row(entry.id, entry.created[:19], entry.kind, entry.model, entry.device,
                       entry.backend, median, str(entry.runs), peak)
-    _console().print(table)
+    _out().print(table)
     return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    """Profiles side by side, or each against a baseline (exit 1 when one is slower)."""
+    from workbench.history import load_profile
     from workbench.profiling import compare_latency
     from workbench.profiling.regress import regress
 
@@ -100,7 +94,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             raise InvalidOptionValue("compare needs two profiles, or one and --baseline",
                                      where="workbench compare",
                                      hint="e.g. workbench compare new.json --baseline old.json")
-        _console().print(compare_latency(profiles).to_string(), markup=False)
+        _out().print(compare_latency(profiles).to_string(), markup=False)
         return 0
     baseline = load_profile(args.baseline)
     reports = [regress(p, baseline, threshold=args.threshold, confidence=args.confidence,
@@ -109,7 +103,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(json.dumps([r.to_dict() for r in reports], indent=1))
     else:
         for report in reports:
-            _console().print(report.summary(), markup=False)
+            _out().print(report.summary(), markup=False)
     return EXIT_REGRESSED if any(r.regressed for r in reports) else 0
 
 

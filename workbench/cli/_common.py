@@ -1,0 +1,78 @@
+"""What every command module of the CLI shares: the console, model loading, key=value pairs.
+
+The command modules import from here and from the library, never from each
+other, so each command group reads on its own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from workbench.errors import WorkbenchError
+    from workbench.models import Model
+
+#: the exit code of a command that failed with a WorkbenchError
+EXIT_ERROR = 2
+#: the exit code of a command stopped with Ctrl-C (128 + SIGINT, as shells report it)
+EXIT_INTERRUPTED = 130
+#: the least width of output that is not a terminal (pipes, CI logs), so that a table
+#: row or a summary line stays on one line for grep and diff instead of wrapping at 80
+PIPE_WIDTH = 200
+
+
+def console(*, stderr: bool = False, soft_wrap: bool = False) -> Console:
+    """A rich console on stdout (or stderr) for one command's output.
+
+    On a terminal, text wraps at its width (``soft_wrap`` keeps long lines
+    whole); elsewhere nothing wraps and tables lay out at :data:`PIPE_WIDTH`
+    columns or more.
+    """
+    from rich.console import Console
+
+    out = Console(stderr=stderr, highlight=False, soft_wrap=soft_wrap)
+    if not out.is_terminal:
+        out.soft_wrap = True
+        out.width = max(out.width, PIPE_WIDTH)
+    return out
+
+
+def print_error(error: WorkbenchError) -> None:
+    """An error as the command line shows it: its message and hint, no traceback."""
+    from rich.markup import escape
+
+    console(stderr=True).print(f"[bold red]error:[/bold red] {escape(str(error))}")
+
+
+def key_values(pairs: Sequence[str], what: str) -> dict[str, Any]:
+    """``key=value`` pairs; values are JSON when they parse as JSON, else strings.
+
+    ``what`` names the option the pairs came from, for the error of a pair
+    without ``=``.
+    """
+    parsed: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            from workbench.errors import InvalidOptionValue
+
+            raise InvalidOptionValue(f"{pair!r} is not key=value", where=what,
+                                     hint="Write e.g. -o intra_op_threads=2 or --shape batch=1")
+        try:
+            parsed[key] = json.loads(text)
+        except ValueError:
+            parsed[key] = text
+    return parsed
+
+
+def load_model(source: str, shapes: Sequence[str]) -> Model:
+    """The model at ``source`` (a path or ``zoo:NAME``) with ``--shape DIM=N`` fixed."""
+    from workbench.models import load_model as load
+
+    model = load(source)
+    dims = key_values(shapes, "--shape")
+    return model.with_shapes(**dims) if dims else model

@@ -1,0 +1,49 @@
+"""The ``emulator`` command: build, start, stop and list emulated Arm boards (qemu-user)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from workbench.cli._common import console
+
+
+def cmd_emulator(args: argparse.Namespace) -> int:
+    """Build the root file system, start or stop a board, or say what is built and running."""
+    from workbench import emulator
+
+    out = console()
+    if args.action == "build":
+        with console(stderr=True).status("building the emulated board's root file system "
+                                         "(about 2 minutes)"):
+            report = emulator.build()
+        out.print(f"built in {report['seconds']} s: Python {report['python']}, "
+                  f"{', '.join(report['wheels'])}", markup=False)
+    elif args.action == "start":
+        # without --board, the emulator's own default board
+        state = (emulator.start(args.board, args.port) if args.board
+                 else emulator.start(port=args.port))
+        out.print(f"{state['device']}: emulated {state['board']} ({state['qemu_cpu']}) on "
+                  f"127.0.0.1:{state['port']}; times from it are not hardware times",
+                  markup=False)
+    elif args.action == "stop":
+        # without --board every running board stops
+        stopped = emulator.stop(args.board)
+        out.print(f"stopped: {', '.join(stopped) or 'nothing was running'}", markup=False)
+    else:
+        out.print(f"built: {'yes' if emulator.is_built() else 'no'} ({emulator.emulator_dir()})",
+                  markup=False)
+        for state in emulator.status():
+            out.print(f"running: {state['device']} ({state['board']}, {state['qemu_cpu']}) on "
+                      f"127.0.0.1:{state['port']}", markup=False)
+    return 0
+
+
+def add_parsers(sub: Any) -> None:
+    """Register ``emulator`` on the top-level subparsers."""
+    emu = sub.add_parser("emulator", help="an emulated Arm board (qemu-user) for tests and classes")
+    emu.add_argument("action", choices=("build", "start", "stop", "status"))
+    emu.add_argument("--board", default=None, help="preset board (default raspberry-pi-5; "
+                     "stop: every running board)")
+    emu.add_argument("--port", type=int, default=None, help="SSH port on 127.0.0.1")
+    emu.set_defaults(func=cmd_emulator)

@@ -1,0 +1,171 @@
+"""The model commands: ``inspect`` (static analysis), ``profile`` (run and measure), ``zoo``."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from workbench.cli._common import console, key_values, load_model
+
+
+def _si(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    for factor, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= factor:
+            return f"{value / factor:.2f} {prefix}{unit}"
+    return f"{value:.0f} {unit}".rstrip()
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    """Print a model's inputs, outputs, totals and op types (and, with --layers, its layers)."""
+    from rich.table import Table
+
+    model = load_model(args.model, args.shape)
+    out = console()
+    out.print(f"[bold]{model.name}[/bold]  sha256 {model.sha256[:16]}  opset {model.opset}")
+    for tensor in model.inputs:
+        out.print(f"  input  {tensor.name}: {tensor.dtype} {tensor.shape}")
+    for tensor in model.outputs:
+        out.print(f"  output {tensor.name}: {tensor.dtype} {tensor.shape}")
+    out.print(f"  params {_si(model.params)}  MACs {_si(model.macs)}  weights "
+              f"{_si(model.weight_bytes, 'B')}  "
+              f"peak activations {_si(model.peak_activation_bytes, 'B')}")
+    table = Table(title="by op type")
+    for column in ("op type", "count", "params", "MACs", "share of MACs"):
+        table.add_column(column, justify="left" if column == "op type" else "right")
+    for data in model.by_op_type().to_dict("records"):
+        table.add_row(str(data["op_type"]), str(data["count"]), _si(data["params"]),
+                      _si(data["macs"]), f"{100 * float(data.get('share_of_macs', 0) or 0):.1f}%")
+    out.print(table)
+    if args.layers:
+        layers = Table(title="layers")
+        for column in ("name", "op type", "output shape", "params", "MACs"):
+            layers.add_column(column)
+        for node in model.nodes:
+            shape = node.output_shapes[0] if node.output_shapes else None
+            layers.add_row(node.name, node.op_type, str(shape), _si(node.params), _si(node.macs))
+        out.print(layers)
+    for warning in getattr(model, "warnings", []):
+        out.print(f"[yellow]warning:[/yellow] {warning}")
+    return 0
+
+
+def _show_stage(bar: Any, tasks: dict[str, Any], event: dict[str, Any]) -> None:
+    """One stage event on the progress display: a bar per stage, the queue as a line."""
+    stage = str(event["stage"])
+    if stage == "queue":
+        since = event.get("since")
+        held = f" for {time.time() - since:.0f} s" if isinstance(since, (int, float)) else ""
+        bar.console.print(f"waiting for the board: place {event.get('place')} of "
+                          f"{event.get('length')}; {event.get('holder') or '?'} holds it{held}")
+        return
+    if stage in ("done", "failed", "cancelled"):
+        return
+    total, done = event.get("total"), event.get("done")
+    if stage not in tasks:
+        tasks[stage] = bar.add_task(stage, total=max(1, total) if total else 1)
+    if isinstance(total, int) and isinstance(done, int):
+        bar.update(tasks[stage], completed=done, total=max(1, total))
+    else:
+        bar.update(tasks[stage], completed=1, total=1)
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    """Run a model on a device, print its per-layer summary and write the report."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from workbench.jobs import profile
+
+    model = load_model(args.model, args.shape)
+    options = key_values(args.option, "-o")
+    with Progress(TextColumn("{task.description:<10}"), BarColumn(), TextColumn("{task.completed}/"
+                  "{task.total}"), TimeElapsedColumn(), console=console(stderr=True),
+                  transient=True, disable=args.quiet) as bar:
+        tasks: dict[str, Any] = {}
+
+        def on_event(event: dict[str, Any]) -> None:
+            if event.get("event") == "stage":
+                _show_stage(bar, tasks, event)
+            elif event.get("event") == "log" and not args.quiet:
+                bar.console.print(f"[dim]{event['level']}: {event['message']}[/dim]")
+
+        # the cluster goes as typed: RunSettings reads "1" as an index (parse_cluster)
+        result = profile(model, device=args.device, backend=args.backend, options=options,
+                         warmup=args.warmup, runs=args.runs, profile_runs=args.profile_runs,
+                         timeout=args.timeout, label=args.label, on_event=on_event,
+                         cluster=args.cluster, cores=args.cores, governor=args.governor)
+    out = console()
+    out.print(result.summary(top=args.top), markup=False)
+    report = Path(args.out) if args.out else Path(f"{model.name}-{args.device}.html")
+    result.to_html(report)
+    out.print(f"report: {report}", markup=False)
+    if args.json:
+        result.save(args.json)
+        out.print(f"profile: {args.json}", markup=False)
+    return 0
+
+
+def cmd_zoo(args: argparse.Namespace) -> int:
+    """List the bundled models."""
+    from rich.table import Table
+
+    from workbench.models import zoo_info
+
+    table = Table(title="bundled models (zoo:NAME)")
+    for column in ("name", "params", "MACs", "file", "description"):
+        table.add_column(column)
+    for info in zoo_info():
+        size = info.get("size_bytes") or info.get("size")
+        table.add_row(str(info["name"]), _si(info.get("params")), _si(info.get("macs")),
+                      _si(size, "B") if size else "not built yet", str(info.get("description", "")))
+    console().print(table)
+    return 0
+
+
+def _runs(value: str) -> int | str:
+    return value if value == "auto" else int(value)
+
+
+def _cores(value: str) -> list[int]:
+    return [int(core) for core in value.split(",")]
+
+
+def add_parsers(sub: Any) -> None:
+    """Register ``inspect``, ``profile`` and ``zoo`` on the top-level subparsers."""
+    inspect = sub.add_parser("inspect", help="static analysis: layers, shapes, params, MACs")
+    inspect.add_argument("model", help="an .onnx path or zoo:NAME")
+    inspect.add_argument("--shape", action="append", default=[], metavar="DIM=N",
+                         help="fix a symbolic dim, e.g. --shape batch=1")
+    inspect.add_argument("--layers", action="store_true", help="list every layer")
+    inspect.set_defaults(func=cmd_inspect)
+
+    prof = sub.add_parser("profile", help="run a model on a device and profile it")
+    prof.add_argument("model", help="an .onnx path or zoo:NAME")
+    prof.add_argument("--device", default="local", help="device name (default: local)")
+    prof.add_argument("--backend", default="onnxruntime", help="backend (default: onnxruntime)")
+    prof.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE",
+                      help="backend option, e.g. -o intra_op_threads=2 (see `workbench backends`)")
+    prof.add_argument("--shape", action="append", default=[], metavar="DIM=N",
+                      help="fix a symbolic dim, e.g. --shape batch=1")
+    prof.add_argument("--warmup", type=int, default=10, help="warm-up runs (default 10)")
+    prof.add_argument("--runs", type=_runs, default=50,
+                      help="timed runs (default 50), or 'auto': until the median is stable")
+    prof.add_argument("--cluster", default="big", help="big, little, all or a cluster index")
+    prof.add_argument("--cores", type=_cores, default=None, help="explicit cores, e.g. 2,3")
+    prof.add_argument("--governor", default=None, help="cpufreq governor for the run, "
+                      "restored after (e.g. performance)")
+    prof.add_argument("--profile-runs", type=int, default=10,
+                      help="runs with the profiler on, for per-layer times (default 10; 0: off)")
+    prof.add_argument("--timeout", type=float, default=None, help="stop the job after N seconds")
+    prof.add_argument("--label", default=None, help="a short name for plots and comparisons")
+    prof.add_argument("--out", default=None, help="HTML report path (default MODEL-DEVICE.html)")
+    prof.add_argument("--json", default=None, help="also save the profile JSON here")
+    prof.add_argument("--top", type=int, default=15, help="layers in the printed summary")
+    prof.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    prof.set_defaults(func=cmd_profile)
+
+    zoo = sub.add_parser("zoo", help="list the bundled models")
+    zoo.set_defaults(func=cmd_zoo)

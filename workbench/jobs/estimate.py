@@ -1,0 +1,97 @@
+"""Estimates for a front end: which board an estimate is for, then the estimate itself.
+
+    from workbench.jobs.estimate import estimate, estimate_target
+    estimate_target("raspberry-pi-5")              # a catalog board by name
+    estimate_target(device="pi5")                  # the board detected on a device
+    estimate(m, device="pi5", calibrate=True)      # with its measured ceilings
+
+A roofline estimate needs a board of the catalog. A user names one, or names a
+device whose detected board stands in for it; with ``calibrate`` the device's
+measured compute and memory ceilings replace the datasheet's. Detecting and
+calibrating need a live device, so the choice sits at the jobs level, above
+:mod:`workbench.targets` (data and pure functions of text), where the command
+line, the widgets and the lab server share it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from workbench import errors
+from workbench.jobs.settings import parse_cluster
+
+if TYPE_CHECKING:
+    from workbench.devices.base import Device, DeviceInfo
+    from workbench.models import Model
+    from workbench.profiling import Profile
+    from workbench.targets.target import Target
+
+#: the ``where`` of the errors below: the estimate as a whole, not one argument
+WHERE = "estimate"
+
+
+def _device_name(device: Device | DeviceInfo | str) -> str:
+    return device if isinstance(device, str) else device.name
+
+
+def estimate_target(target: Target | str | None = None,
+                    device: Device | DeviceInfo | str | None = None) -> Target:
+    """The board an estimate is for: ``target`` when given, else the one detected on ``device``.
+
+    ``target`` is a catalog board's name or a :class:`~workbench.targets.Target`;
+    a device is then not touched. ``device`` is a Device, a device name, or the
+    DeviceInfo of one already probed. Raises UnknownTarget for a name that is
+    not a board of the catalog (a core is not: an estimate needs a board's
+    clocks and memory), and EstimateError when neither is given or no Arm
+    board is detected on the device.
+    """
+    if target is not None:
+        from workbench.targets.target import Target, board
+
+        return target if isinstance(target, Target) else board(target)
+    if device is None:
+        raise errors.EstimateError(
+            "An estimate needs a target", where=WHERE,
+            hint="Give a catalog board, target='raspberry-pi-5' (`--target raspberry-pi-5`), "
+            "or a device whose board is detected, device='pi5' (`--device pi5`)")
+    from workbench.jobs.measure import detect_target
+
+    detection = detect_target(device)
+    if detection.target is None:
+        raise errors.EstimateError(
+            f"No Arm target was detected on {_device_name(device)}: {detection.summary()}",
+            where=WHERE, hint="Give a catalog board with target= (`--target`); with "
+            "calibrate=True (`--calibrate`) the estimate still uses this device's measured "
+            "ceilings")
+    return detection.target
+
+
+def estimate(model: Model | str | Path, *, target: Target | str | None = None,
+             device: Device | str | None = None, calibrate: bool = False,
+             threads: int | None = None, dtype: str = "fp32",
+             cluster: str | int = "big") -> Profile:
+    """A roofline estimate of ``model`` on the board :func:`estimate_target` picks.
+
+    With ``calibrate``, ceilings measured on ``device`` (two tiny jobs, see
+    :func:`workbench.jobs.calibrate`) replace the datasheet's peaks, and the
+    profile's ``target`` section says so. ``cluster`` is read by
+    :func:`~workbench.jobs.settings.parse_cluster`, so text such as ``"1"``
+    works as the command line gives it. The profile is of kind ``estimate``.
+    """
+    if calibrate and device is None:
+        raise errors.EstimateError("calibrate=True measures a device, and none was given",
+                                   where=WHERE, hint="Name the device to measure: "
+                                   "device='pi5' (`--device pi5`)")
+    chosen_cluster = parse_cluster(cluster)
+    board = estimate_target(target, device)
+    from workbench.jobs.build import as_model
+
+    loaded = as_model(model)  # before calibrating: a model that does not load costs no jobs
+    ceilings = None
+    if calibrate and device is not None:
+        from workbench.jobs.measure import calibrate as measure_ceilings
+
+        ceilings = measure_ceilings(device)
+    return board.estimate(loaded, threads=threads, dtype=dtype, cluster=chosen_cluster,
+                          ceilings=ceilings)
