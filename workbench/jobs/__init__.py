@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from workbench.jobs.build import Prepared, as_model, build_job, execute, finish, prepare
 from workbench.jobs.document import detected_target, layer_table, profile_document
-from workbench.jobs.handle import FINAL_STATES, STATES, Job, profile, submit
 from workbench.jobs.estimate import estimate, estimate_target
+from workbench.jobs.handle import FINAL_STATES, STATES, Job, profile, submit
 from workbench.jobs.measure import calibrate, detect_target
 from workbench.jobs.settings import MIN_STABLE_RUNS, RunKeywords, RunSettings, parse_cluster
 
@@ -36,9 +36,9 @@ __all__ = [
     "build_job",
     "calibrate",
     "detect_target",
+    "detected_target",
     "estimate",
     "estimate_target",
-    "detected_target",
     "execute",
     "finish",
     "layer_table",
