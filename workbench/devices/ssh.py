@@ -102,8 +102,9 @@ class SSHDevice(Device):
         self.verified: dict[str, tuple[int, int]] = {}
         self._connect_lock = threading.RLock()
         # One upload batch at a time: two jobs on one device object (a widget's run and a
-        # cell) share the SFTP session and the verified set.
-        self._transfer_lock = threading.Lock()
+        # cell) share the SFTP session and the verified set. Reentrant: an upload batch may
+        # need the agent, whose own upload runs under the same lock.
+        self._transfer_lock = threading.RLock()
 
     # --- connection -------------------------------------------------------
 
