@@ -56,6 +56,17 @@ def test_the_ssh_config_is_read_once_per_connection(sshd: Sshd, tmp_path: Path,
     assert len(reads) == 2
 
 
+def test_proxy_jump_hops_are_read_as_ssh_config_writes_them() -> None:
+    from workbench.devices.ssh_connect import jump_hops, parse_hop
+
+    assert jump_hops("bastion, pi@gate:2200") == ["bastion", "pi@gate:2200"]
+    assert parse_hop("bastion") == (None, "bastion", None)
+    assert parse_hop("pi@gate:2200") == ("pi", "gate", 2200)
+    assert parse_hop("ssh://pi@[fd00::7]:2200") == ("pi", "fd00::7", 2200)
+    with pytest.raises(errors.DeviceError, match="no valid port"):
+        parse_hop("gate:ssh")
+
+
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory,
           client_key: Path) -> Iterator[tuple[Sshd, Sshd, Sshd]]:
