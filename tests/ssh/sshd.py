@@ -107,17 +107,24 @@ class Sshd:
                 time.sleep(0.05)
         raise RuntimeError("sshd did not start")
 
+    def sessions(self) -> list[int]:
+        """The per-connection sshd processes (one or two for each open connection)."""
+        assert self.process is not None
+        return [pid for pid in _descendants(self.process.pid) if _command_name(pid) == "sshd"]
+
+    def signal_sessions(self, number: signal.Signals) -> None:
+        """Send a signal to every per-connection sshd process."""
+        for pid in self.sessions():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, number)
+
     def drop_connections(self) -> None:
         """Kill every per-connection sshd process: each open link drops at once.
 
         Only sshd's own processes die; what the sessions started (the agent) lives on and must
         notice by itself, as on a board whose network went away.
         """
-        assert self.process is not None
-        for pid in _descendants(self.process.pid):
-            if _command_name(pid) == "sshd":
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
+        self.signal_sessions(signal.SIGKILL)
 
     def stop(self) -> None:
         if self.process is not None:
@@ -136,8 +143,4 @@ def start_sshd(folder: Path, client_key: Path, extra_config: str = "") -> Sshd:
 
 def stall(server: Sshd, resume: bool = False) -> None:
     """Freeze (or thaw) the per-connection sshd processes: a link that goes silent, not down."""
-    assert server.process is not None
-    for pid in _descendants(server.process.pid):
-        if _command_name(pid) == "sshd":
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGCONT if resume else signal.SIGSTOP)
+    server.signal_sessions(signal.SIGCONT if resume else signal.SIGSTOP)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import until
 from tests.ssh.conftest import make_board
 from tests.ssh.sshd import Sshd
 from workbench import errors
@@ -50,6 +51,23 @@ def test_a_corrupted_cached_artifact_is_detected_and_uploaded_again(
         damaged.write(b"\0" * 16)
     fresh = make_board(sshd, tmp_path)  # another session on the board
     assert fresh.ensure(local) == remote
+    assert sha(remote) == sha(local)
+
+
+def test_after_a_reconnect_a_cached_artifact_is_checked_again(
+        board: SSHDevice, sshd: Sshd, tmp_path: Path) -> None:
+    local = payload(tmp_path / "model.onnx", 1)
+    remote = board.ensure(local)
+    before = os.stat(remote)
+    transport = board.client().get_transport()
+    assert transport is not None
+    sshd.drop_connections()  # the board rebooted, say
+    until(lambda: not transport.is_active())
+    # Meanwhile the cached copy was replaced by a damaged one of the same size and time.
+    os.unlink(remote)
+    Path(remote).write_bytes(b"\0" * before.st_size)
+    os.utime(remote, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert board.ensure(local) == remote
     assert sha(remote) == sha(local)
 
 
@@ -113,6 +131,15 @@ def test_clean_cache_removes_artifacts_and_jobs(board: SSHDevice, tmp_path: Path
     remote = board.ensure(payload(tmp_path / "x.bin", 1))
     board.clean_cache()
     assert not Path(remote).exists()
+
+
+def test_the_device_works_on_after_its_cache_was_cleaned(board: SSHDevice,
+                                                          tmp_path: Path) -> None:
+    local = payload(tmp_path / "x.bin", 1)
+    board.ensure(local)
+    board.clean_cache()  # the agent's zip goes with the artifacts
+    assert board.probe(refresh=True).arch
+    assert sha(board.ensure(local)) == sha(local)
 
 
 def test_a_missing_python_on_the_board_is_named(sshd: Sshd, tmp_path: Path) -> None:

@@ -1,81 +1,57 @@
-"""Running the agent over an SSH channel: stream events, cancel, timeout, link drops."""
+"""Following the agent over an SSH channel: stream events, cancel, timeout, link drops."""
 
 from __future__ import annotations
 
-import json
-import shlex
+import contextlib
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from workbench import errors
-from workbench.devices._stream import AgentStream, Heartbeat, StderrTail
+from workbench.devices._channel import stderr_lines
+from workbench.devices._stream import AgentStream, Heartbeat
+from workbench.devices._watch import AgentWatch
 from workbench.devices.base import EventCallback
 
 if TYPE_CHECKING:
-    from workbench.devices.ssh import SSHDevice
+    import paramiko
 
 
-def run_channel(device: SSHDevice, argv: list[str], job: dict[str, Any],
-                on_event: EventCallback | None, *, timeout: float | None,
+class AgentBoard(Protocol):
+    """What following an agent needs of the board it runs on (an SSHDevice is one)."""
+
+    def exec(self, argv: list[str], *, timeout: float = ...) -> tuple[int, str, str]:
+        """Run a command on the board: exit code, stdout, stderr."""
+
+    def close(self) -> None:
+        """Close the connection; the next use opens a new one."""
+
+
+def run_channel(board: AgentBoard, channel: paramiko.Channel, *, where: str,
+                on_event: EventCallback | None, heartbeat_s: float, timeout: float | None,
                 cancel: threading.Event | None) -> dict[str, Any]:
-    """Start the agent on the board, send the job, read its events until it ends."""
-    where = f"{device.name}: job {job.get('id', '?')}"
-    channel = device.open_session()
+    """Follow the agent running on ``channel`` (its job already sent) until it ends.
+
+    Returns the agent's result; raises JobCancelled or JobTimeout when the job
+    was stopped, LinkDropped when the link died before a result came.
+    """
     transport = channel.get_transport()
-    try:
-        channel.exec_command(shlex.join(argv))
-        channel.sendall((json.dumps(job) + "\n").encode())
-    except Exception as exc:  # paramiko.SSHException, EOFError, OSError
-        raise device._link_dropped("starting the agent", exc) from None
-    heartbeat = Heartbeat(lambda: channel.sendall(b"\n"), device.heartbeat_s)
+    heartbeat = Heartbeat(lambda: channel.sendall(b"\n"), heartbeat_s)
     # The agent beats every interval: four intervals of silence mean the link is dead,
     # even when TCP has not noticed yet.
-    silence_s = 4 * device.heartbeat_s
+    silence_s = 4 * heartbeat_s
     channel.settimeout(silence_s)
     stream = AgentStream(where, on_event)
-    tail = StderrTail()
-    stopped: list[str] = []
-    finished = threading.Event()
-    stop = cancel or threading.Event()
 
-    def kill_remote() -> None:
+    def kill() -> None:
         pid = (stream.hello or {}).get("pid")
         if pid:
-            try:
-                device.exec(["kill", "-KILL", "--", f"-{int(pid)}"], timeout=30)
-            except errors.WorkbenchError:
-                pass  # the link is gone too: the agent stops when its stdin closes
-        try:
+            # the link is gone too: the agent stops when its stdin closes
+            with contextlib.suppress(errors.WorkbenchError):
+                board.exec(["kill", "-KILL", "--", f"-{int(pid)}"], timeout=30)
+        with contextlib.suppress(EOFError, OSError):  # the transport closed first
             channel.close()
-        except (EOFError, OSError):  # the transport closed first: nothing left to close
-            pass
 
-    def watch() -> None:
-        from workbench.devices.local import _wait_any
-
-        cancelled = _wait_any(stop, finished, timeout)
-        if not finished.is_set():
-            stopped.append("cancel" if cancelled else "timeout")
-            kill_remote()
-
-    def read_stderr() -> None:
-        # A quiet stderr is normal: keep reading through the channel's read timeouts.
-        stderr = channel.makefile_stderr("r")
-        while not channel.closed:
-            try:
-                line = stderr.readline()
-            except TimeoutError:
-                continue
-            except Exception:  # the channel is gone; stdout's reader reports why
-                return
-            if not line:
-                return
-            tail.add(line)
-
-    threads = [threading.Thread(target=watch, daemon=True),
-               threading.Thread(target=read_stderr, daemon=True)]
-    for thread in threads:
-        thread.start()
+    watch = AgentWatch(kill, stderr_lines(channel), cancel=cancel, timeout=timeout)
     failure: BaseException | None = None
     try:
         for line in channel.makefile("r"):
@@ -83,25 +59,21 @@ def run_channel(device: SSHDevice, argv: list[str], job: dict[str, Any],
     except Exception as exc:  # socket errors, paramiko errors: the link may be gone
         failure = exc
     finally:
-        finished.set()
+        watch.finish()
         heartbeat.stop()
     if failure is None:
-        threads[1].join(timeout=5)
+        tail = watch.stderr_tail(wait=5)
         # The exit status may arrive just after the end of stdout.
         exit_code = channel.recv_exit_status() if channel.status_event.wait(10) else None
     else:
-        exit_code = None
+        tail, exit_code = watch.stderr_tail(), None
     channel.close()  # closes the agent's stdin: it stops if it still runs
-    if stopped == ["cancel"]:
-        raise errors.JobCancelled("The job was cancelled; the agent on the board was stopped",
-                                  where=where)
-    if stopped == ["timeout"]:
-        raise errors.JobTimeout(f"The job ran longer than {timeout:g} s and was stopped",
-                                where=where)
+    watch.raise_if_stopped(where, agent="the agent on the board")
     if stream.result is None and stream.error is None and (
-            failure is not None or exit_code is None or not transport.is_active()):
+            failure is not None or exit_code is None or
+            transport is None or not transport.is_active()):
         if isinstance(failure, TimeoutError):
-            device.close()
+            board.close()
             what = f"No word from the agent for {silence_s:g} s: the link is dead"
         else:
             what = "The connection dropped while the job ran"
@@ -112,4 +84,4 @@ def run_channel(device: SSHDevice, argv: list[str], job: dict[str, Any],
             "job's result; otherwise run it again")
     if exit_code is None and stream.result is not None:
         exit_code = 0  # the result is whole; only the exit status was lost with the link
-    return stream.finish(exit_code, tail.text())
+    return stream.finish(exit_code, tail)

@@ -10,14 +10,14 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 from workbench import errors
 from workbench._paths import agent_root, board_dir, cache_dir
-from workbench.devices._stream import HEARTBEAT_S, AgentStream, Heartbeat, StderrTail
+from workbench.devices._stream import HEARTBEAT_S, AgentStream, Heartbeat
+from workbench.devices._watch import AgentWatch
 from workbench.devices.base import Device, DeviceInfo, EventCallback, ProgressCallback
 
 KILL_GRACE_S = 5.0
@@ -90,69 +90,46 @@ class LocalDevice(Device):
             timeout: float | None = None, cancel: threading.Event | None = None) -> dict[str, Any]:
         from workbench.devices._cancel import current
 
-        cancel = cancel or current()
         where = f"{self.name}: job {job.get('id', '?')}"
         process = subprocess.Popen(
             self._command("run", "-", "--watch-stdin", "--heartbeat", str(HEARTBEAT_S)),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True, env=self._env(), start_new_session=True)
+        assert process.stdin is not None and process.stdout is not None
+        assert process.stderr is not None
+        stdin = process.stdin
         stream = AgentStream(where, on_event)
-        tail = StderrTail()
-        stopped: list[str] = []
-        finished = threading.Event()
-
-        def watch() -> None:
-            # Wakes on cancel or timeout and kills the agent's whole process group.
-            if cancel is not None:
-                cancelled = _wait_any(cancel, finished, timeout)
-            else:
-                cancelled = False
-                finished.wait(timeout)
-            if not finished.is_set():
-                stopped.append("cancel" if cancelled else "timeout")
-                _kill_group(process)
-
-        def read_stderr() -> None:
-            assert process.stderr is not None
-            for line in process.stderr:
-                tail.add(line)
-
-        threads = [threading.Thread(target=watch, daemon=True),
-                   threading.Thread(target=read_stderr, daemon=True)]
-        for thread in threads:
-            thread.start()
+        # The agent's whole process group dies on cancel or timeout: a runner's children too.
+        watch = AgentWatch(lambda: _kill_group(process), process.stderr,
+                           cancel=cancel or current(), timeout=timeout)
+        heartbeat: Heartbeat | None = None
         try:
-            assert process.stdin is not None and process.stdout is not None
             try:
                 # The job is one line; stdin then stays open: the agent stops if we go away.
-                process.stdin.write(json.dumps(job) + "\n")
-                process.stdin.flush()
+                stdin.write(json.dumps(job) + "\n")
+                stdin.flush()
             except BrokenPipeError:
                 pass  # the agent died at once; its exit code and stderr tell why
 
             def beat() -> None:
-                process.stdin.write("\n")  # type: ignore[union-attr]
-                process.stdin.flush()  # type: ignore[union-attr]
+                stdin.write("\n")
+                stdin.flush()
 
             heartbeat = Heartbeat(beat)
             for line in process.stdout:
                 stream.feed(line)
             exit_code = process.wait()
         finally:
-            finished.set()
-            if "heartbeat" in locals():
+            watch.finish()
+            if heartbeat is not None:
                 heartbeat.stop()
             with contextlib.suppress(OSError):
-                process.stdin.close()  # type: ignore[union-attr]
+                stdin.close()
             if process.poll() is None:
                 _kill_group(process)
-            threads[1].join(timeout=KILL_GRACE_S)
-        if stopped == ["cancel"]:
-            raise errors.JobCancelled("The job was cancelled; the agent was stopped", where=where)
-        if stopped == ["timeout"]:
-            raise errors.JobTimeout(f"The job ran longer than {timeout:g} s and was stopped",
-                                    where=where)
-        return stream.finish(exit_code, tail.text())
+        tail = watch.stderr_tail(wait=KILL_GRACE_S)
+        watch.raise_if_stopped(where)
+        return stream.finish(exit_code, tail)
 
     def collect(self, workdir: str) -> dict[str, Any]:
         from workbench_agent.record import collect
@@ -162,17 +139,6 @@ class LocalDevice(Device):
 
     def remove_workdir(self, workdir: str) -> None:
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _wait_any(cancel: threading.Event, finished: threading.Event, timeout: float | None) -> bool:
-    """Wait until cancel or finished is set, or timeout; True when cancel was set."""
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while not finished.is_set():
-        if cancel.wait(0.05):
-            return True
-        if deadline is not None and time.monotonic() >= deadline:
-            return False
-    return False
 
 
 def _kill_group(process: subprocess.Popen[str]) -> None:

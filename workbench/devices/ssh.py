@@ -23,8 +23,15 @@ from workbench import errors
 from workbench._paths import DEFAULT_BOARD_DIR
 from workbench.devices._stream import HEARTBEAT_S
 from workbench.devices.base import Device, DeviceInfo, EventCallback, ProgressCallback
-from workbench.devices.ssh_connect import Endpoint, open_client, resolve, trust_host_key
-from workbench.devices.transfer import Uploader
+from workbench.devices.ssh_connect import (
+    Endpoint,
+    jump_hops,
+    open_client,
+    parse_hop,
+    resolve,
+    trust_host_key,
+)
+from workbench.devices.transfer import Uploader, Verified
 
 if TYPE_CHECKING:
     import paramiko
@@ -56,6 +63,11 @@ class _Settings(TypedDict):
     ssh_config: str | Path | None
     allow_agent: bool
     look_for_keys: bool
+
+
+def _artifact_sha(path: str) -> str:
+    """The sha256 in an artifact's path on the board: ``.../artifacts/<sha256>/<name>``."""
+    return path.rsplit("/", 2)[-2]
 
 
 def _ask_secret(prompt: str) -> str | None:
@@ -94,41 +106,53 @@ class SSHDevice(Device):
         self.heartbeat_s = heartbeat_s
         self._ask_secret = ask_secret
         self._client: paramiko.SSHClient | None = None
+        self._endpoint: Endpoint | None = None
+        #: the jump hosts' devices, by the ProxyJump hops that lead to them
         self._jumps: dict[str, SSHDevice] = {}
         self._board: dict[str, Any] | None = None
         self._agent_path: str | None = None
         self._sftp: paramiko.SFTPClient | None = None
-        #: remote path -> (size, mtime) of files whose sha256 was checked on the board
-        self.verified: dict[str, tuple[int, int]] = {}
+        #: remote path -> (size, mtime) of files whose sha256 was checked over this connection
+        self.verified: Verified = {}
         self._connect_lock = threading.RLock()
         # One upload batch at a time: two jobs on one device object (a widget's run and a
-        # cell) share the SFTP session and the verified set. Reentrant: an upload batch may
-        # need the agent, whose own upload runs under the same lock.
+        # cell) share the SFTP session and the verified set. Reentrant: a batch may need the
+        # agent uploaded first (its cache eviction runs the agent).
         self._transfer_lock = threading.RLock()
 
     # --- connection -------------------------------------------------------
 
     @property
     def endpoint(self) -> Endpoint:
-        return resolve(self.name, **self._settings)
+        """Where and how to log in: ~/.ssh/config merged with the settings given.
 
-    def _jump(self, alias: str) -> paramiko.SSHClient:
-        # A jump host is an SSH device of its own, with the same config and known_hosts.
-        if alias not in self._jumps:
+        Read once and kept until :meth:`close`, so an edited config file counts
+        from the next connection on.
+        """
+        endpoint = self._endpoint
+        if endpoint is None:
+            endpoint = self._endpoint = resolve(self.name, **self._settings)
+        return endpoint
+
+    def _jump(self, proxy_jump: str) -> paramiko.SSHClient:
+        """The connection to the last hop of ``proxy_jump``, reached through the hops before."""
+        # A jump host is an SSH device of its own, with the same config and known_hosts: its
+        # host key is checked like the board's.
+        if proxy_jump not in self._jumps:
+            *before, last = jump_hops(proxy_jump)
+            user, host, port = parse_hop(last)
             settings = self._settings
-            host, _, port = alias.rpartition(":") if ":" in alias else (alias, "", "")
-            user, _, host = host.rpartition("@") if "@" in host else ("", "", host)
-            self._jumps[alias] = SSHDevice(host, user=user or None,
-                                           port=int(port) if port else None,
-                                           key_filename=settings["key_filename"],
-                                           known_hosts=settings["known_hosts"],
-                                           user_known_hosts=settings["user_known_hosts"],
-                                           ssh_config=settings["ssh_config"],
-                                           allow_agent=settings["allow_agent"],
-                                           look_for_keys=settings["look_for_keys"],
-                                           timeout=settings["timeout"],
-                                           ask_secret=self._ask_secret)
-        return self._jumps[alias].client()
+            self._jumps[proxy_jump] = SSHDevice(host, user=user, port=port,
+                                                proxy_jump=",".join(before) or None,
+                                                key_filename=settings["key_filename"],
+                                                known_hosts=settings["known_hosts"],
+                                                user_known_hosts=settings["user_known_hosts"],
+                                                ssh_config=settings["ssh_config"],
+                                                allow_agent=settings["allow_agent"],
+                                                look_for_keys=settings["look_for_keys"],
+                                                timeout=settings["timeout"],
+                                                ask_secret=self._ask_secret)
+        return self._jumps[proxy_jump].client()
 
     def client(self) -> paramiko.SSHClient:
         """The open connection: opened on first use, reopened when it dropped."""
@@ -136,9 +160,10 @@ class SSHDevice(Device):
             transport = self._client.get_transport() if self._client else None
             if transport is None or not transport.is_active():
                 if self._client is not None:
-                    self._client.close()
-                    self._board = None
-                    self._sftp = None
+                    self.close()  # what is left of the dropped connection
+                # A new connection may reach a board that rebooted, or whose cache was
+                # cleaned meanwhile: no file checked over the old one is trusted.
+                self._forget_artifacts()
                 self._client = open_client(self.endpoint, jump=self._jump,
                                            ask_secret=self._ask_secret)
             # set above, or the one whose live transport was just checked
@@ -155,12 +180,19 @@ class SSHDevice(Device):
         self.client()
 
     def close(self) -> None:
+        """Close the SFTP session, the connection and the jump hosts' connections.
+
+        Calling it again does nothing; the next use connects again, reading
+        ~/.ssh/config anew.
+        """
         with self._connect_lock:
-            self._sftp = None
-            if self._client is not None:
-                self._client.close()
-                self._client = None
-                self._board = None
+            sftp, client = self._sftp, self._client
+            self._sftp = self._client = self._endpoint = self._board = None
+            # the board's side first: its connection runs through the jump hosts'
+            for closing in (sftp, client, *self._jumps.values()):
+                if closing is not None:
+                    with contextlib.suppress(Exception):  # a dead link: nothing left to close
+                        closing.close()
 
     def _link_dropped(self, doing: str, exc: BaseException) -> errors.LinkDropped:
         self.close()
@@ -216,48 +248,17 @@ class SSHDevice(Device):
              stdin: bytes | None = None) -> tuple[int, str, str]:
         """Run a command (an argument list, quoted) and return exit code, stdout, stderr."""
         from workbench.devices._cancel import interrupting
+        from workbench.devices._channel import run_command
 
         command = shlex.join(argv)
         channel = self.open_session()
         try:
             with interrupting(channel.close, where=self.name, doing=f"running {argv[0]}"):
-                code, out, err = self._exec_on(channel, command, timeout, stdin)
+                code, out, err = run_command(channel, command, timeout, stdin)
         except errors.WorkbenchError:
             raise
         except Exception as exc:  # OSError, EOFError, paramiko.SSHException
             raise self._link_dropped(f"running {argv[0]}", exc) from None
-        return code, out, err
-
-    @staticmethod
-    def _exec_on(channel: paramiko.Channel, command: str, timeout: float,
-                 stdin: bytes | None) -> tuple[int, str, str]:
-        try:
-            channel.settimeout(timeout)
-            channel.exec_command(command)
-            if stdin is not None:
-                channel.sendall(stdin)
-            channel.shutdown_write()
-            # stderr is read beside stdout: a command that fills the stderr window first
-            # would otherwise wait for a reader that never comes.
-            err_parts: list[bytes] = []
-            failures: list[BaseException] = []
-
-            def read_stderr() -> None:
-                try:
-                    err_parts.append(channel.makefile_stderr("rb").read())
-                except Exception as exc:  # the link failed: stdout's reader fails too
-                    failures.append(exc)
-
-            reader = threading.Thread(target=read_stderr, name="ssh-stderr", daemon=True)
-            reader.start()
-            out = channel.makefile("rb").read().decode("utf-8", "replace")
-            reader.join(timeout)
-            if failures:
-                raise failures[0]
-            err = b"".join(err_parts).decode("utf-8", "replace")
-            code = channel.recv_exit_status()
-        finally:
-            channel.close()
         return code, out, err
 
     # --- the board's basics ------------------------------------------------
@@ -298,13 +299,13 @@ class SSHDevice(Device):
 
         if self._agent_path is None:
             with self._transferring():
-                self._agent_path = Uploader(self).ensure_many([agent_zip()], None,
-                                                              evict=False)[0]
+                self._agent_path = self._uploader().ensure_many([agent_zip()], None)[0]
         return self._agent_path
 
     @property
     def agent_sha(self) -> str | None:
-        return self._agent_path.rsplit("/", 2)[-2] if self._agent_path else None
+        """The sha256 of the agent zip on the board, once it is there."""
+        return _artifact_sha(self._agent_path) if self._agent_path else None
 
     def tool(self, *args: str, timeout: float = 300.0) -> dict[str, Any]:
         """Run one of the agent's file tools on the board; its JSON answer."""
@@ -338,7 +339,20 @@ class SSHDevice(Device):
                     progress: ProgressCallback | None = None) -> list[str]:
         """Ensure several files with one hash check on the board."""
         with self._transferring():
-            return Uploader(self).ensure_many([Path(f) for f in files], progress)
+            paths = self._uploader().ensure_many([Path(f) for f in files], progress)
+            self._evict(paths)
+        return paths
+
+    def _uploader(self) -> Uploader:
+        return Uploader(self, self.verified, link=self.endpoint.where())
+
+    def _evict(self, keep: list[str]) -> None:
+        """Keep the board's cache under its size limit: the least recently used artifacts
+        go, never ``keep`` nor the agent."""
+        if self.cache_limit_bytes:
+            agent = _artifact_sha(self.agent_path())
+            self.tool("evict", self.cache, str(self.cache_limit_bytes),
+                      *map(_artifact_sha, keep), agent)
 
     @contextlib.contextmanager
     def _transferring(self) -> Iterator[None]:
@@ -390,17 +404,32 @@ class SSHDevice(Device):
 
     def clean_cache(self) -> dict[str, Any]:
         """Remove uploaded artifacts and job folders from the board (runtimes stay)."""
-        return self.tool("remove", f"{self.cache}/artifacts", f"{self.cache}/jobs")
+        removed = self.tool("remove", f"{self.cache}/artifacts", f"{self.cache}/jobs")
+        self._forget_artifacts()  # the agent zip went too: the next use uploads it again
+        return removed
+
+    def _forget_artifacts(self) -> None:
+        """Trust no artifact on the board until it is checked again."""
+        # No transfer lock here: client() calls this holding the connect lock, which an
+        # upload takes while it holds the transfer lock.
+        self.verified.clear()
+        self._agent_path = None
 
     def run(self, job: dict[str, Any], on_event: EventCallback | None = None, *,
             timeout: float | None = None, cancel: threading.Event | None = None) -> dict[str, Any]:
+        from workbench.devices._cancel import current
         from workbench.devices._run import run_channel
 
         argv = self._python_argv(self.agent_path(), "run", "-", "--watch-stdin", "--heartbeat",
                                  str(self.heartbeat_s))
-        from workbench.devices._cancel import current
-
-        return run_channel(self, argv, job, on_event, timeout=timeout,
+        channel = self.open_session()
+        try:
+            channel.exec_command(shlex.join(argv))
+            channel.sendall((json.dumps(job) + "\n").encode())
+        except Exception as exc:  # paramiko.SSHException, EOFError, OSError
+            raise self._link_dropped("starting the agent", exc) from None
+        return run_channel(self, channel, where=f"{self.name}: job {job.get('id', '?')}",
+                           on_event=on_event, heartbeat_s=self.heartbeat_s, timeout=timeout,
                            cancel=cancel or current())
 
     def setup(self, backend: str = "onnxruntime", *, bundle: list[str | Path] | None = None,

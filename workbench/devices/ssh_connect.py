@@ -1,5 +1,9 @@
 """Opening an SSH connection with paramiko: ~/.ssh/config, known_hosts, keys, ProxyJump.
 
+A ProxyJump value may list several hops (``a,b``): the connection goes to a,
+from a to b, and from b to the board; each hop is logged in to, and its host
+key checked, like the board itself.
+
 Host keys are checked against the system and user known_hosts files and any
 files given (a class's shared known_hosts). An unknown key is refused with its
 fingerprint (:class:`UnknownHostKey`); a changed key is refused and never
@@ -89,6 +93,30 @@ def resolve(alias: str, *, host: str | None = None, user: str | None = None,
         Path.home() / ".ssh" / "known_hosts",
         ssh_config=config_path if config_path.is_file() else None,
         allow_agent=allow_agent, look_for_keys=look_for_keys)
+
+
+def jump_hops(proxy_jump: str) -> list[str]:
+    """The hops of a ProxyJump value in the order they are crossed: ``a,b`` is a, then b."""
+    return [hop.strip() for hop in proxy_jump.split(",") if hop.strip()]
+
+
+def parse_hop(hop: str) -> tuple[str | None, str, int | None]:
+    """User, host and port of one hop: ``[user@]host[:port]``, ``[user@][v6 address]:port``
+    or the same after ``ssh://``, as ssh_config writes them."""
+    rest = hop.removeprefix("ssh://")
+    user, _, host = rest.rpartition("@")
+    port = ""
+    if host.startswith("["):
+        host, _, port = host[1:].partition("]")
+        port = port.removeprefix(":")
+    elif host.count(":") == 1:
+        host, _, port = host.partition(":")
+    if port and not port.isdigit():
+        raise errors.DeviceError(f"The ProxyJump hop {hop!r} has no valid port",
+                                 where=f"ProxyJump {hop}",
+                                 hint="Write each hop as [user@]host[:port], hops separated "
+                                 "by commas")
+    return user or None, host, int(port) if port else None
 
 
 def _known_host_files(endpoint: Endpoint) -> list[Path]:

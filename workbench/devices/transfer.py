@@ -22,14 +22,14 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from workbench import errors
 from workbench.devices._cancel import raise_if_cancelled
 from workbench.devices.base import ProgressCallback
 
 if TYPE_CHECKING:
-    from workbench.devices.ssh import SSHDevice
+    import paramiko
 
 CHUNK = 1 << 20
 # sha256 of files on the board with nothing but Python (the agent may not be there yet).
@@ -39,6 +39,30 @@ HASH = ("import hashlib, json, os, sys\ndef h(p):\n    d = hashlib.sha256()\n"
         "print(json.dumps({p: h(p) if os.path.isfile(p) else None for p in sys.argv[1:]}))")
 
 _local_hashes: dict[tuple[str, int, int], str] = {}
+
+#: remote path -> (size, mtime) of files whose sha256 was checked on the board
+Verified = dict[str, tuple[int, int]]
+
+
+class UploadBoard(Protocol):
+    """What an upload needs of the board it goes to (an SSHDevice is one)."""
+
+    name: str
+    #: the board's Python, which hashes the files there
+    python: str
+
+    @property
+    def cache(self) -> str:
+        """The board's cache folder; files land in its ``artifacts`` folder."""
+
+    def sftp(self) -> paramiko.SFTPClient:
+        """The board's SFTP session."""
+
+    def exec(self, argv: list[str], *, timeout: float = ...) -> tuple[int, str, str]:
+        """Run a command on the board: exit code, stdout, stderr."""
+
+    def free_bytes(self, refresh: bool = False) -> int | None:
+        """Free bytes in the board's cache folder; ``refresh`` reads them again."""
 
 
 def local_sha256(path: Path) -> str:
@@ -66,18 +90,23 @@ class _Item:
 
 
 class Uploader:
-    """Moves files onto a board's cache (see the module's docstring)."""
+    """Moves files into a board's cache folder (see the module's docstring).
 
-    def __init__(self, device: SSHDevice) -> None:
+    ``verified`` holds the files whose hash was checked on the board, for the
+    uploads of one connection; ``link`` names the connection in its errors.
+    """
+
+    def __init__(self, device: UploadBoard, verified: Verified, *, link: str) -> None:
         self.device = device
+        self.verified = verified
+        self.link = link
 
     def _sender(self) -> str:
         # One partial file per sender (host, process, thread): two senders never share one,
         # and a sender that retries after a drop finds its own bytes again.
         return f"{socket.gethostname()}-{os.getpid()}-{threading.get_ident()}"
 
-    def ensure_many(self, files: list[Path], progress: ProgressCallback | None,
-                    evict: bool = True) -> list[str]:
+    def ensure_many(self, files: list[Path], progress: ProgressCallback | None) -> list[str]:
         """Each file's path on the board, uploading what is missing or damaged."""
         items = []
         for local in files:
@@ -101,12 +130,10 @@ class Uploader:
             for item in checks:
                 self._settle(sftp, item, hashes.get(item.to_check))
         if any(i.state == "redo" for i in items):  # a cached copy was damaged: send it again
-            return self.ensure_many(files, progress, evict)
+            return self.ensure_many(files, progress)
         if progress and not pending:
             size = sum(i.size for i in items)
             progress(size, size, 0.0)
-        if evict:
-            self._evict([i.sha for i in items])
         return [i.final for i in items]
 
     # --- steps ---------------------------------------------------------------
@@ -119,7 +146,7 @@ class Uploader:
         if stat.st_size != item.size:
             sftp.remove(item.final)
             return
-        if self.device.verified.get(item.final) == (stat.st_size, stat.st_mtime):
+        if self.verified.get(item.final) == (stat.st_size, stat.st_mtime):
             item.state = "trusted"
             with contextlib.suppress(OSError):
                 sftp.utime(item.folder, None)  # recently used, for the cache's LRU eviction
@@ -182,7 +209,7 @@ class Uploader:
         raise errors.LinkDropped(
             f"The connection dropped while uploading {item.local.name} after {done} of "
             f"{item.size} bytes ({type(exc).__name__} {exc})".replace(" )", ")"),
-            where=self.device.endpoint.where()) from None
+            where=self.link) from None
 
     def _remote_hashes(self, paths: list[str]) -> dict[str, str | None]:
         code, out, err = self.device.exec([self.device.python, "-c", HASH, *paths])
@@ -196,7 +223,7 @@ class Uploader:
         if remote_sha == item.sha:
             if item.state == "uploaded":
                 sftp.posix_rename(item.to_check, item.final)
-            self.device.verified[item.final] = (item.size, sftp.stat(item.final).st_mtime)
+            self.verified[item.final] = (item.size, sftp.stat(item.final).st_mtime)
             item.state = "trusted"
             return
         sftp.remove(item.to_check)
@@ -204,10 +231,3 @@ class Uploader:
             raise errors.ArtifactCorrupt(f"{item.local.name} arrived damaged (its sha256 differs)",
                                          where=f"{self.device.name}:{item.to_check}")
         item.state = "redo"  # the cached copy was damaged and is gone now
-
-    def _evict(self, keep: list[str]) -> None:
-        if not self.device.cache_limit_bytes:
-            return
-        agent = self.device.agent_sha
-        self.device.tool("evict", self.device.cache, str(self.device.cache_limit_bytes),
-                         *keep, *([agent] if agent else []))

@@ -1,0 +1,91 @@
+"""Watching an agent while its stdout is read: stop it on cancel or timeout, keep its stderr.
+
+Local and SSH runs read the agent's event lines on the job's thread. Beside
+that reader, :class:`AgentWatch` runs two threads: one waits for the job's
+cancel event or its time limit and then kills the agent; the other keeps the
+tail of the agent's stderr for error messages. After the stdout ends, the run
+asks the watch whether it stopped the agent, so a killed agent is reported as
+cancelled or timed out rather than as crashed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+from workbench import errors
+from workbench.devices._cancel import POLL_S
+from workbench.devices._stream import StderrTail
+
+
+def wait_any(cancel: threading.Event, finished: threading.Event, timeout: float | None) -> bool:
+    """Wait until ``cancel`` or ``finished`` is set, or ``timeout``; True when cancel was set."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while not finished.is_set():
+        if cancel.wait(POLL_S):
+            return True
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+    return False
+
+
+class AgentWatch:
+    """The threads beside an agent's stdout reader (see the module's docstring).
+
+    ``kill`` stops the agent and everything it started; it runs on the watcher
+    thread, at most once. ``stderr`` yields the agent's stderr lines; it may
+    raise when the stream breaks (the stdout reader reports why).
+    """
+
+    def __init__(self, kill: Callable[[], None], stderr: Iterable[str], *,
+                 cancel: threading.Event | None, timeout: float | None) -> None:
+        self.tail = StderrTail()
+        #: "cancel" or "timeout" once the watch stopped the agent
+        self.stopped: str | None = None
+        self.timeout = timeout
+        self._kill = kill
+        self._cancel = cancel or threading.Event()
+        self._finished = threading.Event()
+        # finish() and the watcher's decision to kill exclude each other: once finish()
+        # returns, ``stopped`` no longer changes.
+        self._deciding = threading.Lock()
+        self._watcher = threading.Thread(target=self._watch, name="agent-watch", daemon=True)
+        self._reader = threading.Thread(target=self._read, args=(stderr,), name="agent-stderr",
+                                        daemon=True)
+        self._watcher.start()
+        self._reader.start()
+
+    def _watch(self) -> None:
+        cancelled = wait_any(self._cancel, self._finished, self.timeout)
+        with self._deciding:
+            if self._finished.is_set():
+                return
+            self.stopped = "cancel" if cancelled else "timeout"
+        self._kill()
+
+    def _read(self, lines: Iterable[str]) -> None:
+        try:
+            for line in lines:
+                self.tail.add(line)
+        except Exception:  # the stream broke: the stdout reader sees it too and says why
+            return
+
+    def finish(self) -> None:
+        """The agent's stdout ended: stop watching (the agent is no longer killed)."""
+        with self._deciding:
+            self._finished.set()
+
+    def stderr_tail(self, wait: float = 0.0) -> str:
+        """The last lines of the agent's stderr, after waiting up to ``wait`` seconds for its
+        end (it ends when the agent and the children that share its stderr are gone)."""
+        self._reader.join(wait)
+        return self.tail.text()
+
+    def raise_if_stopped(self, where: str, agent: str = "the agent") -> None:
+        """Raise JobCancelled or JobTimeout when the watch stopped ``agent``."""
+        if self.stopped == "cancel":
+            raise errors.JobCancelled(f"The job was cancelled; {agent} was stopped", where=where)
+        if self.stopped == "timeout":
+            raise errors.JobTimeout(f"The job ran longer than {self.timeout:g} s and was stopped",
+                                    where=where)
