@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import time
@@ -77,10 +78,26 @@ def run(job, ctx):
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
     with open(job["workdir"] + "/child.pid", "w") as f:
         f.write(str(child.pid))
+    with open(job["workdir"] + "/started", "w") as f:
+        f.write(repr(time.time()))
     ctx.log("info", "sleeping")
     time.sleep(float(job["backend"]["options"].get("seconds", 600)))
+    with open(job["workdir"] + "/ended", "w") as f:
+        f.write(repr(time.time()))
     return {"runtime": {"name": "sleepy", "version": "0"}, "latency_ms": [1.0]}
 """
+
+
+def runner_span(job: dict[str, Any]) -> tuple[float, float]:
+    """When a sleepy job's runner started and ended, by the board's clock (this machine's)."""
+    folder = Path(job["workdir"])
+    return float((folder / "started").read_text()), float((folder / "ended").read_text())
+
+
+def ran_one_after_the_other(jobs: list[dict[str, Any]]) -> bool:
+    """True when no two of these sleepy jobs' runners ran at the same time."""
+    spans = sorted(runner_span(job) for job in jobs)
+    return all(later[0] >= earlier[1] for earlier, later in itertools.pairwise(spans))
 
 
 def sleepy_job(tmp_path: Path, seconds: float = 600, device: Any = None) -> dict[str, Any]:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import workbench as wb
-from tests.conftest import sleepy_job, wait_gone
+from tests.conftest import ran_one_after_the_other, sleepy_job, wait_gone
 from tests.ssh.conftest import make_board
 from tests.ssh.sshd import Sshd
 from workbench import errors
@@ -88,35 +87,27 @@ def test_a_link_dropped_mid_run_is_reported_and_the_agent_stops_on_the_board(
 
 def test_two_hosts_sharing_a_board_queue_up_and_the_second_sees_who_holds_it(
         sshd: Sshd, tmp_path: Path) -> None:
-    first, second = make_board(sshd, tmp_path), make_board(sshd, tmp_path)
-    finished: dict[str, float] = {}
+    devices = {"a": make_board(sshd, tmp_path), "b": make_board(sshd, tmp_path)}
+    jobs: dict[str, dict[str, Any]] = {}
+    for label, device in devices.items():
+        (tmp_path / label).mkdir()
+        jobs[label] = sleepy_job(tmp_path / label, seconds=1.5, device=device)
+        jobs[label]["lock"] = {"path": device.lock_path(), "holder": f"host {label}"}
     queued: list[dict[str, Any]] = []
     a_holds_the_board = threading.Event()
 
-    def one(device: SSHDevice, label: str) -> None:
-        job = sleepy_job(tmp_path / label, seconds=1.5, device=device)
-        job["lock"] = {"path": device.lock_path(), "holder": f"host {label}"}
+    def on_event(event: dict[str, Any]) -> None:
+        if event.get("stage") == "queue":
+            queued.append(event)
+        if event.get("message") == "sleeping" and not a_holds_the_board.is_set():
+            a_holds_the_board.set()  # only a runs until it lets go of the board
 
-        def on_event(event: dict[str, Any]) -> None:
-            if event.get("stage") == "queue":
-                queued.append(event)
-            if label == "a" and event.get("message") == "sleeping":
-                a_holds_the_board.set()
-
-        if label == "b":
-            assert a_holds_the_board.wait(60)
-        device.run(job, on_event)
-        finished[label] = time.monotonic()
-
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    threads = [threading.Thread(target=one, args=(first, "a")),
-               threading.Thread(target=one, args=(second, "b"))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert finished["b"] - finished["a"] >= 1.0, "the second job did not wait for the first"
+    first = threading.Thread(target=devices["a"].run, args=(jobs["a"], on_event))
+    first.start()
+    assert a_holds_the_board.wait(60)
+    devices["b"].run(jobs["b"], on_event)
+    first.join(60)
+    assert ran_one_after_the_other(list(jobs.values())), "the second job did not wait"
     assert any(q["place"] == 1 and q["holder"] == "host a" for q in queued), queued
 
 
