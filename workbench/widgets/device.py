@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
+from traitlets import Unicode
 
 from workbench import errors
 from workbench.widgets._base import ErrorView, esc, heading, help_text, in_background, shown_errors
@@ -20,7 +21,18 @@ from workbench.widgets._base import ErrorView, esc, heading, help_text, in_backg
 if TYPE_CHECKING:
     from workbench.devices import Device, DeviceInfo
 
-__all__ = ["DevicePicker", "info_html"]
+__all__ = ["DevicePicker", "SecretField", "info_html"]
+
+
+class SecretField(w.Password):  # type: ignore[misc]
+    """A password field whose typed value is never echoed back to the front ends.
+
+    ipywidgets echoes every value a browser sends to all views of the widget;
+    for a secret that would put it into more widget state than the one field.
+    """
+
+    value = Unicode("", help="the typed secret; cleared by the kernel on arrival").tag(
+        sync=True, echo_update=False)
 
 
 def info_html(info: DeviceInfo) -> str:
@@ -69,8 +81,8 @@ class DevicePicker(w.VBox):  # type: ignore[misc]
         self.port = w.BoundedIntText(value=22, min=1, max=65535, description="port")
         self.key_file = w.Text(description="key file", placeholder="~/.ssh/id_ed25519")
         # continuous_update=False: the value arrives once, on Enter or leaving the field
-        self.password = w.Password(description="password", continuous_update=False)
-        self.passphrase = w.Password(description="passphrase", continuous_update=False)
+        self.password = SecretField(description="password", continuous_update=False)
+        self.passphrase = SecretField(description="passphrase", continuous_update=False)
         self.secret_state = w.HTML()
         self.connect_button = w.Button(description="Connect", icon="plug")
         # host keys
