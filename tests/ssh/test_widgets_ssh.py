@@ -120,5 +120,5 @@ def test_cancel_during_the_upload_stops_the_job_and_the_ui_says_so(
     assert ui.wait(30) is None
     assert ui.job is not None and ui.job.state == "cancelled"
     assert "<b>cancelled</b>" in ui.run_panel.state.value
-    assert "MiB" in ui.run_panel.stage_view.value  # the upload's bytes were shown
+    assert "MiB of" in ui.run_panel.stage_view.value  # the upload's bytes were shown
     assert ui.run_panel.errors.error is None

@@ -44,9 +44,11 @@ def stage_detail(event: dict[str, Any]) -> str:
         return f"place {event['place']} of {event.get('length', '?')}{holder}"
     if isinstance(done, int) and isinstance(total, int) and total > 0:
         if _UNITS.get(stage) == "bytes":
-            text = f"{done / 2**20:.1f} of {total / 2**20:.1f} MiB"
+            from workbench.profiling._text import fmt_bytes
+
+            text = f"{fmt_bytes(done)} of {fmt_bytes(total)}"
             if event.get("rate"):
-                text += f" ({float(event['rate']) / 2**20:.1f} MiB/s)"
+                text += f" ({fmt_bytes(event['rate'])}/s)"
             return text
         return f"{done} of {total} {_UNITS.get(stage, '')}".rstrip()
     return ""
