@@ -136,7 +136,7 @@ class RunPanel(w.VBox):  # type: ignore[misc]
     # --- running -----------------------------------------------------------------------
 
     def on_done(self, callback: Callable[[Job], object]) -> None:
-        """Call ``callback(job)`` when a job ends, after the panel showed it (job's thread)."""
+        """Call ``callback(job)`` when a job ends (on the job's thread); its errors are shown."""
         self._listeners.append(callback)
 
     def run(self) -> Job:
@@ -195,13 +195,18 @@ class RunPanel(w.VBox):  # type: ignore[misc]
 
     def _ended(self, job: Job) -> None:
         try:
+            # The results first: one update, drawn as soon as the profile is here; the final
+            # stage line then waits out the progress interval like every other.
+            for listener in self._listeners:
+                try:
+                    listener(job)
+                except Exception as exc:  # a callback's error is shown, not lost in a log
+                    self.errors.show(exc)
             self.throttle.flush()
             with self.hold_sync():
                 self.run_button.disabled, self.cancel_button.disabled = False, True
                 if job.error is not None and job.state != "cancelled":
                     self.errors.show(job.error)
-            for listener in self._listeners:
-                listener(job)
         finally:
             self._settled.set()
 
