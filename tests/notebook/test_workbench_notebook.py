@@ -81,3 +81,21 @@ def test_a_password_typed_into_the_ui_never_reaches_the_saved_notebook(
     assert SECRET not in path.read_text()
     assert not any(SECRET in p.read_text(errors="ignore") for p in tmp_path.rglob("*")
                    if p.is_file())
+
+
+def test_the_kernel_runs_other_cells_while_a_run_goes_on_and_cancel_stops_it(
+        conv_model: Path, tmp_path: Path) -> None:
+    saved = _execute([
+        "import time\nfrom workbench.widgets import Workbench\n"
+        f"ui = Workbench({str(conv_model)!r}, warmup=0, runs=10**8, profile_runs=0)\nui",
+        "ui.run_panel.run_button.click()\n"
+        "deadline = time.monotonic() + 120\n"
+        "while 'timed' not in ui.run_panel.stages and time.monotonic() < deadline:\n"
+        "    time.sleep(0.05)",
+        "import json\nprint(json.dumps({'answer': 6 * 7, 'running': not ui.job.done, "
+        "'state': ui.job.state}))",
+        "ui.run_panel.cancel_button.click()\nui.wait(60)\n"
+        "print(json.dumps({'state': ui.job.state, 'profiles': len(ui.profiles)}))",
+    ], tmp_path / "busy.ipynb")
+    assert _printed(saved.cells[2]) == {"answer": 42, "running": True, "state": "running"}
+    assert _printed(saved.cells[3]) == {"state": "cancelled", "profiles": 0}
