@@ -5,7 +5,8 @@
     ui
 
 Each part also works alone: :class:`ModelPicker`, :class:`DevicePicker`,
-:class:`BackendForm`, :class:`RunPanel` and :class:`ResultsView`. Needs
+:class:`TargetPicker`, :class:`BackendForm`, :class:`RunPanel` and
+:class:`ResultsView`. Needs
 ipywidgets (``pip install 'edge-workbench[lab]'``); it loads on first use.
 """
 
@@ -15,7 +16,8 @@ from typing import TYPE_CHECKING
 
 from workbench._lazy import attach
 
-__all__ = ["BackendForm", "DevicePicker", "ModelPicker", "ResultsView", "RunPanel", "Workbench"]
+__all__ = ["BackendForm", "DevicePicker", "ModelPicker", "ResultsView", "RunPanel",
+           "TargetPicker", "Workbench"]
 
 _LAZY: dict[str, str] = {
     "BackendForm": "workbench.widgets.backend",
@@ -23,6 +25,7 @@ _LAZY: dict[str, str] = {
     "ModelPicker": "workbench.widgets.model",
     "ResultsView": "workbench.widgets.results",
     "RunPanel": "workbench.widgets.run",
+    "TargetPicker": "workbench.widgets.target",
     "Workbench": "workbench.widgets.workbench",
 }
 
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
     from workbench.widgets.model import ModelPicker
     from workbench.widgets.results import ResultsView
     from workbench.widgets.run import RunPanel
+    from workbench.widgets.target import TargetPicker
     from workbench.widgets.workbench import Workbench
 
 __getattr__, __dir__ = attach(__name__, _LAZY, __all__)

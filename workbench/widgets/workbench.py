@@ -19,6 +19,7 @@ from workbench.widgets.device import DevicePicker
 from workbench.widgets.model import ModelPicker
 from workbench.widgets.results import ResultsView
 from workbench.widgets.run import RunPanel
+from workbench.widgets.target import TargetPicker
 
 if TYPE_CHECKING:
     from IPython.display import DisplayHandle
@@ -52,14 +53,19 @@ class Workbench(w.VBox):  # type: ignore[misc]
         self.model_picker = ModelPicker(model)
         self.device_picker = DevicePicker(device, connection=connection)
         self.backend_form = BackendForm(backend)
+        self.target_picker = TargetPicker(model=lambda: self.model_picker.model,
+                                          device=lambda: self.device_picker.selected)
         self.run_panel = RunPanel(self._request, **run)
         self.results = ResultsView(export_dir=export_dir)
         self._display: DisplayHandle | None = None
         guard = shown_errors(self.errors)
         self.device_picker.on_probe(guard(self._device_probed))
         self.run_panel.on_done(self._job_ended)
-        setup = w.Tab(children=[self.model_picker, self.device_picker, self.backend_form],
-                      titles=("Model", "Device", "Backend"))
+        # an estimate is a profile too: shown beside the measurements, comparable with them
+        self.target_picker.on_estimate(self.results.add)
+        setup = w.Tab(children=[self.model_picker, self.target_picker, self.device_picker,
+                                self.backend_form],
+                      titles=("Model", "Target", "Device", "Backend"))
         super().__init__([self.errors.widget, setup, self.run_panel, self.results])
 
     # --- state for code -------------------------------------------------------------------
