@@ -87,3 +87,35 @@ def test_export_writes_files_beside_the_notebook_and_says_where(
                        "wide-local.trace.json"]
     assert str(tmp_path / "wide-local.json") in view.exported.value
     assert view.errors.error is None
+
+
+def test_a_chosen_plot_is_drawn_as_a_png_of_the_profile_shown(wide_profile: Any) -> None:
+    view = ResultsView(wide_profile)
+    assert view.plot.value == b""  # nothing drawn until asked for
+    view.plot_choice.value = "top layers"
+    assert view.plot.value[:8] == b"\x89PNG\r\n\x1a\n" and view.errors.error is None
+    assert "CPUExecutionProvider" in view.delegation.value
+
+
+def test_the_delegation_report_shows_node_names_escaped(wide_profile: Any) -> None:
+    from tests.widgets.conftest import HOSTILE_NAME
+
+    view = ResultsView(wide_profile)
+    assert HOSTILE_NAME not in view.delegation.value
+    assert "&lt;img src=x onerror=alert(1)&gt;" in view.delegation.value
+
+
+def test_two_runs_compare_layer_by_layer_with_readable_labels(wide_profile: Any) -> None:
+    view = ResultsView(wide_profile)
+    view.add(wide_profile)
+    view.compare_choice.value = (0, 1)
+    view.compare_button.click()
+    assert view.errors.error is None, view.errors.widget.value
+    assert "Comparison of 2 profiles" in view.comparison.value
+
+
+def test_comparing_one_run_asks_for_two(wide_profile: Any) -> None:
+    view = ResultsView(wide_profile)
+    view.compare_choice.value = (0,)
+    view.compare_button.click()
+    assert "Choose two runs or more" in view.errors.widget.value

@@ -51,3 +51,17 @@ def test_detecting_on_this_machine_shows_what_detection_found() -> None:
         assert "no catalog board" in picker.detected.value and picker.target is None
     else:
         assert picker.target is not None and picker.target.name == expected.name
+
+
+def test_an_estimate_compares_with_a_measured_run_layer_by_layer() -> None:
+    ui = Workbench("zoo:mlp", warmup=0, runs=3, profile_runs=2)
+    ui.run()
+    measured = ui.wait(180)
+    assert measured is not None
+    ui.target_picker.choice.value = "raspberry-pi-5"
+    ui.target_picker.estimate_button.click()
+    ui.results.compare_choice.value = (0, 1)
+    ui.results.compare_button.click()
+    assert ui.results.errors.error is None, ui.results.errors.widget.value
+    assert "Estimate against measured" in ui.results.comparison.value
+    assert "EstimateComparison estimate" in ui.results.comparison.value

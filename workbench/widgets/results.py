@@ -27,6 +27,10 @@ PAGE_SIZE = 25
 _SORTS = [("time (median)", "time"), ("share", "share"), ("MACs", "macs"),
           ("GMAC/s", "gmacs_per_s"), ("execution order", "order"), ("name", "name"),
           ("op type", "op_type"), ("provider", "provider")]
+#: the Plots tab's choices: label -> function of workbench.plots drawing one profile
+PLOTS = {"top layers": "top_layers", "latency distribution": "latency_distribution",
+         "time by op type": "time_by_op_type", "time against MACs": "time_vs_macs",
+         "delegation": "delegation"}
 _EXPORTS = {"HTML report": ("html", "to_html"), "CSV": ("csv", "to_csv"),
             "Chrome trace": ("trace.json", "to_chrome_trace"), "profile JSON": ("json", "save")}
 
@@ -101,6 +105,9 @@ class ResultsView(w.VBox):  # type: ignore[misc]
         self.history_choice = w.Dropdown(options=[], description="history")
         self.history_refresh = w.Button(description="Refresh", icon="refresh")
         self.history_load = w.Button(description="Reload", icon="history")
+        self.plot_choice = w.Dropdown(options=["", *PLOTS], value="", description="plot")
+        self.plot = w.Image(format="png", layout=w.Layout(max_width="900px"))
+        self.delegation = w.HTML()
         self.export_dir = w.Text(value=str(export_dir), description="export to")
         self.export_buttons = [w.Button(description=name) for name in _EXPORTS]
         self.exported = w.HTML()
@@ -122,6 +129,7 @@ class ResultsView(w.VBox):  # type: ignore[misc]
         self.next_button.on_click(guard(lambda _b: self.turn(1)))
         self.runs.observe(guard(self._run_chosen), names="value")
         self.compare_button.on_click(guard(lambda _b: self.compare()))
+        self.plot_choice.observe(guard(lambda _c: self.draw_plot()), names="value")
         self.history_refresh.on_click(guard(lambda _b: self.refresh_history()))
         self.history_load.on_click(guard(lambda _b: self.reload_history()))
         for button, kind in zip(self.export_buttons, _EXPORTS, strict=True):
@@ -138,8 +146,10 @@ class ResultsView(w.VBox):  # type: ignore[misc]
                                       self.history_load]),
                               help_text("profiles saved by earlier jobs (workbench history)")])
         export_tab = w.VBox([self.export_dir, w.HBox(self.export_buttons), self.exported])
-        self.tabs = w.Tab(children=[table_tab, runs_tab, history_tab, export_tab],
-                          titles=("Layers", "Runs", "History", "Export"))
+        plots_tab = w.VBox([self.plot_choice, self.plot, heading("Where the nodes ran"),
+                            self.delegation])
+        self.tabs = w.Tab(children=[table_tab, plots_tab, runs_tab, history_tab, export_tab],
+                          titles=("Layers", "Plots", "Runs", "History", "Export"))
         super().__init__([heading("Results"), self.errors.widget, self.latency, self.tabs])
         if profile is not None:
             self.add(profile)
@@ -175,6 +185,9 @@ class ResultsView(w.VBox):  # type: ignore[misc]
             self._quiet = True
             try:
                 self.latency.value = latency_html(profile)
+                # drawn again on request only: a figure costs more than the table
+                self.plot_choice.value, self.plot.value = "", b""
+                self.delegation.value = profile.delegation.to_html(index=False, escape=True)
                 self.op_types.options = [(f"{op} ({n})", op) for op, n in facets["op_types"]]
                 self.providers.options = [(f"{p} ({n})", p) for p, n in facets["providers"]]
                 self.op_types.value, self.providers.value, self.text.value = (), (), ""
@@ -242,7 +255,25 @@ class ResultsView(w.VBox):  # type: ignore[misc]
                                             where="results: compare",
                                             hint="Select runs with Ctrl or Shift held")
         comparison = wb.compare(chosen)
-        self.comparison.value = comparison._repr_mimebundle_()["text/html"]
+        text = comparison._repr_mimebundle_()["text/html"]
+        estimates = [p for p in chosen if p.is_estimate]
+        measured = [p for p in chosen if not p.is_estimate]
+        if len(estimates) == 1 and len(measured) == 1:
+            from workbench.targets import compare_estimate
+
+            text += ("<p><b>Estimate against measured</b></p>"
+                     + compare_estimate(estimates[0], measured[0])._repr_html_())
+        self.comparison.value = text
+
+    def draw_plot(self) -> None:
+        """Draw the plot chosen in the Plots tab for the profile shown."""
+        if self.profile is None or not self.plot_choice.value:
+            self.plot.value = b""
+            return
+        from workbench import plots
+
+        figure = getattr(plots, PLOTS[self.plot_choice.value])(self.profile)
+        self.plot.value = plots.figure_png(figure)
 
     def refresh_history(self) -> None:
         """List the saved profiles, newest first."""

@@ -31,9 +31,11 @@ if TYPE_CHECKING:
 
 __all__ = ["Workbench"]
 
-_PLACEHOLDER = {"text/plain": "Workbench: the last run's profile is shown here once a run ends.",
-                "text/html": "<i>Workbench: the last run's profile is shown here once a run "
-                             "ends.</i>"}
+_PLACEHOLDER_TEXT = ("Workbench: the last run's profile replaces this line where the front end "
+                     "applies display updates after a cell ended (nbclient does; JupyterLab "
+                     "does not: there, `ui.profile` in a cell keeps it as an output).")
+_PLACEHOLDER = {"text/plain": _PLACEHOLDER_TEXT,
+                "text/html": f"<i style='color:#666'>{_PLACEHOLDER_TEXT}</i>"}
 
 
 class Workbench(w.VBox):  # type: ignore[misc]
@@ -41,9 +43,11 @@ class Workbench(w.VBox):  # type: ignore[misc]
 
     Run starts a job in the background (``ui.job``); the kernel stays free for
     other cells. Each finished run is added to ``ui.profiles`` and shown in
-    the results; the cell that displayed the UI also gets the profile as an
-    ordinary output (its MIME bundle), so a saved notebook shows the last
-    result without a kernel or widget state.
+    the results, and replaces an ordinary output under the UI by the profile's
+    MIME bundle (a display update), so a saved notebook shows the last result
+    without a kernel or widget state. Front ends that drop display updates for
+    a cell that has ended (JupyterLab) keep the placeholder; ``ui.wait()`` or
+    ``ui.profile`` in a cell shows the profile as that cell's output.
     """
 
     def __init__(self, model: str | None = None, device: str = "local",
