@@ -111,7 +111,8 @@ class BackendForm(w.VBox):  # type: ignore[misc]
             field = _field(option, choices.get(option["name"]))
             note = w.HTML()
             self.fields[option["name"]], self.notes[option["name"]] = field, note
-            field.observe(lambda _c, name=option["name"]: self._check(name), names="value")
+            field.observe(shown_errors(self.errors)(
+                lambda _c, name=option["name"]: self._check(name)), names="value")
             rows.append(w.VBox([field, w.HTML(
                 f"<span style='color:#666;font-size:.85em;margin-left:15em'>"
                 f"{esc(option['help'])}"
