@@ -122,3 +122,26 @@ def test_cancel_during_the_upload_stops_the_job_and_the_ui_says_so(
     assert "<b>cancelled</b>" in ui.run_panel.state.value
     assert "MiB of" in ui.run_panel.stage_view.value  # the upload's bytes were shown
     assert ui.run_panel.errors.error is None
+
+
+def test_a_board_added_with_save_is_in_the_registry_without_its_secrets(
+        sshd: Sshd, conv_model: Path, tmp_path: Path) -> None:
+    from workbench.devices import registry
+
+    ui = Workbench(str(conv_model),
+                   connection=_connection(tmp_path, known_hosts=[sshd.known_hosts]))
+    _fill_form(ui, sshd, sshd.client_key)
+    ui.device_picker.name.value = "saved-board"
+    ui.device_picker.password.value = "never-stored-9"
+    ui.device_picker.remember.value = True
+    ui.device_picker.connect_button.click()
+    assert ui.device_picker.task is not None and ui.device_picker.task.result(60).arch
+    try:
+        entry = registry.load()["saved-board"]
+        assert entry["host"] == "127.0.0.1" and entry["port"] == sshd.port
+        assert "password" not in entry
+        assert "never-stored-9" not in registry.registry_path().read_text()
+        ui.device_picker.refresh()
+        assert "saved-board" in [value for _label, value in ui.device_picker.choice.options]
+    finally:
+        registry.remove("saved-board")

@@ -84,6 +84,8 @@ class DevicePicker(w.VBox):  # type: ignore[misc]
         self.password = SecretField(description="password", continuous_update=False)
         self.passphrase = SecretField(description="passphrase", continuous_update=False)
         self.secret_state = w.HTML()
+        self.remember = w.Checkbox(value=False, indent=False,
+                                   description="save in the device registry (never a secret)")
         self.connect_button = w.Button(description="Connect", icon="plug")
         # host keys
         self.host_key = w.HTML()
@@ -108,7 +110,7 @@ class DevicePicker(w.VBox):  # type: ignore[misc]
             field.observe(self._take_secret, names="value")
         form = w.VBox([w.HBox([self.name, self.host]), w.HBox([self.user, self.port]),
                        self.key_file, w.HBox([self.password, self.passphrase]),
-                       self.secret_state, self.connect_button])
+                       self.secret_state, self.remember, self.connect_button])
         adding = w.Accordion(children=[form], titles=("Add a board over SSH",))
         adding.selected_index = None
         super().__init__([
@@ -187,13 +189,24 @@ class DevicePicker(w.VBox):  # type: ignore[misc]
             raise errors.DeviceNotFound("No host given", where="add a board",
                                         hint="Type the board's address or an ~/.ssh/config alias")
         name = self.name.value.strip() or host
-        settings: dict[str, Any] = {**self.connection, "host": host, "port": self.port.value}
+        form: dict[str, Any] = {"host": host, "port": self.port.value}
         if self.user.value.strip():
-            settings["user"] = self.user.value.strip()
+            form["user"] = self.user.value.strip()
         if self.key_file.value.strip():
-            settings["key_filename"] = self.key_file.value.strip()
-        settings.update(self._secrets)
-        return self._probe_in_background(lambda: connect(name, **settings), f"connecting {name}")
+            form["key_filename"] = self.key_file.value.strip()
+        settings = {**self.connection, **form, **self._secrets}
+        remember = self.remember.value
+
+        def make() -> Device:
+            device = connect(name, **settings)
+            if remember:
+                from workbench.devices import registry
+
+                # what the form says, without secrets: the registry refuses them anyway
+                registry.add(name, **form)
+            return device
+
+        return self._probe_in_background(make, f"connecting {name}")
 
     def _probe_in_background(self, make: Callable[[], Device], doing: str
                              ) -> concurrent.futures.Future[Any]:
