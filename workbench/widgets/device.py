@@ -150,7 +150,7 @@ class DevicePicker(w.VBox):  # type: ignore[misc]
         current = select or self.choice.value
         names = [value for _label, value in options]
         if current and current not in names:
-            options.append((f"{current} — connected here", current))
+            options.append((f"{current} — not listed by any device kind", current))
             names.append(current)
         self.choice.options = options
         self.choice.value = current if current in names else (names[0] if names else None)

@@ -48,6 +48,11 @@ class Workbench(w.VBox):  # type: ignore[misc]
     without a kernel or widget state. Front ends that drop display updates for
     a cell that has ended (JupyterLab) keep the placeholder; ``ui.wait()`` or
     ``ui.profile`` in a cell shows the profile as that cell's output.
+
+    ``model``, ``device`` and ``backend`` preselect those parts; ``connection``
+    is handed to every board the Device tab connects (see DevicePicker);
+    ``export_dir`` is where Export writes; further keywords (``warmup``,
+    ``runs``, ``profile_runs``, ``cluster``) fill the run settings.
     """
 
     def __init__(self, model: str | None = None, device: str = "local",
