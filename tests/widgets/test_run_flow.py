@@ -35,6 +35,11 @@ def test_run_button_shows_the_rows_of_the_profile_it_made(conv_model: Path) -> N
     assert "<b>done</b>" in ui.run_panel.state.value
     for stage in ("connect", "probe", "upload", "runs", "profile"):
         assert f"<td>{stage}</td>" in ui.run_panel.stage_view.value
+    # every stage of a finished job did all of its units
+    counts = re.findall(r"<td>(?:upload|download|runs)</td><td>(.+?) of (.+?)(?: runs)?</td>",
+                        ui.run_panel.stage_view.value)
+    assert len(counts) == 3 and all(done == total for done, total in counts), counts
+    assert not ui.run_panel.run_button.disabled and ui.run_panel.cancel_button.disabled
 
 
 def test_the_kernel_is_free_while_a_run_goes_on(conv_model: Path) -> None:

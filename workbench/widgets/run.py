@@ -195,18 +195,18 @@ class RunPanel(w.VBox):  # type: ignore[misc]
 
     def _ended(self, job: Job) -> None:
         try:
-            # The results first: one update, drawn as soon as the profile is here; the final
-            # stage line then waits out the progress interval like every other.
+            # The buttons and the results first, as soon as the job ended; the final stage
+            # line then waits out the progress interval like every other.
+            with self.hold_sync():
+                self.run_button.disabled, self.cancel_button.disabled = False, True
+                if job.error is not None and job.state != "cancelled":
+                    self.errors.show(job.error)
             for listener in self._listeners:
                 try:
                     listener(job)
                 except Exception as exc:  # a callback's error is shown, not lost in a log
                     self.errors.show(exc)
             self.throttle.flush()
-            with self.hold_sync():
-                self.run_button.disabled, self.cancel_button.disabled = False, True
-                if job.error is not None and job.state != "cancelled":
-                    self.errors.show(job.error)
         finally:
             self._settled.set()
 
@@ -219,10 +219,14 @@ class RunPanel(w.VBox):  # type: ignore[misc]
         current = stages.get(shown[-1]) if shown else None
         rows = []
         for stage in shown:
-            mark = "✓" if final == "done" or stage != shown[-1] else (
-                "✗" if final else "…")
+            finished = final == "done" or stage != shown[-1]
+            mark = "✓" if finished else ("✗" if final else "…")
+            event = stages[stage]
+            if finished and isinstance(event.get("total"), int):
+                # a stage that ended did all its units, whether or not it said so last
+                event = {**event, "done": event["total"]}
             rows.append(f"<tr><td>{mark}</td><td>{esc(STAGE_LABELS[stage])}</td>"
-                        f"<td>{esc(stage_detail(stages[stage]))}</td></tr>")
+                        f"<td>{esc(stage_detail(event))}</td></tr>")
         state = final or (job.state if job is not None else "idle")
         with self.hold_sync():
             self.stage_view.value = f"<table class='workbench-stages'>{''.join(rows)}</table>"
