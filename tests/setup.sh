@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 
 # System packages the tests use: a real OpenSSH server for the SSH device tests
 # (started by the tests themselves on 127.0.0.1, never as a system service), and
-# qemu-user + mmdebstrap for the emulated Arm board.
-SYSTEM_PACKAGES=(openssh-server openssh-client qemu-user-static mmdebstrap arch-test)
+# qemu-user + mmdebstrap for the emulated Arm board, and chromium for the notebook UI's
+# browser test (driven by Playwright's Python API; no browser is downloaded).
+SYSTEM_PACKAGES=(openssh-server openssh-client qemu-user-static mmdebstrap arch-test chromium)
 
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do

@@ -96,6 +96,11 @@ class Backend(ABC):
                 hint=f"Run `workbench device setup {info.name}` to install a runtime bundle "
                 f"for Python {info.python} on it")
 
+    def device_choices(self, info: DeviceInfo) -> dict[str, list[Any]]:
+        """Option name -> the values it can take on this device, for options whose choices
+        depend on the device (the execution providers its runtime offers). Forms offer these."""
+        return {}
+
     @abstractmethod
     def prepare(self, model: Model, options: dict[str, Any]) -> list[Path]:
         """The files to ship for ``model`` (the first is the one the runner loads)."""

@@ -62,6 +62,10 @@ class OnnxRuntimeBackend(Backend):
                 where=f"{info.name}, onnxruntime {info.runtime_version(self.runtime)}",
                 hint=f"Available providers: {', '.join(available)}")
 
+    def device_choices(self, info: DeviceInfo) -> dict[str, list[Any]]:
+        """The execution providers the device's onnxruntime offers."""
+        return {"providers": info.providers(self.runtime)}
+
     def prepare(self, model: Model, options: dict[str, Any]) -> list[Path]:
         if model.format not in self.formats:
             raise errors.BackendUnavailable(

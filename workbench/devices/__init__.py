@@ -46,7 +46,7 @@ def connect(name: str | Device = "local", **connection: Any) -> Device:
     connects it; a Device passed in is returned as it is.
 
     Keyword arguments (host, user, port, key_filename, proxy_jump, known_hosts,
-    python, remote_cache, password, ...) override what the registry and the ssh
+    python, remote_cache, password, passphrase, ...) override what the registry and the ssh
     config say. Without them, the same name gives the same object in a process,
     so its connection is reused.
     """

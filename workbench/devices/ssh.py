@@ -90,8 +90,13 @@ class SSHDevice(Device):
                  timeout: float | None = None, cache_limit_bytes: int | None = None,
                  allow_agent: bool = True, look_for_keys: bool = True,
                  emulated: bool = False, heartbeat_s: float = HEARTBEAT_S,
-                 ask_secret: Any = _ask_secret) -> None:
+                 ask_secret: Any = _ask_secret, passphrase: str | None = None) -> None:
         super().__init__(name)
+        if passphrase is not None:
+            # The key's passphrase, given up front (a notebook cannot answer a prompt): kept in
+            # this closure only, never in the settings that listings and the registry see.
+            def ask_secret(prompt: str, _secret: str = passphrase) -> str | None:
+                return _secret
         self._settings = _Settings(host=host, user=user, port=port, key_filename=key_filename,
                                    password=password, proxy_jump=proxy_jump, timeout=timeout,
                                    known_hosts=tuple(known_hosts),

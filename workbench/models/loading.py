@@ -25,29 +25,37 @@ ModelSource = str | os.PathLike[str] | bytes | onnx.ModelProto | Model
 ZOO_PREFIX = "zoo:"
 
 
-def load_model(source: ModelSource) -> Model:
+def load_model(source: ModelSource, *, name: str | None = None) -> Model:
     """Load and check a model: a path to an .onnx or .tflite file, raw bytes, a ModelProto, or
     ``zoo:NAME`` (``zoo:NAME.tflite`` for the TFLite twin of a zoo model).
 
-    Raises a :class:`workbench.errors.ModelError` subclass naming what is wrong
-    and where. A Model passed in is returned as it is.
+    ``name`` names the model in summaries and profiles (bytes have no file name
+    to take it from, e.g. an uploaded file); by default it comes from the file,
+    the graph or the zoo. Raises a :class:`workbench.errors.ModelError` subclass
+    naming what is wrong and where. A Model passed in is returned as it is.
     """
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise errors.InvalidOptionValue(f"name={name!r} is not a model name", where="load_model",
+                                        hint="Give a non-empty string, or leave name out")
     if isinstance(source, Model):
         return source
     if isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
-        return _from_bytes(data, name="model", source=f"bytes ({len(data)} B)",
-                           where="the given bytes")
+        return _from_bytes(data, name=name or "model", source=f"bytes ({len(data)} B)",
+                           where=f"the given bytes ({name})" if name else "the given bytes")
     if isinstance(source, onnx.ModelProto):
         data = source.SerializeToString()
-        name = source.graph.name or "model"
-        return _from_bytes(data, name=name, source="onnx.ModelProto", where="the given ModelProto")
+        return _from_bytes(data, name=name or source.graph.name or "model",
+                           source="onnx.ModelProto", where="the given ModelProto")
     if isinstance(source, str) and source.startswith(ZOO_PREFIX):
         from workbench.models import zoo
 
-        return zoo.load(source[len(ZOO_PREFIX):])
+        model = zoo.load(source[len(ZOO_PREFIX):])
+        if name is not None:
+            model.name = name
+        return model
     if isinstance(source, str | os.PathLike):
-        return load_path(Path(source))
+        return load_path(Path(source), name=name)
     raise errors.NotAnOnnxModel(f"A {type(source).__name__} is not a model source",
                                 where=repr(source)[:80],
                                 hint="Give a path to an .onnx file, its bytes, an "

@@ -26,6 +26,8 @@ from workbench.profiling import _text as fmt
 if TYPE_CHECKING:
     import pandas as pd
 
+    from workbench.profiling.layer_query import LayerSelection
+
 #: the profile formats this build reads
 SUPPORTED_SCHEMAS: tuple[str, ...] = (PROFILE,)
 _PROFILE_PREFIX = "workbench.profile/"
@@ -244,6 +246,14 @@ class Profile:
 
         ranked = sorted(self.layers, key=slowest_first)
         return ranked if n is None else ranked[:n]
+
+    def select_layers(self, **query: Any) -> LayerSelection:
+        """Layer rows sorted, filtered and cut for a table: see
+        :func:`workbench.profiling.layer_query.select_layers` for the keywords
+        (``sort``, ``descending``, ``op_types``, ``providers``, ``text``, ``top``)."""
+        from workbench.profiling.layer_query import select_layers
+
+        return select_layers(self.layers, **query)
 
     def __repr__(self) -> str:
         median = fmt.fmt_number(self.latency.get("median"))

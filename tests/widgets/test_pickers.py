@@ -1,0 +1,144 @@
+"""Model, device and backend pickers alone: uploads, secrets, the kinds table, the options form."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from workbench import errors
+from workbench.devices import DeviceKind, LocalDevice, register_kind, unregister_kind
+from workbench.widgets import BackendForm, DevicePicker, ModelPicker
+
+
+def _send_upload(picker: ModelPicker, name: str, data: bytes) -> None:
+    """What the browser's upload sends: the file in the widget's synced ``value``."""
+    picker.upload.set_state({"value": [{
+        "name": name, "type": "application/octet-stream", "size": len(data),
+        "content": memoryview(data), "last_modified": 1_700_000_000_000}]})
+
+
+def test_an_uploaded_model_is_loaded_by_name_and_the_upload_emptied(conv_model: Path) -> None:
+    picker = ModelPicker()
+    _send_upload(picker, "detector.onnx", conv_model.read_bytes())
+    assert picker.model is not None and picker.model.name == "detector"
+    assert picker.upload.value == ()
+    assert "detector" in picker.summary.value and picker.errors.error is None
+
+
+def test_an_upload_over_50_mib_is_refused_with_a_hint_to_give_a_path() -> None:
+    picker = ModelPicker()
+    _send_upload(picker, "huge.onnx", bytes(50 * 2**20 + 1))
+    assert picker.model is None and picker.upload.value == ()
+    assert isinstance(picker.errors.error, errors.ModelError)
+    assert "give its path instead" in picker.errors.widget.value
+
+
+def test_a_zoo_model_shows_its_summary() -> None:
+    picker = ModelPicker()
+    picker.zoo.value = "zoo:mlp"
+    assert picker.model is not None and picker.model.name == "mlp"
+    assert "params" in picker.summary.value and "MACs" in picker.summary.value
+
+
+def test_symbolic_dims_become_fields_that_fix_the_shapes() -> None:
+    picker = ModelPicker("zoo:mlp-dynamic")
+    fields = {field.description: field for field in picker.dims.children}
+    assert list(fields) == ["batch"]
+    fields["batch"].value = 4
+    picker.fix_button.click()
+    assert picker.model is not None and picker.model.symbolic_dims == []
+    assert picker.model.inputs[0].shape[0] == 4
+
+
+def test_a_missing_path_is_shown_with_what_where_and_hint(tmp_path: Path) -> None:
+    picker = ModelPicker()
+    picker.path.value = str(tmp_path / "absent.onnx")
+    picker.load_button.click()
+    assert isinstance(picker.errors.error, errors.ModelNotFound)
+    assert "where: " + str(tmp_path / "absent.onnx") in picker.errors.widget.value
+
+
+def test_model_names_are_shown_escaped(conv_model: Path) -> None:
+    picker = ModelPicker()
+    _send_upload(picker, "<img src=x onerror=alert(1)>.onnx",
+                                   conv_model.read_bytes())
+    assert picker.model is not None and picker.model.name == "<img src=x onerror=alert(1)>"
+    assert "<img" not in picker.summary.value
+    assert "&lt;img src=x onerror=alert(1)&gt;" in picker.summary.value
+
+
+def test_a_typed_password_is_cleared_at_once_and_kept_in_memory_only() -> None:
+    picker = DevicePicker()
+    picker.password.value = "hunter2-secret"
+    picker.passphrase.value = "key-secret"
+    assert picker.password.value == "" and picker.passphrase.value == ""
+    state = repr(picker.password.get_state()) + repr(picker.passphrase.get_state())
+    assert "hunter2-secret" not in state and "key-secret" not in state
+    assert "password held in memory" in picker.secret_state.value.replace("passphrase and ", "")
+    picker.forget_secrets()
+    assert picker.secret_state.value == ""
+
+
+def test_the_device_list_comes_from_the_kinds_table() -> None:
+    kind = DeviceKind("bench-farm", claims=lambda name: name.startswith("farm:"),
+                      connect=lambda name, **_: LocalDevice(name),
+                      known=lambda: [{"name": "farm:<b>rack-1</b>", "notes": "a farm board"}])
+    register_kind(kind)
+    try:
+        picker = DevicePicker()
+        values = [value for _label, value in picker.choice.options]
+        assert values[0] == "local" and "farm:<b>rack-1</b>" in values
+    finally:
+        unregister_kind("bench-farm")
+
+
+def test_probing_shows_arch_and_runtimes_of_the_device() -> None:
+    picker = DevicePicker("local")
+    picker.probe_button.click()
+    assert picker.task is not None
+    info = picker.task.result(120)
+    assert picker.device is not None and picker.info is info
+    assert f"<td style='text-align:left'>{info.arch}</td>" in picker.info_view.value
+    assert "onnxruntime" in picker.info_view.value
+
+
+def test_the_options_form_is_generated_from_the_backends_description() -> None:
+    form = BackendForm("onnxruntime")
+    described = {o["name"]: o for o in form.backend.describe()["options"]}
+    assert set(form.fields) == set(described)
+    assert type(form.fields["graph_optimization_level"]).__name__ == "Dropdown"
+    assert type(form.fields["intra_op_threads"]).__name__ == "IntText"
+    assert type(form.fields["allow_spinning"]).__name__ == "Checkbox"
+    assert form.options() == {}
+    form.fields["graph_optimization_level"].value = "basic"
+    assert form.options() == {"graph_optimization_level": "basic"}
+
+
+def test_a_value_below_the_minimum_is_explained_under_its_field() -> None:
+    form = BackendForm("onnxruntime")
+    form.fields["intra_op_threads"].value = -1
+    assert "below the minimum 0" in form.messages["intra_op_threads"]
+    assert "below the minimum 0" in form.notes["intra_op_threads"].value
+    with pytest.raises(errors.InvalidOptionValue):
+        form.options()
+    form.fields["intra_op_threads"].value = 2
+    assert form.messages == {} and form.options() == {"intra_op_threads": 2}
+
+
+def test_providers_become_the_devices_choices_after_a_probe() -> None:
+    form = BackendForm("onnxruntime")
+    info = LocalDevice().probe()
+    form.use_device(info)
+    field = form.fields["providers"]
+    assert type(field).__name__ == "SelectMultiple"
+    assert list(field.options) == info.providers("onnxruntime")
+    assert form.options() == {}
+
+
+def test_every_installed_backend_gets_a_form() -> None:
+    form = BackendForm()
+    for name in form.choice.options:
+        form.choice.value = name
+        assert form.errors.error is None, (name, form.errors.widget.value)
+        assert set(form.fields) == {o["name"] for o in form.backend.describe()["options"]}

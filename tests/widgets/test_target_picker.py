@@ -1,0 +1,67 @@
+"""The target picker: a searchable catalog, detection on a device, estimates beside runs."""
+
+from __future__ import annotations
+
+from workbench import errors
+from workbench.widgets import TargetPicker, Workbench
+
+
+def test_searching_narrows_the_catalog_to_matching_boards() -> None:
+    picker = TargetPicker()
+    everything = len(picker.choice.options)
+    picker.search.value = "a76"
+    names = [name for _label, name in picker.choice.options]
+    assert "raspberry-pi-5" in names and 0 < len(names) < everything
+    picker.search.value = ""
+    assert len(picker.choice.options) == everything
+
+
+def test_a_chosen_board_shows_its_key_figures() -> None:
+    picker = TargetPicker()
+    picker.choice.value = "raspberry-pi-5"
+    assert picker.target is not None and picker.target.name == "raspberry-pi-5"
+    assert "Cortex-A76" in picker.figures.value and "GB/s" in picker.figures.value
+
+
+def test_an_estimate_is_shown_beside_the_measurements_as_a_profile_of_kind_estimate() -> None:
+    ui = Workbench("zoo:mlp")
+    ui.target_picker.choice.value = "raspberry-pi-5"
+    ui.target_picker.estimate_button.click()
+    assert ui.target_picker.errors.error is None, ui.target_picker.errors.widget.value
+    assert [p.kind for p in ui.profiles] == ["estimate"]
+    assert "(estimate)" in ui.results.latency.value
+    assert ui.results.shown_rows and "ms" in ui.target_picker.estimate_view.value
+
+
+def test_estimating_without_a_model_says_to_load_one() -> None:
+    picker = TargetPicker("raspberry-pi-5")
+    picker.estimate_button.click()
+    assert isinstance(picker.errors.error, errors.ModelNotFound)
+
+
+def test_detecting_on_this_machine_shows_what_detection_found() -> None:
+    from workbench.targets import for_device
+
+    picker = TargetPicker(device=lambda: "local")
+    picker.detect_button.click()
+    assert picker.task is not None
+    picker.task.result(120)
+    expected = for_device("local").target
+    if expected is None:
+        assert "no catalog board" in picker.detected.value and picker.target is None
+    else:
+        assert picker.target is not None and picker.target.name == expected.name
+
+
+def test_an_estimate_compares_with_a_measured_run_layer_by_layer() -> None:
+    ui = Workbench("zoo:mlp", warmup=0, runs=3, profile_runs=2)
+    ui.run()
+    measured = ui.wait(180)
+    assert measured is not None
+    ui.target_picker.choice.value = "raspberry-pi-5"
+    ui.target_picker.estimate_button.click()
+    ui.results.compare_choice.value = (0, 1)
+    ui.results.compare_button.click()
+    assert ui.results.errors.error is None, ui.results.errors.widget.value
+    assert "Estimate against measured" in ui.results.comparison.value
+    assert "EstimateComparison estimate" in ui.results.comparison.value
