@@ -40,13 +40,13 @@ def test_estimating_without_a_model_says_to_load_one() -> None:
 
 
 def test_detecting_on_this_machine_shows_what_detection_found() -> None:
-    from workbench.targets import for_device
+    from workbench.jobs import detect_target
 
     picker = TargetPicker(device=lambda: "local")
     picker.detect_button.click()
     assert picker.task is not None
     picker.task.result(120)
-    expected = for_device("local").target
+    expected = detect_target("local").target
     if expected is None:
         assert "no catalog board" in picker.detected.value and picker.target is None
     else:

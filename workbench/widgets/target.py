@@ -97,14 +97,14 @@ class TargetPicker(w.VBox):  # type: ignore[misc]
 
     def detect(self) -> concurrent.futures.Future[Any]:
         """Detect the board of the chosen device (on a thread) and show it."""
-        from workbench.targets import for_device
+        from workbench.jobs import detect_target
 
         device = self._device()
         self.errors.clear()
         self.detected.value = help_text("detecting…").value
 
         def work() -> Any:
-            detection = for_device(device)
+            detection = detect_target(device)
             target = detection.target
             name = getattr(device, "name", device)
             if target is None:
