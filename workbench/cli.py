@@ -1,6 +1,7 @@
 """The ``workbench`` command: a view over the public API, no logic of its own.
 
-Errors print their message and hint, not a traceback, and exit non-zero.
+Errors print their message and hint, not a traceback, and exit non-zero; an
+agent's error prints the tail of the agent's stderr below its message.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.errors import WorkbenchError
+from workbench.errors import AgentError, WorkbenchError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -475,7 +476,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WorkbenchError as exc:
         from rich.markup import escape
 
-        _console(stderr=True).print(f"[bold red]error:[/bold red] {escape(str(exc))}")
+        err = _console(stderr=True)
+        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}")
+        # the message leaves the agent's stderr out; below it, it keeps its own lines
+        if isinstance(exc, AgentError) and exc.stderr_tail.strip():
+            code = f" (exit code {exc.exit_code})" if exc.exit_code is not None else ""
+            err.print(f"the agent's stderr{code} ended with:", markup=False, style="dim")
+            err.print(exc.stderr_tail.rstrip(), markup=False, soft_wrap=True)
         return EXIT_ERROR
     except KeyboardInterrupt:
         _console(stderr=True).print("interrupted")
