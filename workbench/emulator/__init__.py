@@ -32,8 +32,8 @@ from typing import Any
 
 from workbench import errors
 from workbench._paths import cache_dir
-from workbench.errors import EmulatorUnavailable
 from workbench.emulator.presets import PRESETS, Preset
+from workbench.errors import EmulatorUnavailable
 
 __all__ = ["PRESETS", "EmulatorUnavailable", "board_connection", "build", "check_supported",
            "emulator_dir", "is_built", "start", "status", "stop"]
