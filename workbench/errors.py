@@ -378,8 +378,8 @@ class AgentError(JobFailed):
 class AgentCrashed(AgentError):
     """The agent died without a result (killed, out of memory, crashed in the runtime)."""
 
-    default_hint = ("The agent died without a result (killed, out of memory, or crashed in the "
-                    "runtime); check the device's free memory and run the job again")
+    default_hint = ("Check the device's free memory, and the agent's stderr tail for a crash in "
+                    "the runtime, then run the job again")
 
 
 class JobTimeout(JobFailed):
