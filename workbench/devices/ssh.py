@@ -319,8 +319,8 @@ class SSHDevice(Device):
         if code != 0:
             raise errors.DeviceError(f"The agent's {args[0]} tool failed: {answer.get('error')}",
                                      where=self.name,
-                                     hint=f"Fix what it names on the board (free space, "
-                                     f"permissions of {self.cache}) and run again")
+                                     hint="Fix what it names on the board (free space, "
+                                     "permissions of its cache folder) and run again")
         return answer
 
     # --- the Device seam ----------------------------------------------------
