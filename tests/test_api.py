@@ -36,14 +36,6 @@ def test_import_workbench_loads_no_heavy_module() -> None:
     assert json.loads(done.stdout) == []
 
 
-def test_every_error_says_what_where_and_what_to_do() -> None:
-    error = errors.ModelNotFound("The model file does not exist", where="/tmp/x.onnx")
-    text = str(error)
-    assert "does not exist" in text and "/tmp/x.onnx" in text and "workbench zoo" in text
-    assert error.to_dict() == {"type": "ModelNotFound", "what": "The model file does not exist",
-                               "where": "/tmp/x.onnx", "hint": error.default_hint}
-
-
 def test_every_error_class_is_a_workbench_error() -> None:
     classes = [v for v in vars(errors).values() if isinstance(v, type) and
                issubclass(v, Exception)]

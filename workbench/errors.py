@@ -7,9 +7,22 @@ Each carries three parts, so front ends can show them apart:
 * ``where``: the file, device, option or job it happened at;
 * ``hint``: what to do next.
 
-``str(error)`` joins them into one readable message. The CLI prints that
-message without a traceback; the widgets and the lab extension show the
+Some classes carry more fields (:attr:`WorkbenchError.fields`): an
+:class:`AgentError` its exit code and the tail of the agent's stderr, an
+:class:`UnknownHostKey` the key's fingerprint and type. ``to_dict()``
+carries them all; ``str(error)`` joins only what, where and hint into one
+readable message. The CLI prints that message without a traceback (and an
+agent's stderr tail below it); the widgets and the lab extension show the
 parts separately.
+
+The tree groups errors by what a caller catches. Under :class:`DeviceError`,
+:class:`ConnectionFailed` means the device could not be reached or the link
+to it broke (check the network, the keys, the login; running again may
+work), :class:`BoardEnvironmentError` means the board lacks something the
+job needs (install or free it there), and :class:`JobFailed` means the
+connection and the board were fine but this job did not produce a profile.
+A link that drops mid-upload or mid-run is a :class:`ConnectionFailed`, not a
+:class:`JobFailed`: its remedy is the network's, and an upload resumes.
 
 Tree::
 
@@ -29,26 +42,31 @@ Tree::
     │   └── InvalidOptionValue       a value of the wrong type or outside the allowed set
     ├── InputSpecError               an input spec that cannot produce the model's inputs
     ├── FormatError                  a job, event or runner document that breaks its schema
+    │   └── ProfileFormatError       (also a ProfileError, see below)
     ├── BackendError
     │   ├── BackendNotFound          no plug-in of that name
     │   └── BackendUnavailable       the backend's runtime is not on the device
     ├── DeviceError
     │   ├── DeviceNotFound           no device of that name
-    │   ├── UnreachableHost          no answer: wrong address, host down, network, timeout
-    │   │   └── ConnectionRefused    the host answers but nothing listens on the SSH port
-    │   ├── UnknownHostKey           the board's host key is not in any known_hosts file
-    │   ├── HostKeyChanged           the board presents another key than known_hosts says
-    │   ├── AuthenticationFailed     the board refused the login
-    │   ├── LinkDropped              the connection died mid-upload or mid-run
-    │   ├── BoardPythonMissing       no usable Python on the board (missing or too old)
-    │   ├── UnsupportedPlatform      no runtime wheel for the board's platform/Python
-    │   ├── DiskFull                 no room on the board for an upload or a job
-    │   ├── ArtifactCorrupt          an uploaded file's hash does not match on the board
-    │   ├── DeviceBusy               another job held the device past the wait limit
-    │   ├── AgentError               the agent failed (exit code, stderr tail)
-    │   │   └── AgentCrashed         the agent died without a result (killed, OOM)
-    │   ├── JobTimeout               the job ran past its time limit and was stopped
-    │   └── JobCancelled             the user cancelled the job
+    │   ├── EmulatorUnavailable      this machine cannot run the emulated board (and why)
+    │   ├── ConnectionFailed         the device cannot be reached, or the link to it broke
+    │   │   ├── UnreachableHost      no answer: wrong address, host down, network, timeout
+    │   │   │   └── ConnectionRefused  the host answers but nothing listens on the SSH port
+    │   │   ├── UnknownHostKey       the board's host key is not in any known_hosts file
+    │   │   ├── HostKeyChanged       the board presents another key than known_hosts says
+    │   │   ├── AuthenticationFailed the board refused the login
+    │   │   └── LinkDropped          the connection died mid-upload or mid-run
+    │   ├── BoardEnvironmentError    the board lacks what the job needs
+    │   │   ├── BoardPythonMissing   no usable Python on the board (missing or too old)
+    │   │   ├── UnsupportedPlatform  no runtime wheel for the board's platform/Python
+    │   │   ├── DiskFull             no room on the board for an upload or a job
+    │   │   └── ArtifactCorrupt      an uploaded file's hash does not match on the board
+    │   └── JobFailed                the job ran into trouble and gave no profile
+    │       ├── AgentError           the agent failed (exit code, stderr tail)
+    │       │   └── AgentCrashed     the agent died without a result (killed, OOM)
+    │       ├── JobTimeout           the job ran past its time limit and was stopped
+    │       ├── JobCancelled         the user cancelled the job
+    │       └── DeviceBusy           another job held the device past the wait limit
     ├── ProfileError
     │   └── ProfileFormatError       a profile document of unknown version or shape
     ├── HistoryError                 no saved profile of that id, or it cannot be kept
@@ -59,11 +77,29 @@ Tree::
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
+__all__ = [
+    "AgentCrashed", "AgentError", "ArtifactCorrupt", "AuthenticationFailed", "BackendError",
+    "BackendNotFound", "BackendUnavailable", "BoardEnvironmentError", "BoardPythonMissing",
+    "ConnectionFailed", "ConnectionRefused", "DeviceBusy", "DeviceError", "DeviceNotFound",
+    "DiskFull", "EmulatorUnavailable", "EstimateError", "FormatError", "HistoryError",
+    "HostKeyChanged", "InputSpecError", "InvalidGraph", "InvalidOptionValue",
+    "InvalidTfliteModel", "JobCancelled", "JobFailed", "JobTimeout", "LinkDropped",
+    "MissingExternalData", "ModelError", "ModelNotFound", "ModelTruncated", "NotAnOnnxModel",
+    "OptionError", "ProfileError", "ProfileFormatError", "TargetError", "UnknownHostKey",
+    "UnknownOption", "UnknownTarget", "UnknownZooModel", "UnreachableHost",
+    "UnsupportedConversion", "UnsupportedOpset", "UnsupportedPlatform", "WorkbenchError",
+]
+
 
 class WorkbenchError(Exception):
     """Base of every error a user can cause. Carries what, where and a hint."""
 
-    default_hint: str = ""
+    #: the hint used when a raise site gives none
+    default_hint: ClassVar[str] = "Fix what the message names, then try again"
+    #: attributes beyond what/where/hint that ``to_dict()`` carries
+    fields: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, what: str, *, where: str | None = None, hint: str | None = None) -> None:
         self.what = what
@@ -80,10 +116,10 @@ class WorkbenchError(Exception):
             text += f" {self.hint.rstrip('.')}."
         return text
 
-    def to_dict(self) -> dict[str, str | None]:
+    def to_dict(self) -> dict[str, Any]:
         """The error as a JSON-able dict, for the agent's event stream and REST answers."""
         return {"type": type(self).__name__, "what": self.what, "where": self.where,
-                "hint": self.hint}
+                "hint": self.hint, **{name: getattr(self, name) for name in self.fields}}
 
 
 # --- models ---------------------------------------------------------------
@@ -92,45 +128,65 @@ class WorkbenchError(Exception):
 class ModelError(WorkbenchError):
     """A model could not be loaded or analysed."""
 
+    default_hint = "Check the model with `workbench inspect MODEL`"
+
 
 class ModelNotFound(ModelError):
+    """The model's path does not exist."""
+
     default_hint = ("Check the path, or use zoo:NAME for a bundled model "
                     "(`workbench zoo` lists them)")
 
 
 class ModelTruncated(ModelError):
+    """The model file is empty or cut short."""
+
     default_hint = "The file is empty or cut short; copy or export it again"
 
 
 class NotAnOnnxModel(ModelError):
+    """The file's bytes do not parse as an ONNX model."""
+
     default_hint = "Give an .onnx file (ONNX protobuf); convert other formats to ONNX first"
 
 
 class MissingExternalData(ModelError):
+    """A weights file the model refers to is missing or short."""
+
     default_hint = ("Keep the external-data file next to the .onnx file, with "
                     "the name the model expects")
 
 
 class UnsupportedOpset(ModelError):
+    """The model's opset is outside what the runtime supports."""
+
     default_hint = ("Convert the model to a supported opset "
                     "(onnx.version_converter) or upgrade onnxruntime")
 
 
 class InvalidGraph(ModelError):
+    """The ONNX checker or shape inference rejects the graph."""
+
     default_hint = ("Fix the graph where the checker points "
                     "(onnx.checker.check_model shows the same)")
 
 
 class InvalidTfliteModel(ModelError):
+    """A .tflite file is corrupt or not a TFLite flatbuffer."""
+
     default_hint = "The .tflite file is corrupt; copy or convert it again"
 
 
 class UnsupportedConversion(ModelError):
+    """An ONNX graph the TFLite twin builder cannot express."""
+
     default_hint = ("Build the .tflite model with a converter that knows the op "
                     "(e.g. ai-edge-torch or onnx2tf) and load that file")
 
 
 class UnknownZooModel(ModelError):
+    """``zoo:NAME`` names no bundled model."""
+
     default_hint = "Run `workbench zoo` to list the bundled models"
 
 
@@ -140,17 +196,28 @@ class UnknownZooModel(ModelError):
 class OptionError(WorkbenchError):
     """An option of a backend or of the run settings is not accepted."""
 
+    default_hint = "Run `workbench backends` to list each backend's options"
+
 
 class UnknownOption(OptionError):
-    pass
+    """An option no backend, run setting or device field takes."""
+
+    default_hint = ("Check the option's name: `workbench backends` lists the backend options, "
+                    "`workbench profile --help` the run settings")
 
 
 class InvalidOptionValue(OptionError):
-    pass
+    """An option's value has the wrong type or is outside the allowed set."""
+
+    default_hint = ("Check the value against the option's help: `workbench backends` lists the "
+                    "backend options, `workbench profile --help` the run settings")
 
 
 class InputSpecError(WorkbenchError):
     """An input spec cannot produce the inputs the model expects."""
+
+    default_hint = ("Give one entry per model input, named and shaped as "
+                    "`workbench inspect MODEL` lists them")
 
 
 class FormatError(WorkbenchError):
@@ -165,13 +232,20 @@ class FormatError(WorkbenchError):
 class BackendError(WorkbenchError):
     """A backend plug-in is missing or cannot run."""
 
+    default_hint = "Run `workbench backends` to see the installed backends and their options"
+
 
 class BackendNotFound(BackendError):
+    """No backend plug-in has that name."""
+
     default_hint = "Run `workbench backends` to list the installed backends"
 
 
 class BackendUnavailable(BackendError):
-    pass
+    """The backend's runtime or runner cannot be used on the device."""
+
+    default_hint = ("Run `workbench device setup DEVICE` to install a runtime bundle on a board, "
+                    "or choose another backend (`workbench backends`)")
 
 
 # --- devices and jobs ---------------------------------------------------------
@@ -180,22 +254,48 @@ class BackendUnavailable(BackendError):
 class DeviceError(WorkbenchError):
     """A device could not be reached or failed to run a job."""
 
+    default_hint = "Check the device with `workbench device probe NAME`"
+
 
 class DeviceNotFound(DeviceError):
+    """No device has that name."""
+
     default_hint = "Run `workbench devices` to list the known devices"
 
 
-class UnreachableHost(DeviceError):
+class EmulatorUnavailable(DeviceError):
+    """The emulated board cannot run on this machine (and why)."""
+
+    default_hint = ("Use a real board, or a Linux 6.7+ machine with root, qemu-user-static "
+                    "and mmdebstrap (bash tests/setup.sh installs them)")
+
+
+class ConnectionFailed(DeviceError):
+    """The device cannot be reached, refuses the login, or the link to it broke."""
+
+    default_hint = ("Check that the board is on and that `ssh` to it works by hand, "
+                    "then run again")
+
+
+class UnreachableHost(ConnectionFailed):
+    """Nothing answers at the device's address (wrong address, host down, network)."""
+
     default_hint = ("Check the address and that the board is on and on the network "
                     "(ping it, or ssh to it by hand)")
 
 
 class ConnectionRefused(UnreachableHost):
+    """The host answers but nothing listens on the SSH port."""
+
     default_hint = "Check that sshd runs on the board and the port is right (ssh -p PORT host)"
 
 
-class UnknownHostKey(DeviceError):
+class UnknownHostKey(ConnectionFailed):
     """The host key is unknown; carries ``fingerprint`` and ``key_type``."""
+
+    default_hint = ("Check the fingerprint with the board's owner, then trust it with "
+                    "`workbench device trust NAME FINGERPRINT`")
+    fields = ("fingerprint", "key_type")
 
     def __init__(self, what: str, *, where: str | None = None, hint: str | None = None,
                  fingerprint: str = "", key_type: str = "") -> None:
@@ -204,64 +304,100 @@ class UnknownHostKey(DeviceError):
         super().__init__(what, where=where, hint=hint)
 
 
-class HostKeyChanged(DeviceError):
+class HostKeyChanged(ConnectionFailed):
+    """The board presents another host key than known_hosts holds for it."""
+
     default_hint = ("Someone may be intercepting the connection, or the board was reinstalled. "
                     "If you know why it changed, remove the old key (ssh-keygen -R HOST) and "
                     "connect again; the workbench never replaces a known key by itself")
 
 
-class AuthenticationFailed(DeviceError):
+class AuthenticationFailed(ConnectionFailed):
+    """The board refused the login."""
+
     default_hint = ("Check the user name and that your public key is in the board's "
                     "~/.ssh/authorized_keys (ssh-copy-id USER@HOST), or give a password")
 
 
-class LinkDropped(DeviceError):
+class LinkDropped(ConnectionFailed):
+    """The connection died mid-upload or mid-run."""
+
     default_hint = "Check the network and run again: uploads resume from the bytes already there"
 
 
-class BoardPythonMissing(DeviceError):
+class BoardEnvironmentError(DeviceError):
+    """The board lacks something a job needs: Python, a runtime, room, an intact file."""
+
+    default_hint = "Run `workbench device setup NAME` to check and prepare the board"
+
+
+class BoardPythonMissing(BoardEnvironmentError):
+    """The board has no usable Python (missing or too old)."""
+
     default_hint = "Install Python 3.8 or newer on the board (e.g. apt install python3)"
 
 
-class UnsupportedPlatform(DeviceError):
+class UnsupportedPlatform(BoardEnvironmentError):
+    """No runtime wheel fits the board's platform and Python."""
+
     default_hint = "Bring your own runtime bundle (a wheel or an SDK folder) for this board"
 
 
-class DiskFull(DeviceError):
+class DiskFull(BoardEnvironmentError):
+    """The board has no room for an upload or a job."""
+
     default_hint = "Free space on the board, or run `workbench device clean NAME`"
 
 
-class ArtifactCorrupt(DeviceError):
+class ArtifactCorrupt(BoardEnvironmentError):
+    """An uploaded file's hash does not match on the board."""
+
     default_hint = "Run again; the file is uploaded anew. If it repeats, check the board's storage"
 
 
-class DeviceBusy(DeviceError):
-    default_hint = "Wait for the running job to finish, or run on another device"
+class JobFailed(DeviceError):
+    """The device was reached but the job gave no profile: agent failure, timeout, cancel, busy."""
+
+    default_hint = "Run the job again; `workbench device status NAME` shows the board's jobs"
 
 
-class AgentError(DeviceError):
-    """The agent reported a failure or exited non-zero. Carries exit code and stderr tail."""
+class AgentError(JobFailed):
+    """The agent failed or exited non-zero; carries ``exit_code`` and ``stderr_tail``."""
+
+    default_hint = ("The agent's stderr tail shows the cause; fix what it names and run again, "
+                    "or check the device with `workbench device probe NAME`")
+    fields = ("exit_code", "stderr_tail")
 
     def __init__(self, what: str, *, where: str | None = None, hint: str | None = None,
                  exit_code: int | None = None, stderr_tail: str = "") -> None:
         self.exit_code = exit_code
         self.stderr_tail = stderr_tail
-        if stderr_tail:
-            what = f"{what.rstrip('.')}; last lines of its stderr:\n{stderr_tail.rstrip()}\n"
         super().__init__(what, where=where, hint=hint)
 
 
 class AgentCrashed(AgentError):
-    default_hint = ("The agent died without a result (killed, out of memory, or crashed in the "
-                    "runtime); check the device's free memory and run the job again")
+    """The agent died without a result (killed, out of memory, crashed in the runtime)."""
+
+    default_hint = ("Check the device's free memory, and the agent's stderr tail for a crash in "
+                    "the runtime, then run the job again")
 
 
-class JobTimeout(DeviceError):
+class JobTimeout(JobFailed):
+    """The job ran past its time limit and was stopped."""
+
     default_hint = "Raise the job's timeout, or lower the number of runs"
 
 
-class JobCancelled(DeviceError):
+class JobCancelled(JobFailed):
+    """The user cancelled the job."""
+
     default_hint = "Nothing was kept from the cancelled job; run it again when ready"
+
+
+class DeviceBusy(JobFailed):
+    """Another job held the device past the wait limit."""
+
+    default_hint = "Wait for the running job to finish, or run on another device"
 
 
 # --- profiles -----------------------------------------------------------------
@@ -270,8 +406,12 @@ class JobCancelled(DeviceError):
 class ProfileError(WorkbenchError):
     """A profile document cannot be used."""
 
+    default_hint = "Load a profile saved by Profile.save, or one `workbench history` lists"
 
-class ProfileFormatError(ProfileError):
+
+class ProfileFormatError(ProfileError, FormatError):
+    """A profile document of unknown version or shape (a ProfileError and a FormatError)."""
+
     default_hint = "Open it with the Edge Workbench version that wrote it, or re-run the job"
 
 
@@ -287,10 +427,16 @@ class HistoryError(WorkbenchError):
 class TargetError(WorkbenchError):
     """A catalog target cannot be found or used."""
 
+    default_hint = "Check the board or core with `workbench target NAME`"
+
 
 class UnknownTarget(TargetError):
+    """No catalog board or core has that name."""
+
     default_hint = "Run `workbench targets` to list the catalog's boards and cores"
 
 
 class EstimateError(TargetError):
+    """A roofline estimate cannot be made (no clock, no bandwidth, symbolic shapes)."""
+
     default_hint = "Estimate on a catalog board (`workbench targets`), or calibrate the device"

@@ -369,6 +369,8 @@ def _check_run(report: CheckReport, backend: Backend, model: Any, device: str | 
         profile = _profile(backend, the_model, device, options, inputs, events, timeout)
     except Exception as exc:  # every failure is reported, a plug-in's own bugs too
         text = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, errors.AgentError) and exc.stderr_tail.strip():
+            text += f"\nthe agent's stderr ended with:\n{exc.stderr_tail.rstrip()}"
         bad_result = isinstance(exc, errors.FormatError) and "runner result" in str(exc)
         report._add("real run", False, text)
         for name in later:

@@ -42,10 +42,19 @@ def console(*, stderr: bool = False, soft_wrap: bool = False) -> Console:
 
 
 def print_error(error: WorkbenchError) -> None:
-    """An error as the command line shows it: its message and hint, no traceback."""
+    """An error as the command line shows it: its message and hint, no traceback; an
+    agent's error with the tail of the agent's stderr below the message."""
     from rich.markup import escape
 
-    console(stderr=True).print(f"[bold red]error:[/bold red] {escape(str(error))}")
+    from workbench.errors import AgentError
+
+    err = console(stderr=True)
+    err.print(f"[bold red]error:[/bold red] {escape(str(error))}")
+    # the message leaves the agent's stderr out; below it, the tail keeps its own lines
+    if isinstance(error, AgentError) and error.stderr_tail.strip():
+        code = f" (exit code {error.exit_code})" if error.exit_code is not None else ""
+        err.print(f"the agent's stderr{code} ended with:", markup=False, style="dim")
+        err.print(error.stderr_tail.rstrip(), markup=False, soft_wrap=True)
 
 
 def key_values(pairs: Sequence[str], what: str) -> dict[str, Any]:

@@ -174,11 +174,13 @@ class Device(ABC):
     def trust_host_key(self, fingerprint: str) -> Path:
         """Trust a host key (devices reached over SSH)."""
         raise errors.DeviceError(f"{self.name} is a {self.kind} device: it has no host key",
-                                 where=self.name)
+                                 where=self.name,
+                                 hint="Nothing to trust: only boards reached over SSH have one")
 
     def clean_cache(self) -> dict[str, Any]:
         """Remove cached artifacts and job folders from the device."""
-        raise errors.DeviceError(f"{self.name} keeps no cache of uploads", where=self.name)
+        raise errors.DeviceError(f"{self.name} keeps no cache of uploads", where=self.name,
+                                 hint="Nothing to clean: it uses files where they are")
 
     def setup(self, backend: str = "onnxruntime", *, bundle: list[str | Path] | None = None,
               progress: ProgressCallback | None = None) -> dict[str, Any]:
@@ -199,12 +201,16 @@ class Device(ABC):
 
 def error_from_event(error: dict[str, Any], *, where: str, exit_code: int | None,
                      stderr_tail: str) -> errors.WorkbenchError:
-    """Turn an agent's error event into the host's WorkbenchError subclass of the same name."""
+    """Turn an agent's error event into the host's WorkbenchError subclass of the same name.
+
+    Only the classes of :data:`workbench.errors.__all__` are looked up, so a name
+    the tree does not know becomes an AgentError rather than any module attribute.
+    """
     name = str(error.get("type", "AgentError"))
     what = str(error.get("what", "The agent failed"))
-    hint = error.get("hint")
+    hint = error.get("hint") or None  # an empty hint gets the class's default
     error_where = error.get("where") or where
-    cls = getattr(errors, name, None)
+    cls = getattr(errors, name) if name in errors.__all__ else None
     if isinstance(cls, type) and issubclass(cls, errors.AgentError):
         return cls(what, where=error_where, hint=hint, exit_code=exit_code,
                    stderr_tail=stderr_tail)

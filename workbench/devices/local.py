@@ -48,9 +48,12 @@ class LocalDevice(Device):
                                   env=self._env(), timeout=120, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise errors.AgentError(f"Cannot run the agent's probe: {exc}",
-                                    where=f"{self.name}: {self.python}") from None
+                                    where=f"{self.name}: {self.python}",
+                                    hint=f"Check that {self.python} exists and starts") from None
         if done.returncode != 0:
             raise errors.AgentError("The agent's probe failed", where=f"{self.name}: {self.python}",
+                                    hint=f"Its stderr tail shows why; check that {self.python} "
+                                    "is Python 3.8 or newer",
                                     exit_code=done.returncode, stderr_tail=done.stderr[-4000:])
         return DeviceInfo.from_probe(self.name, self.kind, json.loads(done.stdout))
 
@@ -58,7 +61,9 @@ class LocalDevice(Device):
         """Files on this machine are already on the device: the path itself."""
         path = Path(artifact).resolve()
         if not path.is_file():
-            raise errors.DeviceError("The file to deploy does not exist", where=str(path))
+            raise errors.DeviceError("The file to deploy does not exist", where=str(path),
+                                     hint="It was moved or removed after the job was prepared; "
+                                     "prepare the job again")
         if progress is not None:
             size = path.stat().st_size
             progress(size, size, 0.0)

@@ -320,10 +320,14 @@ class SSHDevice(Device):
             answer: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
         except (ValueError, IndexError):
             raise errors.AgentError(f"The agent's {args[0]} tool failed", where=self.name,
+                                    hint="Its stderr tail shows why; check the board's Python "
+                                    f"with `workbench device probe {self.name}`",
                                     exit_code=code, stderr_tail=err[-2000:]) from None
         if code != 0:
             raise errors.DeviceError(f"The agent's {args[0]} tool failed: {answer.get('error')}",
-                                     where=self.name)
+                                     where=self.name,
+                                     hint="Fix what it names on the board (free space, "
+                                     "permissions of its cache folder) and run again")
         return answer
 
     # --- the Device seam ----------------------------------------------------
@@ -332,6 +336,8 @@ class SSHDevice(Device):
         code, out, err = self.exec(self._python_argv(self.agent_path(), "probe", self.cache))
         if code != 0:
             raise errors.AgentError("The agent's probe failed on the board", where=self.name,
+                                    hint=f"Its stderr tail shows why; check that {self.python} "
+                                    "on the board is Python 3.8 or newer",
                                     exit_code=code, stderr_tail=err[-4000:])
         return DeviceInfo.from_probe(self.name, self.kind, json.loads(out),
                                      emulated=self.emulated)

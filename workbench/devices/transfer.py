@@ -111,7 +111,9 @@ class Uploader:
         items = []
         for local in files:
             if not local.is_file():
-                raise errors.DeviceError("The file to deploy does not exist", where=str(local))
+                raise errors.DeviceError("The file to deploy does not exist", where=str(local),
+                                         hint="Check that nothing removed it on this machine, "
+                                         "and run again")
             sha = local_sha256(local)
             folder = f"{self.device.cache}/artifacts/{sha}"
             items.append(_Item(local, sha, local.stat().st_size, folder, f"{folder}/{local.name}"))
@@ -215,7 +217,10 @@ class Uploader:
         code, out, err = self.device.exec([self.device.python, "-c", HASH, *paths])
         if code != 0:
             raise errors.DeviceError(f"Hashing uploaded files on the board failed: "
-                                     f"{err.strip()[-300:]}", where=self.device.name)
+                                     f"{err.strip()[-300:]}", where=self.device.name,
+                                     hint=f"Check the board's Python with `workbench device "
+                                     f"probe {self.device.name}`, and that its cache folder "
+                                     "is readable")
         hashes: dict[str, str | None] = json.loads(out)
         return hashes
 

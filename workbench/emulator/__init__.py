@@ -33,17 +33,14 @@ from typing import Any
 from workbench import errors
 from workbench._paths import cache_dir
 from workbench.emulator.presets import PRESETS, Preset
+from workbench.errors import EmulatorUnavailable
 
-__all__ = ["PRESETS", "board_connection", "build", "check_supported", "emulator_dir", "is_built",
-           "start", "status", "stop"]
+__all__ = ["PRESETS", "EmulatorUnavailable", "board_connection", "build", "check_supported",
+           "emulator_dir", "is_built", "start", "status", "stop"]
 
 SANDBOX = "workbench.emulator.sandbox"
 PYTHON_IN_ROOT = (3, 11, 2)  # bookworm's python3
 START_TIMEOUT_S = 60.0
-
-
-class EmulatorUnavailable(errors.DeviceError):
-    """The emulated board cannot run on this machine (and why)."""
 
 
 def emulator_dir() -> Path:
@@ -259,7 +256,9 @@ def start(board: str = "raspberry-pi-5", port: int | None = None) -> dict[str, A
             if time.monotonic() > deadline:
                 stop_process(process.pid)
                 raise errors.DeviceError("The emulated board's sshd did not answer in time",
-                                         where=str(log)) from None
+                                         where=str(log),
+                                         hint="Its log says why; start it again when the "
+                                         "machine is less loaded") from None
             time.sleep(0.2)
     known_hosts = folder / "known_hosts"
     public = (folder / "keys" / "host_ed25519.pub").read_text().split()

@@ -223,7 +223,8 @@ class Job:
         if self._error is not None:
             raise self._error
         if self._profile is None:
-            raise errors.DeviceError("The job ended without a profile", where=self._where())
+            raise errors.DeviceError("The job ended without a profile", where=self._where(),
+                                     hint="Run the job again; its events say how far it got")
         return self._profile
 
     async def _result_async(self) -> Profile:
