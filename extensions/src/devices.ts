@@ -11,6 +11,10 @@ import { Widget } from '@lumino/widgets';
 
 import { el } from './dom';
 
+/** How often, and how many times, the panel asks again for statuses still being checked. */
+const RETRY_MS = 4000;
+const MAX_RETRIES = 8;
+
 /** One device as GET /workbench/api/devices lists it. */
 export interface IDeviceEntry {
   name: string;
@@ -96,6 +100,7 @@ export class DevicesPanel extends Widget {
 
   /** Fetch the list (the server's cached statuses, or fresh ones with `force`). */
   async refresh(force = false): Promise<void> {
+    window.clearTimeout(this._again);
     this._status.textContent = force ? 'Checking devices…' : 'Loading…';
     try {
       const answer = force
@@ -104,13 +109,23 @@ export class DevicesPanel extends Widget {
           })
         : await requestAPI<{ devices: IDeviceEntry[] }>(this._options.settings, ['devices']);
       this._list.replaceChildren(...answer.devices.map(d => this._item(d)));
-      this._status.textContent = `${answer.devices.length} device(s)`;
+      const waiting = answer.devices.filter(d => !d.status).length;
+      this._status.textContent = `${answer.devices.length} device(s)${
+        waiting ? `, ${waiting} still being checked` : ''
+      }`;
+      // slow boards answer later: ask again for the server's cache (it checks no board twice)
+      if (waiting && this.isVisible && this._retries++ < MAX_RETRIES) {
+        this._again = window.setTimeout(() => void this.refresh(), RETRY_MS);
+      } else if (!waiting) {
+        this._retries = 0;
+      }
     } catch (reason) {
       this._status.textContent = `Cannot list devices: ${reason}`;
     }
   }
 
   protected onAfterShow(): void {
+    this._retries = 0;
     void this.refresh();
   }
 
@@ -121,18 +136,21 @@ export class DevicesPanel extends Widget {
     const dot = el('span', `jp-WbDevices-dot jp-WbDevices-${state.replace(/[^a-z]+/g, '-')}`);
     const name = el('span', 'jp-WbDevices-name', device.name);
     const kind = el('span', 'jp-WbDevices-kind', device.kind);
-    const open = el('button', 'jp-mod-styled jp-WbDevices-new', 'new notebook');
+    const open = el('button', 'jp-WbDevices-new', 'new notebook for this device');
     open.title = `A starter notebook for ${device.name}`;
     open.addEventListener('click', () => this._options.newNotebook(device.name));
     const line = el('div', 'jp-WbDevices-line');
-    line.append(dot, name, kind, open);
+    line.append(dot, name, kind);
     item.append(line, el('div', 'jp-WbDevices-detail', statusText(device.status)));
     if (device.status && device.status.message) {
       item.appendChild(el('div', 'jp-WbDevices-message', device.status.message));
     }
+    item.appendChild(open);
     return item;
   }
 
   private _status: HTMLDivElement;
   private _list: HTMLUListElement;
+  private _again = 0;
+  private _retries = 0;
 }
