@@ -7,10 +7,18 @@ import { el, svg } from './dom';
 import { ColourBy, IGraphModel, formatNumber, nodeColours } from './data';
 import { ILayoutRequest, ILayoutResult, layoutGraph } from './layout';
 
+/** Where the last layout ran ('worker' or 'main thread'), shown in the status line. */
+let lastLayoutPlace = '';
+
 /** Lay out in a worker when one starts; otherwise on the main thread after a paint. */
 export function layoutAsync(request: ILayoutRequest): Promise<ILayoutResult> {
   const onMainThread = () =>
-    new Promise<ILayoutResult>(resolve => setTimeout(() => resolve(layoutGraph(request)), 0));
+    new Promise<ILayoutResult>(resolve =>
+      setTimeout(() => {
+        lastLayoutPlace = 'main thread';
+        resolve(layoutGraph(request));
+      }, 0)
+    );
   let worker: Worker;
   try {
     worker = new Worker(new URL('./layout-worker.js', import.meta.url));
@@ -21,6 +29,7 @@ export function layoutAsync(request: ILayoutRequest): Promise<ILayoutResult> {
     const done = (result: ILayoutResult | null) => {
       worker.terminate();
       if (result) {
+        lastLayoutPlace = 'worker';
         resolve(result);
       } else {
         void onMainThread().then(resolve);
@@ -72,9 +81,10 @@ export class GraphView {
     const started = performance.now();
     const layout = await (this._options.layout || layoutAsync)(request);
     this._draw(layout);
+    const place = this._options.layout ? '' : ` (${lastLayoutPlace})`;
     this._status.textContent = `${model.nodes.length} nodes, laid out in ${Math.round(
       performance.now() - started
-    )} ms`;
+    )} ms${place}`;
     this.node.dataset.nodes = String(model.nodes.length);
   }
 
