@@ -32,7 +32,7 @@ PYTHON="${PYTHON:-python3}"
 # The lab extension (extensions/, TypeScript): its npm packages from the npm registry at the
 # versions of yarn.lock, and a fresh build, so the package build below ships this code and
 # not an older build it would otherwise reuse.
-(export PATH="$PWD/.venv/bin:$PATH"; cd extensions && jlpm install --silent && jlpm build:prod)
+(export PATH="$PWD/.venv/bin:$PATH"; cd extensions && jlpm install && jlpm build:prod)
 .venv/bin/python -m pip install -q -e '.[test,lab]'
 # An editable install copies the built extension; a link to the build folder instead keeps
 # JupyterLab on the latest `jlpm build:prod` in extensions/.
