@@ -156,6 +156,7 @@ export class ProfileRenderer extends Widget implements IRenderMime.IRenderer {
       }
     );
     controls.append(search, opSelect, providerSelect);
+    this._controls = [search, opSelect, providerSelect];
     const table = el('table', 'jp-WbProfile-table');
     const head = table.createTHead().insertRow();
     for (const column of COLUMNS) {
@@ -245,6 +246,9 @@ export class ProfileRenderer extends Widget implements IRenderMime.IRenderer {
     if (!tr && reveal) {
       // the row is filtered out or beyond the page: clear the filter and show it
       this._filter = {};
+      for (const control of this._controls) {
+        control.value = '';
+      }
       this._shown = this._rows.length;
       this._fillTable(false);
       tr = this._rowElements.get(layer);
@@ -313,6 +317,7 @@ export class ProfileRenderer extends Widget implements IRenderMime.IRenderer {
   private _tbody!: HTMLTableSectionElement;
   private _more!: HTMLButtonElement;
   private _rowElements = new Map<number, HTMLTableRowElement>();
+  private _controls: (HTMLInputElement | HTMLSelectElement)[] = [];
   private _selectedRow: number | null = null;
   private _graph: GraphView | null = null;
 }

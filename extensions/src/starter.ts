@@ -27,7 +27,7 @@ export function starterNotebook(device: string) {
       code('import workbench as wb\n\nmodel = wb.load_model("zoo:small-cnn")  # or a path to an .onnx / .tflite file\nmodel'),
       code(`device = wb.connect(${name})\ninfo = device.probe()\ninfo`),
       code('# the target the device was detected as; an estimate needs no hardware\ntarget = wb.targets.get("raspberry-pi-5")\nestimate = target.estimate(model)\nestimate'),
-      code('profile = wb.profile(model, device=device, backend="onnxruntime", options={"threads": 1}, runs=20)\nprofile'),
+      code('profile = wb.profile(model, device=device, backend="onnxruntime", options={"intra_op_threads": 1}, runs=20)\nprofile'),
       code('wb.compare([profile, estimate])')
     ]
   };

@@ -10,6 +10,8 @@ the test output folder printed at the end.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -98,6 +100,23 @@ def test_the_launcher_card_creates_the_starter_notebook(page: Page, shots: Path)
     expect(page.locator(".jp-NotebookPanel:visible")).to_contain_text('wb.connect("local")')
     expect(page.locator(".jp-NotebookPanel:visible")).to_contain_text("wb.profile(model")
     page.wait_for_function(KERNEL_IDLE, timeout=120_000)
+
+
+def test_the_starter_notebook_runs_from_top_to_bottom(page: Page, lab: Lab,
+                                                      tmp_path: Path) -> None:
+    path = page.evaluate("() => window.jupyterapp.shell.currentWidget.context.path")
+    starter = tmp_path / "starter.ipynb"
+    starter.write_text(json.dumps(lab.get(f"/api/contents/{path}")["content"]))
+    # a kernel of its own, outside the browser's event loop
+    done = subprocess.run([sys.executable, "-m", "jupyter", "execute", "--inplace",
+                           str(starter)], capture_output=True, text=True, timeout=600,
+                          cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    outputs = [o for cell in json.loads(starter.read_text())["cells"]
+               for o in cell.get("outputs", [])]
+    assert any("application/vnd.workbench.profile+json" in o.get("data", {}) for o in outputs)
+    assert any("application/vnd.workbench.comparison+json" in o.get("data", {})
+               for o in outputs)
 
 
 def test_a_profile_shows_the_interactive_renderer(page: Page, shots: Path) -> None:
