@@ -34,6 +34,8 @@ export interface IDeviceStatus {
   target?: string | null;
   runtimes?: string[];
   checked?: number;
+  /** the refused host key's fingerprint (state "unknown host key") */
+  fingerprint?: string;
 }
 
 /** A request to /workbench/api/...; JSON in and out, errors with the server's message. */
@@ -145,8 +147,27 @@ export class DevicesPanel extends Widget {
     if (device.status && device.status.message) {
       item.appendChild(el('div', 'jp-WbDevices-message', device.status.message));
     }
+    const fingerprint = device.status && device.status.fingerprint;
+    if (fingerprint) {
+      // the user compares this with the board's own key before trusting it
+      const trust = el('button', 'jp-WbDevices-new jp-WbDevices-trust', `trust host key ${fingerprint}`);
+      trust.addEventListener('click', () => void this._trust(device.name, fingerprint));
+      item.appendChild(trust);
+    }
     item.appendChild(open);
     return item;
+  }
+
+  private async _trust(name: string, fingerprint: string): Promise<void> {
+    try {
+      await requestAPI(this._options.settings, ['devices', name, 'trust'], {
+        method: 'POST',
+        body: JSON.stringify({ fingerprint })
+      });
+      await this.refresh();
+    } catch (reason) {
+      this._status.textContent = `Cannot trust the key of ${name}: ${reason}`;
+    }
   }
 
   private _status: HTMLDivElement;

@@ -10,11 +10,13 @@ import asyncio
 import json
 import socket
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from tornado.httpclient import HTTPClientError
 
+from tests.ssh.sshd import Sshd, keygen, start_sshd
 from workbench.devices import registry
 from workbench.server.status import StatusCache
 
@@ -42,6 +44,30 @@ def silent_board() -> Iterator[tuple[str, socket.socket]]:
     finally:
         listener.close()
         registry.remove("silent-board")
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
+    """The test suite's real sshd on 127.0.0.1 (see tests/ssh)."""
+    folder = tmp_path_factory.mktemp("sshd")
+    server = start_sshd(folder, keygen(folder / "authorized_client"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def locked_board(sshd: Sshd, tmp_path: Path) -> Iterator[str]:
+    """A registered board whose known key is trusted but whose login needs what the
+    server does not hold (the key given is not authorised there)."""
+    registry.add("locked-board", host="127.0.0.1", port=sshd.port, user="root",
+                 key_filename=str(keygen(tmp_path / "not_authorised")),
+                 known_hosts=[str(sshd.known_hosts)],
+                 user_known_hosts=str(tmp_path / "user_known_hosts"),
+                 ssh_config=str(tmp_path / "no_ssh_config"))
+    try:
+        yield "locked-board"
+    finally:
+        registry.remove("locked-board")
 
 
 async def _refused(fetch: Fetch, *parts: str, **kwargs: Any) -> int:
@@ -116,6 +142,25 @@ async def test_trusting_needs_a_fingerprint(jp_fetch: Fetch) -> None:
     code = await _refused(jp_fetch, "workbench", "api", "devices", "local", "trust",
                           method="POST", body=b"{}")
     assert code == 400
+
+
+async def test_a_board_that_needs_a_password_shows_needs_credentials(
+        jp_fetch: Fetch, locked_board: str) -> None:
+    response = await jp_fetch("workbench", "api", "devices", locked_board, "status")
+    status = json.loads(response.body)
+    assert status["state"] == "needs credentials"
+    assert status["error"]["type"] == "AuthenticationFailed"
+
+
+async def test_trusting_a_device_without_a_host_key_is_refused_with_the_reason(
+        jp_fetch: Fetch) -> None:
+    with pytest.raises(HTTPClientError) as caught:
+        await jp_fetch("workbench", "api", "devices", "local", "trust", method="POST",
+                       body=json.dumps({"fingerprint": "SHA256:abc"}))
+    assert caught.value.code == 409
+    assert caught.value.response is not None
+    error = json.loads(caught.value.response.body)
+    assert error["type"] == "DeviceError" and "no host key" in error["what"]
 
 
 async def test_other_requests_are_answered_while_a_probe_hangs(
