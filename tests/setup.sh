@@ -8,9 +8,11 @@ cd "$(dirname "$0")/.."
 
 # System packages the tests use: a real OpenSSH server for the SSH device tests
 # (started by the tests themselves on 127.0.0.1, never as a system service), and
-# qemu-user + mmdebstrap for the emulated Arm board, and chromium for the notebook UI's
-# browser test (driven by Playwright's Python API; no browser is downloaded).
+# qemu-user + mmdebstrap for the emulated Arm board; chromium for the lab extension's
+# browser tests (driven by Playwright's Python API, never a downloaded browser), and
+# Node.js to build the extension where the machine has none.
 SYSTEM_PACKAGES=(openssh-server openssh-client qemu-user-static mmdebstrap arch-test chromium)
+command -v node >/dev/null 2>&1 || SYSTEM_PACKAGES+=(nodejs npm)
 
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do
@@ -26,7 +28,15 @@ fi
 PYTHON="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[test]'
+.venv/bin/python -m pip install -q jupyter-builder  # jlpm and jupyter-builder, for the next step
+# The lab extension (extensions/, TypeScript): its npm packages from the npm registry at the
+# versions of yarn.lock, and a fresh build, so the package build below ships this code and
+# not an older build it would otherwise reuse.
+(export PATH="$PWD/.venv/bin:$PATH"; cd extensions && jlpm install && jlpm build:prod)
+.venv/bin/python -m pip install -q -e '.[test,lab]'
+# An editable install copies the built extension; a link to the build folder instead keeps
+# JupyterLab on the latest `jlpm build:prod` in extensions/.
+PATH="$PWD/.venv/bin:$PATH" .venv/bin/jupyter-builder develop --overwrite . >/dev/null
 # The out-of-tree backend plug-in the tests use (a package of its own, found by entry point).
 .venv/bin/python -m pip install -q -e tests/plugins/workbench-reference-backend
 echo "set up: .venv (run the tests with .venv/bin/python -m pytest)"

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -65,3 +66,59 @@ def test_the_main_job_runs_from_the_installed_wheel(wheel: Path, tmp_path: Path)
     assert found["workbench"].startswith(str(target))
     assert found["agent"].startswith(str(target))
     assert "small-cnn" in report.read_text()
+
+
+LABEXTENSION = "share/jupyter/labextensions/edge-workbench"
+
+
+def _shared_data(names: set[str]) -> set[str]:
+    """The wheel's shared-data files, relative to the environment's prefix."""
+    marker = ".data/data/"
+    return {name.split(marker, 1)[1] for name in names if marker in name}
+
+
+def test_the_wheel_carries_the_prebuilt_lab_extension_and_the_server_config(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    shared = _shared_data(names)
+    assert f"{LABEXTENSION}/package.json" in shared
+    assert f"{LABEXTENSION}/install.json" in shared
+    assert f"{LABEXTENSION}/static/style.js" in shared
+    assert any(n.startswith(f"{LABEXTENSION}/static/remoteEntry.") for n in shared)
+    assert "etc/jupyter/jupyter_server_config.d/workbench.json" in shared
+    assert "workbench/server/handlers.py" in names
+    # shipped once, under share/, and no TypeScript sources or node_modules
+    assert not any(n.startswith("workbench/labextension/") for n in names)
+    assert not any("node_modules" in n or n.endswith(".ts") for n in names)
+
+
+@pytest.fixture(scope="module")
+def sdist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("sdist")
+    subprocess.run([sys.executable, "-m", "build", "--sdist", "--outdir", str(out), str(ROOT)],
+                   check=True, capture_output=True, text=True)
+    [built] = out.glob("edge_workbench-*.tar.gz")
+    return built
+
+
+def test_the_sdist_holds_the_extension_sources_and_the_lock_file(sdist: Path) -> None:
+    with tarfile.open(sdist) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    for name in ("extensions/package.json", "extensions/yarn.lock", "extensions/tsconfig.json",
+                 "extensions/src/mime.ts", "extensions/style/base.css",
+                 "jupyter-config/jupyter_server_config.d/workbench.json"):
+        assert name in names, name
+    assert not any("node_modules" in n or n.startswith("workbench/labextension") for n in names)
+
+
+def test_a_wheel_built_from_the_sdist_builds_the_lab_extension(sdist: Path,
+                                                                tmp_path: Path) -> None:
+    with tarfile.open(sdist) as archive:
+        archive.extractall(tmp_path, filter="data")
+    [source] = tmp_path.glob("edge_workbench-*")
+    out = tmp_path / "wheel"
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w",
+                           str(out), str(source)], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    [built] = out.glob("edge_workbench-*.whl")
+    shared = _shared_data(set(zipfile.ZipFile(built).namelist()))
+    assert any(n.startswith(f"{LABEXTENSION}/static/remoteEntry.") for n in shared)

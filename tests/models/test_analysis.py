@@ -151,7 +151,7 @@ def test_topology_lists_nodes_edges_inputs_and_outputs(chain_model: Path) -> Non
     topology = load_model(chain_model).topology()
     assert topology["inputs"] == ["x"] and topology["outputs"] == ["y"]
     assert [n["name"] for n in topology["nodes"]] == ["relu", "matmul", "sigmoid"]
-    assert topology["nodes"][1] == {"name": "matmul", "op_type": "MatMul",
+    assert topology["nodes"][1] == {"name": "matmul", "op_type": "MatMul", "macs": 8 * 4,
                                     "inputs": ["a", "W"], "outputs": ["b"]}
     assert topology["edges"] == [{"from": "relu", "to": "matmul", "tensor": "a"},
                                  {"from": "matmul", "to": "sigmoid", "tensor": "b"}]

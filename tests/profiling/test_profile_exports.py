@@ -127,12 +127,15 @@ def test_mimebundle_offers_the_lab_type_html_png_and_text(profile: Profile) -> N
     assert "Conv_2" in bundle["text/html"]
 
 
-def test_mimebundle_json_part_drops_only_the_trace_events(profile: Profile) -> None:
+def test_mimebundle_json_part_trades_the_trace_events_for_a_timeline(profile: Profile) -> None:
+    from workbench.profiling.timeline import run_timeline
+
     part = profile._repr_mimebundle_()[PROFILE_MIME]
     assert "events" not in part["trace"]
     assert part["trace"]["run_index"] == 0
     expected = profile.to_dict()
     del expected["trace"]["events"]
+    expected["timeline"] = run_timeline(profile)
     assert part == expected
     assert profile.trace_events, "the profile itself keeps its events"
     json.dumps(part)  # and the part is JSON

@@ -168,7 +168,8 @@ class Model:
                     seen.add(key)
                     edges.append({"from": key[0], "to": node.name, "tensor": tensor})
         return {
-            "nodes": [{"name": n.name, "op_type": n.op_type,
+            # MACs per node let a graph be coloured by work without the model at hand
+            "nodes": [{"name": n.name, "op_type": n.op_type, "macs": n.macs,
                        "inputs": [t for t in n.inputs if t], "outputs": [t for t in n.outputs if t]}
                       for n in self._analysis.nodes],
             "edges": edges,

@@ -236,7 +236,7 @@ class Target:
         Each layer takes the longer of its compute time (operations over the
         peak of ``threads`` cores of ``cluster``) and its memory time (bytes
         over the DRAM bandwidth) and says which bound it. ``ceilings`` (from
-        :func:`workbench.targets.calibrate`) replace the datasheet peaks with
+        :func:`workbench.jobs.calibrate`) replace the datasheet peaks with
         measured ones; the document records which were used. With ``fuse``
         (the default) activations and BatchNormalization count inside the
         Conv/Gemm before them, as runtimes fuse them; ``fuse=False`` costs

@@ -135,9 +135,13 @@ def html_report(profile: Profile) -> str:
 
 def _json_part(profile: Profile) -> dict[str, Any]:
     """The document without the bulky raw events; everything else kept, in order."""
+    from workbench.profiling.timeline import run_timeline
+
     document = dict(profile.document)
     if isinstance(document.get("trace"), dict):
         document["trace"] = {k: v for k, v in document["trace"].items() if k != "events"}
+    # the raw events stay out; a compact, bounded timeline of the run goes in instead
+    document["timeline"] = run_timeline(profile)
     return document
 
 

@@ -1,0 +1,155 @@
+"""The lab extension's profile renderer on a 1,000-node model: time to first paint, payload size.
+
+A synthetic profile of 1,000 nodes (a chain with a skip connection every third
+node, as residual networks have; one layer row per node, every fifth row
+fusing two nodes; one trace event per layer) is saved as the output of a
+notebook. JupyterLab opens the notebook in Debian's chromium and the page
+records, from the open command, when the first table row and when every graph
+node are on screen. Baseline, same run: the 10-node profile of the test
+fixtures, opened the same way. Alternating rounds, medians of 5.
+Goal: table and graph under 1 s.
+
+Payload: the profile's MIME part as JSON, beside the whole document (raw
+trace events included) and the HTML fallback.
+
+    python benchmarks/bench_lab_render.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "remote")]
+
+from tests.lab.browser.labserver import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    notebook_with_output,
+    running_lab,
+)
+
+FIXTURE = ROOT / "tests" / "fixtures" / "formats" / "profile-1-synthetic.json"
+PROFILE_MIME = "application/vnd.workbench.profile+json"
+NODES = 1000
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+
+CLOSE_ALL = "() => { for (const w of [...window.jupyterapp.shell.widgets('main')]) w.close(); }"
+
+MEASURE = """async ([path, nodes]) => {
+    const t0 = performance.now();
+    const widget = await window.jupyterapp.commands.execute('docmanager:open', {path});
+    return await new Promise(resolve => {
+        let table = null;
+        const tick = () => {
+            const now = performance.now();
+            const panel = widget.node;
+            if (table === null && panel.querySelector('.jp-WbProfile tr.jp-WbProfile-row')) {
+                table = now - t0;
+            }
+            const drawn = panel.querySelectorAll('.jp-WbProfile g.jp-WbGraph-node').length;
+            if (drawn >= nodes || now - t0 > 60000) {
+                const status = panel.querySelector('.jp-WbGraph-status').textContent;
+                resolve({table, graph: drawn >= nodes ? now - t0 : null, status});
+                return;
+            }
+            setTimeout(tick, 5);
+        };
+        // rAF stops in a page the browser thinks hidden; a timer keeps polling then
+        setTimeout(tick, 0);
+    });
+}"""
+
+
+def big_profile(nodes: int = NODES) -> dict[str, Any]:
+    """The fixture's document with a 1,000-node topology, its layer rows and trace events."""
+    document: dict[str, Any] = json.loads(FIXTURE.read_text())
+    names = [f"block{i // 3}/op{i}" for i in range(nodes)]
+    ops = ["Conv", "BatchNormalization", "Relu"]
+    topology_nodes = [{"name": n, "op_type": ops[i % 3], "macs": (i % 7) * 100_000,
+                       "inputs": [], "outputs": []} for i, n in enumerate(names)]
+    edges = [{"from": names[i - 1], "to": names[i], "tensor": f"t{i}"} for i in range(1, nodes)]
+    edges += [{"from": names[i - 3], "to": names[i], "tensor": f"s{i}"}
+              for i in range(3, nodes, 3)]
+    layers, events, index, ts = [], [], 0, 0.0
+    template = document["layers"][1]
+    while index < nodes:
+        covered = names[index:index + (2 if len(layers) % 5 == 4 else 1)]
+        time_us = 5.0 + (index * 37) % 200
+        layers.append({**template, "name": f"layer_{len(layers)}",
+                       "op_type": ops[index % 3], "original_nodes": covered,
+                       "duration_us": {**template["duration_us"], "median": time_us,
+                                       "mean": time_us},
+                       "macs": (index % 7) * 100_000})
+        events.append({"name": f"layer_{len(layers) - 1}_kernel_time", "cat": "Node",
+                       "ph": "X", "ts": ts, "dur": time_us, "tid": 0,
+                       "args": {"op_name": ops[index % 3]}})
+        ts += time_us + 1
+        index += len(covered)
+    total = sum(layer["duration_us"]["median"] for layer in layers)
+    for layer in layers:
+        layer["share"] = layer["duration_us"]["median"] / total
+    document["topology"] = {"nodes": topology_nodes, "edges": edges, "inputs": ["input"],
+                            "outputs": ["output"]}
+    document["layers"] = layers
+    document["trace"] = {"run_index": 0, "events": events}
+    document["delegation"] = None
+    document["label"] = f"{nodes}-node synthetic model"
+    return document
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    import workbench as wb
+
+    small = wb.Profile.load(FIXTURE)
+    big = wb.Profile(big_profile())
+    bundles = {"10 nodes": small._repr_mimebundle_(), f"{NODES} nodes": big._repr_mimebundle_()}
+    sizes = {label: {key: len(value if isinstance(value, str) else json.dumps(value))
+                     for key, value in bundle.items()} for label, bundle in bundles.items()}
+    whole = len(big.to_json(indent=None))
+    node_counts = {"10 nodes": len(small.document["topology"]["nodes"]), f"{NODES} nodes": NODES}
+    results: dict[str, list[dict[str, Any]]] = {label: [] for label in bundles}
+    with tempfile.TemporaryDirectory() as folder, running_lab(Path(folder)) as lab, \
+            sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1000})
+        page.set_default_timeout(120_000)
+        page.goto(f"{lab.url}/lab?token={lab.token}")
+        page.wait_for_selector(".jp-Launcher", state="visible")
+        for round_ in range(ROUNDS):
+            for label, bundle in bundles.items():
+                name = f"{label.split()[0]}-{round_}.ipynb"
+                (lab.root / name).write_text(json.dumps(notebook_with_output("p", bundle)))
+                results[label].append(page.evaluate(MEASURE, [name, node_counts[label]]))
+                page.evaluate(CLOSE_ALL)
+        browser.close()
+
+    print(f"{'profile':>12} {'table ms':>9} {'graph ms':>9}  layout")
+    medians = {}
+    for label, runs in results.items():
+        if any(r["graph"] is None for r in runs):
+            raise SystemExit(f"{label}: the graph was not drawn within 60 s: {runs[-1]}")
+        table = statistics.median(r["table"] for r in runs)
+        graph = statistics.median(r["graph"] for r in runs)
+        medians[label] = (table, graph)
+        print(f"{label:>12} {table:9.0f} {graph:9.0f}  {runs[-1]['status']}")
+    base, big_label = medians["10 nodes"], f"{NODES} nodes"
+    print(f"ratio {big_label} / 10 nodes: table {medians[big_label][0] / base[0]:.2f}, "
+          f"graph {medians[big_label][1] / base[1]:.2f}")
+    for label, size in sizes.items():
+        print(f"{label}: " + ", ".join(f"{key} {value / 1024:.0f} KiB"
+                                       for key, value in size.items()))
+    print(f"{big_label}: whole document with raw trace events {whole / 1024:.0f} KiB")
+
+
+if __name__ == "__main__":
+    main()

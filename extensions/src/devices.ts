@@ -1,0 +1,177 @@
+/**
+ * The "Devices" sidebar: every device the server knows (local, registered,
+ * ~/.ssh/config, emulated) with its status, a refresh, and "new notebook for
+ * this device". All data comes from the server extension's REST API; the
+ * token and XSRF header come from ServerConnection.
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+import { listIcon } from '@jupyterlab/ui-components';
+import { Widget } from '@lumino/widgets';
+
+import { el } from './dom';
+
+/** How often, and how many times, the panel asks again for statuses still being checked. */
+const RETRY_MS = 4000;
+const MAX_RETRIES = 8;
+
+/** One device as GET /workbench/api/devices lists it. */
+export interface IDeviceEntry {
+  name: string;
+  kind: string;
+  notes?: string;
+  status?: IDeviceStatus | null;
+}
+
+/** A device's status as the server caches it. */
+export interface IDeviceStatus {
+  state: string;
+  reachable: boolean;
+  message?: string | null;
+  busy?: boolean;
+  holder?: string | null;
+  queue?: number;
+  target?: string | null;
+  runtimes?: string[];
+  checked?: number;
+  /** the refused host key's fingerprint (state "unknown host key") */
+  fingerprint?: string;
+}
+
+/** A request to /workbench/api/...; JSON in and out, errors with the server's message. */
+export async function requestAPI<T>(
+  settings: ServerConnection.ISettings,
+  path: string[],
+  init: RequestInit = {}
+): Promise<T> {
+  const url = URLExt.join(settings.baseUrl, 'workbench', 'api', ...path.map(encodeURIComponent));
+  const response = await ServerConnection.makeRequest(url, init, settings);
+  const body = await response.text();
+  const data = body ? JSON.parse(body) : null;
+  if (!response.ok) {
+    const message = data && data.what ? `${data.what}${data.hint ? ` — ${data.hint}` : ''}` : response.statusText;
+    throw new Error(message);
+  }
+  return data as T;
+}
+
+/** The text a status shows. */
+export function statusText(status: IDeviceStatus | null | undefined): string {
+  if (!status) {
+    return 'status not checked yet';
+  }
+  const parts = [status.state];
+  if (status.busy) {
+    parts.push(`busy${status.holder ? ` (${status.holder})` : ''}`);
+  }
+  if (status.queue) {
+    parts.push(`${status.queue} waiting`);
+  }
+  if (status.target) {
+    parts.push(status.target);
+  }
+  if (status.runtimes && status.runtimes.length) {
+    parts.push(status.runtimes.join(', '));
+  }
+  return parts.join(' · ');
+}
+
+export interface IDevicesPanelOptions {
+  settings: ServerConnection.ISettings;
+  newNotebook: (device: string) => void;
+}
+
+/** The sidebar panel. */
+export class DevicesPanel extends Widget {
+  constructor(private _options: IDevicesPanelOptions) {
+    super();
+    this.id = 'edge-workbench-devices';
+    this.addClass('jp-WbDevices');
+    this.title.icon = listIcon;
+    this.title.caption = 'Edge Workbench devices';
+    const header = el('div', 'jp-WbDevices-header');
+    header.appendChild(el('h3', '', 'Devices'));
+    const refresh = el('button', 'jp-mod-styled jp-WbDevices-refresh', 'refresh');
+    refresh.title = 'Check every device again';
+    refresh.addEventListener('click', () => void this.refresh(true));
+    header.appendChild(refresh);
+    this._status = el('div', 'jp-WbDevices-status');
+    this._list = el('ul', 'jp-WbDevices-list');
+    this.node.append(header, this._status, this._list);
+  }
+
+  /** Fetch the list (the server's cached statuses, or fresh ones with `force`). */
+  async refresh(force = false): Promise<void> {
+    window.clearTimeout(this._again);
+    this._status.textContent = force ? 'Checking devices…' : 'Loading…';
+    try {
+      const answer = force
+        ? await requestAPI<{ devices: IDeviceEntry[] }>(this._options.settings, ['devices', 'refresh'], {
+            method: 'POST'
+          })
+        : await requestAPI<{ devices: IDeviceEntry[] }>(this._options.settings, ['devices']);
+      this._list.replaceChildren(...answer.devices.map(d => this._item(d)));
+      const waiting = answer.devices.filter(d => !d.status).length;
+      this._status.textContent = `${answer.devices.length} device(s)${
+        waiting ? `, ${waiting} still being checked` : ''
+      }`;
+      // slow boards answer later: ask again for the server's cache (it checks no board twice)
+      if (waiting && this.isVisible && this._retries++ < MAX_RETRIES) {
+        this._again = window.setTimeout(() => void this.refresh(), RETRY_MS);
+      } else if (!waiting) {
+        this._retries = 0;
+      }
+    } catch (reason) {
+      this._status.textContent = `Cannot list devices: ${reason}`;
+    }
+  }
+
+  protected onAfterShow(): void {
+    this._retries = 0;
+    void this.refresh();
+  }
+
+  private _item(device: IDeviceEntry): HTMLLIElement {
+    const item = el('li', 'jp-WbDevices-item');
+    item.dataset.device = device.name;
+    const state = device.status ? device.status.state : 'unknown';
+    const dot = el('span', `jp-WbDevices-dot jp-WbDevices-${state.replace(/[^a-z]+/g, '-')}`);
+    const name = el('span', 'jp-WbDevices-name', device.name);
+    const kind = el('span', 'jp-WbDevices-kind', device.kind);
+    const open = el('button', 'jp-WbDevices-new', 'new notebook for this device');
+    open.title = `A starter notebook for ${device.name}`;
+    open.addEventListener('click', () => this._options.newNotebook(device.name));
+    const line = el('div', 'jp-WbDevices-line');
+    line.append(dot, name, kind);
+    item.append(line, el('div', 'jp-WbDevices-detail', statusText(device.status)));
+    if (device.status && device.status.message) {
+      item.appendChild(el('div', 'jp-WbDevices-message', device.status.message));
+    }
+    const fingerprint = device.status && device.status.fingerprint;
+    if (fingerprint) {
+      // the user compares this with the board's own key before trusting it
+      const trust = el('button', 'jp-WbDevices-new jp-WbDevices-trust', `trust host key ${fingerprint}`);
+      trust.addEventListener('click', () => void this._trust(device.name, fingerprint));
+      item.appendChild(trust);
+    }
+    item.appendChild(open);
+    return item;
+  }
+
+  private async _trust(name: string, fingerprint: string): Promise<void> {
+    try {
+      await requestAPI(this._options.settings, ['devices', name, 'trust'], {
+        method: 'POST',
+        body: JSON.stringify({ fingerprint })
+      });
+      await this.refresh();
+    } catch (reason) {
+      this._status.textContent = `Cannot trust the key of ${name}: ${reason}`;
+    }
+  }
+
+  private _status: HTMLDivElement;
+  private _list: HTMLUListElement;
+  private _again = 0;
+  private _retries = 0;
+}

@@ -1,0 +1,304 @@
+/**
+ * The model graph view: an SVG of the laid-out topology with pan (drag), zoom
+ * (wheel), fit, find-by-name, colour by time / MACs / provider, a legend, a
+ * hover title per node, and selection shared with the layer table.
+ */
+import { el, svg } from './dom';
+import { ColourBy, IGraphModel, formatNumber, nodeColours } from './data';
+import { ILayoutRequest, ILayoutResult, layoutGraph } from './layout';
+
+/** Where the last layout ran ('worker' or 'main thread'), shown in the status line. */
+let lastLayoutPlace = '';
+
+/** Lay out in a worker when one starts; otherwise on the main thread after a paint. */
+export function layoutAsync(request: ILayoutRequest): Promise<ILayoutResult> {
+  const onMainThread = () =>
+    new Promise<ILayoutResult>(resolve =>
+      setTimeout(() => {
+        lastLayoutPlace = 'main thread';
+        resolve(layoutGraph(request));
+      }, 0)
+    );
+  let worker: Worker;
+  try {
+    worker = new Worker(new URL('./layout-worker.js', import.meta.url));
+  } catch {
+    return onMainThread();
+  }
+  return new Promise<ILayoutResult>(resolve => {
+    const done = (result: ILayoutResult | null) => {
+      worker.terminate();
+      if (result) {
+        lastLayoutPlace = 'worker';
+        resolve(result);
+      } else {
+        void onMainThread().then(resolve);
+      }
+    };
+    worker.onmessage = (event: MessageEvent) =>
+      done(event.data && event.data.ok ? (event.data.result as ILayoutResult) : null);
+    worker.onerror = () => done(null);
+    worker.postMessage(request);
+  });
+}
+
+export interface IGraphViewOptions {
+  model: IGraphModel;
+  /** called with a layer index when a node that a layer covers is clicked */
+  onSelectLayer: (layer: number) => void;
+  /** where the layout ran, for the status line */
+  layout?: (request: ILayoutRequest) => Promise<ILayoutResult>;
+}
+
+/** The graph panel. Call `render()` once; `selectLayer()` highlights a layer's nodes. */
+export class GraphView {
+  readonly node: HTMLDivElement;
+
+  constructor(private _options: IGraphViewOptions) {
+    this.node = el('div', 'jp-WbGraph');
+    this._toolbar = el('div', 'jp-WbGraph-toolbar');
+    this._status = el('span', 'jp-WbGraph-status', 'laying out the graph…');
+    this._legend = el('div', 'jp-WbGraph-legend');
+    this._svg = svg('svg', { class: 'jp-WbGraph-canvas', width: '100%', height: '420' });
+    this._root = svg('g');
+    this._svg.appendChild(this._root);
+    this.node.append(this._toolbar, this._legend, this._svg);
+    this._buildToolbar();
+    this._bindPanZoom();
+  }
+
+  /** Lay out and draw; resolves when the graph is on screen. */
+  async render(): Promise<void> {
+    const { model } = this._options;
+    if (model.nodes.length === 0) {
+      this._status.textContent = 'The profile has no model graph (topology).';
+      return;
+    }
+    const request: ILayoutRequest = {
+      nodes: model.nodes.map(n => ({ id: n.id, label: n.opType })),
+      edges: model.edges
+    };
+    const started = performance.now();
+    const layout = await (this._options.layout || layoutAsync)(request);
+    this._draw(layout);
+    const place = this._options.layout ? '' : ` (${lastLayoutPlace})`;
+    this._status.textContent = `${model.nodes.length} nodes, laid out in ${Math.round(
+      performance.now() - started
+    )} ms${place}`;
+    this.node.dataset.nodes = String(model.nodes.length);
+  }
+
+  /** Highlight the nodes of a layer (from a table click) and bring them into view. */
+  selectLayer(layer: number | null, reveal = true): void {
+    const ids = layer === null ? [] : this._options.model.nodesOfLayer.get(layer) || [];
+    this._select(new Set(ids));
+    if (reveal && ids.length) {
+      this._centreOn(ids);
+    }
+  }
+
+  private _buildToolbar(): void {
+    const colour = el('select', 'jp-WbGraph-colour');
+    colour.title = 'Colour nodes by';
+    for (const [value, label] of [
+      ['time', 'colour: time'],
+      ['macs', 'colour: MACs'],
+      ['provider', 'colour: provider']
+    ]) {
+      const option = el('option', '', label);
+      option.value = value;
+      colour.appendChild(option);
+    }
+    colour.addEventListener('change', () => this._paint(colour.value as ColourBy));
+    const find = el('input', 'jp-WbGraph-find');
+    find.type = 'search';
+    find.placeholder = 'find node…';
+    find.addEventListener('keydown', event => {
+      if (event.key === 'Enter') {
+        this._find(find.value);
+      }
+    });
+    const fit = el('button', 'jp-WbGraph-fit jp-mod-styled', 'fit');
+    fit.addEventListener('click', () => this._fit());
+    const zoomIn = el('button', 'jp-mod-styled', '+');
+    zoomIn.addEventListener('click', () => this._zoom(1 / 1.25));
+    const zoomOut = el('button', 'jp-mod-styled', '−');
+    zoomOut.addEventListener('click', () => this._zoom(1.25));
+    this._toolbar.append(colour, find, fit, zoomIn, zoomOut, this._status);
+  }
+
+  private _draw(layout: ILayoutResult): void {
+    this._layout = layout;
+    const edges = svg('g', { class: 'jp-WbGraph-edges' });
+    for (const edge of layout.edges) {
+      if (edge.points.length < 2) {
+        continue;
+      }
+      const d = edge.points
+        .map((p, i) => `${i ? 'L' : 'M'}${p.x.toFixed(1)},${p.y.toFixed(1)}`)
+        .join('');
+      edges.appendChild(svg('path', { d, class: 'jp-WbGraph-edge' }));
+    }
+    const nodes = svg('g', { class: 'jp-WbGraph-nodes' });
+    const byId = new Map(this._options.model.nodes.map(n => [n.id, n]));
+    for (const box of layout.nodes) {
+      const info = byId.get(box.id);
+      if (!info) {
+        continue;
+      }
+      const g = svg('g', {
+        class: 'jp-WbGraph-node',
+        transform: `translate(${(box.x - box.width / 2).toFixed(1)},${(box.y - box.height / 2).toFixed(1)})`
+      });
+      g.dataset.node = box.id;
+      const rect = svg('rect', { width: box.width, height: box.height, rx: 4 });
+      const label = svg('text', { x: box.width / 2, y: box.height / 2 + 4 });
+      label.textContent = info.opType;
+      const title = svg('title');
+      title.textContent = [
+        info.id,
+        `op type: ${info.opType}`,
+        `layer time: ${formatNumber(info.timeUs)} µs${info.layer === null ? ' (no layer)' : ''}`,
+        `MACs: ${formatNumber(info.macs)}`,
+        `provider: ${info.provider || '–'}`
+      ].join('\n');
+      g.append(rect, label, title);
+      g.addEventListener('click', event => {
+        event.stopPropagation();
+        this._select(new Set([box.id]));
+        if (info.layer !== null) {
+          this._select(new Set(this._options.model.nodesOfLayer.get(info.layer) || [box.id]));
+          this._options.onSelectLayer(info.layer);
+        }
+      });
+      this._elements.set(box.id, g);
+      nodes.appendChild(g);
+    }
+    this._root.replaceChildren(edges, nodes);
+    this._paint('time');
+    this._fit();
+  }
+
+  private _paint(by: ColourBy): void {
+    const { colours, legend } = nodeColours(this._options.model.nodes, by);
+    for (const [id, g] of this._elements) {
+      (g.firstChild as SVGRectElement).setAttribute('fill', colours.get(id) || '#ddd');
+    }
+    this._legend.replaceChildren(
+      ...legend.map(item => {
+        const entry = el('span', 'jp-WbGraph-legendItem');
+        const swatch = el('span', 'jp-WbGraph-swatch');
+        swatch.style.background = item.colour;
+        entry.append(swatch, document.createTextNode(item.label));
+        return entry;
+      })
+    );
+  }
+
+  private _select(ids: Set<string>): void {
+    for (const id of this._selected) {
+      this._elements.get(id)?.classList.remove('jp-mod-selected');
+    }
+    this._selected = ids;
+    for (const id of ids) {
+      this._elements.get(id)?.classList.add('jp-mod-selected');
+    }
+  }
+
+  private _find(text: string): void {
+    const needle = text.trim().toLowerCase();
+    if (!needle) {
+      return;
+    }
+    const hit = this._options.model.nodes.find(n => n.id.toLowerCase().includes(needle));
+    if (!hit) {
+      this._status.textContent = `no node matches “${text}”`;
+      return;
+    }
+    this._select(new Set([hit.id]));
+    this._centreOn([hit.id]);
+    if (hit.layer !== null) {
+      this._options.onSelectLayer(hit.layer);
+    }
+  }
+
+  private _setView(x: number, y: number, w: number, h: number): void {
+    this._view = { x, y, w, h };
+    this._svg.setAttribute('viewBox', `${x} ${y} ${w} ${h}`);
+  }
+
+  private _fit(): void {
+    if (!this._layout) {
+      return;
+    }
+    const { width, height } = this._layout;
+    this._setView(0, 0, Math.max(width, 100), Math.max(height, 100));
+  }
+
+  private _centreOn(ids: string[]): void {
+    const boxes = (this._layout?.nodes || []).filter(n => ids.includes(n.id));
+    if (!boxes.length) {
+      return;
+    }
+    const cx = boxes.reduce((s, b) => s + b.x, 0) / boxes.length;
+    const cy = boxes.reduce((s, b) => s + b.y, 0) / boxes.length;
+    const w = Math.min(this._view.w, 600);
+    const h = (w * this._view.h) / this._view.w;
+    this._setView(cx - w / 2, cy - h / 2, w, h);
+  }
+
+  private _zoom(factor: number, cx?: number, cy?: number): void {
+    const v = this._view;
+    const px = cx === undefined ? v.x + v.w / 2 : cx;
+    const py = cy === undefined ? v.y + v.h / 2 : cy;
+    this._setView(px - (px - v.x) * factor, py - (py - v.y) * factor, v.w * factor, v.h * factor);
+  }
+
+  private _bindPanZoom(): void {
+    let drag: { x: number; y: number; view: { x: number; y: number; w: number; h: number } } | null =
+      null;
+    const scale = () => {
+      const rect = this._svg.getBoundingClientRect();
+      // preserveAspectRatio "meet": one screen px is the larger of the two ratios
+      return Math.max(this._view.w / (rect.width || 1), this._view.h / (rect.height || 1));
+    };
+    this._svg.addEventListener('wheel', event => {
+      event.preventDefault();
+      const rect = this._svg.getBoundingClientRect();
+      const s = scale();
+      const cx = this._view.x + (event.clientX - rect.left) * s;
+      const cy = this._view.y + (event.clientY - rect.top) * s;
+      this._zoom(event.deltaY > 0 ? 1.15 : 1 / 1.15, cx, cy);
+    });
+    this._svg.addEventListener('pointerdown', event => {
+      drag = { x: event.clientX, y: event.clientY, view: { ...this._view } };
+    });
+    this._svg.addEventListener('pointermove', event => {
+      if (!drag) {
+        return;
+      }
+      const s = scale();
+      this._setView(
+        drag.view.x - (event.clientX - drag.x) * s,
+        drag.view.y - (event.clientY - drag.y) * s,
+        drag.view.w,
+        drag.view.h
+      );
+    });
+    const end = () => {
+      drag = null;
+    };
+    this._svg.addEventListener('pointerup', end);
+    this._svg.addEventListener('pointerleave', end);
+  }
+
+  private _toolbar: HTMLDivElement;
+  private _status: HTMLSpanElement;
+  private _legend: HTMLDivElement;
+  private _svg: SVGSVGElement;
+  private _root: SVGGElement;
+  private _layout: ILayoutResult | null = null;
+  private _view = { x: 0, y: 0, w: 100, h: 100 };
+  private _elements = new Map<string, SVGGElement>();
+  private _selected = new Set<string>();
+}

@@ -1,0 +1,167 @@
+import { describe, expect, it } from 'vitest';
+
+import {
+  IProfileDocument,
+  filterRows,
+  joinTopology,
+  layerRows,
+  medianInterval,
+  nodeColours,
+  sortRows,
+  timeByOpType,
+  timelineBars
+} from '../src/data';
+
+function profile(): IProfileDocument {
+  return {
+    schema: 'workbench.profile/1',
+    kind: 'measured',
+    model: { name: 'm' },
+    device: { name: 'local' },
+    backend: { name: 'onnxruntime' },
+    latency: { samples_ms: [3, 1, 2, 5, 4], stats: { count: 5, median: 3 } },
+    layers: [
+      { name: 'Conv_0', op_type: 'Conv', original_nodes: ['conv1', 'bn1'], provider: 'CPU', duration_us: { median: 800 }, share: 0.8, macs: 1000 },
+      { name: 'relu', op_type: 'Relu', original_nodes: ['relu1'], provider: 'XNNPACK', duration_us: { median: 50 }, share: 0.05, macs: null },
+      { name: 'reorder', op_type: 'ReorderInput', original_nodes: [], provider: 'CPU', duration_us: null, share: null, macs: null },
+      { name: 'Conv_1', op_type: 'Conv', original_nodes: ['conv2'], provider: 'CPU', duration_us: { median: 150 }, share: 0.15, macs: 500 }
+    ],
+    topology: {
+      nodes: [
+        { name: 'conv1', op_type: 'Conv', macs: 900 },
+        { name: 'bn1', op_type: 'BatchNormalization' },
+        { name: 'relu1', op_type: 'Relu', macs: 0 },
+        { name: 'conv2', op_type: 'Conv' },
+        { name: 'flatten', op_type: 'Flatten' }
+      ],
+      edges: [
+        { from: 'conv1', to: 'bn1' },
+        { from: 'bn1', to: 'relu1' },
+        { from: 'relu1', to: 'conv2' },
+        { from: 'conv2', to: 'flatten' },
+        { from: 'conv2', to: 'ghost' }
+      ]
+    }
+  };
+}
+
+describe('the layer table', () => {
+  it('keeps execution order, names, providers and original nodes', () => {
+    const rows = layerRows(profile());
+    expect(rows.map(r => r.name)).toEqual(['Conv_0', 'relu', 'reorder', 'Conv_1']);
+    expect(rows[0].originalNodes).toEqual(['conv1', 'bn1']);
+    expect(rows[1].provider).toBe('XNNPACK');
+    expect(rows[2].timeUs).toBeNull();
+  });
+
+  it('sorts by time with missing times last in both directions', () => {
+    const rows = layerRows(profile());
+    expect(sortRows(rows, 'timeUs', true).map(r => r.name)).toEqual(['Conv_0', 'Conv_1', 'relu', 'reorder']);
+    expect(sortRows(rows, 'timeUs', false).map(r => r.name)).toEqual(['relu', 'Conv_1', 'Conv_0', 'reorder']);
+  });
+
+  it('sorts text columns alphabetically and keeps execution order on ties', () => {
+    const rows = layerRows(profile());
+    expect(sortRows(rows, 'opType', false).map(r => r.name)).toEqual(['Conv_0', 'Conv_1', 'relu', 'reorder']);
+  });
+
+  it('searches original node names as well as layer names', () => {
+    const rows = layerRows(profile());
+    expect(filterRows(rows, { search: 'BN1' }).map(r => r.name)).toEqual(['Conv_0']);
+    expect(filterRows(rows, { search: 'xnn' }).map(r => r.name)).toEqual(['relu']);
+  });
+
+  it('filters by op type and provider together', () => {
+    const rows = layerRows(profile());
+    expect(filterRows(rows, { opType: 'Conv', provider: 'CPU' }).map(r => r.name)).toEqual(['Conv_0', 'Conv_1']);
+    expect(filterRows(rows, { opType: 'Relu', provider: 'CPU' })).toEqual([]);
+  });
+
+  it('sums time by op type, slowest first, with shares of all layer time', () => {
+    const ops = timeByOpType(layerRows(profile()));
+    expect(ops[0]).toEqual({ opType: 'Conv', timeUs: 950, layers: 2, share: 0.95 });
+    expect(ops.map(o => o.opType)).toEqual(['Conv', 'Relu', 'ReorderInput']);
+  });
+});
+
+describe('the topology join', () => {
+  it('gives every node covered by a layer that layer’s time and provider', () => {
+    const graph = joinTopology(profile().topology, layerRows(profile()));
+    const byId = new Map(graph.nodes.map(n => [n.id, n]));
+    expect(byId.get('bn1')).toMatchObject({ layer: 0, timeUs: 800, provider: 'CPU' });
+    expect(byId.get('relu1')).toMatchObject({ layer: 1, provider: 'XNNPACK' });
+    expect(byId.get('flatten')).toMatchObject({ layer: null, timeUs: null, provider: '' });
+    expect(graph.nodesOfLayer.get(0)).toEqual(['conv1', 'bn1']);
+  });
+
+  it('takes MACs from the topology, and from a one-node layer when the node has none', () => {
+    const graph = joinTopology(profile().topology, layerRows(profile()));
+    const byId = new Map(graph.nodes.map(n => [n.id, n]));
+    expect(byId.get('conv1')!.macs).toBe(900);
+    expect(byId.get('conv2')!.macs).toBe(500);
+    // a fused layer's MACs are not split over its nodes
+    expect(byId.get('bn1')!.macs).toBeNull();
+  });
+
+  it('drops edges to nodes the topology does not have', () => {
+    const graph = joinTopology(profile().topology, layerRows(profile()));
+    expect(graph.edges).toHaveLength(4);
+  });
+
+  it('gives an empty graph for a profile without a topology', () => {
+    expect(joinTopology(null, layerRows(profile())).nodes).toEqual([]);
+  });
+
+  it('colours by provider with one colour per provider and grey for nodes outside layers', () => {
+    const graph = joinTopology(profile().topology, layerRows(profile()));
+    const { colours, legend } = nodeColours(graph.nodes, 'provider');
+    expect(colours.get('conv1')).toBe(colours.get('conv2'));
+    expect(colours.get('conv1')).not.toBe(colours.get('relu1'));
+    expect(legend.map(l => l.label)).toEqual(['CPU', 'XNNPACK', 'not run as a layer']);
+  });
+
+  it('colours the slowest node darkest by time', () => {
+    const graph = joinTopology(profile().topology, layerRows(profile()));
+    const { colours } = nodeColours(graph.nodes, 'time');
+    expect(colours.get('conv1')).toBe('rgb(180, 30, 30)');
+    expect(colours.get('flatten')).toBe('#d0d0d0');
+  });
+});
+
+describe('the latency summary', () => {
+  it('gives the median with an interval from the samples', () => {
+    expect(medianInterval([3, 1, 2, 5, 4])).toEqual({ median: 3, low: 1, high: 5 });
+    const many = Array.from({ length: 100 }, (_, i) => i + 1);
+    const interval = medianInterval(many)!;
+    expect(interval.median).toBe(50.5);
+    expect(interval.low).toBeGreaterThan(35);
+    expect(interval.high).toBeLessThan(65);
+  });
+
+  it('gives nothing without samples', () => {
+    expect(medianInterval([])).toBeNull();
+  });
+});
+
+describe('the timeline', () => {
+  it('places events as fractions of the run', () => {
+    const bars = timelineBars({
+      run_index: 0,
+      tracks: ['thread 0', 'thread 1'],
+      events: [
+        ['a', 0, 0, 25],
+        ['b', 1, 25, 75]
+      ],
+      total: 2,
+      dropped: 0
+    });
+    expect(bars).toEqual([
+      { name: 'a', track: 0, start: 0, width: 0.25, durUs: 25 },
+      { name: 'b', track: 1, start: 0.25, width: 0.75, durUs: 75 }
+    ]);
+  });
+
+  it('is empty without a timeline', () => {
+    expect(timelineBars(null)).toEqual([]);
+  });
+});
