@@ -58,7 +58,7 @@ export async function requestAPI<T>(
 /** The text a status shows. */
 export function statusText(status: IDeviceStatus | null | undefined): string {
   if (!status) {
-    return 'status not checked yet';
+    return 'checking…';
   }
   const parts = [status.state];
   if (status.busy) {
