@@ -155,7 +155,7 @@ def test_run_in_the_widget_draws_the_layer_table_and_a_typed_password_is_never_s
                 assert "conv" in names.lower() or "relu" in names.lower(), names
                 page.screenshot(path=str(tmp_path / "lab-results.png"), full_page=True)
 
-                page.get_by_role("tab", name="Device").click()
+                page.get_by_role("tab", name="Device", exact=True).click()
                 page.get_by_text("Add a board over SSH").click()
                 field = page.locator("input[type=password]").first
                 field.fill(SECRET)
