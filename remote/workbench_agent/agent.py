@@ -199,9 +199,10 @@ def run_job(job: Dict[str, Any], writer: EventWriter) -> int:
                 lock.release()
         result.setdefault("runner_api", RUNNER_API)
         result.setdefault("agent_version", __version__)
-        line = json.dumps(result, separators=(",", ":"), allow_nan=False)
+        final = {"event": "result", "result": result}
+        line = writer.line(final)  # once: its size goes in the download stage
         context.stage("download", done=0, total=len(line.encode("utf-8")))
-        writer.emit({"event": "result", "result": result})
+        writer.emit(final, line)
         return EXIT_OK
     except AgentFailure as failure:
         writer.emit({"event": "error", "error": failure.to_dict()})

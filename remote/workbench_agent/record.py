@@ -23,10 +23,14 @@ from typing import Any, Dict, List, Optional
 MAX_AGE_S = 7 * 86400
 
 
-def _write(path: str, document: Dict[str, Any]) -> None:
+def _write(path: str, document: Dict[str, Any], text: Optional[str] = None) -> None:
+    """Write ``document`` atomically; ``text`` is its JSON when the caller has it already."""
     temporary = path + ".tmp"
     with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(document, handle)
+        if text is None:
+            json.dump(document, handle)
+        else:
+            handle.write(text)
     os.replace(temporary, path)
 
 
@@ -46,9 +50,10 @@ class JobRecord:
         except OSError:
             pass  # a full disk must not hide the job's own outcome on the stream
 
-    def outcome(self, event: Dict[str, Any]) -> None:
+    def outcome(self, event: Dict[str, Any], text: Optional[str] = None) -> None:
+        """Keep the job's final event (``text``: its JSON, when already made)."""
         try:
-            _write(os.path.join(self.folder, "outcome.json"), event)
+            _write(os.path.join(self.folder, "outcome.json"), event, text)
         except OSError:
             pass
         self.status("done" if event.get("event") == "result" else "failed")

@@ -53,10 +53,18 @@ class EventWriter:
         self._lock = threading.Lock()
         self.record: Optional[JobRecord] = None
 
-    def emit(self, event: Dict[str, Any]) -> None:
-        line = json.dumps(event, separators=(",", ":"), allow_nan=False)
+    @staticmethod
+    def line(event: Dict[str, Any]) -> str:
+        """The event as one JSON line (without the newline)."""
+        return json.dumps(event, separators=(",", ":"), allow_nan=False)
+
+    def emit(self, event: Dict[str, Any], line: Optional[str] = None) -> None:
+        """Write ``event``; ``line`` is its JSON when the caller made it already (a large
+        result is serialised once)."""
+        if line is None:
+            line = self.line(event)
         if self.record is not None and event.get("event") in ("result", "error"):
-            self.record.outcome(event)
+            self.record.outcome(event, line)
         with self._lock:
             try:
                 self._stream.write(line + "\n")
