@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 
@@ -35,6 +36,17 @@ def cancel_scope(event: threading.Event | None) -> Iterator[None]:
 def current() -> threading.Event | None:
     """The cancel event of the job this thread runs, if any."""
     return _current.get()
+
+
+def wait_any(cancel: threading.Event, finished: threading.Event, timeout: float | None) -> bool:
+    """Wait until ``cancel`` or ``finished`` is set, or ``timeout``; True when cancel was set."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while not finished.is_set():
+        if cancel.wait(POLL_S):
+            return True
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+    return False
 
 
 def cancelled_error(where: str, doing: str) -> errors.JobCancelled:
@@ -64,12 +76,9 @@ def interrupting(close: Callable[[], None], *, where: str, doing: str) -> Iterat
     finished = threading.Event()
 
     def watch() -> None:
-        while not finished.is_set():
-            if event.wait(POLL_S):
-                if not finished.is_set():
-                    with contextlib.suppress(Exception):  # already closed: nothing to break
-                        close()
-                return
+        if wait_any(event, finished, None) and not finished.is_set():
+            with contextlib.suppress(Exception):  # already closed: nothing to break
+                close()
 
     watcher = threading.Thread(target=watch, name="workbench-cancel-watch", daemon=True)
     watcher.start()

@@ -11,23 +11,11 @@ cancelled or timed out rather than as crashed.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterable
 
 from workbench import errors
-from workbench.devices._cancel import POLL_S
+from workbench.devices._cancel import wait_any
 from workbench.devices._stream import StderrTail
-
-
-def wait_any(cancel: threading.Event, finished: threading.Event, timeout: float | None) -> bool:
-    """Wait until ``cancel`` or ``finished`` is set, or ``timeout``; True when cancel was set."""
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while not finished.is_set():
-        if cancel.wait(POLL_S):
-            return True
-        if deadline is not None and time.monotonic() >= deadline:
-            return False
-    return False
 
 
 class AgentWatch:

@@ -29,9 +29,11 @@ def detect_target(device: Device | DeviceInfo | str = "local") -> Detection:
     from workbench.devices.base import Device, DeviceInfo
     from workbench.targets.detection import from_probe
 
-    info = device if isinstance(device, DeviceInfo) else connect(device).probe() \
-        if isinstance(device, (str, Device)) else None
-    if info is None:
+    if isinstance(device, DeviceInfo):
+        info = device
+    elif isinstance(device, (str, Device)):
+        info = connect(device).probe()
+    else:
         raise TypeError(f"detect_target takes a Device, DeviceInfo or name, not "
                         f"{type(device).__name__}")
     return from_probe(info.cpu, info.name)
