@@ -21,6 +21,7 @@ from typing import Any
 
 from workbench import errors
 from workbench.profiling import _text as fmt
+from workbench.profiling.profile import layer_time_us
 
 __all__ = ["NO_PROVIDER", "SORT_KEYS", "LayerSelection", "layer_facets", "select_layers"]
 
@@ -32,10 +33,6 @@ def _number(value: Any) -> float | None:
     return float(value) if fmt.is_number(value) else None
 
 
-def _time(layer: dict[str, Any]) -> float | None:
-    return _number((layer.get("duration_us") or {}).get("median"))
-
-
 def provider_of(layer: dict[str, Any]) -> str:
     """The provider or delegate a row ran on, or :data:`NO_PROVIDER`."""
     provider = layer.get("provider")
@@ -45,7 +42,7 @@ def provider_of(layer: dict[str, Any]) -> str:
 #: sort key name -> (what it reads from a row, whether it is a number)
 SORT_KEYS: dict[str, tuple[Callable[[dict[str, Any]], Any], bool]] = {
     "order": (lambda layer: None, True),  # execution order: the rows as the profile has them
-    "time": (_time, True),
+    "time": (layer_time_us, True),
     "share": (lambda layer: _number(layer.get("share")), True),
     "macs": (lambda layer: _number(layer.get("macs")), True),
     "gmacs_per_s": (lambda layer: _number(layer.get("gmacs_per_s")), True),

@@ -164,6 +164,11 @@ def heading(text: str) -> w.HTML:
     return w.HTML(f"<b>{esc(text)}</b>")
 
 
+def help_html(text: str) -> str:
+    """A line of help in a muted colour, as HTML (for a widget that exists already)."""
+    return f"<span style='color:#666;font-size:.9em'>{esc(text)}</span>"
+
+
 def help_text(text: str) -> w.HTML:
-    """A line of help in a muted colour."""
-    return w.HTML(f"<span style='color:#666;font-size:.9em'>{esc(text)}</span>")
+    """A line of help in a muted colour, as a widget of its own."""
+    return w.HTML(help_html(text))

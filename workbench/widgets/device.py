@@ -16,7 +16,14 @@ import ipywidgets as w
 from traitlets import Unicode
 
 from workbench import errors
-from workbench.widgets._base import ErrorView, esc, heading, help_text, in_background, shown_errors
+from workbench.widgets._base import (
+    ErrorView,
+    esc,
+    heading,
+    help_html,
+    in_background,
+    shown_errors,
+)
 
 if TYPE_CHECKING:
     from workbench.devices import Device, DeviceInfo
@@ -131,7 +138,7 @@ class DevicePicker(w.VBox):  # type: ignore[misc]
         # Cleared in the observer itself: a notebook may be saved at any moment.
         field.value = ""
         held = " and ".join(sorted(self._secrets))
-        self.secret_state.value = help_text(f"{held} held in memory only").value
+        self.secret_state.value = help_html(f"{held} held in memory only")
 
     def forget_secrets(self) -> None:
         """Drop the password and passphrase held in memory."""
@@ -212,7 +219,7 @@ class DevicePicker(w.VBox):  # type: ignore[misc]
                              ) -> concurrent.futures.Future[Any]:
         self.errors.clear()
         with self.hold_sync():
-            self.info_view.value = help_text(f"{doing}…").value
+            self.info_view.value = help_html(f"{doing}…")
             self.host_key.value = ""
             self.trust_button.layout.display = "none"
             self.probe_button.disabled = self.connect_button.disabled = True
@@ -246,8 +253,8 @@ class DevicePicker(w.VBox):  # type: ignore[misc]
             self.host_key.value = (
                 f"Unknown host key of <b>{esc(device.name)}</b>: {esc(exc.key_type)} "
                 f"<code>{esc(exc.fingerprint)}</code><br>"
-                + help_text("Compare it with the board's own (ssh-keygen -lf on the board) "
-                            "before trusting it").value)
+                + help_html("Compare it with the board's own (ssh-keygen -lf on the board) "
+                            "before trusting it"))
             self.trust_button.layout.display = ""
 
     @property

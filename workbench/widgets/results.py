@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 
 from workbench import errors
-from workbench.widgets._base import ErrorView, esc, heading, help_text, shown_errors
+from workbench.widgets._base import ErrorView, esc, heading, help_html, help_text, shown_errors
 
 if TYPE_CHECKING:
     from workbench.profiling import Profile
@@ -240,8 +240,8 @@ class ResultsView(w.VBox):  # type: ignore[misc]
             self.next_button.disabled = self.page >= selection.pages(PAGE_SIZE) - 1
             self.table.value = (layer_table_html(self.profile, self.shown_rows, first)
                                 if self.shown_rows else
-                                help_text("no layer rows (profile runs was 0, or the "
-                                          "filters match none)").value)
+                                help_html("no layer rows (profile runs was 0, or the "
+                                          "filters match none)"))
 
     # --- runs, history, export ----------------------------------------------------------------
 

@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 
 from workbench import errors
-from workbench.widgets._base import ErrorView, Throttle, esc, heading, help_text, shown_errors
+from workbench.widgets._base import (
+    ErrorView,
+    Throttle,
+    esc,
+    heading,
+    help_html,
+    help_text,
+    shown_errors,
+)
 
 if TYPE_CHECKING:
     from workbench.jobs import Job, RunSettings
@@ -86,7 +94,7 @@ class RunPanel(w.VBox):  # type: ignore[misc]
                                   description="cluster", ensure_option=False)
         self.run_button = w.Button(description="Run", icon="play", button_style="primary")
         self.cancel_button = w.Button(description="Cancel", icon="stop", disabled=True)
-        self.state = w.HTML(help_text("idle").value)
+        self.state = w.HTML(help_html("idle"))
         self.progress = w.FloatProgress(value=0.0, min=0.0, max=1.0,
                                         layout=w.Layout(width="24em"))
         self.stage_view = w.HTML()
@@ -127,11 +135,9 @@ class RunPanel(w.VBox):  # type: ignore[misc]
                 raise errors.InvalidOptionValue(f"runs={self.runs.value!r} is not a number",
                                                 where="run settings",
                                                 hint="Give a whole number, or auto") from None
-        cluster: str | int = self.cluster.value.strip()
-        if isinstance(cluster, str) and cluster.isdigit():
-            cluster = int(cluster)
+        # RunSettings reads the cluster text itself (parse_cluster): names or an index
         return RunSettings(warmup=self.warmup.value, runs=runs,  # type: ignore[arg-type]
-                           profile_runs=self.profile_runs.value, cluster=cluster)
+                           profile_runs=self.profile_runs.value, cluster=self.cluster.value)
 
     # --- running -----------------------------------------------------------------------
 
@@ -160,7 +166,7 @@ class RunPanel(w.VBox):  # type: ignore[misc]
             self.run_button.disabled, self.cancel_button.disabled = True, False
             self.progress.value, self.progress.bar_style = 0.0, ""
             self.stage_view.value = ""
-            self.state.value = help_text("starting").value
+            self.state.value = help_html("starting")
         try:
             job = wb.Job(request["model"], request.get("device") or "local",
                          request.get("backend") or "onnxruntime", request.get("options"),
@@ -178,7 +184,7 @@ class RunPanel(w.VBox):  # type: ignore[misc]
         """Cancel the running job (it ends in whatever stage it is)."""
         if self.job is not None:
             self.job.cancel()
-            self.state.value = help_text("cancelling…").value
+            self.state.value = help_html("cancelling…")
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the last job ended and the panel showed its end; False on timeout."""

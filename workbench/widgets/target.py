@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 
 from workbench import errors
-from workbench.widgets._base import ErrorView, esc, heading, help_text, in_background, shown_errors
+from workbench.widgets._base import (
+    ErrorView,
+    esc,
+    heading,
+    help_html,
+    help_text,
+    in_background,
+    shown_errors,
+)
 
 if TYPE_CHECKING:
     from workbench.devices import Device
@@ -37,7 +45,11 @@ class TargetPicker(w.VBox):  # type: ignore[misc]
 
         self.errors = ErrorView()
         self._model, self._device = model, device
-        self._boards = [(f"{t.title} ({t.name})", t.name) for t in catalog()]
+        boards = catalog()
+        self._boards = [(f"{t.title} ({t.name})", t.name) for t in boards]
+        # what the search box matches, made once: a keystroke must not rebuild the catalog
+        self._haystack = {t.name: f"{t.title} {t.name} {t.cluster_text()}".lower()
+                          for t in boards}
         self.search = w.Text(description="search", placeholder="pi, jetson, a76, ...",
                              continuous_update=True)
         self.choice = w.Dropdown(options=self._boards, description="target",
@@ -69,13 +81,10 @@ class TargetPicker(w.VBox):  # type: ignore[misc]
 
     def _filter(self, change: dict[str, Any]) -> None:
         needle = change["new"].strip().lower()
-        from workbench.targets import catalog
-
         if not needle:
             options = self._boards
         else:
-            matching = {t.name for t in catalog()
-                        if needle in f"{t.title} {t.name} {t.cluster_text()}".lower()}
+            matching = {name for name, text in self._haystack.items() if needle in text}
             options = [(label, name) for label, name in self._boards if name in matching]
         current = self.choice.value
         self.choice.options = options
@@ -101,7 +110,7 @@ class TargetPicker(w.VBox):  # type: ignore[misc]
 
         device = self._device()
         self.errors.clear()
-        self.detected.value = help_text("detecting…").value
+        self.detected.value = help_html("detecting…")
 
         def work() -> Any:
             detection = detect_target(device)
