@@ -136,6 +136,14 @@ def test_providers_become_the_devices_choices_after_a_probe() -> None:
     assert form.options() == {}
 
 
+def test_a_probe_keeps_the_values_already_typed_into_the_form() -> None:
+    form = BackendForm("onnxruntime")
+    form.fields["intra_op_threads"].value = 3
+    form.use_device(LocalDevice().probe())
+    assert form.fields["intra_op_threads"].value == 3
+    assert form.options() == {"intra_op_threads": 3}
+
+
 def test_every_installed_backend_gets_a_form() -> None:
     form = BackendForm()
     for name in form.choice.options:

@@ -97,8 +97,18 @@ class BackendForm(w.VBox):  # type: ignore[misc]
 
     def use_device(self, info: DeviceInfo) -> None:
         """Offer the choices this device allows (rebuilds the form, keeping other values)."""
+        typed = {name: (type(field), field.value) for name, field in self.fields.items()}
         self._device_info = info
         self._build()
+        for name, (kind, value) in typed.items():
+            field = self.fields.get(name)
+            # a field that became a list of the device's choices starts from those
+            if field is None or type(field) is not kind:
+                continue
+            allowed = getattr(field, "options", None)
+            if allowed is None or all(v in allowed for v in (
+                    value if isinstance(value, tuple) else (value,))):
+                field.value = value
 
     def _build(self) -> None:
         self.errors.clear()
