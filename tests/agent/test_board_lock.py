@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from workbench_agent.lock import RECORD_BYTES, DeviceLock, board_state
 
-from tests.conftest import agent_env
+from tests.conftest import ROOT, agent_env
 
 # One job: takes the board (reporting each queue change), says so, releases on a line of stdin.
 JOB = """
@@ -52,11 +52,14 @@ class Job:
     """A process that takes the board lock at ``path``; its JSON lines arrive in ``lines``."""
 
     def __init__(self, path: Path, job: str, holder: str, timeout: float | None = None,
-                 python: str = sys.executable, user: pwd.struct_passwd | None = None) -> None:
+                 python: str = sys.executable, user: pwd.struct_passwd | None = None,
+                 agent_root: Path | None = None) -> None:
         self.job, self.holder = job, holder
         self.lines: queue.Queue[dict[str, Any]] = queue.Queue()
         env = agent_env()
         env.pop("PYTHONHOME", None)
+        if agent_root is not None:  # a copy of the agent another account can read
+            env["PYTHONPATH"] = str(agent_root)
 
         def become() -> None:  # runs in the child, before exec
             if user is not None:
@@ -285,7 +288,13 @@ def test_a_lock_made_by_one_account_is_opened_by_another_under_protected_regular
         path = top / "board" / "board.lock"
         path.parent.mkdir()
         path.parent.chmod(0o1777)  # root's board folder, like /var/tmp/workbench made by root
-        theirs = start(jobs, path, "job-nobody", "nobody", python=python, user=nobody)
+        # The checkout may sit in a folder only root can read: nobody gets its own copy.
+        shutil.copytree(ROOT / "remote" / "workbench_agent", top / "agent" / "workbench_agent",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        for folder in (top / "agent", top / "agent" / "workbench_agent"):
+            folder.chmod(0o755)
+        theirs = start(jobs, path, "job-nobody", "nobody", python=python, user=nobody,
+                       agent_root=top / "agent")
         theirs.next("acquired")
         assert os.stat(path).st_uid == nobody.pw_uid  # another account's file in root's folder
         with sysctl("fs/protected_regular", "2") as protected, \
