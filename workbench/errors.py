@@ -36,7 +36,8 @@ Tree::
     │   ├── InvalidGraph             the ONNX checker or shape inference rejects it
     │   ├── InvalidTfliteModel       a .tflite flatbuffer that is corrupt or not TFLite
     │   ├── UnsupportedConversion    an ONNX graph the TFLite twin builder cannot express
-    │   └── UnknownZooModel          ``zoo:NAME`` with an unknown name
+    │   ├── UnknownZooModel          ``zoo:NAME`` with an unknown name
+    │   └── UploadTooLarge           an uploaded file over the upload limit (give a path)
     ├── OptionError
     │   ├── UnknownOption            a backend or run option nobody takes
     │   └── InvalidOptionValue       a value of the wrong type or outside the allowed set
@@ -89,7 +90,8 @@ __all__ = [
     "MissingExternalData", "ModelError", "ModelNotFound", "ModelTruncated", "NotAnOnnxModel",
     "OptionError", "ProfileError", "ProfileFormatError", "TargetError", "UnknownHostKey",
     "UnknownOption", "UnknownTarget", "UnknownZooModel", "UnreachableHost",
-    "UnsupportedConversion", "UnsupportedOpset", "UnsupportedPlatform", "WorkbenchError",
+    "UnsupportedConversion", "UnsupportedOpset", "UnsupportedPlatform", "UploadTooLarge",
+    "WorkbenchError",
 ]
 
 
@@ -188,6 +190,12 @@ class UnknownZooModel(ModelError):
     """``zoo:NAME`` names no bundled model."""
 
     default_hint = "Run `workbench zoo` to list the bundled models"
+
+
+class UploadTooLarge(ModelError):
+    """An uploaded model file is over the upload limit; a path carries any size."""
+
+    default_hint = "Copy the file next to the notebook and give its path instead"
 
 
 # --- options and inputs -------------------------------------------------------

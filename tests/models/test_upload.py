@@ -34,7 +34,7 @@ def test_an_upload_is_named_after_its_file(conv_model: Path) -> None:
 
 
 def test_an_upload_over_the_limit_is_refused_before_parsing() -> None:
-    with pytest.raises(errors.ModelError) as raised:
+    with pytest.raises(errors.UploadTooLarge) as raised:
         load_upload(bytes(UPLOAD_LIMIT_BYTES + 1), "big.onnx")
     assert "over the upload limit of 50 MiB" in raised.value.what
     assert raised.value.where == "upload 'big.onnx'"

@@ -30,8 +30,9 @@ def test_an_upload_over_50_mib_is_refused_with_a_hint_to_give_a_path() -> None:
     picker = ModelPicker()
     _send_upload(picker, "huge.onnx", bytes(50 * 2**20 + 1))
     assert picker.model is None and picker.upload.value == ()
-    assert isinstance(picker.errors.error, errors.ModelError)
+    assert isinstance(picker.errors.error, errors.UploadTooLarge)
     assert "give its path instead" in picker.errors.widget.value
+    assert "where: upload &#x27;huge.onnx&#x27;" in picker.errors.widget.value
 
 
 def test_a_zoo_model_shows_its_summary() -> None:

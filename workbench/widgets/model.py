@@ -21,11 +21,13 @@ class ModelPicker(w.VBox):  # type: ignore[misc]
     The loaded model is ``picker.model``; its summary (layers, params, MACs,
     peak activations, inputs and outputs) shows below. Symbolic input dims get
     a field each; "Fix shapes" replaces the model by ``model.with_shapes(...)``.
-    Uploads over 50 MiB are refused (give a path instead); after loading, the
-    upload widget is emptied so the file never lands in the saved notebook.
+    Uploads over the limit (50 MiB, checked by ``load_upload``) are refused with
+    a hint to give a path instead; after loading, the upload widget is emptied
+    so the file never lands in the saved notebook.
     """
 
     def __init__(self, model: str | None = None) -> None:
+        from workbench.models.upload import UPLOAD_LIMIT_BYTES
         from workbench.models.zoo import TFLITE_SUFFIX, zoo_names
 
         self.errors = ErrorView()
@@ -52,7 +54,8 @@ class ModelPicker(w.VBox):  # type: ignore[misc]
         super().__init__([
             heading("Model"),
             w.HBox([self.zoo, self.path, self.load_button]),
-            w.HBox([self.upload, help_text("upload up to 50 MiB; larger: give a path")]),
+            w.HBox([self.upload, help_text(f"upload up to {UPLOAD_LIMIT_BYTES // 2**20} MiB; "
+                                           "larger: give a path")]),
             self.errors.widget, self.summary, w.HBox([self.dims, self.fix_button])])
         if model is not None:
             guard(self.load)(model)
@@ -71,13 +74,11 @@ class ModelPicker(w.VBox):  # type: ignore[misc]
         files = change["new"]
         if not files:
             return  # our own reset below
-        from workbench.models.upload import check_upload_size, load_upload
+        from workbench.models.upload import load_upload
 
         try:
-            upload = files[0]
-            name = str(upload.get("name") or "upload")
-            check_upload_size(int(upload.get("size") or len(upload["content"])), name)
-            self._use(load_upload(upload["content"], name))
+            upload = files[0]  # load_upload refuses one over the limit
+            self._use(load_upload(upload["content"], str(upload.get("name") or "upload")))
         finally:
             # The value is synced widget state: left there, the whole file would be
             # saved into the notebook with the widget state.
