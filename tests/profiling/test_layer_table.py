@@ -71,3 +71,37 @@ def test_the_text_summary_header_names_the_statistic_of_time_and_share(
 
 def test_the_html_report_header_names_the_statistic_of_time_and_share(profile: Profile) -> None:
     assert '<th class="n">median µs</th><th class="n">share of median</th>' in profile.to_html()
+
+
+def _header_cells(html: str) -> list[str]:
+    return re.findall(r"<th(?: class=\"n\")?>(.*?)</th>", html.split("</thead>")[0])
+
+
+def test_a_page_of_the_html_table_numbers_its_rows_from_the_pages_first(
+        profile: Profile) -> None:
+    from workbench.views.layers import layer_html
+
+    page = layer_html(profile.layers[1:3], first=1, row_css="row")
+    numbers = re.findall(r'<tr class="row"><td class="n">(\d+)</td><td>(.*?)</td>', page)
+    assert numbers == [("2", profile.layers[1]["name"]), ("3", profile.layers[2]["name"])]
+    assert _header_cells(page)[0] == "#"
+
+
+def test_the_provider_column_sits_after_the_op_type_with_the_rows_provider(
+        profile: Profile) -> None:
+    from workbench.views.layers import HEADERS, layer_html
+
+    table = layer_html(profile.layers[:1], with_provider=True)
+    assert _header_cells(table) == [*HEADERS[:2], "provider", *HEADERS[2:]]
+    cells = re.findall(r"<td(?: class=\"n\")?>(.*?)</td>", table)
+    assert cells[2] == profile.layers[0]["provider"] == "CPUExecutionProvider"
+
+
+def test_the_sort_choices_are_worded_as_the_headers_of_their_columns() -> None:
+    from workbench.profiling.layer_query import SORT_KEYS
+    from workbench.views.layers import HEADERS, PROVIDER_HEADER, SORT_CHOICES
+
+    labels = dict(SORT_CHOICES)
+    assert labels["median µs"] == "time" and labels["share of median"] == "share"
+    assert {key for _label, key in SORT_CHOICES} <= set(SORT_KEYS)
+    assert set(labels) - {"execution order"} <= {*HEADERS, PROVIDER_HEADER}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from tests.widgets.test_run_flow import _shown_names
@@ -119,3 +120,66 @@ def test_comparing_one_run_asks_for_two(wide_profile: Any) -> None:
     view.compare_choice.value = (0,)
     view.compare_button.click()
     assert "Choose two runs or more" in view.errors.widget.value
+
+
+def test_the_widgets_table_has_the_reports_headers_plus_the_provider(wide_profile: Any) -> None:
+    import re
+
+    from workbench.views.layers import HEADERS
+
+    view = ResultsView(wide_profile)
+    header = view.table.value.split("</thead>")[0]
+    assert re.findall(r"<th(?: class=\"n\")?>(.*?)</th>", header) == [
+        "#", *HEADERS[:2], "provider", *HEADERS[2:]]
+    assert "share of median" in header and ">share<" not in header
+    assert dict(view.sort.options)["share of median"] == "share"
+
+
+def test_the_history_tab_lists_saved_profiles_and_reloads_one_as_a_run(
+        wide_profile: Any, tmp_path: Any, monkeypatch: Any) -> None:
+    from workbench import history
+
+    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path))
+    entry = history.save(wide_profile)
+    view = ResultsView()
+    view.history_refresh.click()
+    assert [value for _label, value in view.history_choice.options] == [entry.id]
+    view.history_choice.value = entry.id
+    view.history_load.click()
+    assert view.errors.error is None, view.errors.widget.value
+    assert len(view.profiles) == 1 and view.profile is view.profiles[0]
+    assert view.profile.document == wide_profile.document
+    assert len(view.shown_rows) == PAGE_SIZE
+
+
+def test_reloading_with_no_saved_profile_chosen_says_what_to_do(tmp_path: Any,
+                                                                 monkeypatch: Any) -> None:
+    from workbench import errors
+
+    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path))
+    view = ResultsView()
+    view.history_refresh.click()
+    view.history_load.click()
+    assert isinstance(view.errors.error, errors.HistoryError)
+    assert "hint: Press Refresh, then choose one" in view.errors.widget.value
+
+
+def test_the_latency_summary_shows_the_median_with_its_95_percent_interval(
+        conv_model: Any) -> None:
+    import workbench as wb
+    from workbench.profiling._text import fmt_number
+
+    profile = wb.profile(conv_model, warmup=1, runs=15, profile_runs=0)
+    view = ResultsView(profile)
+    low, high = profile.latency["median_ci"]
+    assert f"(95% CI {fmt_number(low)}–{fmt_number(high)})" in view.latency.value
+    assert "15 runs" in view.latency.value
+
+
+def test_the_latency_summary_lists_the_profiles_warnings(wide_profile: Any) -> None:
+    view = ResultsView(wide_profile)
+    warnings = wide_profile.document.get("warnings") or []
+    assert warnings  # two timed runs are too few for a stable median
+    for warning in warnings:
+        assert f"<li style='color:#8a5a00'>{html.escape(str(warning), quote=True)}</li>" in (
+            view.latency.value)

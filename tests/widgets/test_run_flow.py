@@ -19,7 +19,8 @@ def _shown_names(html: str) -> list[str]:
     the ``[layout]`` tag of a row that is not a compute layer)."""
     import html as html_module
 
-    cells = re.findall(r"<tr class='workbench-layer'><td>\d+</td><td>(.*?)</td>", html)
+    cells = re.findall(r'<tr class="workbench-layer"><td class="n">\d+</td><td>(.*?)</td>',
+                       html)
     return [re.sub(r" \[\w+\]$", "", html_module.unescape(cell)) for cell in cells]
 
 

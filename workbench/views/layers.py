@@ -23,24 +23,45 @@ HEADERS = ("layer", "op type", "original nodes", f"{STATISTIC} µs", f"share of 
            "MACs", "GMAC/s")
 #: which columns hold numbers (aligned right)
 NUMERIC = (False, False, False, True, True, True, True)
+#: the column a table filtered by provider adds, after the op type
+PROVIDER_HEADER = "provider"
+#: the sort keys of :func:`workbench.profiling.layer_query.select_layers`, named as the
+#: headers name their columns, for a front end's sort picker
+SORT_CHOICES = ((HEADERS[3], "time"), (HEADERS[4], "share"), (HEADERS[5], "macs"),
+                (HEADERS[6], "gmacs_per_s"), ("execution order", "order"), (HEADERS[0], "name"),
+                (HEADERS[1], "op_type"), (PROVIDER_HEADER, "provider"))
 
 
-def layer_cells(layers: Sequence[dict[str, Any]], nodes_width: int | None = 32) -> list[list[str]]:
-    """Formatted cells per layer, in :data:`HEADERS` order.
+def columns(with_provider: bool = False) -> list[tuple[str, bool]]:
+    """The table's (header, numeric) columns; ``with_provider`` adds the provider's."""
+    found = list(zip(HEADERS, NUMERIC, strict=True))
+    if with_provider:
+        found.insert(2, (PROVIDER_HEADER, False))
+    return found
+
+
+def layer_cells(layers: Sequence[dict[str, Any]], nodes_width: int | None = 32, *,
+                with_provider: bool = False) -> list[list[str]]:
+    """Formatted cells per layer, in :func:`columns` order.
 
     A row the runtime inserted (a layout conversion, a copy) is tagged with
     its kind; ``nodes_width`` shortens long lists of original nodes (None
     keeps them whole).
     """
+    from workbench.profiling.layer_query import provider_of
+
     rows = []
     for layer in layers:
         name = str(layer["name"])
         if layer.get("kind") not in (None, "compute"):
             name += f" [{layer['kind']}]"
-        rows.append([name, str(layer["op_type"]),
-                     fmt.join_nodes(layer.get("original_nodes"), nodes_width),
-                     fmt.fmt_number(layer_time_us(layer)), fmt.fmt_share(layer.get("share")),
-                     fmt.fmt_si(layer.get("macs")), fmt.fmt_number(layer.get("gmacs_per_s"))])
+        cells = [name, str(layer["op_type"]),
+                 fmt.join_nodes(layer.get("original_nodes"), nodes_width),
+                 fmt.fmt_number(layer_time_us(layer)), fmt.fmt_share(layer.get("share")),
+                 fmt.fmt_si(layer.get("macs")), fmt.fmt_number(layer.get("gmacs_per_s"))]
+        if with_provider:
+            cells.insert(2, provider_of(layer))
+        rows.append(cells)
     return rows
 
 
@@ -50,7 +71,20 @@ def layer_text(layers: Sequence[dict[str, Any]]) -> list[str]:
     return fmt.text_table(["#", *HEADERS], rows, [True, *NUMERIC])
 
 
-def layer_html(layers: Sequence[dict[str, Any]]) -> str:
-    """The table as HTML, every original node listed."""
-    return parts.table(list(zip(HEADERS, NUMERIC, strict=True)),
-                       parts.text_rows(layer_cells(layers, nodes_width=None), NUMERIC))
+def layer_html(layers: Sequence[dict[str, Any]], *, first: int | None = None,
+               nodes_width: int | None = None, with_provider: bool = False, css: str = "",
+               row_css: str = "") -> str:
+    """The table as HTML (every cell escaped), every original node listed unless
+    ``nodes_width`` shortens the lists.
+
+    ``first`` numbers the rows from ``first + 1`` in a leading "#" column, for
+    one page of a longer table; ``with_provider`` adds the provider column;
+    ``css`` and ``row_css`` name the table's and each row's class.
+    """
+    shown = columns(with_provider)
+    rows = layer_cells(layers, nodes_width, with_provider=with_provider)
+    if first is not None:
+        shown.insert(0, ("#", True))
+        rows = [[str(first + number), *cells] for number, cells in enumerate(rows, 1)]
+    numeric = [right for _header, right in shown]
+    return parts.table(shown, parts.text_rows(rows, numeric, css=row_css), css=css)

@@ -45,9 +45,11 @@ def table(headers: Sequence[tuple[str, bool]], rows: Sequence[str], css: str = "
             f"<tbody>{''.join(rows)}</tbody></table>")
 
 
-def text_rows(rows: Sequence[Sequence[str]], numeric: Sequence[bool]) -> list[str]:
-    """``<tr>`` rows of plain-text cells, aligned per column by ``numeric``."""
-    return ["<tr>" + "".join(cell(text, right) for text, right in zip(row, numeric, strict=True))
+def text_rows(rows: Sequence[Sequence[str]], numeric: Sequence[bool], css: str = "") -> list[str]:
+    """``<tr>`` rows of plain-text cells, aligned per column by ``numeric``; ``css`` names
+    each row's class."""
+    start = f'<tr class="{escape(css)}">' if css else "<tr>"
+    return [start + "".join(cell(text, right) for text, right in zip(row, numeric, strict=True))
             + "</tr>" for row in rows]
 
 

@@ -1,8 +1,11 @@
 """The results view: latency summary, a per-layer table a page at a time, runs, history, export.
 
 The table asks :func:`workbench.profiling.layer_query.select_layers` for its
-rows and draws one page (``PAGE_SIZE`` rows) as escaped HTML, so a model of
-thousands of layers never puts more than a page into the widget state.
+rows and draws one page (``PAGE_SIZE`` rows) with the library's own table view
+(:func:`workbench.views.layers.layer_html`: the report's columns and headers,
+plus the provider), so a model of thousands of layers never puts more than a
+page into the widget state, and the widget and the report never word a column
+differently.
 """
 
 from __future__ import annotations
@@ -14,19 +17,17 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 
 from workbench import errors
+from workbench.views.layers import SORT_CHOICES, layer_html
 from workbench.widgets._base import ErrorView, esc, heading, help_html, help_text, shown_errors
 
 if TYPE_CHECKING:
     from workbench.profiling import Profile
     from workbench.profiling.layer_query import LayerSelection
 
-__all__ = ["PAGE_SIZE", "ResultsView", "latency_html", "layer_table_html"]
+__all__ = ["PAGE_SIZE", "ResultsView", "latency_html"]
 
 #: rows of the per-layer table on one page
 PAGE_SIZE = 25
-_SORTS = [("time (median)", "time"), ("share", "share"), ("MACs", "macs"),
-          ("GMAC/s", "gmacs_per_s"), ("execution order", "order"), ("name", "name"),
-          ("op type", "op_type"), ("provider", "provider")]
 #: the Plots tab's choices: label -> function of workbench.plots drawing one profile
 PLOTS = {"top layers": "top_layers", "latency distribution": "latency_distribution",
          "time by op type": "time_by_op_type", "time against MACs": "time_vs_macs",
@@ -58,21 +59,9 @@ def latency_html(profile: Profile) -> str:
     return "<div class='workbench-latency'>" + "<br>".join(lines) + "</div>"
 
 
-def layer_table_html(profile: Profile, rows: list[dict[str, Any]], first: int = 0) -> str:
-    """Rows of the per-layer table as an HTML table; every cell is escaped."""
-    from workbench.profiling.layer_query import provider_of
-
-    headers = ["#", "layer", "op type", "provider", "original nodes", "median µs", "share",
-               "MACs", "GMAC/s"]
-    cells = profile.layer_table_rows(rows, nodes_width=48)
-    body = "".join(
-        f"<tr class='workbench-layer'><td>{first + i + 1}</td><td>{esc(c[0])}</td>"
-        f"<td>{esc(c[1])}</td><td>{esc(provider_of(layer))}</td><td>{esc(c[2])}</td>"
-        + "".join(f"<td style='text-align:right'>{esc(v)}</td>" for v in c[3:]) + "</tr>"
-        for i, (layer, c) in enumerate(zip(rows, cells, strict=True)))
-    head = "".join(f"<th style='text-align:left'>{esc(h)}</th>" for h in headers)
-    return (f"<table class='workbench-layers' style='font-size:.9em'><tr>{head}</tr>"
-            f"{body}</table>")
+#: the layer table's looks: numbers to the right (the view marks their cells with class n)
+_TABLE_STYLE = ("<style>.workbench-layers{font-size:.9em}.workbench-layers .n{text-align:right}"
+                ".workbench-layers th{text-align:left}</style>")
 
 
 class ResultsView(w.VBox):  # type: ignore[misc]
@@ -87,7 +76,7 @@ class ResultsView(w.VBox):  # type: ignore[misc]
     def __init__(self, profile: Profile | None = None, *, export_dir: str | Path = ".") -> None:
         self.errors = ErrorView()
         self.latency = w.HTML()
-        self.sort = w.Dropdown(options=_SORTS, value="time", description="sort by")
+        self.sort = w.Dropdown(options=SORT_CHOICES, value="time", description="sort by")
         self.descending = w.Checkbox(value=True, description="largest first", indent=False)
         self.op_types = w.SelectMultiple(options=[], description="op types", rows=4)
         self.providers = w.SelectMultiple(options=[], description="providers", rows=4)
@@ -238,7 +227,10 @@ class ResultsView(w.VBox):  # type: ignore[misc]
                 f"of {len(selection.rows)} (matched {selection.matched} of {selection.total})")
             self.previous_button.disabled = self.page == 0
             self.next_button.disabled = self.page >= selection.pages(PAGE_SIZE) - 1
-            self.table.value = (layer_table_html(self.profile, self.shown_rows, first)
+            self.table.value = (_TABLE_STYLE + layer_html(
+                                    self.shown_rows, first=first, nodes_width=48,
+                                    with_provider=True, css="workbench-layers",
+                                    row_css="workbench-layer")
                                 if self.shown_rows else
                                 help_html("no layer rows (profile runs was 0, or the "
                                           "filters match none)"))
