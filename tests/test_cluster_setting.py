@@ -28,3 +28,33 @@ def test_run_settings_read_the_cluster_the_same_way() -> None:
     assert RunSettings.of(cluster="LITTLE").job_section()["cluster"] == "little"
     with pytest.raises(errors.InvalidOptionValue, match="cluster='medium'"):
         RunSettings(cluster="medium")
+
+
+def test_a_big_little_target_offers_each_cluster_by_index_between_the_words() -> None:
+    from workbench.jobs.settings import cluster_choices
+    from workbench.targets import get
+
+    choices = cluster_choices(get("radxa-rock-5b"))
+    assert [value for _label, value in choices] == ["big", "little", 0, 1, "all"]
+    assert dict((v, label) for label, v in choices)[1] == "cluster 1: 4× Cortex-A76 @ 2.4 GHz"
+    assert all(RunSettings(cluster=value).cluster == value for _label, value in choices)
+
+
+def test_a_probed_device_offers_its_own_clusters() -> None:
+    from workbench.devices import LocalDevice
+    from workbench.jobs.settings import cluster_choices
+
+    info = LocalDevice().probe()
+    found = (info.cpu or {}).get("clusters") or []
+    values = [value for _label, value in cluster_choices(info)]
+    assert values[0] == "big" and values[-1] == "all"
+    assert [v for v in values if isinstance(v, int)] == (
+        list(range(len(found))) if len(found) > 1 else [])
+
+
+def test_a_cluster_given_from_code_is_offered_even_when_the_source_lists_none() -> None:
+    from workbench.jobs.settings import cluster_choices
+
+    assert cluster_choices(keep="3")[-1] == ("cluster 3 (set from code)", 3)
+    with pytest.raises(errors.InvalidOptionValue):
+        cluster_choices(keep="fastest")

@@ -65,3 +65,30 @@ def test_an_estimate_compares_with_a_measured_run_layer_by_layer() -> None:
     assert ui.results.errors.error is None, ui.results.errors.widget.value
     assert "Estimate against measured" in ui.results.comparison.value
     assert "EstimateComparison estimate" in ui.results.comparison.value
+
+
+def test_the_run_clusters_are_the_chosen_targets_until_a_device_is_probed() -> None:
+    from workbench.jobs import cluster_choices
+
+    ui = Workbench()
+    ui.target_picker.choice.value = "radxa-rock-5b"
+    assert [v for _l, v in ui.run_panel.cluster.options] == ["big", "little", 0, 1, "all"]
+    ui.run_panel.cluster.value = 1
+    assert ui.run_panel.settings().cluster == 1
+    ui.device_picker.probe_button.click()
+    assert ui.device_picker.task is not None
+    info = ui.device_picker.task.result(120)
+    assert list(ui.run_panel.cluster.options) == cluster_choices(info)
+    # index 1 stays chosen only where the probed device has a cluster 1
+    offered = [value for _label, value in cluster_choices(info)]
+    assert ui.run_panel.cluster.value == (1 if 1 in offered else "big")
+
+
+def test_a_cluster_set_from_code_is_offered_and_a_wrong_one_refused() -> None:
+    import pytest
+
+    from workbench.widgets import RunPanel
+
+    assert RunPanel(cluster="2").settings().cluster == 2
+    with pytest.raises(errors.InvalidOptionValue, match="cluster='fastest'"):
+        RunPanel(cluster="fastest")

@@ -22,7 +22,13 @@ from workbench.jobs.document import detected_target, layer_table, profile_docume
 from workbench.jobs.estimate import estimate, estimate_target
 from workbench.jobs.handle import FINAL_STATES, STATES, Job, profile, submit
 from workbench.jobs.measure import calibrate, detect_target
-from workbench.jobs.settings import MIN_STABLE_RUNS, RunKeywords, RunSettings, parse_cluster
+from workbench.jobs.settings import (
+    MIN_STABLE_RUNS,
+    RunKeywords,
+    RunSettings,
+    cluster_choices,
+    parse_cluster,
+)
 
 __all__ = [
     "FINAL_STATES",
@@ -35,6 +41,7 @@ __all__ = [
     "as_model",
     "build_job",
     "calibrate",
+    "cluster_choices",
     "detect_target",
     "detected_target",
     "estimate",

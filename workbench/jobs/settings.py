@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from workbench import errors
+
+if TYPE_CHECKING:
+    from workbench.devices.base import DeviceInfo
+    from workbench.targets import Target
 
 #: below this many timed runs the median is flagged as unstable
 MIN_STABLE_RUNS = 10
@@ -42,6 +46,39 @@ def parse_cluster(value: str | int) -> str | int:
     raise errors.InvalidOptionValue(
         f"cluster={value!r} is not big, little, all or a cluster index", where="run settings",
         hint="e.g. cluster='big', 'little', 'all' or 0 (`--cluster big` on the command line)")
+
+
+def cluster_choices(source: Target | DeviceInfo | None = None,
+                    keep: str | int | None = None) -> list[tuple[str, str | int]]:
+    """The clusters a run can name, as (label, value) pairs for a picker.
+
+    ``source`` is a probed device's info or a catalog target: its clusters are
+    offered by index with their cores, after "big" and "little" (when it has
+    two kinds of core) and before "all cores". Without a source only the
+    words are offered. ``keep`` (read by :func:`parse_cluster`) is offered
+    too when the source does not list it, so a value set from code stays.
+    """
+    described: list[str] = []
+    if source is not None and hasattr(source, "clusters"):  # a catalog target
+        described = [f"{c.count}× {c.core.name}" + (f" @ {c.max_ghz:g} GHz" if c.max_ghz else "")
+                     for c in source.clusters]
+    elif source is not None:  # a device's probe
+        described = [f"{len(c.get('cores') or []) or '?'}× "
+                     f"{c.get('model') or c.get('part') or 'unknown core'}"
+                     + (f" @ {c['max_mhz']:g} MHz" if c.get("max_mhz") else "")
+                     for c in (source.cpu or {}).get("clusters") or []]
+    choices: list[tuple[str, str | int]] = [("big (the fastest cores)", "big")]
+    if len(set(described)) > 1 or not described:
+        choices.append(("little (the slowest cores)", "little"))
+    if len(described) > 1:
+        choices += [(f"cluster {index}: {text}", index) for index, text in enumerate(described)]
+    choices.append(("all cores", "all"))
+    if keep is not None:
+        wanted = parse_cluster(keep)
+        if wanted not in [value for _label, value in choices]:
+            name = f"cluster {wanted}" if isinstance(wanted, int) else wanted
+            choices.append((f"{name} (set from code)", wanted))
+    return choices
 
 
 class RunKeywords(TypedDict, total=False):

@@ -46,7 +46,7 @@ def info_html(info: DeviceInfo) -> str:
     """A device's probe as a short table: arch, clusters, runtimes (all text escaped)."""
     clusters = (info.cpu or {}).get("clusters") or []
     cluster_text = ", ".join(
-        f"{len(c.get('cpus') or []) or '?'}× {c.get('model') or c.get('part') or '?'}"
+        f"{len(c.get('cores') or []) or '?'}× {c.get('model') or c.get('part') or '?'}"
         + (f" @ {c['max_mhz']} MHz" if c.get("max_mhz") else "") for c in clusters) or "unknown"
     runtimes = ", ".join(
         f"{name} {spec.get('version')}"

@@ -26,7 +26,9 @@ from workbench.widgets._base import (
 )
 
 if TYPE_CHECKING:
+    from workbench.devices import DeviceInfo
     from workbench.jobs import Job, RunSettings
+    from workbench.targets import Target
 
 __all__ = ["STAGE_LABELS", "RunPanel", "stage_detail"]
 
@@ -72,6 +74,12 @@ def _fraction(event: dict[str, Any]) -> float | None:
 class RunPanel(w.VBox):  # type: ignore[misc]
     """Warm-up, runs (a number or ``auto``), profile runs and cluster; Run, Cancel, progress.
 
+    The cluster is a choice among the clusters of the probed device or the
+    chosen target (``use_clusters``), plus "big", "little" and "all cores";
+    from code, ``RunPanel(cluster=1)`` (any value :func:`workbench.jobs.parse_cluster`
+    reads; offered even before a device lists it) or ``panel.cluster.value = ...``
+    (one of the values offered).
+
     ``request`` gives what to run (model, device, backend, options) at each Run
     click; standing alone, the panel runs the keyword arguments it was given.
     ``panel.job`` is the last job; ``panel.wait()`` waits until the panel has
@@ -81,7 +89,7 @@ class RunPanel(w.VBox):  # type: ignore[misc]
     def __init__(self, request: Callable[[], dict[str, Any]] | None = None, *,
                  model: Any = None, device: Any = "local", backend: Any = "onnxruntime",
                  options: dict[str, Any] | None = None, warmup: int = 10, runs: int | str = 50,
-                 profile_runs: int = 10, cluster: str = "big") -> None:
+                 profile_runs: int = 10, cluster: str | int = "big") -> None:
         self.errors = ErrorView()
         self._request = request or (lambda: {"model": model, "device": device,
                                               "backend": backend, "options": options})
@@ -90,8 +98,12 @@ class RunPanel(w.VBox):  # type: ignore[misc]
                            placeholder="a number, or auto")
         self.profile_runs = w.BoundedIntText(value=profile_runs, min=0, max=10**6,
                                              description="profile runs")
-        self.cluster = w.Combobox(value=str(cluster), options=["big", "little", "all"],
-                                  description="cluster", ensure_option=False)
+        from workbench.jobs import cluster_choices, parse_cluster
+
+        # the words until a device or a target names its clusters (use_clusters)
+        chosen = parse_cluster(cluster)
+        self.cluster = w.Dropdown(options=cluster_choices(keep=chosen), value=chosen,
+                                  description="cluster")
         self.run_button = w.Button(description="Run", icon="play", button_style="primary")
         self.cancel_button = w.Button(description="Cancel", icon="stop", disabled=True)
         self.state = w.HTML(help_html("idle"))
@@ -119,6 +131,18 @@ class RunPanel(w.VBox):  # type: ignore[misc]
             self.errors.widget, self.progress, self.stage_view])
 
     # --- settings ----------------------------------------------------------------------
+
+    def use_clusters(self, source: Target | DeviceInfo | None) -> None:
+        """Offer the clusters of ``source`` (a probed device or a catalog target) to choose
+        from; the chosen one stays when ``source`` has it, else "big" is chosen."""
+        from workbench.jobs import cluster_choices
+
+        options = cluster_choices(source)
+        values = [value for _label, value in options]
+        current = self.cluster.value
+        with self.hold_sync():
+            self.cluster.options = options
+            self.cluster.value = current if current in values else "big"
 
     def settings(self) -> RunSettings:
         """The run settings the fields say; InvalidOptionValue for a value they cannot be."""
