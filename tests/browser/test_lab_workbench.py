@@ -53,6 +53,16 @@ def _request(url: str, token: str, method: str = "GET") -> int:
         return int(answer.status)
 
 
+def _notebook(*cells: str) -> str:
+    """A notebook of code cells, never run."""
+    return json.dumps({
+        "cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+                   "source": cell} for cell in cells],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5})
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """``jupyter lab`` on 127.0.0.1 with a token, a notebook that shows the workbench, and
@@ -63,12 +73,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     model = conv_relu_model(notebooks / "conv_relu.onnx")
     cell = ("from workbench.widgets import Workbench\n"
             f"ui = Workbench({str(model)!r}, warmup=0, runs=3, profile_runs=2)\nui")
-    notebook = {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {},
-                           "outputs": [], "source": cell}],
-                "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                            "language": "python"}},
-                "nbformat": 4, "nbformat_minor": 5}
-    (notebooks / "ui.ipynb").write_text(json.dumps(notebook))
+    (notebooks / "ui.ipynb").write_text(_notebook(cell))
+    (notebooks / "kept.ipynb").write_text(_notebook(cell, "job = ui.run(wait=True)"))
     config = base / "config"
     # no news toast over the page; widget state saved with the notebook, as a user may set it
     (config / "labconfig").mkdir(parents=True)
@@ -178,3 +184,53 @@ def test_run_in_the_widget_draws_the_layer_table_and_a_typed_password_is_never_s
     files = [p for p in lab["notebooks"].rglob("*") if p.is_file()]
     assert any(".ipynb_checkpoints" in p.parts for p in files)
     assert not [p for p in files if SECRET in p.read_text(errors="ignore")]
+
+
+def _saved_outputs(path: Path, cell: int) -> list[dict[str, Any]]:
+    try:
+        return list(json.loads(path.read_text())["cells"][cell]["outputs"])
+    except (ValueError, KeyError, IndexError):
+        return []  # not saved yet, or caught mid-write
+
+
+def test_a_run_waited_for_in_a_cell_is_saved_as_that_cells_output_in_real_jupyterlab(
+        lab: dict[str, Any], tmp_path: Path) -> None:
+    expect = playwright.expect
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch_persistent_context(
+            tmp_path / "chromium", executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 1800})
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(60_000)
+            # reset: not the layout the other test left, with its notebook in front
+            page.goto(f"{lab['url']}/lab/tree/kept.ipynb?reset&token={lab['token']}")
+            page.wait_for_function(
+                "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                " && window.jupyterapp.shell.currentWidget.context"
+                " && window.jupyterapp.shell.currentWidget.context.path === 'kept.ipynb'",
+                timeout=START_S * 1000)
+            _kernel_idle(page)
+            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            # the table fills in the widget while the second cell waits for the run
+            rows = page.locator("table.workbench-layers tr.workbench-layer")
+            expect(rows.first).to_be_visible(timeout=START_S * 1000)
+            second = page.locator(".jp-Notebook .jp-CodeCell").nth(1)
+            expect(second.locator(".jp-OutputArea-output")).not_to_have_count(
+                0, timeout=START_S * 1000)
+            _kernel_idle(page)
+            page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
+            saved = lab["notebooks"] / "kept.ipynb"
+            deadline = time.monotonic() + 30
+            while not _saved_outputs(saved, 1):
+                assert time.monotonic() < deadline, "the notebook was not saved"
+                time.sleep(0.2)
+            page.screenshot(path=str(tmp_path / "lab-kept.png"), full_page=True)
+        finally:
+            browser.close()
+    # what a reopened notebook shows without a kernel or widget state: the file's outputs
+    kept = [o for o in _saved_outputs(saved, 1) if o["output_type"] == "display_data"]
+    assert len(kept) == 1, _saved_outputs(saved, 1)
+    bundle = kept[0]["data"]
+    assert "application/vnd.workbench.profile+json" in bundle
+    assert "conv_relu" in "".join(bundle["text/html"])

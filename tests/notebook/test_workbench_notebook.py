@@ -16,7 +16,8 @@ SECRET = "typed-secret-Zq81x"
 SHOWN_NAMES = (
     "import html, re\n"
     "def shown(ui):\n"
-    "    cells = re.findall(r\"<tr class='workbench-layer'><td>\\d+</td><td>(.*?)</td>\",\n"
+    "    cells = re.findall(r'<tr class=\"workbench-layer\"><td class=\"n\">\\d+</td>"
+    "<td>(.*?)</td>',\n"
     "                       ui.results.table.value)\n"
     "    return [re.sub(r' \\[\\w+\\]$', '', html.unescape(c)) for c in cells]\n")
 
@@ -99,3 +100,28 @@ def test_the_kernel_runs_other_cells_while_a_run_goes_on_and_cancel_stops_it(
     ], tmp_path / "busy.ipynb")
     assert _printed(saved.cells[2]) == {"answer": 42, "running": True, "state": "running"}
     assert _printed(saved.cells[3]) == {"state": "cancelled", "profiles": 0}
+
+
+def test_a_run_waited_for_in_a_cell_leaves_its_profile_and_its_error_as_that_cells_output(
+        conv_model: Path, tmp_path: Path) -> None:
+    path = tmp_path / "kept.ipynb"
+    saved = _execute([
+        "from workbench.widgets import Workbench\n"
+        f"ui = Workbench({str(conv_model)!r}, warmup=0, runs=2, profile_runs=1)\nui",
+        "job = ui.run(wait=True)",
+        "ui.backend_form.fields['providers'].value = '[\"NoSuchExecutionProvider\"]'\n"
+        "failed = ui.run(wait=True)",
+        "import json\nprint(json.dumps({'label': ui.profile.label, 'state': failed.state}))",
+    ], path)
+    report = _printed(saved.cells[3])
+    # read back as a reopened file is: JSON on disk, no kernel, no widget state used
+    cells = json.loads(path.read_text())["cells"]
+    assert report["state"] == "failed"
+    kept = [o for o in cells[1]["outputs"] if o["output_type"] == "display_data"]
+    assert len(kept) == 1, cells[1]["outputs"]
+    assert "application/vnd.workbench.profile+json" in kept[0]["data"]
+    assert report["label"] in "".join(kept[0]["data"]["text/html"])
+    shown_error = "".join("".join(o["data"].get("text/html", []))
+                          for o in cells[2]["outputs"] if o["output_type"] == "display_data")
+    assert "BackendUnavailable" in shown_error and "NoSuchExecutionProvider" in shown_error
+    assert "where: local" in shown_error and "hint: " in shown_error

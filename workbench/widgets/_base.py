@@ -49,6 +49,18 @@ def error_parts(exc: BaseException) -> dict[str, str]:
                     "notebook cell that led to it"}
 
 
+def error_html(exc: BaseException) -> str:
+    """An error as a block of escaped HTML: its type and what, then where, then hint."""
+    parts = error_parts(exc)
+    lines = [f"<b>{esc(parts['type'])}</b>: {esc(parts['what'])}"]
+    if parts["where"]:
+        lines.append(f"<span class='workbench-where'>where: {esc(parts['where'])}</span>")
+    if parts["hint"]:
+        lines.append(f"<span class='workbench-hint'>hint: {esc(parts['hint'])}</span>")
+    return ("<div class='workbench-error' style='border-left:4px solid #b00020;"
+            "padding:.3em .6em;background:#fdecee'>" + "<br>".join(lines) + "</div>")
+
+
 class ErrorView:
     """Shows the last error of a part of the UI as what / where / hint; empty when none."""
 
@@ -59,16 +71,8 @@ class ErrorView:
 
     def show(self, exc: BaseException) -> None:
         """Show ``exc`` (escaped)."""
-        parts = error_parts(exc)
         self.error = exc
-        lines = [f"<b>{esc(parts['type'])}</b>: {esc(parts['what'])}"]
-        if parts["where"]:
-            lines.append(f"<span class='workbench-where'>where: {esc(parts['where'])}</span>")
-        if parts["hint"]:
-            lines.append(f"<span class='workbench-hint'>hint: {esc(parts['hint'])}</span>")
-        self.widget.value = ("<div class='workbench-error' style='border-left:4px solid #b00020;"
-                             "padding:.3em .6em;background:#fdecee'>"
-                             + "<br>".join(lines) + "</div>")
+        self.widget.value = error_html(exc)
 
     def clear(self) -> None:
         """Remove the error shown."""

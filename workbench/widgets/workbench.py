@@ -4,6 +4,17 @@
     ui = Workbench()
     ui                      # shows the UI
     ui.model, ui.profile, ui.profiles, ui.job   # the state, for code in later cells
+    ui.run(wait=True)       # a run whose profile stays in the notebook as this cell's output
+
+Where results are kept: a Run click shows them in the widgets, live, and
+widget state is not what a notebook opened without a kernel shows. An
+ordinary output is only kept by the cell whose execution emitted it, and
+JupyterLab applies a message to a cell's outputs only while that cell's
+request runs (it routes output by the request's future). So a run started
+from a cell that waits, ``ui.run(wait=True)``, leaves the profile's MIME
+bundle as that cell's output, in every front end; a click also updates a
+display output under the UI, which front ends that apply display updates
+after a cell ended (VS Code, nbclient) keep.
 """
 
 from __future__ import annotations
@@ -13,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
-from workbench.widgets._base import ErrorView, shown_errors
+from workbench.widgets._base import ErrorView, error_html, help_text, shown_errors
 from workbench.widgets.backend import BackendForm
 from workbench.widgets.device import DevicePicker
 from workbench.widgets.model import ModelPicker
@@ -31,9 +42,15 @@ if TYPE_CHECKING:
 
 __all__ = ["Workbench"]
 
-_PLACEHOLDER_TEXT = ("Workbench: the last run's profile replaces this line where the front end "
-                     "applies display updates after a cell ended (nbclient does; JupyterLab "
-                     "does not: there, `ui.profile` in a cell keeps it as an output).")
+#: how to keep a run's results in the saved notebook, shown under the Run button
+KEEP_HELP = ("A Run click shows its results here. To keep them in the saved notebook, readable "
+             "without a kernel, run `ui.run(wait=True)` in a cell: the run shows here as it "
+             "goes, and its profile stays as that cell's output (stop it with the kernel "
+             "interrupt, as Cancel is not read while a cell runs).")
+_PLACEHOLDER_TEXT = ("Workbench: the last Run click's profile replaces this line in front ends "
+                     "that update an output after its cell ended (VS Code, nbclient; not "
+                     "JupyterLab). Everywhere, `ui.run(wait=True)` in a cell keeps the "
+                     "profile as that cell's output.")
 _PLACEHOLDER = {"text/plain": _PLACEHOLDER_TEXT,
                 "text/html": f"<i style='color:#666'>{_PLACEHOLDER_TEXT}</i>"}
 
@@ -43,11 +60,14 @@ class Workbench(w.VBox):  # type: ignore[misc]
 
     Run starts a job in the background (``ui.job``); the kernel stays free for
     other cells. Each finished run is added to ``ui.profiles`` and shown in
-    the results, and replaces an ordinary output under the UI by the profile's
-    MIME bundle (a display update), so a saved notebook shows the last result
-    without a kernel or widget state. Front ends that drop display updates for
-    a cell that has ended (JupyterLab) keep the placeholder; ``ui.wait()`` or
-    ``ui.profile`` in a cell shows the profile as that cell's output.
+    the results. ``ui.run(wait=True)`` in a cell runs the same job, waits
+    in that cell and leaves the profile's MIME bundle (or the error, with
+    what, where and hint) as the cell's ordinary output: a saved notebook
+    shows it without a kernel or widget state, in JupyterLab, VS Code and
+    Colab alike. A Run click also replaces a display output under the UI by
+    the profile, where the front end applies display updates after the
+    UI's cell ended (VS Code, nbclient); JupyterLab keeps the placeholder
+    line there, and only the widgets show the click's result.
 
     ``model``, ``device`` and ``backend`` preselect those parts; ``connection``
     is handed to every board the Device tab connects (see DevicePicker);
@@ -69,13 +89,17 @@ class Workbench(w.VBox):  # type: ignore[misc]
         self._display: DisplayHandle | None = None
         guard = shown_errors(self.errors)
         self.device_picker.on_probe(guard(self._device_probed))
+        # the cluster choices: the probed device's, else the chosen target's
+        self.target_picker.choice.observe(guard(self._target_chosen), names="value")
+        self.device_picker.choice.observe(guard(self._target_chosen), names="value")
         self.run_panel.on_done(self._job_ended)
         # an estimate is a profile too: shown beside the measurements, comparable with them
         self.target_picker.on_estimate(self.results.add)
         setup = w.Tab(children=[self.model_picker, self.target_picker, self.device_picker,
                                 self.backend_form],
                       titles=("Model", "Target", "Device", "Backend"))
-        super().__init__([self.errors.widget, setup, self.run_panel, self.results])
+        super().__init__([self.errors.widget, setup, self.run_panel, help_text(KEEP_HELP),
+                          self.results])
 
     # --- state for code -------------------------------------------------------------------
 
@@ -104,9 +128,33 @@ class Workbench(w.VBox):  # type: ignore[misc]
         """Every profile of this UI's session, oldest first."""
         return list(self.results.profiles)
 
-    def run(self) -> Job:
-        """Start a run as the Run button does; returns its job."""
-        return self.run_panel.run()
+    def run(self, wait: bool = False) -> Job:
+        """Start a run as the Run button does; returns its job.
+
+        ``wait=True`` waits in the calling cell until the UI showed the end,
+        then displays the profile (or the error: what, where, hint) as an
+        ordinary output of that cell, which the saved notebook keeps. While
+        it waits, the Cancel button is not read (the kernel is busy): the
+        kernel interrupt cancels the job, then raises KeyboardInterrupt.
+        """
+        job = self.run_panel.run()
+        if not wait:
+            return job
+        from IPython.display import HTML, display
+
+        from workbench.jobs.handle import STOP_WAIT_S
+
+        try:
+            self.run_panel.wait()
+        except KeyboardInterrupt:
+            job.cancel()
+            job.wait(STOP_WAIT_S)
+            raise
+        if job.error is not None:
+            display(HTML(error_html(job.error)))  # type: ignore[no-untyped-call]
+        else:
+            display(job.result(0))  # type: ignore[no-untyped-call]
+        return job
 
     def wait(self, timeout: float | None = None) -> Profile | None:
         """Wait until the last run ended and the UI showed it; its profile (None if it failed).
@@ -127,6 +175,11 @@ class Workbench(w.VBox):  # type: ignore[misc]
 
     def _device_probed(self, _device: Device, info: DeviceInfo) -> None:
         self.backend_form.use_device(info)
+        self.run_panel.use_clusters(info)
+
+    def _target_chosen(self, _change: dict[str, Any]) -> None:
+        if self.device_picker.info is None:
+            self.run_panel.use_clusters(self.target_picker.target)
 
     def _job_ended(self, job: Job) -> None:
         if job.error is not None:
