@@ -151,3 +151,31 @@ def test_every_installed_backend_gets_a_form() -> None:
         form.choice.value = name
         assert form.errors.error is None, (name, form.errors.widget.value)
         assert set(form.fields) == {o["name"] for o in form.backend.describe()["options"]}
+
+
+def test_a_device_name_is_shown_escaped_and_its_clusters_with_their_core_counts() -> None:
+    from tests.widgets.conftest import HOSTILE_NAME
+
+    kind = DeviceKind("hostile-farm", claims=lambda name: name.startswith("<img"),
+                      connect=lambda name, **_: LocalDevice(name),
+                      known=lambda: [{"name": HOSTILE_NAME, "notes": "a board"}])
+    register_kind(kind)
+    try:
+        picker = DevicePicker(HOSTILE_NAME)
+        picker.probe_button.click()
+        assert picker.task is not None
+        info = picker.task.result(120)
+    finally:
+        unregister_kind("hostile-farm")
+    assert info.name == HOSTILE_NAME
+    assert "<img" not in picker.info_view.value
+    assert "&lt;img src=x onerror=alert(1)&gt;" in picker.info_view.value
+    clusters = (info.cpu or {}).get("clusters") or []
+    assert clusters and f"{len(clusters[0]['cores'])}× " in picker.info_view.value
+
+
+def test_a_zoo_models_tflite_twin_can_be_picked() -> None:
+    picker = ModelPicker()
+    picker.zoo.value = "zoo:mlp.tflite"
+    assert picker.errors.error is None, picker.errors.widget.value
+    assert picker.model is not None and picker.model.format == "tflite"
