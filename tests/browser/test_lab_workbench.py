@@ -8,6 +8,7 @@ Screenshots land in the test's own folder (``lab-*.png``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -132,12 +133,12 @@ def _kernel_idle(page: Any) -> None:
         }""", timeout=START_S * 1000)
 
 
-def test_run_in_the_widget_draws_the_layer_table_and_a_typed_password_is_never_saved(
-        lab: dict[str, Any], tmp_path: Path) -> None:
-    expect = playwright.expect
+@contextlib.contextmanager
+def _browser_page(tmp_path: Path) -> Iterator[Any]:
+    """A page of headless chromium with a fresh profile folder of its own; what the page
+    logs to its console is written to ``console.log`` in ``tmp_path``."""
     console: list[str] = []
     with playwright.sync_playwright() as driver:
-        # a fresh profile folder of its own for every run
         browser = driver.chromium.launch_persistent_context(
             tmp_path / "chromium", executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
             viewport={"width": 1400, "height": 1800})
@@ -145,42 +146,47 @@ def test_run_in_the_widget_draws_the_layer_table_and_a_typed_password_is_never_s
             page = browser.new_page()
             page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
             page.set_default_timeout(60_000)
-            try:
-                page.goto(f"{lab['url']}/lab/tree/ui.ipynb?token={lab['token']}")
-                _kernel_idle(page)
-                page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-                # the button's name starts with its icon's glyph
-                run = page.get_by_role("button", name=re.compile(r"^\W*Run$"))
-                expect(run).to_be_visible(timeout=START_S * 1000)
-                run.click()
-                rows = page.locator("table.workbench-layers tr.workbench-layer")
-                expect(rows.first).to_be_visible(timeout=START_S * 1000)
-                expect(page.locator(".widget-html", has_text="median")).not_to_have_count(0)
-                assert rows.count() >= 3
-                names = " ".join(rows.all_inner_texts())
-                assert "conv" in names.lower() or "relu" in names.lower(), names
-                page.screenshot(path=str(tmp_path / "lab-results.png"), full_page=True)
-
-                page.get_by_role("tab", name="Device", exact=True).click()
-                page.get_by_text("Add a board over SSH").click()
-                field = page.locator("input[type=password]").first
-                field.fill(SECRET)
-                field.press("Enter")
-                expect(field).to_have_value("")  # the kernel cleared it on arrival
-                expect(page.locator(".widget-html", has_text="password held in memory only")
-                       ).to_be_visible()
-                page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
-                saved = lab["notebooks"] / "ui.ipynb"
-                deadline = time.monotonic() + 30
-                while "workbench-layer" not in saved.read_text() or '"widgets"' not in (
-                        saved.read_text()):
-                    assert time.monotonic() < deadline, "the notebook was not saved"
-                    time.sleep(0.2)
-                page.screenshot(path=str(tmp_path / "lab-saved.png"), full_page=True)
-            finally:
-                (tmp_path / "console.log").write_text("\n".join(console))
+            yield page
         finally:
+            (tmp_path / "console.log").write_text("\n".join(console))
             browser.close()
+
+
+def test_run_in_the_widget_draws_the_layer_table_and_a_typed_password_is_never_saved(
+        lab: dict[str, Any], tmp_path: Path) -> None:
+    expect = playwright.expect
+    with _browser_page(tmp_path) as page:
+        page.goto(f"{lab['url']}/lab/tree/ui.ipynb?token={lab['token']}")
+        _kernel_idle(page)
+        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        # the button's name starts with its icon's glyph
+        run = page.get_by_role("button", name=re.compile(r"^\W*Run$"))
+        expect(run).to_be_visible(timeout=START_S * 1000)
+        run.click()
+        rows = page.locator("table.workbench-layers tr.workbench-layer")
+        expect(rows.first).to_be_visible(timeout=START_S * 1000)
+        expect(page.locator(".widget-html", has_text="median")).not_to_have_count(0)
+        assert rows.count() >= 3
+        names = " ".join(rows.all_inner_texts())
+        assert "conv" in names.lower() or "relu" in names.lower(), names
+        page.screenshot(path=str(tmp_path / "lab-results.png"), full_page=True)
+
+        page.get_by_role("tab", name="Device", exact=True).click()
+        page.get_by_text("Add a board over SSH").click()
+        field = page.locator("input[type=password]").first
+        field.fill(SECRET)
+        field.press("Enter")
+        expect(field).to_have_value("")  # the kernel cleared it on arrival
+        expect(page.locator(".widget-html", has_text="password held in memory only")
+               ).to_be_visible()
+        page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
+        saved = lab["notebooks"] / "ui.ipynb"
+        deadline = time.monotonic() + 30
+        while "workbench-layer" not in saved.read_text() or '"widgets"' not in (
+                saved.read_text()):
+            assert time.monotonic() < deadline, "the notebook was not saved"
+            time.sleep(0.2)
+        page.screenshot(path=str(tmp_path / "lab-saved.png"), full_page=True)
     files = [p for p in lab["notebooks"].rglob("*") if p.is_file()]
     assert any(".ipynb_checkpoints" in p.parts for p in files)
     assert not [p for p in files if SECRET in p.read_text(errors="ignore")]
@@ -196,38 +202,30 @@ def _saved_outputs(path: Path, cell: int) -> list[dict[str, Any]]:
 def test_a_run_waited_for_in_a_cell_is_saved_as_that_cells_output_in_real_jupyterlab(
         lab: dict[str, Any], tmp_path: Path) -> None:
     expect = playwright.expect
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch_persistent_context(
-            tmp_path / "chromium", executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 1800})
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(60_000)
-            # reset: not the layout the other test left, with its notebook in front
-            page.goto(f"{lab['url']}/lab/tree/kept.ipynb?reset&token={lab['token']}")
-            page.wait_for_function(
-                "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
-                " && window.jupyterapp.shell.currentWidget.context"
-                " && window.jupyterapp.shell.currentWidget.context.path === 'kept.ipynb'",
-                timeout=START_S * 1000)
-            _kernel_idle(page)
-            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            # the table fills in the widget while the second cell waits for the run
-            rows = page.locator("table.workbench-layers tr.workbench-layer")
-            expect(rows.first).to_be_visible(timeout=START_S * 1000)
-            second = page.locator(".jp-Notebook .jp-CodeCell").nth(1)
-            expect(second.locator(".jp-OutputArea-output")).not_to_have_count(
-                0, timeout=START_S * 1000)
-            _kernel_idle(page)
-            page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
-            saved = lab["notebooks"] / "kept.ipynb"
-            deadline = time.monotonic() + 30
-            while not _saved_outputs(saved, 1):
-                assert time.monotonic() < deadline, "the notebook was not saved"
-                time.sleep(0.2)
-            page.screenshot(path=str(tmp_path / "lab-kept.png"), full_page=True)
-        finally:
-            browser.close()
+    with _browser_page(tmp_path) as page:
+        # reset: not the layout the other test left, with its notebook in front
+        page.goto(f"{lab['url']}/lab/tree/kept.ipynb?reset&token={lab['token']}")
+        page.wait_for_function(
+            "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+            " && window.jupyterapp.shell.currentWidget.context"
+            " && window.jupyterapp.shell.currentWidget.context.path === 'kept.ipynb'",
+            timeout=START_S * 1000)
+        _kernel_idle(page)
+        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        # the table fills in the widget while the second cell waits for the run
+        rows = page.locator("table.workbench-layers tr.workbench-layer")
+        expect(rows.first).to_be_visible(timeout=START_S * 1000)
+        second = page.locator(".jp-Notebook .jp-CodeCell").nth(1)
+        expect(second.locator(".jp-OutputArea-output")).not_to_have_count(
+            0, timeout=START_S * 1000)
+        _kernel_idle(page)
+        page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
+        saved = lab["notebooks"] / "kept.ipynb"
+        deadline = time.monotonic() + 30
+        while not _saved_outputs(saved, 1):
+            assert time.monotonic() < deadline, "the notebook was not saved"
+            time.sleep(0.2)
+        page.screenshot(path=str(tmp_path / "lab-kept.png"), full_page=True)
     # what a reopened notebook shows without a kernel or widget state: the file's outputs
     kept = [o for o in _saved_outputs(saved, 1) if o["output_type"] == "display_data"]
     assert len(kept) == 1, _saved_outputs(saved, 1)
