@@ -151,3 +151,26 @@ def test_state_is_reachable_from_code_after_two_runs(conv_model: Path) -> None:
     assert ui.profiles == [first, second] and ui.profile is second
     assert ui.model is not None and ui.model.name == "conv_relu"
     assert second is not None and second.latency["count"] == 3
+
+
+def test_a_run_waiting_for_a_busy_board_shows_its_place_and_cancels_from_the_queue(
+        conv_model: Path) -> None:
+    first = Workbench(str(conv_model), warmup=0, runs=10**8, profile_runs=0)
+    second = Workbench(str(conv_model), warmup=0, runs=1, profile_runs=0)
+    first.run_panel.run_button.click()
+    try:
+        until(lambda: "timed" in first.run_panel.stages, WAIT_S)
+        second.run_panel.run_button.click()
+        until(lambda: "queue" in second.run_panel.stages
+              and "<td>queue</td>" in second.run_panel.stage_view.value, WAIT_S)
+        assert second.job is not None and second.job.state == "waiting"
+        assert re.search(r"<td>queue</td><td>place 1 of 1, held by [^<]+</td>",
+                         second.run_panel.stage_view.value), second.run_panel.stage_view.value
+        second.run_panel.cancel_button.click()
+        assert second.wait(30) is None
+        assert second.job.state == "cancelled" and "<b>cancelled</b>" in (
+            second.run_panel.state.value)
+        assert first.job is not None and not first.job.done  # the holder runs on
+    finally:
+        first.run_panel.cancel_button.click()
+        first.wait(30)
