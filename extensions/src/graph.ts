@@ -10,7 +10,42 @@ import { ILayoutRequest, ILayoutResult, layoutGraph } from './layout';
 /** Where the last layout ran ('worker' or 'main thread'), shown in the status line. */
 let lastLayoutPlace = '';
 
-/** Lay out in a worker when one starts; otherwise on the main thread after a paint. */
+/**
+ * The layout worker, started on the first layout and kept for the next ones:
+ * a worker costs a script load and a compile (most of a small graph's time),
+ * so every graph of the page shares one. Replies carry the request's id.
+ */
+let shared: {
+  worker: Worker;
+  pending: Map<number, (result: ILayoutResult | null) => void>;
+  next: number;
+} | null = null;
+
+function layoutWorker(): NonNullable<typeof shared> {
+  if (!shared) {
+    const worker = new Worker(new URL('./layout-worker.js', import.meta.url));
+    const pending = new Map<number, (result: ILayoutResult | null) => void>();
+    worker.onmessage = (event: MessageEvent) => {
+      const { id, ok, result } = event.data || {};
+      const done = pending.get(id);
+      pending.delete(id);
+      done?.(ok ? (result as ILayoutResult) : null);
+    };
+    worker.onerror = () => {
+      // a broken worker: its graphs fall back to the main thread, the next one starts anew
+      for (const done of pending.values()) {
+        done(null);
+      }
+      pending.clear();
+      worker.terminate();
+      shared = null;
+    };
+    shared = { worker, pending, next: 0 };
+  }
+  return shared;
+}
+
+/** Lay out in the shared worker when it starts; otherwise on the main thread after a paint. */
 export function layoutAsync(request: ILayoutRequest): Promise<ILayoutResult> {
   const onMainThread = () =>
     new Promise<ILayoutResult>(resolve =>
@@ -19,26 +54,23 @@ export function layoutAsync(request: ILayoutRequest): Promise<ILayoutResult> {
         resolve(layoutGraph(request));
       }, 0)
     );
-  let worker: Worker;
+  let worker: NonNullable<typeof shared>;
   try {
-    worker = new Worker(new URL('./layout-worker.js', import.meta.url));
+    worker = layoutWorker();
   } catch {
     return onMainThread();
   }
   return new Promise<ILayoutResult>(resolve => {
-    const done = (result: ILayoutResult | null) => {
-      worker.terminate();
+    const id = worker.next++;
+    worker.pending.set(id, result => {
       if (result) {
         lastLayoutPlace = 'worker';
         resolve(result);
       } else {
         void onMainThread().then(resolve);
       }
-    };
-    worker.onmessage = (event: MessageEvent) =>
-      done(event.data && event.data.ok ? (event.data.result as ILayoutResult) : null);
-    worker.onerror = () => done(null);
-    worker.postMessage(request);
+    });
+    worker.worker.postMessage({ id, request });
   });
 }
 

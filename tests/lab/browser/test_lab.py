@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 import workbench as wb
-from tests.lab.browser.labserver import CHROMIUM, CHROMIUM_ARGS, Lab, notebook_with_output
+from tests.lab.browser.labserver import Lab, chromium_page, notebook_with_output
 
 FIXTURE = (Path(__file__).resolve().parents[2] / "fixtures" / "formats"
            / "profile-1-synthetic.json")
@@ -57,13 +57,8 @@ def dialogs() -> list[str]:
 def page(lab: Lab, shots: Path, dialogs: list[str]) -> Iterator[Page]:
     _evil_profile(lab.root / "evil.json")
     console: list[str] = []
-    with sync_playwright() as playwright:
-        # launch() gives chromium a fresh, empty user data folder of its own
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                             args=CHROMIUM_ARGS)
+    with chromium_page() as page:
         try:
-            page = browser.new_page(viewport={"width": 1500, "height": 1000})
-            page.set_default_timeout(60_000)
             page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
             page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
 
@@ -77,7 +72,6 @@ def page(lab: Lab, shots: Path, dialogs: list[str]) -> Iterator[Page]:
             yield page
         finally:
             (shots / "console.log").write_text("\n".join(console))
-            browser.close()
 
 
 def test_the_extension_is_listed_enabled_and_its_plugins_active(page: Page, lab: Lab) -> None:
