@@ -6,7 +6,9 @@ fusing two nodes; one trace event per layer) is saved as the output of a
 notebook. JupyterLab opens the notebook in Debian's chromium and the page
 records, from the open command, when the first table row and when every graph
 node are on screen. Baseline, same run: the 10-node profile of the test
-fixtures, opened the same way. Alternating rounds, medians of 5.
+fixtures, opened the same way. Alternating rounds, medians of 5; the first
+round's times are printed too (it starts the page's layout worker, which later
+rounds share).
 Goal: table and graph under 1 s.
 
 Payload: the profile's MIME part as JSON, beside the whole document (raw

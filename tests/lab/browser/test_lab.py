@@ -124,6 +124,8 @@ def test_a_profile_shows_the_interactive_renderer(page: Page, shots: Path) -> No
     expect(output.locator("tr.jp-WbProfile-row")).to_have_count(7, timeout=90_000)
     expect(output.locator("g.jp-WbGraph-node")).to_have_count(10)
     expect(output.locator(".jp-WbProfile-summary")).to_contain_text("95 % CI")
+    # the same words as the library's table: workbench/views/layers.py
+    expect(output.locator("th", has_text="share of median")).to_have_count(1)
     expect(output).to_contain_text("Time by op type")
     expect(output).to_contain_text("Timeline of profiled run 0")
     output.scroll_into_view_if_needed()
@@ -194,3 +196,22 @@ def test_a_saved_untrusted_notebook_shows_profile_and_comparison(page: Page, lab
     expect(comparison.locator("tr.jp-WbComparison-row")).to_have_count(7)
     comparison.scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "saved-comparison.png"))
+
+
+def test_an_estimate_beside_a_measurement_draws_the_graph_coloured_by_speed_up(
+        page: Page, shots: Path) -> None:
+    comparison = page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output.jp-WbComparison")
+    side = comparison.locator(".jp-WbComparison-sideBySide")
+    expect(side.locator("g.jp-WbGraph-node")).to_have_count(10)
+    expect(side.locator("tr.jp-WbComparison-row")).to_have_count(7)
+    expect(side.locator("select.jp-WbGraph-colour")).to_contain_text("speed-up: an estimate")
+    # the estimate repeats the measurement: every layer's speed-up is 1, the "same" colour
+    node = side.locator('g.jp-WbGraph-node[data-node="conv2_pw"]')
+    assert node.locator("rect").get_attribute("fill") == "hsl(130, 45%, 92%)"
+    node.click()
+    expect(side.locator("tr.jp-WbComparison-row.jp-mod-selected")).to_contain_text("Conv_2")
+    side.locator("tr.jp-WbComparison-row", has_text="Gemm_0").click()
+    nodes = side.locator("g.jp-WbGraph-node.jp-mod-selected")
+    expect(nodes).to_have_count(2)
+    side.scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "comparison-graph.png"))
