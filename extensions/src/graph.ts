@@ -7,6 +7,9 @@ import { el, svg } from './dom';
 import { ColourBy, IGraphModel, IGraphNode, formatNumber, nodeColours } from './data';
 import { ILayoutRequest, ILayoutResult, layoutGraph } from './layout';
 
+/** The drawing's height in px; its width is the output's. */
+const CANVAS_HEIGHT = 420;
+
 /** Where the last layout ran ('worker' or 'main thread'), shown in the status line. */
 let lastLayoutPlace = '';
 
@@ -108,7 +111,7 @@ export class GraphView {
     this._toolbar = el('div', 'jp-WbGraph-toolbar');
     this._status = el('span', 'jp-WbGraph-status', 'laying out the graph…');
     this._legend = el('div', 'jp-WbGraph-legend');
-    this._svg = svg('svg', { class: 'jp-WbGraph-canvas', width: '100%', height: '420' });
+    this._svg = svg('svg', { class: 'jp-WbGraph-canvas', width: '100%', height: CANVAS_HEIGHT });
     this._root = svg('g');
     this._svg.appendChild(this._root);
     this.node.append(this._toolbar, this._legend, this._svg);
@@ -292,6 +295,9 @@ export class GraphView {
   private _setView(x: number, y: number, w: number, h: number): void {
     this._view = { x, y, w, h };
     this._svg.setAttribute('viewBox', `${x} ${y} ${w} ${h}`);
+    // zoomed out past reading (labels under ~4 px), labels are not drawn: a big graph's
+    // overview then costs the browser no text layout; zooming in brings them back
+    this._svg.classList.toggle('jp-mod-overview', Math.max(h / CANVAS_HEIGHT, w / 1200) > 2.5);
   }
 
   private _fit(): void {
