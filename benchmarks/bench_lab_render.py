@@ -31,8 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "remote")]
 
 from tests.lab.browser.labserver import (  # noqa: E402
-    CHROMIUM,
-    CHROMIUM_ARGS,
+    chromium_page,
     notebook_with_output,
     running_lab,
 )
@@ -107,8 +106,6 @@ def big_profile(nodes: int = NODES) -> dict[str, Any]:
 
 
 def main() -> None:
-    from playwright.sync_api import sync_playwright
-
     import workbench as wb
 
     small = wb.Profile.load(FIXTURE)
@@ -120,10 +117,7 @@ def main() -> None:
     node_counts = {"10 nodes": len(small.document["topology"]["nodes"]), f"{NODES} nodes": NODES}
     results: dict[str, list[dict[str, Any]]] = {label: [] for label in bundles}
     with tempfile.TemporaryDirectory() as folder, running_lab(Path(folder)) as lab, \
-            sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                             args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            chromium_page() as page:
         page.set_default_timeout(120_000)
         page.goto(f"{lab.url}/lab?token={lab.token}")
         page.wait_for_selector(".jp-Launcher", state="visible")
@@ -133,7 +127,6 @@ def main() -> None:
                 (lab.root / name).write_text(json.dumps(notebook_with_output("p", bundle)))
                 results[label].append(page.evaluate(MEASURE, [name, node_counts[label]]))
                 page.evaluate(CLOSE_ALL)
-        browser.close()
 
     print(f"{'profile':>12} {'table ms':>9} {'graph ms':>9} {'1st table':>9} {'1st graph':>9}"
           "  layout")
