@@ -37,6 +37,11 @@ PYTHON="${PYTHON:-python3}"
 # An editable install copies the built extension; a link to the build folder instead keeps
 # JupyterLab on the latest `jlpm build:prod` in extensions/.
 PATH="$PWD/.venv/bin:$PATH" .venv/bin/jupyter-builder develop --overwrite . >/dev/null
+# Model Explorer's ONNX adapter, to check Profile.to_model_explorer's node ids against it;
+# --no-deps leaves out ai-edge-model-explorer-adapter (128 MB of native code that only
+# Model Explorer's own server and its TFLite/MLIR adapters load); the test extra has the rest.
+.venv/bin/python -m pip install -q --no-deps "ai-edge-model-explorer==0.1.34" \
+    "model-explorer-onnx==0.4.2"
 # The out-of-tree backend plug-in the tests use (a package of its own, found by entry point).
 .venv/bin/python -m pip install -q -e tests/plugins/workbench-reference-backend
 echo "set up: .venv (run the tests with .venv/bin/python -m pytest)"

@@ -180,6 +180,10 @@ export interface IGraphNode {
   timeUs: number | null;
   macs: number | null;
   provider: string;
+  /** in a comparison: per profile, the baseline's time over its own in the covering layer */
+  speedups?: (number | null)[];
+  /** more hover lines */
+  notes?: string[];
 }
 
 export interface IGraphModel {
@@ -230,6 +234,99 @@ export function joinTopology(topology: ITopology | null | undefined, rows: ILaye
     .filter(e => ids.has(e.from) && ids.has(e.to))
     .map(e => ({ from: e.from, to: e.to }));
   return { nodes, edges, nodesOfLayer };
+}
+
+/** The parts of a `workbench.comparison/1` document the renderer reads. */
+export interface IComparisonDocument {
+  labels: string[];
+  baseline: number;
+  latency: {
+    label: string;
+    kind: string;
+    count: number;
+    median_ms: number | null;
+    p90_ms?: number | null;
+    speedup: number | null;
+    caveat?: string | null;
+  }[];
+  layers: {
+    layer: string;
+    op_type: string;
+    original_nodes: string[];
+    time_us: (number | null)[];
+    speedup: (number | null)[];
+    winner: number | null;
+  }[];
+  wins?: { label: string; layers_won: number; margin_us: number }[];
+  /** present when every profile ran the same model */
+  topology?: ITopology | null;
+}
+
+/**
+ * The comparison's model graph: each node joined, through `original_nodes`,
+ * with the layer group that covers it, and given that group's speed-ups (one
+ * per profile) and the baseline's time. The graph's "layer" is the group's
+ * index in `layers`.
+ */
+export function joinComparison(doc: IComparisonDocument): IGraphModel {
+  const groupOfNode = new Map<string, number>();
+  doc.layers.forEach((group, index) => {
+    for (const node of group.original_nodes || []) {
+      if (!groupOfNode.has(node)) {
+        groupOfNode.set(node, index);
+      }
+    }
+  });
+  const nodesOfLayer = new Map<number, string[]>();
+  const topology = doc.topology;
+  if (!topology || !Array.isArray(topology.nodes)) {
+    return { nodes: [], edges: [], nodesOfLayer };
+  }
+  const nodes: IGraphNode[] = topology.nodes.map(node => {
+    const index = groupOfNode.get(node.name);
+    const group = index === undefined ? null : doc.layers[index];
+    if (index !== undefined) {
+      nodesOfLayer.set(index, [...(nodesOfLayer.get(index) || []), node.name]);
+    }
+    const speedups = doc.labels.map((_, i) => (group ? finite(group.speedup[i]) : null));
+    return {
+      id: node.name,
+      opType: node.op_type,
+      layer: index === undefined ? null : index,
+      timeUs: group ? finite(group.time_us[doc.baseline]) : null,
+      macs: null,
+      provider: '',
+      speedups,
+      notes: group
+        ? doc.labels.map(
+            (label, i) =>
+              `${label}: ${formatNumber(finite(group.time_us[i]))} µs` +
+              (i === doc.baseline || speedups[i] === null ? '' : `, ${(speedups[i] as number).toFixed(2)}×`)
+          )
+        : ['not in a matched layer']
+    };
+  });
+  const ids = new Set(nodes.map(n => n.id));
+  const edges = (topology.edges || [])
+    .filter(e => ids.has(e.from) && ids.has(e.to))
+    .map(e => ({ from: e.from, to: e.to }));
+  return { nodes, edges, nodesOfLayer };
+}
+
+/** Node colours by one profile's speed-up over the baseline, and their legend. */
+export function speedupColours(
+  nodes: IGraphNode[],
+  profile: number
+): { colours: Map<string, string>; legend: { label: string; colour: string }[] } {
+  const colours = new Map<string, string>();
+  for (const node of nodes) {
+    colours.set(node.id, speedupColour(node.speedups ? node.speedups[profile] : null));
+  }
+  const legend = [0.25, 0.5, 1, 2, 4].map(ratio => ({
+    label: ratio < 1 ? `${1 / ratio}× slower` : ratio === 1 ? 'same' : `${ratio}× faster`,
+    colour: speedupColour(ratio)
+  }));
+  return { colours, legend: [...legend, { label: 'no data', colour: NO_DATA }] };
 }
 
 /** What the nodes are coloured by. */

@@ -4,13 +4,51 @@
  * hover title per node, and selection shared with the layer table.
  */
 import { el, svg } from './dom';
-import { ColourBy, IGraphModel, formatNumber, nodeColours } from './data';
+import { ColourBy, IGraphModel, IGraphNode, formatNumber, nodeColours } from './data';
 import { ILayoutRequest, ILayoutResult, layoutGraph } from './layout';
+
+/** The drawing's height in px; its width is the output's. */
+const CANVAS_HEIGHT = 420;
 
 /** Where the last layout ran ('worker' or 'main thread'), shown in the status line. */
 let lastLayoutPlace = '';
 
-/** Lay out in a worker when one starts; otherwise on the main thread after a paint. */
+/**
+ * The layout worker, started on the first layout and kept for the next ones:
+ * a worker costs a script load and a compile (most of a small graph's time),
+ * so every graph of the page shares one. Replies carry the request's id.
+ */
+let shared: {
+  worker: Worker;
+  pending: Map<number, (result: ILayoutResult | null) => void>;
+  next: number;
+} | null = null;
+
+function layoutWorker(): NonNullable<typeof shared> {
+  if (!shared) {
+    const worker = new Worker(new URL('./layout-worker.js', import.meta.url));
+    const pending = new Map<number, (result: ILayoutResult | null) => void>();
+    worker.onmessage = (event: MessageEvent) => {
+      const { id, ok, result } = event.data || {};
+      const done = pending.get(id);
+      pending.delete(id);
+      done?.(ok ? (result as ILayoutResult) : null);
+    };
+    worker.onerror = () => {
+      // a broken worker: its graphs fall back to the main thread, the next one starts anew
+      for (const done of pending.values()) {
+        done(null);
+      }
+      pending.clear();
+      worker.terminate();
+      shared = null;
+    };
+    shared = { worker, pending, next: 0 };
+  }
+  return shared;
+}
+
+/** Lay out in the shared worker when it starts; otherwise on the main thread after a paint. */
 export function layoutAsync(request: ILayoutRequest): Promise<ILayoutResult> {
   const onMainThread = () =>
     new Promise<ILayoutResult>(resolve =>
@@ -19,26 +57,23 @@ export function layoutAsync(request: ILayoutRequest): Promise<ILayoutResult> {
         resolve(layoutGraph(request));
       }, 0)
     );
-  let worker: Worker;
+  let worker: NonNullable<typeof shared>;
   try {
-    worker = new Worker(new URL('./layout-worker.js', import.meta.url));
+    worker = layoutWorker();
   } catch {
     return onMainThread();
   }
   return new Promise<ILayoutResult>(resolve => {
-    const done = (result: ILayoutResult | null) => {
-      worker.terminate();
+    const id = worker.next++;
+    worker.pending.set(id, result => {
       if (result) {
         lastLayoutPlace = 'worker';
         resolve(result);
       } else {
         void onMainThread().then(resolve);
       }
-    };
-    worker.onmessage = (event: MessageEvent) =>
-      done(event.data && event.data.ok ? (event.data.result as ILayoutResult) : null);
-    worker.onerror = () => done(null);
-    worker.postMessage(request);
+    });
+    worker.worker.postMessage({ id, request });
   });
 }
 
@@ -48,18 +83,35 @@ export interface IGraphViewOptions {
   onSelectLayer: (layer: number) => void;
   /** where the layout ran, for the status line */
   layout?: (request: ILayoutRequest) => Promise<ILayoutResult>;
+  /** the colourings offered, the first one shown; by default time, MACs and provider */
+  colourings?: IColouring[];
 }
+
+/** One way to colour the nodes, as the toolbar's choice offers it. */
+export interface IColouring {
+  label: string;
+  paint: (nodes: IGraphNode[]) => ReturnType<typeof nodeColours>;
+}
+
+const BY_PROFILE: [ColourBy, string][] = [
+  ['time', 'colour: time'],
+  ['macs', 'colour: MACs'],
+  ['provider', 'colour: provider']
+];
 
 /** The graph panel. Call `render()` once; `selectLayer()` highlights a layer's nodes. */
 export class GraphView {
   readonly node: HTMLDivElement;
 
   constructor(private _options: IGraphViewOptions) {
+    this._colourings =
+      _options.colourings ||
+      BY_PROFILE.map(([by, label]) => ({ label, paint: nodes => nodeColours(nodes, by) }));
     this.node = el('div', 'jp-WbGraph');
     this._toolbar = el('div', 'jp-WbGraph-toolbar');
     this._status = el('span', 'jp-WbGraph-status', 'laying out the graph…');
     this._legend = el('div', 'jp-WbGraph-legend');
-    this._svg = svg('svg', { class: 'jp-WbGraph-canvas', width: '100%', height: '420' });
+    this._svg = svg('svg', { class: 'jp-WbGraph-canvas', width: '100%', height: CANVAS_HEIGHT });
     this._root = svg('g');
     this._svg.appendChild(this._root);
     this.node.append(this._toolbar, this._legend, this._svg);
@@ -100,16 +152,12 @@ export class GraphView {
   private _buildToolbar(): void {
     const colour = el('select', 'jp-WbGraph-colour');
     colour.title = 'Colour nodes by';
-    for (const [value, label] of [
-      ['time', 'colour: time'],
-      ['macs', 'colour: MACs'],
-      ['provider', 'colour: provider']
-    ]) {
-      const option = el('option', '', label);
-      option.value = value;
+    this._colourings.forEach((colouring, i) => {
+      const option = el('option', '', colouring.label);
+      option.value = String(i);
       colour.appendChild(option);
-    }
-    colour.addEventListener('change', () => this._paint(colour.value as ColourBy));
+    });
+    colour.addEventListener('change', () => this._paint(Number(colour.value)));
     const find = el('input', 'jp-WbGraph-find');
     find.type = 'search';
     find.placeholder = 'find node…';
@@ -129,16 +177,13 @@ export class GraphView {
 
   private _draw(layout: ILayoutResult): void {
     this._layout = layout;
-    const edges = svg('g', { class: 'jp-WbGraph-edges' });
+    this._boxes = new Map(layout.nodes.map(box => [box.id, box]));
+    // every edge in one path: edges take no events, and one element draws fastest
+    const d: string[] = [];
     for (const edge of layout.edges) {
-      if (edge.points.length < 2) {
-        continue;
-      }
-      const d = edge.points
-        .map((p, i) => `${i ? 'L' : 'M'}${p.x.toFixed(1)},${p.y.toFixed(1)}`)
-        .join('');
-      edges.appendChild(svg('path', { d, class: 'jp-WbGraph-edge' }));
+      edge.points.forEach((p, i) => d.push(`${i ? 'L' : 'M'}${p.x.toFixed(1)},${p.y.toFixed(1)}`));
     }
+    const edges = svg('path', { d: d.join(''), class: 'jp-WbGraph-edge' });
     const nodes = svg('g', { class: 'jp-WbGraph-nodes' });
     const byId = new Map(this._options.model.nodes.map(n => [n.id, n]));
     for (const box of layout.nodes) {
@@ -154,33 +199,58 @@ export class GraphView {
       const rect = svg('rect', { width: box.width, height: box.height, rx: 4 });
       const label = svg('text', { x: box.width / 2, y: box.height / 2 + 4 });
       label.textContent = info.opType;
-      const title = svg('title');
-      title.textContent = [
-        info.id,
-        `op type: ${info.opType}`,
-        `layer time: ${formatNumber(info.timeUs)} µs${info.layer === null ? ' (no layer)' : ''}`,
-        `MACs: ${formatNumber(info.macs)}`,
-        `provider: ${info.provider || '–'}`
-      ].join('\n');
-      g.append(rect, label, title);
-      g.addEventListener('click', event => {
-        event.stopPropagation();
-        this._select(new Set([box.id]));
-        if (info.layer !== null) {
-          this._select(new Set(this._options.model.nodesOfLayer.get(info.layer) || [box.id]));
-          this._options.onSelectLayer(info.layer);
-        }
-      });
+      g.append(rect, label);
       this._elements.set(box.id, g);
       nodes.appendChild(g);
     }
+    // one listener for all nodes; a node's hover title is made when first hovered
+    nodes.addEventListener('pointerover', event => {
+      const g = this._nodeOf(event.target);
+      if (g && !g.querySelector('title')) {
+        const info = byId.get(g.dataset.node as string);
+        if (info) {
+          g.appendChild(svg('title')).textContent = this._describe(info);
+        }
+      }
+    });
+    nodes.addEventListener('click', event => {
+      const g = this._nodeOf(event.target);
+      const info = g && byId.get(g.dataset.node as string);
+      if (!info) {
+        return;
+      }
+      event.stopPropagation();
+      const layer = info.layer;
+      this._select(new Set(layer === null ? [info.id] : this._options.model.nodesOfLayer.get(layer) || [info.id]));
+      if (layer !== null) {
+        this._options.onSelectLayer(layer);
+      }
+    });
     this._root.replaceChildren(edges, nodes);
-    this._paint('time');
+    this._paint(0);
     this._fit();
   }
 
-  private _paint(by: ColourBy): void {
-    const { colours, legend } = nodeColours(this._options.model.nodes, by);
+  private _nodeOf(target: EventTarget | null): SVGGElement | null {
+    const node = target instanceof Element ? target.closest('g.jp-WbGraph-node') : null;
+    return node as SVGGElement | null;
+  }
+
+  private _describe(info: IGraphNode): string {
+    if (info.speedups) {
+      return [info.id, `op type: ${info.opType}`, ...(info.notes || [])].join('\n');
+    }
+    return [
+      info.id,
+      `op type: ${info.opType}`,
+      `layer time: ${formatNumber(info.timeUs)} µs${info.layer === null ? ' (no layer)' : ''}`,
+      `MACs: ${formatNumber(info.macs)}`,
+      `provider: ${info.provider || '–'}`
+    ].join('\n');
+  }
+
+  private _paint(colouring: number): void {
+    const { colours, legend } = this._colourings[colouring].paint(this._options.model.nodes);
     for (const [id, g] of this._elements) {
       (g.firstChild as SVGRectElement).setAttribute('fill', colours.get(id) || '#ddd');
     }
@@ -225,6 +295,9 @@ export class GraphView {
   private _setView(x: number, y: number, w: number, h: number): void {
     this._view = { x, y, w, h };
     this._svg.setAttribute('viewBox', `${x} ${y} ${w} ${h}`);
+    // zoomed out past reading (labels under ~4 px), labels are not drawn: a big graph's
+    // overview then costs the browser no text layout; zooming in brings them back
+    this._svg.classList.toggle('jp-mod-overview', Math.max(h / CANVAS_HEIGHT, w / 1200) > 2.5);
   }
 
   private _fit(): void {
@@ -236,7 +309,7 @@ export class GraphView {
   }
 
   private _centreOn(ids: string[]): void {
-    const boxes = (this._layout?.nodes || []).filter(n => ids.includes(n.id));
+    const boxes = ids.map(id => this._boxes.get(id)).filter((b): b is ILayoutResult['nodes'][number] => !!b);
     if (!boxes.length) {
       return;
     }
@@ -292,12 +365,14 @@ export class GraphView {
     this._svg.addEventListener('pointerleave', end);
   }
 
+  private _colourings: IColouring[];
   private _toolbar: HTMLDivElement;
   private _status: HTMLSpanElement;
   private _legend: HTMLDivElement;
   private _svg: SVGSVGElement;
   private _root: SVGGElement;
   private _layout: ILayoutResult | null = null;
+  private _boxes = new Map<string, ILayoutResult['nodes'][number]>();
   private _view = { x: 0, y: 0, w: 100, h: 100 };
   private _elements = new Map<string, SVGGElement>();
   private _selected = new Set<string>();

@@ -5,14 +5,16 @@
 import { layoutGraph, ILayoutRequest } from './layout';
 
 const scope = self as unknown as {
-  onmessage: ((event: MessageEvent<ILayoutRequest>) => void) | null;
+  onmessage: ((event: MessageEvent<{ id: number; request: ILayoutRequest }>) => void) | null;
   postMessage: (message: unknown) => void;
 };
 
+// one worker serves every graph of the page: each reply names its request
 scope.onmessage = event => {
+  const { id, request } = event.data;
   try {
-    scope.postMessage({ ok: true, result: layoutGraph(event.data) });
+    scope.postMessage({ id, ok: true, result: layoutGraph(request) });
   } catch (reason) {
-    scope.postMessage({ ok: false, error: String(reason) });
+    scope.postMessage({ id, ok: false, error: String(reason) });
   }
 };

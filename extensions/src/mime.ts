@@ -11,17 +11,20 @@ import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Widget } from '@lumino/widgets';
 
 import {
+  IComparisonDocument,
   ILayerRow,
   IProfileDocument,
   SortKey,
   filterRows,
   formatBytes,
   formatNumber,
+  joinComparison,
   joinTopology,
   layerRows,
   medianInterval,
   sortRows,
   speedupColour,
+  speedupColours,
   timeByOpType,
   timelineBars
 } from './data';
@@ -32,15 +35,17 @@ export const PROFILE_MIME = 'application/vnd.workbench.profile+json';
 export const COMPARISON_MIME = 'application/vnd.workbench.comparison+json';
 
 /** Rows drawn at once; more come with "show more" so huge models stay smooth. */
-const ROW_PAGE = 500;
+const ROW_PAGE = 100;
 
 const COLUMNS: { key: SortKey; label: string; numeric: boolean }[] = [
   { key: 'index', label: '#', numeric: true },
   { key: 'name', label: 'layer', numeric: false },
   { key: 'opType', label: 'op type', numeric: false },
   { key: 'provider', label: 'provider', numeric: false },
+  // the same words as the library's table (workbench/views/layers.py): a
+  // layer's median time, and that median over the sum of every layer's median
   { key: 'timeUs', label: 'median µs', numeric: true },
-  { key: 'share', label: 'share', numeric: true },
+  { key: 'share', label: 'share of median', numeric: true },
   { key: 'macs', label: 'MACs', numeric: true }
 ];
 
@@ -61,24 +66,24 @@ export class ProfileRenderer extends Widget implements IRenderMime.IRenderer {
   async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
     const profile = model.data[this._mimeType] as unknown as IProfileDocument;
     this._rows = layerRows(profile);
-    this.node.replaceChildren(this._summary(profile));
-    this._tableSection = section(`Layers (${this._rows.length})`);
-    this._buildTable();
-    const byOp = this._opTypes();
-    const timeline = this._timeline(profile);
     const graphSection = section('Model graph');
-    const graph = joinTopology(profile.topology, this._rows);
     this._graph = new GraphView({
-      model: graph,
+      model: joinTopology(profile.topology, this._rows),
       onSelectLayer: layer => this._selectRow(layer, true)
     });
     graphSection.appendChild(this._graph.node);
-    this.node.append(graphSection, this._tableSection, byOp);
+    // the layout starts in its worker first, and runs while the table is built
+    const drawn = this._graph.render();
+    this.node.replaceChildren(this._summary(profile));
+    this._tableSection = section(`Layers (${this._rows.length})`);
+    this._buildTable();
+    this.node.append(graphSection, this._tableSection, this._opTypes());
+    const timeline = this._timeline(profile);
     if (timeline) {
       this.node.appendChild(timeline);
     }
     // the table is on the page now; the graph follows when laid out
-    void this._graph.render().catch(reason => {
+    void drawn.catch(reason => {
       graphSection.appendChild(el('p', 'jp-WbProfile-error', `The graph cannot be drawn: ${reason}`));
     });
   }
@@ -322,30 +327,6 @@ export class ProfileRenderer extends Widget implements IRenderMime.IRenderer {
   private _graph: GraphView | null = null;
 }
 
-/** The parts of a `workbench.comparison/1` document the renderer reads. */
-interface IComparisonDocument {
-  labels: string[];
-  baseline: number;
-  latency: {
-    label: string;
-    kind: string;
-    count: number;
-    median_ms: number | null;
-    p90_ms?: number | null;
-    speedup: number | null;
-    caveat?: string | null;
-  }[];
-  layers: {
-    layer: string;
-    op_type: string;
-    original_nodes: string[];
-    time_us: (number | null)[];
-    speedup: (number | null)[];
-    winner: number | null;
-  }[];
-  wins?: { label: string; layers_won: number; margin_us: number }[];
-}
-
 /** Several profiles side by side: latency, speed-ups, and every matched layer. */
 export class ComparisonRenderer extends Widget implements IRenderMime.IRenderer {
   constructor(options: IRenderMime.IRendererOptions) {
@@ -399,8 +380,9 @@ export class ComparisonRenderer extends Widget implements IRenderMime.IRenderer 
         lhead.appendChild(el('th', 'jp-WbProfile-num', `${label}: speed-up`));
       }
     });
+    const body = layers.createTBody();
     for (const layer of doc.layers.slice(0, 2000)) {
-      const tr = layers.insertRow();
+      const tr = body.insertRow();
       tr.className = 'jp-WbComparison-row';
       tr.appendChild(el('td', '', layer.layer));
       tr.appendChild(el('td', '', layer.op_type));
@@ -421,9 +403,41 @@ export class ComparisonRenderer extends Widget implements IRenderMime.IRenderer 
     }
     const layerSection = section(`Matched layers (${doc.layers.length}), slowest first`);
     layerSection.appendChild(layers);
-    parts.push(layerSection);
+    const graphModel = joinComparison(doc);
+    if (graphModel.nodes.length === 0) {
+      parts.push(layerSection);
+      this.node.replaceChildren(...parts);
+      return Promise.resolve();
+    }
+    // the graph beside the table: a node colours by its layer's speed-up over the baseline
+    const others = doc.labels.map((label, i) => ({ label, i })).filter(({ i }) => i !== doc.baseline);
+    const rows = Array.from(body.rows);
+    const graph = new GraphView({
+      model: graphModel,
+      colourings: others.map(({ label, i }) => ({
+        label: `speed-up: ${label}`,
+        paint: nodes => speedupColours(nodes, i)
+      })),
+      onSelectLayer: group => {
+        rows.forEach(row => row.classList.remove('jp-mod-selected'));
+        rows[group]?.classList.add('jp-mod-selected');
+        rows[group]?.scrollIntoView({ block: 'nearest' });
+      }
+    });
+    rows.forEach((row, group) =>
+      row.addEventListener('click', () => {
+        rows.forEach(other => other.classList.remove('jp-mod-selected'));
+        row.classList.add('jp-mod-selected');
+        graph.selectLayer(group);
+      })
+    );
+    const graphSection = section('Model graph, coloured by speed-up over the baseline');
+    graphSection.appendChild(graph.node);
+    const sideBySide = el('div', 'jp-WbComparison-sideBySide');
+    sideBySide.append(graphSection, layerSection);
+    parts.push(sideBySide);
     this.node.replaceChildren(...parts);
-    return Promise.resolve();
+    return graph.render();
   }
 
   private _mimeType: string;

@@ -1,13 +1,17 @@
 import { describe, expect, it } from 'vitest';
 
 import {
+  IComparisonDocument,
   IProfileDocument,
   filterRows,
+  joinComparison,
   joinTopology,
   layerRows,
   medianInterval,
   nodeColours,
   sortRows,
+  speedupColour,
+  speedupColours,
   timeByOpType,
   timelineBars
 } from '../src/data';
@@ -163,5 +167,67 @@ describe('the timeline', () => {
 
   it('is empty without a timeline', () => {
     expect(timelineBars(null)).toEqual([]);
+  });
+});
+
+function comparison(): IComparisonDocument {
+  return {
+    labels: ['cpu', 'xnnpack', 'estimate'],
+    baseline: 0,
+    latency: [],
+    layers: [
+      // slowest first, as the library writes them; one fused group covers two nodes
+      { layer: 'Conv_0', op_type: 'Conv', original_nodes: ['conv1', 'bn1'], time_us: [800, 400, null], speedup: [1, 2, null], winner: 1 },
+      { layer: 'relu', op_type: 'Relu', original_nodes: ['relu1'], time_us: [50, 100, 25], speedup: [1, 0.5, 2], winner: 2 }
+    ],
+    topology: {
+      nodes: [
+        { name: 'conv1', op_type: 'Conv' },
+        { name: 'bn1', op_type: 'BatchNormalization' },
+        { name: 'relu1', op_type: 'Relu' },
+        { name: 'shape', op_type: 'Shape' }
+      ],
+      edges: [
+        { from: 'conv1', to: 'bn1' },
+        { from: 'bn1', to: 'relu1' },
+        { from: 'relu1', to: 'gone' }
+      ]
+    }
+  };
+}
+
+describe('the comparison graph', () => {
+  it('gives every node the speed-ups of the layer group that covers it', () => {
+    const graph = joinComparison(comparison());
+    const byId = new Map(graph.nodes.map(n => [n.id, n]));
+    expect(byId.get('conv1')!.speedups).toEqual([1, 2, null]);
+    expect(byId.get('bn1')!.speedups).toEqual([1, 2, null]);
+    expect(byId.get('relu1')!.speedups).toEqual([1, 0.5, 2]);
+    expect(byId.get('relu1')!.timeUs).toBe(50);
+    expect(byId.get('shape')!.layer).toBeNull();
+    expect(byId.get('shape')!.speedups).toEqual([null, null, null]);
+    expect(graph.nodesOfLayer.get(0)).toEqual(['conv1', 'bn1']);
+    expect(graph.edges).toEqual([
+      { from: 'conv1', to: 'bn1' },
+      { from: 'bn1', to: 'relu1' }
+    ]);
+    expect(byId.get('relu1')!.notes).toEqual(['cpu: 50.0 µs', 'xnnpack: 100 µs, 0.50×', 'estimate: 25.0 µs, 2.00×']);
+  });
+
+  it('colours nodes faster than the baseline green, slower red, unknown grey', () => {
+    const graph = joinComparison(comparison());
+    const { colours, legend } = speedupColours(graph.nodes, 1);
+    expect(colours.get('conv1')).toBe(speedupColour(2));
+    expect(colours.get('conv1')).toMatch(/^hsl\(130,/);
+    expect(colours.get('relu1')).toMatch(/^hsl\(0,/);
+    expect(colours.get('shape')).toBe(speedupColour(null));
+    expect(legend.map(item => item.label)).toContain('2× faster');
+    expect(speedupColours(graph.nodes, 2).colours.get('conv1')).toBe(speedupColour(null));
+  });
+
+  it('is empty when the profiles ran different models (no topology)', () => {
+    const doc = comparison();
+    delete doc.topology;
+    expect(joinComparison(doc).nodes).toEqual([]);
   });
 });

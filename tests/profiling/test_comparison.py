@@ -229,3 +229,28 @@ def test_the_text_view_has_latency_speedup_and_layers_won(variants: list[Profile
 def test_importing_the_comparison_module_loads_neither_matplotlib_nor_pandas() -> None:
     assert modules_loaded_by("import workbench.profiling.comparison",
                              ("matplotlib", "pandas")) == []
+
+
+# --- the model graph ------------------------------------------------------------------
+
+
+def test_a_comparison_of_one_model_carries_its_graph(variants: list[Profile]) -> None:
+    document = compare(variants).to_dict()
+    formats.validate(document, formats.COMPARISON)
+    topology = variants[0].document["topology"]
+    assert [n["name"] for n in document["topology"]["nodes"]] == \
+        [n["name"] for n in topology["nodes"]]
+    assert document["topology"]["edges"] == [{"from": e["from"], "to": e["to"]}
+                                             for e in topology["edges"]]
+    # every node of the graph is named by a matched layer, so each can take its speed-up
+    names = {n["name"] for n in document["topology"]["nodes"]}
+    covered = {node for layer in document["layers"] for node in layer["original_nodes"]}
+    assert names <= covered
+
+
+def test_profiles_of_different_models_carry_no_graph(document_factory: Factory) -> None:
+    other = document_factory()
+    other["model"]["sha256"] = "f" * 64
+    document = compare([Profile(document_factory()), Profile(other)]).to_dict()
+    assert "topology" not in document
+    formats.validate(document, formats.COMPARISON)

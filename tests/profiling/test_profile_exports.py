@@ -133,12 +133,31 @@ def test_mimebundle_json_part_trades_the_trace_events_for_a_timeline(profile: Pr
     part = profile._repr_mimebundle_()[PROFILE_MIME]
     assert "events" not in part["trace"]
     assert part["trace"]["run_index"] == 0
-    expected = profile.to_dict()
-    del expected["trace"]["events"]
-    expected["timeline"] = run_timeline(profile)
-    assert part == expected
+    assert part["timeline"] == run_timeline(profile)
+    whole = profile.to_dict()
+    # every section but the trace's events is there; layer rows and graph nodes are slimmed
+    assert set(part) == set(whole) | {"timeline"}
+    for key in set(whole) - {"trace", "layers", "topology"}:
+        assert part[key] == whole[key], key
     assert profile.trace_events, "the profile itself keeps its events"
     json.dumps(part)  # and the part is JSON
+
+
+def test_mimebundle_json_part_keeps_what_the_renderer_reads_of_layers_and_graph(
+        profile: Profile) -> None:
+    part = profile._repr_mimebundle_()[PROFILE_MIME]
+    assert len(part["layers"]) == len(profile.layers)
+    for slim, layer in zip(part["layers"], profile.layers, strict=True):
+        assert slim["duration_us"] == {"median": layer["duration_us"]["median"]}
+        for key in ("name", "op_type", "original_nodes", "provider", "share", "macs"):
+            assert slim[key] == layer[key]
+        assert "input_shapes" not in slim and "bytes" not in slim
+    topology = profile.document["topology"]
+    assert [(n["name"], n["op_type"], n.get("macs")) for n in part["topology"]["nodes"]] == \
+        [(n["name"], n["op_type"], n.get("macs")) for n in topology["nodes"]]
+    assert part["topology"]["edges"] == [{"from": e["from"], "to": e["to"]}
+                                         for e in topology["edges"]]
+    assert len(json.dumps(part)) < len(profile.to_json(indent=None))
 
 
 def test_mimebundle_honours_include_and_exclude(profile: Profile) -> None:

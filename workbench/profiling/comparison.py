@@ -258,7 +258,8 @@ class Comparison:
         plus the profile's ``caveat``); ``layers`` one per matched group, with
         ``time_us``, ``share`` and ``speedup`` as lists in the labels' order
         and ``winner`` as an index into ``labels``; ``wins`` one record per
-        profile (see :meth:`wins`).
+        profile (see :meth:`wins`); ``topology``, only when the profiles
+        share their model, the graph from :meth:`shared_topology`.
         """
         latency = []
         for row, profile, ratio in zip(latency_rows(self._profiles), self._profiles,
@@ -270,8 +271,32 @@ class Comparison:
                    "time_us": list(group.time_us), "share": list(group.share),
                    "speedup": self.layer_speedups(group), "winner": self.winner(group)}
                   for group in self._groups]
-        return {"schema": COMPARISON, "labels": list(self._labels), "baseline": self._baseline,
-                "latency": latency, "layers": layers, "wins": self.wins()}
+        document: dict[str, Any] = {
+            "schema": COMPARISON, "labels": list(self._labels), "baseline": self._baseline,
+            "latency": latency, "layers": layers, "wins": self.wins()}
+        topology = self.shared_topology()
+        if topology is not None:
+            document["topology"] = topology
+        return document
+
+    def shared_topology(self) -> dict[str, Any] | None:
+        """The model graph when every profile ran the same model, else None.
+
+        Nodes keep their name and op type, edges their ends: enough for a
+        front end to draw the graph and colour each node by the speed-up of
+        the layer group that covers it (``original_nodes``). Profiles of
+        different models (other sha256), or none with a topology, give None.
+        """
+        if len({p.document["model"].get("sha256") for p in self._profiles}) != 1:
+            return None
+        topology = next((p.document.get("topology") for p in self._profiles
+                         if p.document.get("topology")), None)
+        if not topology:
+            return None
+        return {"nodes": [{"name": node["name"], "op_type": node["op_type"]}
+                          for node in topology.get("nodes", [])],
+                "edges": [{"from": edge["from"], "to": edge["to"]}
+                          for edge in topology.get("edges", [])]}
 
     def to_html(self, path: str | os.PathLike[str] | None = None) -> str:
         """A self-contained HTML page of the comparison; also written atomically to ``path``."""

@@ -319,6 +319,23 @@ class Profile:
             write_atomic(path, _strict_json(trace), error=ProfileError)
         return trace
 
+    def to_model_explorer(self, path: str | os.PathLike[str] | None = None, *,
+                          value: str = "time") -> dict[str, Any]:
+        """Per-node data for Google Model Explorer; written to ``path`` if given.
+
+        Load the model's ONNX file in Model Explorer (with the
+        ``model-explorer-onnx`` adapter), then this file as node data: each
+        node is coloured by ``value``, ``"time"`` (median µs of the layer that
+        ran it), ``"share"`` (share of median) or ``"macs"``. The file is
+        written whole or not at all.
+        """
+        from workbench.profiling.model_explorer import node_data
+
+        document = node_data(self, value)
+        if path is not None:
+            write_atomic(path, _strict_json(document, indent=1), error=ProfileError)
+        return document
+
     # --- views (workbench.views, imported on first use) ---------------------------
 
     def layer_table_rows(self, layers: Sequence[dict[str, Any]],

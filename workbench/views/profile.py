@@ -133,14 +133,45 @@ def html_report(profile: Profile) -> str:
             "\n</body></html>\n")
 
 
+#: what the lab extension reads of a layer row and of a graph node (extensions/src/data.ts)
+PAYLOAD_LAYER_KEYS = ("name", "op_type", "kind", "original_nodes", "provider", "share", "macs")
+PAYLOAD_NODE_KEYS = ("name", "op_type", "macs")
+
+
+def _payload_layer(layer: dict[str, Any]) -> dict[str, Any]:
+    row = {key: layer[key] for key in PAYLOAD_LAYER_KEYS if key in layer}
+    median = (layer.get("duration_us") or {}).get("median")
+    row["duration_us"] = {"median": median} if median is not None else None
+    return row
+
+
+def _payload_topology(topology: Any) -> Any:
+    if not isinstance(topology, dict):
+        return topology
+    return {**topology,
+            "nodes": [{key: node[key] for key in PAYLOAD_NODE_KEYS if key in node}
+                      for node in topology.get("nodes") or []],
+            "edges": [{"from": edge["from"], "to": edge["to"]}
+                      for edge in topology.get("edges") or []]}
+
+
 def _json_part(profile: Profile) -> dict[str, Any]:
-    """The document without the bulky raw events; everything else kept, in order."""
+    """What the lab extension draws: the document, slimmed where it is bulky.
+
+    The raw trace events give way to a compact, bounded timeline of the run;
+    layer rows keep what the renderer shows (the median of the duration
+    statistics, no shapes or bytes) and graph nodes and edges keep their
+    names and MACs. A 1,000-node model's part is then about half the size,
+    and the notebook keeps less. The whole document stays in the Profile
+    (``save``, ``to_json``).
+    """
     from workbench.profiling.timeline import run_timeline
 
     document = dict(profile.document)
     if isinstance(document.get("trace"), dict):
         document["trace"] = {k: v for k, v in document["trace"].items() if k != "events"}
-    # the raw events stay out; a compact, bounded timeline of the run goes in instead
+    document["layers"] = [_payload_layer(layer) for layer in profile.layers]
+    document["topology"] = _payload_topology(document.get("topology"))
     document["timeline"] = run_timeline(profile)
     return document
 

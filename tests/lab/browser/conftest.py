@@ -10,8 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.lab.browser.labserver import CHROMIUM, Lab, running_lab
+
+# expect() waits 5 s by default: too short for a first notebook on a busy 2-core machine
+expect.set_options(timeout=30_000)
 
 if not CHROMIUM.exists():
     pytest.skip("Debian's chromium is not installed: run `bash tests/setup.sh`",

@@ -79,9 +79,21 @@ def _stop(lab: Lab, server: subprocess.Popen[bytes]) -> None:
             server.wait()
 
 
+#: per front end: the command's app, and its flags beyond the server's
+_APPS = {
+    "lab": ["lab", "--LabApp.expose_app_in_browser=True",
+            # no requests from the server to the internet
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.extension_manager=readonly"],
+    # Notebook 7: the same extensions, one document per page
+    "notebook": ["notebook", "--JupyterNotebookApp.expose_app_in_browser=True"],
+}
+
+
 @contextmanager
-def running_lab(home: Path) -> Iterator[Lab]:
-    """A JupyterLab serving ``home/notebooks``, its log in ``home/lab.log``."""
+def running_lab(home: Path, app: str = "lab") -> Iterator[Lab]:
+    """A JupyterLab (or Notebook 7) serving ``home/notebooks``, its log in ``home/lab.log``."""
     root = home / "notebooks"
     root.mkdir(parents=True, exist_ok=True)
     labconfig = home / "config" / "labconfig"
@@ -93,14 +105,10 @@ def running_lab(home: Path) -> Iterator[Lab]:
     port = _free_port()
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"),
            "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "IPYTHONDIR": str(home / "ipython")}
-    command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
+    name, *flags = _APPS[app]
+    command = [sys.executable, "-m", "jupyter", name, "--no-browser", "--allow-root",
                "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
-               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-               "--LabApp.expose_app_in_browser=True",
-               # no requests from the server to the internet
-               "--LabApp.news_url=None",
-               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-               "--LabApp.extension_manager=readonly"]
+               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", *flags]
     log_path = home / "lab.log"
     with open(log_path, "wb") as log:
         server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
@@ -111,6 +119,26 @@ def running_lab(home: Path) -> Iterator[Lab]:
             yield lab
         finally:
             _stop(lab, server)
+
+
+@contextmanager
+def chromium_page(width: int = 1500, height: int = 1000) -> Iterator[Any]:
+    """A page in Debian's chromium, headless, through Playwright's sync API.
+
+    ``launch()`` gives chromium a fresh, empty user data folder of its own;
+    actions wait up to 60 s.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.set_default_timeout(60_000)
+            yield page
+        finally:
+            browser.close()
 
 
 def notebook_with_output(source: str, bundle: dict[str, Any]) -> dict[str, Any]:

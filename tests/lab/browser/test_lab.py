@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 import workbench as wb
-from tests.lab.browser.labserver import CHROMIUM, CHROMIUM_ARGS, Lab, notebook_with_output
+from tests.lab.browser.labserver import Lab, chromium_page, notebook_with_output
 
 FIXTURE = (Path(__file__).resolve().parents[2] / "fixtures" / "formats"
            / "profile-1-synthetic.json")
@@ -57,13 +57,8 @@ def dialogs() -> list[str]:
 def page(lab: Lab, shots: Path, dialogs: list[str]) -> Iterator[Page]:
     _evil_profile(lab.root / "evil.json")
     console: list[str] = []
-    with sync_playwright() as playwright:
-        # launch() gives chromium a fresh, empty user data folder of its own
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                             args=CHROMIUM_ARGS)
+    with chromium_page() as page:
         try:
-            page = browser.new_page(viewport={"width": 1500, "height": 1000})
-            page.set_default_timeout(60_000)
             page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
             page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
 
@@ -77,7 +72,6 @@ def page(lab: Lab, shots: Path, dialogs: list[str]) -> Iterator[Page]:
             yield page
         finally:
             (shots / "console.log").write_text("\n".join(console))
-            browser.close()
 
 
 def test_the_extension_is_listed_enabled_and_its_plugins_active(page: Page, lab: Lab) -> None:
@@ -130,6 +124,8 @@ def test_a_profile_shows_the_interactive_renderer(page: Page, shots: Path) -> No
     expect(output.locator("tr.jp-WbProfile-row")).to_have_count(7, timeout=90_000)
     expect(output.locator("g.jp-WbGraph-node")).to_have_count(10)
     expect(output.locator(".jp-WbProfile-summary")).to_contain_text("95 % CI")
+    # the same words as the library's table: workbench/views/layers.py
+    expect(output.locator("th", has_text="share of median")).to_have_count(1)
     expect(output).to_contain_text("Time by op type")
     expect(output).to_contain_text("Timeline of profiled run 0")
     output.scroll_into_view_if_needed()
@@ -200,3 +196,22 @@ def test_a_saved_untrusted_notebook_shows_profile_and_comparison(page: Page, lab
     expect(comparison.locator("tr.jp-WbComparison-row")).to_have_count(7)
     comparison.scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "saved-comparison.png"))
+
+
+def test_an_estimate_beside_a_measurement_draws_the_graph_coloured_by_speed_up(
+        page: Page, shots: Path) -> None:
+    comparison = page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output.jp-WbComparison")
+    side = comparison.locator(".jp-WbComparison-sideBySide")
+    expect(side.locator("g.jp-WbGraph-node")).to_have_count(10)
+    expect(side.locator("tr.jp-WbComparison-row")).to_have_count(7)
+    expect(side.locator("select.jp-WbGraph-colour")).to_contain_text("speed-up: an estimate")
+    # the estimate repeats the measurement: every layer's speed-up is 1, the "same" colour
+    node = side.locator('g.jp-WbGraph-node[data-node="conv2_pw"]')
+    assert node.locator("rect").get_attribute("fill") == "hsl(130, 45%, 92%)"
+    node.click()
+    expect(side.locator("tr.jp-WbComparison-row.jp-mod-selected")).to_contain_text("Conv_2")
+    side.locator("tr.jp-WbComparison-row", has_text="Gemm_0").click()
+    nodes = side.locator("g.jp-WbGraph-node.jp-mod-selected")
+    expect(nodes).to_have_count(2)
+    side.scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "comparison-graph.png"))
