@@ -30,7 +30,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
 from workbench import errors
-from workbench.server.status import StatusCache, known_names
+from workbench.server.status import StatusCache, check_order, known_names
 
 _CACHE_KEY = "workbench_status_cache"
 
@@ -71,7 +71,7 @@ class DevicesHandler(_Handler):
 
     async def _answer(self, force: bool) -> None:
         names = await self.cache.run(known_names)
-        statuses = await self.cache.statuses(list(names), force=force)
+        statuses = await self.cache.statuses(check_order(names), force=force)
         self.reply({"devices": [{**entry, "status": statuses[name],
                                  "checking": self.cache.checking(name)}
                                 for name, entry in names.items()]})

@@ -44,6 +44,12 @@ def known_names() -> dict[str, dict[str, Any]]:
     return {str(entry["name"]): entry for entry in known_devices(include_ssh_config=True)}
 
 
+def check_order(entries: dict[str, dict[str, Any]]) -> list[str]:
+    """Names in the order their checks start: emulated boards last (a probe under
+    qemu-user takes tens of seconds), so this machine and real boards answer first."""
+    return sorted(entries, key=lambda name: entries[name].get("kind") == "emulated")
+
+
 def check(name: str) -> dict[str, Any]:
     """Connect, probe and ask the agent's status tool; every failure becomes a state.
 

@@ -80,8 +80,9 @@ def _stop(lab: Lab, server: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def running_lab(home: Path) -> Iterator[Lab]:
-    """A JupyterLab serving ``home/notebooks``, its log in ``home/lab.log``."""
+def running_lab(home: Path, env: dict[str, str] | None = None) -> Iterator[Lab]:
+    """A JupyterLab serving ``home/notebooks``, its log in ``home/lab.log``; ``env``
+    adds to (or overrides) this process's environment for the server."""
     root = home / "notebooks"
     root.mkdir(parents=True, exist_ok=True)
     labconfig = home / "config" / "labconfig"
@@ -92,7 +93,8 @@ def running_lab(home: Path) -> Iterator[Lab]:
     token = secrets.token_hex(16)
     port = _free_port()
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"),
-           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "IPYTHONDIR": str(home / "ipython")}
+           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "IPYTHONDIR": str(home / "ipython"),
+           **(env or {})}
     command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
                "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
                f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",

@@ -22,7 +22,7 @@ from tests.lab.boards import registered_board
 from tests.ssh.sshd import Sshd, keygen, start_sshd
 from workbench import errors
 from workbench.devices import connect, registry
-from workbench.server.status import StatusCache
+from workbench.server.status import StatusCache, check_order
 
 # pytest-jupyter has no entry point: its server fixtures are loaded here only.
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
@@ -420,3 +420,9 @@ def test_refreshes_asked_before_their_check_begins_share_it() -> None:
     answers = gated.during_the_first_check(3)
     assert [answer["seen"] for answer in answers] == [1, 2, 2, 2]
     assert gated.calls == 2
+
+
+def test_emulated_boards_are_checked_after_this_machine_and_real_boards() -> None:
+    entries = {"qemu:raspberry-pi-5": {"kind": "emulated"}, "local": {"kind": "local"},
+               "emu-pi4": {"kind": "emulated"}, "pi5": {"kind": "ssh"}}
+    assert check_order(entries) == ["local", "pi5", "qemu:raspberry-pi-5", "emu-pi4"]
