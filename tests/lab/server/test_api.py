@@ -140,6 +140,25 @@ async def test_the_device_list_names_every_known_device_with_its_kind(jp_fetch: 
     assert all("status" in entry for entry in devices.values())
 
 
+async def test_hosts_of_the_user_s_ssh_config_are_listed_as_ssh_devices(
+        jp_fetch: Fetch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".ssh").mkdir()
+    (tmp_path / ".ssh" / "config").write_text(
+        "Host lab-pi\n  HostName 192.0.2.50\n  User pi\nHost *.internal\n  User admin\n")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    response = await jp_fetch("workbench", "api", "devices")
+    devices = {d["name"]: d for d in json.loads(response.body)["devices"]}
+    assert devices["lab-pi"]["kind"] == "ssh"
+    assert not any("*" in name for name in devices)  # patterns name no device
+
+
+async def test_the_read_only_endpoints_refuse_writes(jp_fetch: Fetch) -> None:
+    for path in (("devices",), ("devices", "local"), ("devices", "local", "status"),
+                 ("devices", "local", "probe"), ("devices", "local", "jobs")):
+        code = await _refused(jp_fetch, "workbench", "api", *path, method="POST", body=b"{}")
+        assert code == 405, path
+
+
 async def test_the_local_device_is_ready_with_its_runtimes(jp_fetch: Fetch) -> None:
     response = await jp_fetch("workbench", "api", "devices", "local")
     status = json.loads(response.body)["status"]
