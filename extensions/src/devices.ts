@@ -11,9 +11,11 @@ import { Widget } from '@lumino/widgets';
 
 import { el } from './dom';
 
-/** How often, and how many times, the panel asks again for statuses still being checked. */
+/** How often, and how many times, the panel asks again for statuses still being checked
+ * (the server answers from its cache, so asking is cheap; an emulated board's first
+ * check can take a minute on a busy machine). */
 const RETRY_MS = 4000;
-const MAX_RETRIES = 8;
+const MAX_RETRIES = 45;
 
 /** One device as GET /workbench/api/devices lists it. */
 export interface IDeviceEntry {
@@ -21,6 +23,8 @@ export interface IDeviceEntry {
   kind: string;
   notes?: string;
   status?: IDeviceStatus | null;
+  /** a check is under way: the status is the last known one */
+  checking?: boolean;
 }
 
 /** A device's status as the server caches it. */
@@ -29,7 +33,10 @@ export interface IDeviceStatus {
   reachable: boolean;
   message?: string | null;
   busy?: boolean;
+  /** who holds the board (a job's "user@host") and that job's id */
   holder?: string | null;
+  holder_job?: string | null;
+  /** jobs waiting for the board */
   queue?: number;
   target?: string | null;
   runtimes?: string[];
@@ -60,10 +67,7 @@ export function statusText(status: IDeviceStatus | null | undefined): string {
   if (!status) {
     return 'checking…';
   }
-  const parts = [status.state];
-  if (status.busy) {
-    parts.push(`busy${status.holder ? ` (${status.holder})` : ''}`);
-  }
+  const parts = [status.busy && status.holder ? `busy, held by ${status.holder}` : status.state];
   if (status.queue) {
     parts.push(`${status.queue} waiting`);
   }
@@ -103,6 +107,9 @@ export class DevicesPanel extends Widget {
   /** Fetch the list (the server's cached statuses, or fresh ones with `force`). */
   async refresh(force = false): Promise<void> {
     window.clearTimeout(this._again);
+    if (force) {
+      this._retries = 0;
+    }
     this._status.textContent = force ? 'Checking devices…' : 'Loading…';
     try {
       const answer = force
@@ -111,7 +118,7 @@ export class DevicesPanel extends Widget {
           })
         : await requestAPI<{ devices: IDeviceEntry[] }>(this._options.settings, ['devices']);
       this._list.replaceChildren(...answer.devices.map(d => this._item(d)));
-      const waiting = answer.devices.filter(d => !d.status).length;
+      const waiting = answer.devices.filter(d => !d.status || d.checking).length;
       this._status.textContent = `${answer.devices.length} device(s)${
         waiting ? `, ${waiting} still being checked` : ''
       }`;
@@ -143,7 +150,8 @@ export class DevicesPanel extends Widget {
     open.addEventListener('click', () => this._options.newNotebook(device.name));
     const line = el('div', 'jp-WbDevices-line');
     line.append(dot, name, kind);
-    item.append(line, el('div', 'jp-WbDevices-detail', statusText(device.status)));
+    const detail = statusText(device.status);
+    item.append(line, el('div', 'jp-WbDevices-detail', device.checking && device.status ? `${detail} (checking…)` : detail));
     if (device.status && device.status.message) {
       item.appendChild(el('div', 'jp-WbDevices-message', device.status.message));
     }

@@ -336,3 +336,15 @@ def test_local_takes_only_a_python() -> None:
     assert isinstance(device, LocalDevice) and device.python == "/usr/bin/python3"
     with pytest.raises(errors.UnknownOption, match="host"):
         connect("local", host="192.0.2.34")
+
+
+def test_a_board_registered_again_with_other_settings_is_connected_anew(
+        registered: list[str]) -> None:
+    registry.add("kinds-moved-board", host="192.0.2.40", user="pi")
+    registered.append("kinds-moved-board")
+    first = connect("kinds-moved-board")
+    assert connect("kinds-moved-board") is first  # unchanged: the same object
+    registry.add("kinds-moved-board", host="192.0.2.41", user="pi")
+    moved = connect("kinds-moved-board")
+    assert isinstance(moved, SSHDevice) and moved is not first
+    assert moved.endpoint.hostname == "192.0.2.41"

@@ -23,8 +23,9 @@ from workbench.devices.local import LocalDevice
 __all__ = ["Device", "DeviceInfo", "DeviceKind", "LocalDevice", "connect", "kind_of",
            "known_devices", "register_kind", "unregister_kind"]
 
-#: name -> (the kind that connected it, the device), for connect() without keywords
-_connected: dict[str, tuple[DeviceKind, Device]] = {}
+#: name -> (the kind that connected it, the device, its registry entry then), for
+#: connect() without keywords
+_connected: dict[str, tuple[DeviceKind, Device, dict[str, Any] | None]] = {}
 
 
 def known_devices(include_ssh_config: bool = False) -> list[dict[str, Any]]:
@@ -48,15 +49,22 @@ def connect(name: str | Device = "local", **connection: Any) -> Device:
     Keyword arguments (host, user, port, key_filename, proxy_jump, known_hosts,
     python, remote_cache, password, passphrase, ...) override what the registry and the ssh
     config say. Without them, the same name gives the same object in a process,
-    so its connection is reused.
+    so its connection is reused, until the name's registry entry changes (a
+    long-lived process, such as the Jupyter server, sees a board added again
+    with other settings).
     """
+    from workbench.devices import registry
+
     if isinstance(name, Device):
         return name
+    entry = registry.load().get(name) if not connection else None
     if not connection and name in _connected:
-        kind, device = _connected[name]
+        kind, device, was = _connected.pop(name)
         # a kind replaced or removed since then no longer answers for its names
-        if kinds.is_registered(kind):
+        if kinds.is_registered(kind) and was == entry:
+            _connected[name] = (kind, device, was)
             return device
+        # the old object is left open: a job may still be using it
     kind = kinds.kind_for(name, with_settings=bool(connection))
     device = kind.connect(name, **connection)
     if not isinstance(device, Device):
@@ -64,5 +72,5 @@ def connect(name: str | Device = "local", **connection: Any) -> Device:
                                  where=f"device kind {kind.name!r}",
                                  hint="Fix or reinstall the package that adds this kind")
     if not connection:
-        _connected[name] = (kind, device)
+        _connected[name] = (kind, device, entry)
     return device

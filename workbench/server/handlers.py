@@ -8,8 +8,12 @@ POST     ``devices/refresh``                         the same, every device chec
 GET      ``devices/NAME``                            one device and its status
 GET      ``devices/NAME/status``                     its status (lock holder, queue, jobs)
 GET      ``devices/NAME/probe``                      its probe (``DeviceInfo.to_dict()``)
+GET      ``devices/NAME/jobs``                       its lock (holder, waiters) and job records
 POST     ``devices/NAME/trust``                      trust its host key: ``{"fingerprint": ...}``
 =======  ==========================================  ==========================================
+
+A listed device carries ``checking: true`` while a check of it is under way:
+its status is then the last known one (or null), and a client asks again.
 
 Every endpoint needs Jupyter's authentication (token, or cookie plus XSRF for
 POST). A NAME must be a device ``known_devices()`` lists; a host or port is
@@ -26,7 +30,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
 from workbench import errors
-from workbench.server.status import StatusCache, known_names
+from workbench.server.status import StatusCache, check_order, known_names
 
 _CACHE_KEY = "workbench_status_cache"
 
@@ -67,8 +71,9 @@ class DevicesHandler(_Handler):
 
     async def _answer(self, force: bool) -> None:
         names = await self.cache.run(known_names)
-        statuses = await self.cache.statuses(list(names), force=force)
-        self.reply({"devices": [{**entry, "status": statuses[name]}
+        statuses = await self.cache.statuses(check_order(names), force=force)
+        self.reply({"devices": [{**entry, "status": statuses[name],
+                                 "checking": self.cache.checking(name)}
                                 for name, entry in names.items()]})
 
 
@@ -97,6 +102,31 @@ class StatusHandler(_Handler):
     async def get(self, name: str) -> None:
         if await self.known(name) is not None:
             self.reply(await self.cache.status(name))
+
+
+class JobsHandler(_Handler):
+    """GET ``devices/NAME/jobs``: who holds the board, who waits, and its job records.
+
+    From the agent's status tool, through the shared status cache (at most
+    :data:`MAX_AGE_S` old; ``checked`` says when). A board that cannot report
+    them answers 502 with the reason.
+    """
+
+    @tornado.web.authenticated
+    async def get(self, name: str) -> None:
+        if await self.known(name) is None:
+            return
+        status = await self.cache.status(name)
+        if status.get("lock") is None:
+            error = status.get("error") or errors.DeviceError(
+                "The device did not report its jobs", where=f"device {name!r}",
+                hint="POST workbench/api/devices/refresh to check it again").to_dict()
+            self.reply({**error, "state": status.get("state")}, 502)
+            return
+        lock = status["lock"]
+        self.reply({"device": name, "checked": status.get("checked"), "busy": lock["held"],
+                    "holder": lock["holder"], "since": lock["since"],
+                    "queue": lock["waiters"], "jobs": status.get("jobs") or []})
 
 
 def _probe(name: str) -> dict[str, Any]:
@@ -162,6 +192,7 @@ def setup_handlers(web_app: Any) -> None:
         (url_path_join(base, device), DeviceHandler),
         (url_path_join(base, device, "status"), StatusHandler),
         (url_path_join(base, device, "probe"), ProbeHandler),
+        (url_path_join(base, device, "jobs"), JobsHandler),
         (url_path_join(base, device, "trust"), TrustHandler),
     ])
 

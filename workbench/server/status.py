@@ -14,6 +14,8 @@ way is shared by every request that wants it.
 from __future__ import annotations
 
 import asyncio
+import itertools
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -29,11 +31,23 @@ MAX_AGE_S = 30.0
 LIST_WAIT_S = 3.0
 
 
+def _empty() -> dict[str, Any]:
+    """The fields every status has, whatever its state."""
+    return {"message": None, "busy": False, "holder": None, "holder_job": None, "since": None,
+            "queue": 0, "lock": None, "jobs": [], "target": None, "runtimes": []}
+
+
 def known_names() -> dict[str, dict[str, Any]]:
     """The devices a request may name, by name (local, registry, emulated, ~/.ssh/config)."""
     from workbench.devices import known_devices
 
     return {str(entry["name"]): entry for entry in known_devices(include_ssh_config=True)}
+
+
+def check_order(entries: dict[str, dict[str, Any]]) -> list[str]:
+    """Names in the order their checks start: emulated boards last (a probe under
+    qemu-user takes tens of seconds), so this machine and real boards answer first."""
+    return sorted(entries, key=lambda name: entries[name].get("kind") == "emulated")
 
 
 def check(name: str) -> dict[str, Any]:
@@ -58,27 +72,25 @@ def check(name: str) -> dict[str, Any]:
         return _failed("unreachable", exc, checked)
     except errors.WorkbenchError as exc:
         return _failed("error", exc, checked)
-    status: dict[str, Any] = {"state": "ready", "reachable": True, "message": None,
-                              "busy": False, "holder": None, "queue": 0, "jobs": [],
-                              "target": None, "runtimes": sorted(info.runtimes),
-                              "checked": checked}
-    target = _target_name(info)
-    if target:
-        status["target"] = target
+    status: dict[str, Any] = {**_empty(), "state": "ready", "reachable": True,
+                              "runtimes": sorted(info.runtimes), "checked": checked}
+    status["target"] = _target_name(info)
     try:
         board = device.status()
     except errors.WorkbenchError as exc:
-        # a kind without an agent status tool is still usable
-        status["message"] = exc.what
-        return status
+        # a kind without an agent status tool is still usable; its jobs are not known
+        return {**status, "message": exc.what, "error": exc.to_dict()}
     lock = board.get("lock") or {}
-    status["busy"] = bool(lock.get("held"))
-    status["holder"] = lock.get("holder") if status["busy"] else None
-    status["queue"] = len(lock.get("waiters") or [])
-    status["jobs"] = board.get("jobs") or []
-    if status["busy"]:
-        status["state"] = "busy"
-    return status
+    holder = lock.get("holder") or {}
+    busy = bool(lock.get("held"))
+    waiters = lock.get("waiters") or []
+    return {**status, "state": "busy" if busy else "ready", "busy": busy,
+            "holder": (holder.get("holder") or "?") if busy else None,
+            "holder_job": holder.get("job") if busy else None,
+            "since": lock.get("since") if busy else None, "queue": len(waiters),
+            "lock": {"held": busy, "holder": holder or None, "since": lock.get("since"),
+                     "waiters": waiters},
+            "jobs": board.get("jobs") or []}
 
 
 def _target_name(info: Any) -> str | None:
@@ -92,14 +104,30 @@ def _target_name(info: Any) -> str | None:
 
 
 def _failed(state: str, exc: errors.WorkbenchError, checked: float) -> dict[str, Any]:
-    return {"state": state, "reachable": state == "needs credentials"
-            or state == "unknown host key", "message": str(exc), "error": exc.to_dict(),
-            "busy": False, "holder": None, "queue": 0, "jobs": [], "target": None,
-            "runtimes": [], "checked": checked}
+    # a board that asks for credentials or shows an unknown key did answer
+    reachable = state in ("needs credentials", "unknown host key")
+    return {**_empty(), "state": state, "reachable": reachable, "message": str(exc),
+            "error": exc.to_dict(), "checked": checked}
+
+
+class _Check:
+    """One check of one device: its future, and whether the checker has begun."""
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+        self.begun = False
+        self.future: asyncio.Future[dict[str, Any]] | None = None
 
 
 class StatusCache:
-    """Statuses by device name, checked in a thread pool, at most every ``max_age`` s."""
+    """Statuses by device name, checked in a thread pool, at most every ``max_age`` s.
+
+    One device is checked by one thread at a time, in the order the checks
+    were asked for. A request shares the check under way unless it forces a
+    refresh and that check has already begun: the device may have changed
+    since (a host key just trusted), so a forced refresh waits for a check
+    that begins after it was asked for.
+    """
 
     def __init__(self, *, max_age: float = MAX_AGE_S, workers: int = 4,
                  checker: Callable[[str], dict[str, Any]] = check,
@@ -109,8 +137,10 @@ class StatusCache:
         self._max_age = max_age
         self._checker = checker
         self._clock = clock
-        self._statuses: dict[str, tuple[float, dict[str, Any]]] = {}
-        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._numbers = itertools.count(1)
+        self._statuses: dict[str, tuple[float, int, dict[str, Any]]] = {}
+        self._pending: dict[str, _Check] = {}
+        self._turns: dict[str, threading.Lock] = {}
 
     async def run(self, call: Callable[..., Any], *args: Any) -> Any:
         """``call(*args)`` in the pool, awaited without blocking the event loop."""
@@ -119,31 +149,55 @@ class StatusCache:
     def cached(self, name: str) -> dict[str, Any] | None:
         """The last status of ``name``, however old, or None."""
         entry = self._statuses.get(name)
-        return entry[1] if entry else None
+        return entry[2] if entry else None
+
+    def checking(self, name: str) -> bool:
+        """Whether a check of ``name`` is under way (its cached status may be outdated)."""
+        return name in self._pending
+
+    def _check(self, name: str, check: _Check) -> dict[str, Any]:
+        # in a pool thread: wait for this device's earlier check, then begin
+        with self._turns.setdefault(name, threading.Lock()):
+            check.begun = True
+            return self._checker(name)
 
     def _start(self, name: str, force: bool) -> asyncio.Future[dict[str, Any]] | None:
-        if name in self._pending:
-            return self._pending[name]
+        pending = self._pending.get(name)
+        if pending is not None and pending.future is not None \
+                and not (force and pending.begun):
+            return pending.future
         entry = self._statuses.get(name)
-        if entry and not force and self._clock() - entry[0] < self._max_age:
+        if pending is None and entry and not force \
+                and self._clock() - entry[0] < self._max_age:
             return None
-        future = asyncio.ensure_future(self.run(self._checker, name))
-        self._pending[name] = future
+        check = _Check(next(self._numbers))
+        # a plain future (no task): closing the server leaves nothing pending behind
+        future = asyncio.get_running_loop().run_in_executor(self.executor, self._check, name,
+                                                            check)
+        check.future = future
+        self._pending[name] = check
 
         def store(done: asyncio.Future[dict[str, Any]]) -> None:
-            self._pending.pop(name, None)
-            if not done.cancelled() and done.exception() is None:
-                self._statuses[name] = (self._clock(), done.result())
+            if self._pending.get(name) is check:
+                del self._pending[name]
+            if done.cancelled() or done.exception() is not None:
+                return
+            last = self._statuses.get(name)
+            if last is None or last[1] < check.number:
+                self._statuses[name] = (self._clock(), check.number, done.result())
 
         future.add_done_callback(store)
         return future
 
     async def status(self, name: str, *, force: bool = False) -> dict[str, Any]:
-        """The status of ``name``: cached when fresh, else checked (once for all callers)."""
+        """The status of ``name``: cached when fresh, else checked (once for all callers).
+
+        With ``force``, from a check that began after this call.
+        """
         future = self._start(name, force)
         if future is not None:
             return await asyncio.shield(future)
-        return self._statuses[name][1]
+        return self._statuses[name][2]
 
     async def statuses(self, names: list[str], *, force: bool = False,
                        wait: float = LIST_WAIT_S) -> dict[str, dict[str, Any] | None]:
@@ -156,6 +210,8 @@ class StatusCache:
 
     def close(self) -> None:
         """Stop the pool without waiting for checks that hang."""
-        for future in list(self._pending.values()):
-            future.cancel()
+        for check in list(self._pending.values()):
+            if check.future is not None:
+                check.future.cancel()
+        self._pending.clear()
         self.executor.shutdown(wait=False, cancel_futures=True)

@@ -92,8 +92,10 @@ _APPS = {
 
 
 @contextmanager
-def running_lab(home: Path, app: str = "lab") -> Iterator[Lab]:
-    """A JupyterLab (or Notebook 7) serving ``home/notebooks``, its log in ``home/lab.log``."""
+def running_lab(home: Path, app: str = "lab",
+                env: dict[str, str] | None = None) -> Iterator[Lab]:
+    """A JupyterLab (or Notebook 7) serving ``home/notebooks``, its log in ``home/lab.log``;
+    ``env`` adds to (or overrides) this process's environment for the server."""
     root = home / "notebooks"
     root.mkdir(parents=True, exist_ok=True)
     labconfig = home / "config" / "labconfig"
@@ -104,7 +106,8 @@ def running_lab(home: Path, app: str = "lab") -> Iterator[Lab]:
     token = secrets.token_hex(16)
     port = _free_port()
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"),
-           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "IPYTHONDIR": str(home / "ipython")}
+           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "IPYTHONDIR": str(home / "ipython"),
+           **(env or {})}
     name, *flags = _APPS[app]
     command = [sys.executable, "-m", "jupyter", name, "--no-browser", "--allow-root",
                "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",

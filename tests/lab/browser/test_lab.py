@@ -1,10 +1,14 @@
 """The lab extension end to end: real JupyterLab, Debian's chromium, a real kernel.
 
 The tests share one page and run in order, as a user would: the extension is
-loaded, the launcher card creates the starter notebook, a cell shows a Profile
-(with a node named like an HTML attack) in the interactive renderer, nodes and
-rows select each other, and the sidebar lists the devices. Screenshots go to
-the test output folder printed at the end.
+loaded, the launcher card creates the starter notebook (the notebook UI, then
+the plain API) and it runs, a cell shows a Profile (with a node named like an
+HTML attack) in the interactive renderer, nodes and rows select each other,
+the sidebar lists the local device and boards on the test suite's sshd with
+their status (busy while a job holds the board, "needs credentials" for a
+login the server cannot make), the commands are in the palette, and "new
+notebook for this device" fills the device in. Screenshots go to the test
+output folder printed at the end.
 """
 
 from __future__ import annotations
@@ -12,15 +16,20 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
+from workbench_agent.lock import DeviceLock, board_state
 
 import workbench as wb
+from tests.conftest import until
+from tests.lab.boards import lock_path, registered_board
 from tests.lab.browser.labserver import Lab, chromium_page, notebook_with_output
+from tests.ssh.sshd import Sshd, keygen, start_sshd
 
 FIXTURE = (Path(__file__).resolve().parents[2] / "fixtures" / "formats"
            / "profile-1-synthetic.json")
@@ -45,6 +54,22 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     folder = tmp_path_factory.mktemp("screenshots")
     yield folder
     print(f"screenshots: {folder}")
+
+
+@pytest.fixture(scope="module")
+def boards(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+    """The test suite's real sshd with two boards on it, by name: "sshd-board" (ready)
+    and "locked-board" (its login key is not authorised: it needs credentials)."""
+    folder = tmp_path_factory.mktemp("sshd")
+    sshd: Sshd = start_sshd(folder, keygen(folder / "authorized_client"))
+    folders = {name: tmp_path_factory.mktemp(name) for name in ("sshd-board", "locked-board")}
+    try:
+        with registered_board("sshd-board", sshd, folders["sshd-board"]), \
+                registered_board("locked-board", sshd, folders["locked-board"],
+                                 authorised=False):
+            yield folders
+    finally:
+        sshd.stop()
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +109,16 @@ def test_the_extension_is_listed_enabled_and_its_plugins_active(page: Page, lab:
             arg=plugin)
 
 
+def _sources(page: Page) -> str:
+    """The code of the open notebook's cells (from its model: cells out of view are not
+    drawn)."""
+    page.wait_for_function("() => window.jupyterapp.shell.currentWidget.context.isReady")
+    source: str = page.evaluate("""() => window.jupyterapp.shell.currentWidget.context.model
+        .toJSON().cells.map(c => Array.isArray(c.source) ? c.source.join('') : c.source)
+        .join('\\n')""")
+    return source
+
+
 def test_the_launcher_card_creates_the_starter_notebook(page: Page, shots: Path) -> None:
     card = page.locator(".jp-LauncherCard", has_text="Edge Workbench")
     expect(card).to_be_visible()
@@ -91,8 +126,9 @@ def test_the_launcher_card_creates_the_starter_notebook(page: Page, shots: Path)
     card.click()
     cells = page.locator(".jp-NotebookPanel:visible .jp-Cell")
     expect(cells.first).to_be_visible()
-    expect(page.locator(".jp-NotebookPanel:visible")).to_contain_text('wb.connect("local")')
-    expect(page.locator(".jp-NotebookPanel:visible")).to_contain_text("wb.profile(model")
+    sources = _sources(page)
+    assert 'Workbench(model="zoo:small-cnn", device="local"' in sources
+    assert 'wb.connect("local")' in sources and "wb.profile(model" in sources
     page.wait_for_function(KERNEL_IDLE, timeout=120_000)
 
 
@@ -106,11 +142,17 @@ def test_the_starter_notebook_runs_from_top_to_bottom(page: Page, lab: Lab,
                            str(starter)], capture_output=True, text=True, timeout=600,
                           cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
-    outputs = [o for cell in json.loads(starter.read_text())["cells"]
-               for o in cell.get("outputs", [])]
-    assert any("application/vnd.workbench.profile+json" in o.get("data", {}) for o in outputs)
-    assert any("application/vnd.workbench.comparison+json" in o.get("data", {})
-               for o in outputs)
+    cells = [c for c in json.loads(starter.read_text())["cells"] if c["cell_type"] == "code"]
+
+    def kinds(marker: str) -> set[str]:
+        """The MIME types the outputs of the cell holding ``marker`` offer."""
+        cell = next(c for c in cells if marker in "".join(c["source"]))
+        return {kind for output in cell["outputs"] for kind in output.get("data", {})}
+
+    assert "application/vnd.jupyter.widget-view+json" in kinds("Workbench(")
+    assert "application/vnd.workbench.profile+json" in kinds("ui.wait()")
+    assert "application/vnd.workbench.profile+json" in kinds("wb.profile(")
+    assert "application/vnd.workbench.comparison+json" in kinds("wb.compare(")
 
 
 def test_a_profile_shows_the_interactive_renderer(page: Page, shots: Path) -> None:
@@ -168,13 +210,77 @@ def test_the_table_sorts_and_searches(page: Page) -> None:
     output.locator("input.jp-WbProfile-search").fill("")
 
 
-def test_the_sidebar_lists_the_local_device_with_its_status(page: Page, shots: Path) -> None:
+def _device(page: Page, name: str) -> Locator:
+    return page.locator(f'#edge-workbench-devices li[data-device="{name}"]')
+
+
+def test_the_sidebar_lists_the_local_device_and_the_sshd_boards_with_their_status(
+        page: Page, shots: Path, boards: dict[str, Path]) -> None:
     page.locator('.jp-SideBar .lm-TabBar-tab[data-id="edge-workbench-devices"]').click()
-    local = page.locator('#edge-workbench-devices li[data-device="local"]')
-    expect(local).to_be_visible()
-    expect(local.locator(".jp-WbDevices-detail")).to_contain_text("ready", timeout=60_000)
-    expect(local.locator(".jp-WbDevices-detail")).to_contain_text("onnxruntime")
+    for name in ("local", "sshd-board"):
+        detail = _device(page, name).locator(".jp-WbDevices-detail")
+        expect(detail).to_contain_text("ready", timeout=90_000)
+        expect(detail).to_contain_text("onnxruntime")
+    expect(_device(page, "sshd-board").locator(".jp-WbDevices-kind")).to_have_text("ssh")
+    locked = _device(page, "locked-board")
+    expect(locked.locator(".jp-WbDevices-detail")).to_have_text("needs credentials",
+                                                                 timeout=90_000)
+    expect(locked.locator(".jp-WbDevices-message")).to_contain_text("refused the login")
     page.screenshot(path=str(shots / "sidebar.png"))
+
+
+def test_a_board_held_by_a_job_shows_busy_with_its_holder_and_queue(
+        page: Page, shots: Path, boards: dict[str, Path]) -> None:
+    lock = str(lock_path(boards["sshd-board"]))
+    holder = DeviceLock(lock, "job-alice", "alice@lab")
+    holder.acquire()
+    waiter = DeviceLock(lock, "job-bob", "bob@lab")
+    waiting = threading.Thread(target=lambda: (waiter.acquire(timeout=300), waiter.release()))
+    try:
+        waiting.start()
+        until(lambda: board_state(lock)["waiters"])
+        page.locator(".jp-WbDevices-refresh").click()
+        detail = _device(page, "sshd-board").locator(".jp-WbDevices-detail")
+        expect(detail).to_contain_text("busy, held by alice@lab · 1 waiting", timeout=90_000)
+        expect(detail).to_contain_text("onnxruntime")
+        page.screenshot(path=str(shots / "sidebar-busy.png"))
+    finally:
+        holder.release()
+        waiting.join(60)
+    page.locator(".jp-WbDevices-refresh").click()
+    expect(_device(page, "sshd-board").locator(".jp-WbDevices-detail")).to_contain_text(
+        "ready", timeout=90_000)
+
+
+def test_the_commands_are_in_the_palette_and_refresh_the_sidebar(page: Page,
+                                                                 shots: Path) -> None:
+    page.locator("#edge-workbench-devices .jp-WbDevices-status").evaluate(
+        "node => { node.textContent = ''; }")
+    page.keyboard.press("Control+Shift+C")
+    palette = page.locator("#command-palette")
+    palette.locator("input").fill("Edge Workbench")
+    for label in ("Show Edge Workbench Devices", "Refresh Edge Workbench Devices",
+                  "Edge Workbench"):
+        expect(palette.locator(".lm-CommandPalette-itemLabel", has_text=label).first
+               ).to_be_visible()
+    page.screenshot(path=str(shots / "palette.png"))
+    palette.locator(".lm-CommandPalette-item", has_text="Refresh Edge Workbench Devices").click()
+    expect(page.locator("#edge-workbench-devices .jp-WbDevices-status")).to_contain_text(
+        "device(s)", timeout=90_000)
+
+
+def test_new_notebook_for_a_device_fills_the_device_in(page: Page, shots: Path) -> None:
+    before = page.evaluate("() => window.jupyterapp.shell.currentWidget.context.path")
+    _device(page, "sshd-board").locator("button", has_text="new notebook for this device").click()
+    page.wait_for_function(
+        "p => { const w = window.jupyterapp.shell.currentWidget;"
+        " return !!w && !!w.context && w.context.path !== p; }", arg=before)
+    expect(page.locator(".jp-NotebookPanel:visible .jp-Cell").first).to_be_visible()
+    sources = _sources(page)
+    assert 'device="sshd-board"' in sources and 'wb.connect("sshd-board")' in sources
+    expect(page.locator(".jp-NotebookPanel:visible .jp-CodeCell").first).to_contain_text(
+        "from workbench.widgets import Workbench")
+    page.screenshot(path=str(shots / "device-notebook.png"))
 
 
 def test_a_saved_untrusted_notebook_shows_profile_and_comparison(page: Page, lab: Lab,
