@@ -64,7 +64,7 @@ class Job:
 
     def __init__(self, model: Model | str | Path, device: Device | str = "local",
                  backend: str | Backend = "onnxruntime", options: dict[str, Any] | None = None,
-                 *, inputs: dict[str, Any] | None = None, settings: RunSettings | None = None,
+                 *, inputs: dict[str, Any] | str | Path | None = None, settings: RunSettings | None = None,
                  label: str | None = None, on_event: EventCallback | None = None,
                  cancel: threading.Event | None = None, **run: Unpack[RunKeywords]) -> None:
         self.settings = RunSettings.of(settings, **run)
@@ -282,7 +282,7 @@ class Job:
 
 def submit(model: Model | str | Path, device: Device | str = "local",
            backend: str | Backend = "onnxruntime", options: dict[str, Any] | None = None, *,
-           inputs: dict[str, Any] | None = None, settings: RunSettings | None = None,
+           inputs: dict[str, Any] | str | Path | None = None, settings: RunSettings | None = None,
            label: str | None = None, on_event: EventCallback | None = None,
            cancel: threading.Event | None = None, **run: Unpack[RunKeywords]) -> Job:
     """Start :func:`profile` in the background and return its :class:`Job` handle at once."""
@@ -292,7 +292,7 @@ def submit(model: Model | str | Path, device: Device | str = "local",
 
 def profile(model: Model | str | Path, device: Device | str = "local",
             backend: str | Backend = "onnxruntime", options: dict[str, Any] | None = None, *,
-            inputs: dict[str, Any] | None = None, settings: RunSettings | None = None,
+            inputs: dict[str, Any] | str | Path | None = None, settings: RunSettings | None = None,
             label: str | None = None, on_event: EventCallback | None = None,
             cancel: threading.Event | None = None, **run: Unpack[RunKeywords]) -> Profile:
     """Run ``model`` on ``device`` with ``backend`` and return its Profile.
