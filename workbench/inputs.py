@@ -67,7 +67,8 @@ def _save_array(array: np.ndarray) -> tuple[Path, str]:
     """Write an array once to a content-addressed .npy file; return its path and sha256."""
     import numpy as np
 
-    array = np.ascontiguousarray(array)
+    # not ascontiguousarray: it turns a 0-d array (a scalar input) into shape (1,)
+    array = np.require(array, requirements="C")
     digest = hashlib.sha256(array.tobytes()).hexdigest()
     folder = cache_dir() / "inputs"
     folder.mkdir(parents=True, exist_ok=True)

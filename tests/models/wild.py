@@ -49,10 +49,10 @@ def _lstm_branch(name: str, seed: int) -> onnx.GraphProto:
 
 
 def vad_like(path: Path) -> Path:
-    """A voice-activity model's interface: input['?','?'] (batch, samples), state[2,'?',8]
+    """A voice-activity model's interface: input['?','?'] (batch, samples), state[2,'batch',8]
     and an int64 scalar ``sr``; ``sr == 16000`` picks one of two LSTM branches of an If."""
     inputs = [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["?", "?"]),
-              helper.make_tensor_value_info("state", TensorProto.FLOAT, [2, "?", HIDDEN]),
+              helper.make_tensor_value_info("state", TensorProto.FLOAT, [2, "batch", HIDDEN]),
               helper.make_tensor_value_info("sr", TensorProto.INT64, [])]
     output = helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, "?", HIDDEN])
     nodes = [
