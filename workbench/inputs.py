@@ -258,6 +258,7 @@ def job_inputs(model: Model, given: dict[str, Any] | str | Path | None = None,
             described = f"image {Path(spec['path']).name}"
             spec = _image(spec, tensor, shape)
         if isinstance(spec, np.ndarray):
+            spec = _without_objects(spec, tensor.name, model.name)
             path, digest = _save_array(spec)
             files.append(path)
             entries.append({"name": tensor.name, "dtype": str(spec.dtype),
@@ -279,6 +280,18 @@ def job_inputs(model: Model, given: dict[str, Any] | str | Path | None = None,
                                         "or a .npy path")
         entries.append(entry)
     return entries, files
+
+
+def _without_objects(array: np.ndarray, name: str, where: str) -> np.ndarray:
+    """Strings held as Python objects become a fixed-width string array, which a .npy file
+    carries without pickling; other objects cannot travel."""
+    if not array.dtype.hasobject:
+        return array
+    if all(isinstance(item, str) for item in array.flat):
+        return array.astype(str)
+    raise errors.InputSpecError(
+        f"Input {name!r} holds Python objects that are not strings", where=where,
+        hint="Give a numeric or string array")
 
 
 def _load_npy(path: Path, name: str) -> np.ndarray:

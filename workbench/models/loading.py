@@ -95,13 +95,18 @@ def _upgrade(proto: onnx.ModelProto, where: str) -> onnx.ModelProto:
 
     old = _validate.default_opset(proto)
     try:
-        return version_converter.convert_version(proto, UPGRADE_OPSET)
+        converted = version_converter.convert_version(proto, UPGRADE_OPSET)
     except Exception as exc:  # the converter raises bare RuntimeErrors from C++
         text = str(exc).strip().splitlines()
         raise errors.UnsupportedOpset(
             f"onnx.version_converter cannot convert the model from opset {old} to "
             f"{UPGRADE_OPSET}: {text[0] if text else type(exc).__name__}", where=where,
             hint="Export the model again from its framework with opset 7 or newer") from None
+    # The converter leaves the IR version as it was, but some of its adapters turn attributes
+    # into initializers that are not graph inputs, which IR versions below 4 forbid.
+    converted.ir_version = max(converted.ir_version, onnx.helper.find_min_ir_version_for(
+        [onnx.helper.make_opsetid("", UPGRADE_OPSET)]))
+    return converted
 
 
 def _from_bytes(data: bytes, *, name: str, source: str, where: str,
