@@ -54,7 +54,7 @@ def test_a_model_the_converter_cannot_convert_is_refused_naming_the_op() -> None
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 6)])
     proto.ir_version = 3
-    with pytest.raises(errors.UnsupportedOpset, match="cannot convert.*Scan"):
+    with pytest.raises(errors.UnsupportedOpset, match=r"cannot convert.*Scan"):
         wb.load_model(proto, upgrade_opset=True)
 
 

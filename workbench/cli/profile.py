@@ -77,9 +77,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
     """Run a model on a device, print its per-layer summary and write the report."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from workbench.jobs import profile
-
     from workbench.inputs import from_text, image_preprocessing, read_spec
+    from workbench.jobs import profile
 
     model = load_model(args.model, args.shape, upgrade_opset=args.upgrade_opset)
     options = key_values(args.option, "-o")
