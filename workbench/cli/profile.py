@@ -23,9 +23,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     """Print a model's inputs, outputs, totals and op types (and, with --layers, its layers)."""
     from rich.table import Table
 
-    model = load_model(args.model, args.shape)
+    model = load_model(args.model, args.shape, upgrade_opset=args.upgrade_opset)
     out = console()
-    out.print(f"[bold]{model.name}[/bold]  sha256 {model.sha256[:16]}  opset {model.opset}")
+    out.print(f"[bold]{model.name}[/bold]  sha256 {model.sha256[:16]}  {model.format_version}")
     for tensor in model.inputs:
         out.print(f"  input  {tensor.name}: {tensor.dtype} {tensor.shape}")
     for tensor in model.outputs:
@@ -77,10 +77,16 @@ def cmd_profile(args: argparse.Namespace) -> int:
     """Run a model on a device, print its per-layer summary and write the report."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from workbench.inputs import from_text, image_preprocessing, read_spec
     from workbench.jobs import profile
 
-    model = load_model(args.model, args.shape)
+    model = load_model(args.model, args.shape, upgrade_opset=args.upgrade_opset)
     options = key_values(args.option, "-o")
+    image = image_preprocessing(size=args.image_size, mean=args.image_mean, std=args.image_std,
+                                scale=args.image_scale, layout=args.image_layout)
+    inputs = read_spec(args.inputs) if args.inputs else {}
+    for name, text in key_values(args.input, "--input", parse=False).items():
+        inputs[name] = from_text(name, text, image)
     with Progress(TextColumn("{task.description:<10}"), BarColumn(), TextColumn("{task.completed}/"
                   "{task.total}"), TimeElapsedColumn(), console=console(stderr=True),
                   transient=True, disable=args.quiet) as bar:
@@ -94,6 +100,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
         # the cluster goes as typed: RunSettings reads "1" as an index (parse_cluster)
         result = profile(model, device=args.device, backend=args.backend, options=options,
+                         inputs=inputs,
                          warmup=args.warmup, runs=args.runs, profile_runs=args.profile_runs,
                          timeout=args.timeout, label=args.label, on_event=on_event,
                          cluster=args.cluster, cores=args.cores, governor=args.governor)
@@ -133,12 +140,19 @@ def _cores(value: str) -> list[int]:
     return [int(core) for core in value.split(",")]
 
 
+def _model_arguments(parser: Any) -> None:
+    parser.add_argument("--shape", action="append", default=[], metavar="DIM=N",
+                        help="fix a free dim by its shown name (--shape batch=1), by input and "
+                        "axis (--shape x:2=48) or a whole input (--shape x=1x3x48x192)")
+    parser.add_argument("--upgrade-opset", action="store_true",
+                        help="convert a model below opset 7 with onnx.version_converter")
+
+
 def add_parsers(sub: Any) -> None:
     """Register ``inspect``, ``profile`` and ``zoo`` on the top-level subparsers."""
     inspect = sub.add_parser("inspect", help="static analysis: layers, shapes, params, MACs")
     inspect.add_argument("model", help="an .onnx path or zoo:NAME")
-    inspect.add_argument("--shape", action="append", default=[], metavar="DIM=N",
-                         help="fix a symbolic dim, e.g. --shape batch=1")
+    _model_arguments(inspect)
     inspect.add_argument("--layers", action="store_true", help="list every layer")
     inspect.set_defaults(func=cmd_inspect)
 
@@ -148,8 +162,23 @@ def add_parsers(sub: Any) -> None:
     prof.add_argument("--backend", default="onnxruntime", help="backend (default: onnxruntime)")
     prof.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE",
                       help="backend option, e.g. -o intra_op_threads=2 (see `workbench backends`)")
-    prof.add_argument("--shape", action="append", default=[], metavar="DIM=N",
-                      help="fix a symbolic dim, e.g. --shape batch=1")
+    _model_arguments(prof)
+    prof.add_argument("--input", action="append", default=[], metavar="NAME=VALUE",
+                      help="what to feed an input: a number (--input sr=16000), a .npy file "
+                      "or an image (--input x=cat.jpg); repeat per input")
+    prof.add_argument("--inputs", default=None, metavar="SPEC.json",
+                      help="an input-spec file: a JSON object from input name to a number, a "
+                      "path or a spec; --input entries win")
+    prof.add_argument("--image-size", default=None, metavar="HxW",
+                      help="resize images to HxW (default: the input's own size)")
+    prof.add_argument("--image-mean", default=None, metavar="R,G,B",
+                      help="subtract per channel after scaling, e.g. 0.485,0.456,0.406")
+    prof.add_argument("--image-std", default=None, metavar="R,G,B",
+                      help="divide per channel after the mean, e.g. 0.229,0.224,0.225")
+    prof.add_argument("--image-scale", type=float, default=None,
+                      help="multiply pixel values first (default 1/255)")
+    prof.add_argument("--image-layout", default=None, choices=("NCHW", "NHWC"),
+                      help="the input's layout (default NCHW)")
     prof.add_argument("--warmup", type=int, default=10, help="warm-up runs (default 10)")
     prof.add_argument("--runs", type=_runs, default=50,
                       help="timed runs (default 50), or 'auto': until the median is stable")

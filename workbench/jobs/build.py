@@ -39,8 +39,19 @@ def as_model(model: Model | str | Path) -> Model:
     return model if isinstance(model, Model) else load_model(model)
 
 
+def with_dim_overrides(model: Model, backend: Backend,
+                       options: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``options`` plus the model's fixed dim names as ``free_dimension_overrides``, for a
+    backend that takes them; sizes the user gave in the options win."""
+    overrides = model.free_dimension_overrides
+    if not overrides or not any(o.name == "free_dimension_overrides" for o in backend.options):
+        return options
+    given = dict((options or {}).get("free_dimension_overrides") or {})
+    return {**(options or {}), "free_dimension_overrides": {**overrides, **given}}
+
+
 def build_job(model: Model, device: Device, backend: Backend, options: dict[str, Any],
-              inputs: dict[str, Any] | None, settings: RunSettings, *,
+              inputs: dict[str, Any] | str | Path | None, settings: RunSettings, *,
               on_event: EventCallback | None = None) -> dict[str, Any]:
     """The workbench.job/1 document for one run, with every file ensured on the device.
 
@@ -104,7 +115,7 @@ class Prepared:
 
 def prepare(model: Model | str | Path, device: Device | str = "local",
             backend: str | Backend = "onnxruntime", options: dict[str, Any] | None = None, *,
-            inputs: dict[str, Any] | None = None, settings: RunSettings | None = None,
+            inputs: dict[str, Any] | str | Path | None = None, settings: RunSettings | None = None,
             label: str | None = None, on_event: EventCallback | None = None,
             **run: Any) -> Prepared:
     """Check everything that can be checked before running, and deploy the job's files.
@@ -119,7 +130,7 @@ def prepare(model: Model | str | Path, device: Device | str = "local",
     the_settings = RunSettings.of(settings, **run)
     the_model = as_model(model)
     the_backend = backends.get(backend) if isinstance(backend, str) else backend
-    checked = the_backend.validate_options(options)
+    checked = the_backend.validate_options(with_dim_overrides(the_model, the_backend, options))
     the_device = connect(device)
     emit = on_event or (lambda event: None)
     raise_if_cancelled(the_device.name, "connecting")

@@ -125,7 +125,10 @@ def profile_document(model: Model, info: DeviceInfo, backend: Backend, options: 
         "model": {"name": model.name, "sha256": model.sha256, "format": model.format,
                   "source": model.source, "opset": model.opset, "params": model.params,
                   "macs": model.macs, "weight_bytes": model.weight_bytes,
-                  "peak_activation_bytes": model.peak_activation_bytes},
+                  "peak_activation_bytes": model.peak_activation_bytes,
+                  "format_version": model.format_version,
+                  **({"converted_from_opset": model.converted_from_opset}
+                     if model.converted_from_opset is not None else {})},
         "device": info.to_dict(),
         "target": detected_target(info),
         "environment": {**(result.get("environment") or {"conditions": None, "cores_used": None}),

@@ -64,7 +64,8 @@ class Job:
 
     def __init__(self, model: Model | str | Path, device: Device | str = "local",
                  backend: str | Backend = "onnxruntime", options: dict[str, Any] | None = None,
-                 *, inputs: dict[str, Any] | None = None, settings: RunSettings | None = None,
+                 *, inputs: dict[str, Any] | str | Path | None = None,
+                 settings: RunSettings | None = None,
                  label: str | None = None, on_event: EventCallback | None = None,
                  cancel: threading.Event | None = None, **run: Unpack[RunKeywords]) -> None:
         self.settings = RunSettings.of(settings, **run)
@@ -282,7 +283,7 @@ class Job:
 
 def submit(model: Model | str | Path, device: Device | str = "local",
            backend: str | Backend = "onnxruntime", options: dict[str, Any] | None = None, *,
-           inputs: dict[str, Any] | None = None, settings: RunSettings | None = None,
+           inputs: dict[str, Any] | str | Path | None = None, settings: RunSettings | None = None,
            label: str | None = None, on_event: EventCallback | None = None,
            cancel: threading.Event | None = None, **run: Unpack[RunKeywords]) -> Job:
     """Start :func:`profile` in the background and return its :class:`Job` handle at once."""
@@ -292,7 +293,7 @@ def submit(model: Model | str | Path, device: Device | str = "local",
 
 def profile(model: Model | str | Path, device: Device | str = "local",
             backend: str | Backend = "onnxruntime", options: dict[str, Any] | None = None, *,
-            inputs: dict[str, Any] | None = None, settings: RunSettings | None = None,
+            inputs: dict[str, Any] | str | Path | None = None, settings: RunSettings | None = None,
             label: str | None = None, on_event: EventCallback | None = None,
             cancel: threading.Event | None = None, **run: Unpack[RunKeywords]) -> Profile:
     """Run ``model`` on ``device`` with ``backend`` and return its Profile.
@@ -301,7 +302,10 @@ def profile(model: Model | str | Path, device: Device | str = "local",
     ``warmup=``, ``cluster=``, ...; see RunSettings) say how it runs; keywords
     win. ``options`` are the backend's. ``on_event`` receives the job's stage
     events on the job's thread. ``cancel`` (a threading.Event) stops the job
-    when set. Ctrl-C or a kernel interrupt cancels the job, then goes on.
+    when set. ``inputs`` maps input names to what to feed them (a number, an
+    array, a .npy or image path, a spec dict; see :mod:`workbench.inputs`), or
+    is the path of an input-spec JSON file. Ctrl-C or a kernel interrupt
+    cancels the job, then goes on.
     """
     job = submit(model, device, backend, options, inputs=inputs, settings=settings, label=label,
                  on_event=on_event, cancel=cancel, **run)

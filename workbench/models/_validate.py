@@ -172,8 +172,9 @@ def check_opset(proto: onnx.ModelProto, where: str) -> int | None:
     if opset < MIN_OPSET:
         raise errors.UnsupportedOpset(
             f"The model uses opset {opset}; opsets below {MIN_OPSET} are not supported",
-            where=where, hint=f"Convert it with onnx.version_converter.convert_version(model, "
-            f"{MIN_OPSET}) or newer")
+            where=where, hint="Convert it: load_model(path, upgrade_opset=True) in Python or "
+            "--upgrade-opset on the command line (onnx.version_converter), or export it again "
+            "with a newer opset")
     if opset > newest:
         raise errors.UnsupportedOpset(
             f"The model uses opset {opset}, newer than the {newest} that {basis} supports",

@@ -111,28 +111,61 @@ def _type_of(value: onnx.ValueInfoProto) -> tuple[int, Shape | None]:
     return tensor_type.elem_type, shape
 
 
-def input_dim_names(graph: onnx.GraphProto, constants: set[str] | None = None
-                    ) -> dict[str, list[tuple[int, int]]]:
-    """Symbolic dims of the graph inputs: name -> [(input index, axis)].
+#: dim_param values exporters write for "unknown", not names of a dim: a dim holding one is
+#: named after its input and axis like a dim without a name
+PLACEHOLDER_DIM_NAMES = frozenset({"?", "-1", "None", "none", "null", "unk", "unknown", "dynamic"})
 
-    A dim without a name is called ``<input>_dim<axis>``, so it can be fixed too.
+
+@dataclass(frozen=True, slots=True)
+class FreeDim:
+    """A graph input's dim that is not fixed, by the name shown and accepted for it."""
+
+    name: str
+    input: str
+    index: int  # position among the graph inputs
+    axis: int
+
+
+def is_dim_name(dim_param: str) -> bool:
+    """Whether a dim_param names a dim (``batch``), rather than saying "unknown" (``?``)."""
+    return dim_param not in PLACEHOLDER_DIM_NAMES and any(c.isalnum() for c in dim_param)
+
+
+def free_dims(inputs: Iterable[onnx.ValueInfoProto], constants: set[str]) -> list[FreeDim]:
+    """The dims of graph inputs (initializers excluded) that are not fixed, in input order.
+
+    A dim is free when it has no value or a negative one (``-1``). It is
+    called by its dim_param when that is a name; otherwise (no dim_param, or a
+    placeholder such as ``?`` repeated on several axes) ``<input>_dim<axis>``.
     """
-    constants = constants if constants is not None else {t.name for t in graph.initializer}
-    found: dict[str, list[tuple[int, int]]] = {}
-    for index, value in enumerate(graph.input):
+    found: list[FreeDim] = []
+    for index, value in enumerate(inputs):
         if value.name in constants or not value.type.HasField("tensor_type"):
             continue
         for axis, dim in enumerate(value.type.tensor_type.shape.dim):
-            if not dim.HasField("dim_value"):
-                name = dim.dim_param or f"{value.name}_dim{axis}"
-                found.setdefault(name, []).append((index, axis))
+            if dim.HasField("dim_value") and dim.dim_value >= 0:
+                continue
+            param = dim.dim_param if dim.HasField("dim_param") else ""
+            name = param if is_dim_name(param) else f"{value.name}_dim{axis}"
+            found.append(FreeDim(name, value.name, index, axis))
+    return found
+
+
+def input_dim_names(graph: onnx.GraphProto, constants: set[str] | None = None
+                    ) -> dict[str, list[tuple[int, int]]]:
+    """Free dims of the graph inputs: shown name -> [(input index, axis)] (see ``free_dims``)."""
+    constants = constants if constants is not None else {t.name for t in graph.initializer}
+    found: dict[str, list[tuple[int, int]]] = {}
+    for dim in free_dims(graph.input, constants):
+        found.setdefault(dim.name, []).append((dim.index, dim.axis))
     return found
 
 
 def _graph_input_info(value: onnx.ValueInfoProto) -> TensorInfo:
     elem_type, shape = _type_of(value)
     if shape is not None:
-        shape = [f"{value.name}_dim{axis}" if d == "?" else d for axis, d in enumerate(shape)]
+        names = {d.axis: d.name for d in free_dims([value], set())}
+        shape = [names.get(axis, d) for axis, d in enumerate(shape)]
     return TensorInfo(value.name, dtype_name(elem_type), shape)
 
 

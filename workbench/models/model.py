@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +17,7 @@ import onnx
 
 from workbench import errors
 from workbench.models import _files
-from workbench.models.analysis import Analysis, analyse, infer_shapes, input_dim_names
+from workbench.models.analysis import Analysis, analyse, free_dims, infer_shapes, light_copy
 from workbench.models.info import NodeInfo, TensorInfo
 
 if TYPE_CHECKING:
@@ -50,7 +50,9 @@ class Model:
 
     def __init__(self, proto: onnx.ModelProto, analysis: Analysis, *, name: str, source: str,
                  sha256: str, file: Path | None = None, base_dir: Path | None = None,
-                 external: Sequence[str] = (), warnings: Sequence[str] = ()) -> None:
+                 external: Sequence[str] = (), warnings: Sequence[str] = (),
+                 graph_inputs: Sequence[onnx.ValueInfoProto] | None = None,
+                 overrides: Mapping[str, int] | None = None) -> None:
         self.proto = proto
         self.name = name
         self.source = source
@@ -60,7 +62,14 @@ class Model:
         self._base_dir = base_dir
         self._external = list(external)
         self._runnable: Path | None = None
+        self._load_warnings = list(warnings)
         self.warnings: list[str] = [*warnings, *analysis.warnings]
+        # the graph inputs as fixed by with_shapes; the proto's own ones otherwise
+        self._graph_inputs = list(graph_inputs if graph_inputs is not None
+                                  else proto.graph.input)
+        self._overrides = dict(overrides or {})
+        #: the opset the file had when ``load_model(..., upgrade_opset=True)`` converted it
+        self.converted_from_opset: int | None = None
 
     # --- identity and interface ------------------------------------------------
 
@@ -71,6 +80,11 @@ class Model:
             if entry.domain in ("", "ai.onnx"):
                 return int(entry.version)
         return None
+
+    @property
+    def format_version(self) -> str:
+        """The format and its version as shown to users, e.g. "opset 17"."""
+        return f"opset {self.opset}"
 
     @property
     def inputs(self) -> list[TensorInfo]:
@@ -89,8 +103,9 @@ class Model:
 
     @property
     def symbolic_dims(self) -> list[str]:
-        """Names of the inputs' dims that are not fixed; ``with_shapes`` takes them."""
-        return sorted(input_dim_names(self.proto.graph))
+        """Names of the inputs' dims that are not fixed, as shown; ``with_shapes`` takes them."""
+        constants = {t.name for t in self.proto.graph.initializer}
+        return sorted({d.name for d in free_dims(self._graph_inputs, constants)})
 
     # --- totals -------------------------------------------------------------------
 
@@ -179,36 +194,55 @@ class Model:
 
     # --- variants and files -----------------------------------------------------
 
-    def with_shapes(self, **dims: int) -> Model:
-        """A copy with symbolic input dims fixed by name (``batch=1``), shapes re-inferred."""
-        known = input_dim_names(self.proto.graph)
-        unknown = [name for name in dims if name not in known]
-        if unknown:
-            listed = ", ".join(sorted(known)) if known else "none"
-            raise errors.UnknownOption(
-                f"{', '.join(map(repr, unknown))} is not a symbolic dim of the model",
-                where=self.name, hint=f"Its symbolic dims: {listed}")
-        for name, value in dims.items():
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise errors.InvalidOptionValue(
-                    f"{name}={value!r} is not a positive whole number", where=self.name,
-                    hint=f"Give the size of the dim, e.g. {name}=1")
-        proto = onnx.ModelProto()
-        proto.CopyFrom(self.proto)
-        for name, value in dims.items():
-            for index, axis in known[name]:
-                proto.graph.input[index].type.tensor_type.shape.dim[axis].dim_value = value
-        for info in [*proto.graph.output, *proto.graph.value_info]:
-            for dim in info.type.tensor_type.shape.dim:
-                if dim.HasField("dim_param") and dim.dim_param in dims:
-                    dim.dim_value = dims[dim.dim_param]
-        data = proto.SerializeToString()
-        inferred, warnings = infer_shapes(proto, where=self.name)
-        fixed = ", ".join(f"{k}={v}" for k, v in dims.items())
-        return Model(proto, analyse(inferred), name=self.name,
-                     source=f"{self.source} with_shapes({fixed})",
-                     sha256=hashlib.sha256(data).hexdigest(), base_dir=self._base_dir,
-                     external=self._external, warnings=warnings)
+    def with_shapes(self, dims: Mapping[str, Any] | None = None, /, **sizes: Any) -> Model:
+        """A copy with free input dims fixed, shapes re-inferred.
+
+        Dims are named as the model shows them (``batch=1``, ``x_dim2=48``), by
+        input and axis (``{"x:2": 48}``), or a whole input at once
+        (``{"x": "1x3x48x192"}`` or a list); see :mod:`workbench.models.shapes`.
+        The file a device runs stays the model as loaded: onnxruntime runs the
+        inputs at the fixed sizes, and real dim names reach it as
+        ``free_dimension_overrides``. Raises InvalidGraph when the sizes
+        contradict the graph.
+        """
+        from workbench.models import shapes
+
+        wanted = {**(dims or {}), **sizes}
+        constants = {t.name for t in self.proto.graph.initializer}
+        fixed = shapes.fix_inputs(self._graph_inputs, constants, wanted, where=self.name)
+        shaped = light_copy(self.proto)
+        del shaped.graph.input[:]
+        shaped.graph.input.extend(fixed)
+        # A declared -1 ("any size", as some exporters write it) would contradict the sizes now
+        # inferred; for the analysis it becomes an unknown dim. The runnable file keeps it.
+        for value in [*shaped.graph.output, *shaped.graph.value_info]:
+            for dim in value.type.tensor_type.shape.dim:
+                if dim.HasField("dim_value") and dim.dim_value < 0:
+                    dim.Clear()
+        given = ", ".join(f"{k}={v}" for k, v in wanted.items())
+        try:
+            inferred, warnings = infer_shapes(shaped, where=self.name)
+        except errors.InvalidGraph as exc:
+            raise errors.InvalidGraph(
+                f"The model cannot take {given}: {exc.what}", where=self.name,
+                hint="Give sizes the graph allows (`workbench inspect` shows its inputs)"
+            ) from None
+        digest = hashlib.sha256(self.sha256.encode())
+        for value in fixed:
+            digest.update(value.SerializeToString())
+        fixed_model = Model(self.proto, analyse(inferred), name=self.name,
+                     source=f"{self.source} with_shapes({given})", sha256=digest.hexdigest(),
+                     file=self._file, base_dir=self._base_dir, external=self._external,
+                     warnings=[*self._load_warnings, *warnings], graph_inputs=fixed,
+                     overrides=shapes.free_dimension_overrides(self.proto.graph.input, fixed,
+                                                               constants))
+        fixed_model.converted_from_opset = self.converted_from_opset
+        return fixed_model
+
+    @property
+    def free_dimension_overrides(self) -> dict[str, int]:
+        """Real dim names fixed by ``with_shapes`` -> size, for onnxruntime's session options."""
+        return dict(self._overrides)
 
     def runnable_path(self) -> Path:
         """An .onnx file whose node names equal ``nodes``' names.
@@ -255,7 +289,7 @@ class Model:
         return (
             '<div class="workbench-model">'
             f"<p><strong>{e(self.name)}</strong> &middot; sha256 <code>{e(self.sha256[:12])}"
-            f"</code> &middot; opset {e(str(self.opset))} &middot; {e(self.source)}</p>"
+            f"</code> &middot; {e(self.format_version)} &middot; {e(self.source)}</p>"
             "<table><tr><th></th><th>tensor</th><th>dtype</th><th>shape</th></tr>"
             f"{tensors('input', self.inputs)}{tensors('output', self.outputs)}</table>"
             "<table>" + "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in totals)

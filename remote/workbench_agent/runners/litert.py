@@ -169,7 +169,9 @@ def _describe(name: str, value: Any, keep: bool) -> Dict[str, Any]:
     entry = {"name": name, "dtype": str(value.dtype), "shape": list(value.shape),
              "sha256": hashlib.sha256(value.tobytes()).hexdigest()}  # type: Dict[str, Any]
     if keep and value.size <= (1 << 16):
-        entry["values"] = value.tolist()
+        from workbench_agent.runner_api import json_values
+
+        entry["values"] = json_values(value)
     return entry
 
 

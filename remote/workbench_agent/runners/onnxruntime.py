@@ -111,7 +111,9 @@ def _describe_outputs(names: List[str], values: List[Any], keep: bool) -> List[D
         entry = {"name": name, "dtype": dtype, "shape": shape,
                  "sha256": hashlib.sha256(data).hexdigest()}
         if keep and getattr(value, "size", MAX_KEPT_VALUES + 1) <= MAX_KEPT_VALUES:
-            entry["values"] = value.tolist()
+            from workbench_agent.runner_api import json_values
+
+            entry["values"] = json_values(value)
         described.append(entry)
     return described
 

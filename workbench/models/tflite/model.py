@@ -10,7 +10,7 @@ graph: ``proto`` and ``with_shapes``.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,11 @@ class TfliteModel(Model):
         self._external: list[str] = []
         self._base_dir = None
         self._runnable = file
+        self._load_warnings = list(warnings)
         self.warnings = [*warnings, *self._analysis.warnings]
+        self._graph_inputs = []
+        self._overrides = {}
+        self.converted_from_opset = None
 
     @property
     def reference(self) -> Model | None:
@@ -69,11 +73,16 @@ class TfliteModel(Model):
         return None
 
     @property
+    def format_version(self) -> str:
+        """The TFLite schema version the file was written with, e.g. "TFLite schema v3"."""
+        return f"TFLite schema v{self.graph.version}"
+
+    @property
     def symbolic_dims(self) -> list[str]:
         """Always empty: a .tflite model's tensors have stored sizes."""
         return []
 
-    def with_shapes(self, **dims: int) -> Model:
+    def with_shapes(self, dims: Mapping[str, Any] | None = None, /, **sizes: Any) -> Model:
         """Not available for .tflite models (their inputs have stored sizes)."""
         raise errors.OptionError("Fixing dims is not available for a .tflite model",
                                  where=self.name, hint="Its inputs have stored sizes; give "
