@@ -83,7 +83,7 @@ def test_an_upload_cut_by_a_dropped_link_resumes_from_the_bytes_already_there(
 
     with pytest.raises(errors.LinkDropped, match=r"uploading big\.bin"):
         device.ensure(local, cut)
-    partial = next((tmp_path / "board-cache" / "artifacts").rglob("big.bin.*.partial"))
+    partial = next((tmp_path / "board-cache" / "artifacts").rglob("big.bin.partial"))
     kept = partial.stat().st_size
     assert kept >= 1 << 20
     starts: list[int] = []
