@@ -3,7 +3,9 @@
     hash FILE...                  sha256 of each file (null when missing)
     free DIR                      free bytes where DIR is (made if missing)
     link SRC DST                  hard-link SRC at DST (replacing it): files that must sit together
-    evict CACHE LIMIT [KEEP...]   remove least recently used artifacts until under LIMIT bytes
+    evict CACHE LIMIT [KEEP...]   remove least recently used artifacts until under LIMIT bytes;
+                                  never KEEP nor what a job or an upload uses (cache.py)
+    clean LOCK CACHE WAIT_S HOLDER  holding the board lock, remove what no job uses (cache.py)
     install-bundle DEST ZIP...    unzip wheels into DEST atomically; runtime/current -> DEST
     remove PATH...                remove files or folders
     collect JOBDIR                a job's status and outcome (see record.py)
@@ -63,7 +65,9 @@ def _evict(args: List[str]) -> Any:
     """Least recently used first; 'used' is the folder's mtime, touched on every use."""
     artifacts = os.path.join(args[0], "artifacts")
     limit = int(args[1])
-    keep = set(args[2:])
+    from workbench_agent.cache import in_use
+
+    keep = set(args[2:]) | in_use(args[0])
     entries = []
     for name in os.listdir(artifacts) if os.path.isdir(artifacts) else []:
         path = os.path.join(artifacts, name)
@@ -109,6 +113,13 @@ def _remove(args: List[str]) -> Any:
     return {"removed": args}
 
 
+def _clean(args: List[str]) -> Any:
+    from workbench_agent.cache import clean
+
+    lock_path, cache, wait_s, holder = args
+    return clean(lock_path, cache, float(wait_s), holder)
+
+
 def _collect(args: List[str]) -> Any:
     from workbench_agent.record import collect
 
@@ -134,8 +145,8 @@ def _status(args: List[str]) -> Any:
     return board_status(lock_path, jobs_dir)
 
 
-TOOLS: Dict[str, Any] = {"collect": _collect, "hash": _hash, "free": _free, "link": _link,
-                         "evict": _evict, "status": _status,
+TOOLS: Dict[str, Any] = {"clean": _clean, "collect": _collect, "hash": _hash, "free": _free,
+                         "link": _link, "evict": _evict, "status": _status,
                          "install-bundle": _install_bundle, "remove": _remove}
 
 

@@ -177,8 +177,9 @@ class Device(ABC):
                                  where=self.name,
                                  hint="Nothing to trust: only boards reached over SSH have one")
 
-    def clean_cache(self) -> dict[str, Any]:
-        """Remove cached artifacts and job folders from the device."""
+    def clean_cache(self, wait_s: float = 60.0) -> dict[str, Any]:
+        """Remove cached artifacts and job folders no job uses, waiting up to ``wait_s``
+        seconds for a running job."""
         raise errors.DeviceError(f"{self.name} keeps no cache of uploads", where=self.name,
                                  hint="Nothing to clean: it uses files where they are")
 

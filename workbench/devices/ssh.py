@@ -413,11 +413,20 @@ class SSHDevice(Device):
     def collect(self, workdir: str) -> dict[str, Any]:
         return self.tool("collect", workdir)
 
-    def clean_cache(self) -> dict[str, Any]:
-        """Remove uploaded artifacts and job folders from the board (runtimes stay)."""
-        removed = self.tool("remove", f"{self.cache}/artifacts", f"{self.cache}/jobs")
-        self._forget_artifacts()  # the agent zip went too: the next use uploads it again
-        return removed
+    def clean_cache(self, wait_s: float = 60.0) -> dict[str, Any]:
+        """Remove what earlier runs left on the board: artifacts no job uses, finished job
+        folders, unfinished runtime unpacks (installed runtimes stay).
+
+        Cleaning holds the board's lock, so it waits for a running job (up to
+        ``wait_s`` seconds, else DeviceBusy naming the holder) and never removes
+        what a running or queued job, or an upload under way, uses.
+        """
+        from workbench.devices.board_cache import clean
+
+        try:
+            return clean(self, wait_s)
+        finally:
+            self._forget_artifacts()  # what was checked may be gone: check it again
 
     def _forget_artifacts(self) -> None:
         """Trust no artifact on the board until it is checked again."""
