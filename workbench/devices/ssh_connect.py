@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import os
 import socket
 from collections.abc import Callable, Mapping, Sequence
@@ -207,6 +208,11 @@ def open_client(endpoint: Endpoint, *, jump: Callable[[str], Any] | None = None,
 
     from workbench.devices._cancel import interrupting
 
+    # paramiko logs a failed handshake with tracebacks (through logging's last-resort handler
+    # when nobody configured logging); the WorkbenchError below says it once, clearly.
+    quiet = logging.getLogger("paramiko")
+    if not any(isinstance(handler, logging.NullHandler) for handler in quiet.handlers):
+        quiet.addHandler(logging.NullHandler())
     client = paramiko.SSHClient()
     for path in _known_host_files(endpoint):
         client.load_system_host_keys(str(path))
