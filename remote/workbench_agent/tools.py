@@ -91,9 +91,13 @@ def _install_bundle(args: List[str]) -> Any:
         partial = destination + ".partial"
         shutil.rmtree(partial, ignore_errors=True)
         os.makedirs(partial)
-        for archive in archives:
-            with zipfile.ZipFile(archive) as bundle:
-                bundle.extractall(partial)
+        try:
+            for archive in archives:
+                with zipfile.ZipFile(archive) as bundle:
+                    bundle.extractall(partial)
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)  # a full disk leaves no half runtime
+            raise
         os.rename(partial, destination)
     current = os.path.join(os.path.dirname(destination), "current")
     temporary = current + ".new"

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from tests.ssh.conftest import make_board
+from tests.ssh.sshd import Sshd
+from tests.ssh.test_deploy import payload
+from workbench import errors
 from workbench.devices.ssh import SSHDevice
 
 
@@ -20,3 +26,34 @@ def test_a_board_takes_a_bundle_folder_and_points_runtime_current_at_it(
     assert current.resolve().name == report["bundle"]
     assert (current / "lib" / "libdelegate.so").read_bytes() == b"not really a library"
     assert uploads and uploads[-1][0] == uploads[-1][1]
+
+
+def test_a_bundle_that_does_not_fit_is_refused_before_any_part_is_sent(
+        sshd: Sshd, tmp_path: Path, tmpfs) -> None:  # type: ignore[no-untyped-def]
+    cache = tmpfs(tmp_path / "board-cache", "5m")
+    device = make_board(sshd, tmp_path)
+    parts = [payload(tmp_path / f"part{n}.whl", 3, seed=n) for n in (1, 2)]  # each one fits
+    try:
+        with pytest.raises(errors.DiskFull, match=r"needs 6\.3 MB"):
+            device.setup(bundle=list(parts))
+    finally:
+        device.close()
+    sent = {p.name for p in (cache / "artifacts").rglob("*") if p.is_file()}
+    assert not sent & {"part1.whl", "part2.whl", "part1.whl.partial", "part2.whl.partial"}
+
+
+def test_a_disk_that_fills_while_the_runtime_unpacks_is_a_full_disk_and_leaves_no_half_runtime(
+        sshd: Sshd, tmp_path: Path, tmpfs) -> None:  # type: ignore[no-untyped-def]
+    import zipfile
+
+    runtime = tmpfs(tmp_path / "board-cache" / "runtime", "1m")  # the artifacts fit elsewhere
+    wheel = tmp_path / "big_runtime-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("big_runtime/weights.bin", b"\0" * (3 << 20))  # unpacks to 3 MB
+    device = make_board(sshd, tmp_path)
+    try:
+        with pytest.raises(errors.DiskFull, match="disk is full"):
+            device.setup(bundle=[wheel])
+    finally:
+        device.close()
+    assert not list(runtime.glob("*.partial"))

@@ -9,7 +9,6 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -162,24 +161,6 @@ def test_partial_files_abandoned_for_hours_are_removed_by_the_next_upload(
     board.ensure(payload(tmp_path / "second.bin", 1, seed=2))
     assert not old.exists()
     assert (recent / "x.bin.partial").exists(), "a partial file of this morning stays"
-
-
-@pytest.fixture
-def tmpfs() -> Iterator[object]:
-    mounted: list[Path] = []
-
-    def mount(folder: Path, size: str) -> Path:
-        folder.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs",
-                               str(folder)], capture_output=True)
-        if done.returncode != 0:
-            pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.decode().strip()}")
-        mounted.append(folder)
-        return folder
-
-    yield mount
-    for folder in reversed(mounted):
-        subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
 def test_on_a_short_disk_partial_files_nobody_writes_make_room(sshd: Sshd, tmp_path: Path,

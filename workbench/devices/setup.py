@@ -140,7 +140,8 @@ def setup_device(device: SSHDevice, backend: str = "onnxruntime", *,
                                          where="workbench device setup",
                                          hint="Give the runtime as --bundle WHEEL_OR_FOLDER")
         parts, notes = fetch_wheels(PACKAGES[backend], board)
-    remote = [device.ensure(part, progress) for part in parts]
+    # one batch: the whole bundle's size is checked against fresh free space before a byte
+    remote = device.ensure_many(parts, progress)
     bundle_id = hashlib.sha256("".join(sorted(r.rsplit("/", 2)[-2] for r in remote))
                                .encode()).hexdigest()[:16]
     device.tool("install-bundle", f"{device.cache}/runtime/{bundle_id}", *remote)

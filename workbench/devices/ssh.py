@@ -323,6 +323,11 @@ class SSHDevice(Device):
                                     hint="Its stderr tail shows why; check the board's Python "
                                     f"with `workbench device probe {self.name}`",
                                     exit_code=code, stderr_tail=err[-2000:]) from None
+        if code != 0 and answer.get("errno") == 28:  # ENOSPC
+            raise errors.DiskFull(f"The board's disk is full ({args[0]}: {answer.get('error')})",
+                                  where=f"{self.name}:{self.cache}",
+                                  hint="Free space on the board, or run `workbench device clean "
+                                  f"{self.name}`, then run again")
         if code != 0:
             raise errors.DeviceError(f"The agent's {args[0]} tool failed: {answer.get('error')}",
                                      where=self.name,
