@@ -6,7 +6,10 @@
     evict CACHE LIMIT [KEEP...]   remove least recently used artifacts until under LIMIT bytes;
                                   never KEEP nor what a job or an upload uses (cache.py)
     clean LOCK CACHE WAIT_S HOLDER  holding the board lock, remove what no job uses (cache.py)
-    install-bundle DEST ZIP...    unzip wheels into DEST atomically; runtime/current -> DEST
+    install-bundle [--link NAME] DEST ZIP...
+                                  unzip wheels into DEST atomically; then the link NAME beside
+                                  DEST (a backend's name; "current" unless given) -> DEST, so
+                                  the runtimes of different backends stay side by side
     remove PATH...                remove files or folders
     collect JOBDIR                a job's status and outcome (see record.py)
     status BOARD_LOCK JOBS_DIR    who holds the board and who waits (lock.py); the login's job
@@ -86,6 +89,9 @@ def _evict(args: List[str]) -> Any:
 
 
 def _install_bundle(args: List[str]) -> Any:
+    link = "current"
+    if args[:1] == ["--link"]:
+        link, args = args[1], args[2:]
     destination, archives = args[0], args[1:]
     if not os.path.isdir(destination):
         partial = destination + ".partial"
@@ -99,7 +105,7 @@ def _install_bundle(args: List[str]) -> Any:
             shutil.rmtree(partial, ignore_errors=True)  # a full disk leaves no half runtime
             raise
         os.rename(partial, destination)
-    current = os.path.join(os.path.dirname(destination), "current")
+    current = os.path.join(os.path.dirname(destination), link)
     temporary = current + ".new"
     if os.path.lexists(temporary):
         os.remove(temporary)

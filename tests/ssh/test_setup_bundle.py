@@ -13,7 +13,7 @@ from workbench import errors
 from workbench.devices.ssh import SSHDevice
 
 
-def test_a_board_takes_a_bundle_folder_and_points_runtime_current_at_it(
+def test_a_board_takes_a_bundle_folder_and_points_its_backends_runtime_at_it(
         board: SSHDevice, tmp_path: Path) -> None:
     sdk = tmp_path / "vendor-sdk"
     (sdk / "lib").mkdir(parents=True)
@@ -22,7 +22,7 @@ def test_a_board_takes_a_bundle_folder_and_points_runtime_current_at_it(
     report = board.setup(bundle=[sdk], progress=lambda done, total, rate: uploads.append(
         (done, total)))
     assert report["device"] == board.name and report["parts"][0].startswith("vendor-sdk-")
-    current = tmp_path / "board-cache" / "runtime" / "current"
+    current = tmp_path / "board-cache" / "runtime" / "onnxruntime"
     assert current.resolve().name == report["bundle"]
     assert (current / "lib" / "libdelegate.so").read_bytes() == b"not really a library"
     assert uploads and uploads[-1][0] == uploads[-1][1]
@@ -57,3 +57,34 @@ def test_a_disk_that_fills_while_the_runtime_unpacks_is_a_full_disk_and_leaves_n
     finally:
         device.close()
     assert not list(runtime.glob("*.partial"))
+
+
+def _bundle(folder: Path, module: str) -> Path:
+    folder.mkdir()
+    (folder / f"{module}.py").write_text(f"NAME = {module!r}\n")
+    return folder
+
+
+def _imports(device: SSHDevice, module: str, backend: str | None) -> bool:
+    code, _, _ = device.exec(device._python_argv("-c", f"import {module}", backend=backend))
+    return code == 0
+
+
+def test_runtimes_of_two_backends_stay_side_by_side_and_a_job_sees_only_its_own(
+        board: SSHDevice, tmp_path: Path) -> None:
+    board.setup("onnxruntime", bundle=[_bundle(tmp_path / "ort-sdk", "ort_only")])
+    board.setup("litert", bundle=[_bundle(tmp_path / "litert-sdk", "litert_only")])
+    runtime = tmp_path / "board-cache" / "runtime"
+    assert (runtime / "onnxruntime" / "ort_only.py").exists(), "the second setup kept the first"
+    assert (runtime / "litert" / "litert_only.py").exists()
+    assert _imports(board, "ort_only", "onnxruntime")
+    assert not _imports(board, "litert_only", "onnxruntime")
+    assert _imports(board, "litert_only", "litert")
+    assert not _imports(board, "ort_only", "litert")
+    assert _imports(board, "ort_only", None) and _imports(board, "litert_only", None)  # probe
+
+
+def test_a_backend_name_that_is_not_a_plain_name_is_refused(board: SSHDevice,
+                                                            tmp_path: Path) -> None:
+    with pytest.raises(errors.InvalidOptionValue, match="not a backend name"):
+        board.setup("../x", bundle=[_bundle(tmp_path / "sdk", "anything")])

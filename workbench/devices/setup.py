@@ -3,8 +3,11 @@
 The host downloads the wheels the board needs (``pip download`` with the
 board's platform tags and Python version: binary wheels only), uploads them
 like any artifact (content-addressed, resumable) and the agent unpacks them
-into ``<cache>/runtime/<bundle id>``, which ``runtime/current`` then points at;
-the agent runs with that folder on its path. A user's own bundle — a vendor's
+into ``<cache>/runtime/<bundle id>``, which ``runtime/<backend>`` then points
+at. Runtimes of different backends stay side by side, each bundle with its
+own dependencies: a job runs with only its backend's bundle on its path, a
+probe with all of them (so it lists every runtime). ``runtime/current`` is
+where earlier versions put the one runtime; it is still read, last. A user's own bundle — a vendor's
 wheel, or an SDK folder with execution-provider or delegate libraries — goes
 the same way. The host's and the board's runtime versions are recorded side by
 side, and a difference is flagged.
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import subprocess
 import sys
 import zipfile
@@ -35,6 +39,13 @@ PACKAGES = {"onnxruntime": ["onnxruntime", "numpy"], "litert": ["ai-edge-litert"
 #: the runtime name a backend's board probe reports -> the package that carries it
 RUNTIME_PACKAGES = {"onnxruntime": "onnxruntime", "litert": "ai-edge-litert"}
 OLDEST_GLIBC_MINOR = 17
+
+
+def runtime_path(cache: str, backend: str | None = None) -> str:
+    """PYTHONPATH on the board: ``backend``'s bundle, or every backend's (a probe); the bundle
+    of earlier versions (``runtime/current``) last. Missing folders are ignored by Python."""
+    names = [backend] if backend else list(PACKAGES)
+    return ":".join(f"{cache}/runtime/{name}" for name in [*names, "current"])
 
 
 def platform_tags(machine: str, libc: list[str]) -> list[str]:
@@ -125,6 +136,10 @@ def setup_device(device: SSHDevice, backend: str = "onnxruntime", *,
                  bundle: list[str | Path] | None = None,
                  progress: ProgressCallback | None = None) -> dict[str, Any]:
     """Install what ``backend`` needs on the board; a report of what is there now."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", backend):
+        raise errors.InvalidOptionValue(f"{backend!r} is not a backend name",
+                                        where="workbench device setup --backend",
+                                        hint="Give a backend's name, e.g. --backend litert")
     board = device.board()
     notes: list[str] = []
     if bundle:
@@ -144,7 +159,8 @@ def setup_device(device: SSHDevice, backend: str = "onnxruntime", *,
     remote = device.ensure_many(parts, progress)
     bundle_id = hashlib.sha256("".join(sorted(r.rsplit("/", 2)[-2] for r in remote))
                                .encode()).hexdigest()[:16]
-    device.tool("install-bundle", f"{device.cache}/runtime/{bundle_id}", *remote)
+    device.tool("install-bundle", "--link", backend, f"{device.cache}/runtime/{bundle_id}",
+                *remote)
     info = device.probe(refresh=True)
     runtimes = [backend] if backend in RUNTIME_PACKAGES else ["onnxruntime"]
     versions = {name: {"host": host_version(RUNTIME_PACKAGES[name]),

@@ -294,9 +294,10 @@ class SSHDevice(Device):
     def cache(self) -> str:
         return str(self.board()["cache"])
 
-    def _python_argv(self, *args: str) -> list[str]:
-        runtime = f"{self.cache}/runtime/current"
-        return ["env", f"PYTHONPATH={runtime}", self.python, *args]
+    def _python_argv(self, *args: str, backend: str | None = None) -> list[str]:
+        from workbench.devices.setup import runtime_path
+
+        return ["env", f"PYTHONPATH={runtime_path(self.cache, backend)}", self.python, *args]
 
     def agent_path(self) -> str:
         """The agent zip on the board (uploaded once, by hash)."""
@@ -446,7 +447,8 @@ class SSHDevice(Device):
         from workbench.devices._run import run_channel
 
         argv = self._python_argv(self.agent_path(), "run", "-", "--watch-stdin", "--heartbeat",
-                                 str(self.heartbeat_s))
+                                 str(self.heartbeat_s),
+                                 backend=str((job.get("backend") or {}).get("name") or ""))
         channel = self.open_session()
         try:
             channel.exec_command(shlex.join(argv))
