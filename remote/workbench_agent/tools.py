@@ -6,10 +6,12 @@
     evict CACHE LIMIT [KEEP...]   remove least recently used artifacts until under LIMIT bytes;
                                   never KEEP nor what a job or an upload uses (cache.py)
     clean LOCK CACHE WAIT_S HOLDER  holding the board lock, remove what no job uses (cache.py)
-    install-bundle [--link NAME] DEST ZIP...
+    install-bundle [--link NAME] [--shared] DEST ZIP...
                                   unzip wheels into DEST atomically; then the link NAME beside
                                   DEST (a backend's name; "current" unless given) -> DEST, so
-                                  the runtimes of different backends stay side by side
+                                  the runtimes of different backends stay side by side;
+                                  --shared: DEST's folder is made 1777 and the bundle read-only
+                                  for everyone (one runtime for every account on the board)
     remove PATH...                remove files or folders
     collect JOBDIR                a job's status and outcome (see record.py)
     status BOARD_LOCK JOBS_DIR    who holds the board and who waits (lock.py); the login's job
@@ -88,11 +90,29 @@ def _evict(args: List[str]) -> Any:
     return {"removed": removed, "total": total}
 
 
+def _read_only_for_all(top: str) -> None:
+    """Everyone may read (and enter, and run what was runnable); only the owner may change."""
+    for root, folders, files in os.walk(top):
+        os.chmod(root, 0o755)
+        for name in files:
+            path = os.path.join(root, name)
+            if not os.path.islink(path):
+                runnable = os.stat(path).st_mode & 0o111
+                os.chmod(path, 0o755 if runnable else 0o644)
+
+
 def _install_bundle(args: List[str]) -> Any:
-    link = "current"
-    if args[:1] == ["--link"]:
-        link, args = args[1], args[2:]
+    link, shared = "current", False
+    while args[:1] in (["--link"], ["--shared"]):
+        if args[0] == "--shared":
+            shared, args = True, args[1:]
+        else:
+            link, args = args[1], args[2:]
     destination, archives = args[0], args[1:]
+    if shared:
+        from workbench_agent.lock import _shared_dir
+
+        _shared_dir(os.path.dirname(destination))
     if not os.path.isdir(destination):
         partial = destination + ".partial"
         shutil.rmtree(partial, ignore_errors=True)
@@ -104,6 +124,8 @@ def _install_bundle(args: List[str]) -> Any:
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)  # a full disk leaves no half runtime
             raise
+        if shared:
+            _read_only_for_all(partial)
         os.rename(partial, destination)
     current = os.path.join(os.path.dirname(destination), link)
     temporary = current + ".new"

@@ -88,3 +88,23 @@ def test_a_backend_name_that_is_not_a_plain_name_is_refused(board: SSHDevice,
                                                             tmp_path: Path) -> None:
     with pytest.raises(errors.InvalidOptionValue, match="not a backend name"):
         board.setup("../x", bundle=[_bundle(tmp_path / "sdk", "anything")])
+
+
+def test_a_shared_runtime_is_installed_once_read_only_and_every_account_uses_it(
+        sshd: Sshd, board: SSHDevice, tmp_path: Path) -> None:
+    report = board.setup("onnxruntime", bundle=[_bundle(tmp_path / "ort-sdk", "ort_only")],
+                         shared=True)
+    assert report["shared"]
+    shared = Path(board.board_dir) / "runtime"
+    bundle = shared / report["bundle"]
+    assert (shared / "onnxruntime").resolve() == bundle
+    assert not (tmp_path / "board-cache" / "runtime" / "onnxruntime").exists(), "no own copy"
+    for path in [bundle, *bundle.rglob("*")]:
+        assert path.stat().st_mode & 0o022 == 0, f"{path} is writable by others"
+        assert path.stat().st_mode & 0o004, f"{path} is not readable by others"
+    other = make_board(sshd, tmp_path, remote_cache=str(tmp_path / "other-account-cache"))
+    try:  # another account: its own cache, the same board folder
+        assert _imports(other, "ort_only", "onnxruntime")
+        assert not _imports(other, "ort_only", "litert")
+    finally:
+        other.close()

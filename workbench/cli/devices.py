@@ -121,7 +121,7 @@ def _setup(args: argparse.Namespace, device: Device) -> None:
     with Progress(*Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn(),
                   console=console(stderr=True), transient=True) as bar:
         task = bar.add_task("upload", total=None)
-        report = device.setup(args.backend, bundle=args.bundle,
+        report = device.setup(args.backend, bundle=args.bundle, shared=args.shared,
                               progress=lambda done, total, rate: bar.update(
                                   task, completed=done, total=total))
     out = console()
@@ -192,6 +192,8 @@ def add_parsers(sub: Any) -> None:
     device.add_argument("fingerprint", nargs="?", help="SHA256:... host key fingerprint (trust)")
     device.add_argument("--backend", default="onnxruntime", help="backend to set up for")
     device.add_argument("--bundle", action="append", help="your own wheel or SDK folder")
+    device.add_argument("--shared", action="store_true",
+                        help="setup: install the runtime once, read-only, for every account")
     device.add_argument("--json", action="store_true",
                         help="status: print the lock and the job folders as JSON")
     device.add_argument("--wait", type=float, default=60.0, metavar="SECONDS",

@@ -41,11 +41,14 @@ RUNTIME_PACKAGES = {"onnxruntime": "onnxruntime", "litert": "ai-edge-litert"}
 OLDEST_GLIBC_MINOR = 17
 
 
-def runtime_path(cache: str, backend: str | None = None) -> str:
-    """PYTHONPATH on the board: ``backend``'s bundle, or every backend's (a probe); the bundle
+def runtime_path(cache: str, backend: str | None = None, shared: str | None = None) -> str:
+    """PYTHONPATH on the board: ``backend``'s bundle, or every backend's (a probe), the
+    account's own before the board's shared one (in ``shared``, the board folder); the bundle
     of earlier versions (``runtime/current``) last. Missing folders are ignored by Python."""
     names = [backend] if backend else list(PACKAGES)
-    return ":".join(f"{cache}/runtime/{name}" for name in [*names, "current"])
+    roots = [f"{cache}/runtime"] + ([f"{shared.rstrip('/')}/runtime"] if shared else [])
+    return ":".join([f"{root}/{name}" for name in names for root in roots]
+                    + [f"{cache}/runtime/current"])
 
 
 def platform_tags(machine: str, libc: list[str]) -> list[str]:
@@ -134,8 +137,13 @@ def zip_folder(folder: Path) -> Path:
 
 def setup_device(device: SSHDevice, backend: str = "onnxruntime", *,
                  bundle: list[str | Path] | None = None,
-                 progress: ProgressCallback | None = None) -> dict[str, Any]:
-    """Install what ``backend`` needs on the board; a report of what is there now."""
+                 progress: ProgressCallback | None = None, shared: bool = False) -> dict[str, Any]:
+    """Install what ``backend`` needs on the board; a report of what is there now.
+
+    ``shared`` installs it once for every account on the board, read-only, in
+    the board folder (``<board folder>/runtime``): a class of accounts then
+    does not fill the board's storage with one copy each.
+    """
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", backend):
         raise errors.InvalidOptionValue(f"{backend!r} is not a backend name",
                                         where="workbench device setup --backend",
@@ -159,8 +167,9 @@ def setup_device(device: SSHDevice, backend: str = "onnxruntime", *,
     remote = device.ensure_many(parts, progress)
     bundle_id = hashlib.sha256("".join(sorted(r.rsplit("/", 2)[-2] for r in remote))
                                .encode()).hexdigest()[:16]
-    device.tool("install-bundle", "--link", backend, f"{device.cache}/runtime/{bundle_id}",
-                *remote)
+    root = f"{device.board_dir.rstrip('/')}/runtime" if shared else f"{device.cache}/runtime"
+    device.tool("install-bundle", "--link", backend, *(["--shared"] if shared else []),
+                f"{root}/{bundle_id}", *remote)
     info = device.probe(refresh=True)
     runtimes = [backend] if backend in RUNTIME_PACKAGES else ["onnxruntime"]
     versions = {name: {"host": host_version(RUNTIME_PACKAGES[name]),
@@ -169,4 +178,4 @@ def setup_device(device: SSHDevice, backend: str = "onnxruntime", *,
             if v["host"] and v["board"] and v["host"] != v["board"]]
     return {"device": device.name, "python": ".".join(map(str, board["version"])),
             "machine": board["machine"], "bundle": bundle_id, "parts": [p.name for p in parts],
-            "versions": versions, "skew": skew, "notes": notes}
+            "versions": versions, "skew": skew, "notes": notes, "shared": shared}

@@ -297,7 +297,8 @@ class SSHDevice(Device):
     def _python_argv(self, *args: str, backend: str | None = None) -> list[str]:
         from workbench.devices.setup import runtime_path
 
-        return ["env", f"PYTHONPATH={runtime_path(self.cache, backend)}", self.python, *args]
+        path = runtime_path(self.cache, backend, self.board_dir)
+        return ["env", f"PYTHONPATH={path}", self.python, *args]
 
     def agent_path(self) -> str:
         """The agent zip on the board (uploaded once, by hash)."""
@@ -460,8 +461,8 @@ class SSHDevice(Device):
                            cancel=cancel or current())
 
     def setup(self, backend: str = "onnxruntime", *, bundle: list[str | Path] | None = None,
-              progress: ProgressCallback | None = None) -> dict[str, Any]:
+              progress: ProgressCallback | None = None, shared: bool = False) -> dict[str, Any]:
         """Install what ``backend`` needs on the board (see :meth:`Device.setup`)."""
         from workbench.devices.setup import setup_device
 
-        return setup_device(self, backend, bundle=bundle, progress=progress)
+        return setup_device(self, backend, bundle=bundle, progress=progress, shared=shared)
