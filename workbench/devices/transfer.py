@@ -175,6 +175,18 @@ class Uploader:
         sftp = self.device.sftp()
         try:
             self._ensure(sftp, items, progress)
+        except errors.WorkbenchError:
+            raise
+        except Exception as exc:  # an SFTP step between the uploads: a drop, or a refusal
+            if type(exc) is OSError and _link_alive(sftp):
+                raise errors.DeviceError(
+                    f"The board refused a file step of the upload: {exc}",
+                    where=f"{self.device.name}:{self.artifacts}",
+                    hint="Check that this account owns and may write the board's cache folder, "
+                    "and run again") from None
+            raise errors.LinkDropped(f"The connection dropped while moving files to the board "
+                                     f"({type(exc).__name__} {exc})".replace(" )", ")"),
+                                     where=self.link) from None
         finally:
             for item in items:
                 if item.claim is not None:
@@ -303,7 +315,9 @@ class Uploader:
 
     def _upload_failed(self, sftp: Any, item: _Item, partial: str, done: int,
                        exc: Exception) -> None:
-        if not _link_alive(sftp):  # the link dropped: the bytes sent stay for the next run
+        # The SFTP server's refusals come as a plain OSError (IOError) over a live link; a drop as
+        # EOFError, a socket error or SSHException, and the transport may not know it yet.
+        if type(exc) is not OSError or not _link_alive(sftp):  # the bytes sent stay
             raise errors.LinkDropped(
                 f"The connection dropped while uploading {item.local.name} after {done} of "
                 f"{item.size} bytes ({type(exc).__name__} {exc})".replace(" )", ")"),
