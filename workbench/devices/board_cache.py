@@ -1,4 +1,5 @@
-"""Cleaning a board's cache from the host: the agent's ``clean`` tool, its answer as errors."""
+"""The board's cache from the host: the SFTP session that fills it, and cleaning it (the
+agent's ``clean`` tool, its answer as errors)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,28 @@ from typing import TYPE_CHECKING, Any
 from workbench import errors
 
 if TYPE_CHECKING:
+    import paramiko
+
     from workbench.devices.ssh import SSHDevice
+
+
+def open_sftp(client: paramiko.SSHClient, name: str) -> paramiko.SFTPClient:
+    """An SFTP session on ``client``; BoardEnvironmentError when the board's SSH server has no
+    SFTP subsystem (a refusal over a live link, not a drop)."""
+    import paramiko
+
+    try:
+        return client.open_sftp()
+    except paramiko.SSHException:
+        transport = client.get_transport()
+        if transport is None or not transport.is_active():
+            raise  # the link dropped: the caller reopens it or reports the drop
+        raise errors.BoardEnvironmentError(
+            "The board's SSH server has no SFTP subsystem, which uploads need",
+            where=name,
+            hint="Enable it on the board: `Subsystem sftp internal-sftp` in /etc/ssh/sshd_config "
+            "(OpenSSH), or install an sftp-server for dropbear (e.g. the openssh-sftp-server "
+            "package) and restart the SSH server") from None
 
 
 def holder_name() -> str:

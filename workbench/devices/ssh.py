@@ -228,8 +228,10 @@ class SSHDevice(Device):
         return self._reopening_once("opening a channel", channel)
 
     def open_sftp(self) -> paramiko.SFTPClient:
-        """An SFTP session, reopening a dead connection once."""
-        return self._reopening_once("opening SFTP", lambda: self.client().open_sftp())
+        """An SFTP session, reopening a dead connection once; a board without SFTP is named."""
+        from workbench.devices.board_cache import open_sftp
+
+        return self._reopening_once("opening SFTP", lambda: open_sftp(self.client(), self.name))
 
     def sftp(self) -> paramiko.SFTPClient:
         """The device's SFTP session (one per connection)."""
