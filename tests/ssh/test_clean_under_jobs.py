@@ -3,7 +3,9 @@ removes what a running or queued job uses."""
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -101,3 +103,20 @@ def test_clean_waits_for_the_running_job_and_keeps_what_a_queued_job_uses(
     result = queued.finish()
     assert isinstance(result, dict) and result["latency_ms"] == [1.0], result
     assert isinstance(running.result, dict), running.result
+
+
+def test_evicting_the_cache_for_an_upload_keeps_what_a_running_job_uses(
+        sshd: Sshd, tmp_path: Path, runner: Path, jobs: list[SSHDevice]) -> None:
+    jobs.append(make_board(sshd, tmp_path))
+    running = Running(jobs[0], runner, tmp_path / "go-a", "student 3")
+    until(lambda: running.started)
+    used = Path(running.job["backend"]["runner"]), Path(jobs[0].agent_path())
+    now = time.time() - 3600  # the running job's files are the least recently used
+    for path in used:
+        os.utime(path.parent, (now, now))
+    tight = make_board(sshd, tmp_path, cache_limit_bytes=1 << 20)  # room for one new file only
+    jobs.append(tight)
+    tight.ensure(payload(tmp_path / "new.bin", 1))
+    assert all(path.exists() for path in used), "eviction removed a running job's files"
+    result = running.finish()
+    assert isinstance(result, dict) and result["latency_ms"] == [1.0], result
