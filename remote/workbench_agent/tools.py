@@ -92,7 +92,7 @@ def _evict(args: List[str]) -> Any:
 
 def _read_only_for_all(top: str) -> None:
     """Everyone may read (and enter, and run what was runnable); only the owner may change."""
-    for root, folders, files in os.walk(top):
+    for root, _folders, files in os.walk(top):
         os.chmod(root, 0o755)
         for name in files:
             path = os.path.join(root, name)
