@@ -34,7 +34,8 @@ def open_sftp(client: paramiko.SSHClient, name: str) -> paramiko.SFTPClient:
 
 
 def holder_name() -> str:
-    """Who cleans, as shown to jobs waiting for the board."""
+    """Who runs a job or a clean from this process, as shown to jobs waiting for the board:
+    ``user@host pid N``."""
     import getpass
     import os
     import socket
@@ -43,7 +44,7 @@ def holder_name() -> str:
         user = getpass.getuser()
     except (KeyError, OSError):
         user = "?"
-    return f"{user}@{socket.gethostname()} pid {os.getpid()} (device clean)"
+    return f"{user}@{socket.gethostname()} pid {os.getpid()}"
 
 
 def clean(device: SSHDevice, wait_s: float) -> dict[str, Any]:
@@ -54,7 +55,7 @@ def clean(device: SSHDevice, wait_s: float) -> dict[str, Any]:
                                         where="device clean --wait",
                                         hint="Give --wait SECONDS, e.g. --wait 300")
     answer = device.tool("clean", device.lock_path(), device.cache, repr(float(wait_s)),
-                         holder_name(), timeout=wait_s + 300.0)
+                         f"{holder_name()} (device clean)", timeout=wait_s + 300.0)
     busy = answer.get("busy")
     if busy is not None:
         since = busy.get("since")

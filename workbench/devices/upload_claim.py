@@ -82,15 +82,10 @@ def _read_marker(sftp: Any, marker: str) -> dict[str, Any]:
 
 
 def _process_alive(pid: object) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # another user's process: alive
-    return True
+    # the board's lock tells live processes apart the same way (any user's, by pid)
+    from workbench_agent.lock import _alive
+
+    return isinstance(pid, int) and _alive(pid)
 
 
 def _writer_ended(record: dict[str, Any]) -> bool:
