@@ -30,20 +30,25 @@ CONNECT = textwrap.dedent("""
 """)
 
 
-@pytest.fixture(params=["http", "closes-at-once"])
+@pytest.fixture(params=["http", "closes-at-once", "silent"])
 def not_ssh(request: pytest.FixtureRequest) -> Iterator[int]:
-    """A listener that answers like a web server, or closes each connection at once."""
+    """A listener that answers like a web server, closes each connection at once, or holds it
+    and never says a word."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen()
     server.settimeout(0.2)
     stop = threading.Event()
+    held: list[socket.socket] = []
 
     def serve() -> None:
         while not stop.is_set():
             try:
                 connection = server.accept()[0]
             except OSError:
+                continue
+            if request.param == "silent":
+                held.append(connection)
                 continue
             if request.param == "http":
                 connection.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
@@ -54,6 +59,8 @@ def not_ssh(request: pytest.FixtureRequest) -> Iterator[int]:
     yield int(server.getsockname()[1])
     stop.set()
     thread.join()
+    for connection in held:
+        connection.close()
     server.close()
 
 
@@ -63,4 +70,6 @@ def test_a_port_that_is_not_ssh_gives_one_clear_error_without_tracebacks(
                           capture_output=True, text=True, timeout=60,
                           cwd=Path(__file__).parents[2])
     assert done.stdout.startswith("UnreachableHost"), (done.stdout, done.stderr)
+    assert "no SSH server answered on port" in done.stdout, done.stdout
+    assert "No existing session" not in done.stdout and "Errno 9" not in done.stdout
     assert "Traceback" not in done.stderr and "Exception (client)" not in done.stderr, done.stderr

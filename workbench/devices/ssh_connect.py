@@ -290,6 +290,14 @@ def open_client(endpoint: Endpoint, *, jump: Callable[[str], Any] | None = None,
                     where=endpoint.where(),
                     hint="Point IdentityFile at the private key (not the .pub file), or "
                     "recreate it with ssh-keygen") from None
+            if any(sign in text for sign in ("No existing session", "protocol banner",
+                                             "Bad file descriptor")):
+                # paramiko's words for a port whose listener is no SSH server, or stays silent
+                raise errors.UnreachableHost(
+                    f"The SSH handshake failed: no SSH server answered on port {endpoint.port} "
+                    f"within {endpoint.timeout:g} s", where=endpoint.where(),
+                    hint="Check the port (another service may listen there) and that the "
+                    "board's SSH server runs") from None
             raise errors.UnreachableHost(f"The SSH handshake failed: {exc}",
                                          where=endpoint.where()) from None
     raise errors.AuthenticationFailed("The login failed", where=endpoint.where())
