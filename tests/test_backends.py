@@ -291,3 +291,15 @@ def test_onnxruntime_refuses_a_tflite_model_before_it_is_shipped() -> None:
         wb.profile(load_model("zoo:small-cnn.tflite"), device="local", backend="onnxruntime",
                    runs=1)
     assert "litert" in caught.value.hint
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "litert"])
+def test_a_runtime_missing_on_a_device_is_named_with_the_setup_command_for_its_backend(
+        backend: str) -> None:
+    from workbench.devices.base import DeviceInfo
+
+    info = DeviceInfo.from_probe("pi5", "ssh", {"arch": "aarch64", "python": "3.11.2",
+                                                "runtimes": {}})
+    with pytest.raises(errors.BackendUnavailable, match="not installed") as missing:
+        backends.get(backend).check_device(info, {})
+    assert f"`workbench device setup pi5 --backend {backend}`" in (missing.value.hint or "")

@@ -232,3 +232,11 @@ def test_cli_compare_names_a_folder_given_as_a_profile(
     assert main(["compare", str(tmp_path), "--baseline", str(base)]) == 2
     err = capsys.readouterr().err
     assert "Cannot read the profile" in err and "No saved profile" not in err
+
+
+@pytest.mark.parametrize("created", ["2026-11-29T17:40:13+00:00", "2026-11-29T17:40:13.250Z",
+                                     "2026-11-29T17:40:13-05:00"])
+def test_history_ids_hold_the_creation_time_without_its_offset(created: str) -> None:
+    entry = saved(created=created)
+    assert entry.id.startswith("20261129T174013-tinycnn-")
+    assert "+" not in entry.id

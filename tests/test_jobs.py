@@ -262,3 +262,11 @@ def test_the_local_machine_is_reported_as_the_target_it_is(conv_profile: wb.Prof
         assert target["summary"].startswith("not an Arm machine")
     else:
         assert target["is_arm"] is (platform.machine() in ("aarch64", "arm64"))
+
+
+@pytest.mark.parametrize("timeout", [0, -1, -0.5])
+def test_a_timeout_that_no_job_can_meet_is_refused_before_anything_runs(
+        conv_model: Path, timeout: float) -> None:
+    with pytest.raises(errors.InvalidOptionValue, match=r"timeout=.* is not allowed") as refused:
+        wb.submit(conv_model, runs=1, warmup=0, profile_runs=0, timeout=timeout)
+    assert "> 0" in (refused.value.hint or "")

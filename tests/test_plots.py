@@ -189,3 +189,16 @@ def test_delegation_of_a_profile_without_the_section_draws_no_bar(profile: Profi
     _assert_titled_and_labelled(fig)
     assert not fig.axes[0].patches
     assert profile.label in fig.axes[0].get_title()
+
+
+def test_a_model_named_in_cjk_draws_without_missing_glyph_warnings(
+        document: dict[str, Any]) -> None:
+    import warnings
+
+    variant = copy.deepcopy(document)
+    variant["model"]["name"] = "画像分類モデル"
+    variant["label"] = "模型 v2"
+    with warnings.catch_warnings(record=True) as caught:
+        data = plots.figure_png(plots.latency_distribution(Profile(variant)))
+    assert data.startswith(PNG_MAGIC)
+    assert not [w for w in caught if "Glyph" in str(w.message)], [str(w.message) for w in caught]

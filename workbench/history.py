@@ -175,7 +175,9 @@ def save(profile: Profile) -> Entry:
 
     document = profile.document
     text = profile.to_json() + "\n"
-    stamp = re.sub(r"[-:]|\.\d+", "", str(document.get("created", "")))[:16] or "undated"
+    # the creation time's digits only: no offset, no "+" in an id the shell and URLs carry
+    digits = re.sub(r"\D", "", str(document.get("created", ""))[:19])
+    stamp = f"{digits[:8]}T{digits[8:14]}" if len(digits) >= 14 else "undated"
     model = _SAFE.sub("_", str((document.get("model") or {}).get("name", "model")))[:40]
     entry_id = f"{stamp}-{model}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
     write_atomic(folder() / f"{entry_id}.json", text, error=HistoryError, make_parents=True)

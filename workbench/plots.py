@@ -14,6 +14,7 @@ import math
 import os
 import sys
 import textwrap
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +41,31 @@ def _pyplot() -> Any:
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    _script_fonts(matplotlib)
     return plt
+
+
+#: families that cover Chinese, Japanese and Korean, where installed (fonts-noto-cjk, ...)
+_WIDE_FONTS = ("Noto Sans CJK", "Noto Sans SC", "Noto Sans JP", "Source Han Sans", "WenQuanYi",
+               "Droid Sans Fallback", "Unifont")
+
+
+def _script_fonts(matplotlib: Any) -> None:
+    """Let labels in other scripts (a model named in CJK) fall back to an installed font that
+    has their glyphs: matplotlib tries the families of ``font.family`` glyph by glyph."""
+    # A glyph no installed font has draws as a box; a warning per glyph and per draw says no
+    # more (the label's text stays whole in the HTML report and the tables). Set on every use:
+    # whoever restores the warning filters (a test runner, catch_warnings) drops it.
+    warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font")
+    if getattr(_script_fonts, "done", False):
+        return
+    _script_fonts.done = True  # type: ignore[attr-defined]
+    from matplotlib import font_manager
+
+    wide = sorted({f.name for f in font_manager.fontManager.ttflist
+                   if f.name.startswith(_WIDE_FONTS)})
+    if wide and matplotlib.rcParams["font.family"] == ["sans-serif"]:
+        matplotlib.rcParams["font.family"] = ["sans-serif", *wide]
 
 
 def _axes(ax: Axes | None, width: float, height: float) -> tuple[Figure, Axes]:

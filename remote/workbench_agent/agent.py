@@ -21,6 +21,7 @@ import traceback
 from typing import Any, Dict, Optional
 
 from workbench_agent import EVENTS_SCHEMA, RUNNER_API, __version__
+from workbench_agent.cache import artifacts_in
 from workbench_agent.lock import DeviceLock, LockWaitTimeout
 from workbench_agent.record import JobRecord
 from workbench_agent.runner_api import AgentFailure, Context, EventWriter
@@ -185,7 +186,8 @@ def run_job(job: Dict[str, Any], writer: EventWriter) -> int:
                                hint="Update the agent on the device")
         workdir = job.get("workdir") or tempfile.mkdtemp(prefix="workbench-job-")
         writer.record = JobRecord(workdir, str(job.get("id", "")))
-        writer.record.status("running")
+        # what the job uses in the board's cache stays there while it runs or waits (cache.py)
+        writer.record.status("running", uses=artifacts_in(job))
         runner = load_runner(job["backend"]["runner"])
         context = Context(writer, workdir)
         lock = _take_board(job, context)

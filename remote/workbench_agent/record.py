@@ -41,6 +41,10 @@ class JobRecord:
         self.folder = folder
         self.job_id = job_id
         os.makedirs(folder, exist_ok=True)
+        try:  # a job's inputs, outputs and traces are the account's own, not the board's
+            os.chmod(folder, 0o700)
+        except OSError:
+            pass
 
     def status(self, state: str, **details: Any) -> None:
         document = {"job": self.job_id, "state": state, "pid": os.getpid(), "time": time.time()}

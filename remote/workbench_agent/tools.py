@@ -3,8 +3,15 @@
     hash FILE...                  sha256 of each file (null when missing)
     free DIR                      free bytes where DIR is (made if missing)
     link SRC DST                  hard-link SRC at DST (replacing it): files that must sit together
-    evict CACHE LIMIT [KEEP...]   remove least recently used artifacts until under LIMIT bytes
-    install-bundle DEST ZIP...    unzip wheels into DEST atomically; runtime/current -> DEST
+    evict CACHE LIMIT [KEEP...]   remove least recently used artifacts until under LIMIT bytes;
+                                  never KEEP nor what a job or an upload uses (cache.py)
+    clean LOCK CACHE WAIT_S HOLDER  holding the board lock, remove what no job uses (cache.py)
+    install-bundle [--link NAME] [--shared] DEST ZIP...
+                                  unzip wheels into DEST atomically; then the link NAME beside
+                                  DEST (a backend's name; "current" unless given) -> DEST, so
+                                  the runtimes of different backends stay side by side;
+                                  --shared: DEST's folder is made 1777 and the bundle read-only
+                                  for everyone (one runtime for every account on the board)
     remove PATH...                remove files or folders
     collect JOBDIR                a job's status and outcome (see record.py)
     status BOARD_LOCK JOBS_DIR    who holds the board and who waits (lock.py); the login's job
@@ -63,7 +70,9 @@ def _evict(args: List[str]) -> Any:
     """Least recently used first; 'used' is the folder's mtime, touched on every use."""
     artifacts = os.path.join(args[0], "artifacts")
     limit = int(args[1])
-    keep = set(args[2:])
+    from workbench_agent.cache import in_use
+
+    keep = set(args[2:]) | in_use(args[0])
     entries = []
     for name in os.listdir(artifacts) if os.path.isdir(artifacts) else []:
         path = os.path.join(artifacts, name)
@@ -81,17 +90,44 @@ def _evict(args: List[str]) -> Any:
     return {"removed": removed, "total": total}
 
 
+def _read_only_for_all(top: str) -> None:
+    """Everyone may read (and enter, and run what was runnable); only the owner may change."""
+    for root, _folders, files in os.walk(top):
+        os.chmod(root, 0o755)
+        for name in files:
+            path = os.path.join(root, name)
+            if not os.path.islink(path):
+                runnable = os.stat(path).st_mode & 0o111
+                os.chmod(path, 0o755 if runnable else 0o644)
+
+
 def _install_bundle(args: List[str]) -> Any:
+    link, shared = "current", False
+    while args[:1] in (["--link"], ["--shared"]):
+        if args[0] == "--shared":
+            shared, args = True, args[1:]
+        else:
+            link, args = args[1], args[2:]
     destination, archives = args[0], args[1:]
+    if shared:
+        from workbench_agent.lock import _shared_dir
+
+        _shared_dir(os.path.dirname(destination))
     if not os.path.isdir(destination):
         partial = destination + ".partial"
         shutil.rmtree(partial, ignore_errors=True)
         os.makedirs(partial)
-        for archive in archives:
-            with zipfile.ZipFile(archive) as bundle:
-                bundle.extractall(partial)
+        try:
+            for archive in archives:
+                with zipfile.ZipFile(archive) as bundle:
+                    bundle.extractall(partial)
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)  # a full disk leaves no half runtime
+            raise
+        if shared:
+            _read_only_for_all(partial)
         os.rename(partial, destination)
-    current = os.path.join(os.path.dirname(destination), "current")
+    current = os.path.join(os.path.dirname(destination), link)
     temporary = current + ".new"
     if os.path.lexists(temporary):
         os.remove(temporary)
@@ -107,6 +143,13 @@ def _remove(args: List[str]) -> Any:
         elif os.path.lexists(path):
             os.remove(path)
     return {"removed": args}
+
+
+def _clean(args: List[str]) -> Any:
+    from workbench_agent.cache import clean
+
+    lock_path, cache, wait_s, holder = args
+    return clean(lock_path, cache, float(wait_s), holder)
 
 
 def _collect(args: List[str]) -> Any:
@@ -134,8 +177,8 @@ def _status(args: List[str]) -> Any:
     return board_status(lock_path, jobs_dir)
 
 
-TOOLS: Dict[str, Any] = {"collect": _collect, "hash": _hash, "free": _free, "link": _link,
-                         "evict": _evict, "status": _status,
+TOOLS: Dict[str, Any] = {"clean": _clean, "collect": _collect, "hash": _hash, "free": _free,
+                         "link": _link, "evict": _evict, "status": _status,
                          "install-bundle": _install_bundle, "remove": _remove}
 
 

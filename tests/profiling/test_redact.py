@@ -7,6 +7,8 @@ import json
 import socket
 from typing import Any
 
+import pytest
+
 from workbench.profiling import Profile
 
 
@@ -83,3 +85,15 @@ def test_a_single_extra_word_given_as_a_string_is_taken_out_whole(
     profile_document["label"] = "project-falcon baseline"
     clean = Profile(profile_document).redact(words="project-falcon").document
     assert clean["label"] == "<redacted> baseline"
+
+
+@pytest.mark.parametrize("alias", ["board7.lab.acme-corp.com", "alice-pi5"])
+def test_the_device_alias_is_taken_out_wherever_it_occurs(profile_document: dict[str, Any],
+                                                          alias: str) -> None:
+    document = leaky(profile_document)
+    document["device"]["name"] = alias
+    document["warnings"] = [*document.get("warnings", []), f"{alias} was busy for 3 s"]
+    clean = Profile(document).redact().document
+    assert clean["device"]["name"] == "<host>"
+    assert alias not in json.dumps(clean)
+    assert clean["warnings"][-1].endswith("was busy for 3 s")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -76,3 +77,23 @@ def silent_server() -> Iterator[int]:
     for connection in held:
         connection.close()
     server.close()
+
+
+@pytest.fixture
+def tmpfs() -> Iterator[object]:
+    """``tmpfs(folder, size)`` mounts a size-limited file system there (a full disk); skips
+    with the reason where this machine cannot mount; unmounted after the test."""
+    mounted: list[Path] = []
+
+    def mount(folder: Path, size: str) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs",
+                               str(folder)], capture_output=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.decode().strip()}")
+        mounted.append(folder)
+        return folder
+
+    yield mount
+    for folder in reversed(mounted):
+        subprocess.run(["umount", "-l", str(folder)], check=False)

@@ -70,6 +70,8 @@ class Sshd:
     client_key: Path
     host_key: Path
     extra_config: str = ""
+    #: whether the server offers SFTP (dropbear on Yocto images does not)
+    sftp: bool = True
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -92,7 +94,8 @@ class Sshd:
             f"AuthorizedKeysFile {self.folder / 'authorized_keys'}",
             f"PidFile {self.folder / 'sshd.pid'}", "StrictModes no", "UsePAM no",
             "PasswordAuthentication no", "KbdInteractiveAuthentication no",
-            "PermitRootLogin prohibit-password", "Subsystem sftp internal-sftp",
+            "PermitRootLogin prohibit-password",
+            "Subsystem sftp internal-sftp" if self.sftp else "",
             "LogLevel ERROR", "ClientAliveInterval 5", self.extra_config, ""]))
         with open(self.folder / "sshd.log", "ab") as log:  # sshd keeps its own copy
             self.process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stderr=log)
@@ -134,11 +137,12 @@ class Sshd:
             self.process = None
 
 
-def start_sshd(folder: Path, client_key: Path, extra_config: str = "") -> Sshd:
+def start_sshd(folder: Path, client_key: Path, extra_config: str = "",
+               sftp: bool = True) -> Sshd:
     folder.mkdir(parents=True, exist_ok=True)
     host_key = keygen(folder / "host_ed25519")
     (folder / "authorized_keys").write_text(client_key.with_suffix(".pub").read_text())
-    return Sshd(folder, free_port(), client_key, host_key, extra_config).start()
+    return Sshd(folder, free_port(), client_key, host_key, extra_config, sftp=sftp).start()
 
 
 def stall(server: Sshd, resume: bool = False) -> None:

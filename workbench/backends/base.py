@@ -93,8 +93,8 @@ class Backend(ABC):
         if info.runtime_version(self.runtime) is None:
             raise errors.BackendUnavailable(
                 f"{self.runtime} is not installed on the device", where=info.name,
-                hint=f"Run `workbench device setup {info.name}` to install a runtime bundle "
-                f"for Python {info.python} on it")
+                hint=f"Run `workbench device setup {info.name} --backend {self.name}` to install "
+                f"a runtime bundle for Python {info.python} on it")
 
     def device_choices(self, info: DeviceInfo) -> dict[str, list[Any]]:
         """Option name -> the values it can take on this device, for options whose choices

@@ -121,7 +121,7 @@ def _setup(args: argparse.Namespace, device: Device) -> None:
     with Progress(*Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn(),
                   console=console(stderr=True), transient=True) as bar:
         task = bar.add_task("upload", total=None)
-        report = device.setup(args.backend, bundle=args.bundle,
+        report = device.setup(args.backend, bundle=args.bundle, shared=args.shared,
                               progress=lambda done, total, rate: bar.update(
                                   task, completed=done, total=total))
     out = console()
@@ -157,8 +157,10 @@ def cmd_device(args: argparse.Namespace) -> int:
         path = device.trust_host_key(args.fingerprint)
         out.print(f"trusted {args.fingerprint} for {args.name} in {path}", markup=False)
     elif args.action == "clean":
-        device.clean_cache()
-        out.print(f"removed cached artifacts and job folders on {args.name}", markup=False)
+        cleaned = device.clean_cache(args.wait)
+        kept = len(cleaned.get("kept", []))
+        out.print(f"removed {len(cleaned.get('removed', []))} cached artifacts and job folders "
+                  f"on {args.name}" + (f"; {kept} in use stay" if kept else ""), markup=False)
     else:
         _setup(args, device)
     return 0
@@ -190,6 +192,10 @@ def add_parsers(sub: Any) -> None:
     device.add_argument("fingerprint", nargs="?", help="SHA256:... host key fingerprint (trust)")
     device.add_argument("--backend", default="onnxruntime", help="backend to set up for")
     device.add_argument("--bundle", action="append", help="your own wheel or SDK folder")
+    device.add_argument("--shared", action="store_true",
+                        help="setup: install the runtime once, read-only, for every account")
     device.add_argument("--json", action="store_true",
                         help="status: print the lock and the job folders as JSON")
+    device.add_argument("--wait", type=float, default=60.0, metavar="SECONDS",
+                        help="clean: how long to wait for a running job (default 60)")
     device.set_defaults(func=cmd_device)

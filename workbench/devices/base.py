@@ -177,17 +177,19 @@ class Device(ABC):
                                  where=self.name,
                                  hint="Nothing to trust: only boards reached over SSH have one")
 
-    def clean_cache(self) -> dict[str, Any]:
-        """Remove cached artifacts and job folders from the device."""
+    def clean_cache(self, wait_s: float = 60.0) -> dict[str, Any]:
+        """Remove cached artifacts and job folders no job uses, waiting up to ``wait_s``
+        seconds for a running job."""
         raise errors.DeviceError(f"{self.name} keeps no cache of uploads", where=self.name,
                                  hint="Nothing to clean: it uses files where they are")
 
     def setup(self, backend: str = "onnxruntime", *, bundle: list[str | Path] | None = None,
-              progress: ProgressCallback | None = None) -> dict[str, Any]:
+              progress: ProgressCallback | None = None, shared: bool = False) -> dict[str, Any]:
         """Install what ``backend`` needs on the device; a report of what is there now.
 
         Boards reached over SSH take the runtime's wheels, or a ``bundle`` of a
-        user's own wheels or SDK folders (:func:`workbench.devices.setup.setup_device`).
+        user's own wheels or SDK folders (:func:`workbench.devices.setup.setup_device`);
+        ``shared`` installs it once, read-only, for every account on the board.
         Other devices run the agent with a Python the user installs into, so
         they raise DeviceError that says so.
         """

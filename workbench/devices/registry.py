@@ -9,6 +9,7 @@ is ever written here: passwords and passphrases are asked for when needed.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +48,44 @@ def _save(devices: dict[str, dict[str, Any]]) -> None:
                  make_parents=True)
 
 
+#: a device name: it becomes part of file names (reports, history), so no path separators
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
+#: a host name or address as ssh takes it: no user, password or port inside
+_HOST = re.compile(r"[A-Za-z0-9_.%-]+|\[[0-9A-Fa-f:.%A-Za-z]+\]|[0-9A-Fa-f:]+")
+
+
+def _validate(name: str, connection: dict[str, Any]) -> None:
+    """Refuse a name that is no plain name, a port out of range, a host holding a secret."""
+    if not _NAME.fullmatch(name) or ".." in name:
+        raise errors.InvalidOptionValue(
+            f"{name!r} is not a device name", where="device registry",
+            hint="Use letters, digits, '.', '-', '_' or '@' (no '/' or '..'), e.g. pi5-lab2")
+    port = connection.get("port")
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int)
+                             or not 1 <= port <= 65535):
+        raise errors.InvalidOptionValue(f"port {port!r} is not a TCP port",
+                                        where=f"device {name!r}", hint="Give 1-65535, e.g. 22")
+    host = connection.get("host")
+    if host is not None:
+        if ":" in str(host).split("@", 1)[0] and "@" in str(host):  # user:password@host
+            raise errors.InvalidOptionValue(
+                "The host holds what looks like a password (user:secret@host); nothing was "
+                "stored", where=f"device {name!r}",
+                hint="Give --host HOST and --user USER; the password is asked for when needed "
+                "and kept in memory only")
+        if not _HOST.fullmatch(str(host)):
+            raise errors.InvalidOptionValue(
+                f"{host!r} is not a host name or address", where=f"device {name!r}",
+                hint="Give the host alone (--host board7.lab), the user with --user and the "
+                "port with --port")
+
+
 def add(name: str, kind: str = "ssh", notes: str = "", **connection: Any) -> dict[str, Any]:
-    """Register (or replace) a device; returns its entry."""
+    """Register (or replace) a device; returns its entry.
+
+    The name, port and host are checked, and nothing that looks like a secret
+    is stored (InvalidOptionValue)."""
+    _validate(name, connection)
     if name == "local":
         raise errors.InvalidOptionValue("'local' is this machine and cannot be redefined",
                                         where="device registry", hint="Choose another name")

@@ -3,8 +3,11 @@
 The host downloads the wheels the board needs (``pip download`` with the
 board's platform tags and Python version: binary wheels only), uploads them
 like any artifact (content-addressed, resumable) and the agent unpacks them
-into ``<cache>/runtime/<bundle id>``, which ``runtime/current`` then points at;
-the agent runs with that folder on its path. A user's own bundle — a vendor's
+into ``<cache>/runtime/<bundle id>``, which ``runtime/<backend>`` then points
+at. Runtimes of different backends stay side by side, each bundle with its
+own dependencies: a job runs with only its backend's bundle on its path, a
+probe with all of them (so it lists every runtime). ``runtime/current`` is
+where earlier versions put the one runtime; it is still read, last. A user's own bundle — a vendor's
 wheel, or an SDK folder with execution-provider or delegate libraries — goes
 the same way. The host's and the board's runtime versions are recorded side by
 side, and a difference is flagged.
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import subprocess
 import sys
 import zipfile
@@ -35,6 +39,16 @@ PACKAGES = {"onnxruntime": ["onnxruntime", "numpy"], "litert": ["ai-edge-litert"
 #: the runtime name a backend's board probe reports -> the package that carries it
 RUNTIME_PACKAGES = {"onnxruntime": "onnxruntime", "litert": "ai-edge-litert"}
 OLDEST_GLIBC_MINOR = 17
+
+
+def runtime_path(cache: str, backend: str | None = None, shared: str | None = None) -> str:
+    """PYTHONPATH on the board: ``backend``'s bundle, or every backend's (a probe), the
+    account's own before the board's shared one (in ``shared``, the board folder); the bundle
+    of earlier versions (``runtime/current``) last. Missing folders are ignored by Python."""
+    names = [backend] if backend else list(PACKAGES)
+    roots = [f"{cache}/runtime"] + ([f"{shared.rstrip('/')}/runtime"] if shared else [])
+    return ":".join([f"{root}/{name}" for name in names for root in roots]
+                    + [f"{cache}/runtime/current"])
 
 
 def platform_tags(machine: str, libc: list[str]) -> list[str]:
@@ -123,8 +137,17 @@ def zip_folder(folder: Path) -> Path:
 
 def setup_device(device: SSHDevice, backend: str = "onnxruntime", *,
                  bundle: list[str | Path] | None = None,
-                 progress: ProgressCallback | None = None) -> dict[str, Any]:
-    """Install what ``backend`` needs on the board; a report of what is there now."""
+                 progress: ProgressCallback | None = None, shared: bool = False) -> dict[str, Any]:
+    """Install what ``backend`` needs on the board; a report of what is there now.
+
+    ``shared`` installs it once for every account on the board, read-only, in
+    the board folder (``<board folder>/runtime``): a class of accounts then
+    does not fill the board's storage with one copy each.
+    """
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", backend):
+        raise errors.InvalidOptionValue(f"{backend!r} is not a backend name",
+                                        where="workbench device setup --backend",
+                                        hint="Give a backend's name, e.g. --backend litert")
     board = device.board()
     notes: list[str] = []
     if bundle:
@@ -140,10 +163,13 @@ def setup_device(device: SSHDevice, backend: str = "onnxruntime", *,
                                          where="workbench device setup",
                                          hint="Give the runtime as --bundle WHEEL_OR_FOLDER")
         parts, notes = fetch_wheels(PACKAGES[backend], board)
-    remote = [device.ensure(part, progress) for part in parts]
+    # one batch: the whole bundle's size is checked against fresh free space before a byte
+    remote = device.ensure_many(parts, progress)
     bundle_id = hashlib.sha256("".join(sorted(r.rsplit("/", 2)[-2] for r in remote))
                                .encode()).hexdigest()[:16]
-    device.tool("install-bundle", f"{device.cache}/runtime/{bundle_id}", *remote)
+    root = f"{device.board_dir.rstrip('/')}/runtime" if shared else f"{device.cache}/runtime"
+    device.tool("install-bundle", "--link", backend, *(["--shared"] if shared else []),
+                f"{root}/{bundle_id}", *remote)
     info = device.probe(refresh=True)
     runtimes = [backend] if backend in RUNTIME_PACKAGES else ["onnxruntime"]
     versions = {name: {"host": host_version(RUNTIME_PACKAGES[name]),
@@ -152,4 +178,4 @@ def setup_device(device: SSHDevice, backend: str = "onnxruntime", *,
             if v["host"] and v["board"] and v["host"] != v["board"]]
     return {"device": device.name, "python": ".".join(map(str, board["version"])),
             "machine": board["machine"], "bundle": bundle_id, "parts": [p.name for p in parts],
-            "versions": versions, "skew": skew, "notes": notes}
+            "versions": versions, "skew": skew, "notes": notes, "shared": shared}

@@ -228,8 +228,10 @@ class SSHDevice(Device):
         return self._reopening_once("opening a channel", channel)
 
     def open_sftp(self) -> paramiko.SFTPClient:
-        """An SFTP session, reopening a dead connection once."""
-        return self._reopening_once("opening SFTP", lambda: self.client().open_sftp())
+        """An SFTP session, reopening a dead connection once; a board without SFTP is named."""
+        from workbench.devices.board_cache import open_sftp
+
+        return self._reopening_once("opening SFTP", lambda: open_sftp(self.client(), self.name))
 
     def sftp(self) -> paramiko.SFTPClient:
         """The device's SFTP session (one per connection)."""
@@ -294,9 +296,11 @@ class SSHDevice(Device):
     def cache(self) -> str:
         return str(self.board()["cache"])
 
-    def _python_argv(self, *args: str) -> list[str]:
-        runtime = f"{self.cache}/runtime/current"
-        return ["env", f"PYTHONPATH={runtime}", self.python, *args]
+    def _python_argv(self, *args: str, backend: str | None = None) -> list[str]:
+        from workbench.devices.setup import runtime_path
+
+        path = runtime_path(self.cache, backend, self.board_dir)
+        return ["env", f"PYTHONPATH={path}", self.python, *args]
 
     def agent_path(self) -> str:
         """The agent zip on the board (uploaded once, by hash)."""
@@ -323,6 +327,11 @@ class SSHDevice(Device):
                                     hint="Its stderr tail shows why; check the board's Python "
                                     f"with `workbench device probe {self.name}`",
                                     exit_code=code, stderr_tail=err[-2000:]) from None
+        if code != 0 and answer.get("errno") == 28:  # ENOSPC
+            raise errors.DiskFull(f"The board's disk is full ({args[0]}: {answer.get('error')})",
+                                  where=f"{self.name}:{self.cache}",
+                                  hint="Free space on the board, or run `workbench device clean "
+                                  f"{self.name}`, then run again")
         if code != 0:
             raise errors.DeviceError(f"The agent's {args[0]} tool failed: {answer.get('error')}",
                                      where=self.name,
@@ -413,11 +422,20 @@ class SSHDevice(Device):
     def collect(self, workdir: str) -> dict[str, Any]:
         return self.tool("collect", workdir)
 
-    def clean_cache(self) -> dict[str, Any]:
-        """Remove uploaded artifacts and job folders from the board (runtimes stay)."""
-        removed = self.tool("remove", f"{self.cache}/artifacts", f"{self.cache}/jobs")
-        self._forget_artifacts()  # the agent zip went too: the next use uploads it again
-        return removed
+    def clean_cache(self, wait_s: float = 60.0) -> dict[str, Any]:
+        """Remove what earlier runs left on the board: artifacts no job uses, finished job
+        folders, unfinished runtime unpacks (installed runtimes stay).
+
+        Cleaning holds the board's lock, so it waits for a running job (up to
+        ``wait_s`` seconds, else DeviceBusy naming the holder) and never removes
+        what a running or queued job, or an upload under way, uses.
+        """
+        from workbench.devices.board_cache import clean
+
+        try:
+            return clean(self, wait_s)
+        finally:
+            self._forget_artifacts()  # what was checked may be gone: check it again
 
     def _forget_artifacts(self) -> None:
         """Trust no artifact on the board until it is checked again."""
@@ -432,7 +450,8 @@ class SSHDevice(Device):
         from workbench.devices._run import run_channel
 
         argv = self._python_argv(self.agent_path(), "run", "-", "--watch-stdin", "--heartbeat",
-                                 str(self.heartbeat_s))
+                                 str(self.heartbeat_s),
+                                 backend=str((job.get("backend") or {}).get("name") or ""))
         channel = self.open_session()
         try:
             channel.exec_command(shlex.join(argv))
@@ -444,8 +463,8 @@ class SSHDevice(Device):
                            cancel=cancel or current())
 
     def setup(self, backend: str = "onnxruntime", *, bundle: list[str | Path] | None = None,
-              progress: ProgressCallback | None = None) -> dict[str, Any]:
+              progress: ProgressCallback | None = None, shared: bool = False) -> dict[str, Any]:
         """Install what ``backend`` needs on the board (see :meth:`Device.setup`)."""
         from workbench.devices.setup import setup_device
 
-        return setup_device(self, backend, bundle=bundle, progress=progress)
+        return setup_device(self, backend, bundle=bundle, progress=progress, shared=shared)

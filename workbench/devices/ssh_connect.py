@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import os
 import socket
 from collections.abc import Callable, Mapping, Sequence
@@ -56,6 +57,15 @@ class Endpoint:
     ssh_config: Path | None = None
     allow_agent: bool = True
     look_for_keys: bool = True
+    #: key files the config or the caller named that are missing or unreadable (skipped)
+    skipped_keys: list[str] = field(default_factory=list)
+
+    def skipped_note(self) -> str:
+        """Which key files were skipped, for an error message; empty when none."""
+        if not self.skipped_keys:
+            return ""
+        return (f"; the key file {', '.join(self.skipped_keys)} is missing or unreadable and "
+                "was skipped")
 
     @property
     def host_entry(self) -> str:
@@ -81,6 +91,12 @@ def resolve(alias: str, *, host: str | None = None, user: str | None = None,
         entry = paramiko.SSHConfig.from_path(str(config_path)).lookup(alias)
     keys = [key_filename] if isinstance(key_filename, str) else list(key_filename or [])
     keys = keys or [os.path.expanduser(k) for k in entry.get("identityfile", [])]
+    # As OpenSSH: a key file that is missing or unreadable is skipped (and named if the login
+    # fails); with IdentitiesOnly only the named files are tried, no default keys, no agent.
+    skipped = [k for k in keys if not (os.path.isfile(k) and os.access(k, os.R_OK))]
+    keys = [k for k in keys if k not in skipped]
+    if str(entry.get("identitiesonly", "no")).lower() == "yes":
+        allow_agent = look_for_keys = False
     jump = proxy_jump or entry.get("proxyjump")
     return Endpoint(
         alias=alias, hostname=host or entry.get("hostname", alias),
@@ -92,7 +108,7 @@ def resolve(alias: str, *, host: str | None = None, user: str | None = None,
         user_known_hosts=Path(user_known_hosts) if user_known_hosts else
         Path.home() / ".ssh" / "known_hosts",
         ssh_config=config_path if config_path.is_file() else None,
-        allow_agent=allow_agent, look_for_keys=look_for_keys)
+        allow_agent=allow_agent, look_for_keys=look_for_keys, skipped_keys=skipped)
 
 
 def jump_hops(proxy_jump: str) -> list[str]:
@@ -207,6 +223,11 @@ def open_client(endpoint: Endpoint, *, jump: Callable[[str], Any] | None = None,
 
     from workbench.devices._cancel import interrupting
 
+    # paramiko logs a failed handshake with tracebacks (through logging's last-resort handler
+    # when nobody configured logging); the WorkbenchError below says it once, clearly.
+    quiet = logging.getLogger("paramiko")
+    if not any(isinstance(handler, logging.NullHandler) for handler in quiet.handlers):
+        quiet.addHandler(logging.NullHandler())
     client = paramiko.SSHClient()
     for path in _known_host_files(endpoint):
         client.load_system_host_keys(str(path))
@@ -248,12 +269,35 @@ def open_client(endpoint: Endpoint, *, jump: Callable[[str], Any] | None = None,
         except paramiko.AuthenticationException as exc:
             sock.close()
             raise errors.AuthenticationFailed(
-                f"The board refused the login: {exc}", where=endpoint.where()) from None
+                f"The board refused the login: {exc}{endpoint.skipped_note()}",
+                where=endpoint.where()) from None
         except errors.WorkbenchError:
             sock.close()
             raise
         except (paramiko.SSHException, EOFError, OSError) as exc:
             sock.close()
+            text = str(exc)
+            if "No authentication methods" in text:
+                raise errors.AuthenticationFailed(
+                    f"No key or password to log in with{endpoint.skipped_note()}",
+                    where=endpoint.where(),
+                    hint="Name a readable key file (IdentityFile in ~/.ssh/config or "
+                    "key_filename=...), or give a password") from None
+            if "private key" in text or "key file" in text:  # a key file that does not parse
+                raise errors.AuthenticationFailed(
+                    f"A key file could not be read as a private key ({text}): "
+                    f"{', '.join(endpoint.key_filenames) or 'the default keys'}",
+                    where=endpoint.where(),
+                    hint="Point IdentityFile at the private key (not the .pub file), or "
+                    "recreate it with ssh-keygen") from None
+            if any(sign in text for sign in ("No existing session", "protocol banner",
+                                             "Bad file descriptor")):
+                # paramiko's words for a port whose listener is no SSH server, or stays silent
+                raise errors.UnreachableHost(
+                    f"The SSH handshake failed: no SSH server answered on port {endpoint.port} "
+                    f"within {endpoint.timeout:g} s", where=endpoint.where(),
+                    hint="Check the port (another service may listen there) and that the "
+                    "board's SSH server runs") from None
             raise errors.UnreachableHost(f"The SSH handshake failed: {exc}",
                                          where=endpoint.where()) from None
     raise errors.AuthenticationFailed("The login failed", where=endpoint.where())

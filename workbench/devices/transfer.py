@@ -2,10 +2,18 @@
 
 A file lands at ``<cache>/artifacts/<sha256>/<name>``. If it is there and
 whole (its hash checked on the board once per connection, then trusted while
-its size and mtime stay the same) nothing moves. Otherwise it is written to a
-``.partial`` file of this sender — continuing from the bytes already there
-after a dropped link — then hashed on the board and renamed atomically. A file
-that is not whole is never used as if it were.
+its size and mtime stay the same) nothing moves. Otherwise it is written to
+``<name>.partial`` beside it — the same file for every sender of that content,
+so any later run continues after a dropped link or a Ctrl-C — then hashed on
+the board and renamed atomically. One sender writes at a time; the others wait
+and then use the finished file (see :mod:`upload_claim`). A partial file whose
+hash fails is sent once more from its start, never in a loop. A file that is
+not whole is never used as if it were.
+
+Partial files nobody touched for :data:`ABANDONED_S` are removed before the
+next upload; when the board is short of room, so are those nobody is writing.
+Free space is measured in the artifacts folder itself, which may be another
+file system than the cache folder.
 
 Round trips cost more than bytes on a board (each command starts a shell and
 a Python), so a batch of files is checked with one hashing command.
@@ -16,9 +24,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
-import socket
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,16 +32,61 @@ from typing import TYPE_CHECKING, Any, Protocol
 from workbench import errors
 from workbench.devices._cancel import raise_if_cancelled
 from workbench.devices.base import ProgressCallback
+from workbench.devices.upload_claim import STALE_S, Claim, claim, partial_of
 
 if TYPE_CHECKING:
     import paramiko
 
 CHUNK = 1 << 20
-# sha256 of files on the board with nothing but Python (the agent may not be there yet).
-HASH = ("import hashlib, json, os, sys\ndef h(p):\n    d = hashlib.sha256()\n"
-        "    with open(p, 'rb') as f:\n        for b in iter(lambda: f.read(1 << 20), b''):\n"
-        "            d.update(b)\n    return d.hexdigest()\n"
-        "print(json.dumps({p: h(p) if os.path.isfile(p) else None for p in sys.argv[1:]}))")
+#: A partial file untouched this long (seconds) is abandoned: the next upload removes it.
+ABANDONED_S = 2 * 3600.0
+#: Uploaded files and their folders are private to the account (models can be private property).
+FILE_MODE, FOLDER_MODE = 0o600, 0o700
+# Runs on the board with nothing but Python (the agent may not be there yet):
+#   hash FILE...            sha256 of each file (null when missing)
+#   space FOLDER [AGE KEEP...]  free bytes in FOLDER (made if missing), after removing the
+#                           partial files in its artifact folders idle for AGE seconds, but
+#                           not those of the artifacts named KEEP
+BOARD_FILES = """\
+import hashlib, json, os, shutil, sys, time
+def h(p):
+    d = hashlib.sha256()
+    with open(p, 'rb') as f:
+        for b in iter(lambda: f.read(1 << 20), b''):
+            d.update(b)
+    return d.hexdigest()
+def idle(paths, now):
+    times = [os.stat(p).st_mtime for p in paths if os.path.exists(p)]
+    return now - max(times) if times else 0.0
+def sweep(root, age, keep):
+    removed, now = [], time.time()
+    for sha in os.listdir(root):
+        folder = os.path.join(root, sha)
+        if sha in keep or not os.path.isdir(folder):
+            continue
+        old = now - os.stat(folder).st_mtime > age
+        for name in os.listdir(folder):
+            if name.endswith('.partial'):
+                pair = [os.path.join(folder, name), os.path.join(folder, name[:-8] + '.writer')]
+                if idle(pair, now) > age:
+                    for p in pair:
+                        if os.path.exists(p):
+                            os.remove(p)
+                    removed.append(pair[0])
+        if old:
+            try:
+                os.rmdir(folder)
+            except OSError:
+                pass
+    return removed
+if sys.argv[1] == 'hash':
+    print(json.dumps({p: h(p) if os.path.isfile(p) else None for p in sys.argv[2:]}))
+else:
+    root = sys.argv[2]
+    os.makedirs(root, exist_ok=True)
+    gone = sweep(root, float(sys.argv[3]), set(sys.argv[4:])) if len(sys.argv) > 3 else []
+    print(json.dumps({'free': shutil.disk_usage(root).free, 'removed': gone}))
+"""
 
 _local_hashes: dict[tuple[str, int, int], str] = {}
 
@@ -61,9 +111,6 @@ class UploadBoard(Protocol):
     def exec(self, argv: list[str], *, timeout: float = ...) -> tuple[int, str, str]:
         """Run a command on the board: exit code, stdout, stderr."""
 
-    def free_bytes(self, refresh: bool = False) -> int | None:
-        """Free bytes in the board's cache folder; ``refresh`` reads them again."""
-
 
 def local_sha256(path: Path) -> str:
     """sha256 of a host file, remembered by path, size and mtime."""
@@ -87,6 +134,13 @@ class _Item:
     final: str
     state: str = "missing"  # missing | trusted | check | uploaded | redo
     to_check: str = ""  # the remote file whose hash must be checked
+    claim: Claim | None = None  # held while this sender writes the partial file
+
+
+def _link_alive(sftp: Any) -> bool:
+    channel = sftp.get_channel()
+    transport = channel.get_transport() if channel is not None else None
+    return bool(transport is not None and transport.is_active() and not channel.closed)
 
 
 class Uploader:
@@ -100,11 +154,12 @@ class Uploader:
         self.device = device
         self.verified = verified
         self.link = link
+        self._restarted: set[str] = set()  # files whose upload failed its hash once
 
-    def _sender(self) -> str:
-        # One partial file per sender (host, process, thread): two senders never share one,
-        # and a sender that retries after a drop finds its own bytes again.
-        return f"{socket.gethostname()}-{os.getpid()}-{threading.get_ident()}"
+    @property
+    def artifacts(self) -> str:
+        """The board's artifacts folder."""
+        return f"{self.device.cache}/artifacts"
 
     def ensure_many(self, files: list[Path], progress: ProgressCallback | None) -> list[str]:
         """Each file's path on the board, uploading what is missing or damaged."""
@@ -115,28 +170,52 @@ class Uploader:
                                          hint="Check that nothing removed it on this machine, "
                                          "and run again")
             sha = local_sha256(local)
-            folder = f"{self.device.cache}/artifacts/{sha}"
+            folder = f"{self.artifacts}/{sha}"
             items.append(_Item(local, sha, local.stat().st_size, folder, f"{folder}/{local.name}"))
         sftp = self.device.sftp()
+        try:
+            self._ensure(sftp, items, progress)
+        except errors.WorkbenchError:
+            raise
+        except Exception as exc:  # an SFTP step between the uploads: a drop, or a refusal
+            if type(exc) is OSError and _link_alive(sftp):
+                raise errors.DeviceError(
+                    f"The board refused a file step of the upload: {exc}",
+                    where=f"{self.device.name}:{self.artifacts}",
+                    hint="Check that this account owns and may write the board's cache folder, "
+                    "and run again") from None
+            raise errors.LinkDropped(f"The connection dropped while moving files to the board "
+                                     f"({type(exc).__name__} {exc})".replace(" )", ")"),
+                                     where=self.link) from None
+        finally:
+            for item in items:
+                if item.claim is not None:
+                    item.claim.release()
+        if any(i.state == "redo" for i in items):  # a damaged copy is gone: send it again
+            return self.ensure_many(files, progress)
+        return [i.final for i in items]
+
+    def _ensure(self, sftp: Any, items: list[_Item], progress: ProgressCallback | None) -> None:
         for item in items:
             self._check_cached(sftp, item)
         pending = [i for i in items if i.state == "missing"]
-        self._check_free(pending)
+        if pending:
+            self._make_room(sftp, pending)
         total = sum(i.size for i in pending)
         sent = 0
         for item in pending:
             sent = self._upload(sftp, item, sent, total, progress)
         checks = [i for i in items if i.state in ("check", "uploaded")]
         if checks:
+            for item in checks:
+                if item.claim is not None:
+                    item.claim.touch()  # hashing takes a while: the waiters must not give up
             hashes = self._remote_hashes([i.to_check for i in checks])
             for item in checks:
                 self._settle(sftp, item, hashes.get(item.to_check))
-        if any(i.state == "redo" for i in items):  # a cached copy was damaged: send it again
-            return self.ensure_many(files, progress)
         if progress and not pending:
             size = sum(i.size for i in items)
             progress(size, size, 0.0)
-        return [i.final for i in items]
 
     # --- steps ---------------------------------------------------------------
 
@@ -155,23 +234,56 @@ class Uploader:
             return
         item.state, item.to_check = "check", item.final
 
-    def _check_free(self, pending: list[_Item]) -> None:
-        needed = sum(i.size for i in pending)
-        free = self.device.free_bytes()
-        if pending and free is not None and free < needed:
+    def _space(self, folder: str, *sweep: str) -> int:
+        """Free bytes where ``folder`` is, after the sweep ``sweep`` asks for (AGE KEEP...)."""
+        code, out, err = self.device.exec([self.device.python, "-c", BOARD_FILES, "space",
+                                           folder, *sweep])
+        if code != 0:
+            raise errors.DeviceError(f"Reading the board's free space failed: "
+                                     f"{err.strip()[-300:]}", where=f"{self.device.name}:{folder}",
+                                     hint="Check that the board's cache folder is writable by "
+                                     "this account, and run again")
+        return int(json.loads(out)["free"])
+
+    def _make_room(self, sftp: Any, pending: list[_Item]) -> None:
+        """Check the whole batch fits, before a byte is sent, on fresh figures."""
+        needed = 0
+        for item in pending:
+            try:
+                kept = int(sftp.stat(partial_of(item.final)).st_size or 0)
+            except OSError:
+                kept = 0
+            needed += max(item.size - kept, 0)
+        keep = [item.sha for item in pending]
+        free = self._space(self.artifacts, str(ABANDONED_S), *keep)
+        if free < needed:  # partial files nobody is writing go, before giving up
+            free = self._space(self.artifacts, str(STALE_S), *keep)
+        if free < needed:
             raise errors.DiskFull(
                 f"The board has {free / 1e6:.1f} MB free; the upload needs {needed / 1e6:.1f} MB",
-                where=f"{self.device.name}:{self.device.cache}")
+                where=f"{self.device.name}:{self.artifacts}",
+                hint=f"Free space on the board, or run `workbench device clean "
+                f"{self.device.name}` to remove what earlier runs left")
 
     def _upload(self, sftp: Any, item: _Item, sent: int, total: int,
                 progress: ProgressCallback | None) -> int:
-        partial = f"{item.final}.{self._sender()}.partial"
-        with contextlib.suppress(OSError):
-            sftp.mkdir(f"{self.device.cache}/artifacts")
-        with contextlib.suppress(OSError):
-            sftp.mkdir(item.folder)
+        for folder in (self.artifacts, item.folder):
+            with contextlib.suppress(OSError):
+                sftp.mkdir(folder, FOLDER_MODE)
+
+        def waiting(done: int) -> None:
+            if progress:
+                progress(sent + min(done, item.size), total, 0.0)
+
+        item.claim = claim(sftp, item.final, where=self.device.name,
+                           doing=f"waiting for another upload of {item.local.name}",
+                           waiting=waiting)
+        if item.claim is None:  # another sender put the whole file there meanwhile
+            item.state, item.to_check = "check", item.final
+            return sent + item.size
+        partial = partial_of(item.final)
         try:
-            offset = sftp.stat(partial).st_size
+            offset = int(sftp.stat(partial).st_size or 0)
         except FileNotFoundError:
             offset = 0
         if offset > item.size:
@@ -182,6 +294,8 @@ class Uploader:
         try:
             with open(item.local, "rb") as source, \
                     sftp.open(partial, "ab" if offset else "wb") as sink:
+                if not offset:
+                    sink.chmod(FILE_MODE)
                 sink.set_pipelined(True)
                 source.seek(offset)
                 for block in iter(lambda: source.read(CHUNK), b""):
@@ -195,26 +309,35 @@ class Uploader:
         except errors.JobCancelled:
             raise
         except Exception as exc:  # socket, SFTP and paramiko errors alike
-            self._upload_failed(item, partial, done, exc)
+            self._upload_failed(sftp, item, partial, done, exc)
         item.state, item.to_check = "uploaded", partial
         return sent + item.size
 
-    def _upload_failed(self, item: _Item, partial: str, done: int, exc: Exception) -> None:
-        # A full disk shows as a plain SFTP "Failure"; anything else mid-write is the link.
-        free = self.device.free_bytes(refresh=True)
-        if free is not None and free < item.size - done:
+    def _upload_failed(self, sftp: Any, item: _Item, partial: str, done: int,
+                       exc: Exception) -> None:
+        # The SFTP server's refusals come as a plain OSError (IOError) over a live link; a drop as
+        # EOFError, a socket error or SSHException, and the transport may not know it yet.
+        if type(exc) is not OSError or not _link_alive(sftp):  # the bytes sent stay
+            raise errors.LinkDropped(
+                f"The connection dropped while uploading {item.local.name} after {done} of "
+                f"{item.size} bytes ({type(exc).__name__} {exc})".replace(" )", ")"),
+                where=self.link) from None
+        # The link is up: a full disk shows as a plain SFTP "Failure". Measure where the file
+        # is written, which may be another file system than the cache folder.
+        free = self._space(item.folder)
+        if free < item.size - done:
             with contextlib.suppress(Exception):
-                self.device.sftp().remove(partial)
+                sftp.remove(partial)
             raise errors.DiskFull(
                 f"The board's disk filled up while uploading {item.local.name} "
                 f"({free / 1e6:.1f} MB free)", where=f"{self.device.name}:{item.folder}") from None
-        raise errors.LinkDropped(
-            f"The connection dropped while uploading {item.local.name} after {done} of "
-            f"{item.size} bytes ({type(exc).__name__} {exc})".replace(" )", ")"),
-            where=self.link) from None
+        raise errors.DeviceError(
+            f"Writing {item.local.name} on the board failed after {done} of {item.size} bytes: "
+            f"{type(exc).__name__} {exc}".rstrip(), where=f"{self.device.name}:{partial}",
+            hint="Check that this account may write the board's cache folder, and run again")
 
     def _remote_hashes(self, paths: list[str]) -> dict[str, str | None]:
-        code, out, err = self.device.exec([self.device.python, "-c", HASH, *paths])
+        code, out, err = self.device.exec([self.device.python, "-c", BOARD_FILES, "hash", *paths])
         if code != 0:
             raise errors.DeviceError(f"Hashing uploaded files on the board failed: "
                                      f"{err.strip()[-300:]}", where=self.device.name,
@@ -231,8 +354,15 @@ class Uploader:
             self.verified[item.final] = (item.size, sftp.stat(item.final).st_mtime)
             item.state = "trusted"
             return
-        sftp.remove(item.to_check)
+        with contextlib.suppress(FileNotFoundError):
+            sftp.remove(item.to_check)
         if item.state == "uploaded":
-            raise errors.ArtifactCorrupt(f"{item.local.name} arrived damaged (its sha256 differs)",
-                                         where=f"{self.device.name}:{item.to_check}")
-        item.state = "redo"  # the cached copy was damaged and is gone now
+            if str(item.local) in self._restarted:
+                raise errors.ArtifactCorrupt(
+                    f"{item.local.name} arrived damaged twice (its sha256 differs)",
+                    where=f"{self.device.name}:{item.to_check}",
+                    hint="Check the board's storage (a failing SD card?) and free space, "
+                    "then run again")
+            # Bytes of an earlier run may be wrong (a changed file, a torn write): start over once.
+            self._restarted.add(str(item.local))
+        item.state = "redo"  # the damaged copy is gone now

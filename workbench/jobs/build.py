@@ -7,7 +7,6 @@ download). :mod:`workbench.jobs.handle` runs these steps on a job's thread.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
@@ -90,14 +89,9 @@ def build_job(model: Model, device: Device, backend: Backend, options: dict[str,
 
 def _holder() -> str:
     """Who runs a job, as shown to jobs waiting for the device."""
-    import getpass
-    import socket
+    from workbench.devices.board_cache import holder_name
 
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "?"
-    return f"{user}@{socket.gethostname()} pid {os.getpid()}"
+    return holder_name()
 
 
 @dataclass

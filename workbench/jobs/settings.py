@@ -148,12 +148,16 @@ class RunSettings:
                     hint="runs >= 1 or 'auto', warmup and profile_runs >= 0")
         for name in ("timeout", "lock_wait_s", "cooldown_c"):
             value = getattr(self, name)
+            # a job needs a time limit it can meet: refused here, before anything is uploaded
+            least_open = name == "timeout"
             if value is not None and (isinstance(value, bool)
-                                      or not isinstance(value, (int, float)) or value < 0):
-                raise errors.InvalidOptionValue(f"{name}={value!r} is not allowed",
-                                                where="run settings",
-                                                hint=f"{name} is a number of seconds (or "
-                                                "degrees) >= 0, or None")
+                                      or not isinstance(value, (int, float)) or value < 0
+                                      or (least_open and value == 0)):
+                raise errors.InvalidOptionValue(
+                    f"{name}={value!r} is not allowed", where="run settings",
+                    hint="timeout is a number of seconds > 0 (e.g. --timeout 600), or None"
+                    if least_open else f"{name} is a number of seconds (or degrees) >= 0, "
+                    "or None")
 
     @classmethod
     def names(cls) -> list[str]:
