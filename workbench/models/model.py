@@ -47,6 +47,9 @@ class Model:
 
     #: the file format: "onnx" here, "tflite" for :class:`workbench.models.tflite.TfliteModel`
     format = "onnx"
+    #: for a model made from another (``workbench.quantize``): the source's name, sha256,
+    #: path and how it was made; profiles carry it, so outputs and layers line up with it
+    derived_from: dict[str, Any] | None = None
 
     def __init__(self, proto: onnx.ModelProto, analysis: Analysis, *, name: str, source: str,
                  sha256: str, file: Path | None = None, base_dir: Path | None = None,
@@ -205,10 +208,12 @@ class Model:
         data = proto.SerializeToString()
         inferred, warnings = infer_shapes(proto, where=self.name)
         fixed = ", ".join(f"{k}={v}" for k, v in dims.items())
-        return Model(proto, analyse(inferred), name=self.name,
-                     source=f"{self.source} with_shapes({fixed})",
-                     sha256=hashlib.sha256(data).hexdigest(), base_dir=self._base_dir,
-                     external=self._external, warnings=warnings)
+        fixed_model = Model(proto, analyse(inferred), name=self.name,
+                            source=f"{self.source} with_shapes({fixed})",
+                            sha256=hashlib.sha256(data).hexdigest(), base_dir=self._base_dir,
+                            external=self._external, warnings=warnings)
+        fixed_model.derived_from = self.derived_from  # fixing dims keeps the link to a source
+        return fixed_model
 
     def runnable_path(self) -> Path:
         """An .onnx file whose node names equal ``nodes``' names.
