@@ -31,7 +31,7 @@ def test_profile_prints_a_per_layer_summary_and_writes_the_report_and_json(
     assert done.returncode == 0, done.stderr
     assert "conv1" in done.stdout and "latency" in done.stdout.lower()
     assert (tmp_path / "r.html").read_text().startswith("<!DOCTYPE html>")
-    assert json.loads((tmp_path / "p.json").read_text())["schema"] == "workbench.profile/1"
+    assert json.loads((tmp_path / "p.json").read_text())["schema"] == "workbench.profile/2"
 
 
 def test_backend_options_are_passed_with_dash_o(conv_model: Path, tmp_path: Path) -> None:

@@ -30,11 +30,13 @@ __all__ = [
     "__version__",
     "compare",
     "compare_latency",
+    "compare_outputs",
     "connect",
     "errors",
     "history",
     "load_model",
     "profile",
+    "quantize",
     "regress",
     "submit",
     "sweep",
@@ -56,6 +58,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "Comparison": ("workbench.profiling", "Comparison"),
     "compare": ("workbench.profiling", "compare"),
     "compare_latency": ("workbench.profiling", "compare_latency"),
+    "compare_outputs": ("workbench.accuracy", "compare_outputs"),
+    "quantize": ("workbench.models.quantize", "quantize"),
     "errors": ("workbench.errors", None),
     "history": ("workbench.history", None),
     "regress": ("workbench.profiling.regress", "regress"),
@@ -65,9 +69,11 @@ _LAZY: dict[str, tuple[str, str | None]] = {
 
 if TYPE_CHECKING:
     from workbench import errors, history, targets
+    from workbench.accuracy import compare_outputs
     from workbench.devices import Device, DeviceInfo, LocalDevice, connect
     from workbench.jobs import Job, RunSettings, profile, submit
     from workbench.models import Model, load_model
+    from workbench.models.quantize import quantize
     from workbench.profiling import Profile
     from workbench.profiling.compare import compare, compare_latency
     from workbench.profiling.comparison import Comparison

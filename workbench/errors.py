@@ -71,6 +71,10 @@ Tree::
     ├── ProfileError
     │   └── ProfileFormatError       a profile document of unknown version or shape
     ├── HistoryError                 no saved profile of that id, or it cannot be kept
+    ├── AccuracyError
+    │   ├── OutputsMissing           the profile holds no output values to compare
+    │   ├── ReferenceUnavailable     no host reference: model or inputs cannot be rebuilt
+    │   └── QuantizationFailed       the quantiser refused the model or its calibration data
     └── TargetError
         ├── UnknownTarget            no catalog board or core of that name
         └── EstimateError            a roofline estimate cannot be made (no clock, no bandwidth)
@@ -81,17 +85,17 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 __all__ = [
-    "AgentCrashed", "AgentError", "ArtifactCorrupt", "AuthenticationFailed", "BackendError",
-    "BackendNotFound", "BackendUnavailable", "BoardEnvironmentError", "BoardPythonMissing",
-    "ConnectionFailed", "ConnectionRefused", "DeviceBusy", "DeviceError", "DeviceNotFound",
-    "DiskFull", "EmulatorUnavailable", "EstimateError", "FormatError", "HistoryError",
-    "HostKeyChanged", "InputSpecError", "InvalidGraph", "InvalidOptionValue",
+    "AccuracyError", "AgentCrashed", "AgentError", "ArtifactCorrupt", "AuthenticationFailed",
+    "BackendError", "BackendNotFound", "BackendUnavailable", "BoardEnvironmentError",
+    "BoardPythonMissing", "ConnectionFailed", "ConnectionRefused", "DeviceBusy", "DeviceError",
+    "DeviceNotFound", "DiskFull", "EmulatorUnavailable", "EstimateError", "FormatError",
+    "HistoryError", "HostKeyChanged", "InputSpecError", "InvalidGraph", "InvalidOptionValue",
     "InvalidTfliteModel", "JobCancelled", "JobFailed", "JobTimeout", "LinkDropped",
     "MissingExternalData", "ModelError", "ModelNotFound", "ModelTruncated", "NotAnOnnxModel",
-    "OptionError", "ProfileError", "ProfileFormatError", "TargetError", "UnknownHostKey",
-    "UnknownOption", "UnknownTarget", "UnknownZooModel", "UnreachableHost",
-    "UnsupportedConversion", "UnsupportedOpset", "UnsupportedPlatform", "UploadTooLarge",
-    "WorkbenchError",
+    "OptionError", "OutputsMissing", "ProfileError", "ProfileFormatError", "QuantizationFailed",
+    "ReferenceUnavailable", "TargetError", "UnknownHostKey", "UnknownOption", "UnknownTarget",
+    "UnknownZooModel", "UnreachableHost", "UnsupportedConversion", "UnsupportedOpset",
+    "UnsupportedPlatform", "UploadTooLarge", "WorkbenchError",
 ]
 
 
@@ -427,6 +431,33 @@ class HistoryError(WorkbenchError):
     """The results store cannot find or keep a profile."""
 
     default_hint = "List the saved profiles with `workbench history`"
+
+
+# --- accuracy -----------------------------------------------------------------
+
+
+class AccuracyError(WorkbenchError):
+    """Outputs cannot be checked against a reference, or a model cannot be quantised."""
+
+    default_hint = "Run the job with keep_outputs=True, on a model this host can load"
+
+
+class OutputsMissing(AccuracyError):
+    """The profile holds no output values to compare."""
+
+    default_hint = "Run the job again with keep_outputs=True"
+
+
+class ReferenceUnavailable(AccuracyError):
+    """A reference cannot be made: the model or the inputs cannot be rebuilt on the host."""
+
+    default_hint = "Pass the model (model=...) or load the profile on the host that ran it"
+
+
+class QuantizationFailed(AccuracyError):
+    """The quantiser refused the model or its calibration data."""
+
+    default_hint = "Check the model with `workbench inspect`, or try method='dynamic'"
 
 
 # --- targets ------------------------------------------------------------------

@@ -431,6 +431,8 @@ def _check_outputs(profile: Profile, model: Model, inputs: dict[str, Any], rtol:
     import numpy as np
     import onnxruntime as ort
 
+    from workbench.profiling.agreement import output_array
+
     check = "outputs match onnxruntime"
     given = {o.get("name"): o for o in profile.to_dict().get("outputs") or []}
     if not given or any("values" not in o for o in given.values()):
@@ -454,8 +456,8 @@ def _check_outputs(profile: Profile, model: Model, inputs: dict[str, Any], rtol:
         if name not in given:
             problems.append(f"output {name!r} missing")
             continue
-        got = np.array([np.nan if v is None else v for v in np.ravel(
-            np.array(given[name]["values"], dtype=object))], dtype=np.float64)
+        kept = output_array(given[name])
+        got = np.asarray(kept, dtype=np.float64).ravel() if kept is not None else np.empty(0)
         if got.size != want.size or list(given[name].get("shape", [])) != list(want.shape):
             problems.append(f"{name!r} has shape {given[name].get('shape')}, onnxruntime "
                             f"{list(want.shape)}")

@@ -23,6 +23,7 @@ from typing import Any, Dict, Optional
 from workbench_agent import EVENTS_SCHEMA, RUNNER_API, __version__
 from workbench_agent.cache import artifacts_in
 from workbench_agent.lock import DeviceLock, LockWaitTimeout
+from workbench_agent.outputs import make_safe
 from workbench_agent.record import JobRecord
 from workbench_agent.runner_api import AgentFailure, Context, EventWriter
 from workbench_agent.runners import BUILTIN
@@ -97,6 +98,7 @@ def _run_under_conditions(job: Dict[str, Any], runner: Any, context: "Context") 
             warnings.append(cooled)
         with Sampler(sysfs) as sampler:
             result = runner.run(job, context)
+    make_safe(result)  # a plug-in's NaN output values must not fail the whole job
     conditions = sampler.summary(cores)
     if governor.note:
         conditions["governor_note"] = governor.note

@@ -42,21 +42,6 @@ class AgentFailure(Exception):
         return {"type": self.kind, "what": self.what, "where": self.where, "hint": self.hint}
 
 
-def json_values(value: Any) -> Any:
-    """An array's values as nested lists for JSON. JSON has no NaN or infinities, so those
-    become the strings "NaN", "Infinity" and "-Infinity" (numpy reads them back with
-    ``np.asarray(values, dtype)``)."""
-    import numpy as np
-
-    if value.dtype.kind == "f" and not np.isfinite(value).all():
-        out = value.astype(object)
-        out[np.isnan(value)] = "NaN"
-        out[np.isposinf(value)] = "Infinity"
-        out[np.isneginf(value)] = "-Infinity"
-        return out.tolist()
-    return value.tolist()
-
-
 class EventWriter:
     """Writes events as JSON lines, thread-safe, flushed per line.
 

@@ -81,7 +81,7 @@ def test_outputs_match_the_host_fp32_reference(emulated_profile: wb.Profile,
     model = wb.load_model("zoo:small-cnn")
     session = ort.InferenceSession(str(model.runnable_path()), providers=["CPUExecutionProvider"])
     reference = session.run(None, {"input": pixels})[0]
-    emulated = np.asarray(emulated_profile.to_dict()["outputs"][0]["values"], dtype=np.float32)
+    emulated = emulated_profile.output_values()
     np.testing.assert_allclose(emulated, reference, rtol=1e-4, atol=1e-5)
 
 
@@ -130,6 +130,6 @@ def test_litert_runs_its_arm_build_with_xnnpack_and_matches_the_host(
     model = wb.load_model("zoo:small-cnn")
     session = ort.InferenceSession(str(model.runnable_path()), providers=["CPUExecutionProvider"])
     reference = session.run(None, {"input": pixels})[0]
-    emulated = np.asarray(p.document["outputs"][0]["values"], dtype=np.float32)
+    emulated = p.output_values()
     np.testing.assert_allclose(emulated.reshape(reference.shape), reference, rtol=1e-4,
                                atol=1e-5)

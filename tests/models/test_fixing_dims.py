@@ -101,7 +101,7 @@ def test_a_model_with_an_lstm_inside_an_if_stays_runnable_once_its_dims_are_fixe
     again = wb.profile(fixed, inputs={"input": feeds["input"], "state": {"kind": "zeros"},
                                       "sr": 16000}, warmup=0, runs=1, profile_runs=0,
                        keep_outputs=True)
-    np.testing.assert_allclose(np.asarray(again.to_dict()["outputs"][0]["values"]), expected,
+    np.testing.assert_allclose(again.output_values(), expected,
                                rtol=1e-5, atol=1e-6)
 
 

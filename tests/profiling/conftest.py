@@ -1,4 +1,4 @@
-"""Realistic workbench.profile/1 documents, built the way a job builds them.
+"""Realistic workbench.profile/2 documents, built the way a job builds them.
 
 A small CNN (conv → depthwise conv → pointwise conv → pool → fc → softmax)
 profiled with onnxruntime on a Raspberry Pi 5: fused rows covering several
@@ -79,7 +79,7 @@ def make_document(kind: str = "measured", *, label: str | None = None, scale: fl
     samples = (2.6 * scale + 0.08 * rng.standard_normal(40)).round(4).tolist()
     emulated = kind == "emulated"
     return {
-        "schema": "workbench.profile/1",
+        "schema": "workbench.profile/2",
         "kind": kind,
         "created": "2024-06-01T12:34:56Z",
         "label": label,

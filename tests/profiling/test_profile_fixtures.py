@@ -12,8 +12,9 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "formats"
 PROFILE_FIXTURES = sorted(FIXTURES.glob("profile-*.json"))
 
 
-def test_there_is_a_fixture_of_the_current_profile_version() -> None:
-    assert any(path.name.startswith("profile-1-") for path in PROFILE_FIXTURES)
+def test_there_is_a_fixture_of_every_profile_version() -> None:
+    for version in ("1", "2"):
+        assert any(path.name.startswith(f"profile-{version}-") for path in PROFILE_FIXTURES)
 
 
 @pytest.mark.parametrize("path", PROFILE_FIXTURES, ids=lambda path: path.name)

@@ -23,7 +23,7 @@ def test_unknown_version_names_the_version_and_the_versions_this_build_reads(
         Profile(profile_document)
     message = str(caught.value)
     assert "version 9" in message
-    assert "workbench.profile/1" in message
+    assert "workbench.profile/1" in message and "workbench.profile/2" in message
 
 
 def test_another_kind_of_document_is_refused(profile_document: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ document               identifier                  written by
 job                    ``workbench.job/1``         the host, read by the agent
 event stream           ``workbench.events/2``      the agent, one JSON object per line
 runner result          ``workbench.runner/1``      a backend's runner module (``runner_api: 1``)
-profile                ``workbench.profile/1``     the host, read by every front end
+profile                ``workbench.profile/2``     the host, read by every front end (1 is read)
 comparison             ``workbench.comparison/1``  ``Comparison.to_dict``, read by front ends
 =====================  ==========================  ==========================================
 
@@ -32,10 +32,13 @@ SCHEMAS: dict[str, str] = {
     "workbench.events/2": "events-2.json",
     "workbench.runner/1": "runner-1.json",
     "workbench.profile/1": "profile-1.json",
+    "workbench.profile/2": "profile-2.json",
     "workbench.comparison/1": "comparison-1.json",
 }
 
-PROFILE = "workbench.profile/1"
+PROFILE = "workbench.profile/2"
+#: the profile format before outputs were declared (read, never written)
+PROFILE_1 = "workbench.profile/1"
 JOB = "workbench.job/1"
 EVENTS = "workbench.events/2"
 #: the event stream older agents write (read, translated into version 2)
@@ -47,7 +50,7 @@ RUNNER_API = 1
 
 @cache
 def schema(identifier: str) -> dict[str, Any]:
-    """The JSON Schema of a document, e.g. ``schema("workbench.profile/1")``."""
+    """The JSON Schema of a document, e.g. ``schema("workbench.profile/2")``."""
     try:
         filename = SCHEMAS[identifier]
     except KeyError:

@@ -107,7 +107,7 @@ def detected_target(info: DeviceInfo) -> dict[str, Any] | None:
 def profile_document(model: Model, info: DeviceInfo, backend: Backend, options: dict[str, Any],
                      job: dict[str, Any], result: dict[str, Any],
                      label: str | None = None) -> dict[str, Any]:
-    """The workbench.profile/1 document from a job and its runner result."""
+    """The workbench.profile/2 document from a job and its runner result."""
     from workbench import __version__
     from workbench.profiling.delegation import delegation_section, requested_accelerators
     from workbench.profiling.stats import latency_stats
@@ -128,7 +128,8 @@ def profile_document(model: Model, info: DeviceInfo, backend: Backend, options: 
                   "peak_activation_bytes": model.peak_activation_bytes,
                   "format_version": model.format_version,
                   **({"converted_from_opset": model.converted_from_opset}
-                     if model.converted_from_opset is not None else {})},
+                     if model.converted_from_opset is not None else {}),
+                  **({"derived_from": model.derived_from} if model.derived_from else {})},
         "device": info.to_dict(),
         "target": detected_target(info),
         "environment": {**(result.get("environment") or {"conditions": None, "cores_used": None}),

@@ -89,6 +89,7 @@ class RunKeywords(TypedDict, total=False):
     profile_runs: int
     timeout: float | None
     keep_outputs: bool
+    max_output_values: int | None
     cluster: str | int
     cores: list[int] | tuple[int, ...] | None
     governor: str | None
@@ -108,7 +109,11 @@ class RunSettings:
     the runtime's profiler on (0 skips them). ``runs="auto"`` runs until the 95%
     bootstrap interval of the median is within ``auto_ci_pct`` percent, or
     ``time_budget_s`` ends. ``timeout`` stops a job that runs longer (seconds).
-    ``keep_outputs`` brings output values back for numerical checks.
+    ``keep_outputs`` brings output values back for numerical checks: those of
+    the first (cold) run, with a flag saying whether a run after the timed runs
+    gave the same bytes. Every output's statistics (NaN and Inf counted) and
+    hash come back always; an output with more than ``max_output_values``
+    values comes back as those only, with a warning (None keeps every value).
 
     Threads run on ``cluster`` ("big", "little", "all" or an index, also as text:
     see :func:`parse_cluster`) or on explicit ``cores``. ``governor`` (e.g.
@@ -124,6 +129,7 @@ class RunSettings:
     profile_runs: int = 10
     timeout: float | None = None
     keep_outputs: bool = False
+    max_output_values: int | None = 1 << 16
     cluster: str | int = "big"
     cores: tuple[int, ...] | None = None
     governor: str | None = None
@@ -146,6 +152,12 @@ class RunSettings:
                 raise errors.InvalidOptionValue(
                     f"{name}={value!r} is not allowed", where="run settings",
                     hint="runs >= 1 or 'auto', warmup and profile_runs >= 0")
+        limit = self.max_output_values
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
+                                  or limit < 0):
+            raise errors.InvalidOptionValue(
+                f"max_output_values={limit!r} is not allowed", where="run settings",
+                hint="a number of values >= 0, or None to keep every value")
         for name in ("timeout", "lock_wait_s", "cooldown_c"):
             value = getattr(self, name)
             # a job needs a time limit it can meet: refused here, before anything is uploaded
@@ -184,6 +196,7 @@ class RunSettings:
         section: dict[str, Any] = {
             "warmup": self.warmup, "runs": self.runs, "profile_runs": self.profile_runs,
             "timeout_s": self.timeout, "keep_outputs": self.keep_outputs,
+            "max_output_values": self.max_output_values,
             "cluster": self.cluster, "cores": list(self.cores) if self.cores else None,
             "governor": self.governor, "cooldown_c": self.cooldown_c,
             "flush_cache": self.flush_cache}

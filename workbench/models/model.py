@@ -47,6 +47,9 @@ class Model:
 
     #: the file format: "onnx" here, "tflite" for :class:`workbench.models.tflite.TfliteModel`
     format = "onnx"
+    #: for a model made from another (``workbench.quantize``): the source's name, sha256,
+    #: path and how it was made; profiles carry it, so outputs and layers line up with it
+    derived_from: dict[str, Any] | None = None
 
     def __init__(self, proto: onnx.ModelProto, analysis: Analysis, *, name: str, source: str,
                  sha256: str, file: Path | None = None, base_dir: Path | None = None,
@@ -237,6 +240,7 @@ class Model:
                      overrides=shapes.free_dimension_overrides(self.proto.graph.input, fixed,
                                                                constants))
         fixed_model.converted_from_opset = self.converted_from_opset
+        fixed_model.derived_from = self.derived_from  # fixing dims keeps the link to a source
         return fixed_model
 
     @property

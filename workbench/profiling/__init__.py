@@ -1,6 +1,6 @@
 """Profiles: the result of a job, its statistics, comparisons and exporters.
 
-* :class:`Profile`: one ``workbench.profile/1`` document, with load/save,
+* :class:`Profile`: one ``workbench.profile/2`` document, with load/save,
   DataFrame, CSV, Chrome trace, HTML and notebook views;
 * :func:`summarize`: the profile's ``stats`` form of a list of samples;
 * :func:`compare`: several profiles side by side, as a :class:`Comparison`

@@ -1,4 +1,4 @@
-"""The :class:`Profile`: one ``workbench.profile/1`` document and what users do with it.
+"""The :class:`Profile`: one ``workbench.profile/2`` document and what users do with it.
 
 A profile is the result of a job (or an estimate): latency samples, per-layer
 rows, one run's raw events and everything needed to reproduce it. This
@@ -20,16 +20,17 @@ from typing import TYPE_CHECKING, Any
 
 from workbench._atomic import write_atomic
 from workbench.errors import ProfileError, ProfileFormatError
-from workbench.formats import PROFILE, validate
+from workbench.formats import PROFILE, PROFILE_1, validate
 from workbench.profiling import _text as fmt
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
     from workbench.profiling.layer_query import LayerSelection
 
 #: the profile formats this build reads
-SUPPORTED_SCHEMAS: tuple[str, ...] = (PROFILE,)
+SUPPORTED_SCHEMAS: tuple[str, ...] = (PROFILE, PROFILE_1)
 _PROFILE_PREFIX = "workbench.profile/"
 
 #: columns of :meth:`Profile.to_dataframe`, in order
@@ -82,7 +83,7 @@ def layer_time_us(layer: dict[str, Any]) -> float | None:
 
 
 class Profile:
-    """One profile document (``workbench.profile/1``), validated, with views and exporters.
+    """One profile document (``workbench.profile/2`` or /1), validated, with views and exporters.
 
     ``Profile(document)`` validates the dict against the schema and raises
     :class:`~workbench.errors.ProfileFormatError` naming the first problem.
@@ -92,7 +93,7 @@ class Profile:
 
     def __init__(self, document: dict[str, Any], *, where: str | None = None) -> None:
         _check_schema(document, where)
-        validate(document, PROFILE, where=where, error=ProfileFormatError)
+        validate(document, document["schema"], where=where, error=ProfileFormatError)
         self._document = document
 
     # --- files ------------------------------------------------------------------
@@ -201,6 +202,41 @@ class Profile:
         """The per-layer rows, in execution order."""
         layers: list[dict[str, Any]] = self._document["layers"]
         return layers
+
+    @property
+    def outputs(self) -> list[dict[str, Any]]:
+        """The model's outputs after the cold run: name, dtype, shape, sha256, statistics
+        (NaN and Inf counted) and, when the job kept them, the values (empty when the
+        runner reported none)."""
+        return list(self._document.get("outputs") or [])
+
+    def output_values(self, name: str | None = None) -> np.ndarray:
+        """An output's values as an array (the first output's without a name).
+
+        NaN and Inf come back as they were. Raises OutputsMissing when the job did
+        not keep them (or the output was over its ``max_output_values``).
+        """
+        from workbench.errors import InvalidOptionValue, OutputsMissing
+        from workbench.profiling.agreement import output_array
+
+        outputs = self.outputs
+        if not outputs:
+            raise OutputsMissing("The profile records no outputs", where=self.label,
+                                 hint="Run the job again with keep_outputs=True")
+        names = [str(o.get("name")) for o in outputs]
+        if name is not None and name not in names:
+            raise InvalidOptionValue(f"The profile has no output called {name!r}",
+                                     where=self.label, hint=f"Its outputs: {', '.join(names)}")
+        entry = outputs[names.index(name) if name is not None else 0]
+        array = output_array(entry)
+        if array is None:
+            why = ("it has more values than the job's max_output_values"
+                   if entry.get("values_dropped") else "the job did not keep outputs")
+            raise OutputsMissing(f"Output {entry.get('name')!r} has no values in the profile: "
+                                 f"{why}", where=self.label,
+                                 hint="Run the job again with keep_outputs=True (and "
+                                      "max_output_values=None for large outputs)")
+        return array
 
     @property
     def trace_events(self) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ features, cpuinfo apart from its Serial line), Python/numpy and runtime
 versions, the backend's name, version and providers, the version table,
 every number (latencies, layer statistics, memory), the layer rows' names,
 op types and original nodes, the topology, the trace events and the names of
-inputs and outputs. Those come from the model, the hardware or the runtime,
+inputs and outputs (and the outputs' values). Those come from the model, the hardware or the runtime,
 not from the machine's owner; graph names in particular may look like paths
 (``/features/0/Conv``) and must not be mangled. Everything else (labels,
 warnings, model source, backend options, input specs, run settings, the
@@ -64,6 +64,8 @@ KEPT: tuple[tuple[str, ...], ...] = (
     ("topology",), ("trace",), ("delegation",),
     ("inputs", _ANY, "name"), ("inputs", _ANY, "dtype"), ("inputs", _ANY, "sha256"),
     ("outputs", _ANY, "name"), ("outputs", _ANY, "dtype"), ("outputs", _ANY, "sha256"),
+    # base64 of the output's bytes: data, and it may look like a path ("/+...")
+    ("outputs", _ANY, "values"),
 )
 
 _SERIAL_LINE = re.compile(r"(?im)^([ \t]*serial[ \t]*:).*$")

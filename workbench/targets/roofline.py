@@ -3,7 +3,7 @@
 Each node of the model's static analysis takes the longer of two times:
 compute (its operations over the peak of the cores used) and memory (the
 bytes it reads and writes over the DRAM bandwidth). The result is a
-``workbench.profile/1`` document of ``kind: estimate``, so it plots and
+``workbench.profile/2`` document of ``kind: estimate``, so it plots and
 compares like a measured profile. It is a lower bound: runtimes add
 overheads, caches hide some traffic, and no kernel reaches the peak.
 """

@@ -14,7 +14,6 @@ boundary tensors enclose the operators it replaced).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import time
@@ -165,16 +164,6 @@ def placement(nodes: List[Dict[str, Any]], names: Dict[int, str],
     return where
 
 
-def _describe(name: str, value: Any, keep: bool) -> Dict[str, Any]:
-    entry = {"name": name, "dtype": str(value.dtype), "shape": list(value.shape),
-             "sha256": hashlib.sha256(value.tobytes()).hexdigest()}  # type: Dict[str, Any]
-    if keep and value.size <= (1 << 16):
-        from workbench_agent.runner_api import json_values
-
-        entry["values"] = json_values(value)
-    return entry
-
-
 class _Session:
     """One interpreter with its inputs bound; ``run`` copies inputs in and outputs out."""
 
@@ -207,6 +196,7 @@ class _Session:
 def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
     """Run a job: load, cold run, warm-up, timed runs; per-op times from benchmark_model."""
     from workbench_agent.litert_ops import profile_ops
+    from workbench_agent.outputs import describe_all
     from workbench_agent.runners.onnxruntime import _CacheFlusher
     from workbench_agent.timing import latencies, timed
 
@@ -237,6 +227,8 @@ def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
     flush = _CacheFlusher(bool(settings.get("flush_cache")))
     latency = latencies(session.run, settings, ctx, flush)
     del flush
+    # One more run, untimed, tells whether the outputs kept are those every run gives.
+    later = session.run() if settings.get("keep_outputs") else None
     rss_after_runs = ctx.peak_rss_bytes()
 
     labels = []  # type: List[str]
@@ -247,9 +239,8 @@ def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
     nodes, names = _node_names(interpreter)
     where = placement(nodes, names, labels)
     providers = sorted(set(where.values()))
-    keep = bool(settings.get("keep_outputs"))
-    described = [_describe(name, value, keep)
-                 for (name, _), value in zip(session.outputs, outputs)]  # noqa: B905
+    described, output_warnings = describe_all([name for name, _ in session.outputs], outputs,
+                                              settings, later)
     del session, interpreter
 
     result = {
@@ -261,7 +252,7 @@ def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
         "memory": {"peak_rss_after_create_bytes": rss_after_create,
                    "peak_rss_after_runs_bytes": rss_after_runs},
         "inputs": input_records, "outputs": described, "layers": [], "profile_runs": 0,
-        "trace": None, "executed_graph": None, "placement": where, "warnings": [],
+        "trace": None, "executed_graph": None, "placement": where, "warnings": output_warnings,
     }  # type: Dict[str, Any]
     profile_runs = int(settings.get("profile_runs", 0))
     if profile_runs > 0:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import glob
-import hashlib
 import os
 import time
 from typing import Any, Dict, List, Optional
@@ -98,26 +97,6 @@ def _create(ort: Any, path: str, so: Any, providers: List[Any]) -> Any:
                        ) from None
 
 
-MAX_KEPT_VALUES = 1 << 16
-
-
-def _describe_outputs(names: List[str], values: List[Any], keep: bool) -> List[Dict[str, Any]]:
-    """Name, dtype, shape and sha256 of each output; the values too when asked (small ones)."""
-    described = []
-    for name, value in zip(names, values):  # noqa: B905 - Python 3.8 on boards
-        shape = list(getattr(value, "shape", []))
-        dtype = str(getattr(value, "dtype", type(value).__name__))
-        data = value.tobytes() if hasattr(value, "tobytes") else repr(value).encode()
-        entry = {"name": name, "dtype": dtype, "shape": shape,
-                 "sha256": hashlib.sha256(data).hexdigest()}
-        if keep and getattr(value, "size", MAX_KEPT_VALUES + 1) <= MAX_KEPT_VALUES:
-            from workbench_agent.runner_api import json_values
-
-            entry["values"] = json_values(value)
-        described.append(entry)
-    return described
-
-
 class _CacheFlusher:
     """Touches a buffer larger than the caches between runs (outside the timed region)."""
 
@@ -175,6 +154,7 @@ def _profile_layers(ort: Any, path: str, options: Dict[str, Any], providers: Lis
 
 def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
     """Run a job: cold run, warm-up, timed runs, then profiled runs for per-layer times."""
+    from workbench_agent.outputs import describe_all
     from workbench_agent.timing import latencies, timed
 
     try:
@@ -204,7 +184,10 @@ def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
     timed(run, int(settings.get("warmup", 0)), "warmup", ctx)
     flush = _CacheFlusher(bool(settings.get("flush_cache")))
     latency = latencies(run, settings, ctx, flush)
+    # One more run, untimed, tells whether the outputs kept are those every run gives.
+    later = run() if settings.get("keep_outputs") else None
     del flush, run  # the session goes before the profiled runs create another
+    described, output_warnings = describe_all(output_names, outputs, settings, later)
     rss_after_runs = ctx.peak_rss_bytes()
     used_providers = list(session.get_providers())
     del session
@@ -218,12 +201,12 @@ def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
         "memory": {"peak_rss_after_create_bytes": rss_after_create,
                    "peak_rss_after_runs_bytes": rss_after_runs},
         "inputs": input_records,
-        "outputs": _describe_outputs(output_names, outputs, bool(settings.get("keep_outputs"))),
+        "outputs": described,
         "layers": [],
         "profile_runs": 0,
         "trace": None,
         "executed_graph": None,
-        "warnings": [],
+        "warnings": output_warnings,
     }
     profile_runs = int(settings.get("profile_runs", 0))
     if profile_runs > 0:
