@@ -91,9 +91,9 @@ def test_two_hosts_sharing_a_board_queue_up_and_the_second_sees_who_holds_it(
     devices = {"a": make_board(sshd, tmp_path), "b": make_board(sshd, tmp_path)}
     jobs: dict[str, dict[str, Any]] = {}
     for label, device in devices.items():
-        device.probe()  # both hosts connected first: on a busy machine b's start outlasts a's job
+        device.probe()  # both connected first: b starts while a holds the board, even when busy
         (tmp_path / label).mkdir()
-        jobs[label] = sleepy_job(tmp_path / label, seconds=1.5, device=device)
+        jobs[label] = sleepy_job(tmp_path / label, seconds=5, device=device)
         jobs[label]["lock"] = {"path": device.lock_path(), "holder": f"host {label}"}
     queued: list[dict[str, Any]] = []
     a_holds_the_board = threading.Event()
