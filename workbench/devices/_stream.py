@@ -11,6 +11,7 @@ from typing import Any
 
 from workbench import errors
 from workbench.devices.base import EventCallback, error_from_event
+from workbench.formats import EVENTS
 
 STDERR_TAIL_LINES = 40
 #: seconds between heartbeats to the agent; it stops after four missed ones
@@ -84,7 +85,8 @@ class AgentStream:
             event["received"] = time.time()
         if kind == "hello":
             self.hello = event
-            if self.on_event is not None:
+            # forwarded for the job's step breakdown; an older agent's hello is not version 2
+            if self.on_event is not None and event.get("schema") == EVENTS:
                 self.on_event(event)
         elif kind == "result":
             self.result = event.get("result")
