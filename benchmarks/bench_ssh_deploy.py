@@ -2,10 +2,19 @@
 
 By hand: ``scp`` the model and a bare onnxruntime script to the board, ``ssh``
 to run it (timed runs without profiling, then profiled runs, as the workbench
-does), ``scp`` the profile back. Workbench: ``wb.profile`` with a fresh SSH
-device (first deploy: empty board cache), then again with everything cached.
-Goals: first deploy ratio <= 1.0; with the model cached, overhead beyond the
-compute time (measured inside the bare script) < 0.3 s. Medians of --rounds.
+does), ``scp`` the profile back. Workbench, per round:
+
+* first deploy: ``wb.profile`` with a fresh SSH device (empty board cache);
+* notebook session: the same device again, twice (its warm agent runs them);
+* cold agent: the same with a device that starts an agent per job (the code
+  before the warm agent, measured in the same run);
+* CLI: a new Python process per job that imports the workbench, connects,
+  probes and profiles (what ``workbench profile`` pays), the board cache full.
+
+Goals: first deploy ratio <= 1.0; overhead beyond the compute time (measured
+inside the bare script, after its imports) < 0.1 s in a notebook session and
+< 0.3 s from the CLI. Prints medians with their spread (min-max) over
+--rounds, and each kind's step breakdown (``Job.steps``, medians per step).
 
     python benchmarks/bench_ssh_deploy.py [--rounds 5]
 """
@@ -14,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -21,6 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "remote")]
@@ -69,14 +80,61 @@ def by_hand(server, model: Path, work: Path, args: argparse.Namespace) -> tuple[
     shutil.rmtree(remote, ignore_errors=True)
     return elapsed, float(answer["compute_s"])
 
+CLI = r'''
+import json, sys, time
+sys.path[:0] = sys.argv[1:3]
+import workbench as wb
+from workbench.devices.ssh import SSHDevice
+settings = json.loads(sys.argv[3])
+model, run = settings.pop("model"), settings.pop("run")
+job = wb.submit(model, device=SSHDevice("testboard", **settings), **run)
+job.result()
+print(json.dumps(job.steps()))
+'''
 
-def with_workbench(device, model, args: argparse.Namespace) -> float:
+
+def with_workbench(device: Any, model: Any, args: argparse.Namespace,
+                   steps: list[dict[str, float]]) -> float:
     import workbench as wb
 
     start = time.perf_counter()
-    wb.profile(model, device=device, warmup=args.warmup, runs=args.runs,
-               profile_runs=args.profile_runs)
-    return time.perf_counter() - start
+    job = wb.submit(model, device=device, warmup=args.warmup, runs=args.runs,
+                    profile_runs=args.profile_runs)
+    job.result()
+    elapsed = time.perf_counter() - start
+    steps.append(job.steps())
+    return elapsed
+
+
+def from_cli(server: Any, work: Path, model: Path, args: argparse.Namespace,
+             steps: list[dict[str, float]]) -> float:
+    """One job in a new Python process, as ``workbench profile`` runs it."""
+    settings = {"host": "127.0.0.1", "port": server.port, "user": "root",
+                "key_filename": str(server.client_key), "known_hosts": [str(server.known_hosts)],
+                "user_known_hosts": str(work / "user_known_hosts"),
+                "ssh_config": str(work / "no_ssh_config"), "allow_agent": False,
+                "look_for_keys": False, "python": sys.executable,
+                "remote_cache": str(work / "board-cache"), "board_dir": str(work / "board"),
+                "timeout": 5, "model": str(model),
+                "run": {"warmup": args.warmup, "runs": args.runs,
+                        "profile_runs": args.profile_runs}}
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", CLI, str(ROOT), str(ROOT / "remote"),
+                           json.dumps(settings)], check=True, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    steps.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return elapsed
+
+
+def spread(values: list[float]) -> str:
+    return (f"median {statistics.median(values):.3f} s (min {min(values):.3f}, "
+            f"max {max(values):.3f}, n={len(values)})")
+
+
+def breakdown(title: str, steps: list[dict[str, float]]) -> str:
+    names = list(dict.fromkeys(name for one in steps for name in one))
+    medians = {name: statistics.median(one.get(name, 0.0) for one in steps) for name in names}
+    return f"  {title}: " + ", ".join(f"{name} {value:.3f}" for name, value in medians.items())
 
 
 def main() -> None:
@@ -92,7 +150,10 @@ def main() -> None:
 
     model = load_model("zoo:mobilenetv2")
     path = model.runnable_path()
-    first, cached, hand, compute = [], [], [], []
+    kinds = ("first deploy", "notebook session", "cold agent", "CLI")
+    times: dict[str, list[float]] = {kind: [] for kind in kinds}
+    steps: dict[str, list[dict[str, float]]] = {kind: [] for kind in kinds}
+    hand, compute = [], []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         server = start_sshd(folder / "sshd", keygen(folder / "id_ed25519"))
@@ -103,24 +164,37 @@ def main() -> None:
                 elapsed, inside = by_hand(server, path, work, args)
                 hand.append(elapsed)
                 compute.append(inside)
-                device = make_board(server, work, remote_cache=str(work / "board-cache"))
-                first.append(with_workbench(device, model, args))
-                cached.append(with_workbench(device, model, args))
+                device = make_board(server, work)
+                times["first deploy"].append(
+                    with_workbench(device, model, args, steps["first deploy"]))
+                for _ in range(2):
+                    times["notebook session"].append(
+                        with_workbench(device, model, args, steps["notebook session"]))
                 device.close()
+                cold = make_board(server, work, warm=False)
+                with_workbench(cold, model, args, [])  # its connection and probe
+                times["cold agent"].append(
+                    with_workbench(cold, model, args, steps["cold agent"]))
+                cold.close()
+                times["CLI"].append(from_cli(server, work, path, args, steps["CLI"]))
         finally:
             server.stop()
-    ratio = statistics.median(first) / statistics.median(hand)
-    overhead = statistics.median(cached) - statistics.median(compute)
-    print(f"by hand (scp + ssh + scp): median {statistics.median(hand):.2f} s {hand}")
-    print(f"workbench first deploy:    median {statistics.median(first):.2f} s {first}")
-    print(f"workbench cached:          median {statistics.median(cached):.2f} s {cached}")
-    print(f"compute inside the bare script: median {statistics.median(compute):.2f} s")
-    print(f"ratio first deploy workbench/by hand: {ratio:.2f} (goal <= 1.0)")
-    print(f"cached overhead beyond compute: {overhead:.2f} s (goal < 0.3 s)")
-    print(f"| SSH first deploy + profile, MobileNetV2 | {ratio:.2f} | by hand "
-          f"{statistics.median(hand):.2f} s | workbench {statistics.median(first):.2f} s |")
-    print(f"| SSH cached profile overhead beyond compute | {overhead:.2f} s | compute "
-          f"{statistics.median(compute):.2f} s | workbench {statistics.median(cached):.2f} s |")
+    median_compute = statistics.median(compute)
+    print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
+    print(f"by hand (scp + ssh + scp): {spread(hand)}")
+    print(f"compute inside the bare script: {spread(compute)}")
+    for kind in kinds:
+        print(f"workbench {kind}: {spread(times[kind])}")
+    ratio = statistics.median(times["first deploy"]) / statistics.median(hand)
+    rounds = ", ".join(f"{f / h:.2f}" for f, h in zip(times["first deploy"], hand, strict=True))
+    print(f"ratio first deploy workbench/by hand: {ratio:.2f} (goal <= 1.0; rounds {rounds})")
+    for kind, goal in (("notebook session", "< 0.1 s"), ("CLI", "< 0.3 s"),
+                       ("cold agent", "the agent per job, as before the warm agent")):
+        overhead = statistics.median(times[kind]) - median_compute
+        print(f"{kind} overhead beyond compute: {overhead:.3f} s ({goal})")
+    print("step breakdown, medians in seconds (Job.steps):")
+    for kind in kinds:
+        print(breakdown(kind, steps[kind]))
 
 
 if __name__ == "__main__":

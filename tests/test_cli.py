@@ -141,3 +141,14 @@ def test_command_modules_import_only_the_shared_helpers_of_the_cli() -> None:
         for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("workbench.cli"):
                 assert node.module in allowed, f"{module.name} imports from {node.module}"
+
+
+def test_profile_says_where_the_time_went_step_by_step(conv_model: Path, tmp_path: Path) -> None:
+    done = workbench("profile", str(conv_model), "--runs", "3", "--warmup", "0",
+                     "--profile-runs", "1", "--out", str(tmp_path / "r.html"))
+    assert done.returncode == 0, done.stderr
+    line = next(line for line in done.stdout.splitlines() if "where the time went" in line)
+    steps = dict(re.findall(r"([a-z ]+?) (\d+\.\d\d) s", line.split(":", 1)[1]))
+    for step in ("connect", "agent start", "session create", "timed", "download",
+                 "host assembly"):
+        assert step in {name.strip(" ·") for name in steps}, line

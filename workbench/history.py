@@ -23,14 +23,15 @@ import hashlib
 import os
 import re
 import sqlite3
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench._paths import data_dir
-from workbench.errors import HistoryError, InvalidOptionValue
+from workbench.errors import HistoryError, InvalidOptionValue, WorkbenchError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -165,8 +166,43 @@ def _fill(connection: sqlite3.Connection) -> int:
 
 def rebuild() -> int:
     """Rebuild the index from the saved files; returns how many profiles it lists."""
+    wait_saved()
     with _index() as connection:
         return _fill(connection)
+
+
+#: saves started by jobs that have not finished yet (see :func:`save_later`)
+_pending: list[threading.Thread] = []
+_pending_lock = threading.Lock()
+
+
+def save_later(profile: Profile, on_failure: Callable[[Exception], None]) -> None:
+    """Keep ``profile`` from a thread of its own, so the job that made it returns first.
+
+    Every reading of the history waits for these saves, and the interpreter
+    waits for them at exit; ``on_failure`` gets a save's WorkbenchError or OSError.
+    """
+
+    def keep() -> None:
+        try:
+            save(profile)
+        except (WorkbenchError, OSError) as exc:
+            on_failure(exc)
+
+    thread = threading.Thread(target=keep, name="history-save")  # not a daemon: exit waits
+    with _pending_lock:
+        _pending.append(thread)
+    thread.start()
+
+
+def wait_saved() -> None:
+    """Wait until the profiles of finished jobs are saved (readers call this first)."""
+    while True:
+        with _pending_lock:
+            if not _pending:
+                return
+            thread = _pending.pop(0)
+        thread.join()
 
 
 def save(profile: Profile) -> Entry:
@@ -200,6 +236,7 @@ def entries(*, model: str | None = None, device: str | None = None, backend: str
     if limit is not None and limit < 0:
         raise InvalidOptionValue(f"limit={limit} is negative", where="history entries",
                                  hint="Give 0 or more rows, or no limit")
+    wait_saved()
     if since:
         try:  # compared as text with the creation time: it must start with a date
             _dt.date.fromisoformat(since[:10])
@@ -242,6 +279,7 @@ def dataframe(**filters: Any) -> pd.DataFrame:
 
 
 def _resolve(entry_id: str) -> Path:
+    wait_saved()
     exact = folder() / f"{entry_id}.json"
     if exact.is_file():
         return exact

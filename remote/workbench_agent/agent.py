@@ -178,10 +178,21 @@ def _take_board(job: Dict[str, Any], context: "Context") -> Optional[DeviceLock]
     return lock
 
 
-def run_job(job: Dict[str, Any], writer: EventWriter) -> int:
-    """Run one job, emitting events; returns the exit code."""
-    writer.emit({"event": "hello", "schema": EVENTS_SCHEMA, "agent_version": __version__,
-                 "pid": os.getpid(), "job": str(job.get("id", ""))})
+def run_job(job: Dict[str, Any], writer: EventWriter, started: Optional[float] = None,
+            warm_agent: Optional[int] = None) -> int:
+    """Run one job, emitting events; returns the exit code.
+
+    ``started`` is when this process started (seconds since the epoch): the hello
+    event carries it beside its own time, so the host sees what starting Python
+    and the imports cost; ``warm_agent`` is the pid of the warm agent this process
+    was forked from, if it was.
+    """
+    hello = {"event": "hello", "schema": EVENTS_SCHEMA, "agent_version": __version__,
+             "pid": os.getpid(), "job": str(job.get("id", "")), "time": time.time(),
+             "warm_agent": warm_agent}
+    if started is not None:
+        hello["started"] = started
+    writer.emit(hello)
     try:
         if job.get("schema") != "workbench.job/1":
             raise AgentFailure("FormatError", "Unknown job format %r" % job.get("schema"),

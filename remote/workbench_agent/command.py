@@ -5,7 +5,8 @@ prints to stdout is sent to stderr instead (the real stdout is moved to a
 private file descriptor first), so a runtime's chatter can never corrupt the
 stream. Exit codes: 0 success, 2 a failure the job caused (error event sent),
 3 an unexpected crash in a runner (error event sent, traceback on stderr),
-4 the host went away, 64 bad command line.
+4 the host went away, 64 bad command line. ``serve`` is the warm agent
+(:mod:`workbench_agent.serve`).
 """
 
 from __future__ import annotations
@@ -143,9 +144,28 @@ def _run(args: List[str]) -> int:
     if heartbeat:
         _beat(writer, heartbeat)
     try:
-        return run_job(job, writer)
+        return run_job(job, writer, started=_process_started())
     finally:
         _stop_what_the_job_started()
+
+
+def _process_started() -> Optional[float]:
+    """When this process started (seconds since the epoch, to 10 ms), from /proc."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as handle:
+            ticks = int(handle.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime", encoding="ascii") as handle:
+            uptime = float(handle.read().split()[0])
+        return time.time() - (uptime - ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _serve(args: List[str]) -> int:
+    from workbench_agent.serve import serve
+
+    _own_process_group()
+    return serve(args, _private_stdout())
 
 
 def _stop_what_the_job_started() -> None:
@@ -161,6 +181,7 @@ def _stop_what_the_job_started() -> None:
 
 COMMANDS: Dict[str, Callable[[List[str]], int]] = {
     "run": _run,
+    "serve": _serve,
     "probe": _probe,
     "tool": lambda args: __import__("workbench_agent.tools", fromlist=["main"]).main(args),
     "version": lambda _: print(__version__) or EXIT_OK,
@@ -170,7 +191,8 @@ COMMANDS: Dict[str, Callable[[List[str]], int]] = {
 def main(argv: List[str]) -> int:
     if not argv or argv[0] not in COMMANDS:
         sys.stderr.write("usage: python -m workbench_agent "
-                         "{run [JOB.json|-] [--watch-stdin] [--heartbeat S] | probe [CACHE] "
+                         "{run [JOB.json|-] [--watch-stdin] [--heartbeat S] "
+                         "| serve [--heartbeat S] [--idle S] [--preload MOD,MOD] | probe [CACHE] "
                          "| tool ... | version}\n")
         return EXIT_USAGE
     return COMMANDS[argv[0]](argv[1:])

@@ -78,7 +78,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from workbench.inputs import from_text, image_preprocessing, read_spec
-    from workbench.jobs import profile
+    from workbench.jobs.handle import submit, wait_for
+    from workbench.jobs.steps import format_steps
 
     model = load_model(args.model, args.shape, upgrade_opset=args.upgrade_opset)
     options = key_values(args.option, "-o")
@@ -99,13 +100,16 @@ def cmd_profile(args: argparse.Namespace) -> int:
                 bar.console.print(f"[dim]{event['level']}: {event['message']}[/dim]")
 
         # the cluster goes as typed: RunSettings reads "1" as an index (parse_cluster)
-        result = profile(model, device=args.device, backend=args.backend, options=options,
-                         inputs=inputs,
-                         warmup=args.warmup, runs=args.runs, profile_runs=args.profile_runs,
-                         timeout=args.timeout, label=args.label, on_event=on_event,
-                         cluster=args.cluster, cores=args.cores, governor=args.governor)
+        job = submit(model, device=args.device, backend=args.backend, options=options,
+                     inputs=inputs,
+                     warmup=args.warmup, runs=args.runs, profile_runs=args.profile_runs,
+                     timeout=args.timeout, label=args.label, on_event=on_event,
+                     cluster=args.cluster, cores=args.cores, governor=args.governor)
+        result = wait_for(job)
     out = console()
     out.print(result.summary(top=args.top), markup=False)
+    if not args.quiet:
+        out.print(f"where the time went: {format_steps(job.steps())}", markup=False)
     report = Path(args.out) if args.out else Path(f"{model.name}-{args.device}.html")
     result.to_html(report)
     out.print(f"report: {report}", markup=False)

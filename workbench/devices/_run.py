@@ -68,10 +68,22 @@ def run_channel(board: AgentBoard, channel: paramiko.Channel, *, where: str,
     else:
         tail, exit_code = watch.stderr_tail(), None
     channel.close()  # closes the agent's stdin: it stops if it still runs
+    return conclude(board, stream, watch, where=where, failure=failure, exit_code=exit_code,
+                    link_alive=transport is not None and transport.is_active(), tail=tail,
+                    silence_s=silence_s)
+
+
+def conclude(board: AgentBoard, stream: AgentStream, watch: AgentWatch, *, where: str,
+             failure: BaseException | None, exit_code: int | None, link_alive: bool,
+             tail: str, silence_s: float) -> dict[str, Any]:
+    """The outcome of a followed agent: its result, or the error that says why there is none.
+
+    ``failure`` is what broke the reading of its events (a dead link's timeout
+    or socket error), ``exit_code`` the agent's (None when it was lost).
+    """
     watch.raise_if_stopped(where, agent="the agent on the board")
     if stream.result is None and stream.error is None and (
-            failure is not None or exit_code is None or
-            transport is None or not transport.is_active()):
+            failure is not None or exit_code is None or not link_alive):
         if isinstance(failure, TimeoutError):
             board.close()
             what = f"No word from the agent for {silence_s:g} s: the link is dead"

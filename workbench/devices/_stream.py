@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 from workbench import errors
 from workbench.devices.base import EventCallback, error_from_event
+from workbench.formats import EVENTS
 
 STDERR_TAIL_LINES = 40
 #: seconds between heartbeats to the agent; it stops after four missed ones
@@ -52,8 +54,6 @@ class StderrTail:
 
 def stage_from_progress(event: dict[str, Any]) -> dict[str, Any]:
     """An older agent's progress event (workbench.events/1) as a stage event (version 2)."""
-    import time
-
     return {"event": "stage", "stage": event.get("phase"), "time": time.time(),
             "done": event.get("done"), "total": event.get("total")}
 
@@ -79,8 +79,15 @@ class AgentStream:
             self.garbage.append(text[:200])  # the host never parses free text from a board
             return
         kind = event.get("event") if isinstance(event, dict) else None
+        if kind in ("hello", "stage"):
+            # when the host heard it, on the host's clock: the steps that cross the link
+            # (the agent's start, the result's download) are timed with it
+            event["received"] = time.time()
         if kind == "hello":
             self.hello = event
+            # forwarded for the job's step breakdown; an older agent's hello is not version 2
+            if self.on_event is not None and event.get("schema") == EVENTS:
+                self.on_event(event)
         elif kind == "result":
             self.result = event.get("result")
         elif kind == "error":

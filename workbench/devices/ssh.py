@@ -36,8 +36,15 @@ from workbench.devices.transfer import Uploader, Verified
 if TYPE_CHECKING:
     import paramiko
 
+    from workbench.devices._warm import WarmAgent
+
 T = TypeVar("T")
 MIN_PYTHON = (3, 8)
+#: seconds a warm agent waits for the next job before it stops
+WARM_IDLE_S = 600.0
+#: what a warm agent imports ahead of the first job, by built-in runner
+WARM_IMPORTS = {"onnxruntime": ("onnxruntime",),
+                "litert": ("ai_edge_litert.interpreter", "tflite_runtime.interpreter")}
 # Runs on the board with any Python 3: what the workbench needs to know first.
 PYINFO = ("import json, os, platform, shutil, sys\n"
           "cache = os.path.expanduser(sys.argv[1])\n"
@@ -90,7 +97,8 @@ class SSHDevice(Device):
                  timeout: float | None = None, cache_limit_bytes: int | None = None,
                  allow_agent: bool = True, look_for_keys: bool = True,
                  emulated: bool = False, heartbeat_s: float = HEARTBEAT_S,
-                 ask_secret: Any = _ask_secret, passphrase: str | None = None) -> None:
+                 ask_secret: Any = _ask_secret, passphrase: str | None = None,
+                 warm: bool = True, warm_idle_s: float = WARM_IDLE_S) -> None:
         super().__init__(name)
         if passphrase is not None:
             # The key's passphrase, given up front (a notebook cannot answer a prompt): kept in
@@ -109,6 +117,12 @@ class SSHDevice(Device):
         self.cache_limit_bytes = cache_limit_bytes
         self.emulated = emulated
         self.heartbeat_s = heartbeat_s
+        #: run jobs on a warm agent (one per device object) rather than a new one each
+        self.warm = warm
+        #: seconds without a job after which the warm agent stops on the board
+        self.warm_idle_s = warm_idle_s
+        self._warm: WarmAgent | None = None
+        self._warm_lock = threading.Lock()
         self._ask_secret = ask_secret
         self._client: paramiko.SSHClient | None = None
         self._endpoint: Endpoint | None = None
@@ -191,8 +205,10 @@ class SSHDevice(Device):
         ~/.ssh/config anew.
         """
         with self._connect_lock:
-            sftp, client = self._sftp, self._client
-            self._sftp = self._client = self._endpoint = self._board = None
+            sftp, client, warm = self._sftp, self._client, self._warm
+            self._sftp = self._client = self._endpoint = self._board = self._warm = None
+            if warm is not None:
+                warm.close()
             # the board's side first: its connection runs through the jump hosts'
             for closing in (sftp, client, *self._jumps.values()):
                 if closing is not None:
@@ -403,6 +419,9 @@ class SSHDevice(Device):
     def remove_workdir(self, workdir: str) -> None:
         if not workdir.startswith(f"{self.cache}/jobs/"):
             return
+        warm = self._warm
+        if warm is not None and warm.alive and warm.forget(workdir):
+            return  # the warm agent removes it between jobs: no round trip on this job's path
         try:  # a job folder holds a few flat files: SFTP is quicker than a command
             sftp = self.sftp()
             for name in sftp.listdir(workdir):
@@ -448,7 +467,22 @@ class SSHDevice(Device):
             timeout: float | None = None, cancel: threading.Event | None = None) -> dict[str, Any]:
         from workbench.devices._cancel import current
         from workbench.devices._run import run_channel
+        from workbench.devices._warm import NotStarted
 
+        cancel = cancel or current()
+        if self.warm:
+            # A warm agent that stopped before the job started (idle, a new runtime) is
+            # replaced once; one that is busy with another job of this host is left alone.
+            for _attempt in range(2):
+                warm = self._warm_agent(job)
+                if warm is None or not warm.try_take():
+                    break
+                try:
+                    return warm.run(self, job, on_event, timeout=timeout, cancel=cancel)
+                except NotStarted:
+                    warm.close()
+                finally:
+                    warm.release()
         argv = self._python_argv(self.agent_path(), "run", "-", "--watch-stdin", "--heartbeat",
                                  str(self.heartbeat_s),
                                  backend=str((job.get("backend") or {}).get("name") or ""))
@@ -460,7 +494,35 @@ class SSHDevice(Device):
             raise self._link_dropped("starting the agent", exc) from None
         return run_channel(self, channel, where=f"{self.name}: job {job.get('id', '?')}",
                            on_event=on_event, heartbeat_s=self.heartbeat_s, timeout=timeout,
-                           cancel=cancel or current())
+                           cancel=cancel)
+
+    def _warm_agent(self, job: dict[str, Any]) -> WarmAgent | None:
+        """The device's warm agent, started for ``job`` when there is none (or it stopped);
+        None when the board cannot run one (an agent from before warm agents)."""
+        from workbench.devices._warm import NotStarted, start_warm
+
+        with self._warm_lock:
+            agent_path = self.agent_path()
+            warm = self._warm
+            if warm is not None and warm.alive and warm.agent_path == agent_path:
+                return warm
+            if warm is not None:
+                warm.close()
+            self._warm = None
+            runner = str(job.get("backend", {}).get("runner", ""))
+            preload = ["numpy", "workbench_agent.agent", "workbench_agent.conditions"]
+            if runner.startswith("builtin:"):
+                name = runner[len("builtin:"):]
+                preload += [f"workbench_agent.runners.{name}", *WARM_IMPORTS.get(name, ())]
+            argv = self._python_argv(agent_path, "serve", "--heartbeat", str(self.heartbeat_s),
+                                     "--idle", str(self.warm_idle_s),
+                                     "--preload", ",".join(preload))
+            try:
+                self._warm = start_warm(self.open_session(), argv, agent_path=agent_path,
+                                        heartbeat_s=self.heartbeat_s, where=self.name)
+            except NotStarted:
+                return None
+            return self._warm
 
     def setup(self, backend: str = "onnxruntime", *, bundle: list[str | Path] | None = None,
               progress: ProgressCallback | None = None, shared: bool = False) -> dict[str, Any]:

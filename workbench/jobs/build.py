@@ -153,21 +153,30 @@ def finish(prepared: Prepared, result: dict[str, Any]) -> Profile:
 
 
 def _keep(profile: Profile) -> None:
-    """Save the profile in the history; a store that cannot be written only warns."""
+    """Save the profile in the history, off the job's path: the caller has its profile
+    first (readers of the history wait for the save); a store that cannot be written
+    only warns."""
     from workbench import history
 
     if not history.enabled():
         return
-    try:
-        history.save(profile)
-    except (errors.WorkbenchError, OSError) as exc:
-        warnings.warn(f"The profile was not kept in the history: {exc}", stacklevel=3)
+
+    def warn(exc: Exception) -> None:
+        warnings.warn(f"The profile was not kept in the history: {exc}", stacklevel=2)
+
+    history.save_later(profile, warn)
 
 
 def execute(prepared: Prepared, on_event: EventCallback | None = None,
-            cancel: threading.Event | None = None) -> Profile:
-    """Run a prepared job. After a dropped link its folder stays on the device for reattach."""
+            cancel: threading.Event | None = None,
+            marks: dict[str, float] | None = None) -> Profile:
+    """Run a prepared job. After a dropped link its folder stays on the device for reattach.
+
+    ``marks`` receives host times for the step breakdown (:mod:`workbench.jobs.steps`):
+    ``result`` when the result was back, ``done`` when the profile was built.
+    """
     job = prepared.job
+    marks = {} if marks is None else marks
     try:
         result = prepared.device.run(job, on_event, timeout=job["run"].get("timeout_s"),
                                      cancel=cancel)
@@ -176,6 +185,9 @@ def execute(prepared: Prepared, on_event: EventCallback | None = None,
     except BaseException:
         prepared.device.remove_workdir(job["workdir"])
         raise
+    marks["result"] = time.time()
     # The result is collected: its record on the device has served its purpose.
     prepared.device.remove_workdir(job["workdir"])
-    return finish(prepared, result)
+    profile = finish(prepared, result)
+    marks["done"] = time.time()
+    return profile

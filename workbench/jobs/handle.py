@@ -73,6 +73,8 @@ class Job:
         self._on_event = on_event
         #: every event of the job so far (progress merged), oldest first
         self.events: list[dict[str, Any]] = []
+        #: host times of the steps the events do not show (see :meth:`steps`)
+        self.marks: dict[str, float] = {}
         #: what ``prepare`` made of the request, once the job reached the device
         self.prepared: Prepared | None = None
         self.state = "queued"
@@ -113,7 +115,8 @@ class Job:
                     self.prepared = prepare(model, the_device, backend, options, inputs=inputs,
                                             settings=self.settings, label=label,
                                             on_event=self._emit)
-                    profile = execute(self.prepared, self._emit, self._cancel)
+                    self.marks["prepared"] = time.time()
+                    profile = execute(self.prepared, self._emit, self._cancel, self.marks)
                 finally:
                     kind.release(the_device)
         except BaseException as exc:  # handed to the caller of result()
@@ -191,6 +194,13 @@ class Job:
         self._call(callback, self, "done callback")
 
     # --- the caller's side ---------------------------------------------------
+
+    def steps(self) -> dict[str, float]:
+        """Where the job's time went, in seconds per step (connect, probe, upload, agent
+        start, ..., timed, ..., host assembly); see :mod:`workbench.jobs.steps`."""
+        from workbench.jobs.steps import job_steps
+
+        return job_steps(self.events, self.marks)
 
     @property
     def done(self) -> bool:
@@ -309,6 +319,11 @@ def profile(model: Model | str | Path, device: Device | str = "local",
     """
     job = submit(model, device, backend, options, inputs=inputs, settings=settings, label=label,
                  on_event=on_event, cancel=cancel, **run)
+    return wait_for(job)
+
+
+def wait_for(job: Job) -> Profile:
+    """``job.result()``; Ctrl-C or a kernel interrupt cancels the job, then goes on."""
     try:
         return job.result()
     except KeyboardInterrupt:

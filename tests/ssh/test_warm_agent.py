@@ -1,0 +1,222 @@
+"""The warm agent: one agent per device object that runs job after job, each in a process of
+its own, with the board's lock, cancel, heartbeats and no process left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import workbench as wb
+from tests.conftest import sleepy_job, until, wait_gone
+from tests.ssh.conftest import make_board
+from tests.ssh.sshd import Sshd
+from workbench import errors
+from workbench.devices.ssh import SSHDevice
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _hello(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return next(e for e in events if e.get("event") == "hello")
+
+
+def _sleepy_with_lock(tmp_path: Path, device: SSHDevice, seconds: float = 600,
+                      wait_s: float | None = None) -> dict[str, Any]:
+    job = sleepy_job(tmp_path, seconds=seconds, device=device)
+    job["lock"] = {"path": device.lock_path(), "holder": "test host", "wait_s": wait_s}
+    return job
+
+
+def _record(job: dict[str, Any]) -> dict[str, Any]:
+    return dict(json.loads((Path(job["workdir"]) / "status.json").read_text()))
+
+
+def test_jobs_after_the_first_run_in_the_same_warm_agent_each_in_a_process_of_its_own(
+        board: SSHDevice, conv_model: Path) -> None:
+    jobs = []
+    for _ in range(2):
+        jobs.append(wb.submit(conv_model, device=board, warmup=0, runs=3, profile_runs=1))
+        profile = jobs[-1].result(timeout=300)
+    hellos = [_hello(job.events) for job in jobs]
+    assert hellos[0]["warm_agent"] is not None
+    assert hellos[0]["warm_agent"] == hellos[1]["warm_agent"], "a second agent was started"
+    assert hellos[0]["pid"] != hellos[1]["pid"], "two jobs shared one process"
+    assert len(profile.latency_samples) == 3
+
+
+def test_cancel_stops_the_job_frees_the_board_and_keeps_the_warm_agent(
+        board: SSHDevice, tmp_path: Path) -> None:
+    cancel = threading.Event()
+    events: list[dict[str, Any]] = []
+
+    def on_event(event: dict[str, Any]) -> None:
+        events.append(event)
+        if event.get("message") == "sleeping":
+            cancel.set()
+
+    (tmp_path / "first").mkdir()
+    job = _sleepy_with_lock(tmp_path / "first", board)
+    with pytest.raises(errors.JobCancelled):
+        board.run(job, on_event, cancel=cancel)
+    assert wait_gone(int((Path(job["workdir"]) / "child.pid").read_text()))
+    assert wait_gone(_hello(events)["pid"])
+    # the board is free at once: a job that would give up after 5 s of waiting gets it
+    (tmp_path / "second").mkdir()
+    after: list[dict[str, Any]] = []
+    board.run(_sleepy_with_lock(tmp_path / "second", board, seconds=0, wait_s=5), after.append)
+    assert not [e for e in after if e.get("stage") == "queue"]
+    assert _hello(after)["warm_agent"] == _hello(events)["warm_agent"]
+
+
+def test_a_timeout_stops_the_job_on_the_warm_agent(board: SSHDevice, tmp_path: Path) -> None:
+    job = sleepy_job(tmp_path, device=board)
+    with pytest.raises(errors.JobTimeout):
+        board.run(job, timeout=2)
+    assert wait_gone(int((Path(job["workdir"]) / "child.pid").read_text()))
+
+
+HOST = """
+import json, sys
+sys.path[:0] = [sys.argv[1]]
+from pathlib import Path
+from tests.conftest import sleepy_job
+from workbench.devices.ssh import SSHDevice
+settings = json.loads(sys.argv[2])
+folder = Path(settings.pop("folder"))
+device = SSHDevice("testboard", **settings)
+job = sleepy_job(folder, device=device)
+hello = []
+
+def on_event(event):
+    if event.get("event") == "hello":
+        hello.append(event)
+    if event.get("message") == "sleeping":
+        print(json.dumps({"workdir": job["workdir"], "hello": hello[0]}), flush=True)
+
+device.run(job, on_event)
+"""
+
+
+def _host_running_a_job(sshd: Sshd, tmp_path: Path,
+                        heartbeat_s: float) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    """Another host process that runs a sleepy job on the board; what it saw of the job."""
+    settings = {"host": "127.0.0.1", "port": sshd.port, "user": "root",
+                "key_filename": str(sshd.client_key), "known_hosts": [str(sshd.known_hosts)],
+                "user_known_hosts": str(tmp_path / "user_known_hosts"),
+                "ssh_config": str(tmp_path / "no_ssh_config"), "allow_agent": False,
+                "look_for_keys": False, "python": sys.executable,
+                "remote_cache": str(tmp_path / "board-cache"),
+                "board_dir": str(tmp_path / "board"), "timeout": 5,
+                "heartbeat_s": heartbeat_s, "folder": str(tmp_path)}
+    host = subprocess.Popen([sys.executable, "-c", HOST, str(ROOT), json.dumps(settings)],
+                            stdout=subprocess.PIPE, text=True)
+    assert host.stdout is not None
+    line = host.stdout.readline()
+    assert line, "the host process ended before its job started"
+    return host, json.loads(line)
+
+
+def _nothing_left(seen: dict[str, Any]) -> None:
+    hello = seen["hello"]
+    assert wait_gone(int((Path(seen["workdir"]) / "child.pid").read_text()), seconds=30)
+    assert wait_gone(hello["pid"], seconds=30)
+    assert wait_gone(hello["warm_agent"], seconds=30)
+
+
+def test_a_host_killed_mid_job_leaves_no_process_on_the_board(sshd: Sshd,
+                                                               tmp_path: Path) -> None:
+    host, seen = _host_running_a_job(sshd, tmp_path, heartbeat_s=5.0)
+    host.kill()
+    host.wait()
+    _nothing_left(seen)
+    status = json.loads((Path(seen["workdir"]) / "status.json").read_text())
+    assert status["state"] == "stopped" and "the host is gone" in status["reason"]
+
+
+def test_a_frozen_host_is_noticed_by_its_missing_heartbeats(sshd: Sshd,
+                                                            tmp_path: Path) -> None:
+    host, seen = _host_running_a_job(sshd, tmp_path, heartbeat_s=0.5)
+    os.kill(host.pid, signal.SIGSTOP)  # the connection stays open; nothing comes through it
+    try:
+        _nothing_left(seen)
+    finally:
+        host.kill()
+        host.wait()
+    status = json.loads((Path(seen["workdir"]) / "status.json").read_text())
+    assert "no heartbeat" in status["reason"]
+
+
+def test_a_killed_warm_agent_takes_its_job_along_and_the_next_job_gets_a_new_one(
+        board: SSHDevice, tmp_path: Path) -> None:
+    events: list[dict[str, Any]] = []
+
+    def on_event(event: dict[str, Any]) -> None:
+        events.append(event)
+        if event.get("message") == "sleeping":
+            os.kill(_hello(events)["warm_agent"], signal.SIGKILL)
+
+    (tmp_path / "first").mkdir()
+    job = sleepy_job(tmp_path / "first", device=board)
+    with pytest.raises(errors.WorkbenchError):
+        board.run(job, on_event)
+    assert wait_gone(_hello(events)["pid"], seconds=30)
+    assert wait_gone(int((Path(job["workdir"]) / "child.pid").read_text()), seconds=30)
+    (tmp_path / "second").mkdir()
+    after: list[dict[str, Any]] = []
+    board.run(sleepy_job(tmp_path / "second", seconds=0, device=board), after.append)
+    assert _hello(after)["warm_agent"] not in (None, _hello(events)["warm_agent"])
+
+
+def test_the_warm_agent_stops_when_idle_and_the_next_job_starts_a_new_one(
+        sshd: Sshd, tmp_path: Path) -> None:
+    device = make_board(sshd, tmp_path, warm_idle_s=1.0)
+    first: list[dict[str, Any]] = []
+    (tmp_path / "first").mkdir()
+    device.run(sleepy_job(tmp_path / "first", seconds=0, device=device), first.append)
+    assert wait_gone(_hello(first)["warm_agent"], seconds=30)
+    (tmp_path / "second").mkdir()
+    second: list[dict[str, Any]] = []
+    device.run(sleepy_job(tmp_path / "second", seconds=0, device=device), second.append)
+    assert _hello(second)["warm_agent"] not in (None, _hello(first)["warm_agent"])
+    device.close()
+
+
+def test_a_new_runtime_on_the_board_gets_a_fresh_warm_agent(board: SSHDevice,
+                                                            tmp_path: Path) -> None:
+    first: list[dict[str, Any]] = []
+    (tmp_path / "first").mkdir()
+    board.run(sleepy_job(tmp_path / "first", seconds=0, device=board), first.append)
+    runtime = Path(board.cache, "runtime")
+    (runtime / "bundle-2").mkdir(parents=True)
+    (runtime / "current").symlink_to(runtime / "bundle-2")  # what `workbench device setup` does
+    second: list[dict[str, Any]] = []
+    (tmp_path / "second").mkdir()
+    board.run(sleepy_job(tmp_path / "second", seconds=0, device=board), second.append)
+    assert _hello(second)["warm_agent"] not in (None, _hello(first)["warm_agent"])
+    assert wait_gone(_hello(first)["warm_agent"])
+
+
+def test_closing_the_device_stops_its_warm_agent(sshd: Sshd, tmp_path: Path) -> None:
+    device = make_board(sshd, tmp_path)
+    events: list[dict[str, Any]] = []
+    device.run(sleepy_job(tmp_path, seconds=0, device=device), events.append)
+    device.close()
+    assert wait_gone(_hello(events)["warm_agent"])
+
+
+def test_a_device_without_warm_agent_starts_an_agent_per_job(sshd: Sshd,
+                                                              tmp_path: Path) -> None:
+    device = make_board(sshd, tmp_path, warm=False)
+    events: list[dict[str, Any]] = []
+    device.run(sleepy_job(tmp_path, seconds=0, device=device), events.append)
+    assert _hello(events)["warm_agent"] is None
+    assert until(lambda: wait_gone(_hello(events)["pid"]))
+    device.close()

@@ -1,0 +1,198 @@
+"""The host's side of a warm agent: one agent process on a board that runs job after job.
+
+An SSH device starts one on its first job (``python -m workbench_agent serve``
+on a channel of its own) and hands it every later job, so a job costs no new
+channel, no Python start and no imports. The agent forks a child per job (see
+``workbench_agent.serve``): the board's lock, cancel and the stop when the host
+goes away work as with a cold agent. Its lines are read on a thread of its own;
+a job reads them from a queue, so nothing is lost between jobs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import queue
+import threading
+from typing import TYPE_CHECKING, Any
+
+from workbench.devices._channel import stderr_lines
+from workbench.devices._run import AgentBoard, conclude
+from workbench.devices._stream import AgentStream, Heartbeat, StderrTail
+from workbench.devices._watch import AgentWatch
+from workbench.devices.base import EventCallback
+
+if TYPE_CHECKING:
+    import paramiko
+
+#: seconds a warm agent may take to import the runtime and say it is ready
+READY_S = 120.0
+
+
+class NotStarted(Exception):
+    """The warm agent ended before it started the job (it idled out, or the runtime on the
+    board changed): nothing ran, so the job may go to a fresh agent."""
+
+
+class WarmAgent:
+    """A warm agent running on ``channel`` (its command sent); ``ready`` once it answered."""
+
+    def __init__(self, channel: paramiko.Channel, *, agent_path: str, heartbeat_s: float,
+                 where: str) -> None:
+        self.channel = channel
+        #: the agent zip it runs: a job for another agent needs another process
+        self.agent_path = agent_path
+        self.heartbeat_s = heartbeat_s
+        self.where = where
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._tail = StderrTail()
+        self._send_lock = threading.Lock()
+        self._busy = threading.Lock()
+        self._ended = threading.Event()
+        channel.settimeout(None)
+        threading.Thread(target=self._read, name="warm-agent", daemon=True).start()
+        threading.Thread(target=self._read_stderr, name="warm-agent-stderr",
+                         daemon=True).start()
+        self._heartbeat = Heartbeat(lambda: self._send(""), heartbeat_s)
+        self.ready = self._wait_ready()
+
+    # --- the channel ----------------------------------------------------------
+
+    def _read(self) -> None:
+        try:
+            for line in self.channel.makefile("r"):
+                self._lines.put(line)
+        except Exception:  # the link broke: the job reading the queue says so
+            pass
+        finally:
+            self._ended.set()
+            self._lines.put(None)
+
+    def _read_stderr(self) -> None:
+        with contextlib.suppress(Exception):  # the stream broke with the link
+            for line in stderr_lines(self.channel):
+                self._tail.add(line)
+
+    def _send(self, line: str) -> None:
+        with self._send_lock:
+            self.channel.sendall((line + "\n").encode())
+
+    def _next(self, timeout: float | None) -> dict[str, Any] | str | None:
+        """The next line, parsed when it is an event; None at the end of the stream."""
+        line = self._lines.get(timeout=timeout)
+        if line is None:
+            self._lines.put(None)  # the end stays the end for whoever reads next
+            return None
+        try:
+            event = json.loads(line)
+        except ValueError:
+            return line
+        return event if isinstance(event, dict) else line
+
+    def _wait_ready(self) -> dict[str, Any]:
+        try:
+            while True:
+                event = self._next(READY_S)
+                if event is None:
+                    raise NotStarted(f"the warm agent did not start: {self._tail.text()[-500:]}")
+                if isinstance(event, dict) and event.get("event") == "ready":
+                    return event
+        except queue.Empty:
+            self.close()
+            raise NotStarted(f"the warm agent did not answer in {READY_S:g} s") from None
+
+    @property
+    def alive(self) -> bool:
+        return not self._ended.is_set() and not self.channel.closed
+
+    def close(self) -> None:
+        """Close its channel: the agent's stdin ends and it stops (with any job it runs)."""
+        self._heartbeat.stop()
+        with contextlib.suppress(Exception):  # the link is gone already
+            self.channel.close()
+
+    # --- jobs ---------------------------------------------------------------
+
+    def try_take(self) -> bool:
+        """Reserve the agent for one job; False when another job of this host runs on it."""
+        return self._busy.acquire(blocking=False)
+
+    def release(self) -> None:
+        self._busy.release()
+
+    def forget(self, workdir: str) -> bool:
+        """Have the agent remove a collected job's folder; False when it cannot be asked."""
+        try:
+            self._send(json.dumps({"forget": workdir}))
+        except Exception:  # the link is gone: the caller removes it another way
+            return False
+        return True
+
+    def run(self, board: AgentBoard, job: dict[str, Any], on_event: EventCallback | None, *,
+            timeout: float | None, cancel: threading.Event | None) -> dict[str, Any]:
+        """Run ``job`` on the agent (taken with :meth:`try_take`); like a cold run's result.
+
+        Raises NotStarted when the agent ended before it started the job.
+        """
+        job_id = str(job.get("id", ""))
+        where = f"{self.where}: job {job_id or '?'}"
+        while not self._lines.empty():  # idle heartbeats from before this job
+            if self._next(0) is None:
+                raise NotStarted("the warm agent had stopped")
+        stream = AgentStream(where, on_event)
+        self._tail = StderrTail()
+        silence_s = 4 * self.heartbeat_s
+
+        def kill() -> None:
+            try:
+                self._send(json.dumps({"cancel": job_id}))
+            except Exception:  # the link is gone: the agent stops the job when it notices
+                self.close()
+
+        try:
+            self._send(json.dumps({"job": job}))
+        except Exception as exc:  # paramiko.SSHException, EOFError, OSError
+            raise NotStarted(f"the warm agent's channel failed: {exc}") from None
+        watch = AgentWatch(kill, (), cancel=cancel, timeout=timeout)
+        failure: BaseException | None = None
+        exit_code: int | None = None
+        try:
+            while True:
+                event = self._next(silence_s)
+                if event is None:
+                    break
+                if isinstance(event, dict) and event.get("event") == "exit":
+                    exit_code = int(event.get("code", 1))
+                    break
+                if isinstance(event, dict) and event.get("event") == "bye" \
+                        and stream.hello is None:
+                    raise NotStarted(f"the warm agent stopped: {event.get('reason')}")
+                stream.feed(event if isinstance(event, str) else json.dumps(event))
+        except queue.Empty:
+            failure = TimeoutError("no line from the warm agent")
+            self.close()
+        finally:
+            watch.finish()
+        if exit_code is None and stream.hello is None and failure is None \
+                and not watch.stopped:
+            raise NotStarted("the warm agent ended before the job started")
+        transport = self.channel.get_transport()
+        return conclude(board, stream, watch, where=where, failure=failure,
+                        exit_code=exit_code, tail=self._tail.text(), silence_s=silence_s,
+                        link_alive=exit_code is not None or (
+                            transport is not None and transport.is_active()))
+
+
+def start_warm(channel: paramiko.Channel, argv: list[str], *, agent_path: str,
+               heartbeat_s: float, where: str) -> WarmAgent:
+    """Start ``argv`` (the agent's serve command, quoted) on ``channel`` and wait until ready."""
+    import shlex
+
+    try:
+        channel.exec_command(shlex.join(argv))
+    except Exception as exc:  # paramiko.SSHException, EOFError, OSError
+        with contextlib.suppress(Exception):
+            channel.close()
+        raise NotStarted(f"the warm agent could not be started: {exc}") from None
+    return WarmAgent(channel, agent_path=agent_path, heartbeat_s=heartbeat_s, where=where)
+
