@@ -179,3 +179,19 @@ def test_a_zoo_models_tflite_twin_can_be_picked() -> None:
     picker.zoo.value = "zoo:mlp.tflite"
     assert picker.errors.error is None, picker.errors.widget.value
     assert picker.model is not None and picker.model.format == "tflite"
+
+
+def test_the_emulated_boards_are_listed_as_the_kinds_table_knows_them() -> None:
+    from workbench.devices import known_devices
+
+    picker = DevicePicker()
+    values = [value for _label, value in picker.choice.options]
+    assert values == [str(e["name"]) for e in known_devices(include_ssh_config=True)]
+    emulated = [value for value in values if value.startswith("qemu:")]
+    from workbench import emulator
+
+    if not emulator.is_built():
+        pytest.skip("no emulated board root here (WORKBENCH_EMULATOR_DIR): none to list")
+    assert emulated, values
+    assert all("times are not hardware times" in label
+               for label, value in picker.choice.options if value in emulated)

@@ -174,3 +174,15 @@ def test_a_run_waiting_for_a_busy_board_shows_its_place_and_cancels_from_the_que
     finally:
         first.run_panel.cancel_button.click()
         first.wait(30)
+
+
+def test_the_ui_says_when_cancel_is_read_and_how_to_keep_results_in_the_notebook() -> None:
+    ui = Workbench()
+
+    def texts(widget: object) -> list[str]:
+        own = [str(getattr(widget, "value", ""))] if type(widget).__name__ == "HTML" else []
+        return own + [t for child in getattr(widget, "children", ()) for t in texts(child)]
+
+    shown = " ".join(texts(ui))
+    assert "handled while no cell is running" in shown
+    assert "ui.run(wait=True)" in shown and "saved notebook" in shown
