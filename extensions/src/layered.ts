@@ -83,7 +83,7 @@ function assignRanks(n: number, edges: [number, number][]): number[] {
   for (let v = 0; v < n; v++) {
     const below = succ[v].map(w => rank[w]).filter(r => r > rank[v]);
     if (!hasInput[v] && below.length) {
-      rank[v] = Math.min(...below) - 1;
+      rank[v] = below.reduce((nearest, r) => Math.min(nearest, r), Infinity) - 1;
     }
   }
   return rank;
@@ -186,7 +186,8 @@ export function layeredLayout(request: ILayoutRequest, spacing: ISpacing): ILayo
     }
     return rank[a] <= rank[b] ? route : [...route].reverse();
   });
-  const depth = Math.max(0, ...rank) + 1;
+  // no spread of a long array into Math.max: the call stack limits its arguments
+  const depth = rank.reduce((deepest, r) => Math.max(deepest, r), 0) + 1;
   const layers: IItem[][] = Array.from({ length: depth }, () => []);
   for (const item of items) {
     layers[item.rank].push(item);

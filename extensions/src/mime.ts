@@ -437,7 +437,10 @@ export class ComparisonRenderer extends Widget implements IRenderMime.IRenderer 
     sideBySide.append(graphSection, layerSection);
     parts.push(sideBySide);
     this.node.replaceChildren(...parts);
-    return graph.render();
+    // the tables are on the page; a graph that cannot be drawn says so beside them
+    return graph.render().catch(reason => {
+      graphSection.appendChild(el('p', 'jp-WbProfile-error', `The graph cannot be drawn: ${reason}`));
+    });
   }
 
   private _mimeType: string;
