@@ -166,6 +166,20 @@ async def test_the_local_device_is_ready_with_its_runtimes(jp_fetch: Fetch) -> N
     assert "onnxruntime" in status["runtimes"]
 
 
+async def test_an_emulated_arm_board_shows_its_detected_target_and_runtimes(
+        jp_fetch: Fetch) -> None:
+    from workbench import emulator
+
+    if not emulator.is_built():
+        pytest.skip("the emulator's root file system is not built (WORKBENCH_EMULATOR_DIR)")
+    response = await jp_fetch("workbench", "api", "devices", "qemu:raspberry-pi-5", "status",
+                              request_timeout=600)
+    status = json.loads(response.body)
+    assert status["state"] == "ready", status
+    assert status["target"] == "raspberry-pi-5"
+    assert "onnxruntime" in status["runtimes"]
+
+
 async def test_a_device_s_probe_reports_what_it_is(jp_fetch: Fetch) -> None:
     response = await jp_fetch("workbench", "api", "devices", "local", "probe")
     probe = json.loads(response.body)
