@@ -20,7 +20,7 @@ from tornado.httpclient import HTTPClientError
 from tests.conftest import sleepy_job, until
 from tests.lab.boards import registered_board
 from tests.ssh.sshd import Sshd, keygen, start_sshd
-from workbench import errors
+from workbench import errors, targets
 from workbench.devices import connect, registry
 from workbench.server.status import StatusCache, check_order
 
@@ -164,6 +164,21 @@ async def test_the_local_device_is_ready_with_its_runtimes(jp_fetch: Fetch) -> N
     status = json.loads(response.body)["status"]
     assert status["state"] == "ready" and status["reachable"] is True
     assert "onnxruntime" in status["runtimes"]
+
+
+async def test_an_emulated_arm_board_shows_its_detected_target_and_runtimes(
+        jp_fetch: Fetch) -> None:
+    from workbench import emulator
+
+    if not emulator.is_built():
+        pytest.skip("the emulator's root file system is not built (WORKBENCH_EMULATOR_DIR)")
+    response = await jp_fetch("workbench", "api", "devices", "qemu:raspberry-pi-5", "status",
+                              request_timeout=600)
+    status = json.loads(response.body)
+    assert status["state"] == "ready", status
+    assert status["target"] is not None
+    assert targets.get(status["target"]).name == status["target"]  # a board of the catalog
+    assert status["runtimes"]  # what its root file system brings (LiteRT here)
 
 
 async def test_a_device_s_probe_reports_what_it_is(jp_fetch: Fetch) -> None:
