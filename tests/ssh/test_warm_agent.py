@@ -220,3 +220,29 @@ def test_a_device_without_warm_agent_starts_an_agent_per_job(sshd: Sshd,
     assert _hello(events)["warm_agent"] is None
     assert until(lambda: wait_gone(_hello(events)["pid"]))
     device.close()
+
+
+COUNTING_RUNNER = """
+RUNNER_API = 1
+CALLS = []
+def run(job, ctx):
+    CALLS.append(job["id"])
+    return {"runtime": {"name": "counting", "version": "0"}, "latency_ms": [float(len(CALLS))]}
+"""
+
+
+def test_a_plug_in_runner_starts_afresh_in_every_job_on_the_warm_agent(
+        board: SSHDevice, tmp_path: Path) -> None:
+    runner = tmp_path / "counting.py"
+    runner.write_text(COUNTING_RUNNER)
+    seen: list[float] = []
+    hellos: list[dict[str, Any]] = []
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+        job = sleepy_job(tmp_path / name, device=board)
+        job["backend"]["runner"] = board.ensure(runner)
+        events: list[dict[str, Any]] = []
+        seen += board.run(job, events.append)["latency_ms"]
+        hellos.append(_hello(events))
+    assert hellos[0]["warm_agent"] == hellos[1]["warm_agent"]
+    assert seen == [1.0, 1.0], "the runner module kept state from the job before"

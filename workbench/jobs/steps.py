@@ -6,7 +6,8 @@ on the host's clock; the agent's own stage times are on the board's. Each
 step is a difference on one clock, so a board whose clock is off still gets
 a true breakdown.
 
-The steps, in order: connect, probe, upload (checking and sending files),
+The steps, in order: connect, probe, upload (the backend preparing the
+files, checking which the device lacks and sending those),
 agent start (a new channel and process; for a warm agent, the job's line and
 a fork) of which python start is what starting Python and the imports took on
 the board, queue (the board's lock, loading the runner, the conditions before),
