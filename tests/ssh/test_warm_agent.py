@@ -246,3 +246,16 @@ def test_a_plug_in_runner_starts_afresh_in_every_job_on_the_warm_agent(
         hellos.append(_hello(events))
     assert hellos[0]["warm_agent"] == hellos[1]["warm_agent"]
     assert seen == [1.0, 1.0], "the runner module kept state from the job before"
+
+
+def test_a_job_of_another_backend_gets_a_warm_agent_with_only_that_backends_runtime(
+        board: SSHDevice, conv_model: Path) -> None:
+    first = wb.submit(conv_model, device=board, backend="onnxruntime", warmup=0, runs=1,
+                      profile_runs=0)
+    first.result(timeout=300)
+    second = wb.submit(conv_model, device=board, backend="reference", warmup=0, runs=1,
+                       profile_runs=0)
+    second.result(timeout=300)
+    agents = [_hello(job.events)["warm_agent"] for job in (first, second)]
+    assert None not in agents and agents[0] != agents[1], "one agent ran both backends"
+    assert wait_gone(agents[0]), "the first backend's agent was left running"

@@ -38,10 +38,13 @@ class WarmAgent:
     """A warm agent running on ``channel`` (its command sent); ``ready`` once it answered."""
 
     def __init__(self, channel: paramiko.Channel, *, agent_path: str, heartbeat_s: float,
-                 where: str) -> None:
+                 where: str, backend: str = "") -> None:
         self.channel = channel
         #: the agent zip it runs: a job for another agent needs another process
         self.agent_path = agent_path
+        #: the backend whose runtime bundle alone is on its path: another backend's job
+        #: needs another process
+        self.backend = backend
         self.heartbeat_s = heartbeat_s
         self.where = where
         self._lines: queue.Queue[str | None] = queue.Queue()
@@ -184,7 +187,7 @@ class WarmAgent:
 
 
 def start_warm(channel: paramiko.Channel, argv: list[str], *, agent_path: str,
-               heartbeat_s: float, where: str) -> WarmAgent:
+               heartbeat_s: float, where: str, backend: str = "") -> WarmAgent:
     """Start ``argv`` (the agent's serve command, quoted) on ``channel`` and wait until ready."""
     import shlex
 
@@ -194,5 +197,6 @@ def start_warm(channel: paramiko.Channel, argv: list[str], *, agent_path: str,
         with contextlib.suppress(Exception):
             channel.close()
         raise NotStarted(f"the warm agent could not be started: {exc}") from None
-    return WarmAgent(channel, agent_path=agent_path, heartbeat_s=heartbeat_s, where=where)
+    return WarmAgent(channel, agent_path=agent_path, heartbeat_s=heartbeat_s, where=where,
+                     backend=backend)
 

@@ -484,8 +484,7 @@ class SSHDevice(Device):
                 finally:
                     warm.release()
         argv = self._python_argv(self.agent_path(), "run", "-", "--watch-stdin", "--heartbeat",
-                                 str(self.heartbeat_s),
-                                 backend=str((job.get("backend") or {}).get("name") or ""))
+                                 str(self.heartbeat_s), backend=_backend_name(job))
         channel = self.open_session()
         try:
             channel.exec_command(shlex.join(argv))
@@ -501,10 +500,12 @@ class SSHDevice(Device):
         None when the board cannot run one (an agent from before warm agents)."""
         from workbench.devices._warm import NotStarted, start_warm
 
+        backend = _backend_name(job)
         with self._warm_lock:
             agent_path = self.agent_path()
             warm = self._warm
-            if warm is not None and warm.alive and warm.agent_path == agent_path:
+            if (warm is not None and warm.alive and warm.agent_path == agent_path
+                    and warm.backend == backend):
                 return warm
             if warm is not None:
                 warm.close()
@@ -516,10 +517,11 @@ class SSHDevice(Device):
                 preload += [f"workbench_agent.runners.{name}", *WARM_IMPORTS.get(name, ())]
             argv = self._python_argv(agent_path, "serve", "--heartbeat", str(self.heartbeat_s),
                                      "--idle", str(self.warm_idle_s),
-                                     "--preload", ",".join(preload))
+                                     "--preload", ",".join(preload), backend=backend)
             try:
                 self._warm = start_warm(self.open_session(), argv, agent_path=agent_path,
-                                        heartbeat_s=self.heartbeat_s, where=self.name)
+                                        heartbeat_s=self.heartbeat_s, where=self.name,
+                                        backend=backend)
             except NotStarted:
                 return None
             return self._warm
@@ -530,3 +532,8 @@ class SSHDevice(Device):
         from workbench.devices.setup import setup_device
 
         return setup_device(self, backend, bundle=bundle, progress=progress, shared=shared)
+
+
+def _backend_name(job: dict[str, Any]) -> str:
+    """The job's backend: its runtime bundle alone goes on the agent's path."""
+    return str((job.get("backend") or {}).get("name") or "")
