@@ -22,9 +22,10 @@ every number (latencies, layer statistics, memory), the layer rows' names,
 op types and original nodes, the topology, the trace events, the names of
 inputs and outputs and the outputs' values. Those come from the model, the
 hardware or the runtime, not from the machine's owner; graph names in
-particular may look like paths (``/features/0/Conv``) and must not be mangled. Everything else (labels,
-warnings, model source, backend options, input specs, run settings, the
-runtimes' error texts, environment readings) is scrubbed.
+particular may look like paths (``/features/0/Conv``) and must not be
+mangled. Everything else (labels, warnings, model source, backend options,
+input specs, run settings, the runtimes' error texts, environment readings)
+is scrubbed.
 
 Generic names that identify nobody (``root``, ``pi``, ``localhost``, ...)
 are not treated as user or host names, so "root file system" survives.
