@@ -2,9 +2,7 @@
 
 :func:`redact` returns a deep copy in which
 
-* the device's ``hostname`` and ``name`` (its alias, such as
-  ``board7.lab.example`` or ``alice-pi5``) fields are ``"<host>"``, and the
-  alias is scrubbed wherever it occurs;
+* the device's ``hostname`` field is ``"<host>"``;
 * absolute paths in strings (``/home/alice/x.onnx``, ``C:\\Users\\...``,
   ``~/models``, ``file:///...``) are ``"<path>"``;
 * ``user@host`` is ``"<user>@<host>"``; IPv4 and IPv6 addresses are
@@ -21,12 +19,13 @@ model's sha256 and format, the device's kind, arch, OS, CPU (clusters,
 features, cpuinfo apart from its Serial line), Python/numpy and runtime
 versions, the backend's name, version and providers, the version table,
 every number (latencies, layer statistics, memory), the layer rows' names,
-op types and original nodes, the topology, the trace events and the names of
-inputs and outputs (and the outputs' values). Those come from the model, the
-hardware or the runtime, not from the machine's owner; graph names in particular may look like paths
-(``/features/0/Conv``) and must not be mangled. Everything else (labels,
-warnings, model source, backend options, input specs, run settings, the
-runtimes' error texts, environment readings) is scrubbed.
+op types and original nodes, the topology, the trace events, the names of
+inputs and outputs and the outputs' values. Those come from the model, the
+hardware or the runtime, not from the machine's owner; graph names in
+particular may look like paths (``/features/0/Conv``) and must not be
+mangled. Everything else (labels, warnings, model source, backend options,
+input specs, run settings, the runtimes' error texts, environment readings)
+is scrubbed.
 
 Generic names that identify nobody (``root``, ``pi``, ``localhost``, ...)
 are not treated as user or host names, so "root file system" survives.
@@ -153,8 +152,6 @@ class _Scrubber:
         device = document.get("device") if isinstance(document.get("device"), dict) else {}
         if isinstance(device, dict) and isinstance(device.get("hostname"), str):
             hosts.add(device["hostname"])
-        if isinstance(device, dict) and isinstance(device.get("name"), str):
-            hosts.add(device["name"])  # the alias often names the host or its owner (alice-pi5)
         for text, kept in _strings(document):
             if kept:
                 continue
@@ -200,7 +197,7 @@ def _walk(value: Any, location: tuple[str, ...], scrub: _Scrubber) -> Any:
             where = (*location, str(key))
             if isinstance(item, str) and _SERIAL_KEY.match(str(key)):
                 copied[key] = ""
-            elif location == ("device",) and key in ("hostname", "name") and isinstance(item, str):
+            elif location == ("device",) and key == "hostname" and isinstance(item, str):
                 copied[key] = HOST
             else:
                 copied[key] = _walk(item, where, scrub)
