@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import shutil
 import socket
 import subprocess
@@ -52,31 +54,48 @@ def board(sshd: Sshd, tmp_path: Path) -> Iterator[SSHDevice]:
     device.close()
 
 
-@pytest.fixture
-def silent_server() -> Iterator[int]:
-    """A TCP port that accepts connections and never says a word (a hung host)."""
+@contextmanager
+def listener(answer: str = "silent") -> Iterator[int]:
+    """A TCP port on 127.0.0.1 that does not speak SSH: it holds each connection and never
+    says a word (``silent``, a hung host), answers like a web server (``http``), or closes
+    each connection at once (``closes-at-once``)."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen()
-    held: list[socket.socket] = []
+    server.settimeout(0.2)
     stop = threading.Event()
+    held: list[socket.socket] = []
 
-    def accept() -> None:
-        server.settimeout(0.2)
+    def serve() -> None:
         while not stop.is_set():
             try:
-                held.append(server.accept()[0])
+                connection = server.accept()[0]
             except OSError:
                 continue
+            if answer == "silent":
+                held.append(connection)
+                continue
+            if answer == "http":
+                connection.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+            connection.close()
 
-    thread = threading.Thread(target=accept, daemon=True)
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    yield int(server.getsockname()[1])
-    stop.set()
-    thread.join()
-    for connection in held:
-        connection.close()
-    server.close()
+    try:
+        yield int(server.getsockname()[1])
+    finally:
+        stop.set()
+        thread.join()
+        for connection in held:
+            connection.close()
+        server.close()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A TCP port that accepts connections and never says a word (a hung host)."""
+    with listener("silent") as port:
+        yield port
 
 
 @pytest.fixture

@@ -6,15 +6,15 @@ logging's last-resort handler prints to a user's terminal.
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import textwrap
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.ssh.conftest import listener
 
 CONNECT = textwrap.dedent("""
     import sys
@@ -34,34 +34,8 @@ CONNECT = textwrap.dedent("""
 def not_ssh(request: pytest.FixtureRequest) -> Iterator[int]:
     """A listener that answers like a web server, closes each connection at once, or holds it
     and never says a word."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    server.settimeout(0.2)
-    stop = threading.Event()
-    held: list[socket.socket] = []
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                connection = server.accept()[0]
-            except OSError:
-                continue
-            if request.param == "silent":
-                held.append(connection)
-                continue
-            if request.param == "http":
-                connection.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
-            connection.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield int(server.getsockname()[1])
-    stop.set()
-    thread.join()
-    for connection in held:
-        connection.close()
-    server.close()
+    with listener(request.param) as port:
+        yield port
 
 
 def test_a_port_that_is_not_ssh_gives_one_clear_error_without_tracebacks(
