@@ -114,13 +114,16 @@ def describe_all(names: List[str], values: List[Any], settings: Dict[str, Any],
 
 def make_safe(result: Dict[str, Any]) -> None:
     """Re-encode plain-list output values holding NaN or Inf (a plug-in's runner may
-    return them so), so the result still serialises as strict JSON."""
+    return them so), so the result still serialises as strict JSON. A result without such
+    lists needs nothing, not even numpy (a plug-in's board may lack it)."""
+    lists = [entry for entry in result.get("outputs") or []
+             if isinstance(entry, dict) and isinstance(entry.get("values"), list)]
+    if not lists:
+        return
     import numpy as np
 
-    for entry in result.get("outputs") or []:
-        values = entry.get("values") if isinstance(entry, dict) else None
-        if not isinstance(values, list):
-            continue
+    for entry in lists:
+        values = entry["values"]
         try:
             array = np.asarray(values, dtype=np.dtype(str(entry.get("dtype") or "float64")))
         except (TypeError, ValueError):
