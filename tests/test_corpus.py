@@ -88,3 +88,12 @@ def test_the_tflite_face_detector_profiles_a_photo_with_litert(
     assert document["inputs"][0]["shape"] == [1, 128, 128, 3]
     assert document["model"]["format_version"] == "TFLite schema v3"
     assert [o["shape"] for o in document["outputs"]] == [[1, 896, 16], [1, 896, 1]]
+
+
+def test_the_tflite_person_segmenter_profiles_a_photo_to_a_mask_of_its_size(
+        tmp_path: Path, photo: Path) -> None:
+    document = _profile(_model("selfie-segmentation"), tmp_path, "--backend", "litert",
+                        "--input", f"input_1={photo}", "--image-layout", "NHWC")
+    assert document["inputs"][0]["shape"] == [1, 256, 256, 3]
+    assert [o["shape"] for o in document["outputs"]] == [[1, 256, 256, 1]]
+    assert document["model"]["format_version"] == "TFLite schema v3"
