@@ -479,3 +479,27 @@ class EstimateError(TargetError):
     """A roofline estimate cannot be made (no clock, no bandwidth, symbolic shapes)."""
 
     default_hint = "Estimate on a catalog board (`workbench targets`), or calibrate the device"
+
+
+class JobNotFound(DeviceError):
+    """No job this host started and never collected has the given id."""
+
+    default_hint = "List the jobs waiting to be collected with `workbench jobs`"
+
+
+class JobStillRunning(DeviceError):
+    """The job to collect has not finished on its board yet."""
+
+    default_hint = "Wait for it: `workbench jobs collect ID --wait`"
+
+
+class JobGone(DeviceError):
+    """The board no longer has the job's folder (cleaned, or removed after a week)."""
+
+    default_hint = "Run the job again"
+
+
+class JobModelChanged(ModelError):
+    """The model of a job to collect is gone or differs from the one the job ran."""
+
+    default_hint = "Put the model the job ran back at its path, or run the job again"
