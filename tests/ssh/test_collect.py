@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import workbench as wb
 from tests.conftest import conv_relu_model, until
-from tests.ssh.conftest import make_board
-from tests.ssh.sshd import Sshd, stall
+from tests.ssh.conftest import drop_mid_run, make_board
+from tests.ssh.sshd import Sshd
 from workbench import errors, history
 from workbench.cli import EXIT_ERROR, main
 from workbench.devices import registry
@@ -40,29 +38,13 @@ def registered(sshd: Sshd, tmp_path: Path) -> Iterator[SSHDevice]:
     registry.remove("collectboard")
 
 
-def _drop_mid_run(sshd: Sshd, device: SSHDevice, model: Path) -> wb.Job:
-    stalled = threading.Event()
-
-    def on_event(event: dict[str, Any]) -> None:
-        if event.get("stage") == "timed" and not stalled.is_set():
-            stalled.set()
-            stall(sshd)  # the job goes on; nothing reaches the host any more
-
-    job = wb.submit(model, device=device, warmup=0, runs=150, profile_runs=1,
-                    label="dropped", on_event=on_event)
-    try:
-        with pytest.raises(errors.LinkDropped, match="workbench jobs collect ID"):
-            job.result(timeout=120)
-    finally:
-        stall(sshd, resume=True)
-        sshd.drop_connections()
-    return job
-
-
 def test_a_job_whose_link_dropped_is_collected_by_the_cli_with_the_boards_numbers(
         sshd: Sshd, registered: SSHDevice, conv_model: Path, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
-    job = _drop_mid_run(sshd, registered, conv_model)
+    job, message = drop_mid_run(sshd, lambda on_event: wb.submit(
+        conv_model, device=registered, warmup=0, runs=150, profile_runs=1, label="dropped",
+        on_event=on_event))
+    assert "workbench jobs collect ID" in message
     assert job.prepared is not None
     job_id, workdir = job.prepared.job["id"], Path(job.prepared.job["workdir"])
     assert until(lambda: (workdir / "outcome.json").is_file(), seconds=120)
