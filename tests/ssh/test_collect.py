@@ -94,6 +94,9 @@ def test_a_job_still_running_is_refused_unless_waited_for_and_a_job_gone_is_forg
     prepared = prepare(conv_model, registered, runs=2, warmup=0)
     job_id, workdir = prepared.job["id"], prepared.job["workdir"]
     pending.keep(prepared)
+    record = pending.folder() / f"{job_id}.json"
+    assert record.stat().st_mode & 0o777 == 0o600, "a job record is readable by others"
+    assert json.loads(record.read_text())["device"] == "collectboard"
     # the job never started: its board has no folder for it
     with pytest.raises(errors.JobGone, match="no longer has job"):
         pending.collect(job_id)
