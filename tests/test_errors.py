@@ -23,7 +23,8 @@ GROUPS = {
     errors.BoardEnvironmentError: [errors.BoardPythonMissing, errors.UnsupportedPlatform,
                                    errors.DiskFull, errors.ArtifactCorrupt],
     errors.JobFailed: [errors.AgentError, errors.AgentCrashed, errors.JobTimeout,
-                       errors.JobCancelled, errors.DeviceBusy],
+                       errors.JobCancelled, errors.DeviceBusy, errors.JobNotFound,
+                       errors.JobStillRunning, errors.JobGone],
 }
 
 # Every class of the tree before it was grouped, with the class it derived from then.

@@ -37,7 +37,8 @@ Tree::
     │   ├── InvalidTfliteModel       a .tflite flatbuffer that is corrupt or not TFLite
     │   ├── UnsupportedConversion    an ONNX graph the TFLite twin builder cannot express
     │   ├── UnknownZooModel          ``zoo:NAME`` with an unknown name
-    │   └── UploadTooLarge           an uploaded file over the upload limit (give a path)
+    │   ├── UploadTooLarge           an uploaded file over the upload limit (give a path)
+    │   └── JobModelChanged          a job to collect whose model is gone or changed
     ├── OptionError
     │   ├── UnknownOption            a backend or run option nobody takes
     │   └── InvalidOptionValue       a value of the wrong type or outside the allowed set
@@ -67,7 +68,10 @@ Tree::
     │       │   └── AgentCrashed     the agent died without a result (killed, OOM)
     │       ├── JobTimeout           the job ran past its time limit and was stopped
     │       ├── JobCancelled         the user cancelled the job
-    │       └── DeviceBusy           another job held the device past the wait limit
+    │       ├── DeviceBusy           another job held the device past the wait limit
+    │       ├── JobNotFound          no job of that id waits here to be collected
+    │       ├── JobStillRunning      the job to collect has not finished on its board
+    │       └── JobGone              the board no longer has the job to collect
     ├── ProfileError
     │   └── ProfileFormatError       a profile document of unknown version or shape
     ├── HistoryError                 no saved profile of that id, or it cannot be kept
@@ -90,7 +94,8 @@ __all__ = [
     "BoardPythonMissing", "ConnectionFailed", "ConnectionRefused", "DeviceBusy", "DeviceError",
     "DeviceNotFound", "DiskFull", "EmulatorUnavailable", "EstimateError", "FormatError",
     "HistoryError", "HostKeyChanged", "InputSpecError", "InvalidGraph", "InvalidOptionValue",
-    "InvalidTfliteModel", "JobCancelled", "JobFailed", "JobTimeout", "LinkDropped",
+    "InvalidTfliteModel", "JobCancelled", "JobFailed", "JobGone", "JobModelChanged",
+    "JobNotFound", "JobStillRunning", "JobTimeout", "LinkDropped",
     "MissingExternalData", "ModelError", "ModelNotFound", "ModelTruncated", "NotAnOnnxModel",
     "OptionError", "OutputsMissing", "ProfileError", "ProfileFormatError", "QuantizationFailed",
     "ReferenceUnavailable", "TargetError", "UnknownHostKey", "UnknownOption", "UnknownTarget",
@@ -479,3 +484,27 @@ class EstimateError(TargetError):
     """A roofline estimate cannot be made (no clock, no bandwidth, symbolic shapes)."""
 
     default_hint = "Estimate on a catalog board (`workbench targets`), or calibrate the device"
+
+
+class JobNotFound(JobFailed):
+    """No job this host started and never collected has the given id."""
+
+    default_hint = "List the jobs waiting to be collected with `workbench jobs`"
+
+
+class JobStillRunning(JobFailed):
+    """The job to collect has not finished on its board yet."""
+
+    default_hint = "Wait for it: `workbench jobs collect ID --wait`"
+
+
+class JobGone(JobFailed):
+    """The board no longer has the job's folder (cleaned, or removed after a week)."""
+
+    default_hint = "Run the job again"
+
+
+class JobModelChanged(ModelError):
+    """The model of a job to collect is gone or differs from the one the job ran."""
+
+    default_hint = "Put the model the job ran back at its path, or run the job again"

@@ -7,14 +7,17 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.ssh.sshd import Sshd, keygen, start_sshd
+from tests.ssh.sshd import Sshd, keygen, stall, start_sshd
+from workbench import errors
 from workbench.devices.ssh import SSHDevice
+from workbench.jobs.handle import Job
 
 if not Path("/usr/sbin/sshd").exists() and not shutil.which("sshd"):
     pytest.skip("openssh-server is not installed: run `bash tests/setup.sh`",
@@ -44,6 +47,28 @@ def make_board(server: Sshd, tmp_path: Path, **overrides: object) -> SSHDevice:
         board_dir=str(tmp_path / "board"), timeout=5)
     settings.update(overrides)
     return SSHDevice("testboard", **settings)  # type: ignore[arg-type]
+
+
+def drop_mid_run(server: Sshd,
+                 submit: Callable[[Callable[[dict[str, Any]], None]], Job]) -> tuple[Job, str]:
+    """Start a job with ``submit(on_event)`` and freeze the link once its timed runs start:
+    the job goes on on the board while the host gives up. Returns the job and the message
+    of the LinkDropped it raised, with the link thawed and its sessions dropped."""
+    stalled = threading.Event()
+
+    def on_event(event: dict[str, Any]) -> None:
+        if event.get("stage") == "timed" and not stalled.is_set():
+            stalled.set()
+            stall(server)  # nothing reaches the host any more
+
+    job = submit(on_event)
+    try:
+        with pytest.raises(errors.LinkDropped) as dropped:
+            job.result(timeout=120)
+    finally:
+        stall(server, resume=True)
+        server.drop_connections()
+    return job, str(dropped.value)
 
 
 @pytest.fixture

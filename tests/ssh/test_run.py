@@ -10,7 +10,7 @@ import pytest
 
 import workbench as wb
 from tests.conftest import ran_one_after_the_other, sleepy_job, until, wait_gone
-from tests.ssh.conftest import make_board
+from tests.ssh.conftest import drop_mid_run, make_board
 from tests.ssh.sshd import Sshd
 from workbench import errors
 from workbench.devices.ssh import SSHDevice
@@ -115,25 +115,12 @@ def test_two_hosts_sharing_a_board_queue_up_and_the_second_sees_who_holds_it(
 
 def test_a_silent_link_is_noticed_and_a_finished_job_is_collected_by_reattach(
         sshd: Sshd, tmp_path: Path) -> None:
-    from tests.ssh.sshd import stall
-
     # The host gives up after four silent beats (8 s): time enough for the runs on a busy machine.
     device = make_board(sshd, tmp_path, heartbeat_s=2.0)
-    stalled = threading.Event()
-
-    def on_event(event: dict[str, Any]) -> None:
-        if event.get("stage") == "timed" and not stalled.is_set():
-            stalled.set()
-            stall(sshd)  # the job goes on; nothing reaches the host any more
-
-    job = wb.submit("zoo:mobilenetv2", device=device, warmup=0, runs=150, profile_runs=0,
-                    on_event=on_event)
-    try:
-        with pytest.raises(errors.LinkDropped, match="No word from the agent"):
-            job.result(timeout=120)
-    finally:
-        stall(sshd, resume=True)
-        sshd.drop_connections()
+    job, message = drop_mid_run(sshd, lambda on_event: wb.submit(
+        "zoo:mobilenetv2", device=device, warmup=0, runs=150, profile_runs=0,
+        on_event=on_event))
+    assert "No word from the agent" in message
     profile = job.reattach(timeout=60)
     assert len(profile.to_dict()["latency"]["samples_ms"]) == 150
     assert profile.to_dict()["device"]["name"] == "testboard"

@@ -9,6 +9,7 @@ One module per command group, each registering its commands with
 * :mod:`~workbench.cli.emulator`: ``emulator build|start|stop|status``;
 * :mod:`~workbench.cli.backends`: ``backends``;
 * :mod:`~workbench.cli.history`: ``history``, ``compare``;
+* :mod:`~workbench.cli.jobs`: ``jobs``, ``jobs collect ID``;
 * :mod:`~workbench.cli.targets`: ``targets``, ``target``, ``detect``, ``estimate``.
 
 What they share (the console, model loading, key=value pairs, exit codes) is in
@@ -21,14 +22,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from workbench.cli import backends, devices, emulator, history, profile, targets
+from workbench.cli import backends, devices, emulator, history, jobs, profile, targets
 from workbench.cli._common import EXIT_ERROR, EXIT_INTERRUPTED, console, print_error
 from workbench.errors import WorkbenchError
 
 __all__ = ["EXIT_ERROR", "EXIT_INTERRUPTED", "main", "parser"]
 
 #: the command groups in the order ``workbench --help`` lists them
-GROUPS = (profile, devices, emulator, backends, history, targets)
+GROUPS = (profile, devices, emulator, backends, history, jobs, targets)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from workbench.errors import WorkbenchError
     from workbench.models import Model
+    from workbench.profiling import Profile
 
 #: the exit code of a command that failed with a WorkbenchError
 EXIT_ERROR = 2
@@ -89,3 +90,23 @@ def load_model(source: str, shapes: Sequence[str], *, upgrade_opset: bool = Fals
     model = load(source, upgrade_opset=upgrade_opset)
     dims = key_values(shapes, "--shape")
     return model.with_shapes(**dims) if dims else model
+
+
+def show_profile(profile: Profile, *, out: str | None, json_path: str | None, top: int,
+                 steps: str | None = None) -> None:
+    """Print a profile's summary and write its HTML report (``out``, default MODEL-DEVICE.html)
+    and, when asked, its JSON."""
+    from pathlib import Path
+
+    document = profile.to_dict()
+    text = console()
+    text.print(profile.summary(top=top), markup=False)
+    if steps:
+        text.print(f"where the time went: {steps}", markup=False)
+    names = f"{document['model']['name']}-{document['device']['name']}"
+    report = Path(out) if out else Path(f"{names}.html")
+    profile.to_html(report)
+    text.print(f"report: {report}", markup=False)
+    if json_path:
+        profile.save(json_path)
+        text.print(f"profile: {json_path}", markup=False)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 from typing import Any
 
-from workbench.cli._common import console, key_values, load_model
+from workbench.cli._common import console, key_values, load_model, show_profile
 
 
 def _si(value: float | None, unit: str = "") -> str:
@@ -106,16 +105,9 @@ def cmd_profile(args: argparse.Namespace) -> int:
                      timeout=args.timeout, label=args.label, on_event=on_event,
                      cluster=args.cluster, cores=args.cores, governor=args.governor)
         result = wait_for(job)
-    out = console()
-    out.print(result.summary(top=args.top), markup=False)
-    if not args.quiet:
-        out.print(f"where the time went: {format_steps(job.steps())}", markup=False)
-    report = Path(args.out) if args.out else Path(f"{model.name}-{args.device}.html")
-    result.to_html(report)
-    out.print(f"report: {report}", markup=False)
-    if args.json:
-        result.save(args.json)
-        out.print(f"profile: {args.json}", markup=False)
+    # the report is named after the device as typed (MODEL-DEVICE.html)
+    show_profile(result, out=args.out or f"{model.name}-{args.device}.html", json_path=args.json,
+                 top=args.top, steps=None if args.quiet else format_steps(job.steps()))
     return 0
 
 

@@ -92,8 +92,9 @@ def conclude(board: AgentBoard, stream: AgentStream, watch: AgentWatch, *, where
         raise errors.LinkDropped(
             f"{what}; the agent on the board stops when it notices, and keeps the outcome "
             "of a job that finished in its job folder", where=where,
-            hint="When the board is reachable again, job.reattach() collects a finished "
-            "job's result; otherwise run it again")
+            hint="When the board is reachable again, `workbench jobs` lists the job and "
+            "`workbench jobs collect ID` collects its result (job.reattach() in Python); "
+            "otherwise run it again")
     if exit_code is None and stream.result is not None:
         exit_code = 0  # the result is whole; only the exit status was lost with the link
     return stream.finish(exit_code, tail)

@@ -175,8 +175,12 @@ def execute(prepared: Prepared, on_event: EventCallback | None = None,
     ``marks`` receives host times for the step breakdown (:mod:`workbench.jobs.steps`):
     ``result`` when the result was back, ``done`` when the profile was built.
     """
+    from workbench.jobs import pending
+
     job = prepared.job
     marks = {} if marks is None else marks
+    # A job whose link drops can then be collected by another process (`workbench jobs`).
+    pending.keep(prepared)
     try:
         result = prepared.device.run(job, on_event, timeout=job["run"].get("timeout_s"),
                                      cancel=cancel)
@@ -184,10 +188,12 @@ def execute(prepared: Prepared, on_event: EventCallback | None = None,
         raise
     except BaseException:
         prepared.device.remove_workdir(job["workdir"])
+        pending.forget(job["id"])
         raise
     marks["result"] = time.time()
-    # The result is collected: its record on the device has served its purpose.
+    # The result is collected: its records on the device and here have served their purpose.
     prepared.device.remove_workdir(job["workdir"])
+    pending.forget(job["id"])
     profile = finish(prepared, result)
     marks["done"] = time.time()
     return profile

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench import errors
-from workbench.jobs.build import Prepared, execute, finish, prepare, stage_event
+from workbench.jobs.build import Prepared, execute, prepare, stage_event
 from workbench.jobs.settings import RunSettings
 
 if TYPE_CHECKING:
@@ -266,6 +266,8 @@ class Job:
         if self.prepared is None:
             raise errors.DeviceError("The job never reached the device", where="Job.reattach",
                                      hint="Run it again")
+        from workbench.jobs.pending import settle
+
         device, workdir = self.prepared.device, self.prepared.job["workdir"]
         deadline = time.monotonic() + timeout
         while True:
@@ -273,22 +275,10 @@ class Job:
             if status.get("state") != "running" or time.monotonic() > deadline:
                 break
             time.sleep(self.POLL_S)
-        outcome = status.get("outcome") or {}
-        if outcome.get("event") == "result":
-            self._profile = finish(self.prepared, outcome["result"])
-            self._error = None
-            self.state = "done"
-            device.remove_workdir(workdir)
-            return self._profile
-        if outcome.get("event") == "error":
-            from workbench.devices.base import error_from_event
-
-            raise error_from_event(outcome["error"], where=device.name, exit_code=None,
-                                   stderr_tail="")
-        raise errors.DeviceError(
-            f"The job did not finish on {device.name}: {status.get('state')}"
-            f" ({status.get('reason', 'no reason recorded')})", where=workdir,
-            hint="Run the job again")
+        self._profile = settle(self.prepared, status)
+        self._error = None
+        self.state = "done"
+        return self._profile
 
 
 def submit(model: Model | str | Path, device: Device | str = "local",
