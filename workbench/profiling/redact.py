@@ -2,7 +2,9 @@
 
 :func:`redact` returns a deep copy in which
 
-* the device's ``hostname`` field is ``"<host>"``;
+* the device's ``hostname`` and ``name`` (its alias, such as
+  ``board7.lab.example`` or ``alice-pi5``) fields are ``"<host>"``, and the
+  alias is scrubbed wherever it occurs;
 * absolute paths in strings (``/home/alice/x.onnx``, ``C:\\Users\\...``,
   ``~/models``, ``file:///...``) are ``"<path>"``;
 * ``user@host`` is ``"<user>@<host>"``; IPv4 and IPv6 addresses are
@@ -152,6 +154,8 @@ class _Scrubber:
         device = document.get("device") if isinstance(document.get("device"), dict) else {}
         if isinstance(device, dict) and isinstance(device.get("hostname"), str):
             hosts.add(device["hostname"])
+        if isinstance(device, dict) and isinstance(device.get("name"), str):
+            hosts.add(device["name"])  # the alias often names the host or its owner (alice-pi5)
         for text, kept in _strings(document):
             if kept:
                 continue
@@ -197,7 +201,7 @@ def _walk(value: Any, location: tuple[str, ...], scrub: _Scrubber) -> Any:
             where = (*location, str(key))
             if isinstance(item, str) and _SERIAL_KEY.match(str(key)):
                 copied[key] = ""
-            elif location == ("device",) and key == "hostname" and isinstance(item, str):
+            elif location == ("device",) and key in ("hostname", "name") and isinstance(item, str):
                 copied[key] = HOST
             else:
                 copied[key] = _walk(item, where, scrub)
