@@ -260,13 +260,6 @@ class SSHDevice(Device):
             # set above, or the one whose open channel was just checked
             return cast("paramiko.SFTPClient", self._sftp)
 
-    def free_bytes(self, refresh: bool = False) -> int | None:
-        """Free bytes in the board's cache folder (read with the board's basics)."""
-        if refresh:
-            self._board = None
-        free = self.board().get("free")
-        return int(free) if free is not None else None
-
     def exec(self, argv: list[str], *, timeout: float = 120.0,
              stdin: bytes | None = None) -> tuple[int, str, str]:
         """Run a command (an argument list, quoted) and return exit code, stdout, stderr."""
