@@ -13,8 +13,9 @@ from workbench import errors
 PUBLIC_API = [
     "Comparison", "Device", "DeviceInfo", "Job", "LocalDevice", "Model", "Profile", "RunSettings",
     "WorkbenchError",
-    "__version__", "compare", "compare_latency", "compare_outputs", "connect", "errors", "history",
-    "load_model", "profile", "quantize", "regress", "submit", "sweep", "targets",
+    "__version__", "compare", "compare_latency", "compare_outputs", "connect", "diff_layers",
+    "errors", "history", "load_model", "profile", "quantize", "regress", "submit", "sweep",
+    "targets",
 ]
 HEAVY = ["onnx", "onnxruntime", "numpy", "matplotlib", "pandas", "paramiko", "jsonschema", "rich"]
 

@@ -32,6 +32,7 @@ __all__ = [
     "compare_latency",
     "compare_outputs",
     "connect",
+    "diff_layers",
     "errors",
     "history",
     "load_model",
@@ -59,6 +60,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "compare": ("workbench.profiling", "compare"),
     "compare_latency": ("workbench.profiling", "compare_latency"),
     "compare_outputs": ("workbench.accuracy", "compare_outputs"),
+    "diff_layers": ("workbench.layer_diff", "diff_layers"),
     "quantize": ("workbench.models.quantize", "quantize"),
     "errors": ("workbench.errors", None),
     "history": ("workbench.history", None),
@@ -72,6 +74,7 @@ if TYPE_CHECKING:
     from workbench.accuracy import compare_outputs
     from workbench.devices import Device, DeviceInfo, LocalDevice, connect
     from workbench.jobs import Job, RunSettings, profile, submit
+    from workbench.layer_diff import diff_layers
     from workbench.models import Model, load_model
     from workbench.models.quantize import quantize
     from workbench.profiling import Profile

@@ -78,6 +78,7 @@ Tree::
     ├── AccuracyError
     │   ├── OutputsMissing           the profile holds no output values to compare
     │   ├── ReferenceUnavailable     no host reference: model or inputs cannot be rebuilt
+    │   ├── LayerDiffUnavailable     no tensors between layers: no diff=True, a runner API 1
     │   └── QuantizationFailed       the quantiser refused the model or its calibration data
     └── TargetError
         ├── UnknownTarget            no catalog board or core of that name
@@ -95,7 +96,7 @@ __all__ = [
     "DeviceNotFound", "DiskFull", "EmulatorUnavailable", "EstimateError", "FormatError",
     "HistoryError", "HostKeyChanged", "InputSpecError", "InvalidGraph", "InvalidOptionValue",
     "InvalidTfliteModel", "JobCancelled", "JobFailed", "JobGone", "JobModelChanged",
-    "JobNotFound", "JobStillRunning", "JobTimeout", "LinkDropped",
+    "JobNotFound", "JobStillRunning", "JobTimeout", "LayerDiffUnavailable", "LinkDropped",
     "MissingExternalData", "ModelError", "ModelNotFound", "ModelTruncated", "NotAnOnnxModel",
     "OptionError", "OutputsMissing", "ProfileError", "ProfileFormatError", "QuantizationFailed",
     "ReferenceUnavailable", "TargetError", "UnknownHostKey", "UnknownOption", "UnknownTarget",
@@ -457,6 +458,13 @@ class ReferenceUnavailable(AccuracyError):
     """A reference cannot be made: the model or the inputs cannot be rebuilt on the host."""
 
     default_hint = "Pass the model (model=...) or load the profile on the host that ran it"
+
+
+class LayerDiffUnavailable(AccuracyError):
+    """A profile has no intermediate tensors to diff: the job did not ask, or its backend's
+    runner cannot expose them."""
+
+    default_hint = "Run the job again with diff=True on a backend whose runner speaks runner API 2"
 
 
 class QuantizationFailed(AccuracyError):

@@ -9,5 +9,7 @@ __version__ = "0.1.0"
 
 #: The event-stream format the agent writes (see workbench/formats/schemas/events-2.json).
 EVENTS_SCHEMA = "workbench.events/2"
-#: The runner API the agent offers to runner modules.
-RUNNER_API = 1
+#: The runner API the agent offers to runner modules: 2 adds ``intermediates(job, ctx)``.
+RUNNER_API = 2
+#: Every runner API the agent still loads (a version 1 runner cannot expose intermediates).
+RUNNER_APIS = (1, 2)

@@ -20,8 +20,9 @@ import time
 import traceback
 from typing import Any, Dict, Optional
 
-from workbench_agent import EVENTS_SCHEMA, RUNNER_API, __version__
+from workbench_agent import EVENTS_SCHEMA, RUNNER_API, RUNNER_APIS, __version__
 from workbench_agent.cache import artifacts_in
+from workbench_agent.intermediates import unavailable
 from workbench_agent.lock import DeviceLock, LockWaitTimeout
 from workbench_agent.outputs import make_safe
 from workbench_agent.record import JobRecord
@@ -61,10 +62,10 @@ def load_runner(spec: str) -> Any:
         module = importlib.util.module_from_spec(module_spec)
         module_spec.loader.exec_module(module)
     api = getattr(module, "RUNNER_API", None)
-    if api != RUNNER_API:
+    if api not in RUNNER_APIS:
         raise AgentFailure("BackendUnavailable",
-                           "The runner speaks runner API %r; this agent speaks %d"
-                           % (api, RUNNER_API),
+                           "The runner speaks runner API %r; this agent speaks %s"
+                           % (api, " and ".join(map(str, RUNNER_APIS))),
                            where=path, hint="Update the backend plug-in or the agent")
     return module
 
@@ -98,6 +99,8 @@ def _run_under_conditions(job: Dict[str, Any], runner: Any, context: "Context") 
             warnings.append(cooled)
         with Sampler(sysfs) as sampler:
             result = runner.run(job, context)
+        if settings.get("diff"):
+            result["intermediates"] = _intermediates(job, runner, context)
     make_safe(result)  # a plug-in's NaN output values must not fail the whole job
     conditions = sampler.summary(cores)
     if governor.note:
@@ -107,6 +110,19 @@ def _run_under_conditions(job: Dict[str, Any], runner: Any, context: "Context") 
     used = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
     result["environment"] = {"cores_used": used, "conditions": conditions}
     return result
+
+
+def _intermediates(job: Dict[str, Any], runner: Any, context: "Context") -> Dict[str, Any]:
+    """The runner's intermediate tensors (runner API 2), or why there are none."""
+    name = getattr(runner, "NAME", None) or job["backend"].get("name") or "this backend"
+    if getattr(runner, "RUNNER_API", 1) < 2 or not hasattr(runner, "intermediates"):
+        return unavailable("The runner of %s speaks runner API %s, which has no way to expose "
+                           "intermediate tensors (runner API 2 adds intermediates(job, ctx))"
+                           % (name, getattr(runner, "RUNNER_API", "?")))
+    found = runner.intermediates(job, context)
+    if not isinstance(found, dict):
+        return unavailable("The runner of %s returned no intermediates" % name)
+    return found
 
 
 def _point_job(job: Dict[str, Any], point: Dict[str, Any]) -> Dict[str, Any]:

@@ -93,3 +93,57 @@ def read_nodes(path: str) -> List[Dict[str, object]]:
                     entry["domain"] = _text(value)
             nodes.append(entry)
     return nodes
+
+
+def _encode_varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _length_field(number: int, payload: bytes) -> bytes:
+    return _encode_varint(number << 3 | 2) + _encode_varint(len(payload)) + payload
+
+
+def with_graph_outputs(path: str, target: str, names: List[str]) -> None:
+    """Write the model at ``path`` to ``target`` with ``names`` appended to the graph's
+    outputs (names only: the runtime knows their types from the nodes that make them).
+
+    Nothing else changes, byte for byte, so external weight files keep working
+    when ``target`` sits beside them.
+    """
+    with open(path, "rb") as handle:
+        data = handle.read()
+    view = memoryview(data)
+    pos = 0
+    while pos < len(view):
+        start = pos
+        key, pos = _varint(view, pos)
+        number, wire = key >> 3, key & 7
+        if wire == 2:
+            length, pos = _varint(view, pos)
+            if number == 7:
+                # ValueInfoProto: name (1); appended as GraphProto.output (12)
+                extra = b"".join(_length_field(12, _length_field(1, name.encode("utf-8")))
+                                 for name in names)
+                graph = bytes(view[pos:pos + length]) + extra
+                rewritten = data[:start] + _length_field(7, graph) + data[pos + length:]
+                with open(target, "wb") as handle:
+                    handle.write(rewritten)
+                return
+            pos += length
+        elif wire == 0:
+            _, pos = _varint(view, pos)
+        elif wire == 1:
+            pos += 8
+        elif wire == 5:
+            pos += 4
+        else:
+            raise ValueError("unsupported wire type %d" % wire)
+    raise ValueError("the model has no graph")

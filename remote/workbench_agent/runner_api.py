@@ -1,10 +1,16 @@
-"""The runner API (version 1): what the agent offers a backend's runner module.
+"""The runner API (version 2): what the agent offers a backend's runner module.
 
-A runner module is one Python file with ``RUNNER_API = 1`` and
-``run(job, ctx) -> result``. ``ctx`` is a :class:`Context`; a failure the job
-caused (a missing file, an option the runtime refuses) is raised as
-:class:`AgentFailure`, which the host turns into its error class of that name.
-Plug-ins import from this module only.
+A runner module is one Python file with ``RUNNER_API = 2`` (or 1) and
+``run(job, ctx) -> result``. Version 2 adds one optional function,
+``intermediates(job, ctx) -> dict``, called after ``run`` when the job's run
+settings ask for ``diff``: it runs the model once more with the tensors
+between its layers exposed and describes them (see
+:mod:`workbench_agent.intermediates`). A version 1 runner keeps working; a
+diff job on it records that it cannot expose intermediates.
+
+``ctx`` is a :class:`Context`; a failure the job caused (a missing file, an
+option the runtime refuses) is raised as :class:`AgentFailure`, which the
+host turns into its error class of that name. Plug-ins import from this module only.
 """
 
 from __future__ import annotations
@@ -74,7 +80,7 @@ class EventWriter:
 
 
 class Context:
-    """What the agent offers a runner module (runner API 1)."""
+    """What the agent offers a runner module (runner API 2; the same for version 1)."""
 
     runner_api = RUNNER_API
 

@@ -159,5 +159,8 @@ def profile_document(model: Model, info: DeviceInfo, backend: Backend, options: 
                                          placement=result.get("placement"), layers=layers,
                                          requested=requested_accelerators(options)),
         "outputs": result.get("outputs"),
+        "executed_graph": result.get("executed_graph")
+        or (result.get("intermediates") or {}).get("executed_graph"),
+        **({"intermediates": result["intermediates"]} if "intermediates" in result else {}),
         "warnings": _warnings(len(samples), result, info),
     }

@@ -90,6 +90,7 @@ class RunKeywords(TypedDict, total=False):
     timeout: float | None
     keep_outputs: bool
     max_output_values: int | None
+    diff: bool
     cluster: str | int
     cores: list[int] | tuple[int, ...] | None
     governor: str | None
@@ -114,6 +115,9 @@ class RunSettings:
     gave the same bytes. Every output's statistics (NaN and Inf counted) and
     hash come back always; an output with more than ``max_output_values``
     values comes back as those only, with a warning (None keeps every value).
+    ``diff`` also brings back the tensors between layers, from one more run of
+    the graph the timed runs executed, for :func:`workbench.diff_layers`
+    (tensors over ``max_output_values`` come back as statistics and hash).
 
     Threads run on ``cluster`` ("big", "little", "all" or an index, also as text:
     see :func:`parse_cluster`) or on explicit ``cores``. ``governor`` (e.g.
@@ -130,6 +134,7 @@ class RunSettings:
     timeout: float | None = None
     keep_outputs: bool = False
     max_output_values: int | None = 1 << 16
+    diff: bool = False
     cluster: str | int = "big"
     cores: tuple[int, ...] | None = None
     governor: str | None = None
@@ -200,6 +205,8 @@ class RunSettings:
             "cluster": self.cluster, "cores": list(self.cores) if self.cores else None,
             "governor": self.governor, "cooldown_c": self.cooldown_c,
             "flush_cache": self.flush_cache}
+        if self.diff:
+            section["diff"] = True
         if self.runs == "auto":
             section.update(auto_ci_pct=self.auto_ci_pct, time_budget_s=self.time_budget_s)
         return section

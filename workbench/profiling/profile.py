@@ -239,6 +239,13 @@ class Profile:
         return array
 
     @property
+    def intermediates(self) -> dict[str, Any] | None:
+        """The tensors between layers from a ``diff=True`` run (or why there are none);
+        None when the job did not ask for them. :func:`workbench.diff_layers` reads them."""
+        found: dict[str, Any] | None = self._document.get("intermediates")
+        return found
+
+    @property
     def trace_events(self) -> list[dict[str, Any]]:
         """The raw events of the stored run (empty when there is no trace)."""
         trace = self._document.get("trace") or {}

@@ -22,7 +22,8 @@ features, cpuinfo apart from its Serial line), Python/numpy and runtime
 versions, the backend's name, version and providers, the version table,
 every number (latencies, layer statistics, memory), the layer rows' names,
 op types and original nodes, the topology, the trace events, the names of
-inputs and outputs and the outputs' values. Those come from the model, the
+inputs and outputs and the outputs' values, the executed graph and the
+per-layer diff's tensors. Those come from the model, the
 hardware or the runtime, not from the machine's owner; graph names in
 particular may look like paths (``/features/0/Conv``) and must not be
 mangled. Everything else (labels, warnings, model source, backend options,
@@ -67,6 +68,11 @@ KEPT: tuple[tuple[str, ...], ...] = (
     ("outputs", _ANY, "name"), ("outputs", _ANY, "dtype"), ("outputs", _ANY, "sha256"),
     # base64 of the output's bytes: data, and it may look like a path ("/+...")
     ("outputs", _ANY, "values"),
+    # the per-layer diff's tensors and the executed graph are the model's and the runtime's
+    ("executed_graph",),
+    ("intermediates", "available"), ("intermediates", "runtime"), ("intermediates", "method"),
+    ("intermediates", "executed_graph"), ("intermediates", "tensors"),
+    ("intermediates", "skipped"),
 )
 
 _SERIAL_LINE = re.compile(r"(?im)^([ \t]*serial[ \t]*:).*$")

@@ -1,10 +1,17 @@
-"""Runner for the onnxruntime backend (runner API 1).
+"""Runner for the onnxruntime backend (runner API 2).
 
 Loaded by path by the agent. Two sessions per job, because profiling adds
 overhead (onnxruntime issue #20238): end-to-end latency comes from a session
 with profiling off; per-layer times come from a second session with the
 profiler on. The profiling session also saves the graph it executed (after
 fusions and layout changes) so the host can map rows to the user's nodes.
+
+For the per-layer numerical diff (:func:`intermediates`), exposing a tensor
+as an output would change the graph that runs (a fused Conv+Relu splits
+again, QDQ stops fusing into QLinearConv). So the runner saves the graph the
+runtime optimised with the job's options, adds the tensors that graph still
+has as outputs, and runs that with optimisation off: the diff graph is the
+timed graph by construction, and the runner checks that it is.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import os
 import time
 from typing import Any, Dict, List, Optional
 
-RUNNER_API = 1
+RUNNER_API = 2
 NAME = "onnxruntime"
 
 LEVELS = {
@@ -212,3 +219,65 @@ def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
     if profile_runs > 0:
         result.update(_profile_layers(ort, path, options, providers, feeds, profile_runs, ctx))
     return result
+
+
+def _save_optimised(ort: Any, path: str, options: Dict[str, Any], providers: List[Any],
+                    ctx: Any, stem: str, level: Any = None) -> str:
+    """Create a session only to have the runtime save the graph it would execute."""
+    so = _session_options(ort, options, getattr(ctx, "cores", []))
+    if level is not None:
+        so.graph_optimization_level = level
+    saved = os.path.join(ctx.workdir, stem + ".onnx")
+    so.optimized_model_filepath = saved
+    so.add_session_config_entry("session.optimized_model_external_initializers_file_name",
+                                stem + ".data")
+    so.add_session_config_entry("session.optimized_model_external_initializers_min_size_in_bytes",
+                                "0")
+    _create(ort, path, so, providers)
+    return saved
+
+
+def _structure(nodes: List[Dict[str, Any]]) -> List[Any]:
+    return [(n["op_type"], n["domain"], n["inputs"], n["outputs"]) for n in nodes]
+
+
+def intermediates(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
+    """The tensors between the layers of the executed graph, from one run (runner API 2)."""
+    import onnxruntime as ort
+
+    from workbench_agent.intermediates import choose, describe_tensors
+    from workbench_agent.onnx_graph import read_nodes, with_graph_outputs
+
+    options = job["backend"].get("options") or {}
+    path = ctx.model_path(job)
+    feeds, _ = ctx.make_inputs(job["inputs"])
+    providers = _providers(ort, options)
+    ctx.progress("profile", 0, 2)
+    timed_graph = _save_optimised(ort, path, options, providers, ctx, "diff_timed")
+    timed_nodes = read_nodes(timed_graph)
+    chosen, skipped = choose(timed_nodes)
+    exposed = os.path.join(ctx.workdir, "diff_exposed.onnx")
+    with_graph_outputs(timed_graph, exposed, [c["name"] for c in chosen])
+    off = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    try:
+        # what the runtime makes of the exposed graph with optimisation off
+        ran_graph = _save_optimised(ort, exposed, options, providers, ctx, "diff_ran", off)
+        same = _structure(read_nodes(ran_graph)) == _structure(timed_nodes)
+        so = _session_options(ort, options, getattr(ctx, "cores", []))
+        so.graph_optimization_level = off
+        session = _create(ort, exposed, so, providers)
+        names = [o.name for o in session.get_outputs()]
+        values = dict(zip(names, session.run(None, feeds)))  # noqa: B905 - Python 3.8
+        del session
+    finally:
+        for leftover in glob.glob(os.path.join(ctx.workdir, "diff_*")):
+            os.remove(leftover)
+    ctx.progress("profile", 1, 2)
+    tensors, summarised = describe_tensors(chosen, values, job["run"])
+    ctx.progress("profile", 2, 2)
+    level = options.get("graph_optimization_level", "all")
+    return {"available": True, "runtime": "onnxruntime %s" % ort.__version__,
+            "method": "the graph onnxruntime optimised (level %s) with the tensors it keeps "
+                      "exposed as outputs, run once with optimisation off" % level,
+            "graph_equals_timed": same, "executed_graph": {"nodes": timed_nodes},
+            "tensors": tensors, "skipped": skipped, "summarised": summarised}

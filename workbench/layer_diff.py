@@ -1,0 +1,168 @@
+"""``diff_layers(profile)``: the per-layer numerical diff of a ``diff=True`` run.
+
+The device brought back the tensors between the layers of the graph it
+timed (``Profile.intermediates``, runner API 2). This rebuilds the job's
+inputs, runs a reference on the host with the same tensors exposed, and
+compares them tensor by tensor, in execution order
+(:class:`~workbench.profiling.layer_diff.LayerDiff`).
+
+The reference is onnxruntime fp32 on the host CPU with graph optimisation
+off (the model as written, fused by nothing), on:
+
+* ``"host"``: the model the profile ran (the backend's own error);
+* ``"fp32"``: for a quantised model, its fp32 source (the quantisation error);
+* a Model or a path: another model whose tensors bear the same names (e.g.
+  the model before an edit).
+
+The default is ``"fp32"`` for a quantised model and ``"host"`` otherwise.
+Tensors the runtime made itself (no tensor of that name in the reference)
+are listed as skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbench import errors
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from workbench.models import Model
+    from workbench.profiling import Profile
+    from workbench.profiling.layer_diff import LayerDiff
+
+
+def reference_tensors(model: Model, feeds: Mapping[str, Any], names: list[str]
+                      ) -> dict[str, np.ndarray]:
+    """The tensors ``names`` (those the model has) from one fp32 run on the host CPU,
+    optimisation off."""
+    import onnx
+    import onnxruntime as ort
+
+    if model.format != "onnx":
+        raise errors.ReferenceUnavailable(
+            "The per-layer diff needs an ONNX reference; this model is "
+            f"{model.format}", where=model.name,
+            hint="Pass the ONNX model it was built from: diff_layers(profile, reference=...)")
+    proto = onnx.load(str(model.runnable_path()))
+    produced = {t for node in proto.graph.node for t in node.output if t}
+    present = {o.name for o in proto.graph.output}
+    wanted = [n for n in names if n in produced]
+    for name in wanted:
+        if name not in present:
+            proto.graph.output.append(onnx.ValueInfoProto(name=name))
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    try:
+        session = ort.InferenceSession(proto.SerializeToString(), options,
+                                       providers=["CPUExecutionProvider"])
+        values = session.run(wanted, dict(feeds))
+    except Exception as exc:  # onnxruntime raises its own exception types
+        raise errors.ReferenceUnavailable(
+            f"onnxruntime on the host cannot run the reference with its tensors exposed: {exc}",
+            where=model.name, hint="Check the model with `workbench inspect`") from None
+    return dict(zip(wanted, values, strict=True))
+
+
+def _reference_model(profile: Profile, reference: Any, model: Model | str | Path | None
+                     ) -> tuple[Model, str]:
+    from workbench.accuracy import _load_checked, profile_model
+    from workbench.models import Model, load_model
+
+    derived = profile.document["model"].get("derived_from")
+    if reference is None:
+        reference = "fp32" if derived else "host"
+    if isinstance(reference, Model | Path) or (isinstance(reference, str)
+                                               and reference not in ("host", "fp32")):
+        loaded = reference if isinstance(reference, Model) else load_model(reference)
+        return loaded, f"the model {loaded.name}"
+    if reference == "fp32":
+        if not derived:
+            raise errors.InvalidOptionValue(
+                "reference='fp32' needs a quantised model; this profile's model has no fp32 "
+                "source", where=profile.label, hint="Use reference='host'")
+        source = _load_checked(derived.get("source") or derived.get("path"),
+                               derived.get("sha256"), "fp32 source model", profile.label)
+        return source, f"its fp32 source {source.name}"
+    if reference == "host":
+        loaded = profile_model(profile, model)
+        return loaded, f"the same model {loaded.name}"
+    raise errors.InvalidOptionValue(
+        f"reference={reference!r} is not a reference", where="diff_layers",
+        hint="Use None, 'host', 'fp32', a Model or a model's path")
+
+
+def diff_layers(profile: Profile | str | Path, reference: str | Path | Model | None = None, *,
+                model: Model | str | Path | None = None,
+                inputs: Mapping[str, Any] | None = None) -> LayerDiff:
+    """The profile's intermediate tensors against a reference, layer by layer (see the
+    module doc). ``model`` and ``inputs`` are as for :func:`workbench.compare_outputs`.
+
+    Needs a profile run with ``diff=True`` on a backend whose runner speaks
+    runner API 2; raises LayerDiffUnavailable (saying why) otherwise.
+    """
+    import numpy as np
+    import onnxruntime as ort
+
+    from workbench.accuracy import _as_profile, profile_inputs
+    from workbench.models.mapping import map_executed_nodes
+    from workbench.profiling.agreement import output_array
+    from workbench.profiling.layer_diff import LayerDiff, mark_jump, tensor_row
+
+    the_profile = _as_profile(profile)
+    where = the_profile.label
+    found = the_profile.intermediates
+    if found is None:
+        raise errors.LayerDiffUnavailable(
+            "The profile holds no intermediate tensors: the job did not ask for them",
+            where=where, hint="Run the job again with diff=True")
+    if not found.get("available"):
+        raise errors.LayerDiffUnavailable(
+            f"The device could not expose intermediate tensors: {found.get('reason')}",
+            where=where, hint="Use a backend whose runner speaks runner API 2 (onnxruntime "
+            "does), or ask the plug-in's authors to add intermediates(job, ctx)")
+    tensors = list(found.get("tensors") or [])
+    ref_model, described = _reference_model(the_profile, reference, model)
+    feeds = profile_inputs(the_profile, inputs)
+    expected = reference_tensors(ref_model, feeds, [t["name"] for t in tensors])
+    executed = (found.get("executed_graph") or {}).get("nodes") or []
+    topology = the_profile.document.get("topology") or {}
+    covers = map_executed_nodes(executed, topology) if executed and topology else {}
+    rows: list[dict[str, Any]] = []
+    skipped = [dict(s) for s in found.get("skipped") or []]
+    for entry in sorted(tensors, key=lambda t: int(t.get("depth") or 0)):
+        name = entry["name"]
+        if name not in expected:
+            skipped.append({"name": name, "node": entry.get("node", ""),
+                            "reason": "no tensor of that name in the reference (the runtime "
+                                      "made it)"})
+            continue
+        want = np.ascontiguousarray(expected[name])
+        actual = output_array(entry)
+        if list(want.shape) != list(entry.get("shape") or []):
+            skipped.append({"name": name, "node": entry.get("node", ""),
+                            "reason": f"shape {entry.get('shape')} on the device, "
+                                      f"{list(want.shape)} in the reference"})
+            continue
+        if actual is not None and actual.dtype.kind != want.dtype.kind:
+            skipped.append({"name": name, "node": entry.get("node", ""),
+                            "reason": f"{actual.dtype} on the device, {want.dtype} in the "
+                                      "reference"})
+            continue
+        row = tensor_row(entry, actual, want, hashlib.sha256(want.tobytes()).hexdigest())
+        row["original_nodes"] = list(covers.get(row["layer"], {}).get("original_nodes") or [])
+        rows.append(row)
+    mark_jump(rows)
+    notes = []
+    summarised = sum(1 for r in rows if r["compared"] == "statistics")
+    if summarised:
+        notes.append(f"{summarised} tensors were summarised on the board and differ from the "
+                     "reference: run with max_output_values=None for their values")
+    return LayerDiff(where, f"{described}, onnxruntime {ort.__version__} fp32 on the host CPU "
+                     "with optimisation off", rows, skipped, found.get("graph_equals_timed"),
+                     str(found.get("method") or ""), notes)
