@@ -228,7 +228,7 @@ def test_check_backend_reports_a_runner_of_another_api(tmp_path: Path) -> None:
         def runner_path(self) -> Path:
             return runner
 
-    check = check_backend(OldRunner())["runner API 1"]
+    check = check_backend(OldRunner())["runner API"]
     assert check.passed is False
     assert "RUNNER_API is 0" in check.detail and "run takes (job)" in check.detail
 

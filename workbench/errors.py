@@ -461,8 +461,7 @@ class ReferenceUnavailable(AccuracyError):
 
 
 class LayerDiffUnavailable(AccuracyError):
-    """A profile has no intermediate tensors to diff: the job did not ask, or its backend's
-    runner cannot expose them."""
+    """A profile has no tensors between layers to diff: none asked for, or none exposable."""
 
     default_hint = "Run the job again with diff=True on a backend whose runner speaks runner API 2"
 

@@ -274,7 +274,7 @@ def _check_runner_file(backend: Backend) -> tuple[str, bool, str]:
 
 def _check_runner_module(path: Path) -> tuple[str, bool, str]:
     """Read, not imported: the host need not have the backend's runtime."""
-    check = "runner API 1"
+    check = "runner API"
     version = ".".join(map(str, RUNNER_PYTHON))
     try:
         tree = ast.parse(path.read_text("utf-8"), str(path), feature_version=RUNNER_PYTHON)
@@ -296,15 +296,16 @@ def _check_runner_module(path: Path) -> tuple[str, bool, str]:
         elif isinstance(node, ast.FunctionDef) and node.name == "run":
             run_args = [a.arg for a in node.args.posonlyargs + node.args.args]
     problems = []
-    if api != formats.RUNNER_API:
-        problems.append(f"RUNNER_API is {api!r}, not {formats.RUNNER_API}")
+    if api not in formats.RUNNER_APIS:
+        problems.append(f"RUNNER_API is {api!r}, not one of "
+                        f"{', '.join(map(str, formats.RUNNER_APIS))}")
     if run_args is None:
         problems.append("no top-level run(job, ctx)")
     elif len(run_args) != 2:
         problems.append(f"run takes ({', '.join(run_args)}), not (job, ctx)")
     if problems:
         return check, False, "; ".join(problems)
-    return check, True, f"RUNNER_API = 1 and run(job, ctx), Python {version} syntax"
+    return check, True, f"RUNNER_API = {api} and run(job, ctx), Python {version} syntax"
 
 
 # --- a real run ----------------------------------------------------------------------------

@@ -142,11 +142,11 @@ def test_native_writes_to_stdout_cannot_corrupt_the_event_stream(conv_model: Pat
 
 def test_a_runner_of_another_api_version_is_refused(conv_model: Path, tmp_path: Path) -> None:
     runner = tmp_path / "future.py"
-    runner.write_text("RUNNER_API = 2\ndef run(job, ctx):\n    return {}\n")
+    runner.write_text("RUNNER_API = 3\ndef run(job, ctx):\n    return {}\n")
     code, events, _ = run_agent(make_job(conv_model, tmp_path, runner=str(runner)))
     assert code == 2
     assert events[-1]["error"]["type"] == "BackendUnavailable"
-    assert "runner API 2" in events[-1]["error"]["what"]
+    assert "runner API 3" in events[-1]["error"]["what"]
 
 
 def test_a_crashing_runner_reports_its_exception_and_keeps_the_traceback_on_stderr(

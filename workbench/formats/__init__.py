@@ -7,7 +7,7 @@ document               identifier                  written by
 =====================  ==========================  ==========================================
 job                    ``workbench.job/1``         the host, read by the agent
 event stream           ``workbench.events/2``      the agent, one JSON object per line
-runner result          ``workbench.runner/1``      a backend's runner module (``runner_api: 1``)
+runner result          ``workbench.runner/1``      a backend's runner module (``runner_api`` 1 or 2)
 profile                ``workbench.profile/2``     the host, read by every front end (1 is read)
 comparison             ``workbench.comparison/1``  ``Comparison.to_dict``, read by front ends
 =====================  ==========================  ==========================================
@@ -45,7 +45,10 @@ EVENTS = "workbench.events/2"
 EVENTS_1 = "workbench.events/1"
 RUNNER = "workbench.runner/1"
 COMPARISON = "workbench.comparison/1"
-RUNNER_API = 1
+#: the runner API the agent speaks: 2 adds intermediates(job, ctx) for the per-layer diff
+RUNNER_API = 2
+#: every runner API the agent loads
+RUNNER_APIS = (1, 2)
 
 
 @cache
