@@ -40,7 +40,7 @@ def pixels() -> np.ndarray:
 @pytest.fixture(scope="module")
 def emulated_profile(pi5: Device, pixels: np.ndarray) -> wb.Profile:
     return wb.profile("zoo:small-cnn", device=pi5, inputs={"input": pixels}, warmup=1, runs=5,
-                      profile_runs=2, keep_outputs=True)
+                      profile_runs=2, keep_outputs=True, diff=True)
 
 
 def test_the_board_is_an_aarch64_cortex_a76_running_the_arm_build(pi5: Device) -> None:
@@ -83,6 +83,17 @@ def test_outputs_match_the_host_fp32_reference(emulated_profile: wb.Profile,
     reference = session.run(None, {"input": pixels})[0]
     emulated = emulated_profile.output_values()
     np.testing.assert_allclose(emulated, reference, rtol=1e-4, atol=1e-5)
+
+
+def test_the_boards_tensors_between_layers_match_the_host_layer_by_layer(
+        emulated_profile: wb.Profile, pixels: np.ndarray) -> None:
+    found = emulated_profile.intermediates
+    assert found is not None and found["graph_equals_timed"] is True
+    assert not found["skipped"]  # the Arm build keeps the standard layout: nothing skipped
+    diff = wb.diff_layers(emulated_profile, inputs={"input": pixels})
+    fused = [row for row in diff.rows if row["op_type"] == "FusedConv"]
+    assert fused and all(row["original_nodes"] for row in fused)
+    assert diff.first_jump is None and all(row["rel_error"] < 1e-4 for row in diff.rows)
 
 
 def test_status_lists_the_running_board(pi5: Device) -> None:
