@@ -154,12 +154,31 @@ class LayerGroup:
         return max(times) if times else None
 
 
-def _layer_nodes(layer: dict[str, Any], across_formats: bool = False) -> list[str]:
+def _layer_nodes(layer: dict[str, Any], across_formats: bool = False,
+                 kept: set[str] | None = None) -> list[str]:
     """The nodes a row is matched by: its model's, or (comparing a twin with the ONNX
-    model it was built from) the ONNX nodes it stands for."""
+    model it was built from) the ONNX nodes it stands for, or (comparing a quantised
+    model with its fp32 source) those of its nodes the source has: the quantiser's
+    QuantizeLinear / DequantizeLinear nodes match nothing there."""
     if across_formats and layer.get("reference_nodes"):
         return [str(n) for n in layer["reference_nodes"]]
-    return [str(n) for n in layer.get("original_nodes") or []] or [str(layer["name"])]
+    nodes = [str(n) for n in layer.get("original_nodes") or []]
+    if kept:
+        nodes = [n for n in nodes if n in kept] or nodes
+    return nodes or [str(layer["name"])]
+
+
+def source_nodes(profiles: Sequence[Profile]) -> list[set[str] | None]:
+    """Per profile, the node names of its model's source when that source is among the
+    profiles too (an int8 model beside the fp32 model ``quantize`` made it from)."""
+    by_sha = {str(p.document["model"].get("sha256")): p for p in profiles}
+    found: list[set[str] | None] = []
+    for profile in profiles:
+        derived = profile.document["model"].get("derived_from") or {}
+        source = by_sha.get(str(derived.get("sha256")))
+        topology = (source.document.get("topology") or {}) if source is not None else {}
+        found.append({str(n["name"]) for n in topology.get("nodes", [])} or None)
+    return found
 
 
 class _Groups:
@@ -196,20 +215,23 @@ def match_layers(profiles: Sequence[Profile]) -> list[LayerGroup]:
     Groups are ranked by the longest time any profile spends in them; groups
     without any time come last, in order of first appearance. A TFLite
     twin's rows match the ONNX model's through the ONNX nodes they stand for
-    (``reference_nodes``), so the two runtimes compare layer by layer.
+    (``reference_nodes``), so the two runtimes compare layer by layer; a
+    quantised model's rows match its fp32 source's through the nodes the two
+    share (:func:`source_nodes`).
     """
     across = len({str(p.document["model"].get("format", "onnx")) for p in profiles}) > 1
+    sources = source_nodes(profiles)
     groups = _Groups()
-    for profile in profiles:
+    for profile, source in zip(profiles, sources, strict=True):
         for layer in profile.layers:
-            groups.union(_layer_nodes(layer, across))
+            groups.union(_layer_nodes(layer, across, source))
 
     order: list[str] = []  # group roots in order of first appearance
     nodes_of: dict[str, list[str]] = {}
     members: dict[str, list[list[dict[str, Any]]]] = {}
     for index, profile in enumerate(profiles):
         for layer in profile.layers:
-            nodes = _layer_nodes(layer, across)
+            nodes = _layer_nodes(layer, across, sources[index])
             root = groups.find(nodes[0])
             if root not in members:
                 order.append(root)

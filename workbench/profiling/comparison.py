@@ -91,6 +91,7 @@ class Comparison:
         self._baseline = baseline % count
         self._labels = tuple(unique_labels(self._profiles))
         self._groups = tuple(match_layers(self._profiles))
+        self._layer_errors: list[list[float | None]] | bool | None = False  # False: not yet
 
     # --- what is compared -------------------------------------------------------------
 
@@ -194,7 +195,39 @@ class Comparison:
                 rows[best]["margin_us"] += min(others) - mine
         return rows
 
+    def layer_errors(self) -> list[list[float | None]] | None:
+        """Per group (as :attr:`groups`), per profile: the relative error of its tensors
+        against the baseline's, from ``diff=True`` runs; None without two such runs (see
+        :mod:`workbench.profiling.comparison_accuracy`)."""
+        from workbench.profiling.comparison_accuracy import layer_errors
+
+        if self._layer_errors is False:
+            self._layer_errors = layer_errors(self._profiles, self._groups, self._baseline)
+        return self._layer_errors  # type: ignore[return-value]
+
+    def accuracy_records(self) -> list[dict[str, Any]] | None:
+        """Per profile but the baseline: its output against the baseline's and the layer
+        where its error first jumps; None when no profile kept outputs or ran a diff."""
+        from workbench.profiling.comparison_accuracy import output_accuracy
+
+        return output_accuracy(self._profiles, self._labels, self._baseline, self._groups)
+
+    def delegation(self) -> dict[str, Any] | None:
+        """Providers per profile and the model nodes placed differently across profiles;
+        None when no profile records its providers."""
+        from workbench.profiling.comparison_accuracy import delegation_summary
+
+        return delegation_summary(self._profiles, self._labels)
+
     # --- tables ---------------------------------------------------------------------
+
+    def accuracy(self) -> pd.DataFrame:
+        """:meth:`accuracy_records` as a table (no rows when there is nothing to compare)."""
+        import pandas as pd
+
+        from workbench.profiling.comparison_accuracy import ACCURACY_KEYS
+
+        return pd.DataFrame(self.accuracy_records() or [], columns=list(ACCURACY_KEYS))
 
     def to_dataframe(self) -> pd.DataFrame:
         """One row per matched layer group, slowest first, with flat column names.
@@ -205,7 +238,8 @@ class Comparison:
         time per run, µs), ``"{label}: share"`` (0..1 of that profile's layer
         time) and, for every profile but the baseline, ``"{label}: speedup"``
         (baseline time / its time: above 1 is faster); last ``winner``, the
-        label of the fastest profile in the row. Get the names from
+        label of the fastest profile in the row; with ``diff=True`` runs,
+        ``"{label}: rel_error"`` (see :meth:`layer_errors`). Get the names from
         :meth:`time_column`, :meth:`share_column` and :meth:`speedup_column`
         rather than spelling them out. A profile without the group, or
         without times for it (estimates may lack some), shows NaN.
@@ -218,8 +252,12 @@ class Comparison:
             if index != self._baseline:
                 columns.append(speedup_column(label))
         columns.append("winner")
+        errors = self.layer_errors()
+        if errors is not None:
+            columns += [f"{label}: rel_error" for index, label in enumerate(self._labels)
+                        if index != self._baseline]
         rows = []
-        for group in self._groups:
+        for number, group in enumerate(self._groups):
             row: dict[str, Any] = {"layer": group.layer, "op_type": group.op_type,
                                    "original_nodes": fmt.join_nodes(group.original_nodes)}
             speedups = self.layer_speedups(group)
@@ -230,6 +268,10 @@ class Comparison:
                     row[speedup_column(label)] = _nan(speedups[index])
             best = self.winner(group)
             row["winner"] = None if best is None else self._labels[best]
+            if errors is not None:
+                for index, label in enumerate(self._labels):
+                    if index != self._baseline:
+                        row[f"{label}: rel_error"] = _nan(errors[number][index])
             rows.append(row)
         return pd.DataFrame(rows, columns=columns)
 
@@ -259,21 +301,32 @@ class Comparison:
         ``time_us``, ``share`` and ``speedup`` as lists in the labels' order
         and ``winner`` as an index into ``labels``; ``wins`` one record per
         profile (see :meth:`wins`); ``topology``, only when the profiles
-        share their model, the graph from :meth:`shared_topology`.
+        share their model, the graph from :meth:`shared_topology`. Optional,
+        when the profiles hold them: ``layers[].rel_error`` (per profile, see
+        :meth:`layer_errors`), ``accuracy`` (:meth:`accuracy_records`) and
+        ``delegation`` (:meth:`delegation`).
         """
         latency = []
         for row, profile, ratio in zip(latency_rows(self._profiles), self._profiles,
                                        self.latency_speedups(), strict=True):
             latency.append({**{key: _finite(value) for key, value in row.items()},
                             "speedup": ratio, "caveat": profile.caveat})
+        errors = self.layer_errors()
         layers = [{"layer": group.layer, "op_type": group.op_type,
                    "original_nodes": list(group.original_nodes),
                    "time_us": list(group.time_us), "share": list(group.share),
-                   "speedup": self.layer_speedups(group), "winner": self.winner(group)}
-                  for group in self._groups]
+                   "speedup": self.layer_speedups(group), "winner": self.winner(group),
+                   **({"rel_error": [_finite(e) for e in errors[number]]} if errors else {})}
+                  for number, group in enumerate(self._groups)]
         document: dict[str, Any] = {
             "schema": COMPARISON, "labels": list(self._labels), "baseline": self._baseline,
             "latency": latency, "layers": layers, "wins": self.wins()}
+        accuracy = self.accuracy_records()
+        if accuracy is not None:
+            document["accuracy"] = [{k: _finite(v) for k, v in r.items()} for r in accuracy]
+        delegation = self.delegation()
+        if delegation is not None:
+            document["delegation"] = delegation
         topology = self.shared_topology()
         if topology is not None:
             document["topology"] = topology

@@ -92,6 +92,15 @@ def comparison_text(comparison: Comparison) -> str:
                      "baseline" if index == baseline else _ratio(row["speedup"]),
                      _won(wins, layers), fmt.fmt_number(wins["margin_us"])])
     lines += ["", *fmt.text_table(headers, rows, [True, False, False, True, True, True, True])]
+    for record in document.get("accuracy") or []:
+        lines.append(f"{record['label']} against the baseline: max |err| "
+                     f"{fmt.fmt_number(record.get('max_abs_error'))}, cosine "
+                     f"{fmt.fmt_number(record.get('cosine'))}"
+                     + (f"; error jumps at {record['first_jump']}"
+                        if record.get("first_jump") else ""))
+    differing = (document.get("delegation") or {}).get("differing_nodes") or []
+    if differing:
+        lines.append(f"{len(differing)} model nodes ran on different providers")
     lines += ["", f"{layers} matched layers; .to_dataframe() has them, slowest first"
               if layers else "No per-layer rows to match."]
     return "\n".join(lines)
@@ -150,6 +159,41 @@ def _layer_table(document: dict[str, Any], layers: Sequence[dict[str, Any]],
     return table(headers, rows)
 
 
+def _accuracy_table(document: dict[str, Any]) -> str:
+    """Each profile's output against the baseline's, and where its layer error jumps."""
+    records = document.get("accuracy") or []
+    if not records:
+        return ""
+    headers = [("profile", False), ("against", False), ("output", False),
+               ("max |err|", True), ("cosine", True), ("SNR dB", True), ("top-1", True),
+               ("error jumps at", False)]
+    rows = []
+    for record in records:
+        top1 = record.get("top1_agreement")
+        cells = [cell(record["label"]), cell(record["against"]), cell(record.get("output") or "–"),
+                 cell(fmt.fmt_number(record.get("max_abs_error")), True),
+                 cell(fmt.fmt_number(record.get("cosine")), True),
+                 cell(fmt.fmt_number(record.get("snr_db")), True),
+                 cell("–" if top1 is None else f"{top1:.1%}", True),
+                 cell(record.get("first_jump") or "–")]
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return "<p>Accuracy against the baseline</p>" + table(headers, rows)
+
+
+def _delegation_table(document: dict[str, Any]) -> str:
+    """The model nodes that ran on different providers in different profiles."""
+    delegation = document.get("delegation") or {}
+    differing = delegation.get("differing_nodes") or []
+    if not differing:
+        return ""
+    headers = [("model node", False)] + [(label, False) for label in document["labels"]]
+    rows = [f"<tr>{cell(item['node'])}"
+            + "".join(cell(p or "–") for p in item["providers"]) + "</tr>"
+            for item in differing]
+    return (f"<p>{len(differing)} model nodes ran on different providers</p>"
+            + table(headers, rows))
+
+
 def _layers_intro(shown: int, total: int) -> str:
     if not total:
         return "<p>No per-layer rows to match.</p>"
@@ -167,8 +211,8 @@ def comparison_html(comparison: Comparison, top: int | None = NOTEBOOK_LAYERS) -
     parts = [f"<div class=\"workbench-comparison\"><style>{_CSS}</style>",
              f"<p><strong>{escape(_heading(document))}</strong>, baseline: "
              f"<em>{escape(baseline)}</em></p>",
-             _caveats_html(document), _latency_table(document),
-             _layers_intro(len(layers), len(document["layers"]))]
+             _caveats_html(document), _latency_table(document), _accuracy_table(document),
+             _delegation_table(document), _layers_intro(len(layers), len(document["layers"]))]
     if layers:
         parts.append(_layer_table(document, layers, nodes_width=32))
     return "\n".join(p for p in parts if p) + "</div>"
@@ -182,6 +226,10 @@ def comparison_page(comparison: Comparison) -> str:
     parts = [f"<h1>{escape(_heading(document))}</h1>",
              f"<p>baseline: <em>{escape(baseline)}</em></p>", _caveats_html(document),
              "<h2>Latency</h2>", _latency_table(document),
+             *(["<h2>Accuracy</h2>", _accuracy_table(document)] if document.get("accuracy")
+               else []),
+             *(["<h2>Delegation</h2>", _delegation_table(document)]
+               if _delegation_table(document) else []),
              f"<h2>Layers ({len(document['layers'])})</h2>",
              _layers_intro(len(document["layers"]), len(document["layers"]))]
     if document["layers"]:
