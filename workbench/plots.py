@@ -22,6 +22,7 @@ from workbench.profiling._text import fmt_number, fmt_si, is_number, shorten
 from workbench.profiling.profile import layer_time_us
 
 if TYPE_CHECKING:
+    import pandas as pd
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
@@ -459,5 +460,24 @@ def layer_diff_plot(diff: LayerDiff, ax: Axes | None = None) -> Figure:
            xlabel="depth (node in the executed graph)",
            ylabel="relative error ‖device − ref‖ / ‖ref‖")
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_latency(frame: pd.DataFrame, ax: Axes | None = None) -> Figure:
+    """Accuracy against median latency, one labelled point per variant
+    (``Sweep.accuracy()``'s table): up and to the left is better."""
+    fig, ax = _axes(ax, 7, 4.5)
+    if frame.empty:
+        _empty(ax, "no points")
+        return fig
+    for _, row in frame.iterrows():
+        ax.scatter([row["median_ms"]], [row["accuracy"]], s=50, zorder=3)
+        ax.annotate(shorten(str(row["point"]), LABEL_WIDTH), (row["median_ms"], row["accuracy"]),
+                    textcoords="offset points", xytext=(6, 4), fontsize=8)
+    metric = " / ".join(sorted(set(frame["metric"])))
+    ax.set(title="Accuracy against latency, one point per variant",
+           xlabel="median latency (ms)", ylabel=f"{metric} with the fp32 model on the host")
+    ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig

@@ -6,6 +6,10 @@
     s.plot()              # latency and throughput vs threads per cluster, memory vs batch
     s.plot_drift()        # latency against run index: drift and throttling
 
+    s = wb.sweep("zoo:digits", over={"model": ["fp32", "int8"], "threads": [1, 4]})
+    s.accuracy()          # per point: agreement with the fp32 model on the host, latency
+    s.plot_accuracy()     # accuracy against latency, one point per variant
+
 The agent keeps every finished point in the job's folder on the device, so a
 sweep interrupted by a dropped link continues where it stopped when it is run
 again with the same arguments.
@@ -34,6 +38,10 @@ if TYPE_CHECKING:
 
 #: sweep axes that are run settings rather than backend options
 RUN_AXES = ("cluster", "cores")
+#: sweep axes that change the model itself
+MODEL_AXES = ("batch", "model")
+#: columns of :meth:`Sweep.accuracy`
+ACCURACY_COLUMNS = ("point", "model", "median_ms", "metric", "accuracy", "reference")
 #: axes with a name of their own
 ALIASES = {"threads": "intra_op_threads"}
 
@@ -76,6 +84,34 @@ class Sweep:
 
         return latency_drift(self.profiles, [self.label(p) for p in self.points])
 
+    def accuracy(self) -> pd.DataFrame:
+        """Per point: its median latency and how well its outputs agree with the fp32 model
+        on the host (:func:`workbench.compare_outputs`: a quantised variant against its
+        fp32 source, others against themselves on the host): top-1 agreement for a
+        classifier's output, else cosine similarity. Needs kept outputs (a sweep with a
+        ``model`` axis keeps them)."""
+        import pandas as pd
+
+        from workbench.accuracy import compare_outputs
+
+        rows = []
+        for point, profile in zip(self.points, self.profiles, strict=True):
+            figures = compare_outputs(profile)
+            first = figures.rows[0]
+            top1 = first.get("top1_agreement")
+            rows.append({"point": self.label(point), "model": profile.document["model"]["name"],
+                         "median_ms": profile.latency.get("median"),
+                         "metric": "top-1 agreement" if top1 is not None else "cosine",
+                         "accuracy": top1 if top1 is not None else first.get("cosine"),
+                         "reference": figures.reference})
+        return pd.DataFrame(rows, columns=list(ACCURACY_COLUMNS))
+
+    def plot_accuracy(self) -> Figure:
+        """Accuracy (see :meth:`accuracy`) against median latency, one point per variant."""
+        from workbench.plots import accuracy_latency
+
+        return accuracy_latency(self.accuracy())
+
     def label(self, point: dict[str, Any]) -> str:
         return ", ".join(f"{k}={v}" for k, v in point.items())
 
@@ -93,6 +129,18 @@ def _grid(over: dict[str, list[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(axes, combo, strict=True)) for combo in itertools.product(*over.values())]
 
 
+def _variant_model(base: Model, value: Any) -> Model:
+    """A ``model`` axis value as a model: "fp32" is the sweep's model, "int8" its static
+    int8 quantisation (generated calibration inputs); else a Model, a path or a zoo name."""
+    from workbench.jobs import as_model
+    from workbench.models.quantize import quantize
+
+    if value == "fp32":
+        return base
+    if value == "int8":
+        return quantize(base)
+    return as_model(value)
+
 
 
 def sweep(model: Model | str | Path, device: Device | str = "local",
@@ -102,7 +150,9 @@ def sweep(model: Model | str | Path, device: Device | str = "local",
     """Run ``model`` at every point of the grid ``over`` in one agent process.
 
     Axes: ``threads`` (intra-op threads), ``cluster``, ``cores``, ``batch`` (the
-    model's symbolic ``batch`` dim) and any option of the backend. ``settings``
+    model's symbolic ``batch`` dim), ``model`` (variants of the model: "fp32",
+    "int8", Models, paths; outputs are kept so :meth:`Sweep.accuracy` can
+    check them) and any option of the backend. ``settings``
     and keyword run settings are those of :func:`workbench.profile`; without
     them a sweep runs 5 warm-up and 20 timed runs a point, no profiled runs.
     """
@@ -114,6 +164,8 @@ def sweep(model: Model | str | Path, device: Device | str = "local",
     # many points, so fewer runs each unless asked
     the_settings = RunSettings.of(settings or RunSettings(warmup=5, runs=20, profile_runs=0),
                                   **run)
+    if over and "model" in over and "keep_outputs" not in run and settings is None:
+        the_settings = the_settings.updated(keep_outputs=True)
     warmup, runs, profile_runs = (the_settings.warmup, the_settings.runs,
                                   the_settings.profile_runs)
     timeout = the_settings.timeout
@@ -124,16 +176,25 @@ def sweep(model: Model | str | Path, device: Device | str = "local",
     info = the_device.probe()
     base_options = the_backend.validate_options(options)
     the_backend.check_device(info, base_options)
+    models: dict[str, Model] = {}
     variants: dict[Any, Model] = {}
     specs = []
     for point in points:
         point_options = {ALIASES.get(k, k): v for k, v in point.items()
-                         if k not in RUN_AXES and k != "batch"}
+                         if k not in RUN_AXES and k not in MODEL_AXES}
         checked = the_backend.validate_options({**(options or {}), **point_options})
+        source = base_model
+        if "model" in point:
+            key = point["model"] if isinstance(point["model"], str) else str(id(point["model"]))
+            if key not in models:
+                models[key] = _variant_model(base_model, point["model"])
+            source = models[key]
+            point["model"] = source.name  # points and labels name the variant
         batch = point.get("batch")
-        if batch not in variants:
-            variants[batch] = base_model.with_shapes(batch=batch) if batch else base_model
-        specs.append((point, checked, variants[batch]))
+        if (source.sha256, batch) not in variants:
+            variants[(source.sha256, batch)] = source.with_shapes(batch=batch) if batch \
+                else source
+        specs.append((point, checked, variants[(source.sha256, batch)]))
     first_model = specs[0][2]
     job = build_job(first_model, the_device, the_backend, specs[0][1], None, the_settings,
                     on_event=on_event)
