@@ -7,7 +7,8 @@ compares them tensor by tensor, in execution order
 (:class:`~workbench.profiling.layer_diff.LayerDiff`).
 
 The reference is onnxruntime fp32 on the host CPU with graph optimisation
-off (the model as written, fused by nothing), on:
+off (the model as written, fused by nothing), or for a .tflite model LiteRT
+on the host with every delegate off, on:
 
 * ``"host"``: the model the profile ran (the backend's own error);
 * ``"fp32"``: for a quantised model, its fp32 source (the quantisation error);
@@ -43,11 +44,8 @@ def reference_tensors(model: Model, feeds: Mapping[str, Any], names: list[str]
     import onnx
     import onnxruntime as ort
 
-    if model.format != "onnx":
-        raise errors.ReferenceUnavailable(
-            "The per-layer diff needs an ONNX reference; this model is "
-            f"{model.format}", where=model.name,
-            hint="Pass the ONNX model it was built from: diff_layers(profile, reference=...)")
+    if model.format == "tflite":
+        return _litert_tensors(model, feeds, names)
     proto = onnx.load(str(model.runnable_path()))
     produced = {t for node in proto.graph.node for t in node.output if t}
     present = {o.name for o in proto.graph.output}
@@ -67,6 +65,24 @@ def reference_tensors(model: Model, feeds: Mapping[str, Any], names: list[str]
             f"onnxruntime on the host cannot run the reference with its tensors exposed: {exc}",
             where=model.name, hint="Check the model with `workbench inspect`") from None
     return dict(zip(wanted, values, strict=True))
+
+
+def _litert_tensors(model: Model, feeds: Mapping[str, Any], names: list[str]
+                    ) -> dict[str, np.ndarray]:
+    """The tensors ``names`` from one LiteRT run on the host, every delegate off."""
+    from workbench_agent.runner_api import AgentFailure
+    from workbench_agent.runners import litert
+
+    found = litert._runtime()
+    if found is None:
+        raise errors.ReferenceUnavailable("LiteRT is not installed on this host",
+                                          where=model.name, hint="pip install ai-edge-litert")
+    try:
+        _, values = litert.all_tensors(found[0], str(model.runnable_path()), dict(feeds))
+    except AgentFailure as failure:
+        raise errors.ReferenceUnavailable(failure.what, where=failure.where or model.name,
+                                          hint=failure.hint) from None
+    return {name: values[name] for name in names if name in values}
 
 
 def _reference_model(profile: Profile, reference: Any, model: Model | str | Path | None
@@ -163,6 +179,7 @@ def diff_layers(profile: Profile | str | Path, reference: str | Path | Model | N
     if summarised:
         notes.append(f"{summarised} tensors were summarised on the board and differ from the "
                      "reference: run with max_output_values=None for their values")
-    return LayerDiff(where, f"{described}, onnxruntime {ort.__version__} fp32 on the host CPU "
-                     "with optimisation off", rows, skipped, found.get("graph_equals_timed"),
-                     str(found.get("method") or ""), notes)
+    runtime = "LiteRT on the host, no delegate" if ref_model.format == "tflite" else \
+        f"onnxruntime {ort.__version__} fp32 on the host CPU with optimisation off"
+    return LayerDiff(where, f"{described}, {runtime}", rows, skipped,
+                     found.get("graph_equals_timed"), str(found.get("method") or ""), notes)

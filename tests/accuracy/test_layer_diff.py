@@ -96,3 +96,15 @@ def test_the_plot_marks_the_first_jump(edited_profile: wb.Profile,
     fig = diff.plot()
     labels = [t.get_text() for t in fig.axes[0].texts]
     assert any(diff.first_jump["layer"] in label for label in labels)  # type: ignore[index]
+
+
+def test_litert_exposes_every_tensor_without_delegates_and_says_the_timed_graph_differs(
+) -> None:
+    twin = wb.load_model("zoo:small-cnn.tflite")
+    profile = wb.profile(twin, backend="litert", warmup=0, runs=1, profile_runs=0, diff=True)
+    found = profile.intermediates
+    assert found is not None and found["available"]
+    assert found["graph_equals_timed"] is False and "XNNPACK" in found["method"]
+    diff = wb.diff_layers(profile)
+    assert len(diff.rows) >= 3 and diff.first_jump is None
+    assert all(r["rel_error"] < 1e-5 for r in diff.rows)

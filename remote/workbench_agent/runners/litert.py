@@ -1,4 +1,4 @@
-"""Runner for the litert backend (runner API 1): LiteRT / TensorFlow Lite interpreters.
+"""Runner for the litert backend (runner API 2): LiteRT / TensorFlow Lite interpreters.
 
 Loaded by path by the agent. Works with whichever Python API the device has:
 ``ai_edge_litert.interpreter`` (ai-edge-litert 1.x and 2.x wheels) or
@@ -10,6 +10,11 @@ CSV); without it the result says so and carries no layer rows.
 Placement: which delegate ran each operator, from the interpreter's node
 list after delegation (a delegated partition is one DELEGATE node whose
 boundary tensors enclose the operators it replaced).
+
+Intermediates (:func:`intermediates`, the per-layer diff) come from an
+interpreter with ``experimental_preserve_all_tensors`` and every delegate
+off: a delegate's partition keeps its tensors to itself. When the timed runs
+used a delegate (XNNPACK by default), the diff says its graph is not theirs.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import shutil
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
-RUNNER_API = 1
+RUNNER_API = 2
 NAME = "litert"
 
 _MODULES = ("ai_edge_litert.interpreter", "tflite_runtime.interpreter")
@@ -81,8 +86,11 @@ def _delegate_name(path: str) -> str:
 
 
 def _create(module: Any, path: str, options: Dict[str, Any], threads: int,
-            with_external: bool = True, with_xnnpack: Optional[bool] = None) -> Any:
+            with_external: bool = True, with_xnnpack: Optional[bool] = None,
+            preserve_all_tensors: bool = False) -> Any:
     kwargs = {"model_path": path}  # type: Dict[str, Any]
+    if preserve_all_tensors:
+        kwargs["experimental_preserve_all_tensors"] = True
     if threads > 0:
         kwargs["num_threads"] = threads
     xnnpack = options.get("xnnpack", True) if with_xnnpack is None else with_xnnpack
@@ -259,3 +267,53 @@ def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
         result.update(profile_ops(path, options, threads, profile_runs, nodes, names, where,
                                   ctx, settings.get("timeout_s")))
     return result
+
+
+def all_tensors(module: Any, path: str, feeds: Dict[str, Any], threads: int = 0
+                ) -> Tuple[List[Dict[str, Any]], Dict[str, Any]]:
+    """One run with every tensor kept and no delegate: the executed operators (name,
+    op_type, inputs, outputs, as tensor names) and every operator output by name."""
+    interpreter = _create(module, path, {}, threads, with_external=False, with_xnnpack=False,
+                          preserve_all_tensors=True)
+    _Session(interpreter, feeds).run()
+    nodes, names = _node_names(interpreter)
+    ops = op_names(nodes, names)
+    executed = []  # type: List[Dict[str, Any]]
+    values = {}  # type: Dict[str, Any]
+    for node in nodes:
+        outputs = [int(t) for t in node["outputs"] if int(t) >= 0]
+        executed.append({"name": ops.get(int(node["index"]), str(node["op_name"])),
+                         "op_type": str(node["op_name"]), "domain": "",
+                         "inputs": [names.get(int(t), "") for t in node["inputs"] if int(t) >= 0],
+                         "outputs": [names.get(t, "") for t in outputs]})
+        for tensor in outputs:
+            values[names.get(tensor, "")] = interpreter.get_tensor(tensor).copy()
+    return executed, values
+
+
+def intermediates(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
+    """The tensors after every operator, from one run without delegates (runner API 2)."""
+    from workbench_agent.intermediates import choose, describe_tensors
+
+    found = _runtime()
+    if found is None:
+        raise _failure("BackendUnavailable", "No LiteRT runtime is installed on this device")
+    module, _, version = found
+    options = job["backend"].get("options") or {}
+    feeds, _ = ctx.make_inputs(job["inputs"])
+    threads = int(options.get("threads", 0)) or len(getattr(ctx, "cores", []) or [])
+    ctx.progress("profile", 0, 1)
+    executed, values = all_tensors(module, ctx.model_path(job), feeds, threads)
+    chosen, skipped = choose(executed)
+    tensors, summarised = describe_tensors(chosen, values, job["run"])
+    ctx.progress("profile", 1, 1)
+    delegates = [name for name, used in (("XNNPACK", options.get("xnnpack", True)),
+                                         ("external delegate", options.get("external_delegate")))
+                 if used]
+    method = "LiteRT with experimental_preserve_all_tensors and no delegate, one run"
+    if delegates:
+        method += "; the timed runs used %s, whose kernels these are not" % " and ".join(
+            delegates)
+    return {"available": True, "runtime": "LiteRT %s" % version, "method": method,
+            "graph_equals_timed": not delegates, "executed_graph": {"nodes": executed},
+            "tensors": tensors, "skipped": skipped, "summarised": summarised}
