@@ -40,20 +40,22 @@ def _varint(data: memoryview, pos: int) -> Tuple[int, int]:
     return found
 
 
-def _fields(data: memoryview) -> Iterator[Field]:
+def _spans(data: memoryview) -> Iterator[Tuple[int, int, Union[int, memoryview], int, int]]:
+    """Each field as (number, wire type, value, start of its key, end of the field)."""
     pos = 0
     end = len(data)
     while pos < end:
+        start = pos
         key, pos = _varint(data, pos)
         number, wire = key >> 3, key & 7
         if wire == 0:
             value, pos = _varint(data, pos)
-            yield number, wire, value
+            yield number, wire, value, start, pos
         elif wire == 2:
             length, pos = _varint(data, pos)
             if pos + length > end:
                 raise ValueError("truncated field")
-            yield number, wire, data[pos:pos + length]
+            yield number, wire, data[pos:pos + length], start, pos + length
             pos += length
         elif wire == 1:
             pos += 8
@@ -61,6 +63,11 @@ def _fields(data: memoryview) -> Iterator[Field]:
             pos += 4
         else:
             raise ValueError("unsupported wire type %d" % wire)
+
+
+def _fields(data: memoryview) -> Iterator[Field]:
+    for number, wire, value, _, _ in _spans(data):
+        yield number, wire, value
 
 
 def _text(value: Union[int, memoryview]) -> str:
@@ -120,30 +127,14 @@ def with_graph_outputs(path: str, target: str, names: List[str]) -> None:
     """
     with open(path, "rb") as handle:
         data = handle.read()
-    view = memoryview(data)
-    pos = 0
-    while pos < len(view):
-        start = pos
-        key, pos = _varint(view, pos)
-        number, wire = key >> 3, key & 7
-        if wire == 2:
-            length, pos = _varint(view, pos)
-            if number == 7:
-                # ValueInfoProto: name (1); appended as GraphProto.output (12)
-                extra = b"".join(_length_field(12, _length_field(1, name.encode("utf-8")))
-                                 for name in names)
-                graph = bytes(view[pos:pos + length]) + extra
-                rewritten = data[:start] + _length_field(7, graph) + data[pos + length:]
-                with open(target, "wb") as handle:
-                    handle.write(rewritten)
-                return
-            pos += length
-        elif wire == 0:
-            _, pos = _varint(view, pos)
-        elif wire == 1:
-            pos += 8
-        elif wire == 5:
-            pos += 4
-        else:
-            raise ValueError("unsupported wire type %d" % wire)
+    for number, wire, graph, start, end in _spans(memoryview(data)):
+        if number != 7 or wire != 2 or not isinstance(graph, memoryview):
+            continue
+        # ValueInfoProto: name (1); appended as GraphProto.output (12)
+        extra = b"".join(_length_field(12, _length_field(1, name.encode("utf-8")))
+                         for name in names)
+        rewritten = data[:start] + _length_field(7, bytes(graph) + extra) + data[end:]
+        with open(target, "wb") as handle:
+            handle.write(rewritten)
+        return
     raise ValueError("the model has no graph")
