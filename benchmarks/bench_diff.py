@@ -7,7 +7,9 @@ Each round runs the same job twice through ``workbench.profile``, alternating:
 the baseline (``keep_outputs=True``, no per-layer profiling) and the same job
 with ``diff=True`` (one more session on the optimised graph with its tensors
 exposed, one run, the tensors described and sent back). Prints the median of
-the rounds' wall times (host clock, connect to profile), the ratio, the size
+the rounds' wall times (host clock, connect to profile), the ratio, the
+device's own time for the diff step (``intermediates.elapsed_ms``, median)
+against the plain job's wall time, the size
 of the intermediates in the profile, how many tensors came back whole or
 summarised, and the host's ``diff_layers`` time (reference run included).
 """
@@ -42,6 +44,7 @@ def main() -> None:
         model = wb.load_model(f"zoo:{name}")
         walls: dict[bool, list[float]] = {False: [], True: []}
         last = None
+        step_ms: list[float] = []
         for _ in range(args.rounds):
             for diff in (False, True):
                 start = time.perf_counter()
@@ -50,6 +53,7 @@ def main() -> None:
                 walls[diff].append(time.perf_counter() - start)
                 if diff:
                     last = profile
+                    step_ms.append(float((profile.intermediates or {})["elapsed_ms"]))
         assert last is not None and last.intermediates is not None
         found = last.intermediates
         size = len(json.dumps(found))
@@ -61,7 +65,9 @@ def main() -> None:
         base, with_diff = statistics.median(walls[False]), statistics.median(walls[True])
         jump = result.first_jump
         print(f"| {name} | {args.device} | plain {base:.2f} s | diff {with_diff:.2f} s | ratio "
-              f"{with_diff / base:.2f} | {len(tensors)} tensors ({summarised} summarised), "
+              f"{with_diff / base:.2f} | diff step on the device "
+              f"{statistics.median(step_ms) / 1000:.2f} s = "
+              f"{statistics.median(step_ms) / 1000 / base:.2f} of plain | {len(tensors)} tensors ({summarised} summarised), "
               f"{len(found['skipped'])} skipped | {size / 1e6:.2f} MB | diff_layers "
               f"{host_s:.2f} s | same graph {found['graph_equals_timed']} | first jump "
               f"{jump['layer'] if jump else None} | rounds plain "

@@ -119,9 +119,11 @@ def _intermediates(job: Dict[str, Any], runner: Any, context: "Context") -> Dict
         return unavailable("The runner of %s speaks runner API %s, which has no way to expose "
                            "intermediate tensors (runner API 2 adds intermediates(job, ctx))"
                            % (name, getattr(runner, "RUNNER_API", "?")))
+    start = time.perf_counter()
     found = runner.intermediates(job, context)
     if not isinstance(found, dict):
         return unavailable("The runner of %s returned no intermediates" % name)
+    found.setdefault("elapsed_ms", (time.perf_counter() - start) * 1000.0)
     return found
 
 
