@@ -108,3 +108,10 @@ def test_litert_exposes_every_tensor_without_delegates_and_says_the_timed_graph_
     diff = wb.diff_layers(profile)
     assert len(diff.rows) >= 3 and diff.first_jump is None
     assert all(r["rel_error"] < 1e-5 for r in diff.rows)
+
+
+def test_redacting_keeps_the_tensors_between_layers_and_the_executed_graph(
+        edited_profile: wb.Profile) -> None:
+    redacted = edited_profile.redact()
+    assert redacted.intermediates == edited_profile.intermediates
+    assert redacted.document["executed_graph"] == edited_profile.document["executed_graph"]
