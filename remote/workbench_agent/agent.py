@@ -120,7 +120,12 @@ def _intermediates(job: Dict[str, Any], runner: Any, context: "Context") -> Dict
                            "intermediate tensors (runner API 2 adds intermediates(job, ctx))"
                            % (name, getattr(runner, "RUNNER_API", "?")))
     start = time.perf_counter()
-    found = runner.intermediates(job, context)
+    try:
+        found = runner.intermediates(job, context)
+    except AgentFailure as failure:  # the timed results stand; the diff says why it is missing
+        context.log("warning", "no intermediates: %s" % failure.what)
+        return unavailable("%s could not expose its intermediate tensors: %s" % (name,
+                                                                                 failure.what))
     if not isinstance(found, dict):
         return unavailable("The runner of %s returned no intermediates" % name)
     found.setdefault("elapsed_ms", (time.perf_counter() - start) * 1000.0)

@@ -149,6 +149,26 @@ def test_a_runner_of_another_api_version_is_refused(conv_model: Path, tmp_path: 
     assert "runner API 3" in events[-1]["error"]["what"]
 
 
+def test_a_runner_that_cannot_expose_intermediates_keeps_its_timed_results(
+        conv_model: Path, tmp_path: Path) -> None:
+    runner = tmp_path / "no_tensors.py"
+    runner.write_text(
+        "RUNNER_API = 2\nNAME = 'shy'\n"
+        "def run(job, ctx):\n"
+        "    return {'runtime': {'name': 'shy', 'version': '1'}, 'latency_ms': [1.0]}\n"
+        "def intermediates(job, ctx):\n"
+        "    from workbench_agent.runner_api import AgentFailure\n"
+        "    raise AgentFailure('AgentError', 'the runtime hides its tensors')\n")
+    job = make_job(conv_model, tmp_path, runner=str(runner))
+    job["run"]["diff"] = True
+    code, events, _ = run_agent(job)
+    assert code == 0
+    result = events[-1]["result"]
+    assert result["latency_ms"] == [1.0]
+    assert result["intermediates"]["available"] is False
+    assert "the runtime hides its tensors" in result["intermediates"]["reason"]
+
+
 def test_a_crashing_runner_reports_its_exception_and_keeps_the_traceback_on_stderr(
         conv_model: Path, tmp_path: Path) -> None:
     runner = tmp_path / "broken.py"
