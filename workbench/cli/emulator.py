@@ -13,7 +13,21 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     from workbench import emulator
 
     out = console()
-    if args.action == "build":
+    if args.action == "build" and args.user:
+        from workbench.emulator.user_build import DEBIAN_MIRROR, build_user
+
+        with console(stderr=True).status("unpacking an aarch64 root for qemu: boards, "
+                                         "without root (about a minute)"):
+            report = build_user(emulator.emulator_dir(), args.mirror or DEBIAN_MIRROR,
+                                force=args.force)
+        if report.get("kept"):
+            what = "a full root" if report.get("mode") == "full" else "a user root"
+            out.print(f"{what} is already built in {emulator.emulator_dir()}; it serves qemu: "
+                      "boards (--force builds the user root again)", markup=False)
+            return 0
+        out.print(f"built in {report['seconds']} s without root: Python {report['python']}, "
+                  f"{', '.join(report['wheels'])}; use device qemu:BOARD", markup=False)
+    elif args.action == "build":
         with console(stderr=True).status("building the emulated board's root file system "
                                          "(about 2 minutes)"):
             report = emulator.build()
@@ -46,4 +60,10 @@ def add_parsers(sub: Any) -> None:
     emu.add_argument("--board", default=None, help="preset board (default raspberry-pi-5; "
                      "stop: every running board)")
     emu.add_argument("--port", type=int, default=None, help="SSH port on 127.0.0.1")
+    emu.add_argument("--user", action="store_true", help="build: without root or namespaces "
+                     "(mmdebstrap chrootless), for qemu:BOARD only (Binder, JupyterHub)")
+    emu.add_argument("--force", action="store_true", help="build --user: build again even "
+                     "when a user root of this version is there")
+    emu.add_argument("--mirror", default=None, help="build --user: the Debian mirror "
+                     "(default http://deb.debian.org/debian)")
     emu.set_defaults(func=cmd_emulator)
