@@ -12,15 +12,13 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests import unprivileged
 from workbench import emulator, errors
 from workbench.emulator import user_build
-
-NOBODY = 65534
 
 
 def _user_dir() -> Path:
@@ -31,23 +29,15 @@ def _user_dir() -> Path:
     return Path(configured).resolve().parent / "workbench-emulator-user"
 
 
-def _as_unprivileged(args: list[str], env: dict[str, str], timeout: float) -> subprocess.
-        CompletedProcess[str]:
-    prefix = ([] if os.geteuid() != 0 else
-              ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"])
-    return subprocess.run([*prefix, *args], env=env, capture_output=True, text=True,
-                          timeout=timeout)
-
-
 @pytest.fixture(scope="module")
 def user_root() -> Path:
-    for tool in ("mmdebstrap", "qemu-aarch64-static", "setpriv"):
+    for tool in ("mmdebstrap", "qemu-aarch64-static"):
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} is not installed: run `bash tests/setup.sh`")
     folder = _user_dir()
     folder.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:
-        os.chown(folder, NOBODY, NOBODY)
+        os.chown(folder, *unprivileged.ids())
     return folder
 
 
@@ -64,21 +54,25 @@ def test_a_user_without_root_builds_the_root_and_profiles_a_zoo_model_on_qemu(
         user_root: Path, tmp_path: Path) -> None:
     work = tmp_path / "student"
     work.mkdir()
-    if os.geteuid() == 0:
-        os.chown(work, NOBODY, NOBODY)
+    python = unprivileged.python_venv(work / "venv")
+    unprivileged.give(work)
     env = _env(user_root, work)
-    cli = [sys.executable, "-m", "workbench"]
+    cli = [*unprivileged.prefix(), str(python), "-m", "workbench.cli"]
+
+    def run(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*cli, *args], env=env, capture_output=True, text=True,
+                              timeout=timeout, cwd=work)
+
     if not user_build.is_user_built(user_root):
-        built = _as_unprivileged([*cli, "emulator", "build", "--user"], env, timeout=900)
+        built = run("emulator", "build", "--user", timeout=900)
         assert built.returncode == 0, built.stdout + built.stderr
         assert "without root" in built.stdout, built.stdout
     report = user_build.read_report(user_root)
     assert report["mode"] == "user" and any("onnxruntime" in w for w in report["wheels"])
     assert (user_root / "rootfs" / "usr/bin/python3").exists()
     out = work / "profile.json"
-    profiled = _as_unprivileged([*cli, "profile", "zoo:small-cnn", "--device",
-                                 "qemu:raspberry-pi-5", "--warmup", "0", "--runs", "3",
-                                 "--profile-runs", "1", "--json", str(out)], env, timeout=300)
+    profiled = run("profile", "zoo:small-cnn", "--device", "qemu:raspberry-pi-5", "--warmup", "0",
+                   "--runs", "3", "--profile-runs", "1", "--json", str(out), timeout=300)
     assert profiled.returncode == 0, profiled.stdout + profiled.stderr
     document = json.loads(out.read_text())
     assert document["device"]["arch"] == "aarch64" and document["device"]["emulated"]

@@ -2,11 +2,11 @@
 
 For places where user namespaces are not available (no root, Binder,
 JupyterHub): a root file system (from ``workbench emulator build --user``,
-which needs no root, or a full ``workbench emulator build``) and qemu-user run the aarch64 Python, numpy and onnxruntime of
-that root directly, with no SSH. Limits, said plainly: there is no binfmt
-registration, so any subprocess a runner starts runs a *host* binary; and
-the board is this machine's files seen through the root (``-L``), not a
-separate machine.
+which needs no root, or a full ``workbench emulator build``) and qemu-user
+run the aarch64 Python, numpy and onnxruntime of that root directly, with
+no SSH. Limits, said plainly: there is no binfmt registration, so any
+subprocess a runner starts runs a *host* binary; and the board is this
+machine's files seen through the root (``-L``), not a separate machine.
 """
 
 from __future__ import annotations
