@@ -13,6 +13,9 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -44,6 +47,18 @@ def give(path: Path, uid: int | None = None, gid: int | None = None) -> None:
     for item in [path, *path.rglob("*")]:
         os.lchown(item, uid if uid is not None else default_uid,
                   gid if gid is not None else default_gid)
+
+
+@contextmanager
+def folder() -> Iterator[Path]:
+    """A folder the unprivileged user owns and can reach (pytest's tmp_path is root's alone)."""
+    made = Path(tempfile.mkdtemp(prefix="workbench-unprivileged-"))
+    made.chmod(0o755)
+    give(made)
+    try:
+        yield made
+    finally:
+        shutil.rmtree(made, ignore_errors=True)
 
 
 def python_venv(folder: Path, *, with_test_packages: bool = True) -> Path:

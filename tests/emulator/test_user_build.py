@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -50,10 +51,14 @@ def _env(folder: Path, work: Path) -> dict[str, str]:
     return env
 
 
+@pytest.fixture
+def work() -> Iterator[Path]:
+    with unprivileged.folder() as made:
+        yield made
+
+
 def test_a_user_without_root_builds_the_root_and_profiles_a_zoo_model_on_qemu(
-        user_root: Path, tmp_path: Path) -> None:
-    work = tmp_path / "student"
-    work.mkdir()
+        user_root: Path, work: Path) -> None:
     python = unprivileged.python_venv(work / "venv")
     unprivileged.give(work)
     env = _env(user_root, work)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import workbench as wb
+from tests import unprivileged
 from workbench import errors
 from workbench.teaching import start_practice_board
 
@@ -52,13 +53,26 @@ def _login_user() -> pwd.struct_passwd | None:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the tests run as a user already: shown above")
-def test_a_user_without_root_starts_one_and_logs_in(tmp_path: Path) -> None:
+def test_a_user_without_root_starts_one_and_logs_in() -> None:
     user = _login_user()
     if user is None:
         pytest.skip("no ordinary account with a login shell on this machine")
-    folder = tmp_path / "student"
-    folder.mkdir()
-    os.chown(folder, user.pw_uid, user.pw_gid)
+    with unprivileged.folder() as folder:
+        _start_as(user, folder)
+
+
+def _own_folders(folder: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")}
+    env.update(HOME=str(folder), WORKBENCH_CACHE_DIR=str(folder / "cache"),
+               WORKBENCH_CONFIG_DIR=str(folder / "config"),
+               WORKBENCH_DATA_DIR=str(folder / "data"))
+    return env
+
+
+def _start_as(user: pwd.struct_passwd, folder: Path) -> None:
+    unprivileged.give(folder, user.pw_uid, user.pw_gid)
+    python = unprivileged.python_venv(folder / "venv")
+    unprivileged.give(folder, user.pw_uid, user.pw_gid)
     script = (
         "import sys, workbench as wb\n"
         "from workbench.teaching import start_practice_board\n"
@@ -67,10 +81,10 @@ def test_a_user_without_root_starts_one_and_logs_in(tmp_path: Path) -> None:
         "    d.trust_host_key(b.host_fingerprint)\n"
         "    print(b.user, d.probe().arch)\n"
         "    d.close()\n")
-    done = subprocess.run(["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}",
-                           "--clear-groups", "--", sys.executable, "-c", script],
+    done = subprocess.run([*unprivileged.prefix(user.pw_uid, user.pw_gid), str(python), "-c",
+                           script],
                           capture_output=True, text=True, timeout=120,
-                          env=dict(os.environ, HOME=str(folder)))
+                          env=_own_folders(folder))
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[0] == user.pw_name
 
