@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -49,8 +50,14 @@ def test_repo2docker_renders_a_dockerfile_that_installs_apt_txt_and_runs_postbui
         "RUN ./binder/postBuild")
 
 
+@pytest.fixture
+def home() -> Iterator[Path]:
+    with unprivileged.folder() as made:
+        yield made
+
+
 def test_postbuild_as_a_user_in_a_fresh_venv_enables_the_extension_and_a_qemu_board(
-        tmp_path: Path) -> None:
+        home: Path) -> None:
     configured = os.environ.get("WORKBENCH_EMULATOR_DIR")
     if not configured:
         pytest.skip("needs WORKBENCH_EMULATOR_DIR (the user root is cached beside it)")
@@ -59,8 +66,6 @@ def test_postbuild_as_a_user_in_a_fresh_venv_enables_the_extension_and_a_qemu_bo
         pytest.skip("the user root is not built yet: tests/emulator/test_user_build.py builds it")
     if not (ROOT / "workbench/labextension/package.json").exists():
         pytest.skip("the lab extension is not built: run `bash tests/setup.sh`")
-    home = tmp_path / "home"
-    home.mkdir()
     # The image's copy of the repository, the notebook user's, with the prebuilt extension.
     repo = home / "repo"
     shutil.copytree(ROOT, repo, ignore=shutil.ignore_patterns(
