@@ -76,7 +76,7 @@ def test_a_user_without_root_builds_the_root_and_profiles_a_zoo_model_on_qemu(
     assert report["mode"] == "user" and any("onnxruntime" in w for w in report["wheels"])
     assert (user_root / "rootfs" / "usr/bin/python3").exists()
     out = work / "profile.json"
-    profiled = run("profile", "zoo:small-cnn", "--device", "qemu:raspberry-pi-5", "--warmup", "0",
+    profiled = run("profile", "zoo:mlp", "--device", "qemu:raspberry-pi-5", "--warmup", "0",
                    "--runs", "3", "--profile-runs", "1", "--json", str(out), timeout=300)
     assert profiled.returncode == 0, profiled.stdout + profiled.stderr
     document = json.loads(out.read_text())

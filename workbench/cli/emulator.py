@@ -45,8 +45,12 @@ def cmd_emulator(args: argparse.Namespace) -> int:
         stopped = emulator.stop(args.board)
         out.print(f"stopped: {', '.join(stopped) or 'nothing was running'}", markup=False)
     else:
-        out.print(f"built: {'yes' if emulator.is_built() else 'no'} ({emulator.emulator_dir()})",
-                  markup=False)
+        from workbench.emulator.user_build import is_user_built
+
+        built = "yes" if emulator.is_built() else (
+            "a user root, for qemu: boards only" if is_user_built(emulator.emulator_dir())
+            else "no")
+        out.print(f"built: {built} ({emulator.emulator_dir()})", markup=False)
         for state in emulator.status():
             out.print(f"running: {state['device']} ({state['board']}, {state['qemu_cpu']}) on "
                       f"127.0.0.1:{state['port']}", markup=False)
