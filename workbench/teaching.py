@@ -147,8 +147,8 @@ def start_practice_board(folder: str | Path, *, python: str | None = None,
                          sshd: str | None = None) -> PracticeBoard:
     """Start a practice board: this machine's sshd on 127.0.0.1, run by this user.
 
-    ``python`` is the board's Python (the system's ``python3`` by default: a
-    bare board, which ``dev.setup()`` then equips); ``sshd`` the server binary.
+    ``python`` is the board's Python (the system's ``/usr/bin/python3`` by
+    default: a bare board, which ``dev.setup()`` then equips); ``sshd`` the server binary.
     A folder reused from an earlier class gets fresh keys and an empty
     known_hosts. Stop it with ``board.stop()`` (or use it in a ``with``).
     """
@@ -168,7 +168,10 @@ def start_practice_board(folder: str | Path, *, python: str | None = None,
         os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # root's sshd wants its privsep dir
     port = _unused_port()
     (folder / "sshd_config").write_text(_config(folder, port))
-    board_python = python or shutil.which("python3") or sys.executable
+    # The system's Python, not this environment's: a bare board that dev.setup() equips.
+    board_python = python or next(
+        (p for p in ("/usr/bin/python3", "/usr/local/bin/python3") if os.path.exists(p)),
+        shutil.which("python3") or sys.executable)
     log = open(folder / "sshd.log", "ab")  # noqa: SIM115 (sshd writes to it while it runs)
     try:
         process = subprocess.Popen([server, "-D", "-e", "-f", str(folder / "sshd_config")],
