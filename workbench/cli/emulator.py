@@ -13,7 +13,21 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     from workbench import emulator
 
     out = console()
-    if args.action == "build":
+    if args.action == "build" and args.user:
+        from workbench.emulator.user_build import DEBIAN_MIRROR, build_user
+
+        with console(stderr=True).status("unpacking an aarch64 root for qemu: boards, "
+                                         "without root (about a minute)"):
+            report = build_user(emulator.emulator_dir(), args.mirror or DEBIAN_MIRROR,
+                                force=args.force)
+        if report.get("kept"):
+            what = "a full root" if report.get("mode") == "full" else "a user root"
+            out.print(f"{what} is already built in {emulator.emulator_dir()}; it serves qemu: "
+                      "boards (--force builds the user root again)", markup=False)
+            return 0
+        out.print(f"built in {report['seconds']} s without root: Python {report['python']}, "
+                  f"{', '.join(report['wheels'])}; use device qemu:BOARD", markup=False)
+    elif args.action == "build":
         with console(stderr=True).status("building the emulated board's root file system "
                                          "(about 2 minutes)"):
             report = emulator.build()
@@ -31,8 +45,12 @@ def cmd_emulator(args: argparse.Namespace) -> int:
         stopped = emulator.stop(args.board)
         out.print(f"stopped: {', '.join(stopped) or 'nothing was running'}", markup=False)
     else:
-        out.print(f"built: {'yes' if emulator.is_built() else 'no'} ({emulator.emulator_dir()})",
-                  markup=False)
+        from workbench.emulator.user_build import is_user_built
+
+        built = "yes" if emulator.is_built() else (
+            "a user root, for qemu: boards only" if is_user_built(emulator.emulator_dir())
+            else "no")
+        out.print(f"built: {built} ({emulator.emulator_dir()})", markup=False)
         for state in emulator.status():
             out.print(f"running: {state['device']} ({state['board']}, {state['qemu_cpu']}) on "
                       f"127.0.0.1:{state['port']}", markup=False)
@@ -46,4 +64,10 @@ def add_parsers(sub: Any) -> None:
     emu.add_argument("--board", default=None, help="preset board (default raspberry-pi-5; "
                      "stop: every running board)")
     emu.add_argument("--port", type=int, default=None, help="SSH port on 127.0.0.1")
+    emu.add_argument("--user", action="store_true", help="build: without root or namespaces "
+                     "(mmdebstrap chrootless), for qemu:BOARD only (Binder, JupyterHub)")
+    emu.add_argument("--force", action="store_true", help="build --user: build again even "
+                     "when a user root of this version is there")
+    emu.add_argument("--mirror", default=None, help="build --user: the Debian mirror "
+                     "(default http://deb.debian.org/debian)")
     emu.set_defaults(func=cmd_emulator)

@@ -354,11 +354,14 @@ def _known_emulated() -> list[dict[str, Any]]:
     import shutil
 
     from workbench import emulator
+    from workbench.emulator.user_build import is_user_built
     from workbench.emulator.user_mode import QEMU_USER
 
     found: list[dict[str, Any]] = []
-    # qemu:BOARD needs the root file system and qemu-user, not root or a running board.
-    if emulator.is_built() and shutil.which(QEMU_USER):
+    # qemu:BOARD needs a root file system (full, or built without root) and qemu-user, not
+    # root or a running board.
+    built = emulator.is_built() or is_user_built(emulator.emulator_dir())
+    if built and shutil.which(QEMU_USER):
         found += [{"name": f"{QEMU_PREFIX}{board}", "kind": "emulated", "board": board,
                    "notes": f"emulated {board} ({preset.qemu_cpu} under qemu-user, no root): "
                    "times are not hardware times"}

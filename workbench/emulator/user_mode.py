@@ -1,12 +1,12 @@
 """The emulated board without root or namespaces: the agent under ``qemu-aarch64-static -L``.
 
 For places where user namespaces are not available (no root, Binder,
-JupyterHub): a prebuilt root file system (from ``workbench emulator build``
-elsewhere) and qemu-user run the aarch64 Python, numpy and onnxruntime of
-that root directly, with no SSH. Limits, said plainly: there is no binfmt
-registration, so any subprocess a runner starts runs a *host* binary; and
-the board is this machine's files seen through the root (``-L``), not a
-separate machine.
+JupyterHub): a root file system (from ``workbench emulator build --user``,
+which needs no root, or a full ``workbench emulator build``) and qemu-user
+run the aarch64 Python, numpy and onnxruntime of that root directly, with
+no SSH. Limits, said plainly: there is no binfmt registration, so any
+subprocess a runner starts runs a *host* binary; and the board is this
+machine's files seen through the root (``-L``), not a separate machine.
 """
 
 from __future__ import annotations
@@ -43,8 +43,9 @@ class QemuUserDevice(LocalDevice):
                                      hint="Install Debian's qemu-user-static")
         if not (self.root / "usr/bin/python3").exists():
             raise errors.DeviceError("No aarch64 root file system", where=str(self.root),
-                                     hint="Build one with `workbench emulator build` (as root, "
-                                     "possibly on another machine) and copy it here")
+                                     hint="Build one without root with `workbench emulator "
+                                     "build --user` (about a minute), or as root with "
+                                     "`workbench emulator build`")
         self.qemu = qemu
         super().__init__(f"qemu-{self.preset.device}", python=str(self.root / "usr/bin/python3"))
         # qemu-user shows the host's /proc/cpuinfo; with -L it reads ROOT/proc/cpuinfo instead

@@ -1,0 +1,217 @@
+"""The workshop notebooks (notebooks/): each runs top to bottom in a real kernel and shows
+what it says it shows; the committed files carry no outputs and no widget state."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("ipywidgets")
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+PROFILE_MIME = "application/vnd.workbench.profile+json"
+COMPARISON_MIME = "application/vnd.workbench.comparison+json"
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+def saved_state_problems(notebook: Any) -> list[str]:
+    """What a committed notebook must not carry: outputs, execution counts, widget state."""
+    problems = []
+    if "widgets" in notebook.metadata:
+        problems.append("notebook metadata holds widget state")
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        if cell.get("outputs"):
+            problems.append(f"cell {cell.id} has outputs")
+        if cell.get("execution_count") is not None:
+            problems.append(f"cell {cell.id} has an execution count")
+        if "widgets" in cell.metadata:
+            problems.append(f"cell {cell.id} metadata holds widget state")
+    return problems
+
+
+def _read(name: str) -> Any:
+    return nbformat.read(NOTEBOOKS / name, as_version=4)
+
+
+def _execute(name: str, folder: Path) -> dict[str, Any]:
+    """Run a copy of the notebook in ``folder`` (what it writes stays there); its cells by id."""
+    shutil.copy(NOTEBOOKS / name, folder / name)
+    notebook = nbformat.read(folder / name, as_version=4)
+    client = nbclient.NotebookClient(notebook, timeout=240, kernel_name="python3",
+                                     resources={"metadata": {"path": str(folder)}})
+    client.execute()
+    return {cell.id: cell for cell in notebook.cells}
+
+
+def _text(cell: Any) -> str:
+    parts = []
+    for output in cell.outputs:
+        parts.append(output.get("text", ""))
+        parts.append(str(output.get("data", {}).get("text/plain", "")))
+    return "".join(parts)
+
+
+def _data(cell: Any, mime: str) -> list[Any]:
+    return [o["data"][mime] for o in cell.outputs if mime in o.get("data", {})]
+
+
+def _profile_shown(cell: Any) -> dict[str, Any]:
+    shown = _data(cell, PROFILE_MIME)
+    assert shown, [sorted(o.get("data", {})) for o in cell.outputs]
+    document = shown[0] if isinstance(shown[0], dict) else json.loads(shown[0])
+    return dict(document)
+
+
+# --- the committed files --------------------------------------------------------------------
+
+def test_the_path_has_six_numbered_notebooks_and_a_teachers_readme() -> None:
+    names = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+    assert [n[:3] for n in names] == ["01-", "02-", "03-", "04-", "05-", "06-"]
+    readme = (NOTEBOOKS / "README.md").read_text()
+    for name in names:
+        assert name in readme
+    for topic in ("What to prepare", "known_hosts", "no boards", "min"):
+        assert topic in readme
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
+def test_committed_notebooks_have_no_outputs_and_no_widget_state(name: str) -> None:
+    assert saved_state_problems(_read(name)) == []
+
+
+def test_a_notebook_saved_with_outputs_or_widget_state_is_refused() -> None:
+    notebook = _read("01-first-profile.ipynb")
+    ran = copy.deepcopy(notebook)
+    code = next(c for c in ran.cells if c.cell_type == "code")
+    code.outputs = [nbformat.v4.new_output("stream", name="stdout", text="hi\n")]
+    code.execution_count = 1
+    ran.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    problems = saved_state_problems(ran)
+    assert any("outputs" in p for p in problems)
+    assert any("execution count" in p for p in problems)
+    assert any("widget state" in p for p in problems)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
+def test_each_notebook_states_its_goal_and_hides_the_solutions_of_its_exercises(
+        name: str) -> None:
+    notebook = _read(name)
+    assert "**Goal:**" in notebook.cells[0].source
+    solutions = [c for c in notebook.cells if "solution" in c.metadata.get("tags", [])]
+    exercises = [c for c in notebook.cells
+                 if c.cell_type == "markdown" and c.source.startswith("### Exercise")]
+    assert solutions and len(solutions) == len(exercises)
+    assert all(c.metadata.get("jupyter", {}).get("source_hidden") for c in solutions)
+
+
+# --- each notebook, executed ---------------------------------------------------------------
+
+def test_first_profile_shows_the_model_the_ui_run_the_profile_its_plots_and_exports(
+        tmp_path: Path) -> None:
+    cells = _execute("01-first-profile.ipynb", tmp_path)
+    assert re.search(r"mobilenetv2: \d+ nodes, 3,504,872 parameters, 301 M MACs",
+                     _text(cells["model-figures"]))
+    assert "<table" in str(_data(cells["model-layers"], "text/html"))
+    assert _data(cells["ui"], WIDGET_MIME)
+    assert "done" in _text(cells["ui-run"])
+    assert _profile_shown(cells["ui-run"])["model"]["name"] == "mobilenetv2"
+    shown = _profile_shown(cells["profile"])
+    assert shown["backend"]["options"]["intra_op_threads"] == 2
+    assert shown["topology"]["nodes"]  # what the graph view draws
+    assert re.search(r"median [\d.]+ ms over 20 runs", _text(cells["latency"]))
+    assert "original_nodes" in str(_data(cells["layer-table"], "text/html"))
+    for plot in ("plot-top", "plot-ops"):
+        assert _data(cells[plot], "image/png"), plot
+    assert (tmp_path / "first-profile.html").stat().st_size > 0
+    assert json.loads((tmp_path / "first-profile-trace.json").read_text())
+    assert _data(cells["solution-threads"], COMPARISON_MIME)
+
+
+def test_targets_estimates_three_boards_and_finds_depthwise_convolutions_memory_bound(
+        tmp_path: Path) -> None:
+    from workbench import targets
+
+    cells = _execute("02-targets.ipynb", tmp_path)
+    assert f"{len(targets.names())} boards:" in _text(cells["catalog"])
+    times = dict(re.findall(r"(\S+)\s+estimated\s+([\d.]+) ms", _text(cells["estimates"])))
+    assert set(times) == {"raspberry-pi-5", "raspberry-pi-4", "raspberry-pi-zero-2-w"}
+    assert float(times["raspberry-pi-5"]) < float(times["raspberry-pi-zero-2-w"])
+    assert _data(cells["compare-estimates"], COMPARISON_MIME)
+    bound = {kind: (int(m), int(n)) for kind, m, n in re.findall(
+        r"(depthwise 3x3|pointwise 1x1): (\d+) of (\d+) memory bound", _text(cells["bound"]))}
+    memory, total = bound["depthwise 3x3"]
+    assert total > 0 and memory == total
+    assert bound["pointwise 1x1"][0] < bound["pointwise 1x1"][1]
+    assert "int8:" in _text(cells["solution-int8"])
+
+
+def test_backends_compares_onnxruntime_options_and_litert_with_delegation_reports(
+        tmp_path: Path) -> None:
+    cells = _execute("03-backends.ipynb", tmp_path)
+    rows = {label: int(n) for label, n in re.findall(r"^(.+?)\s+median [\d.]+ ms, (\d+) layer rows",
+                                                     _text(cells["ort-options"]), re.M)}
+    # graph optimisation fuses Conv with its activation: fewer rows than node by node
+    assert rows["2 threads"] < rows["no graph optimisation"]
+    assert _data(cells["ort-compare"], COMPARISON_MIME)
+    assert "LiteRT median" in _text(cells["litert"])
+    assert _data(cells["litert-compare"], COMPARISON_MIME)
+    assert "CPUExecutionProvider" in str(_data(cells["delegation-ort"], "text/html"))
+    assert "XNNPACK" in str(_data(cells["delegation-litert"], "text/html"))
+    assert _data(cells["delegation-plot"], "image/png")
+
+
+@pytest.mark.skipif(not (shutil.which("sshd") or Path("/usr/sbin/sshd").exists()),
+                    reason="openssh-server is not installed: run `bash tests/setup.sh`")
+def test_remote_boards_confirms_the_host_key_sets_up_profiles_and_queues(
+        tmp_path: Path) -> None:
+    cells = _execute("04-remote-boards.ipynb", tmp_path)
+    refused = _text(cells["host-key-refused"])
+    trusted = _text(cells["host-key-trusted"])
+    assert "SHA256:" in refused and "trusted, written to" in trusted
+    assert "setup" in _text(cells["needs-setup"])
+    assert _profile_shown(cells["profile-board"])["device"]["name"] == "practice"
+    assert _data(cells["compare"], COMPARISON_MIME)
+    queued = _text(cells["queue"])
+    assert "second job: waiting" in queued and "'place': 1" in queued
+    assert re.search(r"first: cancelled \| second: done \| 5 runs", _text(cells["queue-done"]))
+    assert "board stopped: True" in _text(cells["stop-board"])
+    # the key made for the practice board never left its folder
+    assert (tmp_path / "practice-board" / "client_ed25519").exists()
+
+
+def test_accuracy_and_speed_quantises_compares_outputs_and_measures_real_accuracy(
+        tmp_path: Path) -> None:
+    cells = _execute("05-accuracy-and-speed.ipynb", tmp_path)
+    errors = [float(e) for e in re.findall(r"max abs error ([\d.]+)", _text(cells["errors"]))]
+    assert errors and all(e > 0 for e in errors)  # int8 differs from fp32, and says by how much
+    found = re.search(r"fp32 ([\d.]+)%, int8 ([\d.]+)%", _text(cells["accuracy"]))
+    assert found, _text(cells["accuracy"])
+    fp32, int8 = float(found[1]), float(found[2])
+    assert fp32 > 90 and abs(fp32 - int8) <= 1.5
+    assert _data(cells["latency"], COMPARISON_MIME)
+
+
+def test_vendor_backend_is_installed_profiled_and_passes_the_conformance_check(
+        tmp_path: Path) -> None:
+    cells = _execute("06-vendor-backend.ipynb", tmp_path)
+    assert "'tiny-npu'" in _text(cells["found"])
+    shown = _profile_shown(cells["profile"])
+    assert shown["backend"]["name"] == "tiny-npu"
+    assert {layer["provider"] for layer in shown["layers"]} == {"tiny-npu"}
+    assert _text(cells["conformance-verdict"]).strip() == "conformant"
+    # installed into the class's folder, not into the environment the tests run in
+    assert list((tmp_path / "installed").glob("tiny_npu_backend*"))
+    from workbench import backends
+
+    assert "tiny-npu" not in backends.available()

@@ -1,0 +1,77 @@
+"""Running a command as a user without root, with this test environment's packages.
+
+The tests often run as root, and the test venv's interpreter may live where
+other users cannot reach it (a pyenv build under /root). So the unprivileged
+user gets a venv of its own, made from a system Python of the same version,
+whose ``.pth`` adds the test venv's packages after its own.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+NOBODY = 65534
+
+
+def ids() -> tuple[int, int]:
+    """Whom to run as: this user when not root, else ``nobody``."""
+    return (os.geteuid(), os.getegid()) if os.geteuid() != 0 else (NOBODY, NOBODY)
+
+
+def prefix(uid: int | None = None, gid: int | None = None) -> list[str]:
+    """The command prefix that drops root (nothing when the tests are not root)."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv (util-linux) is not installed")
+    default_uid, default_gid = ids()
+    return ["setpriv", f"--reuid={uid if uid is not None else default_uid}",
+            f"--regid={gid if gid is not None else default_gid}", "--clear-groups", "--"]
+
+
+def give(path: Path, uid: int | None = None, gid: int | None = None) -> None:
+    """Hand ``path`` and everything under it to the unprivileged user."""
+    if os.geteuid() != 0:
+        return
+    default_uid, default_gid = ids()
+    for item in [path, *path.rglob("*")]:
+        os.lchown(item, uid if uid is not None else default_uid,
+                  gid if gid is not None else default_gid)
+
+
+@contextmanager
+def folder() -> Iterator[Path]:
+    """A folder the unprivileged user owns and can reach (pytest's tmp_path is root's alone)."""
+    made = Path(tempfile.mkdtemp(prefix="workbench-unprivileged-"))
+    made.chmod(0o755)
+    give(made)
+    try:
+        yield made
+    finally:
+        shutil.rmtree(made, ignore_errors=True)
+
+
+def python_venv(folder: Path, *, with_test_packages: bool = True) -> Path:
+    """A venv at ``folder`` the unprivileged user can run; its python. Skips where none can be
+    made (no system Python of this version)."""
+    version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    base = next((p for p in (f"/usr/bin/{version}", f"/usr/local/bin/{version}")
+                 if os.path.exists(p)), None)
+    if base is None:
+        pytest.skip(f"no system {version} that a user without root can run")
+    subprocess.run([base, "-m", "venv", "--without-pip", str(folder)], check=True)
+    if with_test_packages:
+        packages = sysconfig.get_paths()["purelib"]
+        (folder / "lib" / version / "site-packages" / "test-environment.pth").write_text(
+            f"import site; site.addsitedir({packages!r})\n")
+    return folder / "bin" / "python"
