@@ -78,6 +78,9 @@ def _header_rows(profile: Profile) -> list[tuple[str, str]]:
 def _latency_rows(profile: Profile) -> list[tuple[str, str]]:
     stats, latency = profile.latency, profile.document["latency"]
     rows = [("runs", str(stats.get("count", 0)))]
+    expected = fmt.estimate_line(profile.document)
+    if expected:
+        rows.append(("estimate", expected))
     rows += [(key, f"{fmt.fmt_number(stats.get(key))} ms")
              for key in ("median", "p90", "p99", "mean", "std", "min", "max")]
     rows += [("cold (first run)", f"{fmt.fmt_number(latency.get('cold_ms'))} ms"),

@@ -54,6 +54,9 @@ def _latency_lines(profile: Profile) -> list[str]:
              f"p90 {fmt.fmt_number(stats.get('p90'))} ms  "
              f"mean {fmt.fmt_number(stats.get('mean'))} ± "
              f"{fmt.fmt_number(stats.get('std'))} ms  ({stats.get('count', 0)} runs)"]
+    expected = fmt.estimate_line(profile.document)
+    if expected:
+        lines.append(f"estimate  {expected}")
     if stats.get("median_ci"):
         low, high = stats["median_ci"]
         lines.append(f"          median 95% CI {fmt.fmt_number(low)}-{fmt.fmt_number(high)} ms")
