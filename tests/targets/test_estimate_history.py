@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import workbench
+from tests.conftest import conv_relu_model
 from workbench import history, targets
 from workbench.jobs import estimate
 from workbench.models import Model, load_model
@@ -14,7 +15,6 @@ from workbench.profiling import Profile
 from workbench.targets.calibration import Calibration, Ceiling
 from workbench.targets.kernels import CLASSES, COMPUTE_CLASSES
 from workbench.targets.roofline import CLASS_ERROR_PCT, DATASHEET_ERROR_PCT
-from tests.conftest import conv_relu_model
 
 
 @pytest.fixture(scope="module")

@@ -88,9 +88,18 @@ def classify(op_type: str, input_shapes: Sequence[Any] | None) -> str:
 
 def shape_key(op_type: str, input_shapes: Sequence[Any] | None,
               output_shapes: Sequence[Any] | None) -> str:
-    """A layer's shapes as text: layers with equal keys run the same kernel on the same sizes."""
+    """A layer's shapes as text: layers with equal keys run the same kernel on the same sizes.
+
+    A compute layer's key holds its data and weight shapes only: a runtime that
+    folds BatchNormalization into a convolution gives it a bias the model's
+    node lacks, and both must meet under one key.
+    """
     def text(shapes: Sequence[Any] | None) -> str:
         return ";".join("x".join(str(d) for d in s) if isinstance(s, (list, tuple)) else "?"
                         for s in (shapes or []))
 
-    return f"{classify(op_type, input_shapes)}|{text(input_shapes)}|{text(output_shapes)}"
+    kernel_class = classify(op_type, input_shapes)
+    inputs = list(input_shapes or [])
+    if kernel_class in COMPUTE_CLASSES:
+        inputs = inputs[:2]
+    return f"{kernel_class}|{text(inputs)}|{text(output_shapes)}"
