@@ -91,8 +91,7 @@ from typing import Any, ClassVar
 __all__ = [
     "AccuracyError", "AgentCrashed", "AgentError", "ArtifactCorrupt", "AuthenticationFailed",
     "BackendError", "BackendNotFound", "BackendUnavailable", "BoardEnvironmentError",
-    "BoardPythonMissing", "CalibrationUnstable", "ConnectionFailed", "ConnectionRefused",
-    "DeviceBusy", "DeviceError",
+    "BoardPythonMissing", "ConnectionFailed", "ConnectionRefused", "DeviceBusy", "DeviceError",
     "DeviceNotFound", "DiskFull", "EmulatorUnavailable", "EstimateError", "FormatError",
     "HistoryError", "HostKeyChanged", "InputSpecError", "InvalidGraph", "InvalidOptionValue",
     "InvalidTfliteModel", "JobCancelled", "JobFailed", "JobGone", "JobModelChanged",
@@ -485,13 +484,6 @@ class EstimateError(TargetError):
     """A roofline estimate cannot be made (no clock, no bandwidth, symbolic shapes)."""
 
     default_hint = "Estimate on a catalog board (`workbench targets`), or calibrate the device"
-
-
-class CalibrationUnstable(TargetError):
-    """A device's calibration runs disagreed too much to trust its ceilings (a busy device)."""
-
-    default_hint = ("Stop what else runs on the device, pin the calibration to a quiet core "
-                    "(cores=[N]), and calibrate again")
 
 
 class JobNotFound(JobFailed):

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from workbench import errors, targets
-from workbench.jobs import calibrate, estimate
-from workbench.jobs.measure import stored_calibration
+from workbench.jobs import calibrate, estimate, stored_calibration
 from workbench.models import Model, load_model
 from workbench.targets.calibration import Calibration, Ceiling
 from workbench.targets.kernels import CLASSES, classify
+from workbench.targets.roofline import CLASS_ERROR_PCT
 
 #: short runs: these tests are about what a calibration records, not about its precision
 QUICK = {"time_budget_s": 0.3, "attempts": 1}
@@ -70,9 +70,11 @@ def test_a_calibration_on_a_core_shared_with_a_busy_loop_is_refused_and_not_kept
     assert not refused.accepted
     assert "wider than" in refused.reason()
     assert stored_calibration("local") is None
-    with pytest.raises(errors.CalibrationUnstable, match="not to be trusted") as caught:
-        estimate("zoo:mobilenetv2", target="raspberry-pi-5", calibrate=refused)
-    assert "quiet core" in caught.value.hint
+    with pytest.warns(UserWarning, match="not to be trusted .* none of it is kept"):
+        used = estimate("zoo:mobilenetv2", target="raspberry-pi-5", calibrate=refused)
+    assert any("was not accepted" in w for w in used.document["warnings"])
+    # its spread widens the error bar beyond that of a class ceiling alone
+    assert used.document["estimate"]["error_pct"] > CLASS_ERROR_PCT + 1
 
 
 def test_an_accepted_calibration_is_kept_and_replaces_a_refused_one_in_estimates(

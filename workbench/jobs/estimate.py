@@ -77,9 +77,9 @@ def estimate(model: Model | str | Path, *, target: Target | str | None = None,
     With ``calibrate``, ceilings measured on ``device`` (a tiny job per kernel
     class, see :func:`workbench.jobs.calibrate`; or a Calibration measured
     before) replace the datasheet's peaks, and the profile's ``target``
-    section says so. A calibration whose runs disagree
-    too much (a busy device) gives way to the device's last accepted one, and
-    with none kept it is a CalibrationUnstable error. With ``history``, the
+    section says so. A calibration whose runs disagree too much (a busy
+    device) gives way to the device's last accepted one; with none kept it is
+    used with a warning, and its spread widens the error bar. With ``history``, the
     rates ``device`` reached in its measured profiles cost the layers they
     cover (:func:`workbench.history.observations`), and the estimate says how
     many it used. ``cluster`` is read by
@@ -121,7 +121,8 @@ def _fresh_calibration(device: Device | str) -> Calibration:
 
 
 def _trusted(fresh: Calibration) -> Calibration:
-    """``fresh`` when it is accepted, else the device's last accepted calibration."""
+    """``fresh`` when it is accepted, else the device's last accepted calibration, else
+    ``fresh`` still: its wide spread widens the estimate's error bar, and a warning says why."""
     import warnings
 
     from workbench.jobs.measure import stored_calibration
@@ -130,9 +131,10 @@ def _trusted(fresh: Calibration) -> Calibration:
         return fresh
     kept = stored_calibration(fresh.device)
     if kept is None:
-        raise errors.CalibrationUnstable(
-            f"The calibration of {fresh.device} is not to be trusted: {fresh.reason()}, and no "
-            "earlier calibration of it is kept", where=WHERE)
+        warnings.warn(f"The calibration of {fresh.device} is not to be trusted "
+                      f"({fresh.reason()}) and none of it is kept: the estimate uses it with "
+                      "a wider error bar. Calibrate it again when it is quiet", stacklevel=3)
+        return fresh
     warnings.warn(f"The calibration of {fresh.device} just now is not to be trusted "
                   f"({fresh.reason()}); the estimate uses the one kept from {kept.created}",
                   stacklevel=3)

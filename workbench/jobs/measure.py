@@ -89,8 +89,8 @@ def _conditions(profiles: list[Profile]) -> dict[str, Any]:
 
 def calibrate(device: Device | str = "local", *, backend: str = "onnxruntime",
               options: dict[str, Any] | None = None,
-              classes: tuple[str, ...] | list[str] | None = None, attempts: int = 3,
-              time_budget_s: float = 2.0, max_spread_pct: float | None = None,
+              classes: tuple[str, ...] | list[str] | None = None, attempts: int = 2,
+              time_budget_s: float = 1.0, max_spread_pct: float | None = None,
               store: bool = True, **run: Any) -> Calibration:
     """Measure the device's ceiling per kernel class, and keep it when it reproduces.
 
@@ -118,7 +118,7 @@ def calibrate(device: Device | str = "local", *, backend: str = "onnxruntime",
     limit = MAX_SPREAD_PCT if max_spread_pct is None else float(max_spread_pct)
     if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
         raise errors.InvalidOptionValue(f"attempts={attempts!r} is not a whole number >= 1",
-                                        where="calibrate", hint="Give attempts=3, the default")
+                                        where="calibrate", hint="Give attempts=2, the default")
     chosen = tuple(classes or CLASSES)
     unknown = [c for c in chosen if c not in CLASSES]
     if unknown:
