@@ -361,9 +361,32 @@ def estimate(target: Target, model: Model | str, *, threads: int | None = None,
         "estimate": {"error_pct": error_pct, "error_source": error_source,
                      "history": observations.summary() if observations is not None else None,
                      "layers_from_history": sum(r["rate_source"] == "history" for r in rows),
-                     "observations_used": sum(r["observations"] for r in rows)},
+                     "observations_used": sum(r["observations"] for r in rows),
+                     "classes": _per_class(rows, costing)},
     }
     return Profile(document, where=f"estimate of {model.name} on {target.name}")
+
+
+def _per_class(rows: list[dict[str, Any]], costing: _Costing) -> list[dict[str, Any]]:
+    """Per kernel class: its layers, their share of the time, where their rates came from."""
+    from workbench.targets.kernels import CLASSES, DESCRIPTIONS
+
+    found = []
+    for kernel_class in CLASSES:
+        mine = [r for r in rows if r["kernel_class"] == kernel_class]
+        if not mine:
+            continue
+        share = sum(r["share"] for r in mine)
+        error = (sum(r["error_pct"] * r["share"] for r in mine) / share if share
+                 else mine[0]["error_pct"])
+        sources = {s: sum(r["rate_source"] == s for r in mine)
+                   for s in ("history", "calibrated", "datasheet")}
+        calibrated = costing.ceilings.rate(kernel_class) if costing.ceilings else None
+        found.append({"kernel_class": kernel_class, "description": DESCRIPTIONS[kernel_class],
+                      "layers": len(mine), "share": share, "error_pct": error,
+                      "sources": {k: v for k, v in sources.items() if v},
+                      "calibrated": str(calibrated) if calibrated else None})
+    return found
 
 
 def _total_error(rows: list[dict[str, Any]], total_us: float,

@@ -66,6 +66,21 @@ def _latency_lines(profile: Profile) -> list[str]:
     return lines
 
 
+#: the kernel-class table of an estimate: (header, numeric) columns
+CLASS_COLUMNS = (("kernel class", False), ("layers", True), ("share", True), ("error bar", True),
+                 ("rates from", False), ("calibrated ceiling", False))
+
+
+def class_cells(profile: Profile) -> list[list[str]]:
+    """An estimate's kernel classes as table cells (none for a measured profile)."""
+    section = profile.document.get("estimate") or {}
+    return [[str(c["kernel_class"]), str(c["layers"]), fmt.fmt_share(c["share"]),
+             f"± {c['error_pct']:.0f} %",
+             ", ".join(f"{source} {count}" for source, count in c["sources"].items()),
+             str(c.get("calibrated") or "–")]
+            for c in section.get("classes") or []]
+
+
 def header_lines(profile: Profile) -> list[str]:
     """The summary's header: label, caveat, model, device, target, backend, latency, memory."""
     doc = profile.document
@@ -102,6 +117,11 @@ def profile_summary(profile: Profile, top: int = 10) -> str:
                       f"per run{per}:", *layer_text(layers)]
     else:
         lines += ["", "No per-layer rows (profile_runs was 0)."]
+    classes = class_cells(profile)
+    if classes:
+        lines += ["", "Kernel classes (each layer costed at its class's rate):",
+                  *fmt.text_table([h for h, _ in CLASS_COLUMNS], classes,
+                                  [n for _, n in CLASS_COLUMNS])]
     lines += delegation_text(doc.get("delegation"))
     if doc.get("warnings"):
         lines += ["", "Warnings:", *(f"- {w}" for w in doc["warnings"])]
