@@ -62,8 +62,13 @@ def test_every_estimate_carries_an_error_bar_shown_in_summary_and_report(small: 
     assert CLASS_ERROR_PCT < bar < DATASHEET_ERROR_PCT
     total = calibrated.latency["median"]
     shown = f"{workbench.profiling._text.fmt_number(total)} ms ± {bar:.0f} %"
-    assert f"estimate  {shown}" in calibrated.summary()
-    assert shown in calibrated.to_html()
+    summary, report = calibrated.summary(), calibrated.to_html()
+    assert f"estimate  {shown}" in summary and shown in report
+    # which class each layer fell in, and at which calibrated ceiling it was costed
+    conv = next(c for c in calibrated.document["estimate"]["classes"]
+                if c["kernel_class"] == "conv")
+    assert conv["layers"] == 2 and conv["sources"] == {"calibrated": 2}
+    assert "conv 20.0 GFLOP/s ± 2%" in summary and "conv 20.0 GFLOP/s ± 2%" in report
 
 
 def test_compare_estimate_says_whether_the_measurement_fell_inside_the_error_bar(
