@@ -4,9 +4,10 @@ Each timed layer of a measured profile is an observation: its kernel class,
 its shapes, and the rate it ran at (GFLOP/s for a compute class, GB/s for a
 memory-bound one). An estimate for a device with observations costs a layer
 at the rate that device reached on a layer of the same class and shapes, or
-else at the median rate of its class, and its error bar is the spread of the
-rates it used. :func:`workbench.jobs.observations` reads them from the
-history; this module is a pure function of profile documents.
+else (when no calibrated ceiling is given for the class) at the median rate
+of its class, and its error bar is the spread of the rates it used.
+:func:`workbench.history.observations` reads them from the history; this
+module is a pure function of profile documents.
 """
 
 from __future__ import annotations

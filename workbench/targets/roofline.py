@@ -219,14 +219,15 @@ class _Costing:
         compute = kernel_class in COMPUTE_CLASSES
         factor = self.dtype_factor if compute else 1.0
         seen = self.observations.rate(kernel_class, shape) if self.observations else None
-        if seen is not None:
+        measured = self.ceilings.rate(kernel_class) if self.ceilings else None
+        if seen is not None and (seen.matched == "shape" or measured is None):
+            # a class's median over other shapes is a weaker guide than its calibrated ceiling
             rate = seen.rate * factor
             time_us = class_work(kernel_class, macs, moved) / (rate * 1e3) if rate > 0 else 0.0
             text = (f"{kernel_class} {rate:.1f} {unit(kernel_class)} (history, {seen.count} "
                     f"{'at these shapes' if seen.matched == 'shape' else 'of the class'})")
             return _Layer(time_us, time_us if compute else 0.0, 0.0 if compute else time_us,
                           text, "history", seen.error_pct, seen.count)
-        measured = self.ceilings.rate(kernel_class) if self.ceilings else None
         gemm = self.ceilings.rate("gemm") if self.ceilings else None
         memory = self.ceilings.rate("elementwise") if self.ceilings else None
         fp32 = gemm.rate if gemm else self.peak_fp32
