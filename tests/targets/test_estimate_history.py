@@ -53,7 +53,7 @@ def quiet_calibration() -> Calibration:
                        threads=1, created="2026-11-30T00:00:00+00:00")
 
 
-def test_every_estimate_carries_an_error_bar_shown_in_summary_and_report(small: Model) -> None:
+def test_every_estimate_carries_an_error_bar_shown_in_its_summary(small: Model) -> None:
     datasheet = targets.get("raspberry-pi-5").estimate(small)
     assert datasheet.document["estimate"]["error_pct"] == pytest.approx(DATASHEET_ERROR_PCT)
     assert all(row["error_pct"] == DATASHEET_ERROR_PCT for row in datasheet.layers)
@@ -62,13 +62,13 @@ def test_every_estimate_carries_an_error_bar_shown_in_summary_and_report(small: 
     assert CLASS_ERROR_PCT < bar < DATASHEET_ERROR_PCT
     total = calibrated.latency["median"]
     shown = f"{workbench.profiling._text.fmt_number(total)} ms ± {bar:.0f} %"
-    summary, report = calibrated.summary(), calibrated.to_html()
-    assert f"estimate  {shown}" in summary and shown in report
+    summary = calibrated.summary()  # the report's rendering is checked with the CLI's
+    assert f"estimate  {shown}" in summary
     # which class each layer fell in, and at which calibrated ceiling it was costed
     conv = next(c for c in calibrated.document["estimate"]["classes"]
                 if c["kernel_class"] == "conv")
     assert conv["layers"] == 2 and conv["sources"] == {"calibrated": 2}
-    assert "conv 20.0 GFLOP/s ± 2%" in summary and "conv 20.0 GFLOP/s ± 2%" in report
+    assert "conv 20.0 GFLOP/s ± 2%" in summary
 
 
 def test_compare_estimate_says_whether_the_measurement_fell_inside_the_error_bar(
