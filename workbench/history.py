@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from workbench.profiling import Profile
+    from workbench.targets.observations import Observations
 
 #: the columns of the index, in listing order
 COLUMNS = ("id", "created", "kind", "model", "model_sha256", "device", "backend", "label",
@@ -317,6 +318,32 @@ def load_profile(reference: str | os.PathLike[str]) -> Profile:
     if not isinstance(reference, str) or text.endswith(".json") or Path(text).exists():
         return Profile.load(text)
     return load(text)
+
+
+def observations(device: str, *, backend: str | None = "onnxruntime",
+                 limit: int = 50, exclude_model: str | None = None) -> Observations:
+    """What ``device`` achieved, layer by layer, in its newest ``limit`` measured profiles.
+
+    An estimate given these (``target.estimate(m, observations=...)``) costs each
+    layer at the rate the device reached on layers of its kernel class and
+    shapes. ``exclude_model`` leaves out one model's profiles (by name or
+    sha256 prefix), e.g. to see how well the others predict it. Profiles that
+    no longer read are skipped.
+    """
+    import json
+
+    from workbench.targets.observations import Observations
+
+    documents = []
+    for entry in entries(device=device, backend=backend, kind="measured", limit=limit):
+        if exclude_model and (entry.model == exclude_model
+                              or entry.model_sha256.startswith(exclude_model.lower())):
+            continue
+        try:
+            documents.append(json.loads(entry.path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            continue
+    return Observations.of(device, documents)
 
 
 def remove(entry_id: str) -> None:

@@ -42,7 +42,12 @@ def test_estimate_prints_the_layers_and_writes_the_report(
                  "--dtype", "int8", "--out", str(report)]) == 0
     out = capsys.readouterr().out
     assert "compute-bound" in out and "memory-bound" in out and "ESTIMATE" in out
-    assert report.read_text().startswith("<!DOCTYPE html>")
+    page = report.read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    # the error bar and the kernel classes, in the printed summary and in the report
+    for shown in (out, page):
+        assert "± 100 % (datasheet peaks (a lower bound))" in shown and "depthwise" in shown
+    assert "<h2>Kernel classes</h2>" in page
 
 
 def test_estimate_on_a_core_instead_of_a_board_exits_2(capsys: pytest.CaptureFixture[str]

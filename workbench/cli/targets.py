@@ -98,7 +98,8 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     from workbench.jobs.estimate import estimate
 
     profile = estimate(load_model(args.model, args.shape), target=args.target,
-                       device=args.device, calibrate=args.calibrate, threads=args.threads,
+                       device=args.device, calibrate=args.calibrate, history=args.history,
+                       threads=args.threads,
                        dtype=args.dtype, cluster=args.cluster)
     out = console()
     out.print(profile.summary(top=args.top), markup=False)
@@ -135,7 +136,9 @@ def add_parsers(subparsers: Any) -> None:
     estimate.add_argument("--device", default=None, help="a device: its detected board is the "
                           "target unless --target is given")
     estimate.add_argument("--calibrate", action="store_true", help="measure the device's "
-                          "compute and memory ceilings and use them instead of the datasheet's")
+                          "ceiling per kernel class and use them instead of the datasheet's")
+    estimate.add_argument("--history", action="store_true", help="cost layers at the rates "
+                          "the device reached in its measured profiles (the history)")
     estimate.add_argument("--shape", action="append", default=[], metavar="DIM=N",
                           help="fix a symbolic dim, e.g. --shape batch=1")
     estimate.add_argument("--threads", type=int, default=None,

@@ -11,8 +11,9 @@ Modules, one concept each:
 * :mod:`~workbench.jobs.document`: the profile document assembled from a result;
 * :mod:`~workbench.jobs.handle`: :class:`Job`, ``submit()`` and ``profile()``;
 * :mod:`~workbench.jobs.measure`: what needs a live device to learn about a target:
-  ``detect_target()`` and ``calibrate()``; :mod:`~workbench.jobs.estimate`: which board an
-  estimate is for (named, or a device's detected board) and the estimate itself.
+  ``detect_target()``, ``calibrate()`` and ``stored_calibration()``;
+  :mod:`~workbench.jobs.estimate`: which board an estimate is for (named, or a device's
+  detected board) and the estimate itself.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from workbench.jobs.build import Prepared, as_model, build_job, execute, finish,
 from workbench.jobs.document import detected_target, layer_table, profile_document
 from workbench.jobs.estimate import estimate, estimate_target
 from workbench.jobs.handle import FINAL_STATES, STATES, Job, profile, submit
-from workbench.jobs.measure import calibrate, detect_target
+from workbench.jobs.measure import calibrate, detect_target, stored_calibration
 from workbench.jobs.settings import (
     MIN_STABLE_RUNS,
     RunKeywords,
@@ -53,5 +54,6 @@ __all__ = [
     "prepare",
     "profile",
     "profile_document",
+    "stored_calibration",
     "submit",
 ]

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from workbench.devices.base import Device, DeviceInfo
     from workbench.models import Model
     from workbench.profiling import Profile
+    from workbench.targets.calibration import Calibration
     from workbench.targets.target import Target
 
 #: the ``where`` of the errors below: the estimate as a whole, not one argument
@@ -68,30 +69,73 @@ def estimate_target(target: Target | str | None = None,
 
 
 def estimate(model: Model | str | Path, *, target: Target | str | None = None,
-             device: Device | str | None = None, calibrate: bool = False,
-             threads: int | None = None, dtype: str = "fp32",
+             device: Device | str | None = None, calibrate: bool | Calibration = False,
+             history: bool = False, threads: int | None = None, dtype: str = "fp32",
              cluster: str | int = "big") -> Profile:
     """A roofline estimate of ``model`` on the board :func:`estimate_target` picks.
 
-    With ``calibrate``, ceilings measured on ``device`` (two tiny jobs, see
-    :func:`workbench.jobs.calibrate`) replace the datasheet's peaks, and the
-    profile's ``target`` section says so. ``cluster`` is read by
+    With ``calibrate``, ceilings measured on ``device`` (a tiny job per kernel
+    class, see :func:`workbench.jobs.calibrate`; or a Calibration measured
+    before) replace the datasheet's peaks, and the profile's ``target``
+    section says so. A calibration whose runs disagree too much (a busy
+    device) gives way to the device's last accepted one; with none kept it is
+    used with a warning, and its spread widens the error bar. With ``history``, the
+    rates ``device`` reached in its measured profiles cost the layers they
+    cover (:func:`workbench.history.observations`), and the estimate says how
+    many it used. ``cluster`` is read by
     :func:`~workbench.jobs.settings.parse_cluster`, so text such as ``"1"``
     works as the command line gives it. The profile is of kind ``estimate``.
     """
-    if calibrate and device is None:
-        raise errors.EstimateError("calibrate=True measures a device, and none was given",
-                                   where=WHERE, hint="Name the device to measure: "
-                                   "device='pi5' (`--device pi5`)")
+    for wanted, flag in ((calibrate is True, "calibrate=True measures"),
+                         (history, "history=True reads the profiles of")):
+        if wanted and device is None:
+            raise errors.EstimateError(f"{flag} a device, and none was given", where=WHERE,
+                                       hint="Name the device: device='pi5' (`--device pi5`)")
     chosen_cluster = parse_cluster(cluster)
     board = estimate_target(target, device)
     from workbench.jobs.build import as_model
 
     loaded = as_model(model)  # before calibrating: a model that does not load costs no jobs
     ceilings = None
-    if calibrate and device is not None:
-        from workbench.jobs.measure import calibrate as measure_ceilings
+    if calibrate is True and device is not None:
+        ceilings = _trusted(_fresh_calibration(device))
+    elif not isinstance(calibrate, bool):
+        ceilings = _trusted(calibrate)
+    observations = None
+    if history and device is not None:
+        from workbench import history as store
 
-        ceilings = measure_ceilings(device)
+        observations = store.observations(_device_name(device))
     return board.estimate(loaded, threads=threads, dtype=dtype, cluster=chosen_cluster,
-                          ceilings=ceilings)
+                          ceilings=ceilings, observations=observations)
+
+
+def _fresh_calibration(device: Device | str) -> Calibration:
+    import warnings
+
+    from workbench.jobs.measure import calibrate
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a refusal is reported by _trusted, once
+        return calibrate(device)
+
+
+def _trusted(fresh: Calibration) -> Calibration:
+    """``fresh`` when it is accepted, else the device's last accepted calibration, else
+    ``fresh`` still: its wide spread widens the estimate's error bar, and a warning says why."""
+    import warnings
+
+    from workbench.jobs.measure import stored_calibration
+
+    if fresh.accepted:
+        return fresh
+    kept = stored_calibration(fresh.device)
+    if kept is None:
+        warnings.warn(f"The calibration of {fresh.device} is not to be trusted "
+                      f"({fresh.reason()}) and none of it is kept: the estimate uses it with "
+                      "a wider error bar. Calibrate it again when it is quiet", stacklevel=3)
+        return fresh
+    warnings.warn(f"The calibration of {fresh.device} just now is not to be trusted "
+                  f"({fresh.reason()}); the estimate uses the one kept from {kept.created}",
+                  stacklevel=3)
+    return kept

@@ -11,11 +11,16 @@ jobs on a device and hand the results to it.
 from __future__ import annotations
 
 import datetime as _dt
+import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from workbench import errors
 
 if TYPE_CHECKING:
     from workbench.devices.base import Device, DeviceInfo
-    from workbench.targets.calibration import Calibration
+    from workbench.profiling import Profile
+    from workbench.targets.calibration import Calibration, Ceiling
     from workbench.targets.detection import Detection
 
 
@@ -39,38 +44,149 @@ def detect_target(device: Device | DeviceInfo | str = "local") -> Detection:
     return from_probe(info.cpu, info.name)
 
 
-def calibrate(device: Device | str = "local", *, backend: str = "onnxruntime",
-              options: dict[str, Any] | None = None, runs: int = 15,
-              warmup: int = 3) -> Calibration:
-    """Measure the device's achieved GFLOP/s and GB/s with two tiny models.
+def _percentiles(samples: list[float]) -> tuple[float, float, float]:
+    import numpy as np
 
-    Both run through :func:`workbench.profile` (same agent, backend and
-    options as real jobs), without per-layer profiling.
+    p10, p50, p90 = np.percentile(np.asarray(samples, dtype=float), [10, 50, 90])
+    return float(p10), float(p50), float(p90)
+
+
+def _class_ceiling(kernel_class: str, profile: Profile, work: float,
+                   attempts: int) -> Ceiling:
+    """The ceiling one calibration job gives: the rate of its fast runs, and their spread."""
+    from workbench.targets.calibration import Ceiling, spread_pct
+
+    fast, median, slow = _percentiles(profile.latency_samples)
+    share = ((profile.document.get("environment") or {}).get("conditions") or {}).get(
+        "other_processes_cpu_share")
+    return Ceiling(kernel_class=kernel_class, rate=work / (fast * 1e6), fast_ms=fast,
+                   median_ms=median, slow_ms=slow, spread_pct=spread_pct(fast, slow),
+                   runs=len(profile.latency_samples), attempts=attempts,
+                   others_cpu_share=float(share) if isinstance(share, (int, float)) else None)
+
+
+def _conditions(profiles: list[Profile]) -> dict[str, Any]:
+    """The worst of the calibration jobs' conditions: load, others' CPU share, frequencies."""
+    loads: list[float] = []
+    shares: list[float] = []
+    khz: list[float] = []
+    cores: list[int] = []
+    for found in profiles:
+        environment = found.document.get("environment") or {}
+        cores = environment.get("cores_used") or cores
+        conditions = environment.get("conditions") or {}
+        loads += [v for v in (conditions.get("loadavg_1m") or {}).values()
+                  if isinstance(v, (int, float))]
+        share = conditions.get("other_processes_cpu_share")
+        shares += [share] if isinstance(share, (int, float)) else []
+        for policy in (conditions.get("frequency") or {}).values():
+            khz += [v for k, v in policy.items() if k.endswith("_seen_khz")
+                    and isinstance(v, (int, float))]
+    return {"cores_used": cores, "loadavg_1m": max(loads, default=None),
+            "others_cpu_share": max(shares, default=None),
+            "frequency_khz": [min(khz), max(khz)] if khz else None}
+
+
+def calibrate(device: Device | str = "local", *, backend: str = "onnxruntime",
+              options: dict[str, Any] | None = None,
+              classes: tuple[str, ...] | list[str] | None = None, attempts: int = 2,
+              time_budget_s: float = 1.0, max_spread_pct: float | None = None,
+              store: bool = True, **run: Any) -> Calibration:
+    """Measure the device's ceiling per kernel class, and keep it when it reproduces.
+
+    Each class's model (:func:`workbench.targets.calibration.class_model`) runs
+    through :func:`workbench.profile` (same agent, backend and options as real
+    jobs, no per-layer profiling) with ``runs="auto"`` for at most
+    ``time_budget_s`` seconds. Its ceiling is the rate of the fast runs (10th
+    percentile of latency) and its spread how far the slow runs (90th) fall
+    from them. A class whose spread is wider than ``max_spread_pct`` is run
+    again, up to ``attempts`` jobs, and the narrowest is kept. ``run`` takes
+    run settings such as ``cores=[2]`` or ``cluster``.
+
+    An accepted calibration is kept as the device's (:func:`stored_calibration`)
+    when ``store``; one whose spread stays too wide is returned with a
+    warning and not kept.
     """
+    import warnings
+
     from workbench.jobs.handle import profile
     from workbench.models import load_model
-    from workbench.targets.calibration import (
-        ADD_ELEMENTS,
-        MATMUL_K,
-        MATMUL_M,
-        MATMUL_N,
-        Calibration,
-        add_model,
-        matmul_model,
-    )
+    from workbench.targets.calibration import MAX_SPREAD_PCT, Calibration, class_model, class_work
+    from workbench.targets.kernels import CLASSES
+    from workbench.targets.roofline import group_bytes
 
-    flops = 2 * MATMUL_M * MATMUL_K * MATMUL_N
-    moved = 3 * 4 * ADD_ELEMENTS
-    results = []
-    for proto, name in ((matmul_model(), "calibrate-matmul"), (add_model(), "calibrate-add")):
-        model = load_model(proto)
-        model.name = name
-        results.append(profile(model, device=device, backend=backend, options=options,
-                               warmup=warmup, runs=runs, profile_runs=0, label=name))
-    matmul_ms = float(results[0].latency["median"])
-    add_ms = float(results[1].latency["median"])
-    used = results[0].document.get("environment", {}).get("cores_used")
-    return Calibration(device=results[0].device_name, gflops=flops / (matmul_ms * 1e6),
-                       gbs=moved / (add_ms * 1e6), matmul_ms=matmul_ms, add_ms=add_ms,
-                       threads=len(used) if used else None,
-                       created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    limit = MAX_SPREAD_PCT if max_spread_pct is None else float(max_spread_pct)
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+        raise errors.InvalidOptionValue(f"attempts={attempts!r} is not a whole number >= 1",
+                                        where="calibrate", hint="Give attempts=2, the default")
+    chosen = tuple(classes or CLASSES)
+    unknown = [c for c in chosen if c not in CLASSES]
+    if unknown:
+        raise errors.InvalidOptionValue(
+            f"{', '.join(map(repr, unknown))} is not a kernel class", where="calibrate",
+            hint=f"Kernel classes: {', '.join(CLASSES)}")
+    ceilings: dict[str, Ceiling] = {}
+    profiles: list[Profile] = []
+    for kernel_class in chosen:
+        model = load_model(class_model(kernel_class))
+        model.name = f"calibrate-{kernel_class}"
+        work = class_work(kernel_class, model.macs, group_bytes(list(model.nodes), "fp32"))
+        best: Ceiling | None = None
+        for attempt in range(1, attempts + 1):
+            found = profile(model, device=device, backend=backend, options=options,
+                            **{"warmup": 5, "runs": "auto", "auto_ci_pct": 1.0,
+                               "time_budget_s": time_budget_s, "profile_runs": 0,
+                               "label": model.name, **run})
+            profiles.append(found)
+            ceiling = _class_ceiling(kernel_class, found, work, attempt)
+            if best is None or ceiling.spread_pct < best.spread_pct:
+                best = ceiling
+            if best.spread_pct <= limit:
+                break
+        assert best is not None  # attempts >= 1
+        ceilings[kernel_class] = best
+    used = (profiles[0].document.get("environment") or {}).get("cores_used")
+    threads = (options or {}).get("intra_op_threads")
+    calibration = Calibration(
+        device=profiles[0].device_name, ceilings=ceilings,
+        threads=threads if isinstance(threads, int) and threads > 0 else (
+            len(used) if used else None),
+        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        conditions=_conditions(profiles), max_spread_pct=limit)
+    if not calibration.accepted:
+        warnings.warn(f"The calibration of {calibration.device} is not kept as its ceilings: "
+                      f"{calibration.reason()}. Stop what else runs there, or pin it to a "
+                      "quiet core (cores=[N]), and calibrate again", stacklevel=2)
+    elif store:
+        _store(calibration)
+    return calibration
+
+
+def _calibration_path(device: str) -> Path:
+    from workbench._paths import data_dir
+
+    return data_dir() / "calibrations" / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', device)}.json"
+
+
+def _store(calibration: Calibration) -> Path:
+    import json
+
+    from workbench._atomic import write_atomic
+
+    return write_atomic(_calibration_path(calibration.device),
+                        json.dumps(calibration.to_dict(), indent=1) + "\n",
+                        error=errors.HistoryError, make_parents=True)
+
+
+def stored_calibration(device: Device | str = "local") -> Calibration | None:
+    """The device's last accepted calibration, or None (none kept, or a file that does not read)."""
+    import json
+
+    from workbench.targets.calibration import Calibration
+
+    name = device if isinstance(device, str) else device.name
+    try:
+        data = json.loads(_calibration_path(name).read_text(encoding="utf-8"))
+        return Calibration.from_dict(data)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None

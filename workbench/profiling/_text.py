@@ -59,6 +59,16 @@ def fmt_si(value: Any, unit: str = "") -> str:
     return f"{value:.3g} {unit}".rstrip()
 
 
+def estimate_line(document: dict[str, Any]) -> str | None:
+    """An estimate's total with its error bar, ``"5.8 ms ± 15 % (whence)"``; None without one."""
+    section = document.get("estimate")
+    if not isinstance(section, dict) or not is_number(section.get("error_pct")):
+        return None
+    total = ((document.get("latency") or {}).get("stats") or {}).get("median")
+    line = f"{fmt_number(total)} ms ± {section['error_pct']:.0f} %"
+    return f"{line} ({section['error_source']})" if section.get("error_source") else line
+
+
 def fmt_bytes(value: Any) -> str:
     """Bytes in binary units: 1.5 MiB; "–" if missing."""
     if not is_number(value):

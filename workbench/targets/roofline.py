@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from workbench.models.info import Shape
     from workbench.profiling import Profile
     from workbench.targets.calibration import Calibration
+    from workbench.targets.observations import Observations
     from workbench.targets.target import Target
 
 #: memory the runtime, Python and the OS take beside the model (an assumption, in bytes)
@@ -168,7 +169,7 @@ def fused_groups(model: Model) -> list[list[Any]]:
     return groups
 
 
-def _group_bytes(group: list[Any], dtype: str) -> int:
+def group_bytes(group: list[Any], dtype: str) -> int:
     """Bytes a fused group moves: every node's, less the tensors that stay inside it."""
     total = sum(_node_bytes(node, dtype) for node in group)
     for node in group[:-1]:  # written by one node, read by the next: neither reaches DRAM
@@ -181,13 +182,84 @@ def _stats(value_us: float) -> dict[str, Any]:
             "p90": value_us, "p99": value_us, "max": value_us}
 
 
+#: ± percent of a layer costed at the datasheet's peaks (a lower bound: often several times off)
+DATASHEET_ERROR_PCT = 100.0
+#: ± percent of a layer costed at its class's calibrated ceiling, beside the ceiling's own
+#: spread: the calibration measures one shape per class, and other shapes run faster or slower
+CLASS_ERROR_PCT = 30.0
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """How one fused group is costed: time, which bound, and where its rate came from."""
+
+    time_us: float
+    compute_us: float
+    memory_us: float
+    ceiling: str
+    source: str
+    error_pct: float
+    observations: int = 0
+
+
+class _Costing:
+    """The rates an estimate uses: history observations, calibrated class ceilings, datasheet."""
+
+    def __init__(self, peak: float, peak_fp32: float, bandwidth: float,
+                 ceilings: Calibration | None, observations: Observations | None) -> None:
+        self.dtype_factor = peak / peak_fp32 if peak_fp32 else 1.0
+        self.peak, self.peak_fp32, self.bandwidth = peak, peak_fp32, bandwidth
+        self.ceilings, self.observations = ceilings, observations
+
+    def cost(self, kernel_class: str, shape: str, macs: float, other_ops: float,
+             moved: float) -> _Layer:
+        from workbench.targets.calibration import class_work
+        from workbench.targets.kernels import COMPUTE_CLASSES, unit
+
+        compute = kernel_class in COMPUTE_CLASSES
+        factor = self.dtype_factor if compute else 1.0
+        seen = self.observations.rate(kernel_class, shape) if self.observations else None
+        measured = self.ceilings.rate(kernel_class) if self.ceilings else None
+        if seen is not None and (seen.matched == "shape" or measured is None):
+            # a class's median over other shapes is a weaker guide than its calibrated ceiling
+            rate = seen.rate * factor
+            time_us = class_work(kernel_class, macs, moved) / (rate * 1e3) if rate > 0 else 0.0
+            text = (f"{kernel_class} {rate:.1f} {unit(kernel_class)} (history, {seen.count} "
+                    f"{'at these shapes' if seen.matched == 'shape' else 'of the class'})")
+            return _Layer(time_us, time_us if compute else 0.0, 0.0 if compute else time_us,
+                          text, "history", seen.error_pct, seen.count)
+        gemm = self.ceilings.rate("gemm") if self.ceilings else None
+        memory = self.ceilings.rate("elementwise") if self.ceilings else None
+        fp32 = gemm.rate if gemm else self.peak_fp32
+        bandwidth = memory.rate if memory else self.bandwidth
+        if measured is not None and compute:
+            flops_rate = measured.rate * factor
+            text = f"{kernel_class} {flops_rate:.1f} GFLOP/s (calibrated)"
+        elif measured is not None:
+            flops_rate, bandwidth = fp32 * factor, measured.rate
+            text = f"{kernel_class} {bandwidth:.1f} GB/s (calibrated)"
+        else:
+            flops_rate = fp32 * factor
+            text = f"peak {flops_rate:.1f} GOP/s, {bandwidth:.1f} GB/s (datasheet)"
+        compute_us = (2 * macs / (flops_rate * 1e3) if macs else 0.0) + (
+            other_ops / (fp32 * 1e3) if other_ops else 0.0)
+        memory_us = moved / (bandwidth * 1e3)
+        if measured is None:
+            return _Layer(max(compute_us, memory_us), compute_us, memory_us, text, "datasheet",
+                          DATASHEET_ERROR_PCT)
+        error = math.hypot(CLASS_ERROR_PCT, measured.spread_pct)
+        return _Layer(max(compute_us, memory_us), compute_us, memory_us, text, "calibrated",
+                      error)
+
+
 def estimate(target: Target, model: Model | str, *, threads: int | None = None,
              dtype: str = "fp32", cluster: str | int = "big",
-             ceilings: Calibration | None = None,
+             ceilings: Calibration | None = None, observations: Observations | None = None,
              overhead_bytes: int | None = None, fuse: bool = True) -> Profile:
     """The roofline estimate of ``model`` on ``target`` (see :meth:`Target.estimate`)."""
     from workbench import __version__
     from workbench.profiling import Profile
+    from workbench.targets.kernels import classify, shape_key
 
     if dtype not in ("fp32", "int8"):
         raise errors.InvalidOptionValue(f"dtype={dtype!r} is not fp32 or int8",
@@ -201,23 +273,27 @@ def estimate(target: Target, model: Model | str, *, threads: int | None = None,
     bandwidth = target.bandwidth_gbs
     source = "datasheet"
     if ceilings is not None:
-        # measured FP32 ceiling; INT8 keeps the datasheet's INT8/FP32 ratio
-        peak, peak_fp32 = ceilings.gflops * peak / peak_fp32, ceilings.gflops
-        bandwidth, source = ceilings.gbs, "calibrated"
+        # measured FP32 ceilings; INT8 keeps the datasheet's INT8/FP32 ratio
+        if ceilings.rate("gemm"):
+            peak, peak_fp32 = ceilings.gflops * peak / peak_fp32, ceilings.gflops
+        bandwidth = ceilings.gbs if ceilings.rate("elementwise") else bandwidth
+        source = "calibrated"
     if not bandwidth:
         raise errors.EstimateError("The target's memory bandwidth is unknown",
                                    where=f"estimate on {target.name}")
+    costing = _Costing(peak, peak_fp32, bandwidth, ceilings, observations)
     rows: list[dict[str, Any]] = []
     for group in fused_groups(model) if fuse else [[n] for n in model.nodes]:
         node, tail = group[0], group[-1]
         macs = sum(n.macs for n in group)
-        # MACs at the dtype's peak; the rest (activations, BN) at the FP32 rate
-        compute_us = (2 * macs / (peak * 1e3) if macs else 0.0) + sum(
-            n.ops / (peak_fp32 * 1e3) for n in group if not n.macs and n.ops)
-        moved = _group_bytes(group, dtype)
-        memory_us = moved / (bandwidth * 1e3)
-        ops = 2 * macs + sum(n.ops for n in group if not n.macs)
-        time_us = max(compute_us, memory_us)
+        other_ops = sum(n.ops for n in group if not n.macs and n.ops)
+        moved = group_bytes(group, dtype)
+        kernel_class = classify(node.op_type, node.input_shapes)
+        layer = costing.cost(kernel_class,
+                             shape_key(node.op_type, node.input_shapes, tail.output_shapes),
+                             macs, other_ops, moved)
+        ops = 2 * macs + other_ops
+        time_us = layer.time_us
         rows.append({
             "name": node.name, "op_type": node.op_type, "kind": "compute",
             "original_nodes": [n.name for n in group], "provider": f"roofline ({source})",
@@ -225,18 +301,27 @@ def estimate(target: Target, model: Model | str, *, threads: int | None = None,
             "input_shapes": node.input_shapes, "output_shapes": tail.output_shapes,
             "macs": int(macs), "bytes": int(moved),
             "gmacs_per_s": macs / (time_us * 1e3) if macs and time_us > 0 else None,
-            "bound": "compute" if compute_us >= memory_us else "memory",
-            "compute_us": compute_us, "memory_us": memory_us,
-            "intensity": ops / moved if moved else None})
+            "bound": "compute" if layer.compute_us >= layer.memory_us else "memory",
+            "compute_us": layer.compute_us, "memory_us": layer.memory_us,
+            "intensity": ops / moved if moved else None,
+            "kernel_class": kernel_class, "ceiling": layer.ceiling,
+            "rate_source": layer.source, "error_pct": layer.error_pct,
+            "observations": layer.observations})
     total_us = sum(r["duration_us"]["median"] for r in rows)
     for row in rows:
         row["share"] = row["duration_us"]["median"] / total_us if total_us else 0.0
     total_ms = total_us / 1000
+    error_pct, error_source = _total_error(rows, total_us, observations)
     fit = fits(model, target, overhead_bytes=overhead_bytes)
     warnings = [w for w in [fit.warning] if w]
     warnings.append("estimate: a roofline lower bound from catalog figures, not a measurement"
                     if ceilings is None else
                     f"estimate: roofline with ceilings measured on {ceilings.device}")
+    if ceilings is not None and not ceilings.accepted:
+        warnings.append(f"the calibration of {ceilings.device} was not accepted: "
+                        f"{ceilings.reason()}")
+    if observations is not None:
+        warnings.append(f"estimate: {error_source}")
     options = {"threads": used, "dtype": dtype, "cluster": cluster}
     document = {
         "schema": formats.PROFILE, "kind": "estimate",
@@ -267,12 +352,64 @@ def estimate(target: Target, model: Model | str, *, threads: int | None = None,
                               "min": total_ms, "p90": total_ms, "p99": total_ms,
                               "max": total_ms}},
         "layers": rows,
-        "layer_source": f"roofline: max(ops / {peak:.1f} GOP/s, bytes / {bandwidth:.1f} GB/s)"
+        "layer_source": (f"roofline: max(ops / {peak:.1f} GOP/s, bytes / {bandwidth:.1f} GB/s)"
+                         if ceilings is None and observations is None else
+                         "roofline per kernel class: each layer at its class's rate (see the "
+                         "rows' ceiling)")
                         + (", activations and BatchNormalization fused into the Conv/Gemm "
                            "before them" if fuse else ", node by node"),
         "trace": None, "topology": model.topology(), "warnings": warnings,
+        "estimate": {"error_pct": error_pct, "error_source": error_source,
+                     "history": observations.summary() if observations is not None else None,
+                     "layers_from_history": sum(r["rate_source"] == "history" for r in rows),
+                     "observations_used": sum(r["observations"] for r in rows),
+                     "classes": _per_class(rows, costing)},
     }
     return Profile(document, where=f"estimate of {model.name} on {target.name}")
+
+
+def _per_class(rows: list[dict[str, Any]], costing: _Costing) -> list[dict[str, Any]]:
+    """Per kernel class: its layers, their share of the time, where their rates came from."""
+    from workbench.targets.kernels import CLASSES, DESCRIPTIONS
+
+    found = []
+    for kernel_class in CLASSES:
+        mine = [r for r in rows if r["kernel_class"] == kernel_class]
+        if not mine:
+            continue
+        share = sum(r["share"] for r in mine)
+        error = (sum(r["error_pct"] * r["share"] for r in mine) / share if share
+                 else mine[0]["error_pct"])
+        sources = {s: sum(r["rate_source"] == s for r in mine)
+                   for s in ("history", "calibrated", "datasheet")}
+        calibrated = costing.ceilings.rate(kernel_class) if costing.ceilings else None
+        found.append({"kernel_class": kernel_class, "description": DESCRIPTIONS[kernel_class],
+                      "layers": len(mine), "share": share, "error_pct": error,
+                      "sources": {k: v for k, v in sources.items() if v},
+                      "calibrated": str(calibrated) if calibrated else None})
+    return found
+
+
+def _total_error(rows: list[dict[str, Any]], total_us: float,
+                 observations: Observations | None) -> tuple[float, str]:
+    """The whole estimate's ± percent (its layers' error bars weighted by their time), and whence.
+
+    Weighting by time, rather than adding in quadrature, assumes the layers'
+    errors share a cause (a device slower than its ceiling in every layer), so
+    the bar does not shrink with the number of layers.
+    """
+    if not rows or total_us <= 0:
+        return DATASHEET_ERROR_PCT, "no layer to cost"
+    error = sum(r["error_pct"] * r["duration_us"]["median"] for r in rows) / total_us
+    sources = {r["rate_source"] for r in rows}
+    if "history" in sources and observations is not None:
+        used = sum(r["observations"] for r in rows)
+        from_history = sum(r["rate_source"] == "history" for r in rows)
+        return error, (f"{from_history} of {len(rows)} layers from {observations.device}'s "
+                       f"history ({used} observations in {observations.profiles} profiles)")
+    if "calibrated" in sources:
+        return error, "calibrated ceilings per kernel class and their spread"
+    return error, "datasheet peaks (a lower bound)"
 
 
 @dataclass
@@ -281,11 +418,18 @@ class EstimateComparison:
 
     table: pd.DataFrame
     overall: dict[str, float]
+    #: whether the measured total fell inside the estimate's error bar (None: the estimate has none)
+    within: bool | None = None
 
     def __repr__(self) -> str:
         o = self.overall
+        bar = o.get("error_bar_pct", math.nan)
+        inside = ("" if self.within is None else
+                  f"; inside its ± {bar:.0f}% error bar" if self.within else
+                  f"; OUTSIDE its ± {bar:.0f}% error bar")
         return (f"<EstimateComparison estimate {o['estimate_ms']:.3f} ms vs measured "
-                f"{o['measured_ms']:.3f} ms: ratio {o['ratio']:.2f}, error {o['error_pct']:+.1f}%>")
+                f"{o['measured_ms']:.3f} ms: ratio {o['ratio']:.2f}, error {o['error_pct']:+.1f}%"
+                f"{inside}>")
 
     def _repr_html_(self) -> str:
         head = f"<p>{self!r}</p>".replace("<E", "&lt;E").replace("%>", "%&gt;")
@@ -312,11 +456,21 @@ def compare_estimate(estimate: Profile, measured: Profile) -> EstimateComparison
     table = frame[["layer", "op_type", "original_nodes"]].copy()
     table["measured_us"] = frame[comparison.time_column(0)]
     table["estimate_us"] = frame[comparison.time_column(1)]
-    bound = {layer["name"]: layer.get("bound") for layer in estimate.layers}
-    table["bound"] = [next((bound[n.strip()] for n in str(nodes).split(",")
-                            if n.strip() in bound), None) for nodes in frame["original_nodes"]]
+
+    def per_row(key: str) -> list[Any]:
+        """The estimate layer's ``key`` for each row, by the first node the row covers."""
+        values = {layer["name"]: layer.get(key) for layer in estimate.layers}
+        return [next((values[n.strip()] for n in str(nodes).split(",") if n.strip() in values),
+                     None) for nodes in frame["original_nodes"]]
+
+    table["bound"] = per_row("bound")
     table["ratio"] = table["estimate_us"] / table["measured_us"]
     table["error_pct"] = (table["ratio"] - 1.0) * 100.0
+    table["kernel_class"] = per_row("kernel_class")
+    table["error_bar_pct"] = per_row("error_pct")
+    table["within"] = [None if bar is None or math.isnan(err) else bool(abs(err) <= bar)
+                       for bar, err in zip(table["error_bar_pct"], table["error_pct"],
+                                           strict=True)]
     measured_ms = float(measured.latency.get("median") or math.nan)
     estimate_ms = float(estimate.latency.get("median") or math.nan)
     ratio = estimate_ms / measured_ms if measured_ms else math.nan
@@ -324,4 +478,9 @@ def compare_estimate(estimate: Profile, measured: Profile) -> EstimateComparison
                "error_pct": (ratio - 1.0) * 100.0,
                "layers_matched": float(table[["measured_us", "estimate_us"]].notna()
                                        .all(axis=1).sum())}
-    return EstimateComparison(table=table, overall=overall)
+    bar = (estimate.document.get("estimate") or {}).get("error_pct")
+    within = None
+    if isinstance(bar, (int, float)) and not math.isnan(ratio):
+        overall["error_bar_pct"] = float(bar)
+        within = abs(overall["error_pct"]) <= float(bar)
+    return EstimateComparison(table=table, overall=overall, within=within)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from workbench.models import Model
     from workbench.profiling import Profile
     from workbench.targets.calibration import Calibration
+    from workbench.targets.observations import Observations
 
 #: ISA features that matter for inference, in display order
 ISA_FEATURES = ("asimd", "fp16", "dotprod", "i8mm", "bf16", "sve", "sve2")
@@ -230,6 +231,7 @@ class Target:
 
     def estimate(self, model: Model | str, *, threads: int | None = None, dtype: str = "fp32",
                  cluster: str | int = "big", ceilings: Calibration | None = None,
+                 observations: Observations | None = None,
                  overhead_bytes: int | None = None, fuse: bool = True) -> Profile:
         """A per-layer roofline estimate of ``model`` here, as a Profile of ``kind: estimate``.
 
@@ -237,7 +239,11 @@ class Target:
         peak of ``threads`` cores of ``cluster``) and its memory time (bytes
         over the DRAM bandwidth) and says which bound it. ``ceilings`` (from
         :func:`workbench.jobs.calibrate`) replace the datasheet peaks with
-        measured ones; the document records which were used. With ``fuse``
+        measured ones, per kernel class; ``observations`` (from
+        :func:`workbench.history.observations`) cost each layer at the rate a
+        device reached on layers of its class and shapes. Every layer says which
+        class and ceiling it used and carries an error bar (``error_pct``); the
+        document's ``estimate`` section has the whole estimate's. With ``fuse``
         (the default) activations and BatchNormalization count inside the
         Conv/Gemm before them, as runtimes fuse them; ``fuse=False`` costs
         every node alone.
@@ -245,7 +251,8 @@ class Target:
         from workbench.targets.roofline import estimate
 
         return estimate(self, model, threads=threads, dtype=dtype, cluster=cluster,
-                        ceilings=ceilings, overhead_bytes=overhead_bytes, fuse=fuse)
+                        ceilings=ceilings, observations=observations,
+                        overhead_bytes=overhead_bytes, fuse=fuse)
 
     def to_dict(self) -> dict[str, Any]:
         """The target as plain data: name, catalog entry, clusters with peaks."""

@@ -23,7 +23,7 @@ from workbench.profiling.profile import layer_time_us
 from workbench.views import parts
 from workbench.views.delegation import delegation_html
 from workbench.views.layers import layer_html
-from workbench.views.summary import profile_summary
+from workbench.views.summary import CLASS_COLUMNS, class_cells, profile_summary
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -78,6 +78,9 @@ def _header_rows(profile: Profile) -> list[tuple[str, str]]:
 def _latency_rows(profile: Profile) -> list[tuple[str, str]]:
     stats, latency = profile.latency, profile.document["latency"]
     rows = [("runs", str(stats.get("count", 0)))]
+    expected = fmt.estimate_line(profile.document)
+    if expected:
+        rows.append(("estimate", expected))
     rows += [(key, f"{fmt.fmt_number(stats.get(key))} ms")
              for key in ("median", "p90", "p99", "mean", "std", "min", "max")]
     rows += [("cold (first run)", f"{fmt.fmt_number(latency.get('cold_ms'))} ms"),
@@ -115,6 +118,10 @@ def html_report(profile: Profile) -> str:
     if doc.get("warnings"):
         items = "".join(f"<li>{escape(str(w))}</li>" for w in doc["warnings"])
         html += ["<h2>Warnings</h2>", f"<ul>{items}</ul>"]
+    classes = class_cells(profile)
+    if classes:
+        html += ["<h2>Kernel classes</h2>", parts.table(
+            CLASS_COLUMNS, parts.text_rows(classes, [n for _, n in CLASS_COLUMNS]))]
     html.append(delegation_html(profile))
     figures = _figures(profile)
     if figures:

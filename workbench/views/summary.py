@@ -54,6 +54,9 @@ def _latency_lines(profile: Profile) -> list[str]:
              f"p90 {fmt.fmt_number(stats.get('p90'))} ms  "
              f"mean {fmt.fmt_number(stats.get('mean'))} ± "
              f"{fmt.fmt_number(stats.get('std'))} ms  ({stats.get('count', 0)} runs)"]
+    expected = fmt.estimate_line(profile.document)
+    if expected:
+        lines.append(f"estimate  {expected}")
     if stats.get("median_ci"):
         low, high = stats["median_ci"]
         lines.append(f"          median 95% CI {fmt.fmt_number(low)}-{fmt.fmt_number(high)} ms")
@@ -61,6 +64,21 @@ def _latency_lines(profile: Profile) -> list[str]:
         lines.append(f"          cold {fmt.fmt_number(latency.get('cold_ms'))} ms  session "
                      f"create {fmt.fmt_number(latency.get('session_create_ms'))} ms")
     return lines
+
+
+#: the kernel-class table of an estimate: (header, numeric) columns
+CLASS_COLUMNS = (("kernel class", False), ("layers", True), ("share", True), ("error bar", True),
+                 ("rates from", False), ("calibrated ceiling", False))
+
+
+def class_cells(profile: Profile) -> list[list[str]]:
+    """An estimate's kernel classes as table cells (none for a measured profile)."""
+    section = profile.document.get("estimate") or {}
+    return [[str(c["kernel_class"]), str(c["layers"]), fmt.fmt_share(c["share"]),
+             f"± {c['error_pct']:.0f} %",
+             ", ".join(f"{source} {count}" for source, count in c["sources"].items()),
+             str(c.get("calibrated") or "–")]
+            for c in section.get("classes") or []]
 
 
 def header_lines(profile: Profile) -> list[str]:
@@ -99,6 +117,11 @@ def profile_summary(profile: Profile, top: int = 10) -> str:
                       f"per run{per}:", *layer_text(layers)]
     else:
         lines += ["", "No per-layer rows (profile_runs was 0)."]
+    classes = class_cells(profile)
+    if classes:
+        lines += ["", "Kernel classes (each layer costed at its class's rate):",
+                  *fmt.text_table([h for h, _ in CLASS_COLUMNS], classes,
+                                  [n for _, n in CLASS_COLUMNS])]
     lines += delegation_text(doc.get("delegation"))
     if doc.get("warnings"):
         lines += ["", "Warnings:", *(f"- {w}" for w in doc["warnings"])]

@@ -1,0 +1,125 @@
+"""Calibration per kernel class: ceilings, spread, refusal under contention, storage, use."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from workbench import errors, targets
+from workbench.jobs import calibrate, estimate, stored_calibration
+from workbench.models import Model, load_model
+from workbench.targets.calibration import Calibration, Ceiling
+from workbench.targets.kernels import CLASSES, classify
+from workbench.targets.roofline import CLASS_ERROR_PCT
+
+#: short runs: these tests are about what a calibration records, not about its precision
+QUICK = {"time_budget_s": 0.3, "attempts": 1}
+
+
+@pytest.fixture(scope="module")
+def mobilenet() -> Model:
+    return load_model("zoo:mobilenetv2")
+
+
+@pytest.fixture(scope="module")
+def calibration() -> Calibration:
+    # a generous limit: the machine running the tests may be busy; refusal has its own test
+    return calibrate("local", options={"intra_op_threads": 1}, max_spread_pct=1000,
+                     store=False, **QUICK)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def busy_core() -> Iterator[int]:
+    """A busy loop pinned to one core of this process's, for as long as the test runs."""
+    core = min(os.sched_getaffinity(0))
+    loop = subprocess.Popen([sys.executable, "-c", f"import os\nos.sched_setaffinity(0, {{{core}}})"
+                             "\nwhile True: pass"])
+    try:
+        yield core
+    finally:
+        loop.kill()
+        loop.wait()
+
+
+def test_every_kernel_class_gets_a_ceiling_with_its_spread_and_conditions(
+        calibration: Calibration) -> None:
+    assert list(calibration.ceilings) == list(CLASSES)
+    for ceiling in calibration.ceilings.values():
+        assert ceiling.rate > 0 and ceiling.runs >= 10
+        assert ceiling.fast_ms <= ceiling.median_ms <= ceiling.slow_ms
+        assert 0 <= ceiling.spread_pct < 100
+    assert calibration.ceilings["gemm"].unit == "GFLOP/s"
+    assert calibration.ceilings["pooling"].unit == "GB/s"
+    assert calibration.conditions["cores_used"]
+    assert "loadavg_1m" in calibration.conditions and "others_cpu_share" in calibration.conditions
+    # a depthwise kernel does far less arithmetic per byte than a dense one
+    assert calibration.ceilings["depthwise"].rate < calibration.ceilings["gemm"].rate
+
+
+def test_a_calibration_on_a_core_shared_with_a_busy_loop_is_refused_and_not_kept(
+        busy_core: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path))
+    with pytest.warns(UserWarning, match="not kept as its ceilings"):
+        refused = calibrate("local", classes=["gemm"], cores=[busy_core],
+                            options={"intra_op_threads": 1}, **QUICK)  # type: ignore[arg-type]
+    assert not refused.accepted
+    assert "wider than" in refused.reason()
+    assert stored_calibration("local") is None
+    with pytest.warns(UserWarning, match="not to be trusted .* none of it is kept"):
+        used = estimate("zoo:mobilenetv2", target="raspberry-pi-5", calibrate=refused)
+    assert any("was not accepted" in w for w in used.document["warnings"])
+    # its spread widens the error bar beyond that of a class ceiling alone
+    assert used.document["estimate"]["error_pct"] > CLASS_ERROR_PCT + 1
+
+
+def test_an_accepted_calibration_is_kept_and_replaces_a_refused_one_in_estimates(
+        calibration: Calibration, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path))
+    kept = calibrate("local", classes=["elementwise"], max_spread_pct=1000,
+                     **QUICK)  # type: ignore[arg-type]
+    assert kept.accepted
+    loaded = stored_calibration("local")
+    assert loaded is not None and loaded.ceilings == kept.ceilings
+    wide = Ceiling("elementwise", 1.0, 1.0, 2.0, 3.0, 50.0, 10)
+    refused = Calibration("local", {"elementwise": wide}, 1, "now", max_spread_pct=15)
+    with pytest.warns(UserWarning, match="uses the one kept"):
+        used = estimate("zoo:mobilenetv2", target="raspberry-pi-5", calibrate=refused)
+    assert used.document["target"]["calibration"]["ceilings"]["elementwise"]["rate"] == \
+        pytest.approx(kept.gbs)
+
+
+def test_an_unknown_kernel_class_is_refused_before_any_job() -> None:
+    with pytest.raises(errors.InvalidOptionValue, match="'winograd' is not a kernel class"):
+        calibrate("local", classes=["winograd"])
+
+
+def test_layers_are_sorted_into_kernel_classes_by_op_and_shapes(mobilenet: Model) -> None:
+    found = {classify(n.op_type, n.input_shapes) for n in mobilenet.nodes}
+    assert {"gemm", "conv", "depthwise", "elementwise", "pooling"} <= found
+    assert classify("Conv", [[1, 32, 56, 56], [32, 1, 3, 3]]) == "depthwise"
+    assert classify("Conv", [[1, 32, 56, 56], [64, 32, 1, 1]]) == "gemm"
+    assert classify("FusedConv", [[1, 32, 56, 56], [64, 32, 3, 3]]) == "conv"
+
+
+def test_each_layer_is_costed_at_its_own_classes_calibrated_ceiling(
+        calibration: Calibration, mobilenet: Model) -> None:
+    calibrated = targets.get("raspberry-pi-5").estimate(mobilenet, ceilings=calibration)
+    seen = set()
+    for row in calibrated.layers:
+        ceiling = calibration.ceilings[row["kernel_class"]]
+        assert row["rate_source"] == "calibrated"
+        assert row["ceiling"].startswith(row["kernel_class"])
+        if row["kernel_class"] in ("gemm", "conv", "depthwise"):
+            # the MACs at the class's rate, plus what fused BatchNorm and activations add
+            macs_us = 2 * row["macs"] / (ceiling.rate * 1e3)
+            assert macs_us * 0.999 <= row["compute_us"] <= 1.5 * macs_us
+        seen.add(row["kernel_class"])
+    assert seen == set(CLASSES)
+    # per class, not one GEMM rate for all: depthwise layers get their own, lower rate
+    depthwise = next(r for r in calibrated.layers if r["kernel_class"] == "depthwise")
+    assert f"{calibration.ceilings['depthwise'].rate:.1f} GFLOP/s" in depthwise["ceiling"]
