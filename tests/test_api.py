@@ -14,7 +14,7 @@ PUBLIC_API = [
     "Comparison", "Device", "DeviceInfo", "Job", "LocalDevice", "Model", "Profile", "RunSettings",
     "WorkbenchError",
     "__version__", "compare", "compare_latency", "compare_outputs", "connect", "errors", "history",
-    "load_model", "profile", "quantize", "regress", "submit", "sweep", "targets",
+    "load_model", "profile", "quantize", "regress", "reserve", "submit", "sweep", "targets",
 ]
 HEAVY = ["onnx", "onnxruntime", "numpy", "matplotlib", "pandas", "paramiko", "jsonschema", "rich"]
 

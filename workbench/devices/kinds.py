@@ -37,7 +37,7 @@ from workbench.devices.base import Device
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
 
-__all__ = ["EMULATED", "GROUP", "LOCAL", "SSH", "DeviceKind", "DeviceKindPluginWarning",
+__all__ = ["EMULATED", "GROUP", "LABGRID", "LOCAL", "SSH", "DeviceKind", "DeviceKindPluginWarning",
            "is_registered", "kind_for", "kind_of", "kinds", "listing", "load_plugins", "register",
            "unregister"]
 
@@ -45,6 +45,8 @@ __all__ = ["EMULATED", "GROUP", "LOCAL", "SSH", "DeviceKind", "DeviceKindPluginW
 GROUP = "workbench.devices"
 #: The name prefix of the emulated board run by qemu-user without root: ``qemu:BOARD``.
 QEMU_PREFIX = "qemu:"
+#: The name prefix of a place of a labgrid farm: ``labgrid:PLACE`` or ``labgrid:key=value,...``
+LABGRID_PREFIX = "labgrid:"
 
 #: Lists devices: each a dict with at least name, kind and notes.
 Listing = Callable[[], list[dict[str, Any]]]
@@ -412,6 +414,36 @@ LOCAL = register(DeviceKind(
 EMULATED = register(DeviceKind(
     "emulated", claims=_claims_emulated, connect=_connect_emulated, known=_known_emulated,
     description="an aarch64 root under qemu-user: qemu:BOARD, or a board the emulator started"))
+def _connect_labgrid(name: str, **connection: Any) -> Device:
+    from workbench.devices.farm import require_labgrid
+
+    require_labgrid()  # before the device module, which imports the SSH device
+    from workbench.devices.labgrid_device import LabgridDevice
+
+    return LabgridDevice(name, **connection)
+
+
+def _hold_place(device: Device) -> None:
+    from workbench.devices.labgrid_device import LabgridDevice
+
+    if isinstance(device, LabgridDevice):
+        device.hold()
+
+
+def _free_place(device: Device) -> None:
+    from workbench.devices.labgrid_device import LabgridDevice
+
+    if isinstance(device, LabgridDevice):
+        device.unhold()
+
+
+#: ``labgrid:PLACE`` or ``labgrid:key=value,...``: a place reserved from a labgrid farm
+#: around each job (or held with ``workbench.reserve``), then a board over SSH.
+LABGRID = register(DeviceKind(
+    "labgrid", claims=lambda name: name.startswith(LABGRID_PREFIX), connect=_connect_labgrid,
+    acquire=_hold_place, release=_free_place,
+    description="a place of a labgrid farm: labgrid:PLACE or labgrid:key=value,... "
+    "(needs the farm extra)"))
 #: The fallback: registry entries and ~/.ssh/config aliases, or any name given ``host=``.
 SSH = register(DeviceKind(
     "ssh", claims=_claims_ssh, connect=_connect_ssh, known=_known_ssh,
