@@ -131,6 +131,12 @@ def free_stale(place: str, coordinator: str | None = None) -> str:
             hint="Only a stale hold is freed; ask its holder to let go, or use "
             "`labgrid-client -p PLACE release --kick` if you are sure")
     farm = farm_for(coordinator)
+    if row["reservation"]:
+        # the dead holder's reservation first, or the freed place stays set aside for it
+        try:
+            farm.cancel(row["reservation"])
+        except errors.FarmError:
+            pass  # expired meanwhile
     farm.release(place, holder=row["holder"])
     forget_hold(farm.address, place)
     return str(row["holder"])

@@ -437,11 +437,30 @@ def _free_place(device: Device) -> None:
         device.unhold()
 
 
+def _known_labgrid() -> list[dict[str, Any]]:
+    """The places of the farm LG_COORDINATOR names, when labgrid is installed; none when the
+    coordinator does not answer (a listing never fails for a farm that is down)."""
+    import os
+
+    if not os.environ.get("LG_COORDINATOR"):
+        return []
+    try:
+        from workbench.devices.farm import farm_for, require_labgrid
+
+        require_labgrid()
+        places = farm_for().places()
+    except errors.WorkbenchError:
+        return []
+    return [{"name": f"{LABGRID_PREFIX}{p.name}", "kind": "labgrid", "tags": p.tags,
+             "notes": ", ".join(f"{k}={v}" for k, v in sorted(p.tags.items()))
+             + (f"; held by {p.acquired}" if p.acquired else "; free")} for p in places]
+
+
 #: ``labgrid:PLACE`` or ``labgrid:key=value,...``: a place reserved from a labgrid farm
 #: around each job (or held with ``workbench.reserve``), then a board over SSH.
 LABGRID = register(DeviceKind(
     "labgrid", claims=lambda name: name.startswith(LABGRID_PREFIX), connect=_connect_labgrid,
-    acquire=_hold_place, release=_free_place,
+    known=_known_labgrid, acquire=_hold_place, release=_free_place,
     description="a place of a labgrid farm: labgrid:PLACE or labgrid:key=value,... "
     "(needs the farm extra)"))
 #: The fallback: registry entries and ~/.ssh/config aliases, or any name given ``host=``.

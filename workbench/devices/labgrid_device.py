@@ -32,6 +32,7 @@ from workbench.devices.base import DeviceInfo
 from workbench.devices.farm import Farm, PlaceState, ReservationState
 from workbench.devices.farm_status import forget_hold, record_hold
 from workbench.devices.ssh import SSHDevice
+from workbench.devices.ssh_connect import Endpoint, resolve
 
 __all__ = ["PREFIX", "LabgridDevice", "parse_name", "queue_position"]
 
@@ -128,6 +129,7 @@ class LabgridDevice(SSHDevice):
         self._hold: _Hold | None = None
         self._holders = 0
         self._hold_lock = threading.RLock()
+        self._take_lock = threading.Lock()
         #: set when a hold taken with reserve() ended before it was left
         self._ended: str | None = None
         self._timer: threading.Timer | None = None
@@ -140,20 +142,22 @@ class LabgridDevice(SSHDevice):
         With ``max_s``, the place is given back after that many seconds even if
         still in use (jobs then fail, and later ones raise HoldEnded).
         """
-        with self._hold_lock:
-            if self._ended is not None:
-                raise errors.HoldEnded(self._ended, where=self.name)
-            if self._hold is not None:
-                self._holders += 1
-                return str(self.place)
-        hold = self._take()
-        with self._hold_lock:
-            self._hold, self._holders, self.place = hold, 1, hold.place
-            if max_s is not None:
-                self._timer = threading.Timer(max_s, self._time_up, args=(hold, max_s))
-                self._timer.daemon = True
-                self._timer.start()
-        return str(hold.place)
+        # one reservation at a time: a second job on this device object shares the place
+        with self._take_lock:
+            with self._hold_lock:
+                if self._ended is not None:
+                    raise errors.HoldEnded(self._ended, where=self.name)
+                if self._hold is not None:
+                    self._holders += 1
+                    return str(self.place)
+            hold = self._take()
+            with self._hold_lock:
+                self._hold, self._holders, self.place = hold, 1, hold.place
+                if max_s is not None:
+                    self._timer = threading.Timer(max_s, self._time_up, args=(hold, max_s))
+                    self._timer.daemon = True
+                    self._timer.start()
+            return str(hold.place)
 
     def unhold(self) -> None:
         """One user fewer; the last one gives the place back."""
@@ -257,14 +261,20 @@ class LabgridDevice(SSHDevice):
 
     # --- the SSH device, with the place ----------------------------------------
 
-    def client(self) -> Any:
-        """The SSH connection to the held place's board; none between holds."""
-        if self._settings["host"] is None:
-            raise errors.FarmError(f"{self.name} holds no place now, so there is no board to "
-                                   "reach", where=self.name,
-                                   hint="Run a job on it, or hold one with "
-                                   "`with wb.reserve(...) as dev:`")
-        return super().client()
+    @property
+    def endpoint(self) -> Endpoint:
+        """Where the held place's board is: its NetworkService, merged with ~/.ssh/config's
+        entry for that address (a ProxyJump into the lab applies); none between holds."""
+        endpoint = self._endpoint
+        if endpoint is None:
+            host = self._settings["host"]
+            if host is None:
+                raise errors.FarmError(f"{self.name} holds no place now, so there is no board "
+                                       "to reach", where=self.name,
+                                       hint="Run a job on it, or hold one with "
+                                       "`with wb.reserve(...) as dev:`")
+            endpoint = self._endpoint = resolve(host, **self._settings)
+        return endpoint
 
     def probe(self, refresh: bool = False) -> DeviceInfo:
         """The board's info, with the place it came from (``place``)."""
