@@ -47,21 +47,19 @@ def main() -> int:
         os.environ[f"WORKBENCH_{variable}_DIR"] = str(folder / variable.lower())
     os.environ["WORKBENCH_BOARD_DIR"] = str(folder / "board")
 
+    import workbench as wb
     from tests.conftest import conv_relu_model
     from tests.ssh.labgrid_farm import start_farm
     from tests.ssh.sshd import keygen, start_sshd
-
-    import workbench as wb
     from workbench.devices.farm import farm_for
     from workbench.devices.labgrid_device import LabgridDevice
     from workbench.devices.ssh import SSHDevice
 
     key = keygen(folder / "id_ed25519")
     sshd = start_sshd(folder / "sshd", key)
-    farm = start_farm(folder / "farm")
+    farm = start_farm(folder / "farm", {"pi-a": ("board-a", {"soc": "bcm2712"})})
     try:
         farm.export(sshd, ["board-a"])
-        farm.add_place("pi-a", "board-a", soc="bcm2712")
         model = conv_relu_model(folder / "model.onnx")
         ssh: dict[str, Any] = dict(
             key_filename=str(key), known_hosts=[sshd.known_hosts],

@@ -83,19 +83,11 @@ class LabFarm:
                 stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:  # the exporter has registered every group
+            time.sleep(0.5)
             if all(f"rack/{board}/NetworkService" in self.client("resources")
                    for board in boards):
                 return
-            time.sleep(0.2)
         raise RuntimeError((self.folder / "exporter.log").read_text())
-
-    def add_place(self, name: str, board: str | None, **tags: str) -> None:
-        self.client("-p", name, "create")
-        if tags:
-            self.client("-p", name, "set-tags", *(f"{k}={v}" for k, v in tags.items()))
-        if board is not None:
-            self.client("-p", name, "add-match", f"rack/{board}/NetworkService")
-        self.places.append(name)
 
     def stop(self) -> None:
         for process in (self.exporter, self.coordinator):
@@ -108,8 +100,22 @@ class LabFarm:
                     process.wait()
 
 
-def start_farm(folder: Path) -> LabFarm:
+def write_places(folder: Path, places: dict[str, tuple[str | None, dict[str, str]]]) -> None:
+    """The coordinator's places.yaml, as ``labgrid-client create``, ``set-tags`` and
+    ``add-match`` leave it: each place's tags and the exporter's board it matches."""
+    lines = []
+    for name, (board, tags) in places.items():
+        lines += [f"{name}:", "  aliases: []", "  comment: ''", "  tags:",
+                  *(f"    {key}: {value}" for key, value in tags.items())]
+        lines += ["  matches:", "  - {cls: NetworkService, exporter: rack, group: " + board
+                  + ", name: null, rename: null}"] if board else ["  matches: []"]
+    (folder / "places.yaml").write_text("\n".join(lines) + "\n")
+
+
+def start_farm(folder: Path, places: dict[str, tuple[str | None, dict[str, str]]]) -> LabFarm:
+    """A coordinator on a free port, with these places: name -> (board or None, tags)."""
     folder.mkdir(parents=True, exist_ok=True)
-    farm = LabFarm(folder, free_port())
+    write_places(folder, places)
+    farm = LabFarm(folder, free_port(), places=list(places))
     farm.start_coordinator()
     return farm

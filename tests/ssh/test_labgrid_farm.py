@@ -29,20 +29,20 @@ if not labgrid_installed():
     pytest.skip("labgrid is not installed: run `bash tests/setup.sh` (the farm extra)",
                 allow_module_level=True)
 
-from workbench.devices.farm import Farm  # noqa: E402  (needs labgrid)
-from workbench.devices.farm_status import farm_status, free_stale  # noqa: E402
-from workbench.devices.labgrid_device import LabgridDevice, queue_position  # noqa: E402
+from workbench.devices.farm import Farm
+from workbench.devices.farm_status import farm_status, free_stale
+from workbench.devices.labgrid_device import LabgridDevice, queue_position
 
 TAGS = "labgrid:soc=bcm2712,lab=ws"
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory, sshd: Sshd) -> Iterator[LabFarm]:
-    farm = start_farm(tmp_path_factory.mktemp("farm"))
+    tags = {"soc": "bcm2712", "lab": "ws"}
+    farm = start_farm(tmp_path_factory.mktemp("farm"),
+                      {"pi-a": ("board-a", tags), "pi-b": ("board-b", tags)})
     try:
         farm.export(sshd, ["board-a", "board-b"])
-        farm.add_place("pi-a", "board-a", soc="bcm2712", lab="ws")
-        farm.add_place("pi-b", "board-b", soc="bcm2712", lab="ws")
         yield farm
     finally:
         farm.stop()
@@ -84,7 +84,7 @@ def test_a_job_on_labgrid_tags_runs_on_a_reserved_place_and_gives_it_back(
     assert place["name"] in ("pi-a", "pi-b")
     assert place["tags"] == {"soc": "bcm2712", "lab": "ws"}
     assert p.document["device"]["kind"] == "labgrid"
-    assert len(p.latency_ms) == 2
+    assert len(p.document["latency"]["samples_ms"]) == 2
     # between holds the device knows no board: nothing reaches the place without a reservation
     assert device.place is None
     with pytest.raises(errors.FarmError, match="holds no place"):
@@ -161,16 +161,17 @@ def test_reserve_holds_one_place_across_jobs_and_a_comparison_warns_across_place
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert wb.compare(ran).warnings == []
-    with pytest.warns(UserWarning, match="different farm places.*pi-a.*pi-b"):
+    with pytest.warns(UserWarning, match=r"different farm places.*pi-a.*pi-b"):
         wb.compare([ran[0], other])
 
 
 def test_a_reserved_place_is_given_back_at_its_time_limit(
-        settings: dict[str, Any], conv_model: Path) -> None:
+        settings: dict[str, Any], conv_model: Path, observer: Farm) -> None:
     with wb.reserve("labgrid:pi-b", max_s=0.5, **settings) as device:
         assert isinstance(device, LabgridDevice)
-        until(lambda: device.place is None)
-        with pytest.raises(errors.HoldEnded, match="0.5 s"):
+        until(lambda: [p.acquired for p in observer.places()] == [None, None])
+        assert device.place is None
+        with pytest.raises(errors.HoldEnded, match=r"0\.5 s"):
             wb.profile(conv_model, device=device, runs=1)
 
 
@@ -243,10 +244,10 @@ def test_a_killed_clients_hold_is_reported_stale_and_can_be_freed(
 
 def test_a_coordinator_killed_while_a_job_waits_gives_a_clear_error(
         tmp_path: Path, sshd: Sshd, conv_model: Path) -> None:
-    farm = start_farm(tmp_path / "farm")
+    farm = start_farm(tmp_path / "farm", {"lonely": (None, {"soc": "x1"})})
+    someone = Farm(farm.address)
     try:
-        farm.add_place("lonely", None, soc="x1")
-        farm.client("-p", "lonely", "acquire")  # someone else holds the only place
+        someone.acquire("lonely")  # someone else holds the only place
         events: list[dict[str, Any]] = []
         device = wb.connect("labgrid:soc=x1", coordinator=farm.address,
                             **ssh_settings(sshd, tmp_path))
@@ -258,6 +259,7 @@ def test_a_coordinator_killed_while_a_job_waits_gives_a_clear_error(
             job.result(timeout=60)
         assert "labgrid-coordinator" in lost.value.hint
     finally:
+        someone.close()
         farm.stop()
 
 

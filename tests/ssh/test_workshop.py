@@ -14,8 +14,15 @@ from workbench import errors
 from workbench.cli import main
 from workbench.devices import registry
 from workbench.devices.ssh import SSHDevice
-from workbench.devices.workshop import (class_check, class_reset, install_seats, make_seats,
-                                        read_fingerprints, revoke_seat, scan_known_hosts)
+from workbench.devices.workshop import (
+    class_check,
+    class_reset,
+    install_seats,
+    make_seats,
+    read_fingerprints,
+    revoke_seat,
+    scan_known_hosts,
+)
 
 
 @pytest.fixture

@@ -24,8 +24,17 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from workbench.cli import (backends, devices, emulator, farm, history, jobs, profile,
-                           targets, workshop)
+from workbench.cli import (
+    backends,
+    devices,
+    emulator,
+    farm,
+    history,
+    jobs,
+    profile,
+    targets,
+    workshop,
+)
 from workbench.cli._common import EXIT_ERROR, EXIT_INTERRUPTED, console, print_error
 from workbench.errors import WorkbenchError
 

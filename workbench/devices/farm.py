@@ -40,6 +40,9 @@ KEEP_POLLED_S = 10.0
 INSTALL_HINT = "Install the farm extra: pip install 'edge-workbench[farm]'"
 
 T = TypeVar("T")
+#: labgrid's own keep-alive settings for its channel (see its ClientSession)
+CHANNEL_OPTIONS = [("grpc.keepalive_time_ms", 7500), ("grpc.keepalive_timeout_ms", 10000),
+                   ("grpc.http2.ping_timeout_ms", 10000), ("grpc.http2.max_pings_without_data", 0)]
 
 
 def require_labgrid() -> None:
@@ -180,9 +183,17 @@ class Farm:
         self._loop.close()
 
     async def _start(self) -> Any:
+        import grpc
         from labgrid.remote.client import ClientSession, ServerError
+        from labgrid.remote.generated import labgrid_coordinator_pb2_grpc
 
         session = ClientSession(self.address, self._loop)
+        # gRPC shares one TCP connection among a process's channels to the same address, but
+        # the coordinator tells clients apart by their connection: a session of its own each.
+        await session.channel.close()
+        session.channel = grpc.aio.insecure_channel(
+            self.address, options=[*CHANNEL_OPTIONS, ("grpc.use_local_subchannel_pool", 1)])
+        session.stub = labgrid_coordinator_pb2_grpc.CoordinatorStub(session.channel)
         try:
             await session.start()
         except ServerError:
@@ -198,7 +209,7 @@ class Farm:
                 try:
                     await self._session.stub.PollReservation(
                         pb2.PollReservationRequest(token=token), timeout=CALL_TIMEOUT_S)
-                except Exception:  # noqa: S112  a lost coordinator shows on the next call
+                except Exception:
                     continue
 
     def _call(self, coroutine: Coroutine[Any, Any, T], doing: str) -> T:
@@ -360,7 +371,7 @@ class Farm:
 
         try:
             asyncio.run_coroutine_threadsafe(stop(), self._loop).result(CALL_TIMEOUT_S)
-        except BaseException:  # noqa: S110  a lost coordinator has nothing left to close
+        except BaseException:
             pass
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=CALL_TIMEOUT_S)

@@ -202,8 +202,8 @@ class LabgridDevice(SSHDevice):
             raise
         with self._connect_lock:
             self.close()
-            self._settings.update(host=service.host, port=service.port,
-                                  user=self._user or service.user)
+            self._settings["host"], self._settings["port"] = service.host, service.port
+            self._settings["user"] = self._user or service.user
         return hold
 
     def _wait(self, hold: _Hold) -> str:
@@ -244,7 +244,7 @@ class LabgridDevice(SSHDevice):
             self.place = None
         with self._connect_lock:
             self.close()
-            self._settings.update(host=None, port=None)
+            self._settings["host"] = self._settings["port"] = None
             self._info = None  # the next place may be another board
         if hold.farm.lost:
             if hold.place is not None:
