@@ -69,11 +69,11 @@ def cmd_class_known_hosts(args: argparse.Namespace) -> int:
 
 def cmd_class_seats(args: argparse.Namespace) -> int:
     """Make a key per seat and add them to the boards' authorized_keys."""
-    from workbench.devices.workshop import install_seats, make_seats
+    from workbench.devices.workshop import AUTHORIZED_KEYS, install_seats, make_seats
 
     seats = make_seats(args.folder, args.count)
     if args.boards:
-        install_seats(args.boards, seats, authorized_keys=args.authorized_keys)
+        install_seats(args.boards, seats, authorized_keys=args.authorized_keys or AUTHORIZED_KEYS)
     out = console()
     for seat in seats:
         out.print(f"{seat.name}: {seat.key_file}", markup=False)
@@ -84,9 +84,10 @@ def cmd_class_seats(args: argparse.Namespace) -> int:
 
 def cmd_class_revoke(args: argparse.Namespace) -> int:
     """Take one seat's key off every board."""
-    from workbench.devices.workshop import revoke_seat
+    from workbench.devices.workshop import AUTHORIZED_KEYS, revoke_seat
 
-    removed = revoke_seat(args.boards, args.seat, authorized_keys=args.authorized_keys)
+    removed = revoke_seat(args.boards, args.seat,
+                          authorized_keys=args.authorized_keys or AUTHORIZED_KEYS)
     console().print(", ".join(f"{board}: {n} line(s) removed" for board, n in removed.items()),
                     markup=False)
     return 0
@@ -94,8 +95,6 @@ def cmd_class_revoke(args: argparse.Namespace) -> int:
 
 def add_parsers(sub: Any) -> None:
     """Register ``class check|reset|known-hosts|seats|revoke``."""
-    from workbench.devices.workshop import AUTHORIZED_KEYS
-
     group = sub.add_parser("class", help="workshop mode: boards, seat keys, checks, reset")
     commands = group.add_subparsers(dest="class_command", required=True)
     check = commands.add_parser("check", help="reachable, runtimes, disk, clock, governor, lock")
@@ -116,9 +115,9 @@ def add_parsers(sub: Any) -> None:
     revoke.add_argument("seat", help="the seat's name, e.g. seat-07")
     revoke.set_defaults(func=cmd_class_revoke)
     for command in (seats, revoke):
-        command.add_argument("--authorized-keys", default=AUTHORIZED_KEYS,
+        command.add_argument("--authorized-keys", default=None,
                              help="the boards' authorized_keys file (default: "
-                             f"~/{AUTHORIZED_KEYS} of the board login)")
+                             "~/.ssh/authorized_keys of the board login)")
     for command in (check, reset, known, seats, revoke):
         command.add_argument("boards", nargs="*" if command is seats else "+",
                              help="the boards: device names, aliases or labgrid:PLACE")
