@@ -115,11 +115,15 @@ def main() -> int:
         direct = SSHDevice("direct", host="127.0.0.1", port=sshd.port, user="root", **ssh)
         farmed = farm_device()
         direct_s, farm_s = [], []
+        steps: dict[str, dict[str, float]] = {}
         for _ in range(args.rounds):
-            for device, times in ((direct, direct_s), (farmed, farm_s)):
+            for label, device, times in (("direct", direct, direct_s),
+                                         ("farm", farmed, farm_s)):
                 start = time.perf_counter()
-                wb.profile(model, device=device, **run)
+                job = wb.submit(model, device=device, **run)
+                job.result(timeout=300)
                 times.append(time.perf_counter() - start)
+                steps[label] = job.steps()
 
         print(f"hand-off, cancel then release (workbench): {_spread(handoffs)}")
         print(f"hand-off, release then cancel (baseline):  {_spread(handoffs_other_order)}")
@@ -129,6 +133,9 @@ def main() -> int:
         print(f"job on a labgrid: device:             {_spread(farm_s)}")
         print(f"  ratio farm/direct: {statistics.median(farm_s) / statistics.median(direct_s):.2f}"
               f", overhead {statistics.median(farm_s) - statistics.median(direct_s):+.3f} s")
+        for label, taken in steps.items():
+            print(f"steps of the last {label} job: "
+                  + ", ".join(f"{k} {v:.2f}" for k, v in taken.items() if v >= 0.05))
         farm_for(farm.address).close()
     finally:
         farm.stop()

@@ -39,6 +39,8 @@ __all__ = ["PREFIX", "LabgridDevice", "parse_name", "queue_position"]
 PREFIX = "labgrid:"
 #: how often a waiting reservation is polled (seconds): the hand-off time after a release
 WAIT_POLL_S = 0.1
+#: how long the SSH link to a place given back stays open, unused, for holding it again
+IDLE_LINK_S = 60.0
 #: labgrid's own rules for tag keys and values
 _TAG_KEY = re.compile(r"[a-z][a-z0-9_]+")
 _TAG_VALUE = re.compile(r"[a-z0-9_]*")
@@ -133,6 +135,9 @@ class LabgridDevice(SSHDevice):
         #: set when a hold taken with reserve() ended before it was left
         self._ended: str | None = None
         self._timer: threading.Timer | None = None
+        #: (place, host, port, user) of the last board held, and its probe
+        self._last_board: tuple[tuple[Any, ...], DeviceInfo | None] | None = None
+        self._idle_closer: threading.Timer | None = None
 
     # --- taking and giving back a place ----------------------------------------
 
@@ -184,7 +189,7 @@ class LabgridDevice(SSHDevice):
             self._hold, self._holders = None, 0
             self._ended = (f"The place {hold.place!r} was given back after {max_s:g} s, the "
                            "time limit of its reservation")
-        self._give_back(hold)
+        self._give_back(hold, keep_link=False)
 
     def _take(self) -> _Hold:
         from workbench.devices.farm import farm_for
@@ -198,10 +203,17 @@ class LabgridDevice(SSHDevice):
             service = farm.service(hold.place)
             record_hold(farm.address, hold.place, farm.identity, hold.token)
         except BaseException:  # error, cancel, Ctrl-C: the queue must not keep us
-            self._give_back(hold)
+            self._give_back(hold, keep_link=False)
             raise
         with self._connect_lock:
-            self.close()
+            if self._idle_closer is not None:
+                self._idle_closer.cancel()
+            board = (hold.place, service.host, service.port, self._user or service.user)
+            if self._last_board is not None and self._last_board[0] == board:
+                # the same place's board again: its link, warm agent and probe still hold
+                self._info = self._last_board[1]
+            else:
+                self.close()
             self._settings["host"], self._settings["port"] = service.host, service.port
             self._settings["user"] = self._user or service.user
         return hold
@@ -235,16 +247,30 @@ class LabgridDevice(SSHDevice):
             else:
                 time.sleep(WAIT_POLL_S)
 
-    def _give_back(self, hold: _Hold) -> None:
-        """Cancel the reservation, then release the place; forget the board's address."""
+    def _give_back(self, hold: _Hold, *, keep_link: bool = True) -> None:
+        """Cancel the reservation, then release the place; forget the board's address.
+
+        The SSH link stays open for :data:`IDLE_LINK_S` (unused: nothing reaches the
+        board without a hold), so holding the same place again soon finds its warm
+        agent; ``keep_link=False`` closes it at once (a time limit ends running jobs).
+        """
         with self._hold_lock:
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
             self.place = None
         with self._connect_lock:
-            self.close()
+            if keep_link and hold.place is not None and self._settings["host"] is not None:
+                self._last_board = ((hold.place, self._settings["host"], self._settings["port"],
+                                     self._settings["user"]), self._info)
+                self._idle_closer = threading.Timer(IDLE_LINK_S, self._close_idle)
+                self._idle_closer.daemon = True
+                self._idle_closer.start()
+            else:
+                self._last_board = None
+                self.close()
             self._settings["host"] = self._settings["port"] = None
+            self._endpoint = None
             self._info = None  # the next place may be another board
         if hold.farm.lost:
             if hold.place is not None:
@@ -259,7 +285,25 @@ class LabgridDevice(SSHDevice):
                 hold.farm.release(hold.place)
                 forget_hold(hold.farm.address, hold.place)
 
+    def _close_idle(self) -> None:
+        with self._connect_lock:
+            if self._settings["host"] is None:  # still between holds
+                self._last_board = None
+                self.close()
+
     # --- the SSH device, with the place ----------------------------------------
+
+    def client(self) -> Any:
+        """The SSH connection to the held place's board; refused between holds."""
+        if self._settings["host"] is None:
+            raise self._no_place()
+        return super().client()
+
+    def _no_place(self) -> errors.FarmError:
+        return errors.FarmError(f"{self.name} holds no place now, so there is no board to "
+                                "reach", where=self.name,
+                                hint="Run a job on it, or hold one with "
+                                "`with wb.reserve(...) as dev:`")
 
     @property
     def endpoint(self) -> Endpoint:
@@ -269,10 +313,7 @@ class LabgridDevice(SSHDevice):
         if endpoint is None:
             host = self._settings["host"]
             if host is None:
-                raise errors.FarmError(f"{self.name} holds no place now, so there is no board "
-                                       "to reach", where=self.name,
-                                       hint="Run a job on it, or hold one with "
-                                       "`with wb.reserve(...) as dev:`")
+                raise self._no_place()
             endpoint = self._endpoint = resolve(host, **self._settings)
         return endpoint
 
