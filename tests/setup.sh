@@ -33,7 +33,8 @@ PYTHON="${PYTHON:-python3}"
 # versions of yarn.lock, and a fresh build, so the package build below ships this code and
 # not an older build it would otherwise reuse.
 (export PATH="$PWD/.venv/bin:$PATH"; cd extensions && jlpm install && jlpm build:prod)
-.venv/bin/python -m pip install -q -e '.[test,lab]'
+# farm: labgrid's coordinator, exporter and client for the labgrid device tests
+.venv/bin/python -m pip install -q -e '.[test,lab,farm]'
 # An editable install copies the built extension; a link to the build folder instead keeps
 # JupyterLab on the latest `jlpm build:prod` in extensions/.
 PATH="$PWD/.venv/bin:$PATH" .venv/bin/jupyter-builder develop --overwrite . >/dev/null

@@ -14,8 +14,8 @@ PUBLIC_API = [
     "Comparison", "Device", "DeviceInfo", "Job", "LocalDevice", "Model", "Profile", "RunSettings",
     "WorkbenchError",
     "__version__", "compare", "compare_latency", "compare_outputs", "connect", "diff_layers",
-    "errors", "history", "load_model", "profile", "quantize", "regress", "submit", "sweep",
-    "targets",
+    "errors", "history", "load_model", "profile", "quantize", "regress", "reserve", "submit",
+    "sweep", "targets",
 ]
 HEAVY = ["onnx", "onnxruntime", "numpy", "matplotlib", "pandas", "paramiko", "jsonschema", "rich"]
 

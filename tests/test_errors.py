@@ -25,6 +25,7 @@ GROUPS = {
     errors.JobFailed: [errors.AgentError, errors.AgentCrashed, errors.JobTimeout,
                        errors.JobCancelled, errors.DeviceBusy, errors.JobNotFound,
                        errors.JobStillRunning, errors.JobGone],
+    errors.FarmError: [errors.FarmNotInstalled, errors.CoordinatorUnreachable, errors.HoldEnded],
 }
 
 # Every class of the tree before it was grouped, with the class it derived from then.

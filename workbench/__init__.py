@@ -39,6 +39,7 @@ __all__ = [
     "profile",
     "quantize",
     "regress",
+    "reserve",
     "submit",
     "sweep",
     "targets",
@@ -49,6 +50,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "DeviceInfo": ("workbench.devices", "DeviceInfo"),
     "LocalDevice": ("workbench.devices", "LocalDevice"),
     "connect": ("workbench.devices", "connect"),
+    "reserve": ("workbench.devices", "reserve"),
     "Job": ("workbench.jobs", "Job"),
     "RunSettings": ("workbench.jobs", "RunSettings"),
     "profile": ("workbench.jobs", "profile"),
@@ -72,7 +74,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
 if TYPE_CHECKING:
     from workbench import errors, history, targets
     from workbench.accuracy import compare_outputs
-    from workbench.devices import Device, DeviceInfo, LocalDevice, connect
+    from workbench.devices import Device, DeviceInfo, LocalDevice, connect, reserve
     from workbench.jobs import Job, RunSettings, profile, submit
     from workbench.layer_diff import diff_layers
     from workbench.models import Model, load_model

@@ -51,6 +51,10 @@ Tree::
     ├── DeviceError
     │   ├── DeviceNotFound           no device of that name
     │   ├── EmulatorUnavailable      this machine cannot run the emulated board (and why)
+    │   ├── FarmError                a labgrid board farm refused or failed a step
+    │   │   ├── FarmNotInstalled     a ``labgrid:`` device without the ``farm`` extra
+    │   │   ├── CoordinatorUnreachable  the coordinator does not answer, or went away
+    │   │   └── HoldEnded            a reserved place was given back (time limit, released)
     │   ├── ConnectionFailed         the device cannot be reached, or the link to it broke
     │   │   ├── UnreachableHost      no answer: wrong address, host down, network, timeout
     │   │   │   └── ConnectionRefused  the host answers but nothing listens on the SSH port
@@ -92,16 +96,17 @@ from typing import Any, ClassVar
 __all__ = [
     "AccuracyError", "AgentCrashed", "AgentError", "ArtifactCorrupt", "AuthenticationFailed",
     "BackendError", "BackendNotFound", "BackendUnavailable", "BoardEnvironmentError",
-    "BoardPythonMissing", "ConnectionFailed", "ConnectionRefused", "DeviceBusy", "DeviceError",
-    "DeviceNotFound", "DiskFull", "EmulatorUnavailable", "EstimateError", "FormatError",
-    "HistoryError", "HostKeyChanged", "InputSpecError", "InvalidGraph", "InvalidOptionValue",
-    "InvalidTfliteModel", "JobCancelled", "JobFailed", "JobGone", "JobModelChanged",
-    "JobNotFound", "JobStillRunning", "JobTimeout", "LayerDiffUnavailable", "LinkDropped",
-    "MissingExternalData", "ModelError", "ModelNotFound", "ModelTruncated", "NotAnOnnxModel",
-    "OptionError", "OutputsMissing", "ProfileError", "ProfileFormatError", "QuantizationFailed",
-    "ReferenceUnavailable", "TargetError", "UnknownHostKey", "UnknownOption", "UnknownTarget",
-    "UnknownZooModel", "UnreachableHost", "UnsupportedConversion", "UnsupportedOpset",
-    "UnsupportedPlatform", "UploadTooLarge", "WorkbenchError",
+    "BoardPythonMissing", "ConnectionFailed", "ConnectionRefused", "CoordinatorUnreachable",
+    "DeviceBusy", "DeviceError", "DeviceNotFound", "DiskFull", "EmulatorUnavailable",
+    "EstimateError", "FarmError", "FarmNotInstalled", "FormatError", "HistoryError", "HoldEnded",
+    "HostKeyChanged", "InputSpecError", "InvalidGraph", "InvalidOptionValue", "InvalidTfliteModel",
+    "JobCancelled", "JobFailed", "JobGone", "JobModelChanged", "JobNotFound", "JobStillRunning",
+    "JobTimeout", "LayerDiffUnavailable", "LinkDropped", "MissingExternalData", "ModelError",
+    "ModelNotFound", "ModelTruncated", "NotAnOnnxModel", "OptionError", "OutputsMissing",
+    "ProfileError", "ProfileFormatError", "QuantizationFailed", "ReferenceUnavailable",
+    "TargetError", "UnknownHostKey", "UnknownOption", "UnknownTarget", "UnknownZooModel",
+    "UnreachableHost", "UnsupportedConversion", "UnsupportedOpset", "UnsupportedPlatform",
+    "UploadTooLarge", "WorkbenchError",
 ]
 
 
@@ -286,6 +291,30 @@ class EmulatorUnavailable(DeviceError):
 
     default_hint = ("Use a real board, or a Linux 6.7+ machine with root, qemu-user-static "
                     "and mmdebstrap (bash tests/setup.sh installs them)")
+
+
+class FarmError(DeviceError):
+    """A labgrid board farm (its coordinator, a place, a reservation) refused or failed a step."""
+
+    default_hint = "Look at the farm with `workbench farm status`"
+
+
+class FarmNotInstalled(FarmError):
+    """A ``labgrid:`` device was asked for, but labgrid (the ``farm`` extra) is not installed."""
+
+    default_hint = "Install the farm extra: pip install 'edge-workbench[farm]'"
+
+
+class CoordinatorUnreachable(FarmError):
+    """The labgrid coordinator does not answer, or went away while a job waited or ran."""
+
+    default_hint = "Check that labgrid-coordinator runs and LG_COORDINATOR names it"
+
+
+class HoldEnded(FarmError):
+    """A place held with ``reserve()`` was given back (its time ran out, or it was left)."""
+
+    default_hint = "Reserve again with `wb.reserve(...)`"
 
 
 class ConnectionFailed(DeviceError):

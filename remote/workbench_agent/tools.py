@@ -16,6 +16,8 @@
     collect JOBDIR                a job's status and outcome (see record.py)
     status BOARD_LOCK JOBS_DIR    who holds the board and who waits (lock.py); the login's job
                                   folders (record.py), after removing week-old ones
+    conditions DIR                the board's clock, CPU governors and load now
+                                  (conditions.py), and the free bytes where DIR is
 """
 
 from __future__ import annotations
@@ -172,6 +174,12 @@ def board_status(lock_path: str, jobs_dir: str) -> Dict[str, Any]:
             "pruned": pruned}
 
 
+def _conditions(args: List[str]) -> Any:
+    from workbench_agent.conditions import Sysfs, snapshot
+
+    return dict(snapshot(Sysfs()), free=_free(args)["free"])
+
+
 def _status(args: List[str]) -> Any:
     lock_path, jobs_dir = args
     return board_status(lock_path, jobs_dir)
@@ -179,7 +187,8 @@ def _status(args: List[str]) -> Any:
 
 TOOLS: Dict[str, Any] = {"clean": _clean, "collect": _collect, "hash": _hash, "free": _free,
                          "link": _link, "evict": _evict, "status": _status,
-                         "install-bundle": _install_bundle, "remove": _remove}
+                         "install-bundle": _install_bundle, "remove": _remove,
+                         "conditions": _conditions}
 
 
 def main(argv: List[str]) -> int:

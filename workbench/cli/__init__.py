@@ -7,6 +7,8 @@ One module per command group, each registering its commands with
 * :mod:`~workbench.cli.profile`: ``inspect``, ``profile``, ``zoo``;
 * :mod:`~workbench.cli.devices`: ``devices``, ``device probe|status|setup|clean|trust``;
 * :mod:`~workbench.cli.emulator`: ``emulator build|start|stop|status``;
+* :mod:`~workbench.cli.farm`: ``farm status``, ``farm free PLACE`` (labgrid board farms);
+* :mod:`~workbench.cli.workshop`: ``class check|reset|known-hosts|seats|revoke``;
 * :mod:`~workbench.cli.backends`: ``backends``;
 * :mod:`~workbench.cli.history`: ``history``, ``compare``;
 * :mod:`~workbench.cli.jobs`: ``jobs``, ``jobs collect ID``;
@@ -22,14 +24,24 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from workbench.cli import backends, devices, emulator, history, jobs, profile, targets
+from workbench.cli import (
+    backends,
+    devices,
+    emulator,
+    farm,
+    history,
+    jobs,
+    profile,
+    targets,
+    workshop,
+)
 from workbench.cli._common import EXIT_ERROR, EXIT_INTERRUPTED, console, print_error
 from workbench.errors import WorkbenchError
 
 __all__ = ["EXIT_ERROR", "EXIT_INTERRUPTED", "main", "parser"]
 
 #: the command groups in the order ``workbench --help`` lists them
-GROUPS = (profile, devices, emulator, backends, history, jobs, targets)
+GROUPS = (profile, devices, emulator, farm, workshop, backends, history, jobs, targets)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -10,6 +10,8 @@ They all sit behind the same :class:`Device` seam.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from workbench import errors
@@ -21,7 +23,10 @@ from workbench.devices.kinds import unregister as unregister_kind
 from workbench.devices.local import LocalDevice
 
 __all__ = ["Device", "DeviceInfo", "DeviceKind", "LocalDevice", "connect", "kind_of",
-           "known_devices", "register_kind", "unregister_kind"]
+           "known_devices", "register_kind", "reserve", "unregister_kind"]
+
+#: how long ``reserve()`` holds a place unless told (seconds)
+RESERVE_MAX_S = 3600.0
 
 #: name -> (the kind that connected it, the device, its registry entry then), for
 #: connect() without keywords
@@ -74,3 +79,30 @@ def connect(name: str | Device = "local", **connection: Any) -> Device:
     if not connection:
         _connected[name] = (kind, device, entry)
     return device
+
+
+@contextlib.contextmanager
+def reserve(name: str | Device, *, max_s: float | None = RESERVE_MAX_S,
+            **connection: Any) -> Iterator[Device]:
+    """Hold one farm place across several jobs: ``with wb.reserve("labgrid:soc=bcm2712") as dev:``.
+
+    The place is reserved (waiting in the farm's queue) on entering and given
+    back on leaving, also on an error or Ctrl-C; jobs on ``dev`` inside the
+    block all run on that one board, and their profiles name the place. After
+    ``max_s`` seconds (one hour unless told; None for no limit) the place is
+    given back even if the block still runs: later jobs raise HoldEnded.
+    Keywords are :func:`connect`'s (coordinator=, key_filename=, ...).
+    """
+    from workbench.devices.labgrid_device import LabgridDevice
+
+    device = connect(name, **connection)
+    if not isinstance(device, LabgridDevice):
+        raise errors.InvalidOptionValue(
+            f"{device.name} is a {device.kind} device, which is not reserved from a farm",
+            where="reserve", hint="Give a farm device, e.g. labgrid:soc=bcm2712 or "
+            "labgrid:PLACE; other devices need no reservation")
+    device.hold(max_s)
+    try:
+        yield device
+    finally:
+        device.leave()

@@ -41,6 +41,8 @@ class DeviceInfo:
     numpy: str | None = None
     runtimes: dict[str, Any] = field(default_factory=dict)
     emulated: bool = False
+    #: the farm place the board was reserved as (labgrid: name, coordinator, tags), if any
+    place: dict[str, Any] | None = None
 
     @classmethod
     def from_probe(cls, name: str, kind: str, probe: dict[str, Any],
@@ -53,7 +55,7 @@ class DeviceInfo:
 
     def to_dict(self, *, with_cpuinfo: bool = False) -> dict[str, Any]:
         """JSON-able dict; the raw /proc/cpuinfo text only when asked for."""
-        data = {k: v for k, v in self.__dict__.items()}
+        data = {k: v for k, v in self.__dict__.items() if k != "place" or v is not None}
         if self.cpu and not with_cpuinfo:
             data["cpu"] = {k: v for k, v in self.cpu.items() if k != "cpuinfo"}
         return data

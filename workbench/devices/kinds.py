@@ -37,7 +37,7 @@ from workbench.devices.base import Device
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
 
-__all__ = ["EMULATED", "GROUP", "LOCAL", "SSH", "DeviceKind", "DeviceKindPluginWarning",
+__all__ = ["EMULATED", "GROUP", "LABGRID", "LOCAL", "SSH", "DeviceKind", "DeviceKindPluginWarning",
            "is_registered", "kind_for", "kind_of", "kinds", "listing", "load_plugins", "register",
            "unregister"]
 
@@ -45,6 +45,8 @@ __all__ = ["EMULATED", "GROUP", "LOCAL", "SSH", "DeviceKind", "DeviceKindPluginW
 GROUP = "workbench.devices"
 #: The name prefix of the emulated board run by qemu-user without root: ``qemu:BOARD``.
 QEMU_PREFIX = "qemu:"
+#: The name prefix of a place of a labgrid farm: ``labgrid:PLACE`` or ``labgrid:key=value,...``
+LABGRID_PREFIX = "labgrid:"
 
 #: Lists devices: each a dict with at least name, kind and notes.
 Listing = Callable[[], list[dict[str, Any]]]
@@ -415,6 +417,55 @@ LOCAL = register(DeviceKind(
 EMULATED = register(DeviceKind(
     "emulated", claims=_claims_emulated, connect=_connect_emulated, known=_known_emulated,
     description="an aarch64 root under qemu-user: qemu:BOARD, or a board the emulator started"))
+def _connect_labgrid(name: str, **connection: Any) -> Device:
+    from workbench.devices.farm import require_labgrid
+
+    require_labgrid()  # before the device module, which imports the SSH device
+    from workbench.devices.labgrid_device import LabgridDevice
+
+    return LabgridDevice(name, **connection)
+
+
+def _hold_place(device: Device) -> None:
+    from workbench.devices.labgrid_device import LabgridDevice
+
+    if isinstance(device, LabgridDevice):
+        device.hold()
+
+
+def _free_place(device: Device) -> None:
+    from workbench.devices.labgrid_device import LabgridDevice
+
+    if isinstance(device, LabgridDevice):
+        device.unhold()
+
+
+def _known_labgrid() -> list[dict[str, Any]]:
+    """The places of the farm LG_COORDINATOR names, when labgrid is installed; none when the
+    coordinator does not answer (a listing never fails for a farm that is down)."""
+    import os
+
+    if not os.environ.get("LG_COORDINATOR"):
+        return []
+    try:
+        from workbench.devices.farm import farm_for, require_labgrid
+
+        require_labgrid()
+        places = farm_for().places()
+    except errors.WorkbenchError:
+        return []
+    return [{"name": f"{LABGRID_PREFIX}{p.name}", "kind": "labgrid", "tags": p.tags,
+             "notes": ", ".join(f"{k}={v}" for k, v in sorted(p.tags.items()))
+             + (f"; held by {p.acquired}" if p.acquired else "; free")} for p in places]
+
+
+#: ``labgrid:PLACE`` or ``labgrid:key=value,...``: a place reserved from a labgrid farm
+#: around each job (or held with ``workbench.reserve``), then a board over SSH.
+LABGRID = register(DeviceKind(
+    "labgrid", claims=lambda name: name.startswith(LABGRID_PREFIX), connect=_connect_labgrid,
+    known=_known_labgrid, acquire=_hold_place, release=_free_place,
+    description="a place of a labgrid farm: labgrid:PLACE or labgrid:key=value,... "
+    "(needs the farm extra)"))
 #: The fallback: registry entries and ~/.ssh/config aliases, or any name given ``host=``.
 SSH = register(DeviceKind(
     "ssh", claims=_claims_ssh, connect=_connect_ssh, known=_known_ssh,

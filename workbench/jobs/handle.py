@@ -102,6 +102,7 @@ class Job:
     def _work(self) -> None:
         from workbench.devices import connect
         from workbench.devices._cancel import cancel_scope
+        from workbench.devices._job_events import reporting
         from workbench.devices.kinds import kind_of
 
         model, device, backend, options, inputs, label = self._request
@@ -110,7 +111,8 @@ class Job:
                 the_device = connect(device)
                 # A kind may reserve the board first (a farm's place); released whatever happens.
                 kind = kind_of(the_device)
-                kind.acquire(the_device)
+                with reporting(self._emit):  # a farm reports its queue while it waits
+                    kind.acquire(the_device)
                 try:
                     self.prepared = prepare(model, the_device, backend, options, inputs=inputs,
                                             settings=self.settings, label=label,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +68,26 @@ def _finite(value: Any) -> Any:
     return value
 
 
+class PlacesDifferWarning(UserWarning):
+    """Profiles from one farm that ran on different places (boards) are compared."""
+
+
+def places_differ(profiles: Sequence[Profile], labels: Sequence[str]) -> list[str]:
+    """A warning when profiles reserved from a farm ran on more than one place: two boards
+    of one kind still differ (cooling, clock, firmware)."""
+    places = {}
+    for label, profile in zip(labels, profiles, strict=True):
+        place = (profile.document.get("device") or {}).get("place") or {}
+        if place.get("name"):
+            places[label] = f"{place['name']} ({place.get('coordinator', '?')})"
+    if len(set(places.values())) < 2:
+        return []
+    listed = "; ".join(f"{label}: {place}" for label, place in places.items())
+    return [f"These profiles ran on different farm places, so board-to-board differences "
+            f"are part of what is compared ({listed}). Hold one place across the jobs with "
+            "`with wb.reserve(...)` to compare on one board"]
+
+
 class Comparison:
     """Profiles compared layer by layer and end to end, against a baseline profile.
 
@@ -92,6 +113,9 @@ class Comparison:
         self._labels = tuple(unique_labels(self._profiles))
         self._groups = tuple(match_layers(self._profiles))
         self._layer_errors: list[list[float | None]] | bool | None = False  # False: not yet
+        self.warnings = places_differ(self._profiles, self._labels)
+        for message in self.warnings:
+            warnings.warn(message, PlacesDifferWarning, stacklevel=3)
 
     # --- what is compared -------------------------------------------------------------
 
