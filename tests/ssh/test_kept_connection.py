@@ -1,0 +1,119 @@
+"""A connection kept between command-line invocations (`--persist`), against a real sshd."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.ssh.sshd import Sshd, keygen
+from tests.test_cli import workbench
+from workbench.devices import kept
+
+
+def _gone(pid: int, wait_s: float = 10.0) -> bool:
+    """Whether process ``pid`` ended (or ends within ``wait_s`` seconds)."""
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        with open(f"/proc/{pid}/stat") as stat:  # a zombie: ended, not yet reaped
+            if stat.read().split(")")[-1].split()[0] == "Z":
+                return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def runtime() -> Iterator[Path]:
+    """A runtime folder of the test's own (short: a socket path has ~100 bytes at most);
+    any keeper left in it is stopped at the end."""
+    folder = Path(tempfile.mkdtemp(prefix="wbrun"))
+    folder.chmod(0o700)
+    os.environ["WORKBENCH_RUNTIME_DIR"] = str(folder)
+    try:
+        yield folder
+    finally:
+        for name in ("kept-board", "bad-key-board"):
+            kept.disconnect(name)
+        del os.environ["WORKBENCH_RUNTIME_DIR"]
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _add(name: str, sshd: Sshd, tmp_path: Path, known_hosts: Path) -> None:
+    added = workbench("devices", "add", name, "--host", "127.0.0.1", "--port",
+                      str(sshd.port), "--user", "root", "--key", str(sshd.client_key),
+                      "--known-hosts", str(known_hosts), "--python", sys.executable,
+                      "--remote-cache", str(tmp_path / "board-cache"))
+    assert added.returncode == 0, added.stderr
+
+
+def _keeper_pid(name: str) -> int:
+    device = kept.keep(name, start=False)
+    assert device is not None, "no keeper runs"
+    return device.keeper_pid
+
+
+def test_two_commands_with_persist_share_one_ssh_connection_until_disconnect(
+        sshd: Sshd, tmp_path: Path, conv_model: Path, runtime: Path) -> None:
+    _add("kept-board", sshd, tmp_path, sshd.known_hosts)
+    before = set(sshd.sessions())
+    profile = ["profile", str(conv_model), "--device", "kept-board", "--persist", "--runs", "2",
+               "--warmup", "0", "--profile-runs", "0", "-q", "--out", str(tmp_path / "r.html")]
+    first = workbench(*profile, "--json", str(tmp_path / "first.json"))
+    assert first.returncode == 0, first.stderr
+    opened = set(sshd.sessions()) - before
+    keeper = _keeper_pid("kept-board")
+    assert opened, "the keeper holds its connection after the command ended"
+    second = workbench(*profile, "--json", str(tmp_path / "second.json"))
+    assert second.returncode == 0, second.stderr
+    # no new sshd connection process: the second command went over the kept connection
+    assert set(sshd.sessions()) - before == opened
+    assert _keeper_pid("kept-board") == keeper
+    document = json.loads((tmp_path / "second.json").read_text())
+    assert document["device"]["name"] == "kept-board" and document["device"]["kind"] == "ssh"
+    assert oct(runtime.stat().st_mode & 0o777) == "0o700"
+
+    stopped = workbench("device", "disconnect", "kept-board")
+    assert stopped.returncode == 0 and "kept connection stopped" in stopped.stdout
+    assert _gone(keeper) and not list(runtime.glob("*.sock"))
+    again = workbench("device", "disconnect", "kept-board")
+    assert "no kept connection was running" in again.stdout
+
+
+def test_a_socket_whose_keeper_died_is_replaced_by_a_new_keeper(
+        sshd: Sshd, tmp_path: Path, runtime: Path) -> None:
+    _add("kept-board", sshd, tmp_path, sshd.known_hosts)
+    started = workbench("device", "connect", "kept-board")
+    assert started.returncode == 0, started.stderr
+    dead = _keeper_pid("kept-board")
+    os.kill(dead, signal.SIGKILL)
+    assert _gone(dead)
+    assert list(runtime.glob("*.sock")), "the killed keeper left its socket behind"
+    status = workbench("device", "status", "kept-board", "--json", "--persist")
+    assert status.returncode == 0, status.stderr
+    assert "lock" in json.loads(status.stdout)
+    assert _keeper_pid("kept-board") != dead
+
+
+def test_a_changed_host_key_refuses_to_start_a_kept_connection(
+        sshd: Sshd, tmp_path: Path, runtime: Path) -> None:
+    other = keygen(tmp_path / "other_host_key").with_suffix(".pub").read_text().split()
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text(f"[127.0.0.1]:{sshd.port} {other[0]} {other[1]}\n")
+    _add("bad-key-board", sshd, tmp_path, known_hosts)
+    refused = workbench("device", "connect", "bad-key-board")
+    assert refused.returncode == 2
+    assert "host key changed" in refused.stderr.lower()
+    assert kept.keep("bad-key-board", start=False) is None
+    assert not list(runtime.glob("*.sock"))
