@@ -11,11 +11,14 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import workbench as wb
 from tests.ssh.sshd import Sshd, keygen
 from tests.test_cli import workbench
+from workbench import errors
 from workbench.devices import kept
 
 
@@ -58,8 +61,8 @@ def _add(name: str, sshd: Sshd, tmp_path: Path, known_hosts: Path) -> None:
     assert added.returncode == 0, added.stderr
 
 
-def _keeper_pid(name: str) -> int:
-    device = kept.keep(name, start=False)
+def _keeper_pid(name: str, start: bool = False) -> int:
+    device = kept.keep(name, start=start)
     assert device is not None, "no keeper runs"
     return device.keeper_pid
 
@@ -75,13 +78,14 @@ def test_two_commands_with_persist_share_one_ssh_connection_until_disconnect(
     opened = set(sshd.sessions()) - before
     keeper = _keeper_pid("kept-board")
     assert opened, "the keeper holds its connection after the command ended"
-    second = workbench(*profile, "--json", str(tmp_path / "second.json"))
+    document = json.loads((tmp_path / "first.json").read_text())
+    assert document["device"]["name"] == "kept-board" and document["device"]["kind"] == "ssh"
+    # without --persist, a command takes the kept connection that runs
+    second = workbench("device", "status", "kept-board", "--json")
     assert second.returncode == 0, second.stderr
     # no new sshd connection process: the second command went over the kept connection
     assert set(sshd.sessions()) - before == opened
     assert _keeper_pid("kept-board") == keeper
-    document = json.loads((tmp_path / "second.json").read_text())
-    assert document["device"]["name"] == "kept-board" and document["device"]["kind"] == "ssh"
     assert oct(runtime.stat().st_mode & 0o777) == "0o700"
 
     stopped = workbench("device", "disconnect", "kept-board")
@@ -94,16 +98,13 @@ def test_two_commands_with_persist_share_one_ssh_connection_until_disconnect(
 def test_a_socket_whose_keeper_died_is_replaced_by_a_new_keeper(
         sshd: Sshd, tmp_path: Path, runtime: Path) -> None:
     _add("kept-board", sshd, tmp_path, sshd.known_hosts)
-    started = workbench("device", "connect", "kept-board")
-    assert started.returncode == 0, started.stderr
-    dead = _keeper_pid("kept-board")
+    dead = _keeper_pid("kept-board", start=True)
     os.kill(dead, signal.SIGKILL)
     assert _gone(dead)
     assert list(runtime.glob("*.sock")), "the killed keeper left its socket behind"
-    status = workbench("device", "status", "kept-board", "--json", "--persist")
-    assert status.returncode == 0, status.stderr
-    assert "lock" in json.loads(status.stdout)
-    assert _keeper_pid("kept-board") != dead
+    device = kept.keep("kept-board")
+    assert device is not None and device.keeper_pid != dead
+    assert "lock" in device.status()
 
 
 def test_a_changed_host_key_refuses_to_start_a_kept_connection(
@@ -117,3 +118,20 @@ def test_a_changed_host_key_refuses_to_start_a_kept_connection(
     assert "host key changed" in refused.stderr.lower()
     assert kept.keep("bad-key-board", start=False) is None
     assert not list(runtime.glob("*.sock"))
+
+
+def test_a_keeper_that_dies_during_a_job_is_a_dropped_link_that_says_what_to_do(
+        sshd: Sshd, tmp_path: Path, conv_model: Path, runtime: Path) -> None:
+    _add("kept-board", sshd, tmp_path, sshd.known_hosts)
+    device = kept.keep("kept-board")
+    assert device is not None
+
+    def kill_the_keeper(event: dict[str, Any]) -> None:
+        if event.get("stage") == "timed":
+            os.kill(device.keeper_pid, signal.SIGKILL)
+
+    with pytest.raises(errors.LinkDropped, match="kept connection to kept-board ended") as lost:
+        wb.profile(conv_model, device=device, warmup=0, runs=2000, profile_runs=0,
+                   on_event=kill_the_keeper)
+    assert "Run the command again" in str(lost.value)
+    assert _gone(device.keeper_pid)
