@@ -147,18 +147,6 @@ def _process(script: str, settings: dict[str, Any], steps: list[dict[str, float]
     return elapsed
 
 
-def kept_board(server: Any, folder: Path) -> None:
-    """Register the board as ``bench-board`` for the kept connection (config in ``folder``)."""
-    from workbench.devices import registry
-
-    registry.add("bench-board", host="127.0.0.1", port=server.port, user="root",
-                 key_filename=str(server.client_key), known_hosts=[str(server.known_hosts)],
-                 user_known_hosts=str(folder / "user_known_hosts"),
-                 ssh_config=str(folder / "no_ssh_config"), python=sys.executable,
-                 remote_cache=str(folder / "kept-cache"), board_dir=str(folder / "board"),
-                 timeout=5)
-
-
 def from_cli_kept(model: Path, args: argparse.Namespace,
                   steps: list[dict[str, float]]) -> float:
     """One job in a new Python process through the kept connection (``--persist``)."""
@@ -184,7 +172,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--profile-runs", type=int, default=10)
     args = parser.parse_args()
-    from tests.ssh.conftest import make_board
+    from tests.ssh.conftest import make_board, register_board
     from tests.ssh.sshd import keygen, start_sshd
     from workbench.models import load_model
 
@@ -201,7 +189,7 @@ def main() -> None:
                                ("WORKBENCH_RUNTIME_DIR", "run")):
             os.environ[variable] = str(folder / name)
         server = start_sshd(folder / "sshd", keygen(folder / "id_ed25519"))
-        kept_board(server, folder)
+        register_board("bench-board", server, folder / "kept")
         try:
             from_cli_kept(path, args, [])  # starts the keeper: login, probe, warm agent
             for index in range(args.rounds):

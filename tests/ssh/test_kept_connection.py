@@ -8,7 +8,6 @@ import shutil
 import signal
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,25 +15,11 @@ from typing import Any
 import pytest
 
 import workbench as wb
+from tests.conftest import wait_gone
 from tests.ssh.sshd import Sshd, keygen
 from tests.test_cli import workbench
 from workbench import errors
 from workbench.devices import kept
-
-
-def _gone(pid: int, wait_s: float = 10.0) -> bool:
-    """Whether process ``pid`` ended (or ends within ``wait_s`` seconds)."""
-    deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        with open(f"/proc/{pid}/stat") as stat:  # a zombie: ended, not yet reaped
-            if stat.read().split(")")[-1].split()[0] == "Z":
-                return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.fixture
@@ -90,7 +75,7 @@ def test_two_commands_with_persist_share_one_ssh_connection_until_disconnect(
 
     stopped = workbench("device", "disconnect", "kept-board")
     assert stopped.returncode == 0 and "kept connection stopped" in stopped.stdout
-    assert _gone(keeper) and not list(runtime.glob("*.sock"))
+    assert wait_gone(keeper) and not list(runtime.glob("*.sock"))
     again = workbench("device", "disconnect", "kept-board")
     assert "no kept connection was running" in again.stdout
 
@@ -100,7 +85,7 @@ def test_a_socket_whose_keeper_died_is_replaced_by_a_new_keeper(
     _add("kept-board", sshd, tmp_path, sshd.known_hosts)
     dead = _keeper_pid("kept-board", start=True)
     os.kill(dead, signal.SIGKILL)
-    assert _gone(dead)
+    assert wait_gone(dead)
     assert list(runtime.glob("*.sock")), "the killed keeper left its socket behind"
     device = kept.keep("kept-board")
     assert device is not None and device.keeper_pid != dead
@@ -134,4 +119,4 @@ def test_a_keeper_that_dies_during_a_job_is_a_dropped_link_that_says_what_to_do(
         wb.profile(conv_model, device=device, warmup=0, runs=2000, profile_runs=0,
                    on_event=kill_the_keeper)
     assert "Run the command again" in str(lost.value)
-    assert _gone(device.keeper_pid)
+    assert wait_gone(device.keeper_pid)
