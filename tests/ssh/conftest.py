@@ -50,13 +50,16 @@ def make_board(server: Sshd, tmp_path: Path, cls: type[SSHDevice] = SSHDevice,
     return cls("testboard", **settings)  # type: ignore[arg-type]
 
 
-def register_board(name: str, server: Sshd, folder: Path) -> None:
+def register_board(name: str, server: Sshd, folder: Path,
+                   known_hosts: Path | None = None) -> None:
     """Register the server's board as ``name`` (as a new process finds it): the settings of
-    :func:`make_board`, the board's cache and board folder in ``folder``."""
+    :func:`make_board`, the board's cache and board folder in ``folder``; ``known_hosts``
+    instead of the one that trusts the server's key."""
     from workbench.devices import registry
 
     registry.add(name, host="127.0.0.1", port=server.port, user="root",
-                 key_filename=str(server.client_key), known_hosts=[str(server.known_hosts)],
+                 key_filename=str(server.client_key),
+                 known_hosts=[str(known_hosts or server.known_hosts)],
                  user_known_hosts=str(folder / "user_known_hosts"),
                  ssh_config=str(folder / "no_ssh_config"), python=sys.executable,
                  remote_cache=str(folder / "board-cache"), board_dir=str(folder / "board"),

@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import signal
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 
 import workbench as wb
 from tests.conftest import wait_gone
+from tests.ssh.conftest import register_board
 from tests.ssh.sshd import Sshd, keygen
 from tests.test_cli import workbench
 from workbench import errors
@@ -38,14 +38,6 @@ def runtime() -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _add(name: str, sshd: Sshd, tmp_path: Path, known_hosts: Path) -> None:
-    added = workbench("devices", "add", name, "--host", "127.0.0.1", "--port",
-                      str(sshd.port), "--user", "root", "--key", str(sshd.client_key),
-                      "--known-hosts", str(known_hosts), "--python", sys.executable,
-                      "--remote-cache", str(tmp_path / "board-cache"))
-    assert added.returncode == 0, added.stderr
-
-
 def _keeper_pid(name: str, start: bool = False) -> int:
     device = kept.keep(name, start=start)
     assert device is not None, "no keeper runs"
@@ -54,7 +46,7 @@ def _keeper_pid(name: str, start: bool = False) -> int:
 
 def test_two_commands_with_persist_share_one_ssh_connection_until_disconnect(
         sshd: Sshd, tmp_path: Path, conv_model: Path, runtime: Path) -> None:
-    _add("kept-board", sshd, tmp_path, sshd.known_hosts)
+    register_board("kept-board", sshd, tmp_path)
     before = set(sshd.sessions())
     profile = ["profile", str(conv_model), "--device", "kept-board", "--persist", "--runs", "2",
                "--warmup", "0", "--profile-runs", "0", "-q", "--out", str(tmp_path / "r.html")]
@@ -82,7 +74,7 @@ def test_two_commands_with_persist_share_one_ssh_connection_until_disconnect(
 
 def test_a_socket_whose_keeper_died_is_replaced_by_a_new_keeper(
         sshd: Sshd, tmp_path: Path, runtime: Path) -> None:
-    _add("kept-board", sshd, tmp_path, sshd.known_hosts)
+    register_board("kept-board", sshd, tmp_path)
     dead = _keeper_pid("kept-board", start=True)
     os.kill(dead, signal.SIGKILL)
     assert wait_gone(dead)
@@ -97,7 +89,7 @@ def test_a_changed_host_key_refuses_to_start_a_kept_connection(
     other = keygen(tmp_path / "other_host_key").with_suffix(".pub").read_text().split()
     known_hosts = tmp_path / "known_hosts"
     known_hosts.write_text(f"[127.0.0.1]:{sshd.port} {other[0]} {other[1]}\n")
-    _add("bad-key-board", sshd, tmp_path, known_hosts)
+    register_board("bad-key-board", sshd, tmp_path, known_hosts)
     refused = workbench("device", "connect", "bad-key-board")
     assert refused.returncode == 2
     assert "host key changed" in refused.stderr.lower()
@@ -107,7 +99,7 @@ def test_a_changed_host_key_refuses_to_start_a_kept_connection(
 
 def test_a_keeper_that_dies_during_a_job_is_a_dropped_link_that_says_what_to_do(
         sshd: Sshd, tmp_path: Path, conv_model: Path, runtime: Path) -> None:
-    _add("kept-board", sshd, tmp_path, sshd.known_hosts)
+    register_board("kept-board", sshd, tmp_path)
     device = kept.keep("kept-board")
     assert device is not None
 
