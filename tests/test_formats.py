@@ -77,3 +77,23 @@ def test_a_document_that_breaks_its_schema_names_the_place() -> None:
 def test_released_comparisons_still_validate(path: Path) -> None:
     version = path.stem.split("-")[1]
     formats.validate(json.loads(path.read_text()), f"workbench.comparison/{version}")
+
+
+def test_validating_a_job_in_a_new_process_leaves_out_the_iri_grammars() -> None:
+    """jsonschema imports rfc3987_syntax when installed, which compiles grammars for seconds
+    at import: a command-line profile validates its job without it, and leaves nothing that
+    would stop a later import of it."""
+    import subprocess
+    import sys
+
+    script = ("import sys\n"
+              "from workbench import errors, formats\n"
+              "try:\n"
+              "    formats.validate({}, formats.JOB, where='job')\n"
+              "except errors.FormatError as exc:\n"
+              "    print('refused:', exc.what)\n"
+              "print(sys.modules.get('rfc3987_syntax', 'absent'))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300, check=True)
+    assert "refused: Not a valid workbench.job/1 document" in done.stdout
+    assert done.stdout.splitlines()[-1] == "absent"

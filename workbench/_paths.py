@@ -2,7 +2,9 @@
 
 Each folder can be moved with an environment variable (tests point them at a
 temporary folder): ``WORKBENCH_CACHE_DIR``, ``WORKBENCH_CONFIG_DIR``,
-``WORKBENCH_DATA_DIR``. Otherwise platformdirs picks the usual place.
+``WORKBENCH_DATA_DIR``, ``WORKBENCH_RUNTIME_DIR``. Otherwise platformdirs picks
+the usual place (the runtime folder: ``$XDG_RUNTIME_DIR/workbench``, else
+``/tmp/workbench-UID``).
 
 The board folder is not the user's: it holds this machine's job lock, shared
 by every account (``WORKBENCH_BOARD_DIR``, default ``/var/tmp/workbench``).
@@ -36,6 +38,15 @@ def config_dir() -> Path:
 def data_dir() -> Path:
     """Saved profiles (history)."""
     return _dir("WORKBENCH_DATA_DIR", "data")
+
+
+def runtime_dir() -> Path:
+    """The sockets of kept connections (one per device), for this user alone (mode 0700)."""
+    override = os.environ.get("WORKBENCH_RUNTIME_DIR")
+    if override:
+        return Path(override)
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    return Path(xdg) / "workbench" if xdg else Path(f"/tmp/workbench-{os.getuid()}")
 
 
 #: Where boards keep their job lock unless told otherwise (this machine and SSH boards alike).

@@ -36,9 +36,10 @@ def sshd(tmp_path_factory: pytest.TempPathFactory, client_key: Path) -> Iterator
     server.stop()
 
 
-def make_board(server: Sshd, tmp_path: Path, **overrides: object) -> SSHDevice:
-    """A device logged in as root with the test key; the board's cache and board folder
-    (its job lock) in ``tmp_path``."""
+def make_board(server: Sshd, tmp_path: Path, cls: type[SSHDevice] = SSHDevice,
+               **overrides: object) -> SSHDevice:
+    """A device (an SSHDevice, or ``cls``) logged in as root with the test key; the board's
+    cache and board folder (its job lock) in ``tmp_path``."""
     settings: dict[str, object] = dict(
         host="127.0.0.1", port=server.port, user="root", key_filename=str(server.client_key),
         known_hosts=[server.known_hosts], user_known_hosts=tmp_path / "user_known_hosts",
@@ -46,7 +47,23 @@ def make_board(server: Sshd, tmp_path: Path, **overrides: object) -> SSHDevice:
         python=sys.executable, remote_cache=str(tmp_path / "board-cache"),
         board_dir=str(tmp_path / "board"), timeout=5)
     settings.update(overrides)
-    return SSHDevice("testboard", **settings)  # type: ignore[arg-type]
+    return cls("testboard", **settings)  # type: ignore[arg-type]
+
+
+def register_board(name: str, server: Sshd, folder: Path,
+                   known_hosts: Path | None = None) -> None:
+    """Register the server's board as ``name`` (as a new process finds it): the settings of
+    :func:`make_board`, the board's cache and board folder in ``folder``; ``known_hosts``
+    instead of the one that trusts the server's key."""
+    from workbench.devices import registry
+
+    registry.add(name, host="127.0.0.1", port=server.port, user="root",
+                 key_filename=str(server.client_key),
+                 known_hosts=[str(known_hosts or server.known_hosts)],
+                 user_known_hosts=str(folder / "user_known_hosts"),
+                 ssh_config=str(folder / "no_ssh_config"), python=sys.executable,
+                 remote_cache=str(folder / "board-cache"), board_dir=str(folder / "board"),
+                 timeout=5)
 
 
 def drop_mid_run(server: Sshd,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 
 import workbench as wb
 from tests.conftest import conv_relu_model, until
-from tests.ssh.conftest import drop_mid_run, make_board
+from tests.ssh.conftest import drop_mid_run, make_board, register_board
 from tests.ssh.sshd import Sshd
 from workbench import errors, history
 from workbench.cli import EXIT_ERROR, main
@@ -25,12 +24,7 @@ from workbench.jobs.build import prepare
 def registered(sshd: Sshd, tmp_path: Path) -> Iterator[SSHDevice]:
     """The board under its name in the registry, as a new process finds it, and a device
     object of the same board that notices a silent link after 8 s."""
-    registry.add("collectboard", host="127.0.0.1", port=sshd.port, user="root",
-                 key_filename=str(sshd.client_key), known_hosts=[str(sshd.known_hosts)],
-                 user_known_hosts=str(tmp_path / "user_known_hosts"),
-                 ssh_config=str(tmp_path / "no_ssh_config"), python=sys.executable,
-                 remote_cache=str(tmp_path / "board-cache"), board_dir=str(tmp_path / "board"),
-                 timeout=5)
+    register_board("collectboard", sshd, tmp_path)
     device = make_board(sshd, tmp_path, heartbeat_s=2.0)
     device.name = "collectboard"
     yield device

@@ -5,7 +5,8 @@ One module per command group, each registering its commands with
 ``workbench --help`` stays fast:
 
 * :mod:`~workbench.cli.profile`: ``inspect``, ``profile``, ``zoo``;
-* :mod:`~workbench.cli.devices`: ``devices``, ``device probe|status|setup|clean|trust``;
+* :mod:`~workbench.cli.devices`: ``devices``, ``device probe|status|setup|clean|trust|
+  connect|disconnect``;
 * :mod:`~workbench.cli.emulator`: ``emulator build|start|stop|status``;
 * :mod:`~workbench.cli.farm`: ``farm status``, ``farm free PLACE`` (labgrid board farms);
 * :mod:`~workbench.cli.workshop`: ``class check|reset|known-hosts|seats|revoke``;

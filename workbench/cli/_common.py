@@ -110,3 +110,15 @@ def show_profile(profile: Profile, *, out: str | None, json_path: str | None, to
     if json_path:
         profile.save(json_path)
         text.print(f"profile: {json_path}", markup=False)
+
+
+def persist_arguments(parser: Any) -> None:
+    """``--persist`` / ``--no-persist``: whether a board's connection stays up after the
+    command (see :mod:`workbench.devices.kept`)."""
+    import argparse
+
+    parser.add_argument("--persist", action=argparse.BooleanOptionalAction, default=None,
+                        help="keep the board's connection and warm agent up for the next "
+                        "commands (stopped after 10 idle minutes or by `workbench device "
+                        "disconnect NAME`); default: use a kept one if it runs, or "
+                        "start one when WORKBENCH_PERSIST=1")

@@ -12,7 +12,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from workbench.cli._common import console
+from workbench.cli._common import console, persist_arguments
 
 if TYPE_CHECKING:
     from workbench.devices.base import Device
@@ -134,11 +134,27 @@ def _setup(args: argparse.Namespace, device: Device) -> None:
 
 
 def cmd_device(args: argparse.Namespace) -> int:
-    """One device: probe it, show its lock and jobs, set it up, clean it, or trust its key."""
+    """One device: probe it, show its lock and jobs, set it up, clean it, trust its key, or
+    keep its connection up (connect, disconnect)."""
     from workbench.devices import connect
+    from workbench.devices.kept import IDLE_S, connect_kept, disconnect, keep
 
-    device = connect(args.name)
     out = console()
+    if args.action == "connect":
+        keeper = keep(args.name, idle_s=args.idle if args.idle is not None else IDLE_S)
+        assert keeper is not None  # keep() starts one unless told not to
+        out.print(f"{args.name}: connection kept by process {keeper.keeper_pid} "
+                  f"({keeper.socket_path}); `workbench device disconnect {args.name}` stops it",
+                  markup=False)
+        return 0
+    if args.action == "disconnect":
+        stopped = disconnect(args.name)
+        out.print(f"{args.name}: " + ("kept connection stopped" if stopped else
+                                      "no kept connection was running"), markup=False)
+        return 0
+    # setting up and trusting are the device's own business: always a direct connection
+    device = (connect(args.name) if args.action in ("setup", "trust")
+              else connect_kept(args.name, args.persist))
     if args.action == "status":
         state = device.status()
         if args.json:
@@ -186,8 +202,9 @@ def add_parsers(sub: Any) -> None:
     devices.set_defaults(func=cmd_devices)
 
     device = sub.add_parser("device", help="work on one device: probe, status, setup, clean, "
-                            "trust")
-    device.add_argument("action", choices=("probe", "status", "setup", "clean", "trust"))
+                            "trust, connect, disconnect")
+    device.add_argument("action", choices=("probe", "status", "setup", "clean", "trust",
+                                           "connect", "disconnect"))
     device.add_argument("name", help="device name")
     device.add_argument("fingerprint", nargs="?", help="SHA256:... host key fingerprint (trust)")
     device.add_argument("--backend", default="onnxruntime", help="backend to set up for")
@@ -198,4 +215,8 @@ def add_parsers(sub: Any) -> None:
                         help="status: print the lock and the job folders as JSON")
     device.add_argument("--wait", type=float, default=60.0, metavar="SECONDS",
                         help="clean: how long to wait for a running job (default 60)")
+    device.add_argument("--idle", type=float, default=None, metavar="SECONDS",
+                        help="connect: stop the kept connection after this long without a "
+                        "command (default 600)")
+    persist_arguments(device)
     device.set_defaults(func=cmd_device)

@@ -6,7 +6,13 @@ import argparse
 import time
 from typing import Any
 
-from workbench.cli._common import console, key_values, load_model, show_profile
+from workbench.cli._common import (
+    console,
+    key_values,
+    load_model,
+    persist_arguments,
+    show_profile,
+)
 
 
 def _si(value: float | None, unit: str = "") -> str:
@@ -76,6 +82,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     """Run a model on a device, print its per-layer summary and write the report."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from workbench.devices.kept import connect_kept
     from workbench.inputs import from_text, image_preprocessing, read_spec
     from workbench.jobs.handle import submit, wait_for
     from workbench.jobs.steps import format_steps
@@ -99,8 +106,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
                 bar.console.print(f"[dim]{event['level']}: {event['message']}[/dim]")
 
         # the cluster goes as typed: RunSettings reads "1" as an index (parse_cluster)
-        job = submit(model, device=args.device, backend=args.backend, options=options,
-                     inputs=inputs,
+        job = submit(model, device=connect_kept(args.device, args.persist),
+                     backend=args.backend, options=options, inputs=inputs,
                      warmup=args.warmup, runs=args.runs, profile_runs=args.profile_runs,
                      timeout=args.timeout, label=args.label, on_event=on_event,
                      cluster=args.cluster, cores=args.cores, governor=args.governor)
@@ -156,6 +163,7 @@ def add_parsers(sub: Any) -> None:
     prof.add_argument("model", help="an .onnx path or zoo:NAME")
     prof.add_argument("--device", default="local", help="device name (default: local)")
     prof.add_argument("--backend", default="onnxruntime", help="backend (default: onnxruntime)")
+    persist_arguments(prof)
     prof.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE",
                       help="backend option, e.g. -o intra_op_threads=2 (see `workbench backends`)")
     _model_arguments(prof)

@@ -49,10 +49,14 @@ WARM_IMPORTS = {"onnxruntime": ("onnxruntime",),
 PYINFO = ("import json, os, platform, shutil, sys\n"
           "cache = os.path.expanduser(sys.argv[1])\n"
           "os.makedirs(cache, exist_ok=True)\n"
+          # the folders runtimes are imported from: an install there changes their times
+          "paths = sys.path[1:] + [os.path.join(cache, 'runtime'),"
+          " os.path.join(sys.argv[2], 'runtime')]\n"
           "print(json.dumps({'version': list(sys.version_info[:3]), 'machine': platform.machine(),"
           " 'libc': list(platform.libc_ver()), 'home': os.path.expanduser('~'),"
           " 'cache': cache, 'free': shutil.disk_usage(cache).free,"
-          " 'executable': sys.executable}))")
+          " 'executable': sys.executable,"
+          " 'stamps': [[p, os.stat(p).st_mtime_ns] for p in paths if os.path.isdir(p)]}))")
 
 
 class _Settings(TypedDict):
@@ -284,7 +288,8 @@ class SSHDevice(Device):
         self.client()
         if self._board is None:
             cache = self.remote_cache or "~/.cache/workbench"
-            code, out, err = self.exec([self.python, "-c", PYINFO, cache], timeout=60)
+            code, out, err = self.exec([self.python, "-c", PYINFO, cache, self.board_dir],
+                                       timeout=60)
             where = f"{self.name}: {self.python}"
             if code == 127 or (code != 0 and "not found" in err):
                 raise errors.BoardPythonMissing(f"No Python at {self.python!r} on the board",
@@ -349,6 +354,30 @@ class SSHDevice(Device):
         return answer
 
     # --- the Device seam ----------------------------------------------------
+
+    def probe(self, refresh: bool = False) -> DeviceInfo:
+        """The board's info, kept on the host across processes per board, host key, agent,
+        Python and runtime folders (:mod:`workbench.devices.probe_cache`): probed again when
+        any of them changed, or with ``refresh``."""
+        from workbench.devices import probe_cache
+        from workbench.devices.ssh_connect import fingerprint
+
+        if self._info is not None and not refresh:
+            return self._info
+        board = self.board()
+        transport = self.client().get_transport()
+        assert transport is not None  # client() returns a connected client
+        key = probe_cache.probe_key(
+            name=self.name, kind=self.kind, emulated=self.emulated, where=self.endpoint.where(),
+            host_key=fingerprint(transport.get_remote_server_key()),
+            agent=_artifact_sha(self.agent_path()), cache=board["cache"],
+            python=board["executable"], version=board["version"], stamps=board.get("stamps"))
+        info = None if refresh else probe_cache.load(key)
+        if info is None:
+            info = self._probe()
+            probe_cache.save(key, info)
+        self._info = info
+        return info
 
     def _probe(self) -> DeviceInfo:
         code, out, err = self.exec(self._python_argv(self.agent_path(), "probe", self.cache))

@@ -68,8 +68,7 @@ def schema(identifier: str) -> dict[str, Any]:
 def validate(document: Any, identifier: str, *, where: str | None = None,
              error: type[WorkbenchError] = FormatError) -> None:
     """Raise ``error`` naming the first place where ``document`` breaks its schema."""
-    import jsonschema
-
+    jsonschema = _jsonschema()
     validator_cls = jsonschema.validators.validator_for(schema(identifier))
     validator = validator_cls(schema(identifier))
     problem = jsonschema.exceptions.best_match(validator.iter_errors(document))
@@ -77,3 +76,27 @@ def validate(document: Any, identifier: str, *, where: str | None = None,
         path = "/".join(str(p) for p in problem.absolute_path) or "(top level)"
         raise error(f"Not a valid {identifier} document: {problem.message} at {path}",
                     where=where)
+
+
+def _jsonschema() -> Any:
+    """The jsonschema module, imported without rfc3987_syntax.
+
+    Where rfc3987_syntax is installed (Jupyter's format extras bring it),
+    jsonschema imports it, and it compiles some forty grammars at import:
+    seconds on every job's path in a new process (each command-line profile).
+    The schemas here check no formats, so it is kept out of that import;
+    whoever imports it later gets it as usual.
+    """
+    import sys
+
+    if "jsonschema" in sys.modules:
+        return sys.modules["jsonschema"]
+    blocked = "rfc3987_syntax" not in sys.modules
+    if blocked:
+        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # import fails at once
+    try:
+        import jsonschema
+    finally:
+        if blocked:
+            del sys.modules["rfc3987_syntax"]
+    return jsonschema
