@@ -155,6 +155,13 @@ export class DevicesPanel extends Widget {
     if (device.status && device.status.message) {
       item.appendChild(el('div', 'jp-WbDevices-message', device.status.message));
     }
+    if (device.status && device.status.state === 'not started' && !device.checking) {
+      // an emulated board is checked only when asked for: its check starts qemu-user
+      const check = el('button', 'jp-WbDevices-new jp-WbDevices-check', 'check');
+      check.title = `Probe ${device.name} now (an emulated board: tens of seconds)`;
+      check.addEventListener('click', () => void this._check(device.name, item));
+      item.appendChild(check);
+    }
     const fingerprint = device.status && device.status.fingerprint;
     if (fingerprint) {
       // the user compares this with the board's own key before trusting it
@@ -164,6 +171,19 @@ export class DevicesPanel extends Widget {
     }
     item.appendChild(open);
     return item;
+  }
+
+  private async _check(name: string, item: HTMLLIElement): Promise<void> {
+    const detail = item.querySelector('.jp-WbDevices-detail');
+    if (detail) {
+      detail.textContent = 'checking…';
+    }
+    try {
+      await requestAPI(this._options.settings, ['devices', name, 'status']);
+      await this.refresh();
+    } catch (reason) {
+      this._status.textContent = `Cannot check ${name}: ${reason}`;
+    }
   }
 
   private async _trust(name: string, fingerprint: string): Promise<void> {
