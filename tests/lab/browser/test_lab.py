@@ -385,21 +385,27 @@ def _unclipped(section: Locator) -> bool:
     return bool(section.evaluate("s => s.scrollWidth <= s.clientWidth + 1"))
 
 
+#: whether the matched layers sit beside the graph (true) or below it (false)
+BESIDE = """([graph, matched]) => matched.getBoundingClientRect().top
+    < graph.getBoundingClientRect().bottom"""
+
+
 def test_the_matched_layers_fit_beside_the_graph_or_go_below_it(page: Page,
                                                                  shots: Path) -> None:
     side = page.locator(".jp-NotebookPanel:visible .jp-WbComparison-sideBySide")
-    graph = side.locator(".jp-WbComparison-graph")
+    sections = [side.locator(".jp-WbComparison-graph").element_handle(),
+                side.locator(".jp-WbComparison-matched").element_handle()]
     matched = side.locator(".jp-WbComparison-matched")
-    side.scroll_into_view_if_needed()
-    assert _unclipped(matched)
-    page.screenshot(path=str(shots / "comparison-wide.png"))
-    page.set_viewport_size({"width": 900, "height": 1000})
+    page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
     try:
-        page.wait_for_function(
-            "([g, m]) => m.getBoundingClientRect().top >= g.getBoundingClientRect().bottom",
-            arg=[graph.element_handle(), matched.element_handle()])
-        assert _unclipped(matched)
-        side.scroll_into_view_if_needed()
-        page.screenshot(path=str(shots / "comparison-narrow.png"), full_page=True)
+        for width, beside in ((1900, True), (1000, False)):
+            page.set_viewport_size({"width": width, "height": 1000})
+            page.wait_for_function(f"s => ({BESIDE})(s) === {str(beside).lower()}",
+                                   arg=sections)
+            # every column of the table is in view: none is cut off on the right
+            assert _unclipped(matched), width
+            side.scroll_into_view_if_needed()
+            page.screenshot(path=str(shots / f"comparison-{width}px.png"))
     finally:
         page.set_viewport_size({"width": 1500, "height": 1000})
+        page.evaluate("() => window.jupyterapp.shell.expandLeft()")
