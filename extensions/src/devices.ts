@@ -152,13 +152,14 @@ export class DevicesPanel extends Widget {
     line.append(dot, name, kind);
     const detail = statusText(device.status);
     item.append(line, el('div', 'jp-WbDevices-detail', device.checking && device.status ? `${detail} (checking…)` : detail));
-    if (device.status && device.status.message) {
+    const notStarted = !!device.status && device.status.state === 'not started';
+    if (device.status && device.status.message && !notStarted) {
       item.appendChild(el('div', 'jp-WbDevices-message', device.status.message));
     }
-    if (device.status && device.status.state === 'not started' && !device.checking) {
+    if (notStarted && !device.checking) {
       // an emulated board is checked only when asked for: its check starts qemu-user
       const check = el('button', 'jp-WbDevices-new jp-WbDevices-check', 'check');
-      check.title = `Probe ${device.name} now (an emulated board: tens of seconds)`;
+      check.title = `Probe ${device.name} now: an emulated board is checked only when asked for (tens of seconds)`;
       check.addEventListener('click', () => void this._check(device.name, item));
       item.appendChild(check);
     }
