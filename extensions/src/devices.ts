@@ -152,8 +152,16 @@ export class DevicesPanel extends Widget {
     line.append(dot, name, kind);
     const detail = statusText(device.status);
     item.append(line, el('div', 'jp-WbDevices-detail', device.checking && device.status ? `${detail} (checking…)` : detail));
-    if (device.status && device.status.message) {
+    const notStarted = !!device.status && device.status.state === 'not started';
+    if (device.status && device.status.message && !notStarted) {
       item.appendChild(el('div', 'jp-WbDevices-message', device.status.message));
+    }
+    if (notStarted && !device.checking) {
+      // an emulated board is checked only when asked for: its check starts qemu-user
+      const check = el('button', 'jp-WbDevices-new jp-WbDevices-check', 'check');
+      check.title = `Probe ${device.name} now: an emulated board is checked only when asked for (tens of seconds)`;
+      check.addEventListener('click', () => void this._check(device.name, item));
+      item.appendChild(check);
     }
     const fingerprint = device.status && device.status.fingerprint;
     if (fingerprint) {
@@ -164,6 +172,19 @@ export class DevicesPanel extends Widget {
     }
     item.appendChild(open);
     return item;
+  }
+
+  private async _check(name: string, item: HTMLLIElement): Promise<void> {
+    const detail = item.querySelector('.jp-WbDevices-detail');
+    if (detail) {
+      detail.textContent = 'checking…';
+    }
+    try {
+      await requestAPI(this._options.settings, ['devices', name, 'status']);
+      await this.refresh();
+    } catch (reason) {
+      this._status.textContent = `Cannot check ${name}: ${reason}`;
+    }
   }
 
   private async _trust(name: string, fingerprint: string): Promise<void> {

@@ -1,14 +1,27 @@
 /**
- * The model graph view: an SVG of the laid-out topology with pan (drag), zoom
- * (wheel), fit, find-by-name, colour by time / MACs / provider, a legend, a
- * hover title per node, and selection shared with the layer table.
+ * The model graph view: the laid-out topology drawn on one canvas, with pan
+ * (drag), zoom (wheel and buttons), fit, find-by-name, colour by time / MACs /
+ * provider, a legend, a hover title per node, and selection shared with the
+ * layer table.
+ *
+ * One canvas, where an SVG took two elements per node: a 1,000-node graph
+ * then costs the browser no style or layout work, and it is redrawn (only
+ * what is in view) in a frame on every pan or zoom. Node labels are drawn
+ * with `fillText`, never parsed as markup.
  */
-import { el, svg } from './dom';
+import { el } from './dom';
 import { ColourBy, IGraphModel, IGraphNode, formatNumber, nodeColours } from './data';
 import { ILayoutRequest, ILayoutResult, layoutGraph } from './layout';
+import { IView, fitView, hitNode, screenTransform, toLayout, visibleBox } from './viewport';
 
 /** The drawing's height in px; its width is the output's. */
 const CANVAS_HEIGHT = 420;
+
+/** Labels are drawn only when a node box is at least this tall on screen. */
+const LABEL_MIN_PX = 12;
+
+/** A press that moves less than this many px is a click, not a drag. */
+const CLICK_SLOP_PX = 4;
 
 /** Where the last layout ran ('worker' or 'main thread'), shown in the status line. */
 let lastLayoutPlace = '';
@@ -79,8 +92,9 @@ export function layoutAsync(request: ILayoutRequest): Promise<ILayoutResult> {
 
 export interface IGraphViewOptions {
   model: IGraphModel;
-  /** called with a layer index when a node that a layer covers is clicked */
-  onSelectLayer: (layer: number) => void;
+  /** called with a layer index when a node that a layer covers is clicked or found,
+   * and with null when a click on no node clears the selection */
+  onSelectLayer: (layer: number | null) => void;
   /** where the layout ran, for the status line */
   layout?: (request: ILayoutRequest) => Promise<ILayoutResult>;
   /** the colourings offered, the first one shown; by default time, MACs and provider */
@@ -99,7 +113,16 @@ const BY_PROFILE: [ColourBy, string][] = [
   ['provider', 'colour: provider']
 ];
 
-/** The graph panel. Call `render()` once; `selectLayer()` highlights a layer's nodes. */
+type Box = ILayoutResult['nodes'][number];
+
+/**
+ * The graph panel. Call `render()` once; `selectLayer()` highlights a layer's nodes.
+ *
+ * The panel's element says what is on the canvas for scripts and tests:
+ * `data-nodes` (laid out), `data-drawn` (nodes in the last frame's drawing,
+ * set from the first frame on) and `data-selected` (the selected node ids,
+ * a JSON list).
+ */
 export class GraphView {
   readonly node: HTMLDivElement;
 
@@ -107,19 +130,29 @@ export class GraphView {
     this._colourings =
       _options.colourings ||
       BY_PROFILE.map(([by, label]) => ({ label, paint: nodes => nodeColours(nodes, by) }));
+    this._byId = new Map(_options.model.nodes.map(n => [n.id, n]));
     this.node = el('div', 'jp-WbGraph');
     this._toolbar = el('div', 'jp-WbGraph-toolbar');
     this._status = el('span', 'jp-WbGraph-status', 'laying out the graph…');
     this._legend = el('div', 'jp-WbGraph-legend');
-    this._svg = svg('svg', { class: 'jp-WbGraph-canvas', width: '100%', height: CANVAS_HEIGHT });
-    this._root = svg('g');
-    this._svg.appendChild(this._root);
-    this.node.append(this._toolbar, this._legend, this._svg);
+    this._canvas = el('canvas', 'jp-WbGraph-canvas');
+    this._canvas.style.height = `${CANVAS_HEIGHT}px`;
+    this._canvas.setAttribute('role', 'img');
+    this._canvas.setAttribute('aria-label', 'model graph: find a node by name in the toolbar');
+    this.node.append(this._toolbar, this._legend, this._canvas);
     this._buildToolbar();
-    this._bindPanZoom();
+    this._bindPointer();
+    // the canvas's size comes from the layout of the page, read when the browser has it
+    // (no forced layout): its first report draws the graph if it is laid out by then
+    this._resize = new ResizeObserver(entries => {
+      const box = entries[entries.length - 1].contentRect;
+      this._size = { width: box.width, height: box.height || CANVAS_HEIGHT };
+      this._drawNow();
+    });
+    this._resize.observe(this._canvas);
   }
 
-  /** Lay out and draw; resolves when the graph is on screen. */
+  /** Lay out and draw; resolves when the graph is laid out (drawn in the next frame). */
   async render(): Promise<void> {
     const { model } = this._options;
     if (model.nodes.length === 0) {
@@ -132,7 +165,11 @@ export class GraphView {
     };
     const started = performance.now();
     const layout = await (this._options.layout || layoutAsync)(request);
-    this._draw(layout);
+    this._layout = layout;
+    this._boxes = new Map(layout.nodes.map(box => [box.id, box]));
+    this._edgePath = null;
+    this._paint(0);
+    this._fit();
     const place = this._options.layout ? '' : ` (${lastLayoutPlace})`;
     this._status.textContent = `${model.nodes.length} nodes, laid out in ${Math.round(
       performance.now() - started
@@ -147,6 +184,11 @@ export class GraphView {
     if (reveal && ids.length) {
       this._centreOn(ids);
     }
+  }
+
+  /** Stop watching the canvas's size (the output is gone). */
+  dispose(): void {
+    this._resize.disconnect();
   }
 
   private _buildToolbar(): void {
@@ -175,65 +217,120 @@ export class GraphView {
     this._toolbar.append(colour, find, fit, zoomIn, zoomOut, this._status);
   }
 
-  private _draw(layout: ILayoutResult): void {
-    this._layout = layout;
-    this._boxes = new Map(layout.nodes.map(box => [box.id, box]));
-    // every edge in one path: edges take no events, and one element draws fastest
-    const d: string[] = [];
-    for (const edge of layout.edges) {
-      edge.points.forEach((p, i) => d.push(`${i ? 'L' : 'M'}${p.x.toFixed(1)},${p.y.toFixed(1)}`));
-    }
-    const edges = svg('path', { d: d.join(''), class: 'jp-WbGraph-edge' });
-    const nodes = svg('g', { class: 'jp-WbGraph-nodes' });
-    const byId = new Map(this._options.model.nodes.map(n => [n.id, n]));
-    for (const box of layout.nodes) {
-      const info = byId.get(box.id);
-      if (!info) {
-        continue;
-      }
-      const g = svg('g', {
-        class: 'jp-WbGraph-node',
-        transform: `translate(${(box.x - box.width / 2).toFixed(1)},${(box.y - box.height / 2).toFixed(1)})`
+  /** Draw in the next frame (several changes in one frame draw once). */
+  private _schedule(): void {
+    if (this._frame === 0) {
+      this._frame = requestAnimationFrame(() => {
+        this._frame = 0;
+        this._drawNow();
       });
-      g.dataset.node = box.id;
-      const rect = svg('rect', { width: box.width, height: box.height, rx: 4 });
-      const label = svg('text', { x: box.width / 2, y: box.height / 2 + 4 });
-      label.textContent = info.opType;
-      g.append(rect, label);
-      this._elements.set(box.id, g);
-      nodes.appendChild(g);
     }
-    // one listener for all nodes; a node's hover title is made when first hovered
-    nodes.addEventListener('pointerover', event => {
-      const g = this._nodeOf(event.target);
-      if (g && !g.querySelector('title')) {
-        const info = byId.get(g.dataset.node as string);
-        if (info) {
-          g.appendChild(svg('title')).textContent = this._describe(info);
-        }
-      }
-    });
-    nodes.addEventListener('click', event => {
-      const g = this._nodeOf(event.target);
-      const info = g && byId.get(g.dataset.node as string);
-      if (!info) {
-        return;
-      }
-      event.stopPropagation();
-      const layer = info.layer;
-      this._select(new Set(layer === null ? [info.id] : this._options.model.nodesOfLayer.get(layer) || [info.id]));
-      if (layer !== null) {
-        this._options.onSelectLayer(layer);
-      }
-    });
-    this._root.replaceChildren(edges, nodes);
-    this._paint(0);
-    this._fit();
   }
 
-  private _nodeOf(target: EventTarget | null): SVGGElement | null {
-    const node = target instanceof Element ? target.closest('g.jp-WbGraph-node') : null;
-    return node as SVGGElement | null;
+  private _drawNow(): void {
+    const layout = this._layout;
+    const size = this._size;
+    if (!layout || !size || size.width === 0) {
+      return;
+    }
+    const ratio = window.devicePixelRatio || 1;
+    const width = Math.round(size.width * ratio);
+    const height = Math.round(size.height * ratio);
+    if (this._canvas.width !== width || this._canvas.height !== height) {
+      this._canvas.width = width;
+      this._canvas.height = height;
+    }
+    const ctx = this._canvas.getContext('2d');
+    if (!ctx) {
+      return;
+    }
+    if (!this._theme) {
+      const style = getComputedStyle(this.node);
+      const read = (name: string, fallback: string) => style.getPropertyValue(name).trim() || fallback;
+      this._theme = {
+        edge: read('--jp-ui-font-color3', '#999'),
+        outline: read('--jp-border-color1', '#888'),
+        text: '#222',
+        selected: read('--jp-brand-color1', '#1976d2'),
+        font: read('--jp-ui-font-family', 'sans-serif')
+      };
+    }
+    const theme = this._theme;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, width, height);
+    const t = screenTransform(this._view, size);
+    ctx.setTransform(t.scale * ratio, 0, 0, t.scale * ratio, t.x * ratio, t.y * ratio);
+    const px = 1 / t.scale; // one screen px in layout units
+    ctx.lineWidth = px;
+    ctx.strokeStyle = theme.edge;
+    ctx.stroke(this._edges());
+    const seen = visibleBox(this._view, size);
+    const inView = layout.nodes.filter(
+      b => b.x + b.width / 2 >= seen.left && b.x - b.width / 2 <= seen.right &&
+        b.y + b.height / 2 >= seen.top && b.y - b.height / 2 <= seen.bottom
+    );
+    // one fill per colour: a 1,000-node graph has a handful of colours
+    const byColour = new Map<string, Box[]>();
+    for (const box of inView) {
+      const colour = this._colours.get(box.id) || '#ddd';
+      const group = byColour.get(colour);
+      if (group) {
+        group.push(box);
+      } else {
+        byColour.set(colour, [box]);
+      }
+    }
+    for (const [colour, boxes] of byColour) {
+      ctx.fillStyle = colour;
+      ctx.beginPath();
+      for (const b of boxes) {
+        ctx.rect(b.x - b.width / 2, b.y - b.height / 2, b.width, b.height);
+      }
+      ctx.fill();
+    }
+    ctx.strokeStyle = theme.outline;
+    ctx.beginPath();
+    for (const b of inView) {
+      ctx.rect(b.x - b.width / 2, b.y - b.height / 2, b.width, b.height);
+    }
+    ctx.stroke();
+    if (layout.nodes.length && layout.nodes[0].height * t.scale >= LABEL_MIN_PX) {
+      ctx.fillStyle = theme.text;
+      ctx.font = `11px ${theme.font}`;
+      ctx.textAlign = 'center';
+      ctx.textBaseline = 'middle';
+      for (const b of inView) {
+        const info = this._byId.get(b.id);
+        if (info) {
+          ctx.fillText(info.opType, b.x, b.y, b.width - 4);
+        }
+      }
+    }
+    if (this._selected.size) {
+      ctx.strokeStyle = theme.selected;
+      ctx.lineWidth = 3 * px;
+      ctx.beginPath();
+      for (const id of this._selected) {
+        const b = this._boxes.get(id);
+        if (b) {
+          ctx.rect(b.x - b.width / 2, b.y - b.height / 2, b.width, b.height);
+        }
+      }
+      ctx.stroke();
+    }
+    this.node.dataset.drawn = String(inView.length);
+  }
+
+  /** Every edge in one path, made once per layout. */
+  private _edges(): Path2D {
+    if (!this._edgePath) {
+      const path = new Path2D();
+      for (const edge of this._layout?.edges || []) {
+        edge.points.forEach((p, i) => (i ? path.lineTo(p.x, p.y) : path.moveTo(p.x, p.y)));
+      }
+      this._edgePath = path;
+    }
+    return this._edgePath;
   }
 
   private _describe(info: IGraphNode): string {
@@ -251,9 +348,7 @@ export class GraphView {
 
   private _paint(colouring: number): void {
     const { colours, legend } = this._colourings[colouring].paint(this._options.model.nodes);
-    for (const [id, g] of this._elements) {
-      (g.firstChild as SVGRectElement).setAttribute('fill', colours.get(id) || '#ddd');
-    }
+    this._colours = colours;
     this._legend.replaceChildren(
       ...legend.map(item => {
         const entry = el('span', 'jp-WbGraph-legendItem');
@@ -263,16 +358,13 @@ export class GraphView {
         return entry;
       })
     );
+    this._schedule();
   }
 
   private _select(ids: Set<string>): void {
-    for (const id of this._selected) {
-      this._elements.get(id)?.classList.remove('jp-mod-selected');
-    }
     this._selected = ids;
-    for (const id of ids) {
-      this._elements.get(id)?.classList.add('jp-mod-selected');
-    }
+    this.node.dataset.selected = JSON.stringify([...ids].sort());
+    this._schedule();
   }
 
   private _find(text: string): void {
@@ -292,24 +384,19 @@ export class GraphView {
     }
   }
 
-  private _setView(x: number, y: number, w: number, h: number): void {
-    this._view = { x, y, w, h };
-    this._svg.setAttribute('viewBox', `${x} ${y} ${w} ${h}`);
-    // zoomed out past reading (labels under ~4 px), labels are not drawn: a big graph's
-    // overview then costs the browser no text layout; zooming in brings them back
-    this._svg.classList.toggle('jp-mod-overview', Math.max(h / CANVAS_HEIGHT, w / 1200) > 2.5);
+  private _setView(view: IView): void {
+    this._view = view;
+    this._schedule();
   }
 
   private _fit(): void {
-    if (!this._layout) {
-      return;
+    if (this._layout) {
+      this._setView(fitView(this._layout));
     }
-    const { width, height } = this._layout;
-    this._setView(0, 0, Math.max(width, 100), Math.max(height, 100));
   }
 
   private _centreOn(ids: string[]): void {
-    const boxes = ids.map(id => this._boxes.get(id)).filter((b): b is ILayoutResult['nodes'][number] => !!b);
+    const boxes = ids.map(id => this._boxes.get(id)).filter((b): b is Box => !!b);
     if (!boxes.length) {
       return;
     }
@@ -317,63 +404,110 @@ export class GraphView {
     const cy = boxes.reduce((s, b) => s + b.y, 0) / boxes.length;
     const w = Math.min(this._view.w, 600);
     const h = (w * this._view.h) / this._view.w;
-    this._setView(cx - w / 2, cy - h / 2, w, h);
+    this._setView({ x: cx - w / 2, y: cy - h / 2, w, h });
   }
 
   private _zoom(factor: number, cx?: number, cy?: number): void {
     const v = this._view;
     const px = cx === undefined ? v.x + v.w / 2 : cx;
     const py = cy === undefined ? v.y + v.h / 2 : cy;
-    this._setView(px - (px - v.x) * factor, py - (py - v.y) * factor, v.w * factor, v.h * factor);
+    this._setView({
+      x: px - (px - v.x) * factor,
+      y: py - (py - v.y) * factor,
+      w: v.w * factor,
+      h: v.h * factor
+    });
   }
 
-  private _bindPanZoom(): void {
-    let drag: { x: number; y: number; view: { x: number; y: number; w: number; h: number } } | null =
-      null;
-    const scale = () => {
-      const rect = this._svg.getBoundingClientRect();
-      // preserveAspectRatio "meet": one screen px is the larger of the two ratios
-      return Math.max(this._view.w / (rect.width || 1), this._view.h / (rect.height || 1));
-    };
-    this._svg.addEventListener('wheel', event => {
-      event.preventDefault();
-      const rect = this._svg.getBoundingClientRect();
-      const s = scale();
-      const cx = this._view.x + (event.clientX - rect.left) * s;
-      const cy = this._view.y + (event.clientY - rect.top) * s;
-      this._zoom(event.deltaY > 0 ? 1.15 : 1 / 1.15, cx, cy);
+  /** The node under a pointer event, if any. */
+  private _nodeAt(event: MouseEvent): IGraphNode | null {
+    if (!this._layout || !this._size) {
+      return null;
+    }
+    const rect = this._canvas.getBoundingClientRect();
+    const point = toLayout(this._view, this._size, event.clientX - rect.left, event.clientY - rect.top);
+    const box = hitNode(this._layout.nodes, point);
+    return box ? this._byId.get(box.id) || null : null;
+  }
+
+  private _bindPointer(): void {
+    const canvas = this._canvas;
+    let drag: { x: number; y: number; view: IView; moved: boolean } | null = null;
+    canvas.addEventListener(
+      'wheel',
+      event => {
+        if (!this._size) {
+          return;
+        }
+        event.preventDefault();
+        const rect = canvas.getBoundingClientRect();
+        const at = toLayout(this._view, this._size, event.clientX - rect.left, event.clientY - rect.top);
+        this._zoom(event.deltaY > 0 ? 1.15 : 1 / 1.15, at.x, at.y);
+      },
+      { passive: false }
+    );
+    canvas.addEventListener('pointerdown', event => {
+      drag = { x: event.clientX, y: event.clientY, view: { ...this._view }, moved: false };
     });
-    this._svg.addEventListener('pointerdown', event => {
-      drag = { x: event.clientX, y: event.clientY, view: { ...this._view } };
-    });
-    this._svg.addEventListener('pointermove', event => {
+    canvas.addEventListener('pointermove', event => {
       if (!drag) {
+        // hover: the node's details as the canvas's title (text, never markup)
+        const info = this._nodeAt(event);
+        const title = info ? this._describe(info) : '';
+        if (canvas.title !== title) {
+          canvas.title = title;
+          canvas.classList.toggle('jp-mod-overNode', !!info);
+        }
         return;
       }
-      const s = scale();
-      this._setView(
-        drag.view.x - (event.clientX - drag.x) * s,
-        drag.view.y - (event.clientY - drag.y) * s,
-        drag.view.w,
-        drag.view.h
-      );
+      const dx = event.clientX - drag.x;
+      const dy = event.clientY - drag.y;
+      if (!drag.moved && Math.hypot(dx, dy) < CLICK_SLOP_PX) {
+        return;
+      }
+      drag.moved = true;
+      const s = 1 / screenTransform(drag.view, this._size || { width: 1, height: 1 }).scale;
+      this._setView({ ...drag.view, x: drag.view.x - dx * s, y: drag.view.y - dy * s });
     });
-    const end = () => {
+    const end = (event: PointerEvent) => {
+      const pressed = drag;
       drag = null;
+      if (!pressed || pressed.moved || event.type !== 'pointerup') {
+        return;
+      }
+      const info = this._nodeAt(event);
+      if (!info) {
+        if (this._selected.size) {
+          this._select(new Set());
+          this._options.onSelectLayer(null);
+        }
+        return;
+      }
+      const layer = info.layer;
+      this._select(new Set(layer === null ? [info.id] : this._options.model.nodesOfLayer.get(layer) || [info.id]));
+      if (layer !== null) {
+        this._options.onSelectLayer(layer);
+      }
     };
-    this._svg.addEventListener('pointerup', end);
-    this._svg.addEventListener('pointerleave', end);
+    canvas.addEventListener('pointerup', end);
+    canvas.addEventListener('pointerleave', end);
   }
 
   private _colourings: IColouring[];
+  private _byId: Map<string, IGraphNode>;
   private _toolbar: HTMLDivElement;
   private _status: HTMLSpanElement;
   private _legend: HTMLDivElement;
-  private _svg: SVGSVGElement;
-  private _root: SVGGElement;
+  private _canvas: HTMLCanvasElement;
+  private _resize: ResizeObserver;
+  private _size: { width: number; height: number } | null = null;
+  private _frame = 0;
+  private _theme: { edge: string; outline: string; text: string; selected: string; font: string } | null =
+    null;
   private _layout: ILayoutResult | null = null;
-  private _boxes = new Map<string, ILayoutResult['nodes'][number]>();
-  private _view = { x: 0, y: 0, w: 100, h: 100 };
-  private _elements = new Map<string, SVGGElement>();
+  private _edgePath: Path2D | null = null;
+  private _boxes = new Map<string, Box>();
+  private _view: IView = { x: 0, y: 0, w: 100, h: 100 };
+  private _colours = new Map<string, string>();
   private _selected = new Set<string>();
 }

@@ -14,40 +14,23 @@ import {
   IComparisonDocument,
   ILayerRow,
   IProfileDocument,
-  SortKey,
-  filterRows,
   formatBytes,
   formatNumber,
   joinComparison,
   joinTopology,
   layerRows,
   medianInterval,
-  sortRows,
   speedupColour,
   speedupColours,
-  timeByOpType,
-  timelineBars
+  timeByOpType
 } from './data';
 import { el, factsTable } from './dom';
 import { GraphView } from './graph';
+import { LayerTable } from './table';
+import { timelineView } from './timeline';
 
 export const PROFILE_MIME = 'application/vnd.workbench.profile+json';
 export const COMPARISON_MIME = 'application/vnd.workbench.comparison+json';
-
-/** Rows drawn at once; more come with "show more" so huge models stay smooth. */
-const ROW_PAGE = 100;
-
-const COLUMNS: { key: SortKey; label: string; numeric: boolean }[] = [
-  { key: 'index', label: '#', numeric: true },
-  { key: 'name', label: 'layer', numeric: false },
-  { key: 'opType', label: 'op type', numeric: false },
-  { key: 'provider', label: 'provider', numeric: false },
-  // the same words as the library's table (workbench/views/layers.py): a
-  // layer's median time, and that median over the sum of every layer's median
-  { key: 'timeUs', label: 'median µs', numeric: true },
-  { key: 'share', label: 'share of median', numeric: true },
-  { key: 'macs', label: 'MACs', numeric: true }
-];
 
 function section(title: string): HTMLDivElement {
   const node = el('div', 'jp-WbProfile-section');
@@ -64,28 +47,45 @@ export class ProfileRenderer extends Widget implements IRenderMime.IRenderer {
   }
 
   async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
+    // marks for the browser's performance timeline: where JupyterLab's part of an
+    // output's time ends and the renderer's begins (benchmarks/bench_lab_render.py)
+    performance.mark('edge-workbench:profile-render');
     const profile = model.data[this._mimeType] as unknown as IProfileDocument;
-    this._rows = layerRows(profile);
-    const graphSection = section('Model graph');
-    this._graph = new GraphView({
-      model: joinTopology(profile.topology, this._rows),
-      onSelectLayer: layer => this._selectRow(layer, true)
+    const rows = layerRows(profile);
+    this._graph?.dispose();
+    const graph = new GraphView({
+      model: joinTopology(profile.topology, rows),
+      onSelectLayer: layer => table.select(layer, true)
     });
-    graphSection.appendChild(this._graph.node);
-    // the layout starts in its worker first, and runs while the table is built
-    const drawn = this._graph.render();
-    this.node.replaceChildren(this._summary(profile));
-    this._tableSection = section(`Layers (${this._rows.length})`);
-    this._buildTable();
-    this.node.append(graphSection, this._tableSection, this._opTypes());
-    const timeline = this._timeline(profile);
-    if (timeline) {
-      this.node.appendChild(timeline);
+    this._graph = graph;
+    // the layout starts in its worker first, and runs while the rest is built
+    const drawn = graph.render();
+    const table = new LayerTable({ rows, onSelectLayer: layer => graph.selectLayer(layer) });
+    const tableSection = section(`Layers (${rows.length})`);
+    tableSection.appendChild(table.node);
+    const graphSection = section('Model graph');
+    graphSection.appendChild(graph.node);
+    this.node.replaceChildren(this._summary(profile), graphSection, tableSection, this._opTypes(rows));
+    performance.mark('edge-workbench:profile-table');
+    const timeline = timelineView(profile.timeline);
+    if (profile.timeline && timeline) {
+      const tl = profile.timeline;
+      const timelineSection = section(`Timeline of profiled run ${tl.run_index}`);
+      if (tl.dropped > 0) {
+        timelineSection.appendChild(el('p', '', `The ${tl.events.length} longest of ${tl.total} events`));
+      }
+      timelineSection.appendChild(timeline);
+      this.node.appendChild(timelineSection);
     }
-    // the table is on the page now; the graph follows when laid out
+    // the table is on the page now; the graph is drawn in the frame after its layout
     void drawn.catch(reason => {
       graphSection.appendChild(el('p', 'jp-WbProfile-error', `The graph cannot be drawn: ${reason}`));
     });
+  }
+
+  protected onBeforeDetach(): void {
+    this._graph?.dispose();
+    this._graph = null;
   }
 
   private _summary(profile: IProfileDocument): HTMLElement {
@@ -141,135 +141,10 @@ export class ProfileRenderer extends Widget implements IRenderMime.IRenderer {
     return box;
   }
 
-  private _buildTable(): void {
-    const controls = el('div', 'jp-WbProfile-controls');
-    const search = el('input', 'jp-WbProfile-search');
-    search.type = 'search';
-    search.placeholder = 'search layers, nodes, providers…';
-    search.addEventListener('input', () => {
-      this._filter.search = search.value;
-      this._fillTable();
-    });
-    const opSelect = this._choice('all op types', [...new Set(this._rows.map(r => r.opType))].sort(), v => {
-      this._filter.opType = v;
-    });
-    const providerSelect = this._choice(
-      'all providers',
-      [...new Set(this._rows.map(r => r.provider).filter(Boolean))].sort(),
-      v => {
-        this._filter.provider = v;
-      }
-    );
-    controls.append(search, opSelect, providerSelect);
-    this._controls = [search, opSelect, providerSelect];
-    const table = el('table', 'jp-WbProfile-table');
-    const head = table.createTHead().insertRow();
-    for (const column of COLUMNS) {
-      const th = el('th', column.numeric ? 'jp-WbProfile-num' : '', column.label);
-      th.dataset.key = column.key;
-      th.title = 'sort';
-      th.addEventListener('click', () => {
-        this._sort =
-          this._sort.key === column.key
-            ? { key: column.key, descending: !this._sort.descending }
-            : { key: column.key, descending: column.numeric && column.key !== 'index' };
-        this._fillTable();
-      });
-      head.appendChild(th);
-    }
-    head.appendChild(el('th', '', 'original nodes'));
-    this._tbody = table.createTBody();
-    this._more = el('button', 'jp-mod-styled jp-WbProfile-more', 'show more');
-    this._more.addEventListener('click', () => {
-      this._shown += ROW_PAGE;
-      this._fillTable(false);
-    });
-    this._tableSection.append(controls, table, this._more);
-    this._fillTable();
-  }
-
-  private _choice(all: string, values: string[], set: (v: string) => void): HTMLSelectElement {
-    const select = el('select', 'jp-WbProfile-choice');
-    const first = el('option', '', all);
-    first.value = '';
-    select.appendChild(first);
-    for (const value of values) {
-      const option = el('option', '', value);
-      option.value = value;
-      select.appendChild(option);
-    }
-    select.addEventListener('change', () => {
-      set(select.value);
-      this._fillTable();
-    });
-    return select;
-  }
-
-  private _fillTable(reset = true): void {
-    if (reset) {
-      this._shown = ROW_PAGE;
-    }
-    const rows = sortRows(filterRows(this._rows, this._filter), this._sort.key, this._sort.descending);
-    this._rowElements.clear();
-    const shown = rows.slice(0, this._shown);
-    this._tbody.replaceChildren(...shown.map(row => this._row(row)));
-    this._more.hidden = rows.length <= shown.length;
-    this._more.textContent = `show more (${rows.length - shown.length} hidden)`;
-    if (this._selectedRow !== null) {
-      this._rowElements.get(this._selectedRow)?.classList.add('jp-mod-selected');
-    }
-  }
-
-  private _row(row: ILayerRow): HTMLTableRowElement {
-    const tr = el('tr', 'jp-WbProfile-row');
-    tr.dataset.layer = String(row.index);
-    const cells = [
-      String(row.index),
-      row.name,
-      row.opType,
-      row.provider || '–',
-      formatNumber(row.timeUs),
-      row.share === null ? '–' : `${(row.share * 100).toFixed(1)} %`,
-      formatNumber(row.macs)
-    ];
-    cells.forEach((text, i) => tr.appendChild(el('td', COLUMNS[i].numeric ? 'jp-WbProfile-num' : '', text)));
-    tr.appendChild(el('td', 'jp-WbProfile-nodes', row.originalNodes.join(', ')));
-    tr.addEventListener('click', () => {
-      this._selectRow(row.index, false);
-      this._graph?.selectLayer(row.index);
-    });
-    this._rowElements.set(row.index, tr);
-    return tr;
-  }
-
-  private _selectRow(layer: number, reveal: boolean): void {
-    if (this._selectedRow !== null) {
-      this._rowElements.get(this._selectedRow)?.classList.remove('jp-mod-selected');
-    }
-    this._selectedRow = layer;
-    let tr = this._rowElements.get(layer);
-    if (!tr && reveal) {
-      // the row is filtered out or beyond the page: clear the filter and show it
-      this._filter = {};
-      for (const control of this._controls) {
-        control.value = '';
-      }
-      this._shown = this._rows.length;
-      this._fillTable(false);
-      tr = this._rowElements.get(layer);
-    }
-    if (tr) {
-      tr.classList.add('jp-mod-selected');
-      if (reveal) {
-        tr.scrollIntoView({ block: 'nearest' });
-      }
-    }
-  }
-
-  private _opTypes(): HTMLElement {
+  private _opTypes(rows: ILayerRow[]): HTMLElement {
     const box = section('Time by op type');
     const table = el('table', 'jp-WbProfile-ops');
-    for (const entry of timeByOpType(this._rows)) {
+    for (const entry of timeByOpType(rows)) {
       const tr = table.insertRow();
       tr.appendChild(el('td', '', entry.opType));
       tr.appendChild(el('td', 'jp-WbProfile-num', `${formatNumber(entry.timeUs)} µs`));
@@ -284,46 +159,7 @@ export class ProfileRenderer extends Widget implements IRenderMime.IRenderer {
     return box;
   }
 
-  private _timeline(profile: IProfileDocument): HTMLElement | null {
-    const bars = timelineBars(profile.timeline);
-    if (!profile.timeline || bars.length === 0) {
-      return null;
-    }
-    const tl = profile.timeline;
-    const box = section(`Timeline of profiled run ${tl.run_index}`);
-    if (tl.dropped > 0) {
-      box.appendChild(el('p', '', `The ${tl.events.length} longest of ${tl.total} events`));
-    }
-    const tracks = el('div', 'jp-WbProfile-timeline');
-    tl.tracks.forEach((name, index) => {
-      const track = el('div', 'jp-WbProfile-track');
-      track.appendChild(el('span', 'jp-WbProfile-trackName', name));
-      const lane = el('div', 'jp-WbProfile-lane');
-      for (const bar of bars.filter(b => b.track === index)) {
-        const span = el('span', 'jp-WbProfile-event');
-        span.style.left = `${(bar.start * 100).toFixed(3)}%`;
-        span.style.width = `max(1px, ${(bar.width * 100).toFixed(3)}%)`;
-        span.title = `${bar.name}: ${formatNumber(bar.durUs)} µs`;
-        lane.appendChild(span);
-      }
-      track.appendChild(lane);
-      tracks.appendChild(track);
-    });
-    box.appendChild(tracks);
-    return box;
-  }
-
   private _mimeType: string;
-  private _rows: ILayerRow[] = [];
-  private _filter: { search?: string; opType?: string; provider?: string } = {};
-  private _sort: { key: SortKey; descending: boolean } = { key: 'index', descending: false };
-  private _shown = ROW_PAGE;
-  private _tableSection!: HTMLDivElement;
-  private _tbody!: HTMLTableSectionElement;
-  private _more!: HTMLButtonElement;
-  private _rowElements = new Map<number, HTMLTableRowElement>();
-  private _controls: (HTMLInputElement | HTMLSelectElement)[] = [];
-  private _selectedRow: number | null = null;
   private _graph: GraphView | null = null;
 }
 
@@ -420,8 +256,10 @@ export class ComparisonRenderer extends Widget implements IRenderMime.IRenderer 
       })),
       onSelectLayer: group => {
         rows.forEach(row => row.classList.remove('jp-mod-selected'));
-        rows[group]?.classList.add('jp-mod-selected');
-        rows[group]?.scrollIntoView({ block: 'nearest' });
+        if (group !== null) {
+          rows[group]?.classList.add('jp-mod-selected');
+          rows[group]?.scrollIntoView({ block: 'nearest' });
+        }
       }
     });
     rows.forEach((row, group) =>
@@ -432,6 +270,8 @@ export class ComparisonRenderer extends Widget implements IRenderMime.IRenderer 
       })
     );
     const graphSection = section('Model graph, coloured by speed-up over the baseline');
+    graphSection.classList.add('jp-WbComparison-graph');
+    layerSection.classList.add('jp-WbComparison-matched');
     graphSection.appendChild(graph.node);
     const sideBySide = el('div', 'jp-WbComparison-sideBySide');
     sideBySide.append(graphSection, layerSection);

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 
 import {
   IComparisonDocument,
+  IGraphModel,
+  IGraphNode,
   IProfileDocument,
   filterRows,
   joinComparison,
@@ -49,40 +51,50 @@ function profile(): IProfileDocument {
   };
 }
 
+/** The fixture's layer rows, fresh for each test. */
+function rows() {
+  return layerRows(profile());
+}
+
+/** The fixture's topology joined with its layer rows. */
+function profileGraph(): IGraphModel {
+  return joinTopology(profile().topology, rows());
+}
+
+function nodesById(graph: IGraphModel): Map<string, IGraphNode> {
+  return new Map(graph.nodes.map(n => [n.id, n]));
+}
+
 describe('the layer table', () => {
   it('keeps execution order, names, providers and original nodes', () => {
-    const rows = layerRows(profile());
-    expect(rows.map(r => r.name)).toEqual(['Conv_0', 'relu', 'reorder', 'Conv_1']);
-    expect(rows[0].originalNodes).toEqual(['conv1', 'bn1']);
-    expect(rows[1].provider).toBe('XNNPACK');
-    expect(rows[2].timeUs).toBeNull();
+    const table = rows();
+    expect(table.map(r => r.name)).toEqual(['Conv_0', 'relu', 'reorder', 'Conv_1']);
+    expect(table[0].originalNodes).toEqual(['conv1', 'bn1']);
+    expect(table[1].provider).toBe('XNNPACK');
+    expect(table[2].timeUs).toBeNull();
   });
 
   it('sorts by time with missing times last in both directions', () => {
-    const rows = layerRows(profile());
-    expect(sortRows(rows, 'timeUs', true).map(r => r.name)).toEqual(['Conv_0', 'Conv_1', 'relu', 'reorder']);
-    expect(sortRows(rows, 'timeUs', false).map(r => r.name)).toEqual(['relu', 'Conv_1', 'Conv_0', 'reorder']);
+    expect(sortRows(rows(), 'timeUs', true).map(r => r.name)).toEqual(['Conv_0', 'Conv_1', 'relu', 'reorder']);
+    expect(sortRows(rows(), 'timeUs', false).map(r => r.name)).toEqual(['relu', 'Conv_1', 'Conv_0', 'reorder']);
   });
 
   it('sorts text columns alphabetically and keeps execution order on ties', () => {
-    const rows = layerRows(profile());
-    expect(sortRows(rows, 'opType', false).map(r => r.name)).toEqual(['Conv_0', 'Conv_1', 'relu', 'reorder']);
+    expect(sortRows(rows(), 'opType', false).map(r => r.name)).toEqual(['Conv_0', 'Conv_1', 'relu', 'reorder']);
   });
 
   it('searches original node names as well as layer names', () => {
-    const rows = layerRows(profile());
-    expect(filterRows(rows, { search: 'BN1' }).map(r => r.name)).toEqual(['Conv_0']);
-    expect(filterRows(rows, { search: 'xnn' }).map(r => r.name)).toEqual(['relu']);
+    expect(filterRows(rows(), { search: 'BN1' }).map(r => r.name)).toEqual(['Conv_0']);
+    expect(filterRows(rows(), { search: 'xnn' }).map(r => r.name)).toEqual(['relu']);
   });
 
   it('filters by op type and provider together', () => {
-    const rows = layerRows(profile());
-    expect(filterRows(rows, { opType: 'Conv', provider: 'CPU' }).map(r => r.name)).toEqual(['Conv_0', 'Conv_1']);
-    expect(filterRows(rows, { opType: 'Relu', provider: 'CPU' })).toEqual([]);
+    expect(filterRows(rows(), { opType: 'Conv', provider: 'CPU' }).map(r => r.name)).toEqual(['Conv_0', 'Conv_1']);
+    expect(filterRows(rows(), { opType: 'Relu', provider: 'CPU' })).toEqual([]);
   });
 
   it('sums time by op type, slowest first, with shares of all layer time', () => {
-    const ops = timeByOpType(layerRows(profile()));
+    const ops = timeByOpType(rows());
     expect(ops[0]).toEqual({ opType: 'Conv', timeUs: 950, layers: 2, share: 0.95 });
     expect(ops.map(o => o.opType)).toEqual(['Conv', 'Relu', 'ReorderInput']);
   });
@@ -90,8 +102,8 @@ describe('the layer table', () => {
 
 describe('the topology join', () => {
   it('gives every node covered by a layer that layer’s time and provider', () => {
-    const graph = joinTopology(profile().topology, layerRows(profile()));
-    const byId = new Map(graph.nodes.map(n => [n.id, n]));
+    const graph = profileGraph();
+    const byId = nodesById(graph);
     expect(byId.get('bn1')).toMatchObject({ layer: 0, timeUs: 800, provider: 'CPU' });
     expect(byId.get('relu1')).toMatchObject({ layer: 1, provider: 'XNNPACK' });
     expect(byId.get('flatten')).toMatchObject({ layer: null, timeUs: null, provider: '' });
@@ -99,8 +111,8 @@ describe('the topology join', () => {
   });
 
   it('takes MACs from the topology, and from a one-node layer when the node has none', () => {
-    const graph = joinTopology(profile().topology, layerRows(profile()));
-    const byId = new Map(graph.nodes.map(n => [n.id, n]));
+    const graph = profileGraph();
+    const byId = nodesById(graph);
     expect(byId.get('conv1')!.macs).toBe(900);
     expect(byId.get('conv2')!.macs).toBe(500);
     // a fused layer's MACs are not split over its nodes
@@ -108,16 +120,16 @@ describe('the topology join', () => {
   });
 
   it('drops edges to nodes the topology does not have', () => {
-    const graph = joinTopology(profile().topology, layerRows(profile()));
+    const graph = profileGraph();
     expect(graph.edges).toHaveLength(4);
   });
 
   it('gives an empty graph for a profile without a topology', () => {
-    expect(joinTopology(null, layerRows(profile())).nodes).toEqual([]);
+    expect(joinTopology(null, rows()).nodes).toEqual([]);
   });
 
   it('colours by provider with one colour per provider and grey for nodes outside layers', () => {
-    const graph = joinTopology(profile().topology, layerRows(profile()));
+    const graph = profileGraph();
     const { colours, legend } = nodeColours(graph.nodes, 'provider');
     expect(colours.get('conv1')).toBe(colours.get('conv2'));
     expect(colours.get('conv1')).not.toBe(colours.get('relu1'));
@@ -125,7 +137,7 @@ describe('the topology join', () => {
   });
 
   it('colours the slowest node darkest by time', () => {
-    const graph = joinTopology(profile().topology, layerRows(profile()));
+    const graph = profileGraph();
     const { colours } = nodeColours(graph.nodes, 'time');
     expect(colours.get('conv1')).toBe('rgb(180, 30, 30)');
     expect(colours.get('flatten')).toBe('#d0d0d0');
@@ -199,7 +211,7 @@ function comparison(): IComparisonDocument {
 describe('the comparison graph', () => {
   it('gives every node the speed-ups of the layer group that covers it', () => {
     const graph = joinComparison(comparison());
-    const byId = new Map(graph.nodes.map(n => [n.id, n]));
+    const byId = nodesById(graph);
     expect(byId.get('conv1')!.speedups).toEqual([1, 2, null]);
     expect(byId.get('bn1')!.speedups).toEqual([1, 2, null]);
     expect(byId.get('relu1')!.speedups).toEqual([1, 0.5, 2]);

@@ -160,7 +160,9 @@ def test_connect_qemu_gives_the_qemu_user_device_with_keywords_passed_to_it(
     device = connect("qemu:raspberry-pi-5", root=root)
     assert isinstance(device, QemuUserDevice) and device.root == root
     assert device.kind == "emulated" and kind_of(device) is kinds.EMULATED
-    assert "0xd0b" in (root / "proc" / "cpuinfo").read_text()  # the preset's Cortex-A76
+    # the preset's Cortex-A76, in the board's own view of the root
+    assert "0xd0b" in (device.view / "proc" / "cpuinfo").read_text()
+    assert (device.view / "usr").resolve() == (root / "usr").resolve()
     with pytest.raises(errors.InvalidOptionValue, match="raspberry-pi-5"):
         connect("qemu:no-such-board", root=root)
 

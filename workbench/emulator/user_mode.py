@@ -7,6 +7,13 @@ run the aarch64 Python, numpy and onnxruntime of that root directly, with
 no SSH. Limits, said plainly: there is no binfmt registration, so any
 subprocess a runner starts runs a *host* binary; and the board is this
 machine's files seen through the root (``-L``), not a separate machine.
+
+Every board sees the root through a view of its own (``qemu-user/BOARD`` beside
+the root): links to the root's top folders, and a ``proc/cpuinfo`` with the
+preset's text. qemu-user's ``-L`` reads ``/proc/cpuinfo`` from the view, so two
+boards connected at once (a comparison, the server's status checks) each see
+their own core; a single cpuinfo file in the root itself went to the board
+connected last.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import shutil
 from pathlib import Path
 
 from workbench import errors
+from workbench._atomic import write_atomic
 from workbench.devices.base import DeviceInfo
 from workbench.devices.local import LocalDevice
 from workbench.emulator.presets import PRESETS, Preset
@@ -48,23 +56,42 @@ class QemuUserDevice(LocalDevice):
                                      "`workbench emulator build`")
         self.qemu = qemu
         super().__init__(f"qemu-{self.preset.device}", python=str(self.root / "usr/bin/python3"))
-        # qemu-user shows the host's /proc/cpuinfo; with -L it reads ROOT/proc/cpuinfo instead
-        # when that file exists, so the runtime sees the preset's core.
-        cpuinfo = self.root / "proc/cpuinfo"
-        try:
-            cpuinfo.parent.mkdir(exist_ok=True)
-            cpuinfo.write_text(self.preset.cpuinfo(os.cpu_count() or 1))
-        except OSError as exc:
-            raise errors.DeviceError(f"Cannot write the preset's cpuinfo: {exc.strerror}",
-                                     where=str(cpuinfo),
-                                     hint="Make the root file system writable") from None
+        self.view = board_view(self.root, self.preset)
+
+    def qemu_command(self, program: str, *args: str) -> list[str]:
+        """The command that runs the root's aarch64 ``program`` as this board."""
+        return [self.qemu, "-L", str(self.view), "-cpu", self.preset.qemu_cpu, program, *args]
 
     def _command(self, *args: str) -> list[str]:
-        return [self.qemu, "-L", str(self.root), "-cpu", self.preset.qemu_cpu, self.python,
-                "-m", "workbench_agent", *args]
+        return self.qemu_command(self.python, "-m", "workbench_agent", *args)
 
     def _probe(self) -> DeviceInfo:
         info = super()._probe()
         info.kind = self.kind
         info.emulated = True
         return info
+
+
+def board_view(root: Path, preset: Preset) -> Path:
+    """The folder qemu-user takes as ``-L`` for ``preset``: the root's top folders as
+    links, and its own ``proc/cpuinfo``. Made (or brought up to date) in place; every
+    file is written whole, so boards started at once by other processes share it."""
+    root = root.absolute()
+    view = root.parent / "qemu-user" / preset.board
+    cpuinfo = view / "proc" / "cpuinfo"
+    try:
+        cpuinfo.parent.mkdir(parents=True, exist_ok=True)
+        for entry in root.iterdir():
+            link = view / entry.name
+            if entry.name != "proc" and not link.is_symlink():
+                try:
+                    link.symlink_to(entry)
+                except FileExistsError:
+                    pass  # another process made it meanwhile
+        write_atomic(cpuinfo, preset.cpuinfo(os.cpu_count() or 1), error=errors.DeviceError)
+    except OSError as exc:
+        raise errors.DeviceError(f"Cannot write the board's view of the root: {exc.strerror}",
+                                 where=str(view),
+                                 hint="Make the folder that holds the root file system "
+                                      "writable") from None
+    return view

@@ -13,7 +13,9 @@ POST     ``devices/NAME/trust``                      trust its host key: ``{"fin
 =======  ==========================================  ==========================================
 
 A listed device carries ``checking: true`` while a check of it is under way:
-its status is then the last known one (or null), and a client asks again.
+its status is then the last known one (or null), and a client asks again. An
+emulated board that is not running is listed as ``not started`` and checked
+only once asked for by name (``devices/NAME`` or ``devices/NAME/status``).
 
 Every endpoint needs Jupyter's authentication (token, or cookie plus XSRF for
 POST). A NAME must be a device ``known_devices()`` lists; a host or port is
@@ -30,7 +32,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
 from workbench import errors
-from workbench.server.status import StatusCache, check_order, known_names
+from workbench.server.status import StatusCache, known_names
 
 _CACHE_KEY = "workbench_status_cache"
 
@@ -63,7 +65,8 @@ class _Handler(APIHandler):
 
 
 class DevicesHandler(_Handler):
-    """GET ``devices``: the known devices with their statuses (checked when stale)."""
+    """GET ``devices``: the known devices with their statuses (checked when stale;
+    emulated boards that are not running only once asked for by name)."""
 
     @tornado.web.authenticated
     async def get(self) -> None:
@@ -71,14 +74,12 @@ class DevicesHandler(_Handler):
 
     async def _answer(self, force: bool) -> None:
         names = await self.cache.run(known_names)
-        statuses = await self.cache.statuses(check_order(names), force=force)
-        self.reply({"devices": [{**entry, "status": statuses[name],
-                                 "checking": self.cache.checking(name)}
-                                for name, entry in names.items()]})
+        self.reply({"devices": await self.cache.listing(names, force=force)})
 
 
 class RefreshHandler(DevicesHandler):
-    """POST ``devices/refresh``: check every device again, then list them."""
+    """POST ``devices/refresh``: check every listed device again (not the emulated
+    boards that are not started and were never asked for), then list them."""
 
     @tornado.web.authenticated
     async def post(self) -> None:

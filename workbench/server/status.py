@@ -9,6 +9,12 @@ answering other requests while a board does not answer.
 Statuses are cached: a device is checked again only when its status is older
 than :data:`MAX_AGE_S`, or when a refresh is asked for; a check already under
 way is shared by every request that wants it.
+
+An emulated board that is not running (``qemu:BOARD``, or an ``emu-*`` board
+not started) is checked only when asked for by name: each check starts its
+Python under qemu-user, tens of seconds of every core, so a listing or a
+refresh shows it as ``not started`` until someone asks for it. Once asked
+for, it is listed and refreshed like the others.
 """
 
 from __future__ import annotations
@@ -48,6 +54,19 @@ def check_order(entries: dict[str, dict[str, Any]]) -> list[str]:
     """Names in the order their checks start: emulated boards last (a probe under
     qemu-user takes tens of seconds), so this machine and real boards answer first."""
     return sorted(entries, key=lambda name: entries[name].get("kind") == "emulated")
+
+
+def checked_on_request(entry: dict[str, Any]) -> bool:
+    """Whether a listed device is checked only when asked for by name: an emulated
+    board that is not running."""
+    return entry.get("kind") == "emulated" and not entry.get("running")
+
+
+def not_started(name: str) -> dict[str, Any]:
+    """The status listed for an emulated board nobody asked for yet (it is not checked)."""
+    return {**_empty(), "state": "not started", "reachable": False, "checked": None,
+            "message": f"An emulated board, checked when asked for: GET "
+                       f"workbench/api/devices/{name}/status (\"check\" in the sidebar)"}
 
 
 def check(name: str) -> dict[str, Any]:
@@ -207,6 +226,18 @@ class StatusCache:
         if futures:
             await asyncio.wait(futures, timeout=wait)
         return {name: self.cached(name) for name in names}
+
+    async def listing(self, entries: dict[str, dict[str, Any]], *,
+                      force: bool = False) -> list[dict[str, Any]]:
+        """``entries`` (``known_names()``) with their statuses and whether a check is
+        under way; an emulated board that is not running and was never asked for by
+        name is not checked, and listed as ``not started``."""
+        wanted = [name for name in check_order(entries)
+                  if not checked_on_request(entries[name]) or self.cached(name) is not None
+                  or self.checking(name)]
+        statuses = await self.statuses(wanted, force=force)
+        return [{**entry, "status": statuses[name] if name in statuses else not_started(name),
+                 "checking": self.checking(name)} for name, entry in entries.items()]
 
     def close(self) -> None:
         """Stop the pool without waiting for checks that hang."""

@@ -14,6 +14,7 @@ output folder printed at the end.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -30,6 +31,7 @@ from tests.conftest import until
 from tests.lab.boards import lock_path, registered_board
 from tests.lab.browser.labserver import Lab, chromium_page, notebook_with_output
 from tests.ssh.sshd import Sshd, keygen, start_sshd
+from workbench import emulator
 
 FIXTURE = (Path(__file__).resolve().parents[2] / "fixtures" / "formats"
            / "profile-1-synthetic.json")
@@ -41,6 +43,8 @@ KERNEL_IDLE = """() => {
     return !!k && k.connectionStatus === 'connected' && k.status === 'idle';
 }"""
 OUTPUT = ".jp-OutputArea-output.jp-WbProfile"  # the output area puts its class on our node
+#: the graph panel once its canvas shows all ten nodes of the fixture
+DRAWN = '.jp-WbGraph[data-drawn="10"]'
 
 
 def _evil_profile(path: Path) -> Path:
@@ -164,7 +168,7 @@ def test_a_profile_shows_the_interactive_renderer(page: Page, shots: Path) -> No
     page.keyboard.press("Shift+Enter")
     output = page.locator(OUTPUT)
     expect(output.locator("tr.jp-WbProfile-row")).to_have_count(7, timeout=90_000)
-    expect(output.locator("g.jp-WbGraph-node")).to_have_count(10)
+    expect(output.locator(DRAWN)).to_have_count(1)
     expect(output.locator(".jp-WbProfile-summary")).to_contain_text("95 % CI")
     # the same words as the library's table: workbench/views/layers.py
     expect(output.locator("th", has_text="share of median")).to_have_count(1)
@@ -181,23 +185,51 @@ def test_a_node_named_like_html_stays_text(page: Page, dialogs: list[str]) -> No
     assert dialogs == []
 
 
+def _ids(*names: str) -> str:
+    """A graph's ``data-selected``: the selected node ids as a compact JSON list."""
+    return json.dumps(sorted(names), separators=(",", ":"))
+
+
+def _click_node(graph: Locator, rows: Locator, name: str) -> None:
+    """Click the node ``name`` on the graph's canvas, with nothing selected before.
+
+    Find-by-name brings the node to the canvas's centre (and selects it); a click on
+    an empty corner clears the selection, in the graph and the table; then the click
+    on the centre is the node's.
+    """
+    graph.locator("input.jp-WbGraph-find").fill(name)
+    graph.locator("input.jp-WbGraph-find").press("Enter")
+    expect(graph).to_have_attribute("data-selected", re.compile(re.escape(json.dumps(name))))
+    canvas = graph.locator("canvas.jp-WbGraph-canvas")
+    canvas.click(position={"x": 3, "y": 3})
+    expect(graph).to_have_attribute("data-selected", "[]")
+    expect(rows.locator(".jp-mod-selected")).to_have_count(0)
+    canvas.click()
+
+
 def test_clicking_a_graph_node_highlights_its_row(page: Page, shots: Path) -> None:
     output = page.locator(OUTPUT)
-    output.locator('g.jp-WbGraph-node[data-node="conv2_dw"]').click()
+    graph = output.locator(".jp-WbGraph")
+    _click_node(graph, output.locator(".jp-WbProfile-layers tbody"), "conv2_dw")
     selected = output.locator("tr.jp-WbProfile-row.jp-mod-selected")
     expect(selected).to_have_count(1)
     expect(selected).to_contain_text("Conv_1")
     # the layer's other node is highlighted with it
-    expect(output.locator('g.jp-WbGraph-node.jp-mod-selected[data-node="relu2"]')).to_have_count(1)
+    expect(graph).to_have_attribute("data-selected", _ids("conv2_dw", "relu2"))
     page.screenshot(path=str(shots / "node-selected.png"), full_page=True)
+
+
+def test_hovering_a_node_shows_its_details(page: Page) -> None:
+    canvas = page.locator(OUTPUT).locator("canvas.jp-WbGraph-canvas")
+    canvas.hover()  # the node the last test clicked, at the centre
+    expect(canvas).to_have_attribute("title", re.compile("conv2_dw\nop type: Conv\nlayer time"))
 
 
 def test_clicking_a_row_highlights_its_nodes(page: Page) -> None:
     output = page.locator(OUTPUT)
     output.locator("tr.jp-WbProfile-row", has_text="Gemm_0").click()
-    nodes = output.locator("g.jp-WbGraph-node.jp-mod-selected")
-    expect(nodes).to_have_count(2)
-    assert sorted(nodes.evaluate_all("ns => ns.map(n => n.dataset.node)")) == ["fc", "flatten"]
+    expect(output.locator(".jp-WbGraph")).to_have_attribute("data-selected",
+                                                            _ids("fc", "flatten"))
 
 
 def test_the_table_sorts_and_searches(page: Page) -> None:
@@ -226,6 +258,11 @@ def test_the_sidebar_lists_the_local_device_and_the_sshd_boards_with_their_statu
     expect(locked.locator(".jp-WbDevices-detail")).to_have_text("needs credentials",
                                                                  timeout=90_000)
     expect(locked.locator(".jp-WbDevices-message")).to_contain_text("refused the login")
+    if emulator.is_built():
+        # listed, not probed: each check of an emulated board starts qemu-user
+        qemu = _device(page, "qemu:raspberry-pi-5")
+        expect(qemu.locator(".jp-WbDevices-detail")).to_have_text("not started")
+        expect(qemu.locator("button.jp-WbDevices-check")).to_have_text("check")
     page.screenshot(path=str(shots / "sidebar.png"))
 
 
@@ -296,7 +333,7 @@ def test_a_saved_untrusted_notebook_shows_profile_and_comparison(page: Page, lab
                   "saved.ipynb")
     panel = page.locator(".jp-NotebookPanel:visible")
     expect(panel.locator(OUTPUT + " tr.jp-WbProfile-row")).to_have_count(7)
-    expect(panel.locator(OUTPUT + " g.jp-WbGraph-node")).to_have_count(10)
+    expect(panel.locator(OUTPUT + " " + DRAWN)).to_have_count(1)
     comparison = panel.locator(".jp-OutputArea-output.jp-WbComparison")
     expect(comparison).to_contain_text("Comparison of 2 profiles")
     expect(comparison.locator("tr.jp-WbComparison-row")).to_have_count(7)
@@ -304,20 +341,71 @@ def test_a_saved_untrusted_notebook_shows_profile_and_comparison(page: Page, lab
     page.screenshot(path=str(shots / "saved-comparison.png"))
 
 
+#: the pixels of the comparison graph's canvas in each legend colour, by legend label
+LEGEND_PIXELS = """graph => {
+    const canvas = graph.querySelector('canvas');
+    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    const counts = {};
+    for (const item of graph.querySelectorAll('.jp-WbGraph-legendItem')) {
+        const rgb = getComputedStyle(item.querySelector('.jp-WbGraph-swatch')).backgroundColor
+            .match(/\\d+/g).map(Number);
+        let n = 0;
+        for (let i = 0; i < data.length; i += 4) {
+            if (Math.abs(data[i] - rgb[0]) <= 1 && Math.abs(data[i + 1] - rgb[1]) <= 1
+                    && Math.abs(data[i + 2] - rgb[2]) <= 1) n++;
+        }
+        counts[item.textContent] = n;
+    }
+    return counts;
+}"""
+
+
 def test_an_estimate_beside_a_measurement_draws_the_graph_coloured_by_speed_up(
         page: Page, shots: Path) -> None:
     comparison = page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output.jp-WbComparison")
     side = comparison.locator(".jp-WbComparison-sideBySide")
-    expect(side.locator("g.jp-WbGraph-node")).to_have_count(10)
+    graph = side.locator(".jp-WbGraph")
+    expect(side.locator(DRAWN)).to_have_count(1)
     expect(side.locator("tr.jp-WbComparison-row")).to_have_count(7)
     expect(side.locator("select.jp-WbGraph-colour")).to_contain_text("speed-up: an estimate")
     # the estimate repeats the measurement: every layer's speed-up is 1, the "same" colour
-    node = side.locator('g.jp-WbGraph-node[data-node="conv2_pw"]')
-    assert node.locator("rect").get_attribute("fill") == "hsl(130, 45%, 92%)"
-    node.click()
+    pixels = graph.evaluate(LEGEND_PIXELS)
+    assert pixels["same"] > 0, pixels
+    assert all(pixels[label] == 0 for label in pixels if label not in ("same", "no data")), pixels
+    _click_node(graph, side.locator(".jp-WbComparison-layers tbody"), "conv2_pw")
     expect(side.locator("tr.jp-WbComparison-row.jp-mod-selected")).to_contain_text("Conv_2")
     side.locator("tr.jp-WbComparison-row", has_text="Gemm_0").click()
-    nodes = side.locator("g.jp-WbGraph-node.jp-mod-selected")
-    expect(nodes).to_have_count(2)
+    expect(graph).to_have_attribute("data-selected", _ids("fc", "flatten"))
     side.scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "comparison-graph.png"))
+
+
+def _unclipped(section: Locator) -> bool:
+    """Whether a section shows all of its content's width (no hidden right part)."""
+    return bool(section.evaluate("s => s.scrollWidth <= s.clientWidth + 1"))
+
+
+#: whether the matched layers sit beside the graph (true) or below it (false)
+BESIDE = """([graph, matched]) => matched.getBoundingClientRect().top
+    < graph.getBoundingClientRect().bottom"""
+
+
+def test_the_matched_layers_fit_beside_the_graph_or_go_below_it(page: Page,
+                                                                 shots: Path) -> None:
+    side = page.locator(".jp-NotebookPanel:visible .jp-WbComparison-sideBySide")
+    sections = [side.locator(".jp-WbComparison-graph").element_handle(),
+                side.locator(".jp-WbComparison-matched").element_handle()]
+    matched = side.locator(".jp-WbComparison-matched")
+    page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
+    try:
+        for width, beside in ((1900, True), (1000, False)):
+            page.set_viewport_size({"width": width, "height": 1000})
+            page.wait_for_function(f"s => ({BESIDE})(s) === {str(beside).lower()}",
+                                   arg=sections)
+            # every column of the table is in view: none is cut off on the right
+            assert _unclipped(matched), width
+            side.scroll_into_view_if_needed()
+            page.screenshot(path=str(shots / f"comparison-{width}px.png"))
+    finally:
+        page.set_viewport_size({"width": 1500, "height": 1000})
+        page.evaluate("() => window.jupyterapp.shell.expandLeft()")

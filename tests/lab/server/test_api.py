@@ -20,7 +20,7 @@ from tornado.httpclient import HTTPClientError
 from tests.conftest import sleepy_job, until
 from tests.lab.boards import registered_board
 from tests.ssh.sshd import Sshd, keygen, start_sshd
-from workbench import errors, targets
+from workbench import errors
 from workbench.devices import connect, registry
 from workbench.server.status import StatusCache, check_order
 
@@ -138,6 +138,9 @@ async def test_the_device_list_names_every_known_device_with_its_kind(jp_fetch: 
     devices = {d["name"]: d for d in json.loads(response.body)["devices"]}
     assert devices["local"]["kind"] == "local"
     assert all("status" in entry for entry in devices.values())
+    # emulated boards that are not running are listed without starting qemu for them
+    idle = [d for d in devices.values() if d["kind"] == "emulated" and not d.get("running")]
+    assert all(d["status"]["state"] == "not started" and not d["checking"] for d in idle)
 
 
 async def test_hosts_of_the_user_s_ssh_config_are_listed_as_ssh_devices(
@@ -177,7 +180,7 @@ async def test_an_emulated_arm_board_shows_its_detected_target_and_runtimes(
     status = json.loads(response.body)
     assert status["state"] == "ready", status
     assert status["target"] is not None
-    assert targets.get(status["target"]).name == status["target"]  # a board of the catalog
+    assert status["target"] == "raspberry-pi-5"  # the preset's board, whatever else ran
     assert status["runtimes"]  # what its root file system brings (LiteRT here)
 
 
@@ -460,3 +463,38 @@ def test_emulated_boards_are_checked_after_this_machine_and_real_boards() -> Non
     entries = {"qemu:raspberry-pi-5": {"kind": "emulated"}, "local": {"kind": "local"},
                "emu-pi4": {"kind": "emulated"}, "pi5": {"kind": "ssh"}}
     assert check_order(entries) == ["local", "pi5", "qemu:raspberry-pi-5", "emu-pi4"]
+
+
+LISTED = {"local": {"name": "local", "kind": "local"},
+          "qemu:raspberry-pi-5": {"name": "qemu:raspberry-pi-5", "kind": "emulated"},
+          "emu-pi4": {"name": "emu-pi4", "kind": "emulated", "running": True},
+          "emu-pi3": {"name": "emu-pi3", "kind": "emulated", "running": False}}
+
+
+def _states(listed: list[dict[str, Any]]) -> dict[str, str]:
+    return {entry["name"]: entry["status"]["state"] for entry in listed}
+
+
+def test_a_refresh_leaves_emulated_boards_that_are_not_running_unchecked_and_not_started(
+        ) -> None:
+    cache, calls = _counting_cache(Clock())
+    try:
+        listed = asyncio.run(cache.listing(LISTED, force=True))
+    finally:
+        cache.close()
+    assert sorted(calls) == ["emu-pi4", "local"]
+    assert _states(listed) == {"local": "ready", "qemu:raspberry-pi-5": "not started",
+                               "emu-pi4": "ready", "emu-pi3": "not started"}
+    assert "qemu:raspberry-pi-5/status" in listed[1]["status"]["message"]
+
+
+def test_an_emulated_board_asked_for_by_name_is_listed_and_refreshed_like_the_others(
+        ) -> None:
+    cache, calls = _counting_cache(Clock())
+    try:
+        asyncio.run(cache.status("qemu:raspberry-pi-5"))
+        listed = asyncio.run(cache.listing(LISTED, force=True))
+    finally:
+        cache.close()
+    assert calls.count("qemu:raspberry-pi-5") == 2 and "emu-pi3" not in calls
+    assert _states(listed)["qemu:raspberry-pi-5"] == "ready"

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+
+import { fitView, hitNode, screenTransform, toLayout, visibleBox } from '../src/viewport';
+
+const boxes = [
+  { id: 'conv', x: 50, y: 20, width: 60, height: 26 },
+  { id: 'relu', x: 50, y: 70, width: 48, height: 26 }
+];
+
+describe('the graph canvas geometry', () => {
+  it('fits the whole view, centred, keeping its aspect', () => {
+    // a view twice as wide as tall on a square canvas: the width decides
+    const t = screenTransform({ x: 0, y: 0, w: 200, h: 100 }, { width: 400, height: 400 });
+    expect(t.scale).toBe(2);
+    expect(t.x).toBe(0);
+    expect(t.y).toBe(100);
+  });
+
+  it('maps a canvas point back to the layout point drawn there', () => {
+    const view = { x: 30, y: -10, w: 120, h: 90 };
+    const size = { width: 640, height: 420 };
+    const t = screenTransform(view, size);
+    const point = { x: 77, y: 41 };
+    const back = toLayout(view, size, point.x * t.scale + t.x, point.y * t.scale + t.y);
+    expect(back.x).toBeCloseTo(77);
+    expect(back.y).toBeCloseTo(41);
+  });
+
+  it('shows more than the view on a canvas of another aspect', () => {
+    const seen = visibleBox({ x: 0, y: 0, w: 100, h: 100 }, { width: 300, height: 100 });
+    expect(seen.left).toBeCloseTo(-100);
+    expect(seen.right).toBeCloseTo(200);
+    expect(seen.top).toBeCloseTo(0);
+    expect(seen.bottom).toBeCloseTo(100);
+  });
+
+  it('finds the node under a point, and none between nodes', () => {
+    expect(hitNode(boxes, { x: 75, y: 30 })?.id).toBe('conv');
+    expect(hitNode(boxes, { x: 50, y: 82 })?.id).toBe('relu');
+    expect(hitNode(boxes, { x: 50, y: 45 })).toBeNull();
+    expect(hitNode(boxes, { x: 79, y: 70 })).toBeNull(); // beyond relu's narrower box
+  });
+
+  it('fits a tiny layout in a view of at least 100 units', () => {
+    expect(fitView({ width: 40, height: 300 })).toEqual({ x: 0, y: 0, w: 100, h: 300 });
+  });
+});
