@@ -113,6 +113,12 @@ class Backend(ABC):
         """Per-layer rows of a profile from a runner result (backends may map names)."""
         return list(result.get("layers") or [])
 
+    def placement(self, result: dict[str, Any], model: Model) -> dict[str, str] | None:
+        """The model's nodes -> where each ran, as the runtime placed them (the runner
+        result's ``placement``; backends whose runner reports it in its own terms map it)."""
+        placed = result.get("placement")
+        return placed if isinstance(placed, dict) else None
+
     def describe(self) -> dict[str, Any]:
         """Name, formats, runtime and options, for listings and forms."""
         return {"name": self.name, "description": self.description,

@@ -1,5 +1,6 @@
 """An emulated Arm board: an aarch64 Debian root whose own sshd, Python and aarch64
-onnxruntime and LiteRT (and Debian's Arm NN 22) run under qemu-user, reachable on 127.0.0.1 like any board.
+onnxruntime, LiteRT and Arm NN (Debian's 22) run under qemu-user, reachable on 127.0.0.1
+like any board.
 
     workbench emulator build                      # once: ~2 minutes, ~450 MB, cached
     workbench emulator start --board raspberry-pi-5   # registers device "emu-pi5"

@@ -69,8 +69,39 @@ def layer_table(rows: list[dict[str, Any]], model: Model) -> list[dict[str, Any]
             "macs": macs, "bytes": moved,
             "gmacs_per_s": (macs / (median * 1e3)) if macs and median > 0 else None,
             **({"reference_nodes": row["reference_nodes"]} if "reference_nodes" in row else {}),
+            **({"kernels": kernel_rows(row["kernels"], macs)} if row.get("kernels") else {}),
         })
     return table
+
+
+#: words in a kernel's name that mark it as the layer's matrix multiply or convolution
+_MAC_KERNEL_WORDS = ("gemm", "gemv", "conv", "winograd", "depthwise")
+#: words that mark a kernel as data movement around it (im2col, padding, reshapes)
+_MOVE_KERNEL_WORDS = ("im2col", "col2im", "pad", "transpose", "reshape", "flatten", "permute",
+                      "fill", "copy")
+
+
+def is_mac_kernel(name: str) -> bool:
+    """Whether a kernel (an Arm Compute Library name) does its layer's multiply-accumulates."""
+    lowered = name.lower()
+    return any(w in lowered for w in _MAC_KERNEL_WORDS) and not any(
+        w in lowered for w in _MOVE_KERNEL_WORDS)
+
+
+def kernel_rows(kernels: list[dict[str, Any]], macs: int | None) -> list[dict[str, Any]]:
+    """A layer's kernel rows: name, time statistics, share of the layer's kernel time, and
+    for its multiply-accumulate kernels the achieved GFLOP/s (2 x the layer's MACs over those
+    kernels' summed median time; im2col and padding kernels do none of that work)."""
+    from workbench.profiling.stats import summarize
+
+    stats = [summarize(k["durations_us"]) for k in kernels]
+    medians = [s.get("median") or 0.0 for s in stats]
+    total = sum(medians) or 1.0
+    mac_time = sum(m for k, m in zip(kernels, medians, strict=True) if is_mac_kernel(k["name"]))
+    rate = 2.0 * macs / (mac_time * 1e3) if macs and mac_time > 0 else None
+    return [{"name": str(k["name"]), "duration_us": s, "share": m / total,
+             "gflops_per_s": rate if is_mac_kernel(k["name"]) else None}
+            for k, s, m in zip(kernels, stats, medians, strict=True)]
 
 
 def _warnings(runs: int, result: dict[str, Any], info: DeviceInfo) -> list[str]:
@@ -156,7 +187,7 @@ def profile_document(model: Model, info: DeviceInfo, backend: Backend, options: 
         "trace": result.get("trace"),
         "topology": model.topology(),
         "delegation": delegation_section([(n.name, n.macs) for n in model.nodes],
-                                         placement=result.get("placement"), layers=layers,
+                                         placement=backend.placement(result, model), layers=layers,
                                          requested=requested_accelerators(options)),
         "outputs": result.get("outputs"),
         "warnings": _warnings(len(samples), result, info),

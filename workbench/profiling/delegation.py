@@ -34,9 +34,9 @@ if TYPE_CHECKING:
 
 #: names (lower case) that mean the runtime's own CPU kernels, not a provider or delegate
 CPU_NAMES = frozenset({"cpu", "cpuexecutionprovider", "builtin", "tflite", "litert", "none",
-                       "default", "reference"})
+                       "default", "reference", "cpuref"})
 #: backend option keys that name requested providers or delegates
-_REQUEST_KEYS = ("providers", "ep", "delegate", "delegates", "external_delegate")
+_REQUEST_KEYS = ("providers", "ep", "delegate", "delegates", "external_delegate", "backends")
 #: the label of the nodes that were not seen, in tables and plots
 UNSEEN_LABEL = "not seen"
 #: columns of :func:`delegation_dataframe`, in order
