@@ -1,11 +1,11 @@
 """Per-layer and per-kernel rows for Arm NN from its profiler's JSON and its optimized graph.
 
 Arm NN 22's profiler (``IProfiler.as_json()``) writes one ``inference_measurements``
-event per profiled run; inside its ``Execute`` event there is one
+event for a profiling session; inside its ``Execute`` event there is one
 ``<Backend><Type>Workload_Execute`` event per layer that ran (``Neon`` for
 CpuAcc, ``Ref`` for CpuRef, ``Cl`` for GpuAcc) with its wall-clock time, and
 inside that one ``NeonKernelTimer/N: <kernel>`` measurement per Arm Compute
-Library kernel. Version 22 writes no layer name and no GUID on these events,
+Library kernel. Each measurement's ``raw`` list holds one value per profiled run. Version 22 writes no layer name and no GUID on these events,
 so they are mapped to layers through the optimized network's graph
 (``IOptimizedNetwork.SerializeToDot``): its layers, in the order the workloads
 are made, give each layer's name, type and backend. A workload is matched to
@@ -61,12 +61,11 @@ def operators(layer_name: str) -> List[int]:
     return found
 
 
-def _measurement(event: Dict[str, Any], prefix: str) -> Optional[float]:
+def _raw(event: Dict[str, Any], prefix: str) -> List[float]:
     for key, value in event.items():
         if key.startswith(prefix + "_#") and isinstance(value, dict):
-            raw = value.get("raw") or []
-            return float(raw[0]) if raw else None
-    return None
+            return [float(x) for x in value.get("raw") or []]
+    return []
 
 
 def _kernel_name(key: str) -> str:
@@ -74,34 +73,46 @@ def _kernel_name(key: str) -> str:
     return label.rsplit("_#", 1)[0]
 
 
+def _workloads(execute: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """The workload events of one Execute event: name, backend, type, and one time per run
+    (Arm NN keeps the runs of a profiling session as the ``raw`` list of one event)."""
+    found = []
+    for name, child in execute.items():
+        if not isinstance(child, dict) or child.get("type") != "Event" \
+                or "Workload_Execute" not in name:
+            continue
+        workload = name.rsplit("_#", 1)[0][:-len("_Execute")]
+        backend, kind = "", workload
+        for prefix, label in PREFIXES:
+            if workload.startswith(prefix):
+                backend, kind = label, workload[len(prefix):]
+                break
+        kernels = [{"name": _kernel_name(k), "raw": [float(x) for x in v.get("raw") or []]}
+                   for k, v in child.items() if isinstance(v, dict)
+                   and v.get("type") == "Measurement" and "KernelTimer" in k]
+        found.append({"workload": workload, "backend": backend,
+                      "type": kind[:-len("Workload")] if kind.endswith("Workload") else kind,
+                      "raw": _raw(child, "Wall clock time"), "kernels": kernels})
+    return found
+
+
 def workload_runs(document: Dict[str, Any]) -> List[List[Dict[str, Any]]]:
     """Per profiled run, the workloads it executed in order (copies left out):
     workload name, backend, type, time (µs) and kernels (name, µs)."""
-    runs = []
+    runs = []  # type: List[List[Dict[str, Any]]]
     for key, event in (document.get("ArmNN") or {}).items():
         if not key.startswith("inference_measurements") or not isinstance(event, dict):
             continue
         execute = next((v for k, v in event.items() if k.startswith("Execute_#")
                         and isinstance(v, dict)), {})
-        workloads = []
-        for name, child in execute.items():
-            if not isinstance(child, dict) or child.get("type") != "Event" \
-                    or "Workload_Execute" not in name:
-                continue
-            workload = name.rsplit("_#", 1)[0][:-len("_Execute")]
-            backend, kind = "", workload
-            for prefix, label in PREFIXES:
-                if workload.startswith(prefix):
-                    backend, kind = label, workload[len(prefix):]
-                    break
-            kernels = [{"name": _kernel_name(k), "us": float((v.get("raw") or [0.0])[0])}
-                       for k, v in child.items() if isinstance(v, dict)
-                       and v.get("type") == "Measurement" and "KernelTimer" in k]
-            workloads.append({"workload": workload, "backend": backend,
-                              "type": kind[:-len("Workload")] if kind.endswith("Workload")
-                              else kind, "us": _measurement(child, "Wall clock time") or 0.0,
-                              "kernels": kernels})
-        runs.append(workloads)
+        workloads = _workloads(execute)
+        count = min((len(w["raw"]) for w in workloads), default=0)
+        for run in range(count):
+            runs.append([{"workload": w["workload"], "backend": w["backend"], "type": w["type"],
+                          "us": w["raw"][run],
+                          "kernels": [{"name": k["name"],
+                                       "us": k["raw"][run] if run < len(k["raw"]) else 0.0}
+                                      for k in w["kernels"]]} for w in workloads])
     return runs
 
 

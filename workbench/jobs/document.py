@@ -84,8 +84,9 @@ _MOVE_KERNEL_WORDS = ("im2col", "col2im", "pad", "transpose", "reshape", "flatte
 def is_mac_kernel(name: str) -> bool:
     """Whether a kernel (an Arm Compute Library name) does its layer's multiply-accumulates."""
     lowered = name.lower()
+    kernel_class = lowered.split("/", 1)[0]  # after the slash: the assembly routine's name
     return any(w in lowered for w in _MAC_KERNEL_WORDS) and not any(
-        w in lowered for w in _MOVE_KERNEL_WORDS)
+        w in kernel_class for w in _MOVE_KERNEL_WORDS)
 
 
 def kernel_rows(kernels: list[dict[str, Any]], macs: int | None) -> list[dict[str, Any]]:
