@@ -5,9 +5,10 @@ event for a profiling session; inside its ``Execute`` event there is one
 ``<Backend><Type>Workload_Execute`` event per layer that ran (``Neon`` for
 CpuAcc, ``Ref`` for CpuRef, ``Cl`` for GpuAcc) with its wall-clock time, and
 inside that one ``NeonKernelTimer/N: <kernel>`` measurement per Arm Compute
-Library kernel. Each measurement's ``raw`` list holds one value per profiled run. Version 22 writes no layer name and no GUID on these events,
-so they are mapped to layers through the optimized network's graph
-(``IOptimizedNetwork.SerializeToDot``): its layers, in the order the workloads
+Library kernel. Each measurement's ``raw`` list holds one value per profiled run.
+Version 22 writes no layer name and no GUID on these events (nor does PyArmNN 22
+offer ``ProfilingDetailsMethod``), so they are mapped to layers through the
+optimized network's graph (``IOptimizedNetwork.SerializeToDot``): its layers, in the order the workloads
 are made, give each layer's name, type and backend. A workload is matched to
 the next layer that runs one, and its type must agree with that layer's type;
 when the two disagree the mapping stops and the rows keep the workload names.

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from workbench_agent import armnn_profile
 
 import workbench as wb
 from workbench import backends, errors
 from workbench.jobs.document import is_mac_kernel, layer_table
 from workbench.models import Model
 from workbench.profiling.delegation import delegation_section
-from workbench_agent import armnn_profile
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "armnn"
 
