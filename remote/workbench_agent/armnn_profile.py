@@ -11,7 +11,8 @@ offer ``ProfilingDetailsMethod``), so they are mapped to layers through the
 optimized network's graph (``IOptimizedNetwork.SerializeToDot``): its layers,
 in the order the workloads are made, give each layer's name, type and backend.
 A workload is matched to the next layer that runs one, and its type must agree
-with that layer's type; when the two disagree the mapping stops and the rows keep the workload names.
+with that layer's type; when the two disagree the mapping stops and the rows
+keep the workload names.
 
 Layer names from the TfLite parser are ``<Type>:<subgraph>:<operator>``; a fused
 activation is a layer of its own named ``<name>:RELU6`` (or ``:RELU``), and the
