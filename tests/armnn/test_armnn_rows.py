@@ -172,3 +172,20 @@ def test_an_onnx_model_without_a_twin_is_told_to_convert_it_first() -> None:
     with pytest.raises(errors.BackendUnavailable, match="Erf") as caught:
         backend.prepare(model, backend.validate_options({}))
     assert "Convert it to .tflite first" in (caught.value.hint or "")
+
+
+def test_the_layer_table_shows_each_layers_kernels_with_gflops_against_the_peak(
+        dot: str, profiler: dict[str, Any], twin: Model) -> None:
+    from workbench.views.kernels import kernel_text
+    from workbench.views.layers import layer_html
+
+    rows = backends.get("armnn").layer_rows(runner_result(dot, profiler), twin)
+    table = layer_table(rows, twin, peak_gflops=153.6)
+    gemm = table[0]["kernels"][1]
+    assert gemm["peak_share"] == pytest.approx(gemm["gflops_per_s"] / 153.6)
+    html = layer_html(table[:3])
+    assert html.count('<tr class="kernels">') == 3
+    assert "NEGEMMAssemblyWrapperKernel/hybrid_fp32_mla_16x4" in html and "of peak" in html
+    lines = kernel_text(table[:1])
+    assert lines[0].strip().startswith("1 ") and "NEIm2ColKernel" in lines[1]
+    assert "GFLOP/s" in lines[2] and "GFLOP/s" not in lines[1]
