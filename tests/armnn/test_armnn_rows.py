@@ -108,6 +108,8 @@ def test_kernel_rows_carry_the_acl_kernel_name_time_and_share(
     ("NEGEMMAssemblyWrapperKernel/hybrid_fp32_mla_16x4", True),
     ("NEDepthwiseConvolutionAssemblyKernelWrapper", True),
     ("NEGEMMAssemblyWrapperKernel/sgemv_pretransposed", True),
+    ("NEGEMMAssemblyWrapperKernel/smallK_hybrid_fp32_mla_4x6", True),
+    ("NEWinogradLayerTransformInputKernel", False), ("NEWinogradLayerTransformOutputKernel", False),
     ("NEIm2ColKernel", False), ("NEPadLayerKernel", False), ("NEActivationLayerKernel", False)])
 def test_only_gemm_and_convolution_kernels_count_macs(kernel: str, macs: bool) -> None:
     assert is_mac_kernel(kernel) is macs

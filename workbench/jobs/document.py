@@ -80,9 +80,10 @@ def layer_table(rows: list[dict[str, Any]], model: Model,
 
 #: words in a kernel's name that mark it as the layer's matrix multiply or convolution
 _MAC_KERNEL_WORDS = ("gemm", "gemv", "conv", "winograd", "depthwise")
-#: words that mark a kernel as data movement around it (im2col, padding, reshapes)
+#: words that mark a kernel as data movement around it (im2col, padding, reshapes, Winograd's
+#: input and output transforms)
 _MOVE_KERNEL_WORDS = ("im2col", "col2im", "pad", "transpose", "reshape", "flatten", "permute",
-                      "fill", "copy")
+                      "fill", "copy", "transform")
 
 
 def is_mac_kernel(name: str) -> bool:

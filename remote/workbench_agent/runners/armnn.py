@@ -47,15 +47,15 @@ def backends_of(spec: Any) -> List[str]:
 
 
 def probe() -> Any:
-    """Arm NN's version, its backends and parsers, or None when PyArmNN is missing."""
+    """Arm NN's version, its backends and whether its TfLite parser is there, or None when
+    PyArmNN is missing."""
     try:
         ann = _import()
     except ImportError:
         return None
     runtime = ann.IRuntime(ann.CreationOptions())
     return {"version": str(ann.ARMNN_VERSION), "providers": backends_of(runtime.GetDeviceSpec()),
-            "parsers": [p for p in ("tflite", "onnx") if hasattr(ann, "I%sParser" % (
-                "TfLite" if p == "tflite" else "Onnx"))]}
+            "tflite_parser": hasattr(ann, "ITfLiteParser")}
 
 
 def _parse(ann: Any, path: str) -> Any:
@@ -63,7 +63,8 @@ def _parse(ann: Any, path: str) -> Any:
     try:
         network = parser.CreateNetworkFromBinaryFile(path)
     except Exception as exc:  # armnn.ParseException and friends
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        text = str(exc).strip()
+        message = text.splitlines()[0].split(" at function ")[0] if text else type(exc).__name__
         if "not supported" in message.lower() or "unsupported" in message.lower():
             raise _failure("UnsupportedOperator", "Arm NN %s cannot parse an operator of this "
                            "model: %s" % (ann.ARMNN_VERSION, message), where=path,
