@@ -118,12 +118,15 @@ def peak_gflops(target: dict[str, Any] | None, cores: list[int] | None) -> float
     """The detected catalog board's fp32 peak for as many threads as the job's cores (all
     cores when not pinned); None off the catalog or when the catalog has no figures."""
     from workbench import targets
+    from workbench.targets.target import Target
 
     name = (target or {}).get("name")
     if not name:
         return None
     try:
         board = targets.get(str(name))
+        if not isinstance(board, Target):
+            return None
         threads = min(len(cores), board.cores) if cores else None
         return float(board.peak_gops("fp32", threads, cluster="all"))
     except (errors.WorkbenchError, AttributeError, TypeError, ValueError):
