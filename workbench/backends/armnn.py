@@ -62,13 +62,7 @@ class ArmNnBackend(Backend):
 
     def check_device(self, info: DeviceInfo, options: dict[str, Any]) -> None:
         super().check_device(info, options)
-        available = info.providers(self.runtime)
-        missing = [b for b in options.get("backends", []) if b not in available]
-        if missing:
-            raise errors.BackendUnavailable(
-                f"Arm NN backend {', '.join(missing)} is not available",
-                where=f"{info.name}, Arm NN {info.runtime_version(self.runtime)}",
-                hint=f"Available backends: {', '.join(available) or 'none'}")
+        self.require_providers(info, options.get("backends", []), "Arm NN backend", "backends")
 
     def device_choices(self, info: DeviceInfo) -> dict[str, list[Any]]:
         """The Arm NN backends the device's build offers."""

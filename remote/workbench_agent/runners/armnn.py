@@ -156,8 +156,7 @@ def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
     """Run a job: parse, optimize, load, cold run, warm-up, timed runs, then profiled runs."""
     from workbench_agent import armnn_profile
     from workbench_agent.outputs import describe_all
-    from workbench_agent.runners.onnxruntime import _CacheFlusher
-    from workbench_agent.timing import latencies, timed
+    from workbench_agent.timing import cold_then_timed
 
     try:
         ann = _import()
@@ -177,14 +176,7 @@ def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
     rss_after_create = ctx.peak_rss_bytes()
     ctx.progress("create", 1, 1)
 
-    start = time.perf_counter()
-    outputs = network.run()
-    cold_ms = (time.perf_counter() - start) * 1000.0
-    timed(network.run, int(settings.get("warmup", 0)), "warmup", ctx)
-    flush = _CacheFlusher(bool(settings.get("flush_cache")))
-    latency = latencies(network.run, settings, ctx, flush)
-    del flush
-    later = network.run() if settings.get("keep_outputs") else None
+    outputs, cold_ms, latency, later = cold_then_timed(network.run, settings, ctx)
     rss_after_runs = ctx.peak_rss_bytes()
     described, output_warnings = describe_all(network.output_names, outputs, settings, later)
 
