@@ -55,7 +55,7 @@ def requested_accelerators(options: Mapping[str, Any] | None) -> list[str]:
     """The non-CPU providers or delegates a backend's options ask for, in the order given.
 
     Reads the usual option names (``providers``, ``ep``, ``delegate``,
-    ``delegates``, ``external_delegate``); a value may be a name or a list of
+    ``delegates``, ``external_delegate``, Arm NN's ``backends``); a value may be a name or a list of
     names. An external delegate given by path counts by its path.
     """
     found: list[str] = []
