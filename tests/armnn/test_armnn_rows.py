@@ -191,3 +191,16 @@ def test_the_layer_table_shows_each_layers_kernels_with_gflops_against_the_peak(
     lines = kernel_text(table[:1])
     assert lines[0].strip().startswith("1 ") and "NEIm2ColKernel" in lines[1]
     assert "GFLOP/s" in lines[2] and "GFLOP/s" not in lines[1]
+
+
+def test_a_backend_the_boards_arm_nn_lacks_is_refused_with_the_ones_it_has() -> None:
+    from workbench.devices.base import DeviceInfo
+
+    info = DeviceInfo(name="pi", kind="ssh", arch="aarch64", python="3.11.2", runtimes={
+        "armnn": {"version": "22.0.0", "providers": ["CpuAcc", "CpuRef"]}})
+    backend = backends.get("armnn")
+    backend.check_device(info, backend.validate_options({}))
+    with pytest.raises(errors.BackendUnavailable, match="GpuAcc is not available") as caught:
+        backend.check_device(info, backend.validate_options({"backends": ["GpuAcc", "CpuAcc"]}))
+    assert caught.value.hint == "Available backends: CpuAcc, CpuRef"
+    assert backend.device_choices(info) == {"backends": ["CpuAcc", "CpuRef"]}
