@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 ARMNN_BACKENDS = ("CpuAcc", "CpuRef", "GpuAcc")
 #: ONNX model sha256 -> its twin, built once per process (prepare and the rows both need it)
 _TWINS: dict[str, Model] = {}
+#: (model sha256, format) -> TFLite operator index -> the model's nodes, mapped once per process
+_OPERATOR_NODES: dict[tuple[str, str], dict[str, list[str]]] = {}
+#: twin sha256 -> its operators' ONNX nodes (the rows' reference_nodes)
+_REFERENCE_NODES: dict[str, dict[str, list[str]]] = {}
 
 
 class ArmNnBackend(Backend):
@@ -86,7 +90,7 @@ class ArmNnBackend(Backend):
             covered = [n for i in row.get("operators") or [] for n in nodes.get(str(i), [])]
             extra: dict[str, Any] = {}
             if model.format == "tflite" and getattr(model, "reference", None) is not None:
-                onnx_nodes = twin_nodes(model) or {}
+                onnx_nodes = _reference_nodes(model)
                 extra["reference_nodes"] = [o for n in covered for o in onnx_nodes.get(n, [])]
             rows.append({**row, "original_nodes": list(dict.fromkeys(covered)),
                          "kind": "compute" if covered else "other", **extra})
@@ -125,11 +129,23 @@ def _tflite_of(model: Model) -> Model:
             "the .tflite file, or run it with backend='onnxruntime'") from exc
 
 
+def _reference_nodes(twin: Model) -> dict[str, list[str]]:
+    """A twin's operators -> the ONNX nodes each stands for (mapped once per twin)."""
+    if twin.sha256 not in _REFERENCE_NODES:
+        _REFERENCE_NODES[twin.sha256] = twin_nodes(twin) or {}
+    return _REFERENCE_NODES[twin.sha256]
+
+
 def _operator_nodes(model: Model) -> dict[str, list[str]]:
     """TFLite operator index (as text) -> the model's nodes it stands for."""
-    runnable = _tflite_of(model)
-    names = [n.name for n in runnable.nodes]
-    if runnable is model:
-        return {str(i): [name] for i, name in enumerate(names)}
-    onnx_nodes = twin_nodes(runnable) or {}
-    return {str(i): list(onnx_nodes.get(name, [])) for i, name in enumerate(names)}
+    key = (model.sha256, model.format)
+    if key not in _OPERATOR_NODES:
+        runnable = _tflite_of(model)
+        names = [n.name for n in runnable.nodes]
+        if runnable is model:
+            _OPERATOR_NODES[key] = {str(i): [name] for i, name in enumerate(names)}
+        else:
+            onnx_nodes = _reference_nodes(runnable)
+            _OPERATOR_NODES[key] = {str(i): list(onnx_nodes.get(name, []))
+                                    for i, name in enumerate(names)}
+    return _OPERATOR_NODES[key]
