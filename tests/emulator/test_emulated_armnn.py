@@ -24,7 +24,7 @@ def armnn_profile(pi5: Device) -> wb.Profile:
 
 
 def test_the_probe_reports_arm_nn_and_its_backends_beside_onnxruntime(pi5: Device) -> None:
-    info = pi5.probe(refresh=True)
+    info = pi5.probe()
     assert (info.runtime_version("armnn") or "").startswith("22.")
     assert {"CpuAcc", "CpuRef"} <= set(info.providers("armnn"))
     # Debian's pyarmnn and PyPI's onnxruntime (with numpy 2.x ahead on the path) in one root.
