@@ -47,7 +47,8 @@ Tree::
     │   └── ProfileFormatError       (also a ProfileError, see below)
     ├── BackendError
     │   ├── BackendNotFound          no plug-in of that name
-    │   └── BackendUnavailable       the backend's runtime is not on the device
+    │   ├── BackendUnavailable       the backend's runtime is not on the device
+    │   └── UnsupportedOperator      the runtime cannot parse or run an operator of the model
     ├── DeviceError
     │   ├── DeviceNotFound           no device of that name
     │   ├── EmulatorUnavailable      this machine cannot run the emulated board (and why)
@@ -105,8 +106,8 @@ __all__ = [
     "ModelNotFound", "ModelTruncated", "NotAnOnnxModel", "OptionError", "OutputsMissing",
     "ProfileError", "ProfileFormatError", "QuantizationFailed", "ReferenceUnavailable",
     "TargetError", "UnknownHostKey", "UnknownOption", "UnknownTarget", "UnknownZooModel",
-    "UnreachableHost", "UnsupportedConversion", "UnsupportedOpset", "UnsupportedPlatform",
-    "UploadTooLarge", "WorkbenchError",
+    "UnreachableHost", "UnsupportedConversion", "UnsupportedOperator", "UnsupportedOpset",
+    "UnsupportedPlatform", "UploadTooLarge", "WorkbenchError",
 ]
 
 
@@ -269,6 +270,13 @@ class BackendUnavailable(BackendError):
 
     default_hint = ("Run `workbench device setup DEVICE` to install a runtime bundle on a board, "
                     "or choose another backend (`workbench backends`)")
+
+
+class UnsupportedOperator(BackendError):
+    """The backend's runtime cannot parse or run an operator of the model."""
+
+    default_hint = ("Run the model with another backend (`workbench backends`), or replace the "
+                    "operator in the model")
 
 
 # --- devices and jobs ---------------------------------------------------------

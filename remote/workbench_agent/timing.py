@@ -7,7 +7,7 @@ Only the call itself is inside the timed region; the optional ``flush``
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from workbench_agent.stats import ci_width_pct
 
@@ -65,3 +65,24 @@ def latencies(run: Callable[[], Any], settings: Dict[str, Any], ctx: Any,
     if settings["runs"] == "auto":
         return until_stable(run, settings, ctx, flush)
     return timed(run, int(settings["runs"]), "timed", ctx, flush)
+
+
+def cold_then_timed(run: Callable[[], Any], settings: Dict[str, Any], ctx: Any
+                    ) -> Tuple[Any, float, List[float], Any]:
+    """The sequence every runner times: a cold run (its outputs are the ones kept), the
+    warm-up, the timed runs (caches flushed between them when the job asks), and, when
+    outputs are kept, one more untimed run that tells whether every run gives the same.
+
+    Returns (cold outputs, cold ms, timed ms, the later run's outputs or None).
+    """
+    from workbench_agent.runners.onnxruntime import _CacheFlusher
+
+    start = time.perf_counter()
+    outputs = run()
+    cold_ms = (time.perf_counter() - start) * 1000.0
+    timed(run, int(settings.get("warmup", 0)), "warmup", ctx)
+    flush = _CacheFlusher(bool(settings.get("flush_cache")))
+    latency = latencies(run, settings, ctx, flush)
+    del flush
+    later = run() if settings.get("keep_outputs") else None
+    return outputs, cold_ms, latency, later

@@ -6,13 +6,12 @@ from __future__ import annotations
 import numpy as np
 
 import workbench as wb
-from tests.emulator.test_emulated_board import pi5  # noqa: F401 - the board fixture
 from tests.test_corpus import _model
 from workbench.devices.base import Device
 
 
 def test_the_voice_activity_model_runs_on_the_board_as_it_does_here(
-        pi5: Device) -> None:  # noqa: F811 - the fixture imported above
+        pi5: Device) -> None:
     import onnxruntime as ort
 
     path = _model("silero-vad")

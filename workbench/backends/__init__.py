@@ -16,7 +16,8 @@ __all__ = ["Backend", "Option", "available", "get"]
 
 GROUP = "workbench.backends"
 _BUILTIN = {"onnxruntime": "workbench.backends.onnxruntime:OnnxRuntimeBackend",
-            "litert": "workbench.backends.litert:LiteRtBackend"}
+            "litert": "workbench.backends.litert:LiteRtBackend",
+            "armnn": "workbench.backends.armnn:ArmNnBackend"}
 _loaded: dict[str, Backend] = {}
 
 

@@ -96,6 +96,19 @@ class Backend(ABC):
                 hint=f"Run `workbench device setup {info.name} --backend {self.name}` to install "
                 f"a runtime bundle for Python {info.python} on it")
 
+    def require_providers(self, info: DeviceInfo, wanted: list[str], what: str,
+                          listed: str) -> None:
+        """Raise BackendUnavailable naming the ``wanted`` providers (``what``: "Execution
+        provider", "Arm NN backend") that the device's runtime lacks, and the ``listed`` ones
+        it has."""
+        available = info.providers(self.runtime)
+        missing = [p for p in wanted if p not in available]
+        if missing:
+            raise errors.BackendUnavailable(
+                f"{what} {', '.join(missing)} is not available",
+                where=f"{info.name}, {self.runtime} {info.runtime_version(self.runtime)}",
+                hint=f"Available {listed}: {', '.join(available) or 'none'}")
+
     def device_choices(self, info: DeviceInfo) -> dict[str, list[Any]]:
         """Option name -> the values it can take on this device, for options whose choices
         depend on the device (the execution providers its runtime offers). Forms offer these."""
@@ -112,6 +125,12 @@ class Backend(ABC):
     def layer_rows(self, result: dict[str, Any], model: Model) -> list[dict[str, Any]]:
         """Per-layer rows of a profile from a runner result (backends may map names)."""
         return list(result.get("layers") or [])
+
+    def placement(self, result: dict[str, Any], model: Model) -> dict[str, str] | None:
+        """The model's nodes -> where each ran, as the runtime placed them (the runner
+        result's ``placement``; backends whose runner reports it in its own terms map it)."""
+        placed = result.get("placement")
+        return placed if isinstance(placed, dict) else None
 
     def describe(self) -> dict[str, Any]:
         """Name, formats, runtime and options, for listings and forms."""

@@ -54,13 +54,8 @@ class OnnxRuntimeBackend(Backend):
 
     def check_device(self, info: DeviceInfo, options: dict[str, Any]) -> None:
         super().check_device(info, options)
-        available = info.providers(self.runtime)
-        missing = [p for p in options.get("providers", []) if p not in available]
-        if missing:
-            raise errors.BackendUnavailable(
-                f"Execution provider {', '.join(missing)} is not available",
-                where=f"{info.name}, onnxruntime {info.runtime_version(self.runtime)}",
-                hint=f"Available providers: {', '.join(available)}")
+        self.require_providers(info, options.get("providers", []), "Execution provider",
+                               "providers")
 
     def device_choices(self, info: DeviceInfo) -> dict[str, list[Any]]:
         """The execution providers the device's onnxruntime offers."""

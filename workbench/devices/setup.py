@@ -157,6 +157,14 @@ def setup_device(device: SSHDevice, backend: str = "onnxruntime", *,
                 raise errors.DeviceError("The runtime bundle does not exist", where=str(item),
                                          hint="Give wheel files or an SDK folder")
             parts.append(zip_folder(item) if item.is_dir() else item)
+    elif backend == "armnn":
+        from workbench.devices import armnn_setup
+
+        armnn_setup.check_board(board, where=f"{device.name} (workbench device setup --backend "
+                                "armnn)")
+        raise errors.BackendUnavailable(
+            "Arm NN is not installed by `workbench device setup` without a bundle yet",
+            where=device.name, hint=armnn_setup.install_hint())
     else:
         if backend not in PACKAGES:
             raise errors.BackendNotFound(f"No runtime packages known for backend {backend!r}",

@@ -1,5 +1,6 @@
 """An emulated Arm board: an aarch64 Debian root whose own sshd, Python and aarch64
-onnxruntime and LiteRT run under qemu-user, reachable on 127.0.0.1 like any board.
+onnxruntime, LiteRT and Arm NN (Debian's 22) run under qemu-user, reachable on 127.0.0.1
+like any board.
 
     workbench emulator build                      # once: ~2 minutes, ~450 MB, cached
     workbench emulator start --board raspberry-pi-5   # registers device "emu-pi5"
@@ -80,7 +81,7 @@ def _root() -> Path:
 
 
 #: bumped when the root's contents change, so an older cached root is rebuilt
-ROOT_VERSION = 2
+ROOT_VERSION = 3
 #: the runtimes unpacked into the root: onnxruntime and LiteRT (aarch64 wheels)
 ROOT_PACKAGES = ("onnxruntime", "litert")
 

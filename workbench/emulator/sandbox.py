@@ -28,7 +28,9 @@ QEMU = "/usr/libexec/qemu-binfmt/aarch64-binfmt-P"
 # The ELF header of an aarch64 executable and its mask, as binfmt_misc escapes.
 MAGIC = r"\x7f\x45\x4c\x46\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00"
 MASK = r"\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff"
-PACKAGES = "python3,openssh-server,passwd,procps"
+PACKAGES = ("python3,openssh-server,passwd,procps,"
+            "python3-pyarmnn,libarmnn-cpuacc-backend22,libarmnn-cpuref-backend22,"
+            "libarmnntfliteparser22")
 
 
 def _in_new_namespaces() -> None:

@@ -38,8 +38,11 @@ def _tensor_bytes(model: Model) -> dict[str, int]:
     return sizes
 
 
-def layer_table(rows: list[dict[str, Any]], model: Model) -> list[dict[str, Any]]:
-    """Profile layer rows: duration statistics, share, MACs, bytes moved and GMAC/s.
+def layer_table(rows: list[dict[str, Any]], model: Model,
+                peak_gflops: float | None = None) -> list[dict[str, Any]]:
+    """Profile layer rows: duration statistics, share, MACs, bytes moved and GMAC/s; kernel
+    rows under a layer whose runner reported them (``peak_gflops``: the target's fp32 peak for
+    the cores the job ran on, that GEMM and convolution kernels are set against).
 
     A row's ``share`` is its median time over the sum of every row's median:
     the same statistic the tables show as the row's time, so a slower row
@@ -69,8 +72,65 @@ def layer_table(rows: list[dict[str, Any]], model: Model) -> list[dict[str, Any]
             "macs": macs, "bytes": moved,
             "gmacs_per_s": (macs / (median * 1e3)) if macs and median > 0 else None,
             **({"reference_nodes": row["reference_nodes"]} if "reference_nodes" in row else {}),
+            **({"kernels": kernel_rows(row["kernels"], macs, peak_gflops)}
+               if row.get("kernels") else {}),
         })
     return table
+
+
+#: words in a kernel's name that mark it as the layer's matrix multiply or convolution
+_MAC_KERNEL_WORDS = ("gemm", "gemv", "conv", "winograd", "depthwise")
+#: words that mark a kernel as data movement around it (im2col, padding, reshapes, Winograd's
+#: input and output transforms)
+_MOVE_KERNEL_WORDS = ("im2col", "col2im", "pad", "transpose", "reshape", "flatten", "permute",
+                      "fill", "copy", "transform")
+
+
+def is_mac_kernel(name: str) -> bool:
+    """Whether a kernel (an Arm Compute Library name) does its layer's multiply-accumulates."""
+    lowered = name.lower()
+    kernel_class = lowered.split("/", 1)[0]  # after the slash: the assembly routine's name
+    return any(w in lowered for w in _MAC_KERNEL_WORDS) and not any(
+        w in kernel_class for w in _MOVE_KERNEL_WORDS)
+
+
+def kernel_rows(kernels: list[dict[str, Any]], macs: int | None,
+                peak_gflops: float | None = None) -> list[dict[str, Any]]:
+    """A layer's kernel rows: name, time statistics, share of the layer's kernel time, and
+    for its multiply-accumulate kernels the achieved GFLOP/s (2 x the layer's MACs over those
+    kernels' summed median time; im2col and padding kernels do none of that work) and its
+    share of ``peak_gflops``."""
+    from workbench.profiling.stats import summarize
+
+    stats = [summarize(k["durations_us"]) for k in kernels]
+    medians = [s.get("median") or 0.0 for s in stats]
+    total = sum(medians) or 1.0
+    mac_time = sum(m for k, m in zip(kernels, medians, strict=True) if is_mac_kernel(k["name"]))
+    rate = 2.0 * macs / (mac_time * 1e3) if macs and mac_time > 0 else None
+    of_peak = rate / peak_gflops if rate is not None and peak_gflops else None
+    return [{"name": str(k["name"]), "duration_us": s, "share": m / total,
+             "gflops_per_s": rate if is_mac_kernel(k["name"]) else None,
+             "peak_share": of_peak if is_mac_kernel(k["name"]) else None}
+            for k, s, m in zip(kernels, stats, medians, strict=True)]
+
+
+def peak_gflops(target: dict[str, Any] | None, cores: list[int] | None) -> float | None:
+    """The detected catalog board's fp32 peak for as many threads as the job's cores (all
+    cores when not pinned); None off the catalog or when the catalog has no figures."""
+    from workbench import targets
+    from workbench.targets.target import Target
+
+    name = (target or {}).get("name")
+    if not name:
+        return None
+    try:
+        board = targets.get(str(name))
+        if not isinstance(board, Target):
+            return None
+        threads = min(len(cores), board.cores) if cores else None
+        return float(board.peak_gops("fp32", threads, cluster="all"))
+    except (errors.WorkbenchError, AttributeError, TypeError, ValueError):
+        return None
 
 
 def _warnings(runs: int, result: dict[str, Any], info: DeviceInfo) -> list[str]:
@@ -116,7 +176,10 @@ def profile_document(model: Model, info: DeviceInfo, backend: Backend, options: 
     samples = [float(x) for x in result["latency_ms"]]
     runtime = result["runtime"]
     profile_runs = int(result.get("profile_runs", 0))
-    layers = layer_table(backend.layer_rows(result, model), model)
+    target = detected_target(info)
+    environment = result.get("environment") or {"conditions": None, "cores_used": None}
+    layers = layer_table(backend.layer_rows(result, model), model,
+                         peak_gflops(target, environment.get("cores_used")))
     return {
         "schema": formats.PROFILE,
         "kind": "emulated" if info.emulated else "measured",
@@ -131,9 +194,8 @@ def profile_document(model: Model, info: DeviceInfo, backend: Backend, options: 
                      if model.converted_from_opset is not None else {}),
                   **({"derived_from": model.derived_from} if model.derived_from else {})},
         "device": info.to_dict(),
-        "target": detected_target(info),
-        "environment": {**(result.get("environment") or {"conditions": None, "cores_used": None}),
-                        "emulated": info.emulated},
+        "target": target,
+        "environment": {**environment, "emulated": info.emulated},
         "backend": {"name": backend.name, "version": runtime.get("version"), "options": options,
                     "providers": list(runtime.get("providers") or [])},
         "run": {"warmup": run["warmup"], "runs": run["runs"], "profile_runs": profile_runs,
@@ -156,7 +218,7 @@ def profile_document(model: Model, info: DeviceInfo, backend: Backend, options: 
         "trace": result.get("trace"),
         "topology": model.topology(),
         "delegation": delegation_section([(n.name, n.macs) for n in model.nodes],
-                                         placement=result.get("placement"), layers=layers,
+                                         placement=backend.placement(result, model), layers=layers,
                                          requested=requested_accelerators(options)),
         "outputs": result.get("outputs"),
         "executed_graph": result.get("executed_graph")

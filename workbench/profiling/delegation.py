@@ -34,9 +34,9 @@ if TYPE_CHECKING:
 
 #: names (lower case) that mean the runtime's own CPU kernels, not a provider or delegate
 CPU_NAMES = frozenset({"cpu", "cpuexecutionprovider", "builtin", "tflite", "litert", "none",
-                       "default", "reference"})
+                       "default", "reference", "cpuref"})
 #: backend option keys that name requested providers or delegates
-_REQUEST_KEYS = ("providers", "ep", "delegate", "delegates", "external_delegate")
+_REQUEST_KEYS = ("providers", "ep", "delegate", "delegates", "external_delegate", "backends")
 #: the label of the nodes that were not seen, in tables and plots
 UNSEEN_LABEL = "not seen"
 #: columns of :func:`delegation_dataframe`, in order
@@ -55,7 +55,7 @@ def requested_accelerators(options: Mapping[str, Any] | None) -> list[str]:
     """The non-CPU providers or delegates a backend's options ask for, in the order given.
 
     Reads the usual option names (``providers``, ``ep``, ``delegate``,
-    ``delegates``, ``external_delegate``); a value may be a name or a list of
+    ``delegates``, ``external_delegate``, Arm NN's ``backends``); a value may be a name or a list of
     names. An external delegate given by path counts by its path.
     """
     found: list[str] = []

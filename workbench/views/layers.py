@@ -14,6 +14,7 @@ from typing import Any
 from workbench.profiling import _text as fmt
 from workbench.profiling.profile import layer_time_us
 from workbench.views import parts
+from workbench.views.kernels import kernel_row_html
 
 #: the statistic the table's time and share columns both use
 STATISTIC = "median"
@@ -87,4 +88,8 @@ def layer_html(layers: Sequence[dict[str, Any]], *, first: int | None = None,
         shown.insert(0, ("#", True))
         rows = [[str(first + number), *cells] for number, cells in enumerate(rows, 1)]
     numeric = [right for _header, right in shown]
-    return parts.table(shown, parts.text_rows(rows, numeric, css=row_css), css=css)
+    html_rows = parts.text_rows(rows, numeric, css=row_css)
+    # A layer's kernels (where the runtime names them) in a row of their own under it.
+    html_rows = [row + kernel_row_html(layer, len(shown))
+                 for row, layer in zip(html_rows, layers, strict=True)]
+    return parts.table(shown, html_rows, css=css)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from workbench.profiling import _text as fmt
 from workbench.views.delegation import delegation_text
+from workbench.views.kernels import kernel_text
 from workbench.views.layers import STATISTIC, layer_text
 
 if TYPE_CHECKING:
@@ -115,6 +116,9 @@ def profile_summary(profile: Profile, top: int = 10) -> str:
         per = f" ({runs} profiled runs)" if runs else ""
         lines += ["", f"Top {len(layers)} of {len(profile.layers)} layers by {STATISTIC} time "
                       f"per run{per}:", *layer_text(layers)]
+        kernels = kernel_text(layers)
+        if kernels:
+            lines += ["", "Kernels of these layers (median per run):", *kernels]
     else:
         lines += ["", "No per-layer rows (profile_runs was 0)."]
     classes = class_cells(profile)

@@ -1,3 +1,3 @@
 """Runner modules shipped with the agent (``builtin:NAME``). Third-party runners load by path."""
 
-BUILTIN = ("onnxruntime", "litert")
+BUILTIN = ("onnxruntime", "litert", "armnn")

@@ -205,8 +205,7 @@ def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
     """Run a job: load, cold run, warm-up, timed runs; per-op times from benchmark_model."""
     from workbench_agent.litert_ops import profile_ops
     from workbench_agent.outputs import describe_all
-    from workbench_agent.runners.onnxruntime import _CacheFlusher
-    from workbench_agent.timing import latencies, timed
+    from workbench_agent.timing import cold_then_timed
 
     found = _runtime()
     if found is None:
@@ -228,15 +227,7 @@ def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
     session = _Session(interpreter, feeds)
     ctx.progress("create", 1, 1)
 
-    start = time.perf_counter()
-    outputs = session.run()
-    cold_ms = (time.perf_counter() - start) * 1000.0
-    timed(session.run, int(settings.get("warmup", 0)), "warmup", ctx)
-    flush = _CacheFlusher(bool(settings.get("flush_cache")))
-    latency = latencies(session.run, settings, ctx, flush)
-    del flush
-    # One more run, untimed, tells whether the outputs kept are those every run gives.
-    later = session.run() if settings.get("keep_outputs") else None
+    outputs, cold_ms, latency, later = cold_then_timed(session.run, settings, ctx)
     rss_after_runs = ctx.peak_rss_bytes()
 
     labels = []  # type: List[str]
