@@ -200,6 +200,12 @@ def test_accuracy_and_speed_quantises_compares_outputs_and_measures_real_accurac
     fp32, int8 = float(found[1]), float(found[2])
     assert fp32 > 90 and abs(fp32 - int8) <= 1.5
     assert _data(cells["latency"], COMPARISON_MIME)
+    worst = re.search(r"(\d+) tensors compared, worst relative error ([\d.e+-]+)",
+                      _text(cells["layer-diff"]))
+    assert worst and int(worst[1]) >= 3 and float(worst[2]) < 1e-4, _text(cells["layer-diff"])
+    jump = re.search(r"first jump at (\S+) \(model nodes: ([^)]*)\)", _text(cells["edited-layer"]))
+    assert jump and "block2.conv" in jump[2].split(", "), _text(cells["edited-layer"])
+    assert _data(cells["edited-layer"], "image/png")  # the error-against-depth plot
 
 
 def test_vendor_backend_is_installed_profiled_and_passes_the_conformance_check(
