@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench import errors
+from workbench._atomic import write_atomic
 
 __all__ = ["PracticeBoard", "start_practice_board"]
 
@@ -135,7 +136,8 @@ def _config(folder: Path, port: int) -> str:
     lines = [
         f"Port {port}", "ListenAddress 127.0.0.1", f"HostKey {folder / 'host_ed25519'}",
         f"AuthorizedKeysFile {folder / 'authorized_keys'}", f"PidFile {folder / 'sshd.pid'}",
-        # the folder may sit in a group-writable place (a class share): keys are checked here
+        # the folder is the user's alone (0700), but may sit below a place sshd's strict
+        # modes refuse (/tmp, a class share), so the check is made here, not by sshd
         "StrictModes no", "UsePAM no", "PasswordAuthentication no",
         "KbdInteractiveAuthentication no", "PermitRootLogin prohibit-password",
         "Subsystem sftp internal-sftp", "LogLevel ERROR", "ClientAliveInterval 5",
@@ -159,9 +161,11 @@ def start_practice_board(folder: str | Path, *, python: str | None = None,
                                  hint="Install openssh-server (on Binder: list it in "
                                  "binder/apt.txt)")
     folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)  # nobody else may swap the keys the board trusts
     _new_key(folder / "host_ed25519")
     _new_key(folder / "client_ed25519")
-    (folder / "authorized_keys").write_text((folder / "client_ed25519.pub").read_text())
+    write_atomic(folder / "authorized_keys", (folder / "client_ed25519.pub").read_bytes(),
+                 mode=0o600)
     for empty in ("known_hosts", "ssh_config"):
         (folder / empty).write_text("")
     if os.geteuid() == 0:
@@ -181,6 +185,15 @@ def start_practice_board(folder: str | Path, *, python: str | None = None,
         log.close()
     board = PracticeBoard(folder, port, pwd.getpwuid(os.geteuid()).pw_name, board_python,
                           process)
+    try:
+        _wait_until_it_answers(process, folder, port)
+    except BaseException:  # an interrupt too: the sshd runs in a session of its own
+        board.stop()
+        raise
+    return board
+
+
+def _wait_until_it_answers(process: subprocess.Popen[bytes], folder: Path, port: int) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while True:
         if process.poll() is not None:
@@ -190,10 +203,9 @@ def start_practice_board(folder: str | Path, *, python: str | None = None,
                                      hint=f"Its log says why:\n{tail}")
         try:
             socket.create_connection(("127.0.0.1", port), 0.5).close()
-            return board
+            return
         except OSError:
             if time.monotonic() > deadline:
-                board.stop()
                 raise errors.DeviceError(
                     f"The practice board's sshd did not answer on port {port} in "
                     f"{START_TIMEOUT_S:.0f} s", where=str(folder / "sshd.log"),

@@ -122,10 +122,11 @@ def _intermediates(job: Dict[str, Any], runner: Any, context: "Context") -> Dict
     start = time.perf_counter()
     try:
         found = runner.intermediates(job, context)
-    except AgentFailure as failure:  # the timed results stand; the diff says why it is missing
-        context.log("warning", "no intermediates: %s" % failure.what)
-        return unavailable("%s could not expose its intermediate tensors: %s" % (name,
-                                                                                 failure.what))
+    except Exception as exc:  # the timed results stand; the diff says why it is missing
+        what = exc.what if isinstance(exc, AgentFailure) else "%s: %s" % (type(exc).__name__,
+                                                                          exc)
+        context.log("warning", "no intermediates: %s" % what)
+        return unavailable("%s could not expose its intermediate tensors: %s" % (name, what))
     if not isinstance(found, dict):
         return unavailable("The runner of %s returned no intermediates" % name)
     found.setdefault("elapsed_ms", (time.perf_counter() - start) * 1000.0)

@@ -7,6 +7,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import PYTHON, agent_env
 from workbench import formats
 
@@ -149,8 +151,12 @@ def test_a_runner_of_another_api_version_is_refused(conv_model: Path, tmp_path: 
     assert "runner API 3" in events[-1]["error"]["what"]
 
 
+@pytest.mark.parametrize("raised", [
+    "AgentFailure('AgentError', 'the runtime hides its tensors')",
+    "MemoryError('the runtime hides its tensors')",  # a runtime's own failure, not the agent's
+])
 def test_a_runner_that_cannot_expose_intermediates_keeps_its_timed_results(
-        conv_model: Path, tmp_path: Path) -> None:
+        conv_model: Path, tmp_path: Path, raised: str) -> None:
     runner = tmp_path / "no_tensors.py"
     runner.write_text(
         "RUNNER_API = 2\nNAME = 'shy'\n"
@@ -158,7 +164,7 @@ def test_a_runner_that_cannot_expose_intermediates_keeps_its_timed_results(
         "    return {'runtime': {'name': 'shy', 'version': '1'}, 'latency_ms': [1.0]}\n"
         "def intermediates(job, ctx):\n"
         "    from workbench_agent.runner_api import AgentFailure\n"
-        "    raise AgentFailure('AgentError', 'the runtime hides its tensors')\n")
+        f"    raise {raised}\n")
     job = make_job(conv_model, tmp_path, runner=str(runner))
     job["run"]["diff"] = True
     code, events, _ = run_agent(job)

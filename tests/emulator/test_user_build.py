@@ -121,3 +121,17 @@ def test_blas_and_lapack_get_the_links_their_maintainer_scripts_would_make(
     assert user_build.link_blas(tmp_path) == ["libblas.so.3", "liblapack.so.3"]
     assert (libdir / "libblas.so.3").resolve() == (libdir / "blas/libblas.so.3").resolve()
     assert user_build.link_blas(tmp_path) == []  # made once
+
+
+def test_a_new_user_root_replaces_the_old_one_only_when_it_is_whole(tmp_path: Path) -> None:
+    rootfs, partial = tmp_path / "rootfs", tmp_path / "rootfs.partial"
+    rootfs.mkdir()
+    (rootfs / "old").write_text("old root")
+    with pytest.raises(errors.EmulatorUnavailable, match="Cannot put the new root in place"):
+        user_build._swap_in(partial, rootfs)  # the new root is not there: the old one stays whole
+    assert (rootfs / "old").read_text() == "old root"
+    partial.mkdir()
+    (partial / "new").write_text("new root")
+    user_build._swap_in(partial, rootfs)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rootfs"]
+    assert (rootfs / "new").exists() and not (rootfs / "old").exists()

@@ -44,6 +44,15 @@ def test_a_folder_reused_for_a_new_class_gets_new_keys_and_an_empty_known_hosts(
         assert second.known_hosts.read_text() == ""
 
 
+def test_the_keys_the_board_trusts_are_the_users_alone(tmp_path: Path) -> None:
+    folder = tmp_path / "shared"
+    folder.mkdir(mode=0o777)
+    folder.chmod(0o777)  # a class share others can write
+    with start_practice_board(folder):
+        assert folder.stat().st_mode & 0o777 == 0o700
+        assert (folder / "authorized_keys").stat().st_mode & 0o777 == 0o600
+
+
 def _login_user() -> pwd.struct_passwd | None:
     """An ordinary account with a login shell (sshd runs commands through it)."""
     for entry in pwd.getpwall():

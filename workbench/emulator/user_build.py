@@ -100,6 +100,25 @@ def _mmdebstrap(partial: Path, mirror: str, log: Path) -> None:
             f"log:\n{tail}")
 
 
+def _swap_in(partial: Path, rootfs: Path) -> None:
+    """Make the whole ``partial`` root the root: the old one is moved aside first and
+    removed only once the new one is in place, so a failure never leaves half a root."""
+    old = rootfs.with_name("rootfs.old")
+    shutil.rmtree(old, ignore_errors=True)
+    try:
+        if rootfs.exists():
+            rootfs.rename(old)
+        partial.rename(rootfs)
+    except OSError as exc:
+        if old.exists() and not rootfs.exists():
+            old.rename(rootfs)  # the old root stays the root
+        raise errors.EmulatorUnavailable(
+            f"Cannot put the new root in place: {exc.strerror}", where=str(rootfs),
+            hint=f"Remove {rootfs} (or make it yours) and build again; the new root is kept "
+            f"at {partial}") from None
+    shutil.rmtree(old, ignore_errors=True)
+
+
 def build_user(folder: Path, mirror: str = DEBIAN_MIRROR, *,
                force: bool = False) -> dict[str, Any]:
     """Build the user root at ``folder/rootfs`` (replacing an older user root); its report.
@@ -124,12 +143,14 @@ def build_user(folder: Path, mirror: str = DEBIAN_MIRROR, *,
     partial = folder / "rootfs.partial"
     shutil.rmtree(partial, ignore_errors=True)
     started = time.monotonic()
-    _mmdebstrap(partial, mirror, folder / "user-build.log")
-    links = link_blas(partial)
-    wheels = _install_runtime(partial)
-    # The partial root becomes the root only once whole; a failed build leaves the old one.
-    shutil.rmtree(folder / "rootfs", ignore_errors=True)
-    partial.rename(folder / "rootfs")
+    try:
+        _mmdebstrap(partial, mirror, folder / "user-build.log")
+        links = link_blas(partial)
+        wheels = _install_runtime(partial)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)  # hundreds of MB nobody can use
+        raise
+    _swap_in(partial, folder / "rootfs")
     report = {"mode": "user", "version": USER_ROOT_VERSION, "built": time.time(),
               "seconds": round(time.monotonic() - started, 1), "mirror": mirror,
               "wheels": wheels, "links": links, "python": ".".join(map(str, PYTHON_IN_ROOT))}

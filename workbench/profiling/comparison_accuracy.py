@@ -95,15 +95,17 @@ def layer_errors(profiles: Sequence[Profile], groups: Sequence[LayerGroup], base
 
 
 def _first_jumps(groups: Sequence[LayerGroup], errors: list[list[float | None]] | None,
-                 profiles: Sequence[Profile]) -> list[str | None]:
+                 profiles: Sequence[Profile], baseline: int) -> list[str | None]:
     """Per profile, the layer group where its error against the baseline first jumps."""
     from workbench.profiling.layer_diff import first_jump
 
     if errors is None:
         return [None] * len(profiles)
-    # groups come slowest first; the jump is found in execution order
+    # groups come slowest first; the jump is found in the baseline's execution order (the
+    # model whose tensors the errors were matched by)
     order = {name: depth for depth, name in enumerate(
-        str(n["name"]) for n in (profiles[0].document.get("topology") or {}).get("nodes", []))}
+        str(n["name"])
+        for n in (profiles[baseline].document.get("topology") or {}).get("nodes", []))}
 
     def depth(item: tuple[LayerGroup, list[float | None]]) -> int:
         return min((order.get(n, 1 << 30) for n in item[0].original_nodes), default=1 << 30)
@@ -124,7 +126,7 @@ def output_accuracy(profiles: Sequence[Profile], labels: Sequence[str], baseline
     from workbench.profiling.agreement import output_errors
 
     base = profiles[baseline]
-    jumps = _first_jumps(groups, layer_errors(profiles, groups, baseline), profiles)
+    jumps = _first_jumps(groups, layer_errors(profiles, groups, baseline), profiles, baseline)
     records = []
     for index, profile in enumerate(profiles):
         if index == baseline:

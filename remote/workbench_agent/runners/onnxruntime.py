@@ -253,13 +253,13 @@ def intermediates(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
     feeds, _ = ctx.make_inputs(job["inputs"])
     providers = _providers(ort, options)
     ctx.progress("profile", 0, 2)
-    timed_graph = _save_optimised(ort, path, options, providers, ctx, "diff_timed")
-    timed_nodes = read_nodes(timed_graph)
-    chosen, skipped = choose(timed_nodes)
-    exposed = os.path.join(ctx.workdir, "diff_exposed.onnx")
-    with_graph_outputs(timed_graph, exposed, [c["name"] for c in chosen])
     off = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     try:
+        timed_graph = _save_optimised(ort, path, options, providers, ctx, "diff_timed")
+        timed_nodes = read_nodes(timed_graph)
+        chosen, skipped = choose(timed_nodes)
+        exposed = os.path.join(ctx.workdir, "diff_exposed.onnx")
+        with_graph_outputs(timed_graph, exposed, [c["name"] for c in chosen])
         # what the runtime makes of the exposed graph with optimisation off
         ran_graph = _save_optimised(ort, exposed, options, providers, ctx, "diff_ran", off)
         same = _structure(read_nodes(ran_graph)) == _structure(timed_nodes)
