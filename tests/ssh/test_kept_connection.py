@@ -22,6 +22,7 @@ from tests.ssh.sshd import Sshd, keygen
 from tests.test_cli import workbench
 from workbench import errors
 from workbench.devices import kept, registry
+from workbench.devices._wire import Lines, send
 
 
 @pytest.fixture
@@ -203,3 +204,38 @@ def test_a_keeper_that_cannot_log_in_in_time_is_stopped_with_a_clear_error(
         assert kept.keep("stuck-board", start=False) is None
     finally:
         silent.close()
+
+
+def test_calls_queued_on_a_keeper_as_it_stops_are_answered_and_its_socket_is_gone(
+        runtime: Path) -> None:
+    from workbench.devices import connect
+    from workbench.devices.keeper import Keeper
+
+    path = runtime / "queued.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(4)
+    keeper = Keeper(connect("local"), {"pid": os.getpid(), "name": "local"}, 600.0, path,
+                    path.stat().st_ino)
+    keeper.stopping.set()  # it stops with a caller already queued
+    caller = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    caller.connect(str(path))
+    with caller, listener:
+        send(caller, {"call": "hello"})
+        keeper.serve(listener)
+        assert not path.exists()
+        assert Lines(caller).next() == {"return": {"pid": os.getpid(), "name": "local",
+                                                   "active": 0}}
+
+
+def test_a_stray_line_on_a_new_keepers_output_is_an_error_with_its_log(
+        sshd: Sshd, tmp_path: Path, runtime: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    register_board("kept-board", sshd, tmp_path)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text("print('a greeting nobody asked for')\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [str(site), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    with pytest.raises(errors.DeviceError, match="a greeting nobody asked for"):
+        kept.keep("kept-board")
+    assert kept.keep("kept-board", start=False) is None

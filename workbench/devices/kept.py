@@ -170,6 +170,8 @@ def _start(name: str, path: Path, idle_s: float, start_s: float = START_S) -> di
                 if not isinstance(message, dict):
                     keeper.kill()
                     keeper.wait(30)
+                    with contextlib.suppress(FileNotFoundError):  # it never answered there
+                        path.unlink()
                     raise errors.DeviceError(
                         f"The kept connection for {name} said what it should not as it started:"
                         f" {line[:200].decode(errors='replace')!r}; its log: {tail()}",
