@@ -6,7 +6,9 @@ import json
 import os
 import shutil
 import signal
+import socket
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,8 @@ from tests.ssh.conftest import register_board
 from tests.ssh.sshd import Sshd, keygen
 from tests.test_cli import workbench
 from workbench import errors
-from workbench.devices import kept
+from workbench.devices import kept, registry
+from workbench.devices._wire import Lines, send
 
 
 @pytest.fixture
@@ -32,7 +35,7 @@ def runtime() -> Iterator[Path]:
     try:
         yield folder
     finally:
-        for name in ("kept-board", "bad-key-board"):
+        for name in ("kept-board", "bad-key-board", "stuck-board"):
             kept.disconnect(name)
         del os.environ["WORKBENCH_RUNTIME_DIR"]
         shutil.rmtree(folder, ignore_errors=True)
@@ -112,3 +115,127 @@ def test_a_keeper_that_dies_during_a_job_is_a_dropped_link_that_says_what_to_do(
                    on_event=kill_the_keeper)
     assert "Run the command again" in str(lost.value)
     assert wait_gone(device.keeper_pid)
+
+
+def test_a_short_call_reads_every_line_of_an_answer_that_came_in_one_block(
+        runtime: Path) -> None:
+    path = runtime / "peer.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(1)
+
+    def answer() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(1 << 16)
+            conn.sendall(b'{"progress": [1, 2, 0.0]}\n{"return": {"pid": 7}}\n')
+
+    peer = threading.Thread(target=answer)
+    peer.start()
+    try:
+        assert kept._ask(path, "hello") == {"pid": 7}
+    finally:
+        peer.join(10)
+        listener.close()
+
+
+def test_a_call_whose_socket_is_reset_before_any_answer_goes_to_a_new_keeper(
+        sshd: Sshd, tmp_path: Path, runtime: Path) -> None:
+    register_board("kept-board", sshd, tmp_path)
+    path = kept.socket_path("kept-board")
+    # a keeper that goes away as the call comes: it takes the call, reads nothing, closes
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(1)
+
+    def go_away() -> None:
+        conn, _ = listener.accept()
+        conn.recv(1, socket.MSG_PEEK)  # the request is there, unread
+        listener.close()
+        conn.close()
+
+    leaving = threading.Thread(target=go_away)
+    leaving.start()
+    device = kept.KeptDevice("kept-board", path, {"pid": 0})
+    try:
+        assert "lock" in device.status()
+    finally:
+        leaving.join(10)
+    assert device.keeper_pid not in (0, os.getpid())
+
+
+def test_disconnect_lets_a_running_job_finish_and_a_changed_entry_does_not_replace_it(
+        sshd: Sshd, tmp_path: Path, conv_model: Path, runtime: Path) -> None:
+    register_board("kept-board", sshd, tmp_path)
+    device = kept.keep("kept-board")
+    assert device is not None
+    first = device.keeper_pid
+    seen: dict[str, Any] = {}
+
+    def meanwhile(event: dict[str, Any]) -> None:
+        if event.get("stage") == "timed" and not seen:
+            entry = registry.load()["kept-board"]
+            registry.add("kept-board", **{**entry, "timeout": 6})
+            with pytest.raises(errors.DeviceBusy) as busy:
+                kept.keep("kept-board")
+            seen["busy"] = str(busy.value)
+            seen["stopped"] = kept.disconnect("kept-board")
+
+    result = wb.profile(conv_model, device=device, warmup=0, runs=500, profile_runs=0,
+                        on_event=meanwhile)
+    assert seen["stopped"] and "other registry settings" in seen["busy"]
+    assert len(result.latency_samples) == 500
+    # the stopped keeper ended after its call; the calls after it went to a new one
+    assert wait_gone(first)
+
+
+def test_a_keeper_that_cannot_log_in_in_time_is_stopped_with_a_clear_error(
+        sshd: Sshd, tmp_path: Path, runtime: Path) -> None:
+    silent = socket.socket()  # takes connections and never says a word
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    try:
+        register_board("stuck-board", sshd, tmp_path)
+        entry = registry.load()["stuck-board"]
+        registry.add("stuck-board", **{**entry, "port": silent.getsockname()[1], "timeout": 60})
+        with pytest.raises(errors.ConnectionFailed, match="did not log in within 1 s"):
+            kept.keep("stuck-board", start_s=1.0)
+        assert not list(runtime.glob("*.sock"))
+        assert kept.keep("stuck-board", start=False) is None
+    finally:
+        silent.close()
+
+
+def test_calls_queued_on_a_keeper_as_it_stops_are_answered_and_its_socket_is_gone(
+        runtime: Path) -> None:
+    from workbench.devices import connect
+    from workbench.devices.keeper import Keeper
+
+    path = runtime / "queued.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(4)
+    keeper = Keeper(connect("local"), {"pid": os.getpid(), "name": "local"}, 600.0, path,
+                    path.stat().st_ino)
+    keeper.stopping.set()  # it stops with a caller already queued
+    caller = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    caller.connect(str(path))
+    with caller, listener:
+        send(caller, {"call": "hello"})
+        keeper.serve(listener)
+        assert not path.exists()
+        assert Lines(caller).next() == {"return": {"pid": os.getpid(), "name": "local",
+                                                   "active": 0}}
+
+
+def test_a_stray_line_on_a_new_keepers_output_is_an_error_with_its_log(
+        sshd: Sshd, tmp_path: Path, runtime: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    register_board("kept-board", sshd, tmp_path)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text("print('a greeting nobody asked for')\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [str(site), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    with pytest.raises(errors.DeviceError, match="a greeting nobody asked for"):
+        kept.keep("kept-board")
+    assert kept.keep("kept-board", start=False) is None

@@ -9,8 +9,10 @@ calls on its Unix socket (:mod:`workbench.devices._wire`), each on a thread of
 its own, with the device's own methods: its connection, warm agent and probe
 serve every later command. A caller that closes its socket or sends
 ``{"cancel": true}`` cancels its call. It stops after ``--idle`` seconds
-without a call, on a ``stop`` call or on SIGTERM, closing the device (its warm
-agent stops with the channel) and removing its socket.
+without a call, on a ``stop`` call or on SIGTERM: it removes its socket first
+(the next command starts a new keeper), answers the calls already queued and
+lets the running ones finish (``DRAIN_S`` at most), then closes the device
+(its warm agent stops with the channel).
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ from workbench.devices._wire import Lines, send
 from workbench.devices.base import Device
 
 Emit = Callable[[dict[str, Any]], None]
+
+#: seconds a stopping keeper lets its running calls go on before it closes the device
+DRAIN_S = 3600.0
 
 
 def _files(args: dict[str, Any]) -> list[Path]:
@@ -66,31 +71,73 @@ CALLS: dict[str, Callable[[Device, dict[str, Any], threading.Event, Emit], Any]]
 
 
 class Keeper:
-    """Answers calls for ``device`` until it idles out or is stopped."""
+    """Answers calls for ``device`` until it idles out or is stopped.
 
-    def __init__(self, device: Device, hello: dict[str, Any], idle_s: float) -> None:
+    ``path`` is its socket (with ``inode``, to tell it from a newer keeper's): it is
+    removed before the keeper stops taking calls, and the calls already queued on the
+    listener are answered, so no caller meets a keeper that goes away unanswered. On a
+    stop, the calls running are let finish (``drain_s`` seconds at most) before the
+    device closes.
+    """
+
+    def __init__(self, device: Device, hello: dict[str, Any], idle_s: float,
+                 path: Path | None = None, inode: int | None = None,
+                 drain_s: float = DRAIN_S) -> None:
         self.device = device
         self.hello = hello
         self.idle_s = idle_s
+        self.path = path
+        self.inode = inode
+        self.drain_s = drain_s
         self.stopping = threading.Event()
         self._active = 0
         self._last = time.monotonic()
-        self._count = threading.Lock()
+        self._count = threading.Condition()
+
+    def active(self) -> int:
+        """The calls running now."""
+        with self._count:
+            return self._active
 
     def serve(self, listener: socket.socket) -> None:
+        """Answer calls until idle or stopped; then let the running calls end."""
         listener.settimeout(0.5)
         while not self.stopping.is_set():
             try:
                 conn, _ = listener.accept()
             except TimeoutError:
                 with self._count:
-                    if not self._active and time.monotonic() - self._last > self.idle_s:
-                        return
+                    idle = not self._active and time.monotonic() - self._last > self.idle_s
+                if idle:
+                    break
                 continue
-            with self._count:
-                self._active += 1
-            threading.Thread(target=self._handle, args=(conn,), name="keeper-call",
-                             daemon=True).start()
+            self._begin(conn)
+        # no new caller reaches this socket; the ones already queued are answered
+        self.unlink()
+        listener.setblocking(False)
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                break
+            conn.setblocking(True)
+            self._begin(conn)
+        with self._count:
+            self._count.wait_for(lambda: not self._active, timeout=self.drain_s)
+
+    def unlink(self) -> None:
+        """Remove the socket when it is still this keeper's (a newer one may own the path)."""
+        if self.path is None:
+            return
+        with contextlib.suppress(OSError):
+            if self.inode is None or self.path.stat().st_ino == self.inode:
+                self.path.unlink()
+
+    def _begin(self, conn: socket.socket) -> None:
+        with self._count:
+            self._active += 1
+        threading.Thread(target=self._handle, args=(conn,), name="keeper-call",
+                         daemon=True).start()
 
     def _handle(self, conn: socket.socket) -> None:
         lines = Lines(conn)
@@ -124,11 +171,12 @@ class Keeper:
             with self._count:
                 self._active -= 1
                 self._last = time.monotonic()
+                self._count.notify_all()
 
     def _answer(self, request: dict[str, Any], cancel: threading.Event, emit: Emit) -> Any:
         call, args = str(request.get("call")), dict(request.get("args") or {})
-        if call == "hello":
-            return self.hello
+        if call == "hello":  # with the calls running besides this one
+            return {**self.hello, "active": self.active() - 1}
         if call == "stop":
             self.stopping.set()
             return True
@@ -206,7 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         keeper = Keeper(device, {"pid": os.getpid(), "name": args.name, "kind": device.kind,
                                  "entry": registry.load().get(args.name),
-                                 "since": time.time()}, args.idle)
+                                 "since": time.time()}, args.idle, path, inode)
         signal.signal(signal.SIGTERM, lambda *_: keeper.stopping.set())
         _say({"ready": keeper.hello})
         with open(os.devnull, "rb") as null_in, open(os.devnull, "w") as null_out:
@@ -215,10 +263,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         keeper.serve(listener)
         return 0
     finally:
-        listener.close()
         with contextlib.suppress(OSError):
             if path.stat().st_ino == inode:  # still ours: a new keeper may have replaced it
                 path.unlink()
+        listener.close()
         if device is not None:
             device.close()
 

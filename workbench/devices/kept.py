@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from workbench import errors
 from workbench._paths import config_dir, runtime_dir
@@ -37,6 +37,8 @@ from workbench.devices.base import Device, DeviceInfo, EventCallback, ProgressCa
 
 #: seconds a keeper waits for the next call before it stops (as a warm agent idles)
 IDLE_S = 600.0
+#: seconds a new keeper may take to log in before it is stopped
+START_S = 60.0
 #: how often a caller waiting for an answer looks at its cancel event (seconds)
 POLL_S = 0.1
 #: the environment variable that makes every command keep its connection
@@ -97,12 +99,16 @@ def _ask(path: Path, call: str, args: dict[str, Any] | None = None) -> Any:
     if sock is None:
         return None
     with sock:
-        send(sock, {"call": call, "args": args or {}})
-        while (message := Lines(sock).next()) is not None:
-            if "return" in message:
-                return message["return"]
-            if "error" in message:
-                raise error_from_dict(message["error"])
+        lines = Lines(sock)
+        try:
+            send(sock, {"call": call, "args": args or {}})
+            while (message := lines.next()) is not None:
+                if "return" in message:
+                    return message["return"]
+                if "error" in message:
+                    raise error_from_dict(message["error"])
+        except (OSError, ValueError):  # it went away as we asked (it idled out or died)
+            return None
     return None
 
 
@@ -116,51 +122,113 @@ def _starting(path: Path) -> Iterator[None]:
         yield
 
 
-def _start(name: str, path: Path, idle_s: float) -> dict[str, Any]:
-    """Start the keeper for ``name`` and wait until it logged in; its hello."""
+def _lines(stream: IO[bytes], deadline: list[float]) -> Iterator[bytes]:
+    """The lines of ``stream`` until it ends; TimeoutError once ``deadline[0]`` (monotonic,
+    read anew before each wait: the caller may move it) passes."""
+    import select
+
+    fd, buffer = stream.fileno(), b""
+    while True:
+        while b"\n" in buffer:
+            line, _, buffer = buffer.partition(b"\n")
+            yield line
+        left = deadline[0] - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise TimeoutError
+        block = os.read(fd, 1 << 16)
+        if not block:
+            if buffer:
+                yield buffer
+            return
+        buffer += block
+
+
+def _start(name: str, path: Path, idle_s: float, start_s: float = START_S) -> dict[str, Any]:
+    """Start the keeper for ``name`` and wait until it logged in (``start_s`` seconds at
+    most, the time a passphrase prompt waits not counted); its hello."""
     from workbench.devices.ssh import _ask_secret
 
     log = path.with_suffix(".log")
+
+    def tail() -> str:
+        return log.read_text(errors="replace")[-1500:].strip() if log.is_file() else ""
+
     with open(log, "ab") as stderr:
         keeper = subprocess.Popen(
             [sys.executable, "-m", "workbench.devices.keeper", name, "--socket", str(path),
              "--idle", repr(float(idle_s))], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=stderr, cwd="/", start_new_session=True)
     assert keeper.stdin is not None and keeper.stdout is not None
+    deadline = [time.monotonic() + start_s]
     with keeper.stdin, keeper.stdout:
-        for line in keeper.stdout:
-            message = json.loads(line)
-            if "ask" in message:  # a key's passphrase: through the pipe, never to a file
-                keeper.stdin.write((json.dumps({"secret": _ask_secret(message["ask"])})
-                                    + "\n").encode())
-                keeper.stdin.flush()
-            elif "ready" in message:
-                return dict(message["ready"])
-            elif "error" in message:
-                keeper.wait(30)
-                raise error_from_dict(message["error"])
+        try:
+            for line in _lines(keeper.stdout, deadline):
+                try:
+                    message = json.loads(line)
+                except ValueError:
+                    message = None
+                if not isinstance(message, dict):
+                    keeper.kill()
+                    keeper.wait(30)
+                    with contextlib.suppress(FileNotFoundError):  # it never answered there
+                        path.unlink()
+                    raise errors.DeviceError(
+                        f"The kept connection for {name} said what it should not as it started:"
+                        f" {line[:200].decode(errors='replace')!r}; its log: {tail()}",
+                        where=str(log), hint="Run the command without --persist, or stop "
+                        "what prints on the keeper's output (a sitecustomize, PYTHONSTARTUP)")
+                if "ask" in message:  # a key's passphrase: through the pipe, never to a file
+                    asked = time.monotonic()
+                    secret = _ask_secret(message["ask"])
+                    deadline[0] += time.monotonic() - asked  # the user's typing is not counted
+                    keeper.stdin.write((json.dumps({"secret": secret}) + "\n").encode())
+                    keeper.stdin.flush()
+                elif "ready" in message:
+                    return dict(message["ready"])
+                elif "error" in message:
+                    keeper.wait(30)
+                    raise error_from_dict(message["error"])
+        except TimeoutError:
+            keeper.kill()
+            keeper.wait(30)
+            with contextlib.suppress(FileNotFoundError):  # it never answered there
+                path.unlink()
+            raise errors.ConnectionFailed(
+                f"The kept connection for {name} did not log in within {start_s:g} s; it was "
+                f"stopped. Its log: {tail()}", where=str(log),
+                hint="Check that the board answers: `workbench device probe NAME` without "
+                "--persist shows where the login waits") from None
     keeper.wait(30)
-    tail = log.read_text(errors="replace")[-1500:] if log.is_file() else ""
     raise errors.DeviceError(f"The kept connection for {name} stopped as it started "
-                             f"(exit code {keeper.returncode}): {tail.strip()}",
+                             f"(exit code {keeper.returncode}): {tail()}",
                              where=str(log),
                              hint="Run the command without --persist to see the failure")
 
 
-def keep(name: str, *, start: bool = True, idle_s: float = IDLE_S) -> KeptDevice | None:
+def keep(name: str, *, start: bool = True, idle_s: float = IDLE_S,
+         start_s: float = START_S) -> KeptDevice | None:
     """The device ``name`` through its keeper: the running one, else a new one when
-    ``start`` (else None). A keeper started with another registry entry is replaced."""
+    ``start`` (else None). A keeper started with another registry entry is replaced when
+    no call runs on it; DeviceBusy while one does."""
     path = socket_path(name)
     entry = _entry(name)
     with _starting(path):
         hello = _ask(path, "hello")
         if hello is not None and hello.get("entry") != entry:
+            if hello.get("active"):
+                raise errors.DeviceBusy(
+                    f"The kept connection to {name} was started with other registry settings "
+                    f"and {hello['active']} call(s) run on it (keeper process "
+                    f"{hello.get('pid')})", where=str(path),
+                    hint="Run the command again when the running one ends (the kept connection "
+                    f"is then replaced), or run it without --persist; `workbench device "
+                    f"disconnect {name}` stops the kept connection once its calls end")
             _stop(path)
             hello = None
         if hello is None:
             if not start:
                 return None
-            hello = _start(name, path, idle_s)
+            hello = _start(name, path, idle_s, start_s)
     return KeptDevice(name, path, hello)
 
 
@@ -204,6 +272,10 @@ def connect_kept(name: str, persist: bool | None = None) -> Device:
     return device if kept is None else kept
 
 
+class _Unanswered(Exception):
+    """The keeper reset a call's socket before it answered anything."""
+
+
 class KeptDevice(Device):
     """A board reached through its keeper: every call goes over the keeper's socket."""
 
@@ -220,35 +292,56 @@ class KeptDevice(Device):
         from workbench.devices._cancel import current
 
         cancel = cancel or current()
-        sock = _reach(self.socket_path)
-        if sock is None:  # it idled out or died between calls: nothing was sent yet
-            kept = keep(self.name)
-            assert kept is not None
-            self.keeper_pid = kept.keeper_pid
+        for attempt in (1, 2):
             sock = _reach(self.socket_path)
-        if sock is None:
-            raise self._lost(call)
-        with sock:
-            send(sock, {"call": call, "args": args or {}})
-            return self._answer(sock, call, on_event, progress, cancel)
+            if sock is None:  # it idled out or died between calls: nothing was sent yet
+                kept = keep(self.name)
+                assert kept is not None
+                self.keeper_pid = kept.keeper_pid
+                sock = _reach(self.socket_path)
+            if sock is None:
+                raise self._lost(call)
+            # a keeper that goes away as the call comes (it idled out, or died) before it
+            # answers anything did not run it: the call goes to a new keeper, once
+            with sock:
+                try:
+                    send(sock, {"call": call, "args": args or {}})
+                except (ConnectionResetError, BrokenPipeError):
+                    if attempt == 2:
+                        raise self._lost(call) from None
+                    continue
+                try:
+                    return self._answer(sock, call, on_event, progress, cancel)
+                except _Unanswered:
+                    if attempt == 2:
+                        raise self._lost(call) from None
+        raise self._lost(call)
 
     def _answer(self, sock: socket.socket, call: str, on_event: EventCallback | None,
                 progress: ProgressCallback | None, cancel: threading.Event | None) -> Any:
+        """The call's result; _Unanswered when the keeper reset the socket before any
+        message, LinkDropped when it went away later."""
         lines = Lines(sock)
         sock.settimeout(POLL_S)
-        asked = False
+        asked = answered = False
         while True:
             try:
                 message = lines.next()
             except TimeoutError:
                 if cancel is not None and cancel.is_set() and not asked:
-                    send(sock, {"cancel": True})
+                    with contextlib.suppress(OSError):  # it is gone: the next read tells
+                        send(sock, {"cancel": True})
                     asked = True
                 continue
-            except OSError:
+            except ConnectionResetError:
+                if not answered:
+                    raise _Unanswered from None
+                message = None
+            except (OSError, ValueError):  # a broken line is a keeper gone mid-message
                 message = None
             if message is None:
                 raise self._lost(call)
+            answered = True
             if "return" in message:
                 return message["return"]
             if "error" in message:
