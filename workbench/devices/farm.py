@@ -222,9 +222,13 @@ class Farm:
             return future.result(CALL_TIMEOUT_S + 1.0)
         except errors.WorkbenchError:
             raise
-        except BaseException as exc:
+        except Exception as exc:
             future.cancel()
             raise _grpc_failure(exc, self.address, doing) from None
+        except BaseException:
+            # Ctrl-C, SystemExit, a cancelled task: stop the call and let it through
+            future.cancel()
+            raise
 
     @property
     def lost(self) -> bool:
@@ -369,10 +373,15 @@ class Farm:
             await self._session.stop()
             await self._session.close()
 
+        future = asyncio.run_coroutine_threadsafe(stop(), self._loop)
         try:
-            asyncio.run_coroutine_threadsafe(stop(), self._loop).result(CALL_TIMEOUT_S)
+            future.result(CALL_TIMEOUT_S)
+        except Exception:
+            future.cancel()  # a coordinator gone already: the session ends all the same
         except BaseException:
-            pass
+            future.cancel()
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            raise
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=CALL_TIMEOUT_S)
 
