@@ -339,17 +339,20 @@ class Farm:
 
         self._call(cancel(), "cancelling a reservation")
 
-    def acquire(self, place: str) -> None:
-        """Take the place: nobody else may acquire it until :meth:`release`."""
+    def acquire(self, place: str) -> float:
+        """Take the place: nobody else may acquire it until :meth:`release`. Returns the
+        place's ``changed`` time as the coordinator set it for this acquisition."""
         from labgrid.remote.generated import labgrid_coordinator_pb2 as pb2
 
-        async def take() -> None:
+        async def take() -> float:
             await self._session.stub.AcquirePlace(pb2.AcquirePlaceRequest(placename=place),
                                                   timeout=CALL_TIMEOUT_S)
             await self._session.sync_with_coordinator()
+            found = self._session.places.get(place)
+            return float(found.changed) if found is not None else 0.0
 
         self._check(f"acquiring the place {place!r}")
-        self._call(take(), f"acquiring the place {place!r}")
+        return self._call(take(), f"acquiring the place {place!r}")
 
     def release(self, place: str, *, holder: str | None = None) -> None:
         """Give the place back. With ``holder`` ("host/user"), only if that holder has it

@@ -198,10 +198,10 @@ class LabgridDevice(SSHDevice):
         hold = _Hold(farm, farm.reserve(self.tags, self.prio).token)
         try:
             hold.place = self._wait(hold)
-            farm.acquire(hold.place)
+            changed = farm.acquire(hold.place)
             hold.acquired = True
             service = farm.service(hold.place)
-            record_hold(farm.address, hold.place, farm.identity, hold.token)
+            record_hold(farm.address, hold.place, farm.identity, hold.token, changed)
         except BaseException:  # error, cancel, Ctrl-C: the queue must not keep us
             self._give_back(hold, keep_link=False)
             raise
