@@ -31,6 +31,7 @@ if not labgrid_installed():
     pytest.skip("labgrid is not installed: run `bash tests/setup.sh` (the farm extra)",
                 allow_module_level=True)
 
+from workbench.devices import farm as farm_module
 from workbench.devices.farm import Farm
 from workbench.devices.farm_status import farm_status, forget_hold, free_stale
 from workbench.devices.labgrid_device import LabgridDevice, queue_position
@@ -278,6 +279,25 @@ def test_a_dead_clients_hold_record_does_not_make_a_later_hold_by_the_same_user_
     finally:
         observer.release("pi-b")
         forget_hold(observer.address, "pi-b")
+
+
+def test_a_reservation_ended_behind_a_holders_back_is_reported_lost_by_its_keep_alive(
+        lab: LabFarm, observer: Farm, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(farm_module, "KEEP_POLLED_S", 0.2)
+    mine = Farm(lab.address)
+    try:
+        token = mine.reserve({"name": "pi-a"}).token
+        until(lambda: mine.poll(token).state == "allocated")
+        assert mine.hold_lost(token) is None
+        with pytest.warns(RuntimeWarning, match="no longer keeps the reservation"):
+            observer.cancel(token)  # as an expiry or another client's cancel would
+            lost = until(lambda: mine.hold_lost(token), 10)
+        assert isinstance(lost, errors.HoldEnded) and lost.where == f"coordinator {lab.address}"
+        with pytest.raises(errors.FarmError):  # gone on the coordinator already
+            mine.cancel(token)
+        assert mine.hold_lost(token) is None  # given back: the loss is forgotten
+    finally:
+        mine.close()
 
 
 def test_a_coordinator_killed_while_a_job_waits_gives_a_clear_error(

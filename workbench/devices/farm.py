@@ -21,6 +21,8 @@ import asyncio
 import concurrent.futures
 import os
 import threading
+import time
+import warnings
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -36,6 +38,8 @@ DEFAULT_COORDINATOR = "127.0.0.1:20408"
 CALL_TIMEOUT_S = 10.0
 #: how often held reservations are polled (the coordinator expires one 60 s after its last poll)
 KEEP_POLLED_S = 10.0
+#: how long the coordinator keeps a reservation that is not polled (labgrid's own limit)
+RESERVATION_EXPIRY_S = 60.0
 #: what to install for the labgrid device kind
 INSTALL_HINT = "Install the farm extra: pip install 'edge-workbench[farm]'"
 
@@ -148,6 +152,10 @@ class Farm:
         self.address = address
         self._loop = asyncio.new_event_loop()
         self._held: set[str] = set()
+        #: per held token: when a keep-alive poll last succeeded (monotonic seconds)
+        self._polled_at: dict[str, float] = {}
+        #: per held token: why its hold is lost, once a keep-alive poll shows it
+        self._hold_lost: dict[str, errors.FarmError] = {}
         self._session: Any = None
         self._started = threading.Event()
         self._start_error: BaseException | None = None
@@ -206,11 +214,51 @@ class Farm:
         while True:
             await asyncio.sleep(KEEP_POLLED_S)
             for token in list(self._held):
-                try:
-                    await self._session.stub.PollReservation(
-                        pb2.PollReservationRequest(token=token), timeout=CALL_TIMEOUT_S)
-                except Exception:
+                if token in self._hold_lost:
                     continue
+                try:
+                    answer = await self._session.stub.PollReservation(
+                        pb2.PollReservationRequest(token=token), timeout=CALL_TIMEOUT_S)
+                    state = _reservation(answer.reservation).state
+                except Exception as exc:  # judged below: the hold may be gone
+                    self._poll_failed(token, exc)
+                    continue
+                if state in ("waiting", "allocated", "acquired"):
+                    self._polled_at[token] = time.monotonic()
+                elif token in self._held:
+                    self._lose(token, errors.HoldEnded(
+                        f"The coordinator ended the reservation (it is {state})",
+                        where=f"coordinator {self.address}",
+                        hint="Run again to queue anew"))
+
+    def _poll_failed(self, token: str, exc: BaseException) -> None:
+        """A keep-alive poll failed: a reservation the coordinator no longer knows is
+        ended; a coordinator silent past the expiry time has dropped it."""
+        import grpc
+
+        if token not in self._held:
+            return  # cancelled meanwhile
+        if isinstance(exc, grpc.aio.AioRpcError) and exc.code() not in (
+                grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
+                grpc.StatusCode.CANCELLED):
+            self._lose(token, errors.HoldEnded(
+                "The coordinator no longer keeps the reservation (cancelled from elsewhere, "
+                f"or expired): {exc.details()}", where=f"coordinator {self.address}",
+                hint="Run again to queue anew"))
+            return
+        since = self._polled_at.setdefault(token, time.monotonic())
+        if time.monotonic() - since >= RESERVATION_EXPIRY_S - KEEP_POLLED_S:
+            self._lose(token, _lost(self.address, "keeping a reservation alive",
+                                    f"{type(exc).__name__}; the reservation has expired"))
+
+    def _lose(self, token: str, error: errors.FarmError) -> None:
+        self._hold_lost[token] = error
+        warnings.warn(f"{error} The place's jobs will fail.", RuntimeWarning, stacklevel=1)
+
+    def hold_lost(self, token: str) -> errors.FarmError | None:
+        """Why the hold of reservation ``token`` is lost (keep-alive polls showed it
+        ended, or the coordinator stopped answering until it expired), else None."""
+        return self._hold_lost.get(token)
 
     def _call(self, coroutine: Coroutine[Any, Any, T], doing: str) -> T:
         if self._loop.is_closed() or not self._thread.is_alive():
@@ -324,6 +372,7 @@ class Farm:
 
         self._check("reserving a place")
         reservation = self._call(create(), "reserving a place")
+        self._polled_at[reservation.token] = time.monotonic()
         self._held.add(reservation.token)
         return reservation
 
@@ -332,6 +381,8 @@ class Farm:
         from labgrid.remote.generated import labgrid_coordinator_pb2 as pb2
 
         self._held.discard(token)
+        self._polled_at.pop(token, None)
+        self._hold_lost.pop(token, None)
 
         async def cancel() -> None:
             await self._session.stub.CancelReservation(pb2.CancelReservationRequest(token=token),

@@ -297,6 +297,12 @@ class LabgridDevice(SSHDevice):
         """The SSH connection to the held place's board; refused between holds."""
         if self._settings["host"] is None:
             raise self._no_place()
+        hold = self._hold
+        lost = hold.farm.hold_lost(hold.token) if hold is not None else None
+        if hold is not None and lost is not None:
+            # the place may be someone else's by now: reach its board no more
+            raise type(lost)(f"{lost.what}; the place {hold.place!r} may be given to "
+                             "another client", where=self.name, hint=lost.hint)
         return super().client()
 
     def _no_place(self) -> errors.FarmError:
