@@ -300,6 +300,25 @@ def test_a_reservation_ended_behind_a_holders_back_is_reported_lost_by_its_keep_
         mine.close()
 
 
+def test_the_servers_status_of_a_place_is_the_farms_word_without_holding_it(
+        settings: dict[str, Any], observer: Farm, monkeypatch: pytest.MonkeyPatch) -> None:
+    from workbench.server.status import check
+
+    monkeypatch.setenv("LG_COORDINATOR", settings["coordinator"])
+    assert check("labgrid:pi-a")["state"] == "ready"
+    observer.acquire("pi-a")
+    try:
+        held = check("labgrid:pi-a")
+        assert held["state"] == "busy" and held["holder"] == observer.identity
+        # a tag filter is ready while one of its places is free
+        assert check(TAGS)["state"] == "ready"
+        assert check("labgrid:no-such-place")["state"] == "error"
+    finally:
+        observer.release("pi-a")
+    # nothing was reserved or taken by looking
+    assert observer.reservations() == []
+
+
 def test_a_coordinator_killed_while_a_job_waits_gives_a_clear_error(
         tmp_path: Path, sshd: Sshd, conv_model: Path) -> None:
     farm = start_farm(tmp_path / "farm", {"lonely": (None, {"soc": "x1"})})
