@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import warnings
@@ -24,13 +25,15 @@ from tests.conftest import until
 from tests.ssh.labgrid_farm import LabFarm, labgrid_installed, start_farm
 from tests.ssh.sshd import Sshd
 from workbench import errors
+from workbench._paths import cache_dir
 
 if not labgrid_installed():
     pytest.skip("labgrid is not installed: run `bash tests/setup.sh` (the farm extra)",
                 allow_module_level=True)
 
+from workbench.devices import farm as farm_module
 from workbench.devices.farm import Farm
-from workbench.devices.farm_status import farm_status, free_stale
+from workbench.devices.farm_status import farm_status, forget_hold, free_stale
 from workbench.devices.labgrid_device import LabgridDevice, queue_position
 
 TAGS = "labgrid:soc=bcm2712,lab=ws"
@@ -244,6 +247,76 @@ def test_a_killed_clients_hold_is_reported_stale_and_can_be_freed(
         free_stale("pi-a", settings["coordinator"])
     # freed with its reservation: the place is free for the next user at once
     assert main(["farm", "free", "pi-b", "--coordinator", settings["coordinator"]]) == 0
+
+
+def test_a_dead_clients_hold_record_does_not_make_a_later_hold_by_the_same_user_stale(
+        settings: dict[str, Any], observer: Farm) -> None:
+    script = ("import sys, time, json, workbench as wb\n"
+              "settings = json.loads(sys.argv[1])\n"
+              "device = wb.connect('labgrid:pi-b', **settings)\n"
+              "device.hold()\nprint('held', flush=True)\ntime.sleep(600)\n")
+    client = subprocess.Popen([sys.executable, "-c", script, json.dumps(plain(settings))],
+                              stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+    try:
+        assert client.stdout is not None and client.stdout.readline().strip() == "held"
+    finally:
+        client.send_signal(signal.SIGKILL)
+        client.wait()
+    records = list((cache_dir() / "farm-holds").glob("*.json"))
+    assert records and all(stat.S_IMODE(r.stat().st_mode) == 0o600 for r in records)
+    dead = {p["name"]: p for p in farm_status(settings["coordinator"])["places"]}["pi-b"]
+    assert dead["stale"]
+    # the place is kicked free by hand (the record stays), and the same user takes it again
+    observer.cancel(dead["reservation"])
+    observer.release("pi-b", holder=dead["holder"])
+    observer.acquire("pi-b")
+    try:
+        assert observer.identity == dead["holder"]
+        again = {p["name"]: p for p in farm_status(settings["coordinator"])["places"]}["pi-b"]
+        assert again["holder"] == dead["holder"] and again["stale"] is None
+        with pytest.raises(errors.FarmError, match="not stale"):
+            free_stale("pi-b", settings["coordinator"])
+    finally:
+        observer.release("pi-b")
+        forget_hold(observer.address, "pi-b")
+
+
+def test_a_reservation_ended_behind_a_holders_back_is_reported_lost_by_its_keep_alive(
+        lab: LabFarm, observer: Farm, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(farm_module, "KEEP_POLLED_S", 0.2)
+    mine = Farm(lab.address)
+    try:
+        token = mine.reserve({"name": "pi-a"}).token
+        until(lambda: mine.poll(token).state == "allocated")
+        assert mine.hold_lost(token) is None
+        with pytest.warns(RuntimeWarning, match="no longer keeps the reservation"):
+            observer.cancel(token)  # as an expiry or another client's cancel would
+            lost = until(lambda: mine.hold_lost(token), 10)
+        assert isinstance(lost, errors.HoldEnded) and lost.where == f"coordinator {lab.address}"
+        with pytest.raises(errors.FarmError):  # gone on the coordinator already
+            mine.cancel(token)
+        assert mine.hold_lost(token) is None  # given back: the loss is forgotten
+    finally:
+        mine.close()
+
+
+def test_the_servers_status_of_a_place_is_the_farms_word_without_holding_it(
+        settings: dict[str, Any], observer: Farm, monkeypatch: pytest.MonkeyPatch) -> None:
+    from workbench.server.status import check
+
+    monkeypatch.setenv("LG_COORDINATOR", settings["coordinator"])
+    assert check("labgrid:pi-a")["state"] == "ready"
+    observer.acquire("pi-a")
+    try:
+        held = check("labgrid:pi-a")
+        assert held["state"] == "busy" and held["holder"] == observer.identity
+        # a tag filter is ready while one of its places is free
+        assert check(TAGS)["state"] == "ready"
+        assert check("labgrid:no-such-place")["state"] == "error"
+    finally:
+        observer.release("pi-a")
+    # nothing was reserved or taken by looking
+    assert observer.reservations() == []
 
 
 def test_a_coordinator_killed_while_a_job_waits_gives_a_clear_error(

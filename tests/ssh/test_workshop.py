@@ -116,3 +116,26 @@ def test_class_reset_clears_the_boards_caches_and_reports_a_board_it_cannot_reac
         registry.remove("gone-board")
     assert "error" not in done[board]
     assert "127.0.0.1" in done["gone-board"]["error"]
+
+
+def test_a_missing_fingerprints_file_is_named_with_a_hint(tmp_path: Path) -> None:
+    with pytest.raises(errors.InvalidOptionValue) as caught:
+        read_fingerprints(tmp_path / "consoles.txt")
+    assert caught.value.where == str(tmp_path / "consoles.txt")
+    assert "SHA256" in caught.value.hint
+
+
+def test_a_seat_whose_public_key_file_is_lost_gets_it_back_from_its_private_key(
+        tmp_path: Path) -> None:
+    folder = tmp_path / "seats"
+    first = make_seats(folder, 2)
+    (folder / "seat-01.pub").unlink()
+    (folder / "seat-02.pub").write_text("")
+    assert make_seats(folder, 2) == first
+    assert (folder / "seat-01.pub").read_text().split()[:2] == first[0].public_key.split()
+    # a key file that is not a key is named, with what to do
+    (folder / "seat-02").write_text("not a key\n")
+    (folder / "seat-02.pub").unlink()
+    with pytest.raises(errors.InvalidOptionValue) as caught:
+        make_seats(folder, 2)
+    assert caught.value.where == str(folder / "seat-02")

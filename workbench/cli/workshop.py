@@ -34,7 +34,8 @@ def cmd_class_check(args: argparse.Namespace) -> int:
         runtimes = ", ".join(f"{k} {v}" for k, v in row["runtimes"].items() if v) or "none"
         lock = f"held by {row['lock_holder']}" if row["lock_held"] else "free"
         table.add_row(row["board"], "yes", runtimes, _size(row["disk_free_bytes"]),
-                      f"{row['clock_offset_s']:+.2f} s", ", ".join(row["governors"]) or "?",
+                      "?" if row["clock_offset_s"] is None else f"{row['clock_offset_s']:+.2f} s",
+                      ", ".join(row["governors"]) or "?",
                       lock)
     out.print(table)
     return 0 if all(r["reachable"] for r in rows) else 1

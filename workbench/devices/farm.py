@@ -21,6 +21,8 @@ import asyncio
 import concurrent.futures
 import os
 import threading
+import time
+import warnings
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -36,6 +38,8 @@ DEFAULT_COORDINATOR = "127.0.0.1:20408"
 CALL_TIMEOUT_S = 10.0
 #: how often held reservations are polled (the coordinator expires one 60 s after its last poll)
 KEEP_POLLED_S = 10.0
+#: how long the coordinator keeps a reservation that is not polled (labgrid's own limit)
+RESERVATION_EXPIRY_S = 60.0
 #: what to install for the labgrid device kind
 INSTALL_HINT = "Install the farm extra: pip install 'edge-workbench[farm]'"
 
@@ -148,6 +152,10 @@ class Farm:
         self.address = address
         self._loop = asyncio.new_event_loop()
         self._held: set[str] = set()
+        #: per held token: when a keep-alive poll last succeeded (monotonic seconds)
+        self._polled_at: dict[str, float] = {}
+        #: per held token: why its hold is lost, once a keep-alive poll shows it
+        self._hold_lost: dict[str, errors.FarmError] = {}
         self._session: Any = None
         self._started = threading.Event()
         self._start_error: BaseException | None = None
@@ -206,11 +214,51 @@ class Farm:
         while True:
             await asyncio.sleep(KEEP_POLLED_S)
             for token in list(self._held):
-                try:
-                    await self._session.stub.PollReservation(
-                        pb2.PollReservationRequest(token=token), timeout=CALL_TIMEOUT_S)
-                except Exception:
+                if token in self._hold_lost:
                     continue
+                try:
+                    answer = await self._session.stub.PollReservation(
+                        pb2.PollReservationRequest(token=token), timeout=CALL_TIMEOUT_S)
+                    state = _reservation(answer.reservation).state
+                except Exception as exc:  # judged below: the hold may be gone
+                    self._poll_failed(token, exc)
+                    continue
+                if state in ("waiting", "allocated", "acquired"):
+                    self._polled_at[token] = time.monotonic()
+                elif token in self._held:
+                    self._lose(token, errors.HoldEnded(
+                        f"The coordinator ended the reservation (it is {state})",
+                        where=f"coordinator {self.address}",
+                        hint="Run again to queue anew"))
+
+    def _poll_failed(self, token: str, exc: BaseException) -> None:
+        """A keep-alive poll failed: a reservation the coordinator no longer knows is
+        ended; a coordinator silent past the expiry time has dropped it."""
+        import grpc
+
+        if token not in self._held:
+            return  # cancelled meanwhile
+        if isinstance(exc, grpc.aio.AioRpcError) and exc.code() not in (
+                grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
+                grpc.StatusCode.CANCELLED):
+            self._lose(token, errors.HoldEnded(
+                "The coordinator no longer keeps the reservation (cancelled from elsewhere, "
+                f"or expired): {exc.details()}", where=f"coordinator {self.address}",
+                hint="Run again to queue anew"))
+            return
+        since = self._polled_at.setdefault(token, time.monotonic())
+        if time.monotonic() - since >= RESERVATION_EXPIRY_S - KEEP_POLLED_S:
+            self._lose(token, _lost(self.address, "keeping a reservation alive",
+                                    f"{type(exc).__name__}; the reservation has expired"))
+
+    def _lose(self, token: str, error: errors.FarmError) -> None:
+        self._hold_lost[token] = error
+        warnings.warn(f"{error} The place's jobs will fail.", RuntimeWarning, stacklevel=1)
+
+    def hold_lost(self, token: str) -> errors.FarmError | None:
+        """Why the hold of reservation ``token`` is lost (keep-alive polls showed it
+        ended, or the coordinator stopped answering until it expired), else None."""
+        return self._hold_lost.get(token)
 
     def _call(self, coroutine: Coroutine[Any, Any, T], doing: str) -> T:
         if self._loop.is_closed() or not self._thread.is_alive():
@@ -222,9 +270,13 @@ class Farm:
             return future.result(CALL_TIMEOUT_S + 1.0)
         except errors.WorkbenchError:
             raise
-        except BaseException as exc:
+        except Exception as exc:
             future.cancel()
             raise _grpc_failure(exc, self.address, doing) from None
+        except BaseException:
+            # Ctrl-C, SystemExit, a cancelled task: stop the call and let it through
+            future.cancel()
+            raise
 
     @property
     def lost(self) -> bool:
@@ -320,6 +372,7 @@ class Farm:
 
         self._check("reserving a place")
         reservation = self._call(create(), "reserving a place")
+        self._polled_at[reservation.token] = time.monotonic()
         self._held.add(reservation.token)
         return reservation
 
@@ -328,6 +381,8 @@ class Farm:
         from labgrid.remote.generated import labgrid_coordinator_pb2 as pb2
 
         self._held.discard(token)
+        self._polled_at.pop(token, None)
+        self._hold_lost.pop(token, None)
 
         async def cancel() -> None:
             await self._session.stub.CancelReservation(pb2.CancelReservationRequest(token=token),
@@ -335,17 +390,20 @@ class Farm:
 
         self._call(cancel(), "cancelling a reservation")
 
-    def acquire(self, place: str) -> None:
-        """Take the place: nobody else may acquire it until :meth:`release`."""
+    def acquire(self, place: str) -> float:
+        """Take the place: nobody else may acquire it until :meth:`release`. Returns the
+        place's ``changed`` time as the coordinator set it for this acquisition."""
         from labgrid.remote.generated import labgrid_coordinator_pb2 as pb2
 
-        async def take() -> None:
+        async def take() -> float:
             await self._session.stub.AcquirePlace(pb2.AcquirePlaceRequest(placename=place),
                                                   timeout=CALL_TIMEOUT_S)
             await self._session.sync_with_coordinator()
+            found = self._session.places.get(place)
+            return float(found.changed) if found is not None else 0.0
 
         self._check(f"acquiring the place {place!r}")
-        self._call(take(), f"acquiring the place {place!r}")
+        return self._call(take(), f"acquiring the place {place!r}")
 
     def release(self, place: str, *, holder: str | None = None) -> None:
         """Give the place back. With ``holder`` ("host/user"), only if that holder has it
@@ -369,10 +427,15 @@ class Farm:
             await self._session.stop()
             await self._session.close()
 
+        future = asyncio.run_coroutine_threadsafe(stop(), self._loop)
         try:
-            asyncio.run_coroutine_threadsafe(stop(), self._loop).result(CALL_TIMEOUT_S)
+            future.result(CALL_TIMEOUT_S)
+        except Exception:
+            future.cancel()  # a coordinator gone already: the session ends all the same
         except BaseException:
-            pass
+            future.cancel()
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            raise
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=CALL_TIMEOUT_S)
 

@@ -36,12 +36,19 @@ def _record_path(coordinator: str, place: str) -> Path:
     return _holds_dir() / f"{safe}.json"
 
 
-def record_hold(coordinator: str, place: str, holder: str, token: str) -> None:
-    """Note that this process holds ``place`` (removed by :func:`forget_hold`)."""
+def record_hold(coordinator: str, place: str, holder: str, token: str,
+                changed: float | None = None) -> None:
+    """Note that this process holds ``place`` (removed by :func:`forget_hold`).
+
+    ``changed`` is the place's change time the coordinator set when this process
+    acquired it: a later acquisition changes it, so the record then no longer
+    speaks for the place. The record is readable by its owner only.
+    """
     record = {"coordinator": coordinator, "place": place, "holder": holder, "token": token,
-              "pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
+              "changed": changed, "pid": os.getpid(), "host": socket.gethostname(),
+              "since": time.time()}
     write_atomic(_record_path(coordinator, place), json.dumps(record), error=errors.FarmError,
-                 make_parents=True)
+                 make_parents=True, mode=0o600)
 
 
 def forget_hold(coordinator: str, place: str) -> None:
@@ -74,11 +81,21 @@ def _records(coordinator: str) -> dict[str, dict[str, Any]]:
     return found
 
 
+def _same_hold(place: Any, record: dict[str, Any]) -> bool:
+    """Whether ``record`` was written for the place's present hold, not an earlier one by
+    the same holder: its reservation is the place's, or the place has not changed since."""
+    if record.get("holder") != place.acquired or record.get("host") != socket.gethostname():
+        return False
+    if place.reservation is not None and record.get("token") == place.reservation:
+        return True
+    changed = record.get("changed")
+    return isinstance(changed, (int, float)) and float(changed) == float(place.changed)
+
+
 def _stale_reason(place: Any, record: dict[str, Any] | None, waiting: int) -> str | None:
     if not place.acquired:
         return None
-    if record is not None and record.get("holder") == place.acquired \
-            and record.get("host") == socket.gethostname() \
+    if record is not None and _same_hold(place, record) \
             and not _alive(int(record.get("pid", 0))):
         return (f"its holder's process {record.get('pid')} on this machine is gone "
                 "(a killed client)")

@@ -198,10 +198,10 @@ class LabgridDevice(SSHDevice):
         hold = _Hold(farm, farm.reserve(self.tags, self.prio).token)
         try:
             hold.place = self._wait(hold)
-            farm.acquire(hold.place)
+            changed = farm.acquire(hold.place)
             hold.acquired = True
             service = farm.service(hold.place)
-            record_hold(farm.address, hold.place, farm.identity, hold.token)
+            record_hold(farm.address, hold.place, farm.identity, hold.token, changed)
         except BaseException:  # error, cancel, Ctrl-C: the queue must not keep us
             self._give_back(hold, keep_link=False)
             raise
@@ -297,6 +297,12 @@ class LabgridDevice(SSHDevice):
         """The SSH connection to the held place's board; refused between holds."""
         if self._settings["host"] is None:
             raise self._no_place()
+        hold = self._hold
+        lost = hold.farm.hold_lost(hold.token) if hold is not None else None
+        if hold is not None and lost is not None:
+            # the place may be someone else's by now: reach its board no more
+            raise type(lost)(f"{lost.what}; the place {hold.place!r} may be given to "
+                             "another client", where=self.name, hint=lost.hint)
         return super().client()
 
     def _no_place(self) -> errors.FarmError:

@@ -70,7 +70,14 @@ def read_fingerprints(path: str | Path) -> dict[str, str]:
     """Fingerprints read on the boards' consoles: one line per board, its name first and
     somewhere on the line its ``SHA256:...`` (as ``ssh-keygen -lf`` prints it)."""
     found: dict[str, str] = {}
-    for number, line in enumerate(Path(path).read_text().splitlines(), 1):
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise errors.InvalidOptionValue(
+            f"The fingerprints file cannot be read ({type(exc).__name__}: "
+            f"{getattr(exc, 'strerror', None) or exc})", where=str(path),
+            hint="Give a text file with one line per board: BOARD SHA256:...") from None
+    for number, line in enumerate(text.splitlines(), 1):
         words = line.split()
         if not words or words[0].startswith("#"):
             continue
@@ -169,9 +176,34 @@ def make_seats(folder: str | Path, count: int, *, prefix: str = "seat") -> list[
                                                        serialization.PublicFormat.OpenSSH)
             write_atomic(public_file, public.decode() + f" {SEAT_MARK}{name}\n",
                          error=errors.DeviceError, mode=0o644)
-        words = public_file.read_text().split()
-        seats.append(Seat(name, key_file, f"{words[0]} {words[1]}"))
+        seats.append(Seat(name, key_file, _public_key(key_file, public_file, name)))
     return seats
+
+
+def _public_key(key_file: Path, public_file: Path, name: str) -> str:
+    """The seat's public key (``TYPE BASE64``): from its .pub file, else rebuilt from its
+    private key (and the .pub file written again)."""
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        words = public_file.read_text().split()
+    except (OSError, UnicodeDecodeError):
+        words = []
+    if len(words) >= 2 and words[0].startswith(("ssh-", "ecdsa-")):
+        return f"{words[0]} {words[1]}"
+    try:
+        private = serialization.load_ssh_private_key(key_file.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError) as exc:
+        raise errors.InvalidOptionValue(
+            f"The seat's key file is not an unencrypted OpenSSH private key ({exc})",
+            where=str(key_file),
+            hint="Remove it (and its .pub file) to make a new key for this seat, or put the "
+            "seat's own key back") from None
+    public = private.public_key().public_bytes(serialization.Encoding.OpenSSH,
+                                               serialization.PublicFormat.OpenSSH).decode()
+    write_atomic(public_file, f"{public} {SEAT_MARK}{name}\n", error=errors.DeviceError,
+                 mode=0o644)
+    return public
 
 
 def _edit_authorized_keys(device: Any, path: str, keep: Any, add: Sequence[str]) -> int:
@@ -244,10 +276,18 @@ def _check_one(device: Any) -> dict[str, Any]:
             "runtimes": {name: (value or {}).get("version")
                          for name, value in sorted(info.runtimes.items())},
             "disk_free_bytes": reading.get("free"),
-            # the board's clock against this machine's, at the middle of the round trip
-            "clock_offset_s": round(float(reading["time"]) - (before + after) / 2, 3),
+            "clock_offset_s": _clock_offset(reading.get("time"), before, after),
             "governors": governors, "lock_held": bool(lock.get("held")),
             "lock_holder": lock.get("holder")}
+
+
+def _clock_offset(board_time: Any, before: float, after: float) -> float | None:
+    """The board's clock against this machine's, at the middle of the round trip; None
+    when the board's agent reported no time."""
+    try:
+        return round(float(board_time) - (before + after) / 2, 3)
+    except (TypeError, ValueError):
+        return None
 
 
 def class_check(boards: Sequence[str]) -> list[dict[str, Any]]:

@@ -15,6 +15,11 @@ not started) is checked only when asked for by name: each check starts its
 Python under qemu-user, tens of seconds of every core, so a listing or a
 refresh shows it as ``not started`` until someone asks for it. Once asked
 for, it is listed and refreshed like the others.
+
+A labgrid place (``labgrid:PLACE`` or a tag filter) is never probed: its
+board is reached only while the place is held, so its status is the farm's
+word on the place: ``ready`` when one that matches is free, ``busy`` with its
+holder when all are taken.
 """
 
 from __future__ import annotations
@@ -77,8 +82,11 @@ def check(name: str) -> dict[str, Any]:
     its fingerprint, for trust-by-fingerprint) and ``error``.
     """
     from workbench.devices import connect
+    from workbench.devices.kinds import LABGRID_PREFIX
 
     checked = time.time()
+    if name.startswith(LABGRID_PREFIX):
+        return _place_status(name, checked)
     try:
         device = connect(name)
         info = device.probe(refresh=True)
@@ -110,6 +118,34 @@ def check(name: str) -> dict[str, Any]:
             "lock": {"held": busy, "holder": holder or None, "since": lock.get("since"),
                      "waiters": waiters},
             "jobs": board.get("jobs") or []}
+
+
+def _place_status(name: str, checked: float) -> dict[str, Any]:
+    """A labgrid device's status from the farm's places, without holding one: ready when a
+    matching place is free, busy (with its holder) when every matching place is held."""
+    from workbench.devices.farm import farm_for, require_labgrid
+    from workbench.devices.labgrid_device import parse_name
+
+    try:
+        tags = parse_name(name)
+        require_labgrid()
+        places = [p for p in farm_for().places() if p.matches(tags)]
+    except errors.CoordinatorUnreachable as exc:
+        return _failed("unreachable", exc, checked)
+    except errors.WorkbenchError as exc:
+        return _failed("error", exc, checked)
+    if not places:
+        return _failed("error", errors.FarmError(
+            f"No place of the farm matches {name}", where=name,
+            hint="See the places with `workbench farm status`"), checked)
+    free = [p for p in places if not p.acquired]
+    status: dict[str, Any] = {**_empty(), "reachable": True, "checked": checked,
+                              "message": f"{len(free)} of {len(places)} matching places free"}
+    if free:
+        return {**status, "state": "ready"}
+    held = min(places, key=lambda p: p.changed)
+    return {**status, "state": "busy", "busy": True, "holder": held.acquired,
+            "since": held.changed}
 
 
 def _target_name(info: Any) -> str | None:
