@@ -7,6 +7,7 @@ the module. Each test leaves the farm idle (no holder, no reservation).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -223,8 +224,10 @@ def test_in_a_notebook_a_farm_job_waits_and_an_interrupt_while_it_waits_leaves_t
     assert "queue" in stages and stages[-1] == "cancelled", stages
 
 
-def test_a_killed_clients_hold_is_reported_stale_and_can_be_freed(
-        settings: dict[str, Any]) -> None:
+@contextlib.contextmanager
+def _client_holding_pi_b(settings: dict[str, Any]) -> Iterator[None]:
+    """Another client process holds ``pi-b`` inside the block, and is killed at its end
+    (SIGKILL: no release, no cancel), as a crashed notebook would be."""
     script = ("import sys, time, json, workbench as wb\n"
               "settings = json.loads(sys.argv[1])\n"
               "device = wb.connect('labgrid:pi-b', **settings)\n"
@@ -233,11 +236,17 @@ def test_a_killed_clients_hold_is_reported_stale_and_can_be_freed(
                               stdout=subprocess.PIPE, text=True, env=os.environ.copy())
     try:
         assert client.stdout is not None and client.stdout.readline().strip() == "held"
-        live = {p["name"]: p for p in farm_status(settings["coordinator"])["places"]}
-        assert live["pi-b"]["holder"] and live["pi-b"]["stale"] is None
+        yield
     finally:
         client.send_signal(signal.SIGKILL)
         client.wait()
+
+
+def test_a_killed_clients_hold_is_reported_stale_and_can_be_freed(
+        settings: dict[str, Any]) -> None:
+    with _client_holding_pi_b(settings):
+        live = {p["name"]: p for p in farm_status(settings["coordinator"])["places"]}
+        assert live["pi-b"]["holder"] and live["pi-b"]["stale"] is None
     from workbench.cli import main
 
     assert main(["farm", "status", "--coordinator", settings["coordinator"], "--json"]) == 0
@@ -251,17 +260,8 @@ def test_a_killed_clients_hold_is_reported_stale_and_can_be_freed(
 
 def test_a_dead_clients_hold_record_does_not_make_a_later_hold_by_the_same_user_stale(
         settings: dict[str, Any], observer: Farm) -> None:
-    script = ("import sys, time, json, workbench as wb\n"
-              "settings = json.loads(sys.argv[1])\n"
-              "device = wb.connect('labgrid:pi-b', **settings)\n"
-              "device.hold()\nprint('held', flush=True)\ntime.sleep(600)\n")
-    client = subprocess.Popen([sys.executable, "-c", script, json.dumps(plain(settings))],
-                              stdout=subprocess.PIPE, text=True, env=os.environ.copy())
-    try:
-        assert client.stdout is not None and client.stdout.readline().strip() == "held"
-    finally:
-        client.send_signal(signal.SIGKILL)
-        client.wait()
+    with _client_holding_pi_b(settings):
+        pass
     records = list((cache_dir() / "farm-holds").glob("*.json"))
     assert records and all(stat.S_IMODE(r.stat().st_mode) == 0o600 for r in records)
     dead = {p["name"]: p for p in farm_status(settings["coordinator"])["places"]}["pi-b"]

@@ -159,6 +159,14 @@ def _start(name: str, path: Path, idle_s: float, start_s: float = START_S) -> di
              "--idle", repr(float(idle_s))], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=stderr, cwd="/", start_new_session=True)
     assert keeper.stdin is not None and keeper.stdout is not None
+
+    def discard() -> None:
+        """Stop a keeper that never became one, and its socket if it made one."""
+        keeper.kill()
+        keeper.wait(30)
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
     deadline = [time.monotonic() + start_s]
     with keeper.stdin, keeper.stdout:
         try:
@@ -168,10 +176,7 @@ def _start(name: str, path: Path, idle_s: float, start_s: float = START_S) -> di
                 except ValueError:
                     message = None
                 if not isinstance(message, dict):
-                    keeper.kill()
-                    keeper.wait(30)
-                    with contextlib.suppress(FileNotFoundError):  # it never answered there
-                        path.unlink()
+                    discard()
                     raise errors.DeviceError(
                         f"The kept connection for {name} said what it should not as it started:"
                         f" {line[:200].decode(errors='replace')!r}; its log: {tail()}",
@@ -189,10 +194,7 @@ def _start(name: str, path: Path, idle_s: float, start_s: float = START_S) -> di
                     keeper.wait(30)
                     raise error_from_dict(message["error"])
         except TimeoutError:
-            keeper.kill()
-            keeper.wait(30)
-            with contextlib.suppress(FileNotFoundError):  # it never answered there
-                path.unlink()
+            discard()
             raise errors.ConnectionFailed(
                 f"The kept connection for {name} did not log in within {start_s:g} s; it was "
                 f"stopped. Its log: {tail()}", where=str(log),
