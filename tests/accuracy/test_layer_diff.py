@@ -93,7 +93,9 @@ def test_the_first_jump_is_where_the_error_starts_not_where_it_is_largest() -> N
 def test_the_plot_marks_the_first_jump(edited_profile: wb.Profile,
                                        models: tuple[Path, Path]) -> None:
     diff = wb.diff_layers(edited_profile, reference=models[0])
-    fig = diff.plot()
+    from workbench import plots
+
+    fig = plots.layer_diff_plot(diff)
     labels = [t.get_text() for t in fig.axes[0].texts]
     assert any(diff.first_jump["layer"] in label for label in labels)  # type: ignore[index]
 

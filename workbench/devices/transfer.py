@@ -111,6 +111,9 @@ class UploadBoard(Protocol):
     def exec(self, argv: list[str], *, timeout: float = ...) -> tuple[int, str, str]:
         """Run a command on the board: exit code, stdout, stderr."""
 
+    def close(self) -> None:
+        """Drop the connection; the next use connects again."""
+
 
 def local_sha256(path: Path) -> str:
     """sha256 of a host file, remembered by path, size and mtime."""
@@ -175,6 +178,11 @@ class Uploader:
         sftp = self.device.sftp()
         try:
             self._ensure(sftp, items, progress)
+        except errors.LinkDropped:
+            # The transport may not know yet that the link is gone: the next step must
+            # connect anew, never reuse what is left of this one.
+            self.device.close()
+            raise
         except errors.WorkbenchError:
             raise
         except Exception as exc:  # an SFTP step between the uploads: a drop, or a refusal
@@ -184,6 +192,7 @@ class Uploader:
                     where=f"{self.device.name}:{self.artifacts}",
                     hint="Check that this account owns and may write the board's cache folder, "
                     "and run again") from None
+            self.device.close()
             raise errors.LinkDropped(f"The connection dropped while moving files to the board "
                                      f"({type(exc).__name__} {exc})".replace(" )", ")"),
                                      where=self.link) from None

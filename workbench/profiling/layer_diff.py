@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
-    from matplotlib.figure import Figure
 
 #: a relative error below this is rounding noise (fp32 kernels that sum in another order)
 JUMP_FLOOR = 1e-3
@@ -102,12 +101,6 @@ class LayerDiff:
                 "rows": [dict(r) for r in self.rows], "skipped": list(self.skipped),
                 "graph_equals_timed": self.graph_equals_timed, "method": self.method,
                 "notes": list(self.notes)}
-
-    def plot(self) -> Figure:
-        """Relative error against depth, the first jump marked."""
-        from workbench.plots import layer_diff_plot
-
-        return layer_diff_plot(self)
 
     def _summary(self) -> list[str]:
         jump = self.first_jump
