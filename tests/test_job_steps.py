@@ -20,8 +20,10 @@ def test_a_job_accounts_for_its_time_step_by_step(conv_model: Path) -> None:
                  "session create", "warmup", "timed", "profiled", "aggregate", "download",
                  "host assembly"):
         assert steps.get(step, -1.0) >= 0.0, (step, steps)
-    # the steps follow one another: together no longer than the job, which they cover
-    assert sum(steps.values()) <= ended - started
+    # the steps follow one another: together no longer than the job, which they cover, but
+    # for the agent's hello in transit, which both agent start (host clock) and queue (board
+    # clock) hold: a few milliseconds on one machine
+    assert sum(steps.values()) <= ended - started + 0.05
     assert steps["timed"] > 0.0 and steps["python start"] > 0.0
 
 

@@ -4,7 +4,9 @@ A job's events carry two clocks: stages written on the host (connect, probe,
 upload) and the times the host heard the agent's events (``received``) are
 on the host's clock; the agent's own stage times are on the board's. Each
 step is a difference on one clock, so a board whose clock is off still gets
-a true breakdown.
+a true breakdown. The one overlap: the agent's hello in transit counts both
+in agent start (until the host heard it) and in queue (from when the board
+sent it), as the two clocks cannot be compared.
 
 The steps, in order: connect, probe, upload (the backend preparing the
 files, checking which the device lacks and sending those),
