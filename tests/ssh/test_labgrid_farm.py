@@ -319,6 +319,81 @@ def test_the_servers_status_of_a_place_is_the_farms_word_without_holding_it(
     assert observer.reservations() == []
 
 
+def _to_coordinator(client_pid: int, coordinator_port: int) -> list[tuple[int, int]]:
+    """The TCP connections of process ``client_pid`` to the coordinator, each as (the
+    client's port, bytes the coordinator has received and not read yet)."""
+    inodes = set()
+    for fd in Path(f"/proc/{client_pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(int(target[8:-1]))
+    rows = [line.split() for table in ("/proc/net/tcp", "/proc/net/tcp6")  # gRPC: IPv6
+            for line in Path(table).read_text().splitlines()[1:]]
+
+    def port(address: str) -> int:  # "0100007F:4FB8" (address:port in hex)
+        return int(address.split(":")[1], 16)
+
+    mine = {port(row[1]) for row in rows
+            if int(row[9]) in inodes and port(row[2]) == coordinator_port}
+    return [(port(row[2]), int(row[4].split(":")[1], 16)) for row in rows
+            if port(row[1]) == coordinator_port and port(row[2]) in mine]
+
+
+@pytest.mark.parametrize("call", ["device.hold()", "farm.acquire('pi-a')"])
+def test_ctrl_c_while_a_farm_call_is_on_its_way_stays_an_interrupt_and_takes_nothing(
+        call: str, lab: LabFarm, settings: dict[str, Any], observer: Farm) -> None:
+    # The client sends the call to a coordinator frozen with SIGSTOP, so the call is on its
+    # way (the coordinator's kernel holds its bytes) when Ctrl-C comes; the coordinator then
+    # makes the change all the same, and the client must take it back.
+    script = ("import json, signal, sys, workbench as wb\n"
+              "from workbench.devices.farm import farm_for\n"
+              "settings = json.loads(sys.argv[1])\n"
+              "device = wb.connect('labgrid:pi-a', **settings)\n"
+              "farm = farm_for(settings['coordinator'])\n"
+              "def interrupted(*_):\n"
+              "    print('SIGINT', flush=True)\n"
+              "    raise KeyboardInterrupt\n"
+              "signal.signal(signal.SIGINT, interrupted)\n"
+              "print('session', flush=True)\n"
+              "sys.stdin.readline()\n"
+              "try:\n"
+              f"    {call}\n"
+              "except KeyboardInterrupt:\n"
+              "    print('KeyboardInterrupt', flush=True)\n"
+              "    sys.stdin.readline()  # the session lives on, as in a notebook\n"
+              "    raise\n")
+    client = subprocess.Popen([sys.executable, "-c", script, json.dumps(plain(settings))],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    coordinator = lab.coordinator
+    assert coordinator is not None and client.stdin and client.stdout
+    try:
+        assert client.stdout.readline() == "session\n"
+        coordinator.send_signal(signal.SIGSTOP)
+        try:
+            client.stdin.write("go\n")
+            client.stdin.flush()
+            until(lambda: any(unread for _, unread in _to_coordinator(client.pid, lab.port)))
+            client.send_signal(signal.SIGINT)
+            assert client.stdout.readline() == "SIGINT\n"  # raised in the waiting call
+        finally:
+            coordinator.send_signal(signal.SIGCONT)
+        assert client.stdout.readline() == "KeyboardInterrupt\n"
+        # the client still runs: the change was undone, not left to expire
+        assert observer.reservations() == []
+        assert [p.acquired for p in observer.places()] == [None, None]
+        client.stdin.write("\n")
+        client.stdin.flush()
+        assert client.wait(60) == -signal.SIGINT
+    finally:
+        if client.poll() is None:
+            client.kill()
+            client.wait()
+        for left in observer.reservations():  # after a failure: the next tests find it idle
+            observer.cancel(left.token)
+        observer.release("pi-a", holder=observer.identity)
+
+
 def test_a_coordinator_killed_while_a_job_waits_gives_a_clear_error(
         tmp_path: Path, sshd: Sshd, conv_model: Path) -> None:
     farm = start_farm(tmp_path / "farm", {"lonely": (None, {"soc": "x1"})})

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import os
 import threading
 import time
 import warnings
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -260,7 +261,13 @@ class Farm:
         ended, or the coordinator stopped answering until it expired), else None."""
         return self._hold_lost.get(token)
 
-    def _call(self, coroutine: Coroutine[Any, Any, T], doing: str) -> T:
+    def _call(self, coroutine: Coroutine[Any, Any, T], doing: str,
+              undo: Callable[[T], None] | None = None) -> T:
+        """The coroutine's answer, run on the farm's thread. ``undo`` takes back a change
+        (a reservation, an acquisition) the coordinator may have made when the caller is
+        interrupted (Ctrl-C) while it waits: the change is let finish, then undone, and the
+        interrupt goes on. A change merely abandoned could stay made, and an acquired place
+        never expires."""
         if self._loop.is_closed() or not self._thread.is_alive():
             coroutine.close()
             raise _lost(self.address, doing, "the session was closed")
@@ -274,9 +281,24 @@ class Farm:
             future.cancel()
             raise _grpc_failure(exc, self.address, doing) from None
         except BaseException:
-            # Ctrl-C, SystemExit, a cancelled task: stop the call and let it through
-            future.cancel()
+            # Ctrl-C, SystemExit, a cancelled task: stop the call (or undo it) and let it through
+            if undo is None:
+                future.cancel()
+            else:
+                self._undo(future, undo)
             raise
+
+    def _undo(self, future: concurrent.futures.Future[T], undo: Callable[[T], None]) -> None:
+        """Wait for an interrupted change's answer (the call's own time limit bounds it),
+        then undo it; a change that failed or a coordinator gone leaves nothing to undo. A
+        second interrupt stops the wait."""
+        try:
+            made = future.result(CALL_TIMEOUT_S + 1.0)
+        except Exception:
+            future.cancel()
+            return
+        with contextlib.suppress(errors.FarmError):
+            undo(made)
 
     @property
     def lost(self) -> bool:
@@ -371,7 +393,8 @@ class Farm:
             return _reservation(answer.reservation)
 
         self._check("reserving a place")
-        reservation = self._call(create(), "reserving a place")
+        reservation = self._call(create(), "reserving a place",
+                                 undo=lambda made: self.cancel(made.token))
         self._polled_at[reservation.token] = time.monotonic()
         self._held.add(reservation.token)
         return reservation
@@ -403,7 +426,8 @@ class Farm:
             return float(found.changed) if found is not None else 0.0
 
         self._check(f"acquiring the place {place!r}")
-        return self._call(take(), f"acquiring the place {place!r}")
+        return self._call(take(), f"acquiring the place {place!r}",
+                          undo=lambda _: self.release(place, holder=self.identity))
 
     def release(self, place: str, *, holder: str | None = None) -> None:
         """Give the place back. With ``holder`` ("host/user"), only if that holder has it
