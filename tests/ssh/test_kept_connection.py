@@ -11,7 +11,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -23,6 +23,9 @@ from tests.test_cli import workbench
 from workbench import errors
 from workbench.devices import kept, registry
 from workbench.devices._wire import Lines, send
+
+if TYPE_CHECKING:
+    from workbench.devices.keeper import Keeper
 
 
 @pytest.fixture
@@ -206,17 +209,23 @@ def test_a_keeper_that_cannot_log_in_in_time_is_stopped_with_a_clear_error(
         silent.close()
 
 
-def test_calls_queued_on_a_keeper_as_it_stops_are_answered_and_its_socket_is_gone(
-        runtime: Path) -> None:
+def _keeper_at(path: Path, idle_s: float) -> tuple[socket.socket, Keeper]:
+    """A keeper of this machine's device in this process, and its listening socket at
+    ``path`` (to be served by the test)."""
     from workbench.devices import connect
     from workbench.devices.keeper import Keeper
 
-    path = runtime / "queued.sock"
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(path))
     listener.listen(4)
-    keeper = Keeper(connect("local"), {"pid": os.getpid(), "name": "local"}, 600.0, path,
-                    path.stat().st_ino)
+    return listener, Keeper(connect("local"), {"pid": os.getpid(), "name": "local"}, idle_s,
+                            path, path.stat().st_ino)
+
+
+def test_calls_queued_on_a_keeper_as_it_stops_are_answered_and_its_socket_is_gone(
+        runtime: Path) -> None:
+    path = runtime / "queued.sock"
+    listener, keeper = _keeper_at(path, 600.0)
     keeper.stopping.set()  # it stops with a caller already queued
     caller = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     caller.connect(str(path))
@@ -226,6 +235,25 @@ def test_calls_queued_on_a_keeper_as_it_stops_are_answered_and_its_socket_is_gon
         assert not path.exists()
         assert Lines(caller).next() == {"return": {"pid": os.getpid(), "name": "local",
                                                    "active": 0}}
+
+
+def test_a_caller_that_found_an_idle_keepers_socket_as_it_went_is_refused_not_left_waiting(
+        runtime: Path) -> None:
+    path = runtime / "idle.sock"
+    listener, keeper = _keeper_at(path, 0.0)
+    # a second name of the same socket: a caller that looked the path up just before the
+    # keeper removed it still reaches the listener through it
+    found = runtime / "found.sock"
+    os.link(path, found)
+    with listener:
+        keeper.serve(listener)  # idles out at once: no call came
+        assert not path.exists()
+        caller = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        with caller, pytest.raises(ConnectionRefusedError):
+            caller.connect(str(found))
+    # the client's own reach: refused, so no keeper runs there and a new one is started
+    assert kept._reach(found) is None
+    assert not found.exists()
 
 
 def test_a_stray_line_on_a_new_keepers_output_is_an_error_with_its_log(

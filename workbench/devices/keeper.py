@@ -74,10 +74,11 @@ class Keeper:
     """Answers calls for ``device`` until it idles out or is stopped.
 
     ``path`` is its socket (with ``inode``, to tell it from a newer keeper's): it is
-    removed before the keeper stops taking calls, and the calls already queued on the
-    listener are answered, so no caller meets a keeper that goes away unanswered. On a
-    stop, the calls running are let finish (``drain_s`` seconds at most) before the
-    device closes.
+    removed before the keeper stops taking calls, the calls already queued on the
+    listener are answered, and then the listener closes, so no caller meets a keeper
+    that goes away unanswered: a caller that still reaches it is refused and starts a
+    new keeper. On a stop, the calls running are let finish (``drain_s`` seconds at
+    most) before the device closes.
     """
 
     def __init__(self, device: Device, hello: dict[str, Any], idle_s: float,
@@ -122,6 +123,10 @@ class Keeper:
                 break
             conn.setblocking(True)
             self._begin(conn)
+        # A caller that found the path just before it went, and connects after the queue was
+        # answered, is refused at once (and starts a new keeper) rather than waiting
+        # unanswered in the queue until the calls running here end.
+        listener.close()
         with self._count:
             self._count.wait_for(lambda: not self._active, timeout=self.drain_s)
 
