@@ -75,3 +75,21 @@ def python_venv(folder: Path, *, with_test_packages: bool = True) -> Path:
         (folder / "lib" / version / "site-packages" / "test-environment.pth").write_text(
             f"import site; site.addsitedir({packages!r})\n")
     return folder / "bin" / "python"
+
+
+@contextmanager
+def sysctl(name: str, value: str) -> Iterator[bool]:
+    """Set /proc/sys/<name> (the kernel's protections between accounts: protected_regular,
+    ...) for the block where the kernel allows it, and restore it after; yields whether it
+    is set."""
+    path = Path("/proc/sys") / name
+    try:
+        old = path.read_text().strip()
+        path.write_text(value)
+    except OSError:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        path.write_text(old)

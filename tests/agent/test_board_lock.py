@@ -6,7 +6,6 @@ tests read what each process says on stdout (JSON lines).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import pwd
@@ -26,6 +25,7 @@ import pytest
 from workbench_agent.lock import RECORD_BYTES, DeviceLock, board_state
 
 from tests.conftest import ROOT, agent_env
+from tests.unprivileged import sysctl
 
 # One job: takes the board (reporting each queue change), says so, releases on a line of stdin.
 JOB = """
@@ -241,22 +241,6 @@ def test_the_lock_is_never_truncated_and_keeps_its_inode(jobs: list[Job],
 
 
 # --- two accounts --------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def sysctl(name: str, value: str) -> Iterator[bool]:
-    """Set /proc/sys/<name> for the block where allowed; yields whether it is set."""
-    path = Path("/proc/sys") / name
-    try:
-        old = path.read_text().strip()
-        path.write_text(value)
-    except OSError:
-        yield False
-        return
-    try:
-        yield True
-    finally:
-        path.write_text(old)
-
 
 def python_for(uid: int) -> str | None:
     """A Python that account ``uid`` can run (the venv's base may sit in a private home)."""

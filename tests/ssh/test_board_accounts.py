@@ -27,6 +27,7 @@ import pytest
 from tests.conftest import until, waited_for
 from tests.ssh.conftest import make_board
 from tests.ssh.sshd import Sshd, start_sshd
+from tests.unprivileged import sysctl
 from workbench.devices.ssh import SSHDevice
 
 if os.geteuid() != 0:
@@ -50,22 +51,6 @@ def run(job, ctx):
     mark("ended")
     return {"runtime": {"name": "span", "version": "0"}, "latency_ms": [1.0]}
 """
-
-
-@contextlib.contextmanager
-def sysctl(name: str, value: str) -> Iterator[None]:
-    """Set /proc/sys/<name> for the block where the kernel allows it; restore it after."""
-    path = Path("/proc/sys") / name
-    try:
-        old = path.read_text().strip()
-        path.write_text(value)
-    except OSError:
-        yield
-        return
-    try:
-        yield
-    finally:
-        path.write_text(old)
 
 
 def _processes_of(uid: int) -> list[int]:
