@@ -25,13 +25,13 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from workbench import errors
 from workbench._atomic import write_atomic
+from workbench._listening import wait_listening
 
 __all__ = ["PracticeBoard", "start_practice_board"]
 
@@ -194,20 +194,13 @@ def start_practice_board(folder: str | Path, *, python: str | None = None,
 
 
 def _wait_until_it_answers(process: subprocess.Popen[bytes], folder: Path, port: int) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while True:
-        if process.poll() is not None:
-            tail = (folder / "sshd.log").read_text(errors="replace")[-1500:]
-            raise errors.DeviceError("The practice board's sshd stopped at start",
-                                     where=str(folder / "sshd.log"),
-                                     hint=f"Its log says why:\n{tail}")
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.5).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise errors.DeviceError(
-                    f"The practice board's sshd did not answer on port {port} in "
-                    f"{START_TIMEOUT_S:.0f} s", where=str(folder / "sshd.log"),
-                    hint="Start it again when the machine is less busy") from None
-            time.sleep(0.1)
+    log = folder / "sshd.log"
+    wait_listening(
+        process, port, START_TIMEOUT_S,
+        stopped=lambda: errors.DeviceError(
+            "The practice board's sshd stopped at start", where=str(log),
+            hint=f"Its log says why:\n{log.read_text(errors='replace')[-1500:]}"),
+        late=lambda: errors.DeviceError(
+            f"The practice board's sshd did not answer on port {port} in "
+            f"{START_TIMEOUT_S:.0f} s", where=str(log),
+            hint="Start it again when the machine is less busy"))

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench import errors
+from workbench._listening import wait_listening
 from workbench._paths import cache_dir
 from workbench.emulator.presets import PRESETS, Preset
 from workbench.errors import EmulatorUnavailable
@@ -245,22 +246,18 @@ def start(board: str = "raspberry-pi-5", port: int | None = None) -> dict[str, A
             [sys.executable, "-m", SANDBOX, "run", str(_root()), str(port), str(cpuinfo),
              f"SetEnv=QEMU_CPU={preset.qemu_cpu} LANG=C.UTF-8"],
             stdout=output, stderr=subprocess.STDOUT, env=_env(), start_new_session=True)
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while True:
-        if process.poll() is not None:
-            raise errors.DeviceError("The emulated board did not start", where=str(log),
-                                     hint=f"Its log:\n{log.read_text()[-2000:]}")
-        try:
-            socket.create_connection(("127.0.0.1", port), 1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                stop_process(process.pid)
-                raise errors.DeviceError("The emulated board's sshd did not answer in time",
-                                         where=str(log),
-                                         hint="Its log says why; start it again when the "
-                                         "machine is less loaded") from None
-            time.sleep(0.2)
+    try:
+        wait_listening(
+            process, port, START_TIMEOUT_S,
+            stopped=lambda: errors.DeviceError("The emulated board did not start",
+                                               where=str(log),
+                                               hint=f"Its log:\n{log.read_text()[-2000:]}"),
+            late=lambda: errors.DeviceError("The emulated board's sshd did not answer in time",
+                                            where=str(log), hint="Its log says why; start it "
+                                            "again when the machine is less loaded"))
+    except BaseException:  # an interrupt too: the board runs in a session of its own
+        stop_process(process.pid)
+        raise
     known_hosts = folder / "known_hosts"
     public = (folder / "keys" / "host_ed25519.pub").read_text().split()
     known_hosts.write_text(f"[127.0.0.1]:{port} {public[0]} {public[1]}\n")
