@@ -385,10 +385,25 @@ export function speedupColour(ratio: number | null | undefined): string {
   return ratio >= 1 ? `hsl(130, 45%, ${light}%)` : `hsl(0, 65%, ${light}%)`;
 }
 
-/** Timeline events as bars on tracks, with start and length as fractions of the run. */
-export function timelineBars(
-  timeline: ITimeline | null | undefined
-): { name: string; track: number; start: number; width: number; durUs: number }[] {
+/** One timeline event as a bar: its lane, and its start and length as fractions of the run. */
+export interface ITimelineBar {
+  name: string;
+  track: number;
+  /** how many events of its track enclose it (a run's span encloses its kernels) */
+  depth: number;
+  /** the row it is drawn on: every track has one row per nesting depth */
+  lane: number;
+  start: number;
+  width: number;
+  durUs: number;
+}
+
+/**
+ * Timeline events as bars. An event inside another of its track (onnxruntime's
+ * `model_run` around every kernel of the run) goes one row below it, so the
+ * enclosing span never hides the bars it holds.
+ */
+export function timelineBars(timeline: ITimeline | null | undefined): ITimelineBar[] {
   if (!timeline || !Array.isArray(timeline.events) || timeline.events.length === 0) {
     return [];
   }
@@ -399,9 +414,37 @@ export function timelineBars(
     end = Math.max(end, ts + Math.max(0, dur));
   }
   const span = end - begin || 1;
-  return timeline.events.map(([name, track, ts, dur]) => ({
+  // by start, the longer first, so an enclosing event comes before what it holds
+  const order = timeline.events
+    .map((event, i) => ({ event, i }))
+    .sort((a, b) => a.event[2] - b.event[2] || b.event[3] - a.event[3] || a.i - b.i);
+  const depths = new Array<number>(timeline.events.length).fill(0);
+  const open = new Map<number, number[]>(); // track -> end times of the events enclosing the next
+  const rowsOfTrack = new Map<number, number>();
+  for (const { event, i } of order) {
+    const [, track, ts, dur] = event;
+    const stack = open.get(track) || [];
+    // tolerance of rounding to 0.1 µs: a kernel ending with its run is still inside it
+    const top = () => stack[stack.length - 1];
+    while (stack.length && (top() < ts + Math.max(0, dur) - 0.1 || top() <= ts)) {
+      stack.pop();
+    }
+    depths[i] = stack.length;
+    stack.push(ts + Math.max(0, dur));
+    open.set(track, stack);
+    rowsOfTrack.set(track, Math.max(rowsOfTrack.get(track) || 0, stack.length));
+  }
+  const firstLane = new Map<number, number>();
+  let lanes = 0;
+  for (const track of [...rowsOfTrack.keys()].sort((a, b) => a - b)) {
+    firstLane.set(track, lanes);
+    lanes += rowsOfTrack.get(track) as number;
+  }
+  return timeline.events.map(([name, track, ts, dur], i) => ({
     name,
     track,
+    depth: depths[i],
+    lane: (firstLane.get(track) as number) + depths[i],
     start: (ts - begin) / span,
     width: Math.max(0, dur) / span,
     durUs: dur

@@ -172,8 +172,8 @@ describe('the timeline', () => {
       dropped: 0
     });
     expect(bars).toEqual([
-      { name: 'a', track: 0, start: 0, width: 0.25, durUs: 25 },
-      { name: 'b', track: 1, start: 0.25, width: 0.75, durUs: 75 }
+      { name: 'a', track: 0, depth: 0, lane: 0, start: 0, width: 0.25, durUs: 25 },
+      { name: 'b', track: 1, depth: 0, lane: 1, start: 0.25, width: 0.75, durUs: 75 }
     ]);
   });
 
