@@ -19,8 +19,10 @@ export interface IProfileDocument {
     cold_ms?: number | null;
   };
   memory?: { [key: string]: number | null } | null;
-  layers: IProfileLayer[];
+  /** the rows and the graph of payloads before their compact `view` */
+  layers?: IProfileLayer[];
   topology?: ITopology | null;
+  view?: ICompactView | null;
   timeline?: ITimeline | null;
   warnings?: string[];
   run?: { [key: string]: unknown } | null;
@@ -57,6 +59,74 @@ export interface ITimeline {
   dropped: number;
 }
 
+/**
+ * The payload's layer rows and model graph as columns (workbench/views/profile.py,
+ * `_compact_view`): repeated strings as indices into `strings` (-1 for none), a
+ * layer's original nodes and the graph's edges as indices into the graph's nodes
+ * (a name where the graph has no such node).
+ */
+export interface ICompactView {
+  format: number;
+  strings: string[];
+  layers: {
+    name: string[];
+    op_type: number[];
+    kind: number[];
+    provider: number[];
+    nodes: (number | string)[][];
+    median_us: (number | null)[];
+    share: (number | null)[];
+    macs: (number | null)[];
+  };
+  graph: {
+    name: string[];
+    op_type: number[];
+    macs: (number | null)[];
+    /** [from, to, from, to, ...] */
+    edges: number[];
+    inputs?: string[];
+    outputs?: string[];
+  } | null;
+}
+
+/** The layer rows and the model graph of a payload, whichever form it carries them in. */
+export function profileParts(profile: IProfileDocument): { layers: IProfileLayer[]; topology: ITopology | null } {
+  const view = profile.view;
+  if (!view) {
+    return { layers: profile.layers || [], topology: profile.topology || null };
+  }
+  const text = (i: number) => (i >= 0 && i < view.strings.length ? view.strings[i] : '');
+  const graph = view.graph;
+  const names = graph ? graph.name : [];
+  const columns = view.layers;
+  const layers: IProfileLayer[] = columns.name.map((name, i) => ({
+    name,
+    op_type: text(columns.op_type[i]),
+    kind: text(columns.kind[i]),
+    provider: columns.provider[i] >= 0 ? text(columns.provider[i]) : null,
+    original_nodes: (columns.nodes[i] || []).map(node => (typeof node === 'number' ? names[node] : node)),
+    duration_us: { median: columns.median_us[i] },
+    share: columns.share[i],
+    macs: columns.macs[i]
+  }));
+  if (!graph) {
+    return { layers, topology: null };
+  }
+  const edges: ITopology['edges'] = [];
+  for (let i = 0; i + 1 < graph.edges.length; i += 2) {
+    edges.push({ from: names[graph.edges[i]], to: names[graph.edges[i + 1]] });
+  }
+  return {
+    layers,
+    topology: {
+      nodes: names.map((name, i) => ({ name, op_type: text(graph.op_type[i]), macs: graph.macs[i] })),
+      edges,
+      inputs: graph.inputs,
+      outputs: graph.outputs
+    }
+  };
+}
+
 /** A layer row as the table shows it. */
 export interface ILayerRow {
   index: number;
@@ -75,9 +145,12 @@ function finite(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
-/** The profile's layers as table rows, in execution order. */
-export function layerRows(profile: IProfileDocument): ILayerRow[] {
-  return (profile.layers || []).map((layer, index) => ({
+/** The profile's layers (or `layers`, its parts already read) as table rows, in execution order. */
+export function layerRows(
+  profile: IProfileDocument,
+  layers: IProfileLayer[] = profileParts(profile).layers
+): ILayerRow[] {
+  return layers.map((layer, index) => ({
     index,
     name: String(layer.name),
     opType: String(layer.op_type),
