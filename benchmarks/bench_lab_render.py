@@ -72,9 +72,11 @@ MEASURE = """async ([path, nodes]) => {
                     .filter(e => e.startTime >= t0).map(e => e.startTime - t0)[0];
                 const render = mark('edge-workbench:profile-render');
                 const built = mark('edge-workbench:profile-table');
+                const attached = mark('edge-workbench:profile-attached');
                 resolve({table, graph: drawn >= nodes ? now - t0 : null, status,
                          render: render === undefined ? null : render,
-                         build: built === undefined ? null : built - render});
+                         build: built === undefined ? null : built - render,
+                         attached: attached === undefined ? null : attached});
                 return;
             }
             setTimeout(tick, 5);
@@ -177,7 +179,8 @@ def main() -> None:
     # the whole figure runs from the open command (JupyterLab opening the notebook
     # included); the renderer's own from its renderModel call to the same first paints
     print(f"{'profile':>16} {'table ms':>9} {'graph ms':>9} {'1st table':>9} {'1st graph':>9}"
-          f" {'render at':>9} {'renderer: table':>15} {'graph':>6} {'build ms':>8}  layout")
+          f" {'render at':>9} {'attached':>8} {'renderer: table':>15} {'graph':>6} {'build ms':>8}"
+          "  layout")
     medians = {}
     for label, runs in results.items():
         if any(r["graph"] is None for r in runs):
@@ -193,6 +196,7 @@ def main() -> None:
         # the renderer's start (JupyterLab's part before it) and its build of the table
         print(f"{label:>16} {table:9.0f} {graph:9.0f} {runs[0]['table']:9.0f} "
               f"{runs[0]['graph']:9.0f} {_median_of(runs, 'render'):>9} "
+              f"{_median_of(runs, 'attached'):>8} "
               f"{_median_of(runs, 'own_table'):>15} {_median_of(runs, 'own_graph'):>6} "
               f"{_median_of(runs, 'build'):>8}  {runs[-1]['status']}")
     base, big_label = medians["10 nodes"], f"{NODES} nodes"

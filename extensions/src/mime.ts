@@ -85,6 +85,11 @@ export class ProfileRenderer extends Widget implements IRenderMime.IRenderer {
     });
   }
 
+  protected onAfterAttach(): void {
+    // when JupyterLab puts the output on the page: its time after renderModel is its own
+    performance.mark('edge-workbench:profile-attached');
+  }
+
   protected onBeforeDetach(): void {
     this._graph?.dispose();
     this._graph = null;
