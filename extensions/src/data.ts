@@ -19,8 +19,10 @@ export interface IProfileDocument {
     cold_ms?: number | null;
   };
   memory?: { [key: string]: number | null } | null;
-  layers: IProfileLayer[];
+  /** the rows and the graph of payloads before their compact `view` */
+  layers?: IProfileLayer[];
   topology?: ITopology | null;
+  view?: ICompactView | null;
   timeline?: ITimeline | null;
   warnings?: string[];
   run?: { [key: string]: unknown } | null;
@@ -57,6 +59,74 @@ export interface ITimeline {
   dropped: number;
 }
 
+/**
+ * The payload's layer rows and model graph as columns (workbench/views/profile.py,
+ * `_compact_view`): repeated strings as indices into `strings` (-1 for none), a
+ * layer's original nodes and the graph's edges as indices into the graph's nodes
+ * (a name where the graph has no such node).
+ */
+export interface ICompactView {
+  format: number;
+  strings: string[];
+  layers: {
+    name: string[];
+    op_type: number[];
+    kind: number[];
+    provider: number[];
+    nodes: (number | string)[][];
+    median_us: (number | null)[];
+    share: (number | null)[];
+    macs: (number | null)[];
+  };
+  graph: {
+    name: string[];
+    op_type: number[];
+    macs: (number | null)[];
+    /** [from, to, from, to, ...] */
+    edges: number[];
+    inputs?: string[];
+    outputs?: string[];
+  } | null;
+}
+
+/** The layer rows and the model graph of a payload, whichever form it carries them in. */
+export function profileParts(profile: IProfileDocument): { layers: IProfileLayer[]; topology: ITopology | null } {
+  const view = profile.view;
+  if (!view) {
+    return { layers: profile.layers || [], topology: profile.topology || null };
+  }
+  const text = (i: number) => (i >= 0 && i < view.strings.length ? view.strings[i] : '');
+  const graph = view.graph;
+  const names = graph ? graph.name : [];
+  const columns = view.layers;
+  const layers: IProfileLayer[] = columns.name.map((name, i) => ({
+    name,
+    op_type: text(columns.op_type[i]),
+    kind: text(columns.kind[i]),
+    provider: columns.provider[i] >= 0 ? text(columns.provider[i]) : null,
+    original_nodes: (columns.nodes[i] || []).map(node => (typeof node === 'number' ? names[node] : node)),
+    duration_us: { median: columns.median_us[i] },
+    share: columns.share[i],
+    macs: columns.macs[i]
+  }));
+  if (!graph) {
+    return { layers, topology: null };
+  }
+  const edges: ITopology['edges'] = [];
+  for (let i = 0; i + 1 < graph.edges.length; i += 2) {
+    edges.push({ from: names[graph.edges[i]], to: names[graph.edges[i + 1]] });
+  }
+  return {
+    layers,
+    topology: {
+      nodes: names.map((name, i) => ({ name, op_type: text(graph.op_type[i]), macs: graph.macs[i] })),
+      edges,
+      inputs: graph.inputs,
+      outputs: graph.outputs
+    }
+  };
+}
+
 /** A layer row as the table shows it. */
 export interface ILayerRow {
   index: number;
@@ -75,9 +145,12 @@ function finite(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
-/** The profile's layers as table rows, in execution order. */
-export function layerRows(profile: IProfileDocument): ILayerRow[] {
-  return (profile.layers || []).map((layer, index) => ({
+/** The profile's layers (or `layers`, its parts already read) as table rows, in execution order. */
+export function layerRows(
+  profile: IProfileDocument,
+  layers: IProfileLayer[] = profileParts(profile).layers
+): ILayerRow[] {
+  return layers.map((layer, index) => ({
     index,
     name: String(layer.name),
     opType: String(layer.op_type),
@@ -385,10 +458,25 @@ export function speedupColour(ratio: number | null | undefined): string {
   return ratio >= 1 ? `hsl(130, 45%, ${light}%)` : `hsl(0, 65%, ${light}%)`;
 }
 
-/** Timeline events as bars on tracks, with start and length as fractions of the run. */
-export function timelineBars(
-  timeline: ITimeline | null | undefined
-): { name: string; track: number; start: number; width: number; durUs: number }[] {
+/** One timeline event as a bar: its lane, and its start and length as fractions of the run. */
+export interface ITimelineBar {
+  name: string;
+  track: number;
+  /** how many events of its track enclose it (a run's span encloses its kernels) */
+  depth: number;
+  /** the row it is drawn on: every track has one row per nesting depth */
+  lane: number;
+  start: number;
+  width: number;
+  durUs: number;
+}
+
+/**
+ * Timeline events as bars. An event inside another of its track (onnxruntime's
+ * `model_run` around every kernel of the run) goes one row below it, so the
+ * enclosing span never hides the bars it holds.
+ */
+export function timelineBars(timeline: ITimeline | null | undefined): ITimelineBar[] {
   if (!timeline || !Array.isArray(timeline.events) || timeline.events.length === 0) {
     return [];
   }
@@ -399,9 +487,37 @@ export function timelineBars(
     end = Math.max(end, ts + Math.max(0, dur));
   }
   const span = end - begin || 1;
-  return timeline.events.map(([name, track, ts, dur]) => ({
+  // by start, the longer first, so an enclosing event comes before what it holds
+  const order = timeline.events
+    .map((event, i) => ({ event, i }))
+    .sort((a, b) => a.event[2] - b.event[2] || b.event[3] - a.event[3] || a.i - b.i);
+  const depths = new Array<number>(timeline.events.length).fill(0);
+  const open = new Map<number, number[]>(); // track -> end times of the events enclosing the next
+  const rowsOfTrack = new Map<number, number>();
+  for (const { event, i } of order) {
+    const [, track, ts, dur] = event;
+    const stack = open.get(track) || [];
+    // tolerance of rounding to 0.1 µs: a kernel ending with its run is still inside it
+    const top = () => stack[stack.length - 1];
+    while (stack.length && (top() < ts + Math.max(0, dur) - 0.1 || top() <= ts)) {
+      stack.pop();
+    }
+    depths[i] = stack.length;
+    stack.push(ts + Math.max(0, dur));
+    open.set(track, stack);
+    rowsOfTrack.set(track, Math.max(rowsOfTrack.get(track) || 0, stack.length));
+  }
+  const firstLane = new Map<number, number>();
+  let lanes = 0;
+  for (const track of [...rowsOfTrack.keys()].sort((a, b) => a - b)) {
+    firstLane.set(track, lanes);
+    lanes += rowsOfTrack.get(track) as number;
+  }
+  return timeline.events.map(([name, track, ts, dur], i) => ({
     name,
     track,
+    depth: depths[i],
+    lane: (firstLane.get(track) as number) + depths[i],
     start: (ts - begin) / span,
     width: Math.max(0, dur) / span,
     durUs: dur

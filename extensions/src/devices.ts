@@ -1,7 +1,8 @@
 /**
  * The "Devices" sidebar: every device the server knows (local, registered,
  * ~/.ssh/config, emulated) with its status, a refresh, and "new notebook for
- * this device". All data comes from the server extension's REST API; the
+ * this device"; below them the labgrid farm the server knows, if any (places,
+ * holders, the queue, stale holds). All data comes from the server extension's REST API; the
  * token and XSRF header come from ServerConnection.
  */
 import { URLExt } from '@jupyterlab/coreutils';
@@ -10,6 +11,7 @@ import { listIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
 import { el } from './dom';
+import { IFarmView, farmLines } from './farm';
 
 /** How often, and how many times, the panel asks again for statuses still being checked
  * (the server answers from its cache, so asking is cheap; an emulated board's first
@@ -101,7 +103,8 @@ export class DevicesPanel extends Widget {
     header.appendChild(refresh);
     this._status = el('div', 'jp-WbDevices-status');
     this._list = el('ul', 'jp-WbDevices-list');
-    this.node.append(header, this._status, this._list);
+    this._farm = el('div', 'jp-WbDevices-farm');
+    this.node.append(header, this._status, this._list, this._farm);
   }
 
   /** Fetch the list (the server's cached statuses, or fresh ones with `force`). */
@@ -111,6 +114,12 @@ export class DevicesPanel extends Widget {
       this._retries = 0;
     }
     this._status.textContent = force ? 'Checking devices…' : 'Loading…';
+    // the farm's places come beside the devices; a server without a farm shows no section
+    void requestAPI<IFarmView>(this._options.settings, force ? ['farm', 'refresh'] : ['farm'], {
+      method: force ? 'POST' : 'GET'
+    })
+      .then(farm => this._showFarm(farm))
+      .catch(reason => this._farm.replaceChildren(el('div', 'jp-WbDevices-message', `Cannot show the farm: ${reason}`)));
     try {
       const answer = force
         ? await requestAPI<{ devices: IDeviceEntry[] }>(this._options.settings, ['devices', 'refresh'], {
@@ -174,6 +183,24 @@ export class DevicesPanel extends Widget {
     return item;
   }
 
+  private _showFarm(farm: IFarmView): void {
+    const nodes = farmLines(farm).map(line => {
+      if (line.kind === 'heading') {
+        return el('h3', 'jp-WbDevices-farmHeading', line.text);
+      }
+      const item = el('div', `jp-WbDevices-farm-${line.kind}`, line.text);
+      if (line.place) {
+        item.dataset.place = line.place;
+      }
+      if (line.stale) {
+        item.classList.add('jp-mod-stale');
+        item.appendChild(el('div', 'jp-WbDevices-message', line.stale));
+      }
+      return item;
+    });
+    this._farm.replaceChildren(...nodes);
+  }
+
   private async _check(name: string, item: HTMLLIElement): Promise<void> {
     const detail = item.querySelector('.jp-WbDevices-detail');
     if (detail) {
@@ -201,6 +228,7 @@ export class DevicesPanel extends Widget {
 
   private _status: HTMLDivElement;
   private _list: HTMLUListElement;
+  private _farm: HTMLDivElement;
   private _again = 0;
   private _retries = 0;
 }

@@ -1,26 +1,63 @@
 /**
- * The timeline of one profiled run: a lane per track (thread), each event a
- * bar at its place in the run. The bars of all lanes are drawn on one canvas
+ * The timeline of one profiled run: a lane per track (thread) and nesting
+ * depth (the run's span above its kernels), each event a bar at its place in
+ * the run. The bars of all lanes are drawn on one canvas
  * (a model of 1,000 layers has 1,000 bars; as elements they cost the page's
  * layout more than everything else in the output); hovering a bar shows its
  * name and duration as the canvas's title.
  */
-import { ITimeline, formatNumber, timelineBars } from './data';
+import { ITimeline, ITimelineBar, formatNumber, timelineBars } from './data';
 import { el } from './dom';
 
 /** A lane's height and the gap between lanes, in px. */
-const LANE_HEIGHT = 16;
-const LANE_GAP = 4;
-const BAR_COLOUR = '#e15759';
+export const LANE_HEIGHT = 16;
+export const LANE_GAP = 4;
+/** Neighbouring bars of a lane alternate between two shades, so back-to-back kernels stay apart. */
+const BAR_COLOURS = ['#e15759', '#9c2f31'];
 
-type Bar = ReturnType<typeof timelineBars>[number];
+/** A bar's place on the canvas, in CSS px. */
+export interface IBarRect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  /** which of the two shades */
+  shade: number;
+}
 
-/** The bar of `track` under a horizontal place (0 to 1 of the run), within `slack` of it. */
-export function barAt(bars: Bar[], track: number, at: number, slack: number): Bar | null {
-  let best: Bar | null = null;
+/**
+ * Where each bar is drawn on a canvas `width` px wide. A bar is at least a px
+ * wide (the shortest events would vanish), and one wider than 3 px gives its
+ * last px to the gap before the next: kernels that run back to back read as
+ * separate bars, not as one.
+ */
+export function barRects(bars: ITimelineBar[], width: number): IBarRect[] {
+  const lastOfLane = new Map<number, number>();
+  const order = bars.map((bar, i) => i).sort((a, b) => bars[a].start - bars[b].start || a - b);
+  const shades = new Array<number>(bars.length).fill(0);
+  for (const i of order) {
+    const previous = lastOfLane.get(bars[i].lane);
+    shades[i] = previous === undefined ? 0 : 1 - shades[previous];
+    lastOfLane.set(bars[i].lane, i);
+  }
+  return bars.map((bar, i) => {
+    const full = bar.width * width;
+    return {
+      x: bar.start * width,
+      y: bar.lane * (LANE_HEIGHT + LANE_GAP) + 2,
+      width: full > 3 ? full - 1 : Math.max(1, full),
+      height: LANE_HEIGHT - 4,
+      shade: shades[i]
+    };
+  });
+}
+
+/** The bar of a lane under a horizontal place (0 to 1 of the run), within `slack` of it. */
+export function barAt(bars: ITimelineBar[], lane: number, at: number, slack: number): ITimelineBar | null {
+  let best: ITimelineBar | null = null;
   let distance = Infinity;
   for (const bar of bars) {
-    if (bar.track !== track) {
+    if (bar.lane !== lane) {
       continue;
     }
     const d = at < bar.start ? bar.start - at : at > bar.start + bar.width ? at - bar.start - bar.width : 0;
@@ -40,14 +77,25 @@ export function timelineView(timeline: ITimeline | null | undefined): HTMLElemen
   }
   const box = el('div', 'jp-WbProfile-timeline');
   const names = el('div', 'jp-WbProfile-trackNames');
-  for (const name of timeline.tracks) {
+  // a track's name spans its lanes (one per nesting depth)
+  const lanesOfTrack = new Map<number, number>();
+  for (const bar of bars) {
+    lanesOfTrack.set(bar.track, Math.max(lanesOfTrack.get(bar.track) || 0, bar.depth + 1));
+  }
+  let lanes = 0;
+  timeline.tracks.forEach((name, track) => {
+    const count = lanesOfTrack.get(track) || 0;
+    if (count === 0) {
+      return;
+    }
     const label = el('div', 'jp-WbProfile-trackName', name);
-    label.style.height = `${LANE_HEIGHT}px`;
+    label.style.height = `${count * (LANE_HEIGHT + LANE_GAP) - LANE_GAP}px`;
     label.style.marginBottom = `${LANE_GAP}px`;
     names.appendChild(label);
-  }
+    lanes += count;
+  });
   const canvas = el('canvas', 'jp-WbProfile-lanes');
-  const height = timeline.tracks.length * (LANE_HEIGHT + LANE_GAP);
+  const height = lanes * (LANE_HEIGHT + LANE_GAP);
   canvas.style.height = `${height}px`;
   canvas.setAttribute('role', 'img');
   canvas.setAttribute('aria-label', `timeline of ${bars.length} events`);
@@ -62,15 +110,23 @@ export function timelineView(timeline: ITimeline | null | undefined): HTMLElemen
     }
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
     ctx.fillStyle = 'rgba(128, 128, 128, 0.15)';
-    timeline.tracks.forEach((_, i) => ctx.fillRect(0, i * (LANE_HEIGHT + LANE_GAP), width, LANE_HEIGHT));
-    ctx.fillStyle = BAR_COLOUR;
-    ctx.beginPath();
-    for (const bar of bars) {
-      // at least a px wide, as the shortest events would otherwise vanish
-      ctx.rect(bar.start * width, bar.track * (LANE_HEIGHT + LANE_GAP) + 2, Math.max(1, bar.width * width), LANE_HEIGHT - 4);
+    for (let lane = 0; lane < lanes; lane++) {
+      ctx.fillRect(0, lane * (LANE_HEIGHT + LANE_GAP), width, LANE_HEIGHT);
     }
-    ctx.fill();
+    const rects = barRects(bars, width);
+    // one path per shade
+    BAR_COLOURS.forEach((colour, shade) => {
+      ctx.fillStyle = colour;
+      ctx.beginPath();
+      for (const r of rects) {
+        if (r.shade === shade) {
+          ctx.rect(r.x, r.y, r.width, r.height);
+        }
+      }
+      ctx.fill();
+    });
     canvas.dataset.drawn = String(bars.length);
+    canvas.dataset.lanes = String(lanes);
   };
   // drawn when the page has laid the canvas out, and again when its width changes
   new ResizeObserver(entries => {
@@ -82,8 +138,8 @@ export function timelineView(timeline: ITimeline | null | undefined): HTMLElemen
   }).observe(canvas);
   canvas.addEventListener('pointermove', event => {
     const rect = canvas.getBoundingClientRect();
-    const track = Math.floor((event.clientY - rect.top) / (LANE_HEIGHT + LANE_GAP));
-    const bar = rect.width > 0 ? barAt(bars, track, (event.clientX - rect.left) / rect.width, 2 / rect.width) : null;
+    const lane = Math.floor((event.clientY - rect.top) / (LANE_HEIGHT + LANE_GAP));
+    const bar = rect.width > 0 ? barAt(bars, lane, (event.clientX - rect.left) / rect.width, 2 / rect.width) : null;
     canvas.title = bar ? `${bar.name}: ${formatNumber(bar.durUs)} µs` : '';
   });
   box.append(names, canvas);

@@ -11,6 +11,7 @@ import {
   layerRows,
   medianInterval,
   nodeColours,
+  profileParts,
   sortRows,
   speedupColour,
   speedupColours,
@@ -51,6 +52,36 @@ function profile(): IProfileDocument {
   };
 }
 
+/** The same profile as the payload carries it now: rows and graph as columns. */
+function compactProfile(): IProfileDocument {
+  const { layers, topology, ...rest } = profile();
+  void layers;
+  void topology;
+  return {
+    ...rest,
+    view: {
+      format: 2,
+      strings: ['Conv', 'BatchNormalization', 'Relu', 'Flatten', 'ReorderInput', 'CPU', 'XNNPACK'],
+      layers: {
+        name: ['Conv_0', 'relu', 'reorder', 'Conv_1'],
+        op_type: [0, 2, 4, 0],
+        kind: [-1, -1, -1, -1],
+        provider: [5, 6, 5, 5],
+        nodes: [[0, 1], [2], [], [3]],
+        median_us: [800, 50, null, 150],
+        share: [0.8, 0.05, null, 0.15],
+        macs: [1000, null, null, 500]
+      },
+      graph: {
+        name: ['conv1', 'bn1', 'relu1', 'conv2', 'flatten'],
+        op_type: [0, 1, 2, 0, 3],
+        macs: [900, null, 0, null, null],
+        edges: [0, 1, 1, 2, 2, 3, 3, 4]
+      }
+    }
+  };
+}
+
 /** The fixture's layer rows, fresh for each test. */
 function rows() {
   return layerRows(profile());
@@ -64,6 +95,33 @@ function profileGraph(): IGraphModel {
 function nodesById(graph: IGraphModel): Map<string, IGraphNode> {
   return new Map(graph.nodes.map(n => [n.id, n]));
 }
+
+describe('the compact payload', () => {
+  it('gives the same table rows as the rows it stands for', () => {
+    expect(layerRows(compactProfile())).toEqual(rows());
+  });
+
+  it('names an original node the graph does not have', () => {
+    const doc = compactProfile();
+    (doc.view as NonNullable<typeof doc.view>).layers.nodes[3] = [3, 'ghost'];
+    expect(layerRows(doc)[3].originalNodes).toEqual(['conv2', 'ghost']);
+  });
+
+  it('gives the same graph as the topology it stands for', () => {
+    const { topology } = profileParts(compactProfile());
+    const graph = joinTopology(topology, layerRows(compactProfile()));
+    expect(graph.nodes).toEqual(profileGraph().nodes);
+    expect(graph.edges).toEqual(profileGraph().edges);
+    expect([...graph.nodesOfLayer.entries()]).toEqual([...profileGraph().nodesOfLayer.entries()]);
+  });
+
+  it('has no graph when the profile has none', () => {
+    const doc = compactProfile();
+    (doc.view as NonNullable<typeof doc.view>).graph = null;
+    expect(profileParts(doc).topology).toBeNull();
+    expect(joinTopology(profileParts(doc).topology, layerRows(doc)).nodes).toEqual([]);
+  });
+});
 
 describe('the layer table', () => {
   it('keeps execution order, names, providers and original nodes', () => {
@@ -172,8 +230,8 @@ describe('the timeline', () => {
       dropped: 0
     });
     expect(bars).toEqual([
-      { name: 'a', track: 0, start: 0, width: 0.25, durUs: 25 },
-      { name: 'b', track: 1, start: 0.25, width: 0.75, durUs: 75 }
+      { name: 'a', track: 0, depth: 0, lane: 0, start: 0, width: 0.25, durUs: 25 },
+      { name: 'b', track: 1, depth: 0, lane: 1, start: 0.25, width: 0.75, durUs: 75 }
     ]);
   });
 

@@ -128,7 +128,7 @@ def test_first_profile_shows_the_model_the_ui_run_the_profile_its_plots_and_expo
     assert _profile_shown(cells["ui-run"])["model"]["name"] == "mobilenetv2"
     shown = _profile_shown(cells["profile"])
     assert shown["backend"]["options"]["intra_op_threads"] == 2
-    assert shown["topology"]["nodes"]  # what the graph view draws
+    assert shown["view"]["graph"]["name"]  # the nodes the graph view draws
     assert re.search(r"median [\d.]+ ms over 20 runs", _text(cells["latency"]))
     assert "original_nodes" in str(_data(cells["layer-table"], "text/html"))
     for plot in ("plot-top", "plot-ops"):
@@ -214,7 +214,8 @@ def test_vendor_backend_is_installed_profiled_and_passes_the_conformance_check(
     assert "'tiny-npu'" in _text(cells["found"])
     shown = _profile_shown(cells["profile"])
     assert shown["backend"]["name"] == "tiny-npu"
-    assert {layer["provider"] for layer in shown["layers"]} == {"tiny-npu"}
+    view = shown["view"]
+    assert {view["strings"][i] for i in view["layers"]["provider"]} == {"tiny-npu"}
     assert _text(cells["conformance-verdict"]).strip() == "conformant"
     # installed into the class's folder, not into the environment the tests run in
     assert list((tmp_path / "installed").glob("tiny_npu_backend*"))

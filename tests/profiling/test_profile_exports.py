@@ -9,6 +9,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from workbench.profiling import Profile
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -135,8 +137,8 @@ def test_mimebundle_json_part_trades_the_trace_events_for_a_timeline(profile: Pr
     assert part["trace"]["run_index"] == 0
     assert part["timeline"] == run_timeline(profile)
     whole = profile.to_dict()
-    # every section but the trace's events is there; layer rows and graph nodes are slimmed
-    assert set(part) == set(whole) | {"timeline"}
+    # every section but the trace's events is there; layer rows and the graph become the view
+    assert set(part) == set(whole) - {"layers", "topology"} | {"timeline", "view"}
     for key in set(whole) - {"trace", "layers", "topology"}:
         assert part[key] == whole[key], key
     assert profile.trace_events, "the profile itself keeps its events"
@@ -145,19 +147,25 @@ def test_mimebundle_json_part_trades_the_trace_events_for_a_timeline(profile: Pr
 
 def test_mimebundle_json_part_keeps_what_the_renderer_reads_of_layers_and_graph(
         profile: Profile) -> None:
-    part = profile._repr_mimebundle_()[PROFILE_MIME]
-    assert len(part["layers"]) == len(profile.layers)
-    for slim, layer in zip(part["layers"], profile.layers, strict=True):
-        assert slim["duration_us"] == {"median": layer["duration_us"]["median"]}
-        for key in ("name", "op_type", "original_nodes", "provider", "share", "macs"):
-            assert slim[key] == layer[key]
-        assert "input_shapes" not in slim and "bytes" not in slim
+    view = profile._repr_mimebundle_()[PROFILE_MIME]["view"]
+    text, rows, graph = view["strings"], view["layers"], view["graph"]
+    assert len(rows["name"]) == len(profile.layers)
+    for i, layer in enumerate(profile.layers):
+        assert rows["name"][i] == layer["name"]
+        assert text[rows["op_type"][i]] == layer["op_type"]
+        assert text[rows["provider"][i]] == layer["provider"]
+        assert [graph["name"][n] for n in rows["nodes"][i]] == layer["original_nodes"]
+        assert rows["median_us"][i] == pytest.approx(layer["duration_us"]["median"], rel=1e-5)
+        assert rows["share"][i] == pytest.approx(layer["share"], rel=1e-3)
+        assert rows["macs"][i] == layer["macs"]
     topology = profile.document["topology"]
-    assert [(n["name"], n["op_type"], n.get("macs")) for n in part["topology"]["nodes"]] == \
+    assert [(name, text[op], macs) for name, op, macs in
+            zip(graph["name"], graph["op_type"], graph["macs"], strict=True)] == \
         [(n["name"], n["op_type"], n.get("macs")) for n in topology["nodes"]]
-    assert part["topology"]["edges"] == [{"from": e["from"], "to": e["to"]}
-                                         for e in topology["edges"]]
-    assert len(json.dumps(part)) < len(profile.to_json(indent=None))
+    pairs = list(zip(graph["edges"][::2], graph["edges"][1::2], strict=True))
+    assert [(graph["name"][a], graph["name"][b]) for a, b in pairs] == \
+        [(e["from"], e["to"]) for e in topology["edges"]]
+    assert len(json.dumps(view)) < len(json.dumps([profile.layers, topology])) / 2
 
 
 def test_mimebundle_honours_include_and_exclude(profile: Profile) -> None:

@@ -392,6 +392,33 @@ def test_ctrl_c_while_a_farm_call_is_on_its_way_stays_an_interrupt_and_takes_not
         for left in observer.reservations():  # after a failure: the next tests find it idle
             observer.cancel(left.token)
         observer.release("pi-a", holder=observer.identity)
+def test_the_servers_farm_view_shows_holders_the_queue_and_stale_holds_without_tokens(
+        settings: dict[str, Any], observer: Farm, monkeypatch: pytest.MonkeyPatch) -> None:
+    from workbench.server.status import farm_view
+
+    monkeypatch.delenv("LG_COORDINATOR", raising=False)
+    assert farm_view()["configured"] is False
+    monkeypatch.setenv("LG_COORDINATOR", settings["coordinator"])
+    with _client_holding_pi_b(settings):
+        pass  # pi-b is left held by a killed client
+    observer.acquire("pi-a")
+    waiting = observer.reserve({"soc": "bcm2712"})  # both places are taken: it waits
+    try:
+        view = farm_view()
+        assert view["configured"] and view["state"] == "ok"
+        places = {place["name"]: place for place in view["places"]}
+        assert places["pi-a"]["holder"] == observer.identity
+        assert places["pi-a"]["waiting"] == 1
+        assert "outside the queue" in places["pi-a"]["stale"]
+        assert places["pi-b"]["holder"] and "is gone" in places["pi-b"]["stale"]
+        assert [(entry["position"], entry["asks"]) for entry in view["queue"]] == \
+            [(1, {"soc": "bcm2712"})]
+        # reservation tokens stay with their owners
+        assert waiting.token not in json.dumps(view)
+    finally:
+        observer.cancel(waiting.token)
+        observer.release("pi-a")
+        free_stale("pi-b", settings["coordinator"])
 
 
 def test_a_coordinator_killed_while_a_job_waits_gives_a_clear_error(

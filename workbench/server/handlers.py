@@ -10,6 +10,8 @@ GET      ``devices/NAME/status``                     its status (lock holder, qu
 GET      ``devices/NAME/probe``                      its probe (``DeviceInfo.to_dict()``)
 GET      ``devices/NAME/jobs``                       its lock (holder, waiters) and job records
 POST     ``devices/NAME/trust``                      trust its host key: ``{"fingerprint": ...}``
+GET      ``farm``                                    the labgrid farm: places, holders, queue
+POST     ``farm/refresh``                            the same, asked of the coordinator again
 =======  ==========================================  ==========================================
 
 A listed device carries ``checking: true`` while a check of it is under way:
@@ -32,9 +34,10 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
 from workbench import errors
-from workbench.server.status import StatusCache, known_names
+from workbench.server.status import StatusCache, farm_view, known_names
 
 _CACHE_KEY = "workbench_status_cache"
+_FARM_CACHE_KEY = "workbench_farm_cache"
 
 
 class _Handler(APIHandler):
@@ -182,9 +185,36 @@ class TrustHandler(_Handler):
                     "status": await self.cache.status(name, force=True)})
 
 
+class FarmHandler(_Handler):
+    """GET ``farm``: the farm's places with their holders, the queue and stale holds
+    (``{"configured": false}`` without one), at most :data:`MAX_AGE_S` old."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        await self._answer(force=False)
+
+    async def _answer(self, force: bool) -> None:
+        cache: StatusCache = self.settings[_FARM_CACHE_KEY]
+        self.reply(await cache.status("farm", force=force))
+
+
+class FarmRefreshHandler(FarmHandler):
+    """POST ``farm/refresh``: ask the coordinator again."""
+
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        await self._answer(force=True)
+
+
+def _farm(_: str) -> dict[str, Any]:
+    return farm_view()
+
+
 def setup_handlers(web_app: Any) -> None:
     """Add the routes under the server's base URL, with one status cache for all clients."""
     web_app.settings[_CACHE_KEY] = StatusCache()
+    # the farm's status is one more status, cached and shared the same way
+    web_app.settings[_FARM_CACHE_KEY] = StatusCache(workers=1, checker=_farm)
     base = url_path_join(web_app.settings["base_url"], "workbench", "api")
     device = r"devices/(?P<name>[^/]+)"
     web_app.add_handlers(".*$", [
@@ -195,11 +225,14 @@ def setup_handlers(web_app: Any) -> None:
         (url_path_join(base, device, "probe"), ProbeHandler),
         (url_path_join(base, device, "jobs"), JobsHandler),
         (url_path_join(base, device, "trust"), TrustHandler),
+        (url_path_join(base, "farm"), FarmHandler),
+        (url_path_join(base, "farm", "refresh"), FarmRefreshHandler),
     ])
 
 
 def close_handlers(web_app: Any) -> None:
     """Stop the status cache's thread pool (the server is shutting down)."""
-    cache = web_app.settings.get(_CACHE_KEY)
-    if isinstance(cache, StatusCache):
-        cache.close()
+    for key in (_CACHE_KEY, _FARM_CACHE_KEY):
+        cache = web_app.settings.get(key)
+        if isinstance(cache, StatusCache):
+            cache.close()

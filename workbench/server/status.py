@@ -148,6 +148,47 @@ def _place_status(name: str, checked: float) -> dict[str, Any]:
             "since": held.changed}
 
 
+def farm_view() -> dict[str, Any]:
+    """The board farm the server knows, for the sidebar, without holding anything.
+
+    The farm is known when labgrid (the ``farm`` extra) is installed and the
+    server's environment names a coordinator (``LG_COORDINATOR``); otherwise
+    ``{"configured": false}`` with the reason. Known: its places (tags, holder,
+    how many reservations wait for each, a stale hold's reason) and the queue
+    in the coordinator's order, from :func:`~workbench.devices.farm_status`.
+    Reservation tokens are left out: a token is what lets its owner use the
+    reservation, and the sidebar needs none.
+    """
+    import os
+
+    from workbench.devices.farm import coordinator_address, require_labgrid
+    from workbench.devices.farm_status import farm_status
+
+    checked = time.time()
+    if not os.environ.get("LG_COORDINATOR"):
+        return {"configured": False, "checked": checked,
+                "message": "No coordinator is set: start Jupyter with LG_COORDINATOR="
+                           "host:port to see a labgrid farm here"}
+    try:
+        require_labgrid()
+    except errors.FarmNotInstalled as exc:
+        return {"configured": False, "message": str(exc), "checked": checked}
+    address = coordinator_address()
+    try:
+        status = farm_status(address)
+    except errors.WorkbenchError as exc:
+        return {"configured": True, "coordinator": address, "state": "unreachable"
+                if isinstance(exc, errors.CoordinatorUnreachable) else "error",
+                "message": str(exc), "error": exc.to_dict(), "places": [], "queue": [],
+                "checked": checked}
+    places = [{key: value for key, value in place.items() if key != "reservation"}
+              for place in status["places"]]
+    queue = [{key: value for key, value in entry.items() if key != "token"}
+             for entry in status["queue"]]
+    return {"configured": True, "coordinator": status["coordinator"], "state": "ok",
+            "message": None, "places": places, "queue": queue, "checked": checked}
+
+
 def _target_name(info: Any) -> str | None:
     from workbench.jobs.document import detected_target
 

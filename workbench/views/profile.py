@@ -140,45 +140,83 @@ def html_report(profile: Profile) -> str:
             "\n</body></html>\n")
 
 
-#: what the lab extension reads of a layer row and of a graph node (extensions/src/data.ts)
-PAYLOAD_LAYER_KEYS = ("name", "op_type", "kind", "original_nodes", "provider", "share", "macs")
-PAYLOAD_NODE_KEYS = ("name", "op_type", "macs")
+#: the version of the payload's compact ``view`` section (extensions/src/data.ts, expandView)
+VIEW_FORMAT = 2
 
 
-def _payload_layer(layer: dict[str, Any]) -> dict[str, Any]:
-    row = {key: layer[key] for key in PAYLOAD_LAYER_KEYS if key in layer}
-    median = (layer.get("duration_us") or {}).get("median")
-    row["duration_us"] = {"median": median} if median is not None else None
-    return row
+def _significant(value: Any, digits: int = 4) -> Any:
+    """A float to the digits the renderer can show (three), not to seventeen."""
+    return float(f"{value:.{digits}g}") if isinstance(value, float) else value
 
 
-def _payload_topology(topology: Any) -> Any:
-    if not isinstance(topology, dict):
-        return topology
-    return {**topology,
-            "nodes": [{key: node[key] for key in PAYLOAD_NODE_KEYS if key in node}
-                      for node in topology.get("nodes") or []],
-            "edges": [{"from": edge["from"], "to": edge["to"]}
-                      for edge in topology.get("edges") or []]}
+def _compact_view(layers: list[dict[str, Any]], topology: Any) -> dict[str, Any]:
+    """The layer rows and the model graph as columns, which is what the renderer reads.
+
+    Column per field instead of an object per row; repeated strings (op types,
+    kinds, providers) as indices into ``strings``; a layer's original nodes and
+    the graph's edges as indices into ``nodes`` (a node name not in the graph
+    stays a name). A notebook front end copies an output's data several times
+    on the way to the renderer, at a cost that grows with its objects: a
+    1,000-node profile's rows and graph were 7,000 of them, and are now a few
+    dozen arrays.
+    """
+    strings: list[str] = []
+    interned: dict[str, int] = {}
+
+    def intern(value: Any) -> int:
+        if value is None:
+            return -1
+        text = str(value)
+        if text not in interned:
+            interned[text] = len(strings)
+            strings.append(text)
+        return interned[text]
+
+    nodes = None
+    edges: list[int] = []
+    position: dict[str, int] = {}
+    if isinstance(topology, dict):
+        graph_nodes = topology.get("nodes") or []
+        position = {str(node["name"]): i for i, node in enumerate(graph_nodes)}
+        nodes = {"name": [str(node["name"]) for node in graph_nodes],
+                 "op_type": [intern(node.get("op_type")) for node in graph_nodes],
+                 "macs": [node.get("macs") for node in graph_nodes]}
+        for edge in topology.get("edges") or []:
+            start, end = position.get(str(edge["from"])), position.get(str(edge["to"]))
+            if start is not None and end is not None:  # the renderer draws node to node only
+                edges += [start, end]
+    rows = {"name": [layer.get("name") for layer in layers],
+            "op_type": [intern(layer.get("op_type")) for layer in layers],
+            "kind": [intern(layer.get("kind")) for layer in layers],
+            "provider": [intern(layer.get("provider")) for layer in layers],
+            "nodes": [[position.get(str(name), str(name)) for name in
+                       layer.get("original_nodes") or []] for layer in layers],
+            "median_us": [_significant((layer.get("duration_us") or {}).get("median"), 6)
+                          for layer in layers],
+            "share": [_significant(layer.get("share")) for layer in layers],
+            "macs": [layer.get("macs") for layer in layers]}
+    graph = None if nodes is None else {**nodes, "edges": edges,
+                                        "inputs": topology.get("inputs") or [],
+                                        "outputs": topology.get("outputs") or []}
+    return {"format": VIEW_FORMAT, "strings": strings, "layers": rows, "graph": graph}
 
 
 def _json_part(profile: Profile) -> dict[str, Any]:
     """What the lab extension draws: the document, slimmed where it is bulky.
 
-    The raw trace events give way to a compact, bounded timeline of the run;
-    layer rows keep what the renderer shows (the median of the duration
-    statistics, no shapes or bytes) and graph nodes and edges keep their
-    names and MACs. A 1,000-node model's part is then about half the size,
-    and the notebook keeps less. The whole document stays in the Profile
-    (``save``, ``to_json``).
+    The raw trace events give way to a compact, bounded timeline of the run,
+    and the layer rows and the model graph to their compact ``view`` (what
+    the renderer shows of them, as columns). A 1,000-node model's part is
+    then about a third of the size, and the notebook keeps less. The whole
+    document stays in the Profile (``save``, ``to_json``).
     """
     from workbench.profiling.timeline import run_timeline
 
     document = dict(profile.document)
     if isinstance(document.get("trace"), dict):
         document["trace"] = {k: v for k, v in document["trace"].items() if k != "events"}
-    document["layers"] = [_payload_layer(layer) for layer in profile.layers]
-    document["topology"] = _payload_topology(document.get("topology"))
+    document["view"] = _compact_view(profile.layers, document.pop("topology", None))
+    del document["layers"]
     document["timeline"] = run_timeline(profile)
     return document
 

@@ -174,8 +174,13 @@ def test_a_profile_shows_the_interactive_renderer(page: Page, shots: Path) -> No
     expect(output.locator("th", has_text="share of median")).to_have_count(1)
     expect(output).to_contain_text("Time by op type")
     expect(output).to_contain_text("Timeline of profiled run 0")
+    # onnxruntime's model_run in a lane above the seven kernels it holds, not over them
+    lanes = output.locator("canvas.jp-WbProfile-lanes")
+    expect(lanes).to_have_attribute("data-drawn", "8")
+    expect(lanes).to_have_attribute("data-lanes", "2")
     output.scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "profile.png"), full_page=True)
+    output.locator(".jp-WbProfile-timeline").screenshot(path=str(shots / "timeline.png"))
 
 
 def test_a_node_named_like_html_stays_text(page: Page, dialogs: list[str]) -> None:

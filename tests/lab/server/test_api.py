@@ -162,6 +162,16 @@ async def test_the_read_only_endpoints_refuse_writes(jp_fetch: Fetch) -> None:
         assert code == 405, path
 
 
+async def test_without_a_coordinator_the_farm_section_says_how_to_name_one(
+        jp_fetch: Fetch, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LG_COORDINATOR", raising=False)
+    farm = json.loads((await jp_fetch("workbench", "api", "farm")).body)
+    assert farm["configured"] is False and "LG_COORDINATOR" in farm["message"]
+    refreshed = await jp_fetch("workbench", "api", "farm", "refresh", method="POST", body=b"")
+    assert json.loads(refreshed.body)["configured"] is False
+    assert await _refused(jp_fetch, "workbench", "api", "farm", method="POST", body=b"") == 405
+
+
 async def test_the_local_device_is_ready_with_its_runtimes(jp_fetch: Fetch) -> None:
     response = await jp_fetch("workbench", "api", "devices", "local")
     status = json.loads(response.body)["status"]
