@@ -392,6 +392,8 @@ def test_ctrl_c_while_a_farm_call_is_on_its_way_stays_an_interrupt_and_takes_not
         for left in observer.reservations():  # after a failure: the next tests find it idle
             observer.cancel(left.token)
         observer.release("pi-a", holder=observer.identity)
+
+
 def test_the_servers_farm_view_shows_holders_the_queue_and_stale_holds_without_tokens(
         settings: dict[str, Any], observer: Farm, monkeypatch: pytest.MonkeyPatch) -> None:
     from workbench.server.status import farm_view
