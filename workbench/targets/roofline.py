@@ -247,7 +247,11 @@ class _Costing:
         if measured is None:
             return _Layer(max(compute_us, memory_us), compute_us, memory_us, text, "datasheet",
                           DATASHEET_ERROR_PCT)
-        error = math.hypot(CLASS_ERROR_PCT, measured.spread_pct)
+        spread = measured.spread_pct
+        if self.ceilings is not None and not self.ceilings.accepted:
+            # refused (shared cores, or fast runs that drift): its runs' jitter is the honest bar
+            spread = max(spread, measured.run_spread_pct or 0.0)
+        error = math.hypot(CLASS_ERROR_PCT, spread)
         return _Layer(max(compute_us, memory_us), compute_us, memory_us, text, "calibrated",
                       error)
 
