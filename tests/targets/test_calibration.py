@@ -47,8 +47,11 @@ def busy_core() -> Iterator[int]:
     """A busy loop pinned to one core of this process's, for as long as the test runs."""
     core = min(os.sched_getaffinity(0))
     loop = subprocess.Popen([sys.executable, "-c", f"import os\nos.sched_setaffinity(0, {{{core}}})"
-                             "\nwhile True: pass"])
+                             "\nprint('busy', flush=True)\nwhile True: pass"],
+                            stdout=subprocess.PIPE, text=True)
     try:
+        # the calibration must not start before the loop does (a warm agent starts at once)
+        assert loop.stdout is not None and loop.stdout.readline() == "busy\n"
         yield core
     finally:
         loop.kill()

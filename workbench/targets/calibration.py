@@ -32,8 +32,8 @@ layer at its class's ceiling, and the spread widens the estimate's error bar.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from workbench.targets.kernels import CLASSES, COMPUTE_CLASSES, unit
