@@ -168,3 +168,25 @@ def test_a_layer_from_history_holding_little_of_the_work_does_not_set_the_error_
     assert section["layers_error_pct"] == pytest.approx(layers_bar)
     assert section["error_pct"] == pytest.approx(
         max(layers_bar, section["total_ratio"]["error_pct"]))
+
+
+def test_other_models_totals_widen_the_bar_but_do_not_scale_the_total(
+        small: Model, measured: list[Profile]) -> None:
+    # the same profiles, as if another model's: their ratio depends on that model's run length
+    others = []
+    for profile in measured:
+        document = copy.deepcopy(profile.document)
+        document["model"]["name"] = "another-model"
+        others.append(document)
+    seen = Observations.of("local", others)
+    learned = targets.get("raspberry-pi-5").estimate(small, ceilings=quiet_calibration(),
+                                                     observations=seen)
+    gap = learned.document["estimate"]["total_ratio"]
+    assert gap["matched"] == "device" and gap["ratio"] == 1.0 and gap["profiles"] == 3
+    assert learned.latency["median"] == pytest.approx(gap["sum_of_layers_ms"])
+    ratios = [p.latency["median"] * 1e3 / sum(r["duration_us"]["median"] for r in p.layers)
+              for p in measured]
+    # ± percent between each ratio and 1, the farthest of them (3 % at the least)
+    assert gap["error_pct"] == pytest.approx(
+        max(3.0, *(100 * abs(r - 1) / (r + 1) for r in ratios)))
+    assert "profiles of other models" in learned.document["estimate"]["error_source"]

@@ -178,7 +178,7 @@ def calibrate(device: Device | str = "local", *, backend: str = "onnxruntime",
         best: Ceiling | None = None
         for attempt in range(1, attempts + 1):
             found = profile(model, device=device, backend=backend, options=options,
-                            **{"warmup": 5, "runs": "auto", "auto_ci_pct": 1.0,
+                            **{"warmup": 20, "runs": "auto", "auto_ci_pct": 1.0,
                                "time_budget_s": time_budget_s, "profile_runs": 0,
                                "label": model.name, **run})
             profiles.append(found)

@@ -12,9 +12,11 @@ adds work between layers, and on a busy device a whole run is interrupted
 more often than each short layer. Each measured profile also gives that
 **total ratio** (median latency over the sum of its layers' medians); an
 estimate with history scales its total by the device's ratio, taken from the
-same model's profiles when there are some, and widens its error bar by how
-much the ratios disagree. :func:`workbench.history.observations` reads them
-from the history; this module is a pure function of profile documents.
+same model's profiles, and widens its error bar by how much the ratios
+disagree (a model with no profile of its own is not scaled; its bar widens
+by how far other models' totals fell from their layers).
+:func:`workbench.history.observations` reads them from the history; this
+module is a pure function of profile documents.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ SINGLE_OBSERVATION_PCT = 10.0
 FLOOR_PCT = 3.0
 #: the error bar of a class seen once, at other shapes
 CLASS_SINGLE_PCT = 50.0
+#: the error bar of a total-to-layers ratio seen in one profile (a busy device moves it)
+SINGLE_RATIO_PCT = 25.0
 
 
 @dataclass(frozen=True)
@@ -175,16 +179,23 @@ class Observations:
     def total_ratio(self, model: str) -> TotalRatio | None:
         """The ratio of measured total to the sum of layer medians for ``model`` on this device.
 
-        The median over ``model``'s own profiles when there are some, else over
-        every profile's; None when no profile gave one.
+        From ``model``'s own profiles, their median: the estimate's total is
+        scaled by it. Without any, the other models' ratios are not applied
+        (on a busy device they depend on how long a model's runs and layers
+        last) but say how far a total may fall from its layers: ratio 1 with
+        the largest of their distances from 1 as its error. None when no
+        profile gave one.
         """
         own = [r for name, r in self.totals if name == model]
-        ratios = own or [r for _, r in self.totals]
-        if not ratios:
+        if own:
+            error = (SINGLE_RATIO_PCT if len(own) == 1
+                     else max(FLOOR_PCT, _spread(own)))
+            return TotalRatio(statistics.median(own), error, len(own), "model")
+        others = [r for _, r in self.totals]
+        if not others:
             return None
-        error = SINGLE_OBSERVATION_PCT if len(ratios) == 1 else max(FLOOR_PCT, _spread(ratios))
-        return TotalRatio(statistics.median(ratios), error, len(ratios),
-                          "model" if own else "device")
+        away = max(abs(spread_pct(min(r, 1.0), max(r, 1.0))) for r in others)
+        return TotalRatio(1.0, max(FLOOR_PCT, away), len(others), "device")
 
     def summary(self) -> dict[str, Any]:
         """How many observations per class, for the estimate's document."""

@@ -456,7 +456,9 @@ def _total_error(rows: list[dict[str, Any]], observations: Observations | None,
         from_history = sum(r["rate_source"] == "history" for r in rows)
         ratio = ("" if gap is None else
                  f"; total {gap.ratio:.2f}x the sum of its layers, as in {gap.count} profiles of "
-                 f"{'this model' if gap.matched == 'model' else 'the device'}")
+                 "this model" if gap.matched == "model" else
+                 f"; total the sum of its layers ± {gap.error_pct:.0f}%, as far as {gap.count} "
+                 "profiles of other models fell from theirs")
         return error, (f"{from_history} of {len(rows)} layers ({100 * _history_share(rows):.0f}% "
                        f"of the work) from {observations.device}'s history ({used} observations "
                        f"in {observations.profiles} profiles){ratio}")
