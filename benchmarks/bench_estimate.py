@@ -198,7 +198,11 @@ def emulated_shares(board: str, runs: int, profile_runs: int) -> None:
     if not emulator.is_built():
         print("\nemulated board: not built (bash tests/setup.sh builds it); skipped")
         return
-    state = emulator.start(board)
+    try:
+        state = emulator.start(board)
+    except wb.errors.WorkbenchError as exc:
+        print(f"\nemulated board: cannot start here ({exc}); skipped")
+        return
     try:
         device = wb.connect(state["device"])
         model = wb.load_model("zoo:mobilenetv2")
