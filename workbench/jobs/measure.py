@@ -51,22 +51,31 @@ def _percentiles(samples: list[float]) -> tuple[float, float, float]:
     return float(p10), float(p50), float(p90)
 
 
-def _class_ceiling(kernel_class: str, profile: Profile, work: float,
+def _class_ceiling(kernel_class: str, jobs: list[Profile], work: float,
                    attempts: int) -> Ceiling:
-    """The ceiling one calibration job gives: the median of its stretches' ceilings, their
-    spread, and the fast-against-slow spread of its runs."""
+    """The ceiling a class's calibration jobs give: the median of their stretches' ceilings,
+    how far those fall apart, and the fast-against-slow spread of all their runs."""
     import statistics
 
-    from workbench.targets.calibration import Ceiling, block_rates, rates_spread_pct, spread_pct
+    from workbench.targets.calibration import (
+        BLOCKS,
+        Ceiling,
+        block_rates,
+        rates_spread_pct,
+        spread_pct,
+    )
 
-    samples = profile.latency_samples
+    samples = [ms for job in jobs for ms in job.latency_samples]
     fast, median, slow = _percentiles(samples)
-    blocks = block_rates(samples, work)
-    conditions = (profile.document.get("environment") or {}).get("conditions") or {}
+    per_job = max(1, BLOCKS // len(jobs))
+    blocks = tuple(rate for job in jobs for rate in block_rates(job.latency_samples, work,
+                                                                per_job))
 
     def share(key: str) -> float | None:
-        value = conditions.get(key)
-        return float(value) if isinstance(value, (int, float)) else None
+        found = [value for job in jobs for value in [
+            ((job.document.get("environment") or {}).get("conditions") or {}).get(key)]
+            if isinstance(value, (int, float))]
+        return float(max(found)) if found else None
 
     return Ceiling(kernel_class=kernel_class, rate=statistics.median(blocks), fast_ms=fast,
                    median_ms=median, slow_ms=slow, spread_pct=rates_spread_pct(blocks),
@@ -125,10 +134,11 @@ def calibrate(device: Device | str = "local", *, backend: str = "onnxruntime",
     Each class's model (:func:`workbench.targets.calibration.class_model`) runs
     through :func:`workbench.profile` (same agent, backend and options as real
     jobs, no per-layer profiling) with ``runs="auto"`` for at most
-    ``time_budget_s`` seconds. The runs are cut into consecutive stretches;
-    each stretch's ceiling is the rate of its fast runs (10th percentile of
-    latency), the class's ceiling is their median and its spread how far they
-    fall from each other (:mod:`workbench.targets.calibration`). A class whose
+    ``time_budget_s`` seconds in all, split between two jobs. Each job's runs
+    are cut into consecutive stretches; each stretch's ceiling is the rate of
+    its fast runs (10th percentile of latency), the class's ceiling is their
+    median and its spread how far they fall from each other, within a job and
+    between the two (:mod:`workbench.targets.calibration`). A class whose
     spread is wider than ``max_spread_pct``, or whose cores other processes
     shared, is run again, up to ``attempts`` jobs, and the narrowest is kept.
     ``max_others_share`` (default
@@ -145,6 +155,7 @@ def calibrate(device: Device | str = "local", *, backend: str = "onnxruntime",
     from workbench.jobs.handle import profile
     from workbench.models import load_model
     from workbench.targets.calibration import (
+        JOBS_PER_CLASS,
         MAX_OTHERS_SHARE,
         MAX_SPREAD_PCT,
         Calibration,
@@ -177,12 +188,13 @@ def calibrate(device: Device | str = "local", *, backend: str = "onnxruntime",
         work = class_work(kernel_class, model.macs, group_bytes(list(model.nodes), "fp32"))
         best: Ceiling | None = None
         for attempt in range(1, attempts + 1):
-            found = profile(model, device=device, backend=backend, options=options,
+            jobs = [profile(model, device=device, backend=backend, options=options,
                             **{"warmup": 20, "runs": "auto", "auto_ci_pct": 1.0,
-                               "time_budget_s": time_budget_s, "profile_runs": 0,
-                               "label": model.name, **run})
-            profiles.append(found)
-            ceiling = _class_ceiling(kernel_class, found, work, attempt)
+                               "time_budget_s": time_budget_s / JOBS_PER_CLASS,
+                               "profile_runs": 0, "label": model.name, **run})
+                    for _ in range(JOBS_PER_CLASS)]
+            profiles += jobs
+            ceiling = _class_ceiling(kernel_class, jobs, work, attempt)
             if best is None or _worse(best, ceiling, most):
                 best = ceiling
             if best.spread_pct <= limit and not _shared(best, most):

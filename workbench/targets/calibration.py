@@ -8,9 +8,10 @@ max pooling (``pooling``). :func:`workbench.jobs.calibrate` runs each through
 the normal job path and keeps, per class:
 
 * the **ceiling**: the rate of the fast runs, as a ceiling is the best the
-  device reaches, not a typical noisy run. The job's runs are cut into
-  :data:`BLOCKS` consecutive stretches, each stretch gives its own ceiling
-  (the rate of its 10th-percentile run), and the ceiling is their median;
+  device reaches, not a typical noisy run. The class runs as
+  :data:`JOBS_PER_CLASS` jobs, their runs are cut into :data:`BLOCKS`
+  consecutive stretches in all, each stretch gives its own ceiling (the rate
+  of its 10th-percentile run), and the ceiling is their median;
 * its **spread**: how far those stretches' ceilings fall from each other, as
   a ± percentage of their midpoint. It says whether the ceiling reproduces;
   the spread between the fast and slow runs (``run_spread_pct``, 10th against
@@ -45,8 +46,11 @@ if TYPE_CHECKING:
 MAX_SPREAD_PCT = 15.0
 #: the largest share of the cores a calibration ran on that other processes may take
 MAX_OTHERS_SHARE = 0.25
-#: how many consecutive stretches a calibration job's runs are cut into, each with its ceiling
+#: how many stretches a class's runs are cut into, each with its ceiling
 BLOCKS = 4
+#: how many jobs a class's runs are split between (the stretches are shared out among them),
+#: so the spread sees what differs between separate jobs too, as calibrations in a row do
+JOBS_PER_CLASS = 2
 
 
 @dataclass(frozen=True)
