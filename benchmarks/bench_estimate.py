@@ -1,11 +1,19 @@
 """How close and how reproducible are estimates? This machine, over repeated runs.
 
     python benchmarks/bench_estimate.py [--models mobilenetv2 resnet18 resnet50]
-                                        [--repeats 5] [--calibrations 3] [--runs 30]
+                                        [--repeats 5] [--calibrations 3] [--runs 20]
+                                        [--quick] [--no-emulated]
+
+``--quick`` is a look in about two minutes: two repeats, shorter calibrations,
+fewer runs, MobileNetV2 alone on the emulated board with one run less.
 
 Part 1, calibration: ``--calibrations`` calibrations in a row, each class's
 ceiling and the spread between them (± half the range over the midpoint),
-with the load and other processes' CPU share each was taken under.
+with each calibration's own spread (between the stretches of its runs) and
+its runs' jitter (fast against slow runs), the load and the share of its
+cores other processes took. The GEMM class is also calibrated on one thread
+pinned to one core beside it, to tell the kernel's variation from that of
+the second core's availability.
 
 Part 2, estimates: ``--repeats`` times, calibrate, then per model profile it
 with onnxruntime and compare four estimates of it with the measurement:
@@ -23,8 +31,20 @@ with onnxruntime and compare four estimates of it with the measurement:
 Each row gives the median over repeats and the [min, max] of: the ratio
 estimate / measured of the total, the median per-layer |error|, the rank
 correlation (Spearman) of per-layer times, and how often the measured total
-fell inside the estimate's error bar. The history is a temporary folder, so
-the user's is neither read nor written.
+fell inside the estimate's error bar. Then the goal table: per model and
+estimate, in how many repeats each goal held (total within ±15 %, median
+per-layer error at most 15 %, Spearman at least 0.9), met when all did.
+
+Part 3, the emulated board's layer shares (unless ``--no-emulated``): the
+emulated Raspberry Pi 5 (its root prebuilt under WORKBENCH_EMULATOR_DIR, a
+board of this script's own) profiles MobileNetV2 twice with a few runs; the
+estimate's per-layer shares (the board's datasheet figures, and with the
+first profile as history for the second) are compared with the measured
+ones: median per-layer |error| of the shares and Spearman. Emulated times
+are qemu's, not a board's, so only shares are compared; calibrating under
+qemu is left out (minutes per kernel class).
+
+The history is a temporary folder, so the user's is neither read nor written.
 """
 
 from __future__ import annotations
@@ -35,6 +55,7 @@ import os
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -75,9 +96,14 @@ def figures(estimate: Any, measured: Any) -> dict[str, float]:
     found = compare_estimate(estimate, measured)
     table = found.table.dropna(subset=["measured_us", "estimate_us"])
     errors = [abs(v) for v in table["error_pct"]]
+    measured_us, estimate_us = list(table["measured_us"]), list(table["estimate_us"])
+    # shares of the matched layers' sum: what survives emulation, where times do not
+    share_errors = [abs((e / sum(estimate_us)) / (m / sum(measured_us)) - 1) * 100
+                    for m, e in zip(measured_us, estimate_us, strict=True) if m > 0]
     return {"ratio": found.overall["ratio"],
             "layer_error": statistics.median(errors) if errors else math.nan,
-            "rho": spearman(list(table["measured_us"]), list(table["estimate_us"])),
+            "share_error": statistics.median(share_errors) if share_errors else math.nan,
+            "rho": spearman(measured_us, estimate_us),
             "inside": float(bool(found.within)),
             "bar": found.overall.get("error_bar_pct", math.nan)}
 
@@ -96,21 +122,111 @@ def calibrations_in_a_row(count: int, budget: float) -> None:
     from workbench.jobs import calibrate
     from workbench.targets.kernels import CLASSES
 
-    found = []
+    found, single = [], []
+    last_core = max(os.sched_getaffinity(0))
     for _ in range(count):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             found.append(calibrate("local", time_budget_s=budget, store=False))
+            single.append(calibrate("local", classes=["gemm"], time_budget_s=budget,
+                                    store=False, cores=[last_core],
+                                    options={"intra_op_threads": 1}))
         c = found[-1]
         print(f"calibration: accepted={c.accepted} spread ±{c.spread_pct:.1f}% load "
               f"{c.conditions.get('loadavg_1m')} others' CPU share "
-              f"{c.conditions.get('others_cpu_share')}: "
-              + ", ".join(str(x) for x in c.ceilings.values()))
-    print("\n| class | ceilings in a row | spread between them |\n| --- | --- | --- |")
-    for name in CLASSES:
-        rates = [c.ceilings[name].rate for c in found]
-        print(f"| {name} | {', '.join(f'{r:.1f}' for r in rates)} "
-              f"{found[0].ceilings[name].unit} | ±{spread(rates):.1f}% |")
+              f"{c.conditions.get('others_cpu_share')}, of the cores used "
+              f"{c.conditions.get('others_share_of_cores_used')}: "
+              + ", ".join(f"{x} (runs ±{x.run_spread_pct or math.nan:.0f}%)"
+                          for x in c.ceilings.values()), flush=True)
+    print("\n| class | ceilings in a row | spread between them | each one's spread "
+          "(stretches) | each one's run jitter (p10 vs p90) |\n| --- | --- | --- | --- | --- |")
+    rows = [(name, [c.ceilings[name] for c in found]) for name in CLASSES]
+    rows.append(("gemm, 1 thread on one core", [c.ceilings["gemm"] for c in single]))
+    for name, ceilings in rows:
+        rates = [c.rate for c in ceilings]
+        print(f"| {name} | {', '.join(f'{r:.1f}' for r in rates)} {ceilings[0].unit} | "
+              f"±{spread(rates):.1f}% | "
+              f"{', '.join(f'±{c.spread_pct:.1f}%' for c in ceilings)} | "
+              f"{', '.join(f'±{c.run_spread_pct or math.nan:.0f}%' for c in ceilings)} |")
+    print(f"accepted: {sum(c.accepted for c in found)}/{len(found)}")
+
+
+GOALS = (("total within ±15 %", lambda r: abs(r["ratio"] - 1) <= 0.15),
+         ("median per-layer error ≤ 15 %", lambda r: r["layer_error"] <= 15),
+         ("Spearman ≥ 0.9", lambda r: r["rho"] >= 0.9))
+
+
+def goal_table(results: dict[tuple[str, str], list[dict[str, float]]],
+               models: list[str]) -> None:
+    print("\nGoal: each held in every repeat (repeats where it held / repeats)\n")
+    print("| model | estimate | " + " | ".join(g for g, _ in GOALS) + " | goal |")
+    print("| --- | --- | " + " | ".join("---" for _ in GOALS) + " | --- |")
+    for name in models:
+        for variant in VARIANTS:
+            rows = results.get((name, variant), [])
+            if not rows:
+                continue
+            held = [sum(bool(test(r)) for r in rows) for _, test in GOALS]
+            cells = " | ".join(f"{h}/{len(rows)}" for h in held)
+            met = "met" if all(h == len(rows) for h in held) else "missed"
+            print(f"| {name} | {variant} | {cells} | {met} |")
+
+
+def private_emulator_dir() -> None:
+    """Point WORKBENCH_EMULATOR_DIR at a folder of this run's own, sharing the prebuilt root.
+
+    Its board's state and log stay there, so starting and stopping it never
+    touches a board someone else started from the shared folder.
+    """
+    from workbench import emulator
+
+    shared = emulator.emulator_dir()
+    mine = Path(tempfile.mkdtemp(prefix="bench-estimate-emulator-"))
+    for name in ("rootfs", "keys", "qemu-user", "build.json"):
+        if (shared / name).exists():
+            (mine / name).symlink_to(shared / name)
+    os.environ["WORKBENCH_EMULATOR_DIR"] = str(mine)
+
+
+def emulated_shares(board: str, runs: int, profile_runs: int) -> None:
+    import workbench as wb
+    from workbench import emulator, history
+    from workbench.targets import get
+    from workbench.targets.observations import Observations
+
+    private_emulator_dir()
+    if not emulator.is_built():
+        print("\nemulated board: not built (bash tests/setup.sh builds it); skipped")
+        return
+    try:
+        state = emulator.start(board)
+    except wb.errors.WorkbenchError as exc:
+        print(f"\nemulated board: cannot start here ({exc}); skipped")
+        return
+    try:
+        device = wb.connect(state["device"])
+        model = wb.load_model("zoo:mobilenetv2")
+        settings = {"warmup": 1, "runs": runs, "profile_runs": profile_runs}
+        first = wb.profile(model, device=device, **settings)
+        second = wb.profile(model, device=device, **settings)
+        history.wait_saved()
+        target = get(board)
+        # the first profile is the history of the second (its own is what is predicted)
+        seen = Observations.of(first.device_name, [first.document])
+        rows = {"datasheet": [figures(target.estimate(model), p) for p in (first, second)],
+                "same model": [figures(target.estimate(model, observations=seen), second)]}
+        print(f"\nemulated {board} (qemu-user), MobileNetV2, {runs} timed and "
+              f"{profile_runs} profiled runs per profile; load {load_now():.2f}")
+        print("\n| model | estimate | profiles | median per-layer share error % | "
+              "Spearman of layer times | median per-layer time error % |")
+        print("| --- | --- | --- | --- | --- | --- |")
+        for variant, found in rows.items():
+            print(f"| mobilenetv2 (emulated) | {variant} | {len(found)} | "
+                  f"{span([r['share_error'] for r in found], 0)} | "
+                  f"{span([r['rho'] for r in found])} | "
+                  f"{span([r['layer_error'] for r in found], 0)} |")
+    finally:
+        emulator.stop(board)
 
 
 def main() -> None:
@@ -118,13 +234,24 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["mobilenetv2", "resnet18", "resnet50"])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--calibrations", type=int, default=3)
-    parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--budget", type=float, default=2.0,
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--profile-runs", type=int, default=10)
+    parser.add_argument("--budget", type=float, default=1.0,
                         help="seconds of timed runs per calibration class")
     parser.add_argument("--board", default="aws-graviton3",
                         help="catalog board whose structure is used; its peaks are replaced")
+    parser.add_argument("--quick", action="store_true",
+                        help="two repeats, two calibrations in a row, fewer runs")
+    parser.add_argument("--no-emulated", action="store_true",
+                        help="leave out the emulated board's layer shares")
+    parser.add_argument("--emulated-runs", type=int, default=3)
     args = parser.parse_args()
+    if args.quick:
+        args.repeats, args.calibrations = min(args.repeats, 2), min(args.calibrations, 2)
+        args.runs, args.profile_runs, args.budget = 10, 5, 0.5
+        args.emulated_runs = 2
     os.environ["WORKBENCH_DATA_DIR"] = tempfile.mkdtemp(prefix="bench-estimate-")
+    started = time.monotonic()
 
     import warnings
 
@@ -151,7 +278,8 @@ def main() -> None:
         measured = {}
         for name, model in models.items():
             loads.append(load_now())
-            measured[name] = wb.profile(model, runs=args.runs, profile_runs=10)
+            measured[name] = wb.profile(model, runs=args.runs,
+                                        profile_runs=args.profile_runs)
         history.wait_saved()
         for name, model in models.items():
             others = history.observations("local", exclude_model=name)
@@ -187,6 +315,10 @@ def main() -> None:
                   f"{span([r['rho'] for r in rows])} | "
                   f"{sum(r['inside'] for r in rows):.0f}/{len(rows)} | "
                   f"{span([r['bar'] for r in rows], 0)} |")
+    goal_table(results, args.models)
+    if not args.no_emulated:
+        emulated_shares("raspberry-pi-5", args.emulated_runs, args.emulated_runs)
+    print(f"\n{time.monotonic() - started:.0f} s in all; load after: {load_now():.2f}")
 
 
 if __name__ == "__main__":

@@ -81,12 +81,28 @@ def _throttle_count(sysfs: Sysfs) -> Optional[int]:
     return sum(counts) if counts else None
 
 
+def _busy(fields: List[str]) -> Optional[int]:
+    values = [int(v) for v in fields if v.isdigit()]
+    return sum(values[:3]) + sum(values[5:8]) if len(values) >= 8 else None  # busy time
+
+
 def _cpu_jiffies(sysfs: Sysfs) -> Optional[int]:
     line = (sysfs.text("proc/stat") or "").split("\n", 1)[0].split()
     if not line or line[0] != "cpu":
         return None
-    values = [int(v) for v in line[1:] if v.isdigit()]
-    return sum(values[:3]) + sum(values[5:8]) if len(values) >= 8 else None  # busy time
+    return _busy(line[1:])
+
+
+def _per_cpu_jiffies(sysfs: Sysfs) -> Dict[int, int]:
+    """Busy jiffies of each CPU (the cpuN lines of /proc/stat)."""
+    found = {}
+    for line in (sysfs.text("proc/stat") or "").splitlines():
+        fields = line.split()
+        if fields and fields[0].startswith("cpu") and fields[0][3:].isdigit():
+            busy = _busy(fields[1:])
+            if busy is not None:
+                found[int(fields[0][3:])] = busy
+    return found
 
 
 def _own_jiffies() -> Optional[int]:
@@ -108,6 +124,7 @@ def snapshot(sysfs: Sysfs) -> Dict[str, Any]:
         "throttle_count": _throttle_count(sysfs),
         "loadavg_1m": float(load[0]) if load else None,
         "busy_jiffies": _cpu_jiffies(sysfs),
+        "busy_per_cpu": _per_cpu_jiffies(sysfs),
         "own_jiffies": _own_jiffies(),
     }
 
@@ -150,6 +167,7 @@ class Sampler:
         temps = [max(r["thermal_c"].values()) for r in readings if r["thermal_c"]]
         throttles = [r["throttle_count"] for r in readings if r["throttle_count"] is not None]
         others = self._others_share(len(cores))
+        on_cores = self._others_share_on(cores)
         warnings = []
         for name, reading in frequencies.items():
             used = set(reading["cpus"]) & set(cores)
@@ -170,6 +188,7 @@ class Sampler:
                 "loadavg_1m": {"before": self.before["loadavg_1m"],
                                "after": self.after["loadavg_1m"]},
                 "other_processes_cpu_share": others,
+                "other_processes_share_of_cores_used": on_cores,
                 "samples": len(self.samples), "sample_hz": 1.0 / self.interval,
                 "warnings": warnings}
 
@@ -182,6 +201,20 @@ class Sampler:
         elapsed = max(end["time"] - start["time"], 1e-3) * ticks * (os.cpu_count() or 1)
         others = (end["busy_jiffies"] - start["busy_jiffies"]) - (
             end["own_jiffies"] - start["own_jiffies"])
+        return max(0.0, min(1.0, others / elapsed))
+
+    def _others_share_on(self, cores: List[int]) -> Optional[float]:
+        """Other processes' share of the cores the job ran on (its own threads run only there)."""
+        start, end = self.before, self.after
+        if not cores or start["own_jiffies"] is None or end["own_jiffies"] is None:
+            return None
+        before, after = start["busy_per_cpu"], end["busy_per_cpu"]
+        if not all(c in before and c in after for c in cores):
+            return None
+        ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        elapsed = max(end["time"] - start["time"], 1e-3) * ticks * len(cores)
+        busy = sum(after[c] - before[c] for c in cores)
+        others = busy - (end["own_jiffies"] - start["own_jiffies"])
         return max(0.0, min(1.0, others / elapsed))
 
 

@@ -51,18 +51,50 @@ def _percentiles(samples: list[float]) -> tuple[float, float, float]:
     return float(p10), float(p50), float(p90)
 
 
-def _class_ceiling(kernel_class: str, profile: Profile, work: float,
+def _class_ceiling(kernel_class: str, jobs: list[Profile], work: float,
                    attempts: int) -> Ceiling:
-    """The ceiling one calibration job gives: the rate of its fast runs, and their spread."""
-    from workbench.targets.calibration import Ceiling, spread_pct
+    """The ceiling a class's calibration jobs give: the median of their stretches' ceilings,
+    how far those fall apart, and the fast-against-slow spread of all their runs."""
+    import statistics
 
-    fast, median, slow = _percentiles(profile.latency_samples)
-    share = ((profile.document.get("environment") or {}).get("conditions") or {}).get(
-        "other_processes_cpu_share")
-    return Ceiling(kernel_class=kernel_class, rate=work / (fast * 1e6), fast_ms=fast,
-                   median_ms=median, slow_ms=slow, spread_pct=spread_pct(fast, slow),
-                   runs=len(profile.latency_samples), attempts=attempts,
-                   others_cpu_share=float(share) if isinstance(share, (int, float)) else None)
+    from workbench.targets.calibration import (
+        BLOCKS,
+        Ceiling,
+        block_rates,
+        rates_spread_pct,
+        spread_pct,
+    )
+
+    samples = [ms for job in jobs for ms in job.latency_samples]
+    fast, median, slow = _percentiles(samples)
+    per_job = max(1, BLOCKS // len(jobs))
+    blocks = tuple(rate for job in jobs for rate in block_rates(job.latency_samples, work,
+                                                                per_job))
+
+    def share(key: str) -> float | None:
+        found = [value for job in jobs for value in [
+            ((job.document.get("environment") or {}).get("conditions") or {}).get(key)]
+            if isinstance(value, (int, float))]
+        return float(max(found)) if found else None
+
+    return Ceiling(kernel_class=kernel_class, rate=statistics.median(blocks), fast_ms=fast,
+                   median_ms=median, slow_ms=slow, spread_pct=rates_spread_pct(blocks),
+                   runs=len(samples), attempts=attempts,
+                   others_cpu_share=share("other_processes_cpu_share"),
+                   run_spread_pct=spread_pct(fast, slow), block_rates=blocks,
+                   others_share_on_cores=share("other_processes_share_of_cores_used"))
+
+
+def _shared(ceiling: Ceiling, most: float) -> bool:
+    """Whether other processes took more than ``most`` of the cores the ceiling's job ran on."""
+    share = ceiling.others_share_on_cores
+    return share is not None and share > most
+
+
+def _worse(kept: Ceiling, new: Ceiling, most: float) -> bool:
+    """Whether ``new`` is a better ceiling to keep than ``kept``: unshared cores first, then
+    the narrower spread."""
+    return (_shared(kept, most), kept.spread_pct) > (_shared(new, most), new.spread_pct)
 
 
 def _conditions(profiles: list[Profile]) -> dict[str, Any]:
@@ -82,8 +114,12 @@ def _conditions(profiles: list[Profile]) -> dict[str, Any]:
         for policy in (conditions.get("frequency") or {}).values():
             khz += [v for k, v in policy.items() if k.endswith("_seen_khz")
                     and isinstance(v, (int, float))]
+    on_cores = [v for v in (((p.document.get("environment") or {}).get("conditions") or {})
+                            .get("other_processes_share_of_cores_used") for p in profiles)
+                if isinstance(v, (int, float))]
     return {"cores_used": cores, "loadavg_1m": max(loads, default=None),
             "others_cpu_share": max(shares, default=None),
+            "others_share_of_cores_used": max(on_cores, default=None),
             "frequency_khz": [min(khz), max(khz)] if khz else None}
 
 
@@ -91,17 +127,24 @@ def calibrate(device: Device | str = "local", *, backend: str = "onnxruntime",
               options: dict[str, Any] | None = None,
               classes: tuple[str, ...] | list[str] | None = None, attempts: int = 2,
               time_budget_s: float = 1.0, max_spread_pct: float | None = None,
-              store: bool = True, **run: Any) -> Calibration:
+              max_others_share: float | None = None, store: bool = True,
+              **run: Any) -> Calibration:
     """Measure the device's ceiling per kernel class, and keep it when it reproduces.
 
     Each class's model (:func:`workbench.targets.calibration.class_model`) runs
     through :func:`workbench.profile` (same agent, backend and options as real
     jobs, no per-layer profiling) with ``runs="auto"`` for at most
-    ``time_budget_s`` seconds. Its ceiling is the rate of the fast runs (10th
-    percentile of latency) and its spread how far the slow runs (90th) fall
-    from them. A class whose spread is wider than ``max_spread_pct`` is run
-    again, up to ``attempts`` jobs, and the narrowest is kept. ``run`` takes
-    run settings such as ``cores=[2]`` or ``cluster``.
+    ``time_budget_s`` seconds in all, split between two jobs. Each job's runs
+    are cut into consecutive stretches; each stretch's ceiling is the rate of
+    its fast runs (10th percentile of latency), the class's ceiling is their
+    median and its spread how far they fall from each other, within a job and
+    between the two (:mod:`workbench.targets.calibration`). A class whose
+    spread is wider than ``max_spread_pct``, or whose cores other processes
+    shared, is run again, up to ``attempts`` jobs, and the narrowest is kept.
+    ``max_others_share`` (default
+    :data:`~workbench.targets.calibration.MAX_OTHERS_SHARE`) is the share of
+    those cores other processes may take. ``run`` takes run settings such as
+    ``cores=[2]`` or ``cluster``.
 
     An accepted calibration is kept as the device's (:func:`stored_calibration`)
     when ``store``; one whose spread stays too wide is returned with a
@@ -111,14 +154,26 @@ def calibrate(device: Device | str = "local", *, backend: str = "onnxruntime",
 
     from workbench.jobs.handle import profile
     from workbench.models import load_model
-    from workbench.targets.calibration import MAX_SPREAD_PCT, Calibration, class_model, class_work
+    from workbench.targets.calibration import (
+        JOBS_PER_CLASS,
+        MAX_OTHERS_SHARE,
+        MAX_SPREAD_PCT,
+        Calibration,
+        class_model,
+        class_work,
+    )
     from workbench.targets.kernels import CLASSES
     from workbench.targets.roofline import group_bytes
 
     limit = MAX_SPREAD_PCT if max_spread_pct is None else float(max_spread_pct)
+    most = MAX_OTHERS_SHARE if max_others_share is None else float(max_others_share)
     if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
         raise errors.InvalidOptionValue(f"attempts={attempts!r} is not a whole number >= 1",
                                         where="calibrate", hint="Give attempts=2, the default")
+    if not 0.0 <= most <= 1.0:
+        raise errors.InvalidOptionValue(
+            f"max_others_share={max_others_share!r} is not a share between 0 and 1",
+            where="calibrate", hint=f"Leave it out for the default ({MAX_OTHERS_SHARE:g})")
     chosen = tuple(classes or CLASSES)
     unknown = [c for c in chosen if c not in CLASSES]
     if unknown:
@@ -133,15 +188,16 @@ def calibrate(device: Device | str = "local", *, backend: str = "onnxruntime",
         work = class_work(kernel_class, model.macs, group_bytes(list(model.nodes), "fp32"))
         best: Ceiling | None = None
         for attempt in range(1, attempts + 1):
-            found = profile(model, device=device, backend=backend, options=options,
-                            **{"warmup": 5, "runs": "auto", "auto_ci_pct": 1.0,
-                               "time_budget_s": time_budget_s, "profile_runs": 0,
-                               "label": model.name, **run})
-            profiles.append(found)
-            ceiling = _class_ceiling(kernel_class, found, work, attempt)
-            if best is None or ceiling.spread_pct < best.spread_pct:
+            jobs = [profile(model, device=device, backend=backend, options=options,
+                            **{"warmup": 20, "runs": "auto", "auto_ci_pct": 1.0,
+                               "time_budget_s": time_budget_s / JOBS_PER_CLASS,
+                               "profile_runs": 0, "label": model.name, **run})
+                    for _ in range(JOBS_PER_CLASS)]
+            profiles += jobs
+            ceiling = _class_ceiling(kernel_class, jobs, work, attempt)
+            if best is None or _worse(best, ceiling, most):
                 best = ceiling
-            if best.spread_pct <= limit:
+            if best.spread_pct <= limit and not _shared(best, most):
                 break
         assert best is not None  # attempts >= 1
         ceilings[kernel_class] = best
@@ -152,7 +208,7 @@ def calibrate(device: Device | str = "local", *, backend: str = "onnxruntime",
         threads=threads if isinstance(threads, int) and threads > 0 else (
             len(used) if used else None),
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        conditions=_conditions(profiles), max_spread_pct=limit)
+        conditions=_conditions(profiles), max_spread_pct=limit, max_others_share=most)
     if not calibration.accepted:
         warnings.warn(f"The calibration of {calibration.device} is not kept as its ceilings: "
                       f"{calibration.reason()}. Stop what else runs there, or pin it to a "

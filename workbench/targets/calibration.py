@@ -7,16 +7,25 @@ depthwise convolution (``depthwise``), an Add (``elementwise``) and a 3×3
 max pooling (``pooling``). :func:`workbench.jobs.calibrate` runs each through
 the normal job path and keeps, per class:
 
-* the **ceiling**: the rate of a fast run (the 10th percentile of latency), as
-  a ceiling is the best the device reaches, not a typical noisy run;
-* its **spread**: how far the slow runs (90th percentile) fall from the fast
-  ones, as a ± percentage of their midpoint. A quiet core gives a few
-  percent; another process on the same core gives tens of percent;
-* the **conditions** the job recorded: load, other processes' CPU share,
-  frequencies seen.
+* the **ceiling**: the rate of the fast runs, as a ceiling is the best the
+  device reaches, not a typical noisy run. The class runs as
+  :data:`JOBS_PER_CLASS` jobs, their runs are cut into :data:`BLOCKS`
+  consecutive stretches in all, each stretch gives its own ceiling (the rate
+  of its 10th-percentile run), and the ceiling is their median;
+* its **spread**: how far those stretches' ceilings fall from each other, as
+  a ± percentage of their midpoint. It says whether the ceiling reproduces;
+  the spread between the fast and slow runs (``run_spread_pct``, 10th against
+  90th percentile) is kept as information: on a virtual machine it measures
+  the host's jitter, tens of percent even when nothing else runs, while the
+  fast runs' rate stays put;
+* the **conditions** the job recorded: load, other processes' CPU share on
+  the whole device and on the cores the job ran on, frequencies seen.
 
-A calibration whose spread is wider than :data:`MAX_SPREAD_PCT` is not
-``accepted``: it is returned with a warning but not kept as the device's
+A calibration is not ``accepted`` when a class's spread is wider than
+:data:`MAX_SPREAD_PCT`, or when other processes took more than
+:data:`MAX_OTHERS_SHARE` of the cores it ran on (a busy loop sharing the core
+leaves the fast runs fast, yet the jobs the estimate stands for would be
+slowed): it is returned with a warning but not kept as the device's
 calibration. ``target.estimate(model, ceilings=calibration)`` costs each
 layer at its class's ceiling, and the spread widens the estimate's error bar.
 """
@@ -24,6 +33,7 @@ layer at its class's ceiling, and the spread widens the estimate's error bar.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +44,13 @@ if TYPE_CHECKING:
 
 #: the widest spread (± % of a class's rate) a calibration may have and still be kept
 MAX_SPREAD_PCT = 15.0
+#: the largest share of the cores a calibration ran on that other processes may take
+MAX_OTHERS_SHARE = 0.25
+#: how many stretches a class's runs are cut into, each with its ceiling
+BLOCKS = 4
+#: how many jobs a class's runs are split between (the stretches are shared out among them),
+#: so the spread sees what differs between separate jobs too, as calibrations in a row do
+JOBS_PER_CLASS = 2
 
 
 @dataclass(frozen=True)
@@ -41,20 +58,27 @@ class Ceiling:
     """The measured ceiling of one kernel class: its rate, the runs it came from, its spread."""
 
     kernel_class: str
-    #: GFLOP/s for a compute class, GB/s for a memory-bound one (see :attr:`unit`)
+    #: GFLOP/s for a compute class, GB/s for a memory-bound one (see :attr:`unit`): the
+    #: median of the stretches' ceilings
     rate: float
-    #: the 10th percentile of the latency (the fast runs the rate is taken from), ms
+    #: the 10th percentile of the latency over all runs, ms
     fast_ms: float
     median_ms: float
     #: the 90th percentile of the latency, ms
     slow_ms: float
-    #: ± percent: (slow - fast) / (slow + fast)
+    #: ± percent between the stretches' ceilings (how reproducible the ceiling is)
     spread_pct: float
     runs: int
     #: how many jobs it took to get a spread within the limit (or the last one tried)
     attempts: int = 1
     #: other processes' share of the CPU during the job (None where unreadable)
     others_cpu_share: float | None = None
+    #: ± percent between the fast and the slow runs (10th vs 90th percentile): run jitter
+    run_spread_pct: float | None = None
+    #: each stretch's ceiling, in run order
+    block_rates: tuple[float, ...] = ()
+    #: other processes' share of the cores the job ran on (None where unreadable)
+    others_share_on_cores: float | None = None
 
     @property
     def unit(self) -> str:
@@ -71,6 +95,27 @@ def spread_pct(fast_ms: float, slow_ms: float) -> float:
     return 100.0 * (slow_ms - fast_ms) / total if total > 0 else math.inf
 
 
+def block_rates(samples_ms: Sequence[float], work: float,
+                blocks: int = BLOCKS) -> tuple[float, ...]:
+    """The ceiling of each of ``blocks`` consecutive stretches of runs, in run order.
+
+    A stretch's ceiling is ``work`` (FLOPs or bytes) over its 10th-percentile
+    run time. Fewer than ``2 * blocks`` runs give one stretch.
+    """
+    import numpy as np
+
+    samples = np.asarray(samples_ms, dtype=float)
+    count = blocks if len(samples) >= 2 * blocks else 1
+    fast = [float(np.percentile(part, 10)) for part in np.array_split(samples, count)
+            if len(part)]
+    return tuple(work / (ms * 1e6) if ms > 0 else math.inf for ms in fast)
+
+
+def rates_spread_pct(rates: Sequence[float]) -> float:
+    """± percent between the lowest and highest of ``rates``; 0 for a single one."""
+    return spread_pct(min(rates), max(rates)) if rates else math.inf
+
+
 @dataclass(frozen=True)
 class Calibration:
     """A device's ceilings per kernel class, their spread, and the conditions they were taken in."""
@@ -82,6 +127,7 @@ class Calibration:
     #: cores used, load average, other processes' CPU share, frequencies seen
     conditions: dict[str, Any] = field(default_factory=dict)
     max_spread_pct: float = MAX_SPREAD_PCT
+    max_others_share: float = MAX_OTHERS_SHARE
 
     @property
     def spread_pct(self) -> float:
@@ -89,9 +135,19 @@ class Calibration:
         return max((c.spread_pct for c in self.ceilings.values()), default=math.inf)
 
     @property
+    def others_share(self) -> float | None:
+        """The largest share of the cores used that other processes took in any job."""
+        shares = [c.others_share_on_cores for c in self.ceilings.values()
+                  if c.others_share_on_cores is not None]
+        return max(shares, default=None)
+
+    @property
     def accepted(self) -> bool:
-        """Whether every class's spread is within :attr:`max_spread_pct` (only then is it kept)."""
-        return bool(self.ceilings) and self.spread_pct <= self.max_spread_pct
+        """Whether every class's spread is within :attr:`max_spread_pct` and the cores it ran
+        on were its own (only then is it kept)."""
+        share = self.others_share
+        return (bool(self.ceilings) and self.spread_pct <= self.max_spread_pct
+                and (share is None or share <= self.max_others_share))
 
     @property
     def gflops(self) -> float:
@@ -112,11 +168,17 @@ class Calibration:
         if self.accepted:
             return ""
         wide = [str(c) for c in self.ceilings.values() if c.spread_pct > self.max_spread_pct]
-        share = self.conditions.get("others_cpu_share")
-        busy = (f"; other processes took {100 * share:.0f}% of the CPU"
-                if isinstance(share, (int, float)) and share > 0.05 else "")
-        return (f"the spread of {', '.join(wide) or 'no class'} is wider than "
-                f"±{self.max_spread_pct:g}%{busy}")
+        reasons = [f"the spread of {', '.join(wide)} is wider than ±{self.max_spread_pct:g}%"
+                   ] if wide else []
+        share = self.others_share
+        if share is not None and share > self.max_others_share:
+            reasons.append(f"other processes took {100 * share:.0f}% of the cores it ran on "
+                           f"(at most {100 * self.max_others_share:.0f}%)")
+        else:
+            machine = self.conditions.get("others_cpu_share")
+            if wide and isinstance(machine, (int, float)) and machine > 0.05:
+                reasons.append(f"other processes took {100 * machine:.0f}% of the CPU")
+        return "; ".join(reasons) or "no kernel class was measured"
 
     def to_dict(self) -> dict[str, Any]:
         """The calibration as plain data (it goes into the estimate's document)."""
@@ -129,10 +191,12 @@ class Calibration:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Calibration:
         """The calibration :meth:`to_dict` wrote (KeyError/TypeError/ValueError when it is not)."""
-        ceilings = {str(name): Ceiling(**value) for name, value in data["ceilings"].items()}
+        ceilings = {str(name): Ceiling(**dict(value, block_rates=tuple(
+            value.get("block_rates") or ()))) for name, value in data["ceilings"].items()}
         return cls(device=str(data["device"]), ceilings=ceilings, threads=data.get("threads"),
                    created=str(data["created"]), conditions=dict(data.get("conditions") or {}),
-                   max_spread_pct=float(data.get("max_spread_pct", MAX_SPREAD_PCT)))
+                   max_spread_pct=float(data.get("max_spread_pct", MAX_SPREAD_PCT)),
+                   max_others_share=float(data.get("max_others_share", MAX_OTHERS_SHARE)))
 
     def __repr__(self) -> str:
         state = "accepted" if self.accepted else f"NOT accepted: {self.reason()}"

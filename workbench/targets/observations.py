@@ -6,6 +6,15 @@ memory-bound one). An estimate for a device with observations costs a layer
 at the rate that device reached on a layer of the same class and shapes, or
 else (when no calibrated ceiling is given for the class) at the median rate
 of its class, and its error bar is the spread of the rates it used.
+
+A model's measured total is not the sum of its layers' medians: the runtime
+adds work between layers, and on a busy device a whole run is interrupted
+more often than each short layer. Each measured profile also gives that
+**total ratio** (median latency over the sum of its layers' medians); an
+estimate with history scales its total by the device's ratio, taken from the
+same model's profiles, and widens its error bar by how much the ratios
+disagree (a model with no profile of its own is not scaled; its bar widens
+by how far other models' totals fell from their layers).
 :func:`workbench.history.observations` reads them from the history; this
 module is a pure function of profile documents.
 """
@@ -26,6 +35,8 @@ SINGLE_OBSERVATION_PCT = 10.0
 FLOOR_PCT = 3.0
 #: the error bar of a class seen once, at other shapes
 CLASS_SINGLE_PCT = 50.0
+#: the error bar of a total-to-layers ratio seen in one profile (a busy device moves it)
+SINGLE_RATIO_PCT = 25.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +67,30 @@ def _layer_time_us(row: dict[str, Any]) -> float | None:
     stats = row.get("duration_us")
     value = stats.get("median") if isinstance(stats, dict) else None
     return float(value) if isinstance(value, (int, float)) and value > 0 else None
+
+
+@dataclass(frozen=True)
+class TotalRatio:
+    """The ratio a device's measured totals bear to the sum of their layers' medians."""
+
+    ratio: float
+    #: ± percent: how much the profiles it comes from disagree
+    error_pct: float
+    count: int
+    #: ``"model"`` (profiles of the same model) or ``"device"`` (of every model)
+    matched: str
+
+
+def total_ratio(document: dict[str, Any]) -> float | None:
+    """A measured profile's median latency over the sum of its layers' medians (None: unknown)."""
+    if document.get("kind", "measured") == "estimate":
+        return None
+    stats = (document.get("latency") or {}).get("stats") or {}
+    total_ms = stats.get("median")
+    layers_us = sum(t for t in map(_layer_time_us, document.get("layers") or []) if t)
+    if not isinstance(total_ms, (int, float)) or total_ms <= 0 or layers_us <= 0:
+        return None
+    return float(total_ms) * 1e3 / layers_us
 
 
 def from_document(document: dict[str, Any]) -> list[Observation]:
@@ -99,17 +134,23 @@ class Observations:
     profiles: int
     _by_shape: dict[str, list[float]] = field(default_factory=dict, repr=False, compare=False)
     _by_class: dict[str, list[float]] = field(default_factory=dict, repr=False, compare=False)
+    #: (model name, total ratio) per profile that gave one
+    totals: tuple[tuple[str, float], ...] = ()
 
     @classmethod
     def of(cls, device: str, documents: Iterable[dict[str, Any]]) -> Observations:
         """The observations in ``documents`` (measured profiles of ``device``)."""
         items: list[Observation] = []
+        totals: list[tuple[str, float]] = []
         count = 0
         for document in documents:
             found = from_document(document)
             count += bool(found)
             items += found
-        made = cls(device=device, items=tuple(items), profiles=count)
+            ratio = total_ratio(document) if found else None
+            if ratio is not None:
+                totals.append((str((document.get("model") or {}).get("name", "?")), ratio))
+        made = cls(device=device, items=tuple(items), profiles=count, totals=tuple(totals))
         for item in items:
             made._by_shape.setdefault(item.shape, []).append(item.rate)
             made._by_class.setdefault(item.kernel_class, []).append(item.rate)
@@ -134,6 +175,27 @@ class Observations:
             return None
         error = max(FLOOR_PCT, _spread(rates)) if len(rates) > 1 else CLASS_SINGLE_PCT
         return Rate(statistics.median(rates), error, len(rates), "class")
+
+    def total_ratio(self, model: str) -> TotalRatio | None:
+        """The ratio of measured total to the sum of layer medians for ``model`` on this device.
+
+        From ``model``'s own profiles, their median: the estimate's total is
+        scaled by it. Without any, the other models' ratios are not applied
+        (on a busy device they depend on how long a model's runs and layers
+        last) but say how far a total may fall from its layers: ratio 1 with
+        the largest of their distances from 1 as its error. None when no
+        profile gave one.
+        """
+        own = [r for name, r in self.totals if name == model]
+        if own:
+            error = (SINGLE_RATIO_PCT if len(own) == 1
+                     else max(FLOOR_PCT, _spread(own)))
+            return TotalRatio(statistics.median(own), error, len(own), "model")
+        others = [r for _, r in self.totals]
+        if not others:
+            return None
+        away = max(abs(spread_pct(min(r, 1.0), max(r, 1.0))) for r in others)
+        return TotalRatio(1.0, max(FLOOR_PCT, away), len(others), "device")
 
     def summary(self) -> dict[str, Any]:
         """How many observations per class, for the estimate's document."""

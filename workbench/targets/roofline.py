@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from workbench.models.info import Shape
     from workbench.profiling import Profile
     from workbench.targets.calibration import Calibration
-    from workbench.targets.observations import Observations
+    from workbench.targets.observations import Observations, TotalRatio
     from workbench.targets.target import Target
 
 #: memory the runtime, Python and the OS take beside the model (an assumption, in bytes)
@@ -200,6 +200,9 @@ class _Layer:
     source: str
     error_pct: float
     observations: int = 0
+    #: the time at the calibrated or datasheet ceiling, whichever rate the layer was given:
+    #: the common yardstick that weighs each layer's error bar
+    ceiling_us: float = 0.0
 
 
 class _Costing:
@@ -213,11 +216,14 @@ class _Costing:
 
     def cost(self, kernel_class: str, shape: str, macs: float, other_ops: float,
              moved: float) -> _Layer:
+        from dataclasses import replace
+
         from workbench.targets.calibration import class_work
         from workbench.targets.kernels import COMPUTE_CLASSES, unit
 
         compute = kernel_class in COMPUTE_CLASSES
         factor = self.dtype_factor if compute else 1.0
+        at_ceiling = self._at_ceiling(kernel_class, macs, other_ops, moved)
         seen = self.observations.rate(kernel_class, shape) if self.observations else None
         measured = self.ceilings.rate(kernel_class) if self.ceilings else None
         if seen is not None and (seen.matched == "shape" or measured is None):
@@ -226,8 +232,21 @@ class _Costing:
             time_us = class_work(kernel_class, macs, moved) / (rate * 1e3) if rate > 0 else 0.0
             text = (f"{kernel_class} {rate:.1f} {unit(kernel_class)} (history, {seen.count} "
                     f"{'at these shapes' if seen.matched == 'shape' else 'of the class'})")
-            return _Layer(time_us, time_us if compute else 0.0, 0.0 if compute else time_us,
-                          text, "history", seen.error_pct, seen.count)
+            return replace(at_ceiling, time_us=time_us,
+                           compute_us=time_us if compute else 0.0,
+                           memory_us=0.0 if compute else time_us, ceiling=text,
+                           source="history", error_pct=seen.error_pct,
+                           observations=seen.count)
+        return at_ceiling
+
+    def _at_ceiling(self, kernel_class: str, macs: float, other_ops: float,
+                    moved: float) -> _Layer:
+        """The layer costed at its class's calibrated ceiling, or else at the datasheet's peaks."""
+        from workbench.targets.kernels import COMPUTE_CLASSES
+
+        compute = kernel_class in COMPUTE_CLASSES
+        factor = self.dtype_factor if compute else 1.0
+        measured = self.ceilings.rate(kernel_class) if self.ceilings else None
         gemm = self.ceilings.rate("gemm") if self.ceilings else None
         memory = self.ceilings.rate("elementwise") if self.ceilings else None
         fp32 = gemm.rate if gemm else self.peak_fp32
@@ -244,12 +263,16 @@ class _Costing:
         compute_us = (2 * macs / (flops_rate * 1e3) if macs else 0.0) + (
             other_ops / (fp32 * 1e3) if other_ops else 0.0)
         memory_us = moved / (bandwidth * 1e3)
+        time_us = max(compute_us, memory_us)
         if measured is None:
-            return _Layer(max(compute_us, memory_us), compute_us, memory_us, text, "datasheet",
-                          DATASHEET_ERROR_PCT)
-        error = math.hypot(CLASS_ERROR_PCT, measured.spread_pct)
-        return _Layer(max(compute_us, memory_us), compute_us, memory_us, text, "calibrated",
-                      error)
+            return _Layer(time_us, compute_us, memory_us, text, "datasheet",
+                          DATASHEET_ERROR_PCT, ceiling_us=time_us)
+        spread = measured.spread_pct
+        if self.ceilings is not None and not self.ceilings.accepted:
+            # refused (shared cores, or fast runs that drift): its runs' jitter is the honest bar
+            spread = max(spread, measured.run_spread_pct or 0.0)
+        return _Layer(time_us, compute_us, memory_us, text, "calibrated",
+                      math.hypot(CLASS_ERROR_PCT, spread), ceiling_us=time_us)
 
 
 def estimate(target: Target, model: Model | str, *, threads: int | None = None,
@@ -306,12 +329,14 @@ def estimate(target: Target, model: Model | str, *, threads: int | None = None,
             "intensity": ops / moved if moved else None,
             "kernel_class": kernel_class, "ceiling": layer.ceiling,
             "rate_source": layer.source, "error_pct": layer.error_pct,
-            "observations": layer.observations})
-    total_us = sum(r["duration_us"]["median"] for r in rows)
+            "observations": layer.observations, "ceiling_us": layer.ceiling_us})
+    layers_us = sum(r["duration_us"]["median"] for r in rows)
     for row in rows:
-        row["share"] = row["duration_us"]["median"] / total_us if total_us else 0.0
-    total_ms = total_us / 1000
-    error_pct, error_source = _total_error(rows, total_us, observations)
+        row["share"] = row["duration_us"]["median"] / layers_us if layers_us else 0.0
+    gap = observations.total_ratio(model.name) if observations is not None else None
+    total_ms = layers_us / 1000 * (gap.ratio if gap is not None else 1.0)
+    error_pct, error_source = _total_error(rows, observations, gap)
+    layers_error_pct, _ = _total_error(rows, observations, None)
     fit = fits(model, target, overhead_bytes=overhead_bytes)
     warnings = [w for w in [fit.warning] if w]
     warnings.append("estimate: a roofline lower bound from catalog figures, not a measurement"
@@ -360,8 +385,13 @@ def estimate(target: Target, model: Model | str, *, threads: int | None = None,
                            "before them" if fuse else ", node by node"),
         "trace": None, "topology": model.topology(), "warnings": warnings,
         "estimate": {"error_pct": error_pct, "error_source": error_source,
+                     "layers_error_pct": layers_error_pct,
                      "history": observations.summary() if observations is not None else None,
                      "layers_from_history": sum(r["rate_source"] == "history" for r in rows),
+                     "history_share": _history_share(rows),
+                     "total_ratio": None if gap is None else {
+                         "ratio": gap.ratio, "error_pct": gap.error_pct, "profiles": gap.count,
+                         "matched": gap.matched, "sum_of_layers_ms": layers_us / 1000},
                      "observations_used": sum(r["observations"] for r in rows),
                      "classes": _per_class(rows, costing)},
     }
@@ -390,23 +420,48 @@ def _per_class(rows: list[dict[str, Any]], costing: _Costing) -> list[dict[str, 
     return found
 
 
-def _total_error(rows: list[dict[str, Any]], total_us: float,
-                 observations: Observations | None) -> tuple[float, str]:
-    """The whole estimate's ± percent (its layers' error bars weighted by their time), and whence.
+def _history_share(rows: list[dict[str, Any]]) -> float:
+    """The share of the model costed from history, measured at the ceilings' yardstick."""
+    whole = sum(r["ceiling_us"] for r in rows)
+    mine = sum(r["ceiling_us"] for r in rows if r["rate_source"] == "history")
+    return mine / whole if whole > 0 else 0.0
 
-    Weighting by time, rather than adding in quadrature, assumes the layers'
-    errors share a cause (a device slower than its ceiling in every layer), so
-    the bar does not shrink with the number of layers.
+
+def _total_error(rows: list[dict[str, Any]], observations: Observations | None,
+                 gap: TotalRatio | None) -> tuple[float, str]:
+    """The whole estimate's ± percent, and whence.
+
+    The layers' error bars are weighted by each layer's time at the
+    calibrated or datasheet ceiling, not by the time the estimate gives it: a
+    layer costed at a ceiling (the best rate the device reaches) gets less
+    time than one costed at the rate history saw, so weighting by the
+    estimate's own times would let a few layers from history set the bar of a
+    model whose time mostly falls back to ceilings. Weighting, rather than
+    adding in quadrature, assumes the layers' errors share a cause (a device
+    slower than its ceiling in every layer), so the bar does not shrink with
+    the number of layers. When the total is scaled by the device's total
+    ratio (``gap``), the bar is at least that ratio's spread between profiles:
+    the ratio is a measured total over a measured sum of layers, so its
+    spread already holds the layers' noise and is not added to it again.
     """
-    if not rows or total_us <= 0:
+    weights = [r["ceiling_us"] for r in rows]
+    if not rows or sum(weights) <= 0:
         return DATASHEET_ERROR_PCT, "no layer to cost"
-    error = sum(r["error_pct"] * r["duration_us"]["median"] for r in rows) / total_us
+    error = sum(r["error_pct"] * w for r, w in zip(rows, weights, strict=True)) / sum(weights)
+    if gap is not None:
+        error = max(error, gap.error_pct)
     sources = {r["rate_source"] for r in rows}
     if "history" in sources and observations is not None:
         used = sum(r["observations"] for r in rows)
         from_history = sum(r["rate_source"] == "history" for r in rows)
-        return error, (f"{from_history} of {len(rows)} layers from {observations.device}'s "
-                       f"history ({used} observations in {observations.profiles} profiles)")
+        ratio = ("" if gap is None else
+                 f"; total {gap.ratio:.2f}x the sum of its layers, as in {gap.count} profiles of "
+                 "this model" if gap.matched == "model" else
+                 f"; total the sum of its layers ± {gap.error_pct:.0f}%, as far as {gap.count} "
+                 "profiles of other models fell from theirs")
+        return error, (f"{from_history} of {len(rows)} layers ({100 * _history_share(rows):.0f}% "
+                       f"of the work) from {observations.device}'s history ({used} observations "
+                       f"in {observations.profiles} profiles){ratio}")
     if "calibrated" in sources:
         return error, "calibrated ceilings per kernel class and their spread"
     return error, "datasheet peaks (a lower bound)"
