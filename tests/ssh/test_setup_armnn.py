@@ -15,7 +15,7 @@ import pytest
 
 import workbench as wb
 from tests.ssh.conftest import make_board
-from tests.ssh.sshd import Sshd
+from tests.ssh.sshd import Sshd, start_sshd
 from workbench import errors
 from workbench.devices.armnn_setup import DEBIAN_PACKAGES, apt_command, board_problems
 from workbench.devices.ssh import SSHDevice
@@ -116,32 +116,46 @@ def test_a_bookworm_arm64_board_without_arm_nn_gets_the_bundle_and_profiles_on_c
 
 
 @pytest.fixture
-def plain_login() -> Iterator[str]:
-    """A throwaway account without root or sudo that logs in to the test sshd with its key."""
+def plain_login(tmp_path_factory: pytest.TempPathFactory,
+                client_key: Path) -> Iterator[tuple[str, Sshd]]:
+    """A throwaway account without root or sudo, and an sshd where it logs in with the test
+    key from its own ~/.ssh/authorized_keys."""
     if os.geteuid() != 0 or shutil.which("useradd") is None:
         pytest.skip("making an account needs root and useradd")
     name = f"wbapt{uuid.uuid4().hex[:8]}"
     # '*': no password, but not locked (sshd refuses locked accounts without PAM)
     subprocess.run(["useradd", "-m", "-p", "*", "-s", "/bin/sh", name], check=True,
                    capture_output=True)
+    server = None
     try:
-        yield name
+        account = pwd.getpwnam(name)
+        keys = Path(account.pw_dir) / ".ssh" / "authorized_keys"
+        keys.parent.mkdir(mode=0o700)
+        keys.write_text(client_key.with_suffix(".pub").read_text())
+        for path in (keys.parent, keys):
+            os.chown(path, account.pw_uid, account.pw_gid)
+        server = start_sshd(tmp_path_factory.mktemp("sshd-apt"), client_key,
+                            extra_config=f"Match User {name}\n    AuthorizedKeysFile "
+                            ".ssh/authorized_keys")
+        yield name, server
     finally:
+        if server is not None:
+            server.stop()
         subprocess.run(["userdel", "-r", "-f", name], capture_output=True, check=False)
 
 
 def test_apt_is_refused_for_a_login_without_root_or_sudo_naming_the_bundle_instead(
-        sshd: Sshd, user_root: Path, plain_login: str) -> None:
-    home = Path(pwd.getpwnam(plain_login).pw_dir)
-    python = arm64_python(user_root, home)
-    device = make_board(sshd, home, user=plain_login, python=python, remote_cache=None,
-                        board_dir=str(home / "board"), timeout=30)
+        user_root: Path, plain_login: tuple[str, Sshd]) -> None:
+    name, server = plain_login
+    home = Path(pwd.getpwnam(name).pw_dir)
+    device = make_board(server, home, user=name, python=arm64_python(user_root, home),
+                        remote_cache=None, board_dir=str(home / "board"), timeout=30)
     try:
         with pytest.raises(errors.BoardEnvironmentError) as caught:
             device.setup("armnn", apt=True)
     finally:
         device.close()
-    assert f"login {plain_login} is not root" in caught.value.what
+    assert f"login {name} is not root" in caught.value.what
     assert "Leave out --apt" in (caught.value.hint or "")
     assert "sudo apt-get install" in (caught.value.hint or "")
 
