@@ -17,6 +17,7 @@ import workbench as wb
 from tests.ssh.conftest import make_board
 from tests.ssh.sshd import Sshd, start_sshd
 from workbench import errors
+from workbench.devices.armnn_bundle import dependency_names, unmet
 from workbench.devices.armnn_setup import DEBIAN_PACKAGES, apt_command, board_problems
 from workbench.devices.ssh import SSHDevice
 
@@ -172,3 +173,11 @@ def test_apt_runs_apt_get_as_root_through_sudo_for_others_and_not_at_all_without
 def test_apt_is_for_arm_nn_alone(board: SSHDevice) -> None:
     with pytest.raises(errors.InvalidOptionValue, match="--apt"):
         board.setup("onnxruntime", apt=True)
+
+
+def test_a_bundled_package_that_needs_more_than_a_bookworm_board_has_stops_the_bundle() -> None:
+    packages = {"libarmnn22": {"Depends": "libc6 (>= 2.34), libstdc++6 (>= 12)"},
+                "python3-pyarmnn": {"Depends": "libarmnn22 (= 20.08-12), python3 (<< 3.12), "
+                                    "python3-numpy, libnew1 | libold0"}}
+    assert unmet(packages) == {"python3-pyarmnn": ["libnew1"]}
+    assert dependency_names("python3 (>= 3.11~), python3:any") == ["python3", "python3:any"]

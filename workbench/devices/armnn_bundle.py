@@ -48,7 +48,6 @@ BUNDLE_PACKAGES = ("python3-pyarmnn", "libarmnn22", "libarmnn-cpuacc-backend22",
 BOARD_PROVIDES = ("libc6", "libgcc-s1", "libstdc++6", "python3", "python3:any", "python3-numpy")
 MANIFEST = "armnn-bundle.json"
 LIB_FOLDER = "armnn-lib"
-BUILD_TIMEOUT_S = 900.0
 _LIBDIR = "usr/lib/aarch64-linux-gnu"
 
 
@@ -59,28 +58,14 @@ def bundle_folder() -> Path:
 
 def _download(folder: Path, mirror: str) -> Path:
     """The arm64 ``.deb`` files of the bundle's packages and their dependencies."""
-    from workbench.emulator.user_build import check_user_supported
+    from workbench.emulator.user_build import check_user_supported, mmdebstrap_extract
 
     check_user_supported()
     root = folder / "download"
     shutil.rmtree(root, ignore_errors=True)
-    log = folder / "download.log"
-    command = ["mmdebstrap", "--mode=chrootless", "--variant=extract", "--arch=arm64",
-               f"--include={','.join(BUNDLE_PACKAGES)}", "--skip=cleanup/apt/cache",
-               "bookworm", str(root), mirror]
-    with open(log, "w") as output:
-        try:
-            done = subprocess.run(command, stdout=output, stderr=subprocess.STDOUT,
-                                  timeout=BUILD_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            raise errors.DeviceError(
-                f"Downloading Arm NN's packages did not finish in {BUILD_TIMEOUT_S:.0f} s",
-                where=mirror, hint="Check that the mirror answers, or give a nearer one") from None
-    if done.returncode != 0:
-        raise errors.DeviceError(
-            "Downloading Debian bookworm's arm64 Arm NN packages failed", where=str(log),
-            hint=f"Check the mirror ({mirror}) and debian-archive-keyring; the end of the "
-            f"log:\n{log.read_text(errors='replace')[-1500:]}")
+    mmdebstrap_extract(root, mirror, folder / "download.log", BUNDLE_PACKAGES,
+                       options=("--skip=cleanup/apt/cache",),
+                       doing="Downloading Debian bookworm's arm64 Arm NN packages")
     return root / "var/cache/apt/archives"
 
 
