@@ -105,7 +105,8 @@ def test_a_bookworm_arm64_board_without_arm_nn_gets_the_bundle_and_profiles_on_c
         # the version the host's bundle carries is the one the board now reports
         assert armnn["host"] and armnn["host"] == armnn["board"] and report["skew"] == []
         assert report["machine"] == "aarch64" and report["python"].startswith("3.11")
-        assert any(part.startswith("armnn-") for part in report["parts"])
+        # the bundle alone: the board's Python has numpy, so no numpy wheel goes with it
+        assert [part[:6] for part in report["parts"]] == ["armnn-"]
         assert {"CpuAcc", "CpuRef"} <= set(device.probe().providers("armnn"))
         p = wb.profile("zoo:small-cnn.tflite", device=device, backend="armnn", warmup=0,
                        runs=1, profile_runs=1)

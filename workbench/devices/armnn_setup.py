@@ -11,7 +11,8 @@ what is needed, before a byte is uploaded.
 A board that fits takes Arm NN in one of two ways:
 
 * without root, a bundle of the unpacked packages
-  (:mod:`workbench.devices.armnn_bundle`) with a numpy wheel, uploaded through
+  (:mod:`workbench.devices.armnn_bundle`), with a numpy wheel where the board's
+  Python has no numpy (pyarmnn needs one), uploaded through
   the content-addressed cache into ``runtime/armnn``; a job of the ``armnn``
   backend runs with only that on its path;
 * with ``apt``, where the login is root or may use sudo without a password, the
@@ -76,16 +77,20 @@ def install_hint() -> str:
             + " ".join(DEBIAN_PACKAGES) + "; or give your own build with --bundle")
 
 
-def bundle_parts(name: str, board: dict[str, Any]) -> tuple[list[Path], list[str],
-                                                            dict[str, str | None]]:
+def bundle_parts(device: SSHDevice, board: dict[str, Any]) -> tuple[list[Path], list[str],
+                                                                  dict[str, str | None]]:
     """What a board that fits gets without root: the Arm NN bundle (made once on the host)
-    and a numpy wheel; notes; the Arm NN version the bundle carries."""
+    and, where the board's Python has no numpy, a numpy wheel; notes; the Arm NN version
+    the bundle carries."""
     from workbench.devices.armnn_bundle import build_bundle
     from workbench.devices.setup import fetch_wheels
 
-    check_board(board, where=f"{name} (workbench device setup --backend armnn)")
+    check_board(board, where=f"{device.name} (workbench device setup --backend armnn)")
     archive, manifest = build_bundle()
-    wheels, notes = fetch_wheels(["numpy"], board)
+    wheels: list[Path] = []
+    notes: list[str] = []
+    if device.exec([device.python, "-c", "import numpy"], timeout=300.0)[0] != 0:
+        wheels, notes = fetch_wheels(["numpy"], board)
     return [archive, *wheels], notes, {"armnn": manifest.get("armnn")}
 
 

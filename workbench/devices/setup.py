@@ -180,7 +180,7 @@ def setup_device(device: SSHDevice, backend: str = "onnxruntime", *,
     elif backend == "armnn":
         from workbench.devices import armnn_setup
 
-        parts, notes, hosts = armnn_setup.bundle_parts(device.name, board)
+        parts, notes, hosts = armnn_setup.bundle_parts(device, board)
     else:
         if backend not in PACKAGES:
             raise errors.BackendNotFound(f"No runtime packages known for backend {backend!r}",
