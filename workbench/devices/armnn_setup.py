@@ -71,12 +71,6 @@ def check_board(board: dict[str, Any], where: str) -> None:
             "Elsewhere, build Arm NN for the board and give it with --bundle")
 
 
-def install_hint() -> str:
-    """How to install Arm NN on a board that fits, with the rights to use apt."""
-    return ("On the board, with apt rights: sudo apt-get install --no-install-recommends "
-            + " ".join(DEBIAN_PACKAGES) + "; or give your own build with --bundle")
-
-
 def bundle_parts(device: SSHDevice, board: dict[str, Any]) -> tuple[list[Path], list[str],
                                                                   dict[str, str | None]]:
     """What a board that fits gets without root: the Arm NN bundle (made once on the host)
