@@ -127,9 +127,10 @@ def _armnn_version(bundle: Path) -> str | None:
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
-    """The manifest of the bundle kept in ``folder`` ({} when there is none of this version)."""
+    """The manifest of the bundle kept in ``folder`` ({} when there is none of this version):
+    the manifest inside the zip, with the zip's name and the build's seconds."""
     try:
-        manifest = json.loads((folder / "bundle" / MANIFEST).read_text())
+        manifest = json.loads((folder / MANIFEST).read_text())
     except (OSError, ValueError):
         return {}
     if not isinstance(manifest, dict) or manifest.get("bundle_version") != BUNDLE_VERSION:
@@ -141,7 +142,6 @@ def build_bundle(mirror: str | None = None, *, folder: Path | None = None,
                  force: bool = False) -> tuple[Path, dict[str, Any]]:
     """The bundle's zip and manifest, made once (about a minute, most of it the download)
     and then reused from ``folder`` (by default :func:`bundle_folder`)."""
-    from workbench.devices.setup import zip_folder
     from workbench.emulator.user_build import DEBIAN_MIRROR
 
     folder = folder or bundle_folder()
@@ -151,7 +151,25 @@ def build_bundle(mirror: str | None = None, *, folder: Path | None = None,
         return archive, manifest
     folder.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    archives = _download(folder, mirror or DEBIAN_MIRROR)
+    staging, bundle = folder / "staging", folder / "bundle.partial"
+    try:
+        archive, manifest = _make(folder, mirror or DEBIAN_MIRROR, staging, bundle)
+    finally:  # the download and the unpacked files are hundreds of MB nobody needs again
+        for path in (staging, bundle, folder / "download"):
+            shutil.rmtree(path, ignore_errors=True)
+    manifest.update(zip=archive.name, mirror=mirror or DEBIAN_MIRROR,
+                    seconds=round(time.monotonic() - started, 1))
+    # the zip is the bundle from now on; the manifest beside it says what it holds
+    write_atomic(folder / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True),
+                 error=errors.DeviceError)
+    return archive, manifest
+
+
+def _make(folder: Path, mirror: str, staging: Path,
+          bundle: Path) -> tuple[Path, dict[str, Any]]:
+    from workbench.devices.setup import zip_folder
+
+    archives = _download(folder, mirror)
     debs = {}
     for deb in sorted(archives.glob("*.deb")):
         fields = _fields(deb)
@@ -164,25 +182,16 @@ def build_bundle(mirror: str | None = None, *, folder: Path | None = None,
             "Debian bookworm's Arm NN packages are not what the bundle expects: "
             + "; ".join([f"{name} was not downloaded" for name in missing]
                         + [f"{name} needs {', '.join(d)}" for name, d in problems.items()]),
-            where=str(archives), hint="Report it; meanwhile install Arm NN on the board with "
-            "--apt, or give your own build with --bundle")
-    staging, bundle = folder / "staging", folder / "bundle.partial"
-    for path in (staging, bundle, folder / "bundle"):
+            where=mirror, hint="Report it; meanwhile install Arm NN on the board with --apt, "
+            "or give your own build with --bundle")
+    for path in (staging, bundle):
         shutil.rmtree(path, ignore_errors=True)
     for deb, _ in debs.values():
         subprocess.run(["dpkg-deb", "-x", str(deb), str(staging)], check=True)
     libraries = _lay_out(staging, bundle)
     manifest = {"bundle_version": BUNDLE_VERSION, "suite": "bookworm", "arch": "arm64",
-                "mirror": mirror or DEBIAN_MIRROR, "armnn": _armnn_version(bundle),
+                "armnn": _armnn_version(bundle),
                 "packages": {name: fields["Version"] for name, (_, fields) in debs.items()},
                 "libraries": libraries, "backends": f"{LIB_FOLDER}/backends"}
     (bundle / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
-    zipped = zip_folder(bundle, into=folder, name="armnn")
-    manifest["zip"] = zipped.name
-    manifest["seconds"] = round(time.monotonic() - started, 1)
-    bundle.rename(folder / "bundle")
-    write_atomic(folder / "bundle" / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True),
-                 error=errors.DeviceError)
-    for path in (staging, folder / "download"):
-        shutil.rmtree(path, ignore_errors=True)
-    return zipped, manifest
+    return zip_folder(bundle, into=folder, name="armnn"), manifest
