@@ -1,4 +1,6 @@
-"""Setting up Arm NN checks the board against what Debian bookworm's arm64 packages need."""
+"""Setting up Arm NN: the board is checked against what Debian bookworm's arm64 packages
+need; a bookworm arm64 board without root takes the host's bundle of them and runs a profile
+on CpuAcc; ``apt`` is refused for a login without the rights to use it."""
 
 from __future__ import annotations
 
