@@ -9,8 +9,11 @@ own dependencies: a job runs with only its backend's bundle on its path, a
 probe with all of them (so it lists every runtime). ``runtime/current`` is
 where earlier versions put the one runtime; it is still read, last. A user's own bundle — a vendor's
 wheel, or an SDK folder with execution-provider or delegate libraries — goes
-the same way. The host's and the board's runtime versions are recorded side by
-side, and a difference is flagged.
+the same way. Arm NN has no wheels: its bundle is made from Debian's packages
+(:mod:`workbench.devices.armnn_bundle`), or the board's apt-get installs them
+(:mod:`workbench.devices.armnn_setup`). The host's and the board's runtime
+versions are recorded side by side (for Arm NN, the bundle's version is the
+host's), and a difference is flagged.
 """
 
 from __future__ import annotations
