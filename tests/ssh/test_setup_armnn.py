@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 import workbench as wb
-from tests.ssh.conftest import make_board
+from tests.ssh.conftest import make_board, register_board
 from tests.ssh.sshd import Sshd, start_sshd
+from tests.test_cli import workbench
 from workbench import errors
 from workbench.devices.armnn_bundle import dependency_names, unmet
 from workbench.devices.armnn_setup import DEBIAN_PACKAGES, apt_command, board_problems
@@ -184,3 +185,14 @@ def test_a_bundled_package_that_needs_more_than_a_bookworm_board_has_stops_the_b
                                     "python3-numpy, libnew1 | libold0"}}
     assert unmet(packages) == {"python3-pyarmnn": ["libnew1"]}
     assert dependency_names("python3 (>= 3.11~), python3:any") == ["python3", "python3:any"]
+
+
+def test_the_command_line_takes_apt_and_refuses_the_x86_board_before_running_apt_get(
+        sshd: Sshd, tmp_path: Path) -> None:
+    register_board("apt-board", sshd, tmp_path)
+    try:
+        done = workbench("device", "setup", "apt-board", "--backend", "armnn", "--apt")
+    finally:
+        workbench("devices", "remove", "apt-board")
+    assert done.returncode != 0
+    assert "built for aarch64" in done.stderr and "--backend armnn --apt" in done.stderr
