@@ -18,7 +18,10 @@ Layer names from the TfLite parser are ``<Type>:<subgraph>:<operator>``; a fused
 activation is a layer of its own named ``<name>:RELU6`` (or ``:RELU``), and the
 optimizer's folds say ``folded-Pad:0:3-into-Conv2D:0:4``. Every layer of one
 operator becomes one row, so a convolution with its fused ReLU6 is one row
-whose kernels are the convolution's and the activation's.
+whose kernels are the convolution's and the activation's. With fp16 turbo mode
+the optimizer puts conversion layers (``convert_fp32_to_fp16-0-<layer>``,
+``ConvertFp32ToFp16``) around the layers it runs in fp16: they join their
+operator's row, which keeps the name and type of the operator's own layer.
 
 Standard library only: this runs on the board.
 """
@@ -142,6 +145,11 @@ def align(layers: List[Dict[str, Any]], workloads: List[Dict[str, Any]]
     return list(running), None
 
 
+def _is_conversion(layer_type: str) -> bool:
+    # ConvertFp32ToFp16, ConvertFp16ToFp32, ConvertBf16ToFp32, ...
+    return layer_type.startswith("Convert")
+
+
 def layer_rows(layers: List[Dict[str, Any]], runs: List[List[Dict[str, Any]]]
                ) -> Tuple[List[Dict[str, Any]], List[str]]:
     """Runner-API layer rows, one per TFLite operator (its layers merged), with kernel rows;
@@ -170,6 +178,8 @@ def layer_rows(layers: List[Dict[str, Any]], runs: List[List[Dict[str, Any]]]
         times = [run[position]["us"] for run in runs]
         row = by_operator.get(primary) if primary is not None else None
         if row is not None:  # a fused activation (or fold) of an operator already seen
+            if layer and _is_conversion(row["op_type"]) and not _is_conversion(layer["type"]):
+                row["name"], row["op_type"] = layer["name"], layer["type"]
             row["durations_us"] = [a + b for a, b in zip(row["durations_us"], times)]  # noqa: B905
             row["kernels"].extend(kernels)
             row["operators"] = row["operators"] + [o for o in ops if o not in row["operators"]]

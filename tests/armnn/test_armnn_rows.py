@@ -204,3 +204,30 @@ def test_a_backend_the_boards_arm_nn_lacks_is_refused_with_the_ones_it_has() -> 
         backend.check_device(info, backend.validate_options({"backends": ["GpuAcc", "CpuAcc"]}))
     assert caught.value.hint == "Available backends: CpuAcc, CpuRef"
     assert backend.device_choices(info) == {"backends": ["CpuAcc", "CpuRef"]}
+
+
+def test_fp16_conversion_layers_join_their_operators_row_without_naming_it() -> None:
+    # The optimized graph of a FullyConnected run in fp16 turbo mode (Arm NN 22 on CpuAcc):
+    # a conversion to fp16 before the layer and one back to fp32 after it.
+    layers = [{"name": name, "type": kind, "backend": "CpuAcc",
+               "operators": armnn_profile.operators(name)} for name, kind in (
+        ("input", "Input"), ("Reshape:0:6", "Reshape"),
+        ("convert_fp32_to_fp16-0-FullyConnected:0:7", "ConvertFp32ToFp16"),
+        ("FullyConnected:0:7", "FullyConnected"),
+        ("convert_fp16_to_fp32-0-FullyConnected:0:7", "ConvertFp16ToFp32"),
+        ("output", "Output"))]
+
+    def workload(kind: str, us: float, *kernels: str) -> dict[str, Any]:
+        return {"workload": f"Neon{kind}Workload", "backend": "CpuAcc", "type": kind, "us": us,
+                "kernels": [{"name": k, "us": us / 2} for k in kernels]}
+
+    run = [workload("Reshape", 1.0, "NEReshapeLayerKernel"), workload("ConvertFp32ToFp16", 2.0),
+           workload("FullyConnected", 30.0, "NEGEMMAssemblyWrapperKernel/sgemv_pretransposed"),
+           workload("ConvertFp16ToFp32", 3.0)]
+    rows, warnings = armnn_profile.layer_rows(layers, [run])
+    assert warnings == []
+    assert [(r["name"], r["op_type"]) for r in rows] == [
+        ("Reshape:0:6", "Reshape"), ("FullyConnected:0:7", "FullyConnected")]
+    fully_connected = rows[1]
+    assert fully_connected["durations_us"] == [35.0]
+    assert fully_connected["layers"] == [layer["name"] for layer in layers[2:5]]

@@ -102,3 +102,25 @@ def test_an_operator_arm_nn_cannot_parse_is_named_in_a_clear_error(
                    dtype=np.int32)}, warmup=0, runs=1, profile_runs=0)
     assert "cannot parse" in caught.value.what and "lookup.tflite" in (caught.value.where or "")
     assert "litert" in (caught.value.hint or "")
+
+
+def test_fp16_turbo_mode_rounds_through_fp16_and_keeps_one_row_per_operator(
+        pi5: Device) -> None:
+    # What Debian's Arm NN 22 does with fp16 on the emulated Cortex-A76 (which has fp16
+    # arithmetic): the optimizer puts fp32<->fp16 conversions around the layers CpuAcc takes
+    # in fp16, so the outputs carry fp16's rounding; the GEMM and convolution kernels named
+    # in the profile stay the fp32 ones of that Arm Compute Library build.
+    runs = {fp16: wb.profile("zoo:small-cnn.tflite", device=pi5, backend="armnn",
+                             options={"fp16": fp16}, warmup=0, runs=1, profile_runs=1,
+                             keep_outputs=True) for fp16 in (False, True)}
+    p = runs[True]
+    assert p.document["backend"]["options"]["fp16"] is True
+    half, full = (runs[fp16].output_values() for fp16 in (True, False))
+    assert not np.array_equal(half, full)  # fp16 changed the numbers...
+    # ...by fp16 rounding only (11 significant bits, over a few layers)
+    assert np.abs(half - full).max() < 1e-2 * float(np.abs(full).max())
+    rows = p.layers
+    assert [r["op_type"] for r in rows] == [r["op_type"] for r in runs[False].layers]
+    assert not any(row["op_type"].startswith("Convert") for row in rows)
+    kernels = {k["name"] for row in rows for k in row["kernels"]}
+    assert any("fp32" in k for k in kernels) and not any("fp16" in k for k in kernels)

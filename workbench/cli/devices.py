@@ -122,11 +122,13 @@ def _setup(args: argparse.Namespace, device: Device) -> None:
                   console=console(stderr=True), transient=True) as bar:
         task = bar.add_task("upload", total=None)
         report = device.setup(args.backend, bundle=args.bundle, shared=args.shared,
-                              progress=lambda done, total, rate: bar.update(
+                              apt=args.apt, progress=lambda done, total, rate: bar.update(
                                   task, completed=done, total=total))
     out = console()
-    out.print(f"{args.name}: Python {report['python']} {report['machine']}, runtime bundle "
-              f"{report['bundle']} ({', '.join(report['parts'])})", markup=False)
+    installed = (f"apt-get installed {', '.join(report['apt'])}" if report.get("apt") else
+                 f"runtime bundle {report['bundle']} ({', '.join(report['parts'])})")
+    out.print(f"{args.name}: Python {report['python']} {report['machine']}, {installed}",
+              markup=False)
     for name, versions in report["versions"].items():
         out.print(f"  {name}: host {versions['host']}, board {versions['board']}", markup=False)
     for line in report["skew"] + report["notes"]:
@@ -211,6 +213,9 @@ def add_parsers(sub: Any) -> None:
     device.add_argument("--bundle", action="append", help="your own wheel or SDK folder")
     device.add_argument("--shared", action="store_true",
                         help="setup: install the runtime once, read-only, for every account")
+    device.add_argument("--apt", action="store_true",
+                        help="setup --backend armnn: install Debian's packages with the board's "
+                        "apt-get (root or passwordless sudo) instead of a bundle")
     device.add_argument("--json", action="store_true",
                         help="status: print the lock and the job folders as JSON")
     device.add_argument("--wait", type=float, default=60.0, metavar="SECONDS",

@@ -186,12 +186,14 @@ class Device(ABC):
                                  hint="Nothing to clean: it uses files where they are")
 
     def setup(self, backend: str = "onnxruntime", *, bundle: list[str | Path] | None = None,
-              progress: ProgressCallback | None = None, shared: bool = False) -> dict[str, Any]:
+              progress: ProgressCallback | None = None, shared: bool = False,
+              apt: bool = False) -> dict[str, Any]:
         """Install what ``backend`` needs on the device; a report of what is there now.
 
         Boards reached over SSH take the runtime's wheels, or a ``bundle`` of a
         user's own wheels or SDK folders (:func:`workbench.devices.setup.setup_device`);
-        ``shared`` installs it once, read-only, for every account on the board.
+        ``shared`` installs it once, read-only, for every account on the board;
+        ``apt`` installs the board's own Debian packages (Arm NN), with root rights.
         Other devices run the agent with a Python the user installs into, so
         they raise DeviceError that says so.
         """

@@ -9,8 +9,11 @@ own dependencies: a job runs with only its backend's bundle on its path, a
 probe with all of them (so it lists every runtime). ``runtime/current`` is
 where earlier versions put the one runtime; it is still read, last. A user's own bundle — a vendor's
 wheel, or an SDK folder with execution-provider or delegate libraries — goes
-the same way. The host's and the board's runtime versions are recorded side by
-side, and a difference is flagged.
+the same way. Arm NN has no wheels: its bundle is made from Debian's packages
+(:mod:`workbench.devices.armnn_bundle`), or the board's apt-get installs them
+(:mod:`workbench.devices.armnn_setup`). The host's and the board's runtime
+versions are recorded side by side (for Arm NN, the bundle's version is the
+host's), and a difference is flagged.
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ if TYPE_CHECKING:
 PACKAGES = {"onnxruntime": ["onnxruntime", "numpy"], "litert": ["ai-edge-litert", "numpy"]}
 #: the runtime name a backend's board probe reports -> the package that carries it
 RUNTIME_PACKAGES = {"onnxruntime": "onnxruntime", "litert": "ai-edge-litert"}
+#: the backends whose runtime `setup` installs into ``runtime/<backend>`` (Arm NN: Debian's
+#: packages, :mod:`workbench.devices.armnn_bundle`)
+BUNDLED = (*PACKAGES, "armnn")
 OLDEST_GLIBC_MINOR = 17
 
 
@@ -45,7 +51,7 @@ def runtime_path(cache: str, backend: str | None = None, shared: str | None = No
     """PYTHONPATH on the board: ``backend``'s bundle, or every backend's (a probe), the
     account's own before the board's shared one (in ``shared``, the board folder); the bundle
     of earlier versions (``runtime/current``) last. Missing folders are ignored by Python."""
-    names = [backend] if backend else list(PACKAGES)
+    names = [backend] if backend else list(BUNDLED)
     roots = [f"{cache}/runtime"] + ([f"{shared.rstrip('/')}/runtime"] if shared else [])
     return ":".join([f"{root}/{name}" for name in names for root in roots]
                     + [f"{cache}/runtime/current"])
@@ -120,16 +126,18 @@ def _newest_per_package(wheels: list[Path]) -> list[Path]:
     return [path for _, path in best.values()]
 
 
-def zip_folder(folder: Path) -> Path:
-    """A user's SDK folder as one deterministic zip in the host cache."""
+def zip_folder(folder: Path, *, into: Path | None = None, name: str | None = None) -> Path:
+    """A folder (a user's SDK, a built bundle) as one deterministic zip, named by its
+    content, in ``into`` (by default the host cache's ``bundles``)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             info = zipfile.ZipInfo(path.relative_to(folder).as_posix(), (2020, 1, 1, 0, 0, 0))
             info.external_attr = (path.stat().st_mode & 0o777) << 16
-            archive.writestr(info, path.read_bytes())
+            archive.writestr(info, path.read_bytes(), compress_type=zipfile.ZIP_DEFLATED)
     data = buffer.getvalue()
-    target = cache_dir() / "bundles" / f"{folder.name}-{hashlib.sha256(data).hexdigest()[:16]}.zip"
+    target = ((into or cache_dir() / "bundles")
+              / f"{name or folder.name}-{hashlib.sha256(data).hexdigest()[:16]}.zip")
     if not target.exists():
         write_atomic(target, data, make_parents=True)
     return target
@@ -137,12 +145,15 @@ def zip_folder(folder: Path) -> Path:
 
 def setup_device(device: SSHDevice, backend: str = "onnxruntime", *,
                  bundle: list[str | Path] | None = None,
-                 progress: ProgressCallback | None = None, shared: bool = False) -> dict[str, Any]:
+                 progress: ProgressCallback | None = None, shared: bool = False,
+                 apt: bool = False) -> dict[str, Any]:
     """Install what ``backend`` needs on the board; a report of what is there now.
 
     ``shared`` installs it once for every account on the board, read-only, in
     the board folder (``<board folder>/runtime``): a class of accounts then
-    does not fill the board's storage with one copy each.
+    does not fill the board's storage with one copy each. ``apt`` (Arm NN
+    only) installs the board's own Debian packages instead of a bundle, where
+    the login is root or may use sudo without a password.
     """
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", backend):
         raise errors.InvalidOptionValue(f"{backend!r} is not a backend name",
@@ -150,6 +161,18 @@ def setup_device(device: SSHDevice, backend: str = "onnxruntime", *,
                                         hint="Give a backend's name, e.g. --backend litert")
     board = device.board()
     notes: list[str] = []
+    hosts: dict[str, str | None] = {}
+    if apt:
+        from workbench.devices import armnn_setup
+
+        if backend != "armnn" or bundle or shared:
+            raise errors.InvalidOptionValue(
+                "--apt installs Arm NN's Debian packages, for every account, on its own",
+                where="workbench device setup --apt",
+                hint="Use it as `--backend armnn --apt`, without --bundle or --shared")
+        packages = armnn_setup.install_with_apt(device, board)
+        return _report(device, board, "armnn", {}, bundle=None, parts=[], apt=packages,
+                       notes=notes, shared=True)
     if bundle:
         parts = []
         for item in map(Path, bundle):
@@ -160,11 +183,7 @@ def setup_device(device: SSHDevice, backend: str = "onnxruntime", *,
     elif backend == "armnn":
         from workbench.devices import armnn_setup
 
-        armnn_setup.check_board(board, where=f"{device.name} (workbench device setup --backend "
-                                "armnn)")
-        raise errors.BackendUnavailable(
-            "Arm NN is not installed by `workbench device setup` without a bundle yet",
-            where=device.name, hint=armnn_setup.install_hint())
+        parts, notes, hosts = armnn_setup.bundle_parts(device, board)
     else:
         if backend not in PACKAGES:
             raise errors.BackendNotFound(f"No runtime packages known for backend {backend!r}",
@@ -178,12 +197,27 @@ def setup_device(device: SSHDevice, backend: str = "onnxruntime", *,
     root = f"{device.board_dir.rstrip('/')}/runtime" if shared else f"{device.cache}/runtime"
     device.tool("install-bundle", "--link", backend, *(["--shared"] if shared else []),
                 f"{root}/{bundle_id}", *remote)
+    return _report(device, board, backend, hosts, bundle=bundle_id,
+                   parts=[p.name for p in parts], notes=notes, shared=shared)
+
+
+def _report(device: SSHDevice, board: dict[str, Any], backend: str,
+            hosts: dict[str, str | None], *, notes: list[str],
+            **facts: Any) -> dict[str, Any]:
+    """What is on the board now, with each runtime's version on the host (its package here,
+    or what the host's bundle carries, in ``hosts``) beside the board's; a difference is
+    skew."""
     info = device.probe(refresh=True)
-    runtimes = [backend] if backend in RUNTIME_PACKAGES else ["onnxruntime"]
-    versions = {name: {"host": host_version(RUNTIME_PACKAGES[name]),
+    runtimes = [backend] if backend in BUNDLED else ["onnxruntime"]
+    versions = {name: {"host": hosts.get(name) or (host_version(RUNTIME_PACKAGES[name])
+                                                   if name in RUNTIME_PACKAGES else None),
                        "board": info.runtime_version(name)} for name in runtimes}
     skew = [f"{name}: host {v['host']}, board {v['board']}" for name, v in versions.items()
             if v["host"] and v["board"] and v["host"] != v["board"]]
+    for name in runtimes:
+        problem = (info.runtimes.get(name) or {}).get("error")
+        if problem:
+            notes = [*notes, f"{name} does not load on the board: {problem}"]
     return {"device": device.name, "python": ".".join(map(str, board["version"])),
-            "machine": board["machine"], "bundle": bundle_id, "parts": [p.name for p in parts],
-            "versions": versions, "skew": skew, "notes": notes, "shared": shared}
+            "machine": board["machine"], "versions": versions, "skew": skew, "notes": notes,
+            **facts}

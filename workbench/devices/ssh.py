@@ -549,11 +549,13 @@ class SSHDevice(Device):
             return self._warm
 
     def setup(self, backend: str = "onnxruntime", *, bundle: list[str | Path] | None = None,
-              progress: ProgressCallback | None = None, shared: bool = False) -> dict[str, Any]:
+              progress: ProgressCallback | None = None, shared: bool = False,
+              apt: bool = False) -> dict[str, Any]:
         """Install what ``backend`` needs on the board (see :meth:`Device.setup`)."""
         from workbench.devices.setup import setup_device
 
-        return setup_device(self, backend, bundle=bundle, progress=progress, shared=shared)
+        return setup_device(self, backend, bundle=bundle, progress=progress, shared=shared,
+                            apt=apt)
 
 
 def _backend_name(job: dict[str, Any]) -> str:

@@ -81,9 +81,13 @@ def link_blas(root: Path) -> list[str]:
     return made
 
 
-def _mmdebstrap(partial: Path, mirror: str, log: Path) -> None:
+def mmdebstrap_extract(partial: Path, mirror: str, log: Path,
+                       packages: tuple[str, ...] = USER_PACKAGES, *, options: tuple[str, ...] = (),
+                       doing: str = "Unpacking the aarch64 Debian root") -> None:
+    """Unpack bookworm's arm64 ``packages`` and their dependencies into ``partial`` as an
+    ordinary user (``mmdebstrap --variant=extract``); DeviceError with the log's end."""
     command = ["mmdebstrap", "--mode=chrootless", "--variant=extract", "--arch=arm64",
-               f"--include={','.join(USER_PACKAGES)}", "bookworm", str(partial), mirror]
+               f"--include={','.join(packages)}", *options, "bookworm", str(partial), mirror]
     with open(log, "w") as output:
         try:
             done = subprocess.run(command, stdout=output, stderr=subprocess.STDOUT,
@@ -95,7 +99,7 @@ def _mmdebstrap(partial: Path, mirror: str, log: Path) -> None:
     if done.returncode != 0:
         tail = log.read_text(errors="replace")[-2000:]
         raise errors.DeviceError(
-            "Unpacking the aarch64 Debian root failed", where=str(log),
+            f"{doing} failed", where=str(log),
             hint=f"Check the mirror ({mirror}) and debian-archive-keyring. The end of the "
             f"log:\n{tail}")
 
@@ -144,7 +148,7 @@ def build_user(folder: Path, mirror: str = DEBIAN_MIRROR, *,
     shutil.rmtree(partial, ignore_errors=True)
     started = time.monotonic()
     try:
-        _mmdebstrap(partial, mirror, folder / "user-build.log")
+        mmdebstrap_extract(partial, mirror, folder / "user-build.log")
         links = link_blas(partial)
         wheels = _install_runtime(partial)
     except BaseException:

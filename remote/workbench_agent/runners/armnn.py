@@ -26,15 +26,65 @@ def _failure(kind: str, what: str, where: Any = None, hint: Any = None) -> Excep
     return AgentFailure(kind, what, where=where, hint=hint)
 
 
+#: the folder of a bundle's dynamic backends, once its libraries are loaded
+_BUNDLE = {}  # type: Dict[str, str]
+
+
+def _load_bundle() -> None:
+    """Load the shared libraries of an Arm NN bundle on the path (``armnn-bundle.json``, made
+    by the host from Debian's packages), so pyarmnn finds them without LD_LIBRARY_PATH, and
+    note where its dynamic backends are. Nothing happens for a system-wide Arm NN."""
+    import ctypes
+    import sys
+
+    for entry in sys.path:
+        manifest = os.path.join(entry or ".", "armnn-bundle.json")
+        if not os.path.isfile(manifest):
+            continue
+        with open(manifest) as handle:
+            bundle = json.load(handle)
+        folder = os.path.abspath(os.path.join(entry or ".", "armnn-lib"))
+        waiting = list(bundle.get("libraries") or [])
+        problem = ""
+        while waiting:  # a library loads once the ones it needs are loaded: no fixed order
+            left = []
+            for name in waiting:
+                try:
+                    ctypes.CDLL(os.path.join(folder, name), mode=ctypes.RTLD_GLOBAL)
+                except OSError as exc:
+                    left.append(name)
+                    problem = str(exc)
+            if len(left) == len(waiting):
+                raise _failure("BackendUnavailable", "The Arm NN bundle's libraries do not "
+                               "load on this board: %s" % problem, where=folder,
+                               hint="The bundle is made for Debian or Raspberry Pi OS bookworm "
+                               "(arm64, glibc 2.36+, libstdc++6 12); run `workbench device "
+                               "setup DEVICE --backend armnn` again on such a board")
+            waiting = left
+        _BUNDLE["backends"] = os.path.abspath(
+            os.path.join(entry or ".", str(bundle.get("backends") or "armnn-lib/backends")))
+        return
+
+
 def _import() -> Any:
     import contextlib
     import io
 
+    if not _BUNDLE:
+        _load_bundle()
     # PyArmNN prints a line for each parser the build lacks (Caffe, ONNX, TF) on import.
     with contextlib.redirect_stdout(io.StringIO()):
         import pyarmnn
 
     return pyarmnn
+
+
+def _new_runtime(ann: Any) -> Any:
+    """An Arm NN runtime, with a bundle's backends where one was loaded."""
+    options = ann.CreationOptions()
+    if _BUNDLE.get("backends"):
+        options.m_DynamicBackendsPath = _BUNDLE["backends"]
+    return ann.IRuntime(options)
 
 
 def backends_of(spec: Any) -> List[str]:
@@ -53,7 +103,7 @@ def probe() -> Any:
         ann = _import()
     except ImportError:
         return None
-    runtime = ann.IRuntime(ann.CreationOptions())
+    runtime = _new_runtime(ann)
     return {"version": str(ann.ARMNN_VERSION), "providers": backends_of(runtime.GetDeviceSpec()),
             "tflite_parser": hasattr(ann, "ITfLiteParser")}
 
@@ -82,7 +132,7 @@ class _Network:
                  workdir: str) -> None:
         self.ann = ann
         parser, network = _parse(ann, path)
-        self.runtime = ann.IRuntime(ann.CreationOptions())
+        self.runtime = _new_runtime(ann)
         available = backends_of(self.runtime.GetDeviceSpec())
         wanted = [str(b) for b in options.get("backends") or ["CpuAcc", "CpuRef"]]
         missing = [b for b in wanted if b not in available]
