@@ -206,6 +206,15 @@ def test_accuracy_and_speed_quantises_compares_outputs_and_measures_real_accurac
     jump = re.search(r"first jump at (\S+) \(model nodes: ([^)]*)\)", _text(cells["edited-layer"]))
     assert jump and "block2.conv" in jump[2].split(", "), _text(cells["edited-layer"])
     assert _data(cells["edited-layer"], "image/png")  # the error-against-depth plot
+    # int8 against fp32: integer tensors dequantised, the layer that adds the most named
+    table = str(_data(cells["int8-diff"], "text/html"))
+    assert "dequantised" in table and "<td>input</td>" in table, table[:2000]
+    hurts = re.search(r"quantisation hurts most at (\S+) \((\w+)\): it adds relative error "
+                      r"([\d.]+)", _text(cells["int8-hurts"]))
+    assert hurts and hurts[2].startswith("Q") and float(hurts[3]) > 0, _text(cells["int8-hurts"])
+    assert _data(cells["int8-hurts"], "image/png")
+    assert re.search(r"per tensor: \S+ adds [\d.]+; per channel: \S+ adds [\d.]+",
+                     _text(cells["solution-per-tensor"])), _text(cells["solution-per-tensor"])
 
 
 def test_vendor_backend_is_installed_profiled_and_passes_the_conformance_check(
