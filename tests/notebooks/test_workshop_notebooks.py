@@ -119,7 +119,11 @@ def test_each_notebook_states_its_goal_and_hides_the_solutions_of_its_exercises(
 
 def test_first_profile_shows_the_model_the_ui_run_the_profile_its_plots_and_exports(
         tmp_path: Path) -> None:
-    cells = _execute("01-first-profile.ipynb", tmp_path)
+    check_first_profile(_execute("01-first-profile.ipynb", tmp_path), tmp_path)
+
+
+def check_first_profile(cells: dict[str, Any], folder: Path) -> None:
+    """What notebook 1, executed in ``folder``, must show (its cells by id)."""
     assert re.search(r"mobilenetv2: \d+ nodes, 3,504,872 parameters, 301 M MACs",
                      _text(cells["model-figures"]))
     assert "<table" in str(_data(cells["model-layers"], "text/html"))
@@ -133,8 +137,8 @@ def test_first_profile_shows_the_model_the_ui_run_the_profile_its_plots_and_expo
     assert "original_nodes" in str(_data(cells["layer-table"], "text/html"))
     for plot in ("plot-top", "plot-ops"):
         assert _data(cells[plot], "image/png"), plot
-    assert (tmp_path / "first-profile.html").stat().st_size > 0
-    assert json.loads((tmp_path / "first-profile-trace.json").read_text())
+    assert (folder / "first-profile.html").stat().st_size > 0
+    assert json.loads((folder / "first-profile-trace.json").read_text())
     assert _data(cells["solution-threads"], COMPARISON_MIME)
 
 
