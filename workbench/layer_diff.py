@@ -17,11 +17,13 @@ on the host with every delegate off, on:
 
 The default is ``"fp32"`` for a quantised model and ``"host"`` otherwise.
 
-Against a model other than the one the profile ran (``"fp32"``, or a Model),
-the integer tensors of a quantised model are dequantised with the scale and
-zero point its graph gives them, and compared with the float tensor they
-stand for (:mod:`workbench.models.qdq`); the table then shows the error each
-int8 layer adds, and the jump is the layer that adds the most. Tensors the
+The integer tensors of a quantised model are dequantised with the scale and
+zero point its graph gives them (:mod:`workbench.models.qdq`). Against its
+fp32 source (or another model) each is compared with the float tensor it
+stands for: the table shows the error each int8 layer adds, and the jump is
+the layer that adds the most. Against the same model (``"host"``, float
+arithmetic between its QuantizeLinear and DequantizeLinear nodes) both sides
+are dequantised: what remains is the int8 kernels' own error. Tensors the
 runtime made itself (no tensor of that name in the reference) are listed as
 skipped.
 """
@@ -125,16 +127,16 @@ def _reference_model(profile: Profile, reference: Any, model: Model | str | Path
 
 def _quantised(profile: Profile, reference: Model, model: Model | str | Path | None
                ) -> dict[str, Quantised]:
-    """The profile model's integer tensors, when the reference is another model (the same
-    model's tensors bear the same names and types)."""
+    """The integer tensors of the ONNX model the profile ran, with their scale and zero point."""
     import onnx
 
     from workbench.accuracy import profile_model
     from workbench.models.qdq import fused_activations, quantised_tensors
 
-    if reference.sha256 == profile.document["model"].get("sha256") or reference.format != "onnx":
+    if reference.format != "onnx":
         return {}
-    ran = profile_model(profile, model)
+    ran = profile_model(profile, model) if reference.sha256 != profile.document["model"].get(
+        "sha256") else reference
     if ran.format != "onnx":
         return {}
     found = quantised_tensors(onnx.load(str(ran.runnable_path()), load_external_data=False))
@@ -167,13 +169,17 @@ def _compare(entry: Mapping[str, Any], expected: Mapping[str, np.ndarray],
     dtype = np.dtype(str(entry.get("dtype") or "float32"))
     scales = quantised.get(name) if dtype.kind in "iu" else None
     against = next((n for n in (name, *_float_names(name, quantised)) if n in expected), None)
-    if scales is not None:
+    # the same integer tensor in the reference (the same model): both sides are dequantised
+    both = scales is not None and name in expected and expected[name].dtype.kind in "iu"
+    if scales is not None and not both:
         against = next((n for n in scales.float_names if n in expected), None)
     skipped = {"name": name, "node": entry.get("node", "")}
     if against is None:
         return {**skipped, "reason": "no tensor of that name in the reference (the runtime "
                                      "made it)"}
     want = np.ascontiguousarray(expected[against])
+    if both and scales is not None:
+        want = scales.dequantize(want)
     if list(want.shape) != list(entry.get("shape") or []):
         return {**skipped, "reason": f"shape {entry.get('shape')} on the device, "
                                      f"{list(want.shape)} in the reference"}
@@ -247,9 +253,11 @@ def diff_layers(profile: Profile | str | Path, reference: str | Path | Model | N
                      "reference: run with max_output_values=None for their values")
     runtime = "LiteRT on the host, no delegate" if ref_model.format == "tflite" else \
         f"onnxruntime {ort.__version__} fp32 on the host CPU with optimisation off"
+    same = ref_model.sha256 == the_profile.document["model"].get("sha256")
     if dequantised:
-        notes.append("integer tensors were dequantised with their scale and zero point and "
-                     "compared with the fp32 tensors they stand for")
+        notes.append("integer tensors were dequantised with their scale and zero point"
+                     + (" on both sides" if same else
+                        " and compared with the fp32 tensors they stand for"))
     return LayerDiff(where, f"{described}, {runtime}", rows, skipped,
                      found.get("graph_equals_timed"), str(found.get("method") or ""), notes,
-                     dequantised)
+                     dequantised, same)

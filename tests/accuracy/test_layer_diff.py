@@ -154,9 +154,28 @@ def _int8_diff_run(model: wb.Model) -> wb.Profile:
 
 
 @pytest.fixture(scope="module")
-def small_cnn_int8_diff() -> tuple[wb.Model, LayerDiff]:
+def small_cnn_int8_profile() -> tuple[wb.Model, wb.Profile]:
     int8 = wb.quantize("zoo:small-cnn")
-    return int8, wb.diff_layers(_int8_diff_run(int8))  # the default reference: its fp32 source
+    return int8, _int8_diff_run(int8)
+
+
+@pytest.fixture(scope="module")
+def small_cnn_int8_diff(small_cnn_int8_profile: tuple[wb.Model, wb.Profile]
+                        ) -> tuple[wb.Model, LayerDiff]:
+    int8, profile = small_cnn_int8_profile
+    return int8, wb.diff_layers(profile)  # the default reference: its fp32 source
+
+
+def test_against_the_same_int8_model_both_sides_are_dequantised(
+        small_cnn_int8_profile: tuple[wb.Model, wb.Profile]) -> None:
+    _, profile = small_cnn_int8_profile
+    diff = wb.diff_layers(profile, reference="host")
+    assert diff.same_model and not diff.skipped
+    integer = [r for r in diff.rows if r["compared"] == "dequantised"]
+    assert len(integer) >= 6 and all(r["reference_tensor"] == r["tensor"] for r in integer)
+    # quantising the input is the same arithmetic on both sides
+    assert diff.rows[0]["op_type"] == "QuantizeLinear" and diff.rows[0]["rel_error"] == 0.0
+    assert "on both sides" in repr(diff)
 
 
 def test_int8_tensors_are_dequantised_and_lined_up_with_the_fp32_source(

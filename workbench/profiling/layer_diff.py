@@ -124,6 +124,8 @@ class LayerDiff:
     #: whether integer tensors were dequantised against an fp32 reference (the jump is then
     #: the layer that adds the most error)
     dequantised: bool = False
+    #: whether the reference ran the same (quantised) model: the errors are its kernels' own
+    same_model: bool = False
 
     @property
     def first_jump(self) -> dict[str, Any] | None:
@@ -143,7 +145,8 @@ class LayerDiff:
         return {"profile": self.profile, "reference": self.reference,
                 "rows": [dict(r) for r in self.rows], "skipped": list(self.skipped),
                 "graph_equals_timed": self.graph_equals_timed, "method": self.method,
-                "notes": list(self.notes), "dequantised": self.dequantised}
+                "notes": list(self.notes), "dequantised": self.dequantised,
+                "same_model": self.same_model}
 
     def _summary(self) -> list[str]:
         jump = self.first_jump
@@ -153,7 +156,9 @@ class LayerDiff:
         if jump is None:
             lines.append("no layer's error jumps")
         elif self.dequantised:
-            lines.append(f"quantisation hurts most at {jump['layer']} ({jump['op_type']}; "
+            where = ("the int8 kernels add the most error" if self.same_model
+                     else "quantisation hurts most")
+            lines.append(f"{where} at {jump['layer']} ({jump['op_type']}; "
                          f"model nodes {nodes}): it adds relative error "
                          f"{jump['added_error']:.3g}, {jump['rel_error']:.3g} after it")
         else:
