@@ -217,7 +217,11 @@ def test_accuracy_and_speed_quantises_compares_outputs_and_measures_real_accurac
                       r"([\d.]+)", _text(cells["int8-hurts"]))
     assert hurts and hurts[2].startswith("Q") and float(hurts[3]) > 0, _text(cells["int8-hurts"])
     assert _data(cells["int8-hurts"], "image/png")
-    assert re.search(r"per tensor: \S+ adds [\d.]+; per channel: \S+ adds [\d.]+",
+    kernels = str(_data(cells["int8-kernels"], "text/html"))
+    assert "against fp32" in kernels and "own</th>" in kernels, kernels[:2000]
+    assert re.search(r"static int8 [\d.]+%, fp32 [\d.]+%", _text(cells["solution-dynamic"]))
+    assert re.search(r"per tensor: \S+ adds [\d.]+; per channel: \S+ adds [\d.]+\n"
+                     r"the kernels' own error there: per tensor [\d.]+, per channel [\d.]+",
                      _text(cells["solution-per-tensor"])), _text(cells["solution-per-tensor"])
 
 
@@ -229,6 +233,9 @@ def test_vendor_backend_is_installed_profiled_and_passes_the_conformance_check(
     assert shown["backend"]["name"] == "tiny-npu"
     assert {layer["provider"] for layer in shown["layers"]} == {"tiny-npu"}
     assert _text(cells["conformance-verdict"]).strip() == "conformant"
+    # the exercise's solution: a Sigmoid kernel, checked on a model that has a Sigmoid
+    assert "Sigmoid: conformant" in _text(cells["solution-sigmoid"]), _text(
+        cells["solution-sigmoid"])
     # installed into the class's folder, not into the environment the tests run in
     assert list((tmp_path / "installed").glob("tiny_npu_backend*"))
     from workbench import backends
