@@ -195,6 +195,8 @@ def test_remote_boards_confirms_the_host_key_sets_up_profiles_and_queues(
     queued = _text(cells["queue"])
     assert "second job: waiting" in queued and "'place': 1" in queued
     assert re.search(r"first: cancelled \| second: done \| 5 runs", _text(cells["queue-done"]))
+    threads = _text(cells["solution-board-threads"])  # the board beside this machine
+    assert threads.count("on practice") == 2 and threads.count("on local") == 2, threads
     assert "board stopped: True" in _text(cells["stop-board"])
     # the key made for the practice board never left its folder
     assert (tmp_path / "practice-board" / "client_ed25519").exists()
