@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests import unprivileged
+from tests.notebooks.test_workshop_notebooks import _text, check_first_profile
 
 ROOT = Path(__file__).resolve().parent.parent
 BINDER = ROOT / "binder"
@@ -56,16 +57,34 @@ def home() -> Iterator[Path]:
         yield made
 
 
-def test_postbuild_as_a_user_in_a_fresh_venv_enables_the_extension_and_a_qemu_board(
+# Run by the fresh venv's Python as the notebook user: notebook 1 in a kernel of that venv,
+# then one more cell, as a student would type it, that profiles on the emulated board.
+EXECUTE_NOTEBOOK_1 = """
+import sys
+import nbclient, nbformat
+path, executed = sys.argv[1], sys.argv[2]
+notebook = nbformat.read(path, as_version=4)
+notebook.cells.append(nbformat.v4.new_code_cell(
+    "import sys\\n"
+    "board = wb.profile('zoo:mlp', device='qemu:raspberry-pi-5', warmup=0, runs=2,\\n"
+    "                   profile_runs=0)\\n"
+    "print('kernel', sys.executable, wb.__file__)\\n"
+    "print('board', board.document['device']['arch'], board.document['device']['emulated'])",
+    id="binder-qemu-board"))
+nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
+                        resources={"metadata": {"path": str(sys.argv[3])}}).execute()
+nbformat.write(notebook, executed)
+"""
+
+
+def test_postbuild_as_a_user_in_a_fresh_venv_gives_the_extension_a_qemu_board_and_notebook_1(
         home: Path) -> None:
-    configured = os.environ.get("WORKBENCH_EMULATOR_DIR")
-    if not configured:
-        pytest.skip("needs WORKBENCH_EMULATOR_DIR (the user root is cached beside it)")
-    user_root = Path(configured).resolve().parent / "workbench-emulator-user"
-    if not (user_root / "user-build.json").exists():
-        pytest.skip("the user root is not built yet: tests/emulator/test_user_build.py builds it")
+    nbformat = pytest.importorskip("nbformat")
+    pytest.importorskip("nbclient")
     if not (ROOT / "workbench/labextension/package.json").exists():
         pytest.skip("the lab extension is not built: run `bash tests/setup.sh`")
+    # postBuild builds the user root where it is missing; the tests keep it between runs
+    user_root = unprivileged.user_root()
     # The image's copy of the repository, the notebook user's, with the prebuilt extension.
     repo = home / "repo"
     shutil.copytree(ROOT, repo, ignore=shutil.ignore_patterns(
@@ -75,7 +94,8 @@ def test_postbuild_as_a_user_in_a_fresh_venv_enables_the_extension_and_a_qemu_bo
     # stand for it, so only the project itself is installed into the fresh venv.
     python = unprivileged.python_venv(home / "venv")
     unprivileged.give(home)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WORKBENCH_", "VIRTUAL"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WORKBENCH_", "VIRTUAL",
+                                                                    "JUPYTER"))}
     env.update(HOME=str(home), PATH=f"{python.parent}:/usr/bin:/bin",
                WORKBENCH_EMULATOR_DIR=str(user_root),
                WORKBENCH_CACHE_DIR=str(user_root / "cache"))
@@ -87,10 +107,21 @@ def test_postbuild_as_a_user_in_a_fresh_venv_enables_the_extension_and_a_qemu_bo
 
     installed = run(str(python), "-m", "pip", "install", "--quiet", "--no-deps", ".")
     assert installed.returncode == 0, installed.stderr[-3000:]
-    built = run("bash", "binder/postBuild", timeout=600)
+    built = run("bash", "binder/postBuild", timeout=900)
     assert built.returncode == 0, (built.stdout + built.stderr)[-3000:]
     assert "edge-workbench" in built.stdout + built.stderr  # the extension, listed as enabled
-    shown = run(str(python), "-c", "import workbench; print(workbench.__file__)", cwd=home)
-    assert shown.stdout.startswith(str(home / "venv")), shown.stdout + shown.stderr
     listed = run(str(python), "-m", "workbench.cli", "devices", cwd=home)
     assert "qemu:raspberry-pi-5" in listed.stdout, listed.stdout + listed.stderr
+
+    # notebook 1 as a student opens it from the image's copy of the repository
+    executed = home / "class" / "01-first-profile-executed.ipynb"
+    executed.parent.mkdir()
+    unprivileged.give(executed.parent)
+    ran = run(str(python), "-c", EXECUTE_NOTEBOOK_1, str(repo / "notebooks/01-first-profile.ipynb"),
+              str(executed), str(executed.parent), cwd=executed.parent, timeout=600)
+    assert ran.returncode == 0, (ran.stdout + ran.stderr)[-3000:]
+    cells = {cell.id: cell for cell in nbformat.read(executed, as_version=4).cells}
+    check_first_profile(cells, executed.parent)
+    kernel = _text(cells["binder-qemu-board"])
+    assert f"kernel {home / 'venv'}" in kernel and str(home / "venv") in kernel.split()[2], kernel
+    assert "board aarch64 True" in kernel, kernel

@@ -93,3 +93,22 @@ def sysctl(name: str, value: str) -> Iterator[bool]:
         yield True
     finally:
         path.write_text(old)
+
+
+def user_root() -> Path:
+    """The folder the tests keep the emulated board's root built without root in: beside
+    WORKBENCH_EMULATOR_DIR (``<its parent>/workbench-emulator-user``), made if missing and
+    owned by the unprivileged user. Built once (``workbench emulator build --user``, by
+    whichever test comes first), then reused by every run. Skips where it cannot be built."""
+    configured = os.environ.get("WORKBENCH_EMULATOR_DIR")
+    if not configured:
+        pytest.skip("WORKBENCH_EMULATOR_DIR is not set: no place to keep the user root between "
+                    "runs")
+    for tool in ("mmdebstrap", "qemu-aarch64-static"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed: run `bash tests/setup.sh`")
+    folder = Path(configured).resolve().parent / "workbench-emulator-user"
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        os.chown(folder, *ids())
+    return folder

@@ -16,14 +16,23 @@ on the host with every delegate off, on:
   the model before an edit).
 
 The default is ``"fp32"`` for a quantised model and ``"host"`` otherwise.
-Tensors the runtime made itself (no tensor of that name in the reference)
-are listed as skipped.
+
+The integer tensors of a quantised model are dequantised with the scale and
+zero point its graph gives them (:mod:`workbench.models.qdq`). Against its
+fp32 source (or another model) each is compared with the float tensor it
+stands for: the table shows the error each int8 layer adds, and the jump is
+the layer that adds the most. Against the same model (``"host"``, float
+arithmetic between its QuantizeLinear and DequantizeLinear nodes) both sides
+are dequantised: what remains is the int8 kernels' own error. Tensors the
+runtime made itself (no tensor of that name in the reference) are listed as
+skipped.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +42,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from workbench.models import Model
+    from workbench.models.qdq import Quantised
     from workbench.profiling import Profile
     from workbench.profiling.layer_diff import LayerDiff
 
@@ -40,7 +50,8 @@ if TYPE_CHECKING:
 def reference_tensors(model: Model, feeds: Mapping[str, Any], names: list[str]
                       ) -> dict[str, np.ndarray]:
     """The tensors ``names`` (those the model has) from one fp32 run on the host CPU,
-    optimisation off."""
+    optimisation off; a name of a graph input gives the feed."""
+    import numpy as np
     import onnx
     import onnxruntime as ort
 
@@ -49,7 +60,8 @@ def reference_tensors(model: Model, feeds: Mapping[str, Any], names: list[str]
     proto = onnx.load(str(model.runnable_path()))
     produced = {t for node in proto.graph.node for t in node.output if t}
     present = {o.name for o in proto.graph.output}
-    wanted = [n for n in names if n in produced]
+    wanted = list(dict.fromkeys(n for n in names if n in produced))
+    given = {n: np.asarray(feeds[n]) for n in names if n in feeds and n not in produced}
     for name in wanted:
         if name not in present:
             proto.graph.output.append(onnx.ValueInfoProto(name=name))
@@ -64,7 +76,7 @@ def reference_tensors(model: Model, feeds: Mapping[str, Any], names: list[str]
         raise errors.ReferenceUnavailable(
             f"onnxruntime on the host cannot run the reference with its tensors exposed: {exc}",
             where=model.name, hint="Check the model with `workbench inspect`") from None
-    return dict(zip(wanted, values, strict=True))
+    return {**given, **dict(zip(wanted, values, strict=True))}
 
 
 def _litert_tensors(model: Model, feeds: Mapping[str, Any], names: list[str]
@@ -113,6 +125,79 @@ def _reference_model(profile: Profile, reference: Any, model: Model | str | Path
         hint="Use None, 'host', 'fp32', a Model or a model's path")
 
 
+def _quantised(profile: Profile, reference: Model, model: Model | str | Path | None
+               ) -> dict[str, Quantised]:
+    """The integer tensors of the ONNX model the profile ran, with their scale and zero point."""
+    import onnx
+
+    from workbench.accuracy import profile_model
+    from workbench.models.qdq import fused_activations, quantised_tensors
+
+    if reference.format != "onnx":
+        return {}
+    ran = profile_model(profile, model) if reference.sha256 != profile.document["model"].get(
+        "sha256") else reference
+    if ran.format != "onnx":
+        return {}
+    found = quantised_tensors(onnx.load(str(ran.runnable_path()), load_external_data=False))
+    if any(q.from_qlinear for q in found.values()):
+        after = fused_activations(onnx.load(str(reference.runnable_path()),
+                                            load_external_data=False))
+        found = {name: replace(q, float_names=tuple(
+                     dict.fromkeys(a for n in q.float_names for a in (after.get(n), n) if a)))
+                 if q.from_qlinear else q for name, q in found.items()}
+    return found
+
+
+def _float_names(name: str, quantised: Mapping[str, Quantised]) -> tuple[str, ...]:
+    """Names of the float tensors an integer tensor (or a dequantised copy of one) stands for."""
+    if name in quantised:
+        return quantised[name].float_names
+    return next((q.float_names for q in quantised.values() if name in q.float_names), ())
+
+
+def _compare(entry: Mapping[str, Any], expected: Mapping[str, np.ndarray],
+             quantised: Mapping[str, Quantised]) -> dict[str, Any]:
+    """One device tensor's row, or (with ``reason``) why it was skipped."""
+    import numpy as np
+
+    from workbench.profiling.agreement import output_array
+    from workbench.profiling.layer_diff import tensor_row
+
+    name = entry["name"]
+    actual = output_array(dict(entry))
+    dtype = np.dtype(str(entry.get("dtype") or "float32"))
+    scales = quantised.get(name) if dtype.kind in "iu" else None
+    against = next((n for n in (name, *_float_names(name, quantised)) if n in expected), None)
+    # the same integer tensor in the reference (the same model): both sides are dequantised
+    both = scales is not None and name in expected and expected[name].dtype.kind in "iu"
+    if scales is not None and not both:
+        against = next((n for n in scales.float_names if n in expected), None)
+    skipped = {"name": name, "node": entry.get("node", "")}
+    if against is None:
+        return {**skipped, "reason": "no tensor of that name in the reference (the runtime "
+                                     "made it)"}
+    want = np.ascontiguousarray(expected[against])
+    if both and scales is not None:
+        want = scales.dequantize(want)
+    if list(want.shape) != list(entry.get("shape") or []):
+        return {**skipped, "reason": f"shape {entry.get('shape')} on the device, "
+                                     f"{list(want.shape)} in the reference"}
+    if scales is not None:
+        if actual is None:
+            return {**skipped, "reason": "an integer tensor summarised on the board cannot be "
+                                         "dequantised: run with max_output_values=None"}
+        actual = scales.dequantize(actual)
+    elif actual is not None and actual.dtype.kind != want.dtype.kind:
+        return {**skipped, "reason": f"{actual.dtype} on the device, {want.dtype} in the "
+                                     "reference"}
+    row = tensor_row(entry, actual, want, hashlib.sha256(want.tobytes()).hexdigest())
+    if scales is not None:
+        row["compared"] = "dequantised"
+    row["reference_tensor"] = against
+    return row
+
+
 def diff_layers(profile: Profile | str | Path, reference: str | Path | Model | None = None, *,
                 model: Model | str | Path | None = None,
                 inputs: Mapping[str, Any] | None = None) -> LayerDiff:
@@ -122,13 +207,11 @@ def diff_layers(profile: Profile | str | Path, reference: str | Path | Model | N
     Needs a profile run with ``diff=True`` on a backend whose runner speaks
     runner API 2; raises LayerDiffUnavailable (saying why) otherwise.
     """
-    import numpy as np
     import onnxruntime as ort
 
     from workbench.accuracy import _as_profile, profile_inputs
     from workbench.models.mapping import map_executed_nodes
-    from workbench.profiling.agreement import output_array
-    from workbench.profiling.layer_diff import LayerDiff, mark_jump, tensor_row
+    from workbench.profiling.layer_diff import LayerDiff, added_errors, mark_jump
 
     the_profile = _as_profile(profile)
     where = the_profile.label
@@ -145,35 +228,24 @@ def diff_layers(profile: Profile | str | Path, reference: str | Path | Model | N
     tensors = list(found.get("tensors") or [])
     ref_model, described = _reference_model(the_profile, reference, model)
     feeds = profile_inputs(the_profile, inputs)
-    expected = reference_tensors(ref_model, feeds, [t["name"] for t in tensors])
+    quantised = _quantised(the_profile, ref_model, model)
+    wanted = [n for t in tensors for n in (t["name"], *_float_names(t["name"], quantised))]
+    expected = reference_tensors(ref_model, feeds, wanted)
     executed = (found.get("executed_graph") or {}).get("nodes") or []
     topology = the_profile.document.get("topology") or {}
     covers = map_executed_nodes(executed, topology) if executed and topology else {}
     rows: list[dict[str, Any]] = []
     skipped = [dict(s) for s in found.get("skipped") or []]
     for entry in sorted(tensors, key=lambda t: int(t.get("depth") or 0)):
-        name = entry["name"]
-        if name not in expected:
-            skipped.append({"name": name, "node": entry.get("node", ""),
-                            "reason": "no tensor of that name in the reference (the runtime "
-                                      "made it)"})
+        row = _compare(entry, expected, quantised)
+        if "reason" in row:
+            skipped.append(row)
             continue
-        want = np.ascontiguousarray(expected[name])
-        actual = output_array(entry)
-        if list(want.shape) != list(entry.get("shape") or []):
-            skipped.append({"name": name, "node": entry.get("node", ""),
-                            "reason": f"shape {entry.get('shape')} on the device, "
-                                      f"{list(want.shape)} in the reference"})
-            continue
-        if actual is not None and actual.dtype.kind != want.dtype.kind:
-            skipped.append({"name": name, "node": entry.get("node", ""),
-                            "reason": f"{actual.dtype} on the device, {want.dtype} in the "
-                                      "reference"})
-            continue
-        row = tensor_row(entry, actual, want, hashlib.sha256(want.tobytes()).hexdigest())
         row["original_nodes"] = list(covers.get(row["layer"], {}).get("original_nodes") or [])
         rows.append(row)
-    mark_jump(rows)
+    added_errors(rows, executed)
+    dequantised = any(r["compared"] == "dequantised" for r in rows)
+    mark_jump(rows, dequantised)
     notes = []
     summarised = sum(1 for r in rows if r["compared"] == "statistics")
     if summarised:
@@ -181,5 +253,11 @@ def diff_layers(profile: Profile | str | Path, reference: str | Path | Model | N
                      "reference: run with max_output_values=None for their values")
     runtime = "LiteRT on the host, no delegate" if ref_model.format == "tflite" else \
         f"onnxruntime {ort.__version__} fp32 on the host CPU with optimisation off"
+    same = ref_model.sha256 == the_profile.document["model"].get("sha256")
+    if dequantised:
+        notes.append("integer tensors were dequantised with their scale and zero point"
+                     + (" on both sides" if same else
+                        " and compared with the fp32 tensors they stand for"))
     return LayerDiff(where, f"{described}, {runtime}", rows, skipped,
-                     found.get("graph_equals_timed"), str(found.get("method") or ""), notes)
+                     found.get("graph_equals_timed"), str(found.get("method") or ""), notes,
+                     dequantised, same)

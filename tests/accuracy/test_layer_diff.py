@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 import workbench as wb
 from tests.accuracy.conftest import EXTENDED
 from workbench import errors
-from workbench.profiling.layer_diff import first_jump, relative_error
+from workbench.profiling.layer_diff import LayerDiff, first_jump, relative_error
 
 
 def test_a_layer_whose_weights_were_edited_is_found_and_named(
@@ -117,3 +118,131 @@ def test_redacting_keeps_the_tensors_between_layers_and_the_executed_graph(
     redacted = edited_profile.redact()
     assert redacted.intermediates == edited_profile.intermediates
     assert redacted.document["executed_graph"] == edited_profile.document["executed_graph"]
+
+
+def _outlier_mlp(path: Path) -> Path:
+    """x → MatMul a → Relu → MatMul b → Relu → MatMul c. Feature 5 of ``a`` is always zero, and
+    ``b`` has a huge weight on it: harmless in fp32 (it multiplies zero), ruinous in int8 with
+    one scale per weight tensor (that scale rounds every other weight of ``b`` to zero)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(23)
+    a = (rng.standard_normal((16, 16)) * 0.3).astype(np.float32)
+    a[:, 5] = 0.0
+    b = (rng.standard_normal((16, 16)) * 0.3).astype(np.float32)
+    b[5, :] = 1000.0
+    c = (rng.standard_normal((16, 8)) * 0.3).astype(np.float32)
+    nodes = [helper.make_node("MatMul", ["x", "a.weight"], ["a.y"], name="a"),
+             helper.make_node("Relu", ["a.y"], ["a.relu"], name="a.relu"),
+             helper.make_node("MatMul", ["a.relu", "b.weight"], ["b.y"], name="b"),
+             helper.make_node("Relu", ["b.y"], ["b.relu"], name="b.relu"),
+             helper.make_node("MatMul", ["b.relu", "c.weight"], ["logits"], name="c")]
+    graph = helper.make_graph(
+        nodes, "outlier_mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 16])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [4, 8])],
+        [numpy_helper.from_array(w, f"{n}.weight") for n, w in (("a", a), ("b", b), ("c", c))])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return path
+
+
+def _int8_diff_run(model: wb.Model) -> wb.Profile:
+    return wb.profile(model, options=EXTENDED, warmup=0, runs=1, profile_runs=0, diff=True,
+                      max_output_values=None)
+
+
+@pytest.fixture(scope="module")
+def small_cnn_int8_profile() -> tuple[wb.Model, wb.Profile]:
+    int8 = wb.quantize("zoo:small-cnn")
+    return int8, _int8_diff_run(int8)
+
+
+@pytest.fixture(scope="module")
+def small_cnn_int8_diff(small_cnn_int8_profile: tuple[wb.Model, wb.Profile]
+                        ) -> tuple[wb.Model, LayerDiff]:
+    int8, profile = small_cnn_int8_profile
+    return int8, wb.diff_layers(profile)  # the default reference: its fp32 source
+
+
+def test_against_the_same_int8_model_both_sides_are_dequantised(
+        small_cnn_int8_profile: tuple[wb.Model, wb.Profile]) -> None:
+    _, profile = small_cnn_int8_profile
+    diff = wb.diff_layers(profile, reference="host")
+    assert diff.same_model and not diff.skipped
+    integer = [r for r in diff.rows if r["compared"] == "dequantised"]
+    assert len(integer) >= 6 and all(r["reference_tensor"] == r["tensor"] for r in integer)
+    # quantising the input is the same arithmetic on both sides
+    assert diff.rows[0]["op_type"] == "QuantizeLinear" and diff.rows[0]["rel_error"] == 0.0
+    assert "on both sides" in repr(diff)
+
+
+def test_int8_tensors_are_dequantised_and_lined_up_with_the_fp32_source(
+        small_cnn_int8_diff: tuple[wb.Model, LayerDiff]) -> None:
+    import onnx
+    from onnx import numpy_helper
+
+    int8, diff = small_cnn_int8_diff
+    assert not diff.skipped and diff.dequantised
+    dequantised = [r for r in diff.rows if r["compared"] == "dequantised"]
+    assert len(dequantised) >= 6 and all(r["rel_error"] > 0 for r in dequantised)
+    source = onnx.load(wb.load_model("zoo:small-cnn").files()[0]).graph
+    fp32_tensors = {t for node in source.node for t in node.output} | {"input"}
+    assert {r["reference_tensor"] for r in dequantised} <= fp32_tensors
+    # the input's quantisation rounds each value by at most half a step of its scale
+    constants = {i.name: numpy_helper.to_array(i)
+                 for i in onnx.load(int8.files()[0]).graph.initializer}
+    first = diff.rows[0]
+    assert first["reference_tensor"] == "input" and first["op_type"] == "QuantizeLinear"
+    assert 0 < first["max_abs_error"] <= float(constants["input_scale"]) / 2 * 1.0001
+
+
+def test_each_int8_layer_shows_the_error_it_adds_and_the_worst_is_named(
+        small_cnn_int8_diff: tuple[wb.Model, LayerDiff]) -> None:
+    _, diff = small_cnn_int8_diff
+    rows = diff.rows
+    assert rows[0]["added_error"] == pytest.approx(rows[0]["rel_error"])  # after the input
+    chained = [(before, after) for before, after in itertools.pairwise(rows)
+               if after["op_type"] in ("MaxPool", "Flatten")]  # each reads the tensor before it
+    assert chained and all(after["added_error"] == pytest.approx(
+        after["rel_error"] - before["rel_error"]) for before, after in chained)
+    jump = diff.first_jump
+    assert jump is not None and jump["added_error"] == max(r["added_error"] for r in rows)
+    assert "quantisation hurts most at" in repr(diff) and jump["layer"] in repr(diff)
+
+
+def test_the_layer_whose_weights_defeat_int8_is_where_quantisation_hurts_most(
+        tmp_path: Path) -> None:
+    source = wb.load_model(_outlier_mlp(tmp_path / "outlier.onnx"))
+    diff = wb.diff_layers(_int8_diff_run(wb.quantize(source, per_channel=False)))
+    jump = diff.first_jump
+    assert jump is not None and "b" in jump["original_nodes"], diff.to_dataframe()
+    assert jump["added_error"] > 0.5  # b's other weights all rounded to zero
+    before = [r for r in diff.rows if r["depth"] < jump["depth"]]
+    assert before and all(r["rel_error"] < 0.05 for r in before)
+
+
+def test_a_qoperator_model_lines_up_each_qlinear_output_after_its_folded_relu(
+        models: tuple[Path, Path], tmp_path: Path) -> None:
+    import onnxruntime.quantization as oq
+
+    class Feeds:
+        def __init__(self) -> None:
+            rng = np.random.default_rng(3)
+            self.left = [{"x": rng.uniform(-1, 1, (1, 3, 12, 12)).astype(np.float32)}
+                         for _ in range(4)]
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            return self.left.pop() if self.left else None
+
+    qoperator = tmp_path / "chain-qoperator.onnx"
+    oq.quantize_static(str(models[0]), str(qoperator), Feeds(),
+                       quant_format=oq.QuantFormat.QOperator)
+    diff = wb.diff_layers(_int8_diff_run(wb.load_model(qoperator)), reference=models[0])
+    by_tensor = {r["tensor"]: r for r in diff.rows}
+    # the quantiser folded each Relu into the QLinearConv before it: compared after the Relu
+    assert [by_tensor[f"conv{i}.y_quantized"]["reference_tensor"] for i in range(3)] == [
+        "relu0.y", "relu1.y", "relu2.y"]
+    assert all(by_tensor[f"conv{i}.y_quantized"]["rel_error"] < 0.1 for i in range(3))
+    assert by_tensor["conv0.y_quantized"]["compared"] == "dequantised"

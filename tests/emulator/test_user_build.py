@@ -22,24 +22,9 @@ from workbench import emulator, errors
 from workbench.emulator import user_build
 
 
-def _user_dir() -> Path:
-    configured = os.environ.get("WORKBENCH_EMULATOR_DIR")
-    if not configured:
-        pytest.skip("WORKBENCH_EMULATOR_DIR is not set: no place to keep the user root between "
-                    "runs")
-    return Path(configured).resolve().parent / "workbench-emulator-user"
-
-
 @pytest.fixture(scope="module")
 def user_root() -> Path:
-    for tool in ("mmdebstrap", "qemu-aarch64-static"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed: run `bash tests/setup.sh`")
-    folder = _user_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    if os.geteuid() == 0:
-        os.chown(folder, *unprivileged.ids())
-    return folder
+    return unprivileged.user_root()
 
 
 def _env(folder: Path, work: Path) -> dict[str, str]:

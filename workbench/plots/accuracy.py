@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 def layer_diff_plot(diff: LayerDiff, ax: Axes | None = None) -> Figure:
     """Relative error of each tensor against its depth in the executed graph (log scale), the
-    first layer where the error jumps marked and named."""
+    first layer where the error jumps (for int8 against fp32: the layer that adds the most)
+    marked and named."""
     fig, ax = _axes(ax, 9, 4.2)
     rows = [r for r in diff.rows if r.get("rel_error") is not None]
     if not rows:
@@ -36,7 +37,7 @@ def layer_diff_plot(diff: LayerDiff, ax: Axes | None = None) -> Figure:
     jump = diff.first_jump
     if jump is not None:
         ax.scatter([jump["depth"]], [jump["rel_error"]], s=120, color="tab:red", zorder=4,
-                   label="error jumps")
+                   label="adds the most error" if diff.dequantised else "error jumps")
         ax.annotate(shorten(f"{jump['layer']} ({jump['op_type']})", LABEL_WIDTH),
                     (jump["depth"], jump["rel_error"]), textcoords="offset points",
                     xytext=(8, 8), color="tab:red")

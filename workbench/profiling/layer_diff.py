@@ -9,9 +9,20 @@ different scale. A tensor summarised on the board (over the job's
 ``max_output_values``) is compared by its hash: equal bytes give zero error,
 otherwise its figures stay empty.
 
+An integer tensor of a quantised model is dequantised with its scale and zero
+point and compared with the fp32 tensor it stands for (``compared`` is
+``"dequantised"``, ``reference_tensor`` names the fp32 tensor).
+
+``added_error`` is the error a layer adds: its tensor's ``rel_error`` less the
+largest ``rel_error`` of the tensors its node reads (zero for the graph's
+inputs and weights; empty when one of them was not compared).
+
 The **first jump** is the first tensor whose ``rel_error`` exceeds both
 :data:`JUMP_FLOOR` and :data:`JUMP_FACTOR` times the largest one before it:
 where the error starts, not where it is largest (errors carry downstream).
+Against the fp32 source of a quantised model every layer rounds, from the
+input's quantisation on, so there the jump is the layer that adds the most
+error (:func:`largest_added`): where quantisation hurts most.
 """
 
 from __future__ import annotations
@@ -32,7 +43,8 @@ JUMP_FACTOR = 10.0
 
 #: columns of :meth:`LayerDiff.to_dataframe`, in order
 COLUMNS = ("depth", "layer", "op_type", "original_nodes", "tensor", "shape", "compared",
-           "max_abs_error", "mean_abs_error", "rel_error", "cosine", "snr_db", "jump")
+           "max_abs_error", "mean_abs_error", "rel_error", "added_error", "cosine", "snr_db",
+           "jump", "reference_tensor")
 
 
 def relative_error(actual: np.ndarray, expected: np.ndarray) -> float | None:
@@ -64,6 +76,34 @@ def first_jump(rows: list[dict[str, Any]]) -> int | None:
     return None
 
 
+def largest_added(rows: list[dict[str, Any]]) -> int | None:
+    """Index of the row that adds the most error (above :data:`JUMP_FLOOR`), or None."""
+    best: int | None = None
+    for index, row in enumerate(rows):
+        added = row.get("added_error")
+        if added is not None and added > JUMP_FLOOR and (
+                best is None or added > rows[best]["added_error"]):
+            best = index
+    return best
+
+
+def added_errors(rows: list[dict[str, Any]], nodes: list[dict[str, Any]]) -> None:
+    """Set ``added_error`` on every row, from the executed graph's ``nodes`` (their inputs and
+    outputs): as in the module doc."""
+    produced = {t for node in nodes for t in node.get("outputs") or []}
+    reads = {t: list(node.get("inputs") or []) for node in nodes
+             for t in node.get("outputs") or []}
+    errors = {row["tensor"]: row.get("rel_error") for row in rows}
+    for row in rows:
+        rel = row.get("rel_error")
+        inputs = [t for t in reads.get(row["tensor"], []) if t]
+        before = [errors.get(t) if t in produced else 0.0 for t in inputs]
+        if rel is None or row["tensor"] not in reads or any(b is None for b in before):
+            row["added_error"] = None
+        else:
+            row["added_error"] = rel - max([b for b in before if b is not None] or [0.0])
+
+
 @dataclass
 class LayerDiff:
     """A profile's intermediate tensors against a reference, layer by layer."""
@@ -81,6 +121,11 @@ class LayerDiff:
     #: how the device exposed its tensors, in words
     method: str = ""
     notes: list[str] = field(default_factory=list)
+    #: whether integer tensors were dequantised against an fp32 reference (the jump is then
+    #: the layer that adds the most error)
+    dequantised: bool = False
+    #: whether the reference ran the same (quantised) model: the errors are its kernels' own
+    same_model: bool = False
 
     @property
     def first_jump(self) -> dict[str, Any] | None:
@@ -100,16 +145,23 @@ class LayerDiff:
         return {"profile": self.profile, "reference": self.reference,
                 "rows": [dict(r) for r in self.rows], "skipped": list(self.skipped),
                 "graph_equals_timed": self.graph_equals_timed, "method": self.method,
-                "notes": list(self.notes)}
+                "notes": list(self.notes), "dequantised": self.dequantised,
+                "same_model": self.same_model}
 
     def _summary(self) -> list[str]:
         jump = self.first_jump
         lines = [f"{self.profile} against {self.reference}: {len(self.rows)} tensors compared, "
                  f"{len(self.skipped)} skipped"]
+        nodes = ", ".join((jump or {}).get("original_nodes") or []) or "?"
         if jump is None:
             lines.append("no layer's error jumps")
+        elif self.dequantised:
+            where = ("the int8 kernels add the most error" if self.same_model
+                     else "quantisation hurts most")
+            lines.append(f"{where} at {jump['layer']} ({jump['op_type']}; "
+                         f"model nodes {nodes}): it adds relative error "
+                         f"{jump['added_error']:.3g}, {jump['rel_error']:.3g} after it")
         else:
-            nodes = ", ".join(jump.get("original_nodes") or []) or "?"
             lines.append(f"the error first jumps at {jump['layer']} ({jump['op_type']}; "
                          f"model nodes {nodes}): relative error {jump['rel_error']:.3g}")
         if self.graph_equals_timed is False:
@@ -150,8 +202,9 @@ def tensor_row(entry: Mapping[str, Any], actual: np.ndarray | None, expected: np
     return row
 
 
-def mark_jump(rows: list[dict[str, Any]]) -> None:
-    """Set ``jump`` on every row: True on the first jump only."""
-    index = first_jump(rows)
+def mark_jump(rows: list[dict[str, Any]], dequantised: bool = False) -> None:
+    """Set ``jump`` on every row: True on the first jump only (for a dequantised diff, on the
+    layer that adds the most error)."""
+    index = largest_added(rows) if dequantised else first_jump(rows)
     for position, row in enumerate(rows):
         row["jump"] = position == index
