@@ -7,6 +7,7 @@ import os
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +28,24 @@ def payload(path: Path, megabytes: int, seed: int = 0) -> Path:
 def sha(path: Path | str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
+
+
+def test_a_file_sent_whole_is_not_hashed_again_on_the_board(
+        board: SSHDevice, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    local = payload(tmp_path / "weights.bin", 1, seed=3)
+    board.board()  # the board's basics, asked once per connection
+    commands: list[list[str]] = []
+    real = board.exec
+
+    def counted(argv: list[str], **kwargs: Any) -> tuple[int, str, str]:
+        commands.append(argv)
+        return real(argv, **kwargs)
+
+    monkeypatch.setattr(board, "exec", counted)
+    remote = board.ensure(local)
+    assert sha(remote) == sha(local)
+    # one command on the board: the free space before sending; the bytes sent are the check
+    assert [argv[3] for argv in commands] == ["space"], commands
 
 def test_ensure_puts_the_file_under_its_hash_and_skips_it_the_second_time(
         board: SSHDevice, tmp_path: Path) -> None:

@@ -239,3 +239,63 @@ def test_a_stray_line_on_a_new_keepers_output_is_an_error_with_its_log(
     with pytest.raises(errors.DeviceError, match="a greeting nobody asked for"):
         kept.keep("kept-board")
     assert kept.keep("kept-board", start=False) is None
+
+
+#: runs the command in this interpreter, then says on stderr which heavy modules it loaded
+COUNTING = ("import sys; from workbench.cli import main; code = main(sys.argv[1:]); "
+            "heavy = ('numpy', 'onnx', 'onnxruntime', 'paramiko', 'rich', 'pandas', "
+            "'workbench.devices', 'workbench.jobs', 'workbench.models'); "
+            "print('loaded:', ','.join(m for m in heavy if m in sys.modules), file=sys.stderr); "
+            "sys.exit(code)")
+
+
+def _command(cwd: Path, *args: str, **env: str) -> tuple[str, list[str]]:
+    """``workbench ARGS`` in a new interpreter in ``cwd``: its output and the heavy modules
+    it loaded."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    done = subprocess.run([sys.executable, "-c", COUNTING, *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=300, env={
+                              **os.environ, **env, "PYTHONPATH": os.pathsep.join(
+                                  [str(ROOT), str(ROOT / "remote")])})
+    assert done.returncode == 0, done.stderr
+    loaded = done.stderr.strip().splitlines()[-1].removeprefix("loaded:").strip()
+    return done.stdout, [name for name in loaded.split(",") if name]
+
+
+def test_a_profile_through_a_running_keeper_prints_what_the_full_command_prints_and_imports_no_runtime(  # noqa: E501
+        sshd: Sshd, tmp_path: Path, conv_model: Path, runtime: Path) -> None:
+    import re
+
+    register_board("kept-board", sshd, tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+    profile = ["profile", str(conv_model), "--device", "kept-board", "--runs", "2", "--warmup",
+               "0", "--profile-runs", "0", "--out", "r.html", "--json", "r.json"]
+    # no keeper runs: this command runs the profile itself and leaves a keeper up
+    full, loaded = _command(work, *profile, "--persist")
+    assert "workbench.jobs" in loaded and "onnx" in loaded
+    first = json.loads((work / "r.json").read_text())
+    (work / "r.html").unlink()
+
+    thin, loaded = _command(work, *profile)
+    assert loaded == [], "the command through the keeper only asks and prints"
+    # the same lines, numbers aside; the files written in the command's folder, not the keeper's
+    def masked(text: str) -> list[str]:
+        return [re.sub(r"\d+(\.\d+)?", "N", line) for line in text.splitlines()
+                if not line.startswith("where the time went")]
+
+    assert masked(thin) == masked(full) and "report: r.html" in thin
+    assert (work / "r.html").is_file()
+    second = json.loads((work / "r.json").read_text())
+    assert second["model"] == first["model"] and second["device"] == first["device"]
+    assert second != first, "a new profile was written"
+    steps = next(line for line in thin.splitlines() if line.startswith("where the time went"))
+    assert "model load" in steps and "timed" in steps
+
+    # a keeper started with other folders than the command's leaves the profile to the command
+    other, loaded = _command(work, *profile, "-q", WORKBENCH_DATA_DIR=str(tmp_path / "other"))
+    assert "workbench.jobs" in loaded and masked(other) == masked(full)

@@ -138,6 +138,7 @@ class _Item:
     state: str = "missing"  # missing | trusted | check | uploaded | redo
     to_check: str = ""  # the remote file whose hash must be checked
     claim: Claim | None = None  # held while this sender writes the partial file
+    sent_sha: str | None = None  # sha256 of every byte this sender wrote, from the first
 
 
 def _link_alive(sftp: Any) -> bool:
@@ -214,6 +215,9 @@ class Uploader:
         sent = 0
         for item in pending:
             sent = self._upload(sftp, item, sent, total, progress)
+        for item in pending:  # sent whole from its first byte: the bytes sent are the check
+            if item.state == "uploaded" and item.sent_sha is not None:
+                self._settle(sftp, item, item.sent_sha)
         checks = [i for i in items if i.state in ("check", "uploaded")]
         if checks:
             for item in checks:
@@ -299,6 +303,9 @@ class Uploader:
             sftp.remove(partial)
             offset = 0
         done = offset
+        # written from the first byte over SSH (each packet authenticated, each write
+        # acknowledged): the hash of what was sent is the hash of what arrived
+        digest = hashlib.sha256() if not offset else None
         started = time.monotonic()
         try:
             with open(item.local, "rb") as source, \
@@ -311,6 +318,8 @@ class Uploader:
                     # the partial stays: a later upload of the same file continues it
                     raise_if_cancelled(self.device.name, f"uploading {item.local.name}")
                     sink.write(block)
+                    if digest is not None:
+                        digest.update(block)
                     done += len(block)
                     if progress:
                         elapsed = max(time.monotonic() - started, 1e-6)
@@ -320,6 +329,7 @@ class Uploader:
         except Exception as exc:  # socket, SFTP and paramiko errors alike
             self._upload_failed(sftp, item, partial, done, exc)
         item.state, item.to_check = "uploaded", partial
+        item.sent_sha = digest.hexdigest() if digest is not None else None
         return sent + item.size
 
     def _upload_failed(self, sftp: Any, item: _Item, partial: str, done: int,
