@@ -47,6 +47,35 @@ def test_a_file_sent_whole_is_not_hashed_again_on_the_board(
     # one command on the board: the free space before sending; the bytes sent are the check
     assert [argv[3] for argv in commands] == ["space"], commands
 
+
+def _kind(argv: list[str]) -> str:
+    """What a command sent to the board does: its board-side tool's verb, else its own."""
+    if argv[3:4] in (["space"], ["hash"]):
+        return argv[3]
+    return "probe" if "probe" in argv else "basics" if argv[1:2] == ["-c"] else argv[-1]
+
+
+def test_a_first_deploy_asks_the_board_three_commands_before_the_agent_starts(
+        sshd: Sshd, tmp_path: Path, conv_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import workbench as wb
+
+    device = make_board(sshd, tmp_path)
+    commands: list[str] = []
+    real = device.exec
+
+    def counted(argv: list[str], **kwargs: Any) -> tuple[int, str, str]:
+        commands.append(_kind(argv))
+        return real(argv, **kwargs)
+
+    monkeypatch.setattr(device, "exec", counted)
+    try:
+        wb.profile(conv_model, device=device, warmup=0, runs=1, profile_runs=0)
+    finally:
+        device.close()
+    # the board's basics, its free space once for the agent and the job's files, the probe;
+    # no hash check of what was just sent whole
+    assert commands == ["basics", "space", "probe"], commands
+
 def test_ensure_puts_the_file_under_its_hash_and_skips_it_the_second_time(
         board: SSHDevice, tmp_path: Path) -> None:
     local = payload(tmp_path / "weights.bin", 2)

@@ -106,8 +106,8 @@ def print_lines(lines: Sequence[str]) -> None:
     sys.stdout.flush()
 
 
-def show_profile(profile: Profile, *, out: str | None, json_path: str | None, top: int,
-                 steps: str | None = None) -> None:
+def show_profile(profile: Profile, *, out: str | None, json_path: str | None,
+                 top: int) -> None:
     """Print a profile's summary and write its HTML report (``out``, default MODEL-DEVICE.html)
     and, when asked, its JSON."""
     from pathlib import Path
@@ -118,7 +118,7 @@ def show_profile(profile: Profile, *, out: str | None, json_path: str | None, to
     shown = out or f"{document['model']['name']}-{document['device']['name']}.html"
     print_lines(profile_lines(profile, out=Path(shown), shown=shown,
                               json_path=Path(json_path) if json_path else None,
-                              json_shown=json_path, top=top, steps=steps))
+                              json_shown=json_path, top=top))
 
 
 def persist_arguments(parser: Any) -> None:

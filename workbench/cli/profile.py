@@ -88,13 +88,18 @@ def profile_request(args: argparse.Namespace) -> dict[str, Any]:
     """The profile the arguments ask for, as plain data (see :mod:`workbench.jobs.request`)."""
     import os
 
-    from workbench.inputs import from_text, image_preprocessing, read_spec
+    inputs: dict[str, Any] = {}
+    image_options = (args.image_size, args.image_mean, args.image_std, args.image_scale,
+                     args.image_layout)
+    if args.inputs or args.input or any(option is not None for option in image_options):
+        from workbench.inputs import from_text, image_preprocessing, read_spec
 
-    image = image_preprocessing(size=args.image_size, mean=args.image_mean, std=args.image_std,
-                                scale=args.image_scale, layout=args.image_layout)
-    inputs = read_spec(args.inputs) if args.inputs else {}
-    for name, text in key_values(args.input, "--input", parse=False).items():
-        inputs[name] = from_text(name, text, image)
+        image = image_preprocessing(size=args.image_size, mean=args.image_mean,
+                                    std=args.image_std, scale=args.image_scale,
+                                    layout=args.image_layout)
+        inputs = read_spec(args.inputs) if args.inputs else {}
+        for name, text in key_values(args.input, "--input", parse=False).items():
+            inputs[name] = from_text(name, text, image)
     # the cluster goes as typed: RunSettings reads "1" as an index (parse_cluster)
     run = {"warmup": args.warmup, "runs": args.runs, "profile_runs": args.profile_runs,
            "timeout": args.timeout, "cluster": args.cluster, "cores": args.cores,

@@ -31,7 +31,7 @@ from workbench.devices.ssh_connect import (
     resolve,
     trust_host_key,
 )
-from workbench.devices.transfer import Uploader, Verified
+from workbench.devices.transfer import Room, Uploader, Verified
 
 if TYPE_CHECKING:
     import paramiko
@@ -137,6 +137,7 @@ class SSHDevice(Device):
         self._sftp: paramiko.SFTPClient | None = None
         #: remote path -> (size, mtime) of files whose sha256 was checked over this connection
         self.verified: Verified = {}
+        self._room = Room()  # the board's free space for uploads, as last measured
         self._connect_lock = threading.RLock()
         # One upload batch at a time: two jobs on one device object (a widget's run and a
         # cell) share the SFTP session and the verified set. Reentrant: a batch may need the
@@ -402,7 +403,7 @@ class SSHDevice(Device):
         return paths
 
     def _uploader(self) -> Uploader:
-        return Uploader(self, self.verified, link=self.endpoint.where())
+        return Uploader(self, self.verified, link=self.endpoint.where(), room=self._room)
 
     def _evict(self, keep: list[str]) -> None:
         """Keep the board's cache under its size limit: the least recently used artifacts
@@ -483,6 +484,7 @@ class SSHDevice(Device):
         # No transfer lock here: client() calls this holding the connect lock, which an
         # upload takes while it holds the transfer lock.
         self.verified.clear()
+        self._room.forget()
         self._agent_path = None
 
     def run(self, job: dict[str, Any], on_event: EventCallback | None = None, *,

@@ -81,16 +81,24 @@ def load_requested(request: dict[str, Any], *, keep: bool = False) -> Model:
 
 
 def profile_lines(profile: Profile, *, out: Path, shown: str, json_path: Path | None,
-                  json_shown: str | None, top: int, steps: str | None = None) -> list[str]:
+                  json_shown: str | None, top: int,
+                  steps: dict[str, float] | None = None) -> list[str]:
     """Write a profile's HTML report to ``out`` (and its JSON to ``json_path``); the lines a
-    command prints for it, the paths as ``shown``."""
-    lines = [profile.summary(top=top)]
-    if steps:
-        lines.append(f"where the time went: {steps}")
+    command prints for it, the paths as ``shown``. With ``steps`` (a job's, see
+    :mod:`workbench.jobs.steps`), a line says where the time went, the report's writing
+    included."""
+    from workbench.jobs.steps import format_steps
+
+    started = time.perf_counter()
     profile.to_html(out)
-    lines.append(f"report: {shown}")
     if json_path is not None:
         profile.save(json_path)
+    lines = [profile.summary(top=top)]
+    if steps is not None:
+        steps = {**steps, "report": time.perf_counter() - started}
+        lines.append(f"where the time went: {format_steps(steps)}")
+    lines.append(f"report: {shown}")
+    if json_path is not None:
         lines.append(f"profile: {json_shown}")
     return lines
 
@@ -103,7 +111,6 @@ def run_request(request: dict[str, Any], device: Device, on_event: EventCallback
     ``keep`` keeps the model loaded for the next request of this process (a keeper).
     """
     from workbench.jobs.handle import submit, wait_for
-    from workbench.jobs.steps import format_steps
 
     started = time.perf_counter()
     model = load_requested(request, keep=keep)
@@ -121,4 +128,4 @@ def run_request(request: dict[str, Any], device: Device, on_event: EventCallback
     return profile_lines(profile, out=Path(cwd, shown), shown=shown,
                          json_path=Path(cwd, json_shown) if json_shown else None,
                          json_shown=json_shown, top=int(request.get("top", 15)),
-                         steps=None if request.get("quiet") else format_steps(steps))
+                         steps=None if request.get("quiet") else steps)
