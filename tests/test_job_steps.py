@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 import workbench as wb
 from workbench.jobs.steps import STEPS, job_steps
 
@@ -51,3 +53,14 @@ def test_board_steps_use_the_boards_clock_and_crossing_steps_the_hosts() -> None
     assert steps.keys() == expected.keys()
     for name, seconds in expected.items():
         assert abs(steps[name] - seconds) < 1e-6, (name, steps[name])
+
+
+def test_an_upload_beside_the_probe_counts_only_what_it_took_after_the_probe() -> None:
+    events = [{"event": "stage", "stage": "connect", "time": 10.0},
+              {"event": "stage", "stage": "probe", "time": 10.1},
+              {"event": "stage", "stage": "upload", "time": 10.2, "done": 0, "total": 0}]
+    steps = job_steps(events, {"probed": 11.0, "prepared": 11.5})
+    assert steps["probe"] == pytest.approx(0.9) and steps["upload"] == pytest.approx(0.5)
+    # an upload that ended first waited for the probe: nothing of it shows after
+    steps = job_steps(events, {"probed": 11.0, "prepared": 11.0})
+    assert steps["probe"] == pytest.approx(0.9) and steps["upload"] == 0.0

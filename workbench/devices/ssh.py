@@ -133,6 +133,7 @@ class SSHDevice(Device):
         #: the jump hosts' devices, by the ProxyJump hops that lead to them
         self._jumps: dict[str, SSHDevice] = {}
         self._board: dict[str, Any] | None = None
+        self._board_lock = threading.Lock()
         self._agent_path: str | None = None
         self._sftp: paramiko.SFTPClient | None = None
         #: remote path -> (size, mtime) of files whose sha256 was checked over this connection
@@ -287,6 +288,10 @@ class SSHDevice(Device):
     def board(self) -> dict[str, Any]:
         """Python version, machine, libc and home on the board (checked once per connection)."""
         self.client()
+        with self._board_lock:  # the probe and an upload may ask at once: one asks the board
+            return self._board_basics()
+
+    def _board_basics(self) -> dict[str, Any]:
         if self._board is None:
             cache = self.remote_cache or "~/.cache/workbench"
             code, out, err = self.exec([self.python, "-c", PYINFO, cache, self.board_dir],
