@@ -328,7 +328,8 @@ class SSHDevice(Device):
 
         if self._agent_path is None:
             with self._transferring():
-                self._agent_path = self._uploader().ensure_many([agent_zip()], None)[0]
+                if self._agent_path is None:  # the probe and an upload may ask at once
+                    self._agent_path = self._uploader().ensure_many([agent_zip()], None)[0]
         return self._agent_path
 
     @property
@@ -401,7 +402,9 @@ class SSHDevice(Device):
 
     def ensure_many(self, files: list[Path],
                     progress: ProgressCallback | None = None) -> list[str]:
-        """Ensure several files with one hash check on the board."""
+        """Ensure several files with one hash check on the board; the agent goes first (the
+        probe, which runs beside a job's upload, needs it)."""
+        self.agent_path()
         with self._transferring():
             paths = self._uploader().ensure_many([Path(f) for f in files], progress)
             self._evict(paths)
