@@ -299,3 +299,31 @@ def test_a_profile_through_a_running_keeper_prints_what_the_full_command_prints_
     # a keeper started with other folders than the command's leaves the profile to the command
     other, loaded = _command(work, *profile, "-q", WORKBENCH_DATA_DIR=str(tmp_path / "other"))
     assert "workbench.jobs" in loaded and masked(other) == masked(full)
+
+
+def test_ctrl_c_on_a_profile_through_a_keeper_cancels_the_job_and_frees_the_board(
+        sshd: Sshd, tmp_path: Path, conv_model: Path, runtime: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    register_board("kept-board", sshd, tmp_path)
+    assert kept.keep("kept-board") is not None
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "remote")])}
+    command = [sys.executable, "-m", "workbench.cli", "profile", str(conv_model), "--device",
+               "kept-board", "--warmup", "0", "--profile-runs", "0", "--out",
+               str(tmp_path / "r.html")]
+    running = subprocess.Popen([*command, "--runs", "1000000"], stderr=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True, env=env)
+    assert running.stderr is not None
+    for line in running.stderr:  # the agent's log line: the timed runs begin
+        if "running on cores" in line:
+            break
+    running.send_signal(signal.SIGINT)
+    assert running.wait(120) == 130
+    # the job stopped on the board and its lock is free: the next job runs at once
+    after = subprocess.run([*command, "--runs", "1", "-q"], capture_output=True, text=True,
+                           env=env, timeout=120)
+    assert after.returncode == 0, after.stderr
+    assert "waiting for the board" not in after.stderr
