@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import workbench as wb
+from workbench import formats
 from workbench.jobs.steps import STEPS, job_steps
 
 
@@ -27,6 +28,9 @@ def test_a_job_accounts_for_its_time_step_by_step(conv_model: Path) -> None:
     # clock) hold: a few milliseconds on one machine
     assert sum(steps.values()) <= ended - started + 0.05
     assert steps["timed"] > 0.0 and steps["python start"] > 0.0
+    # the job builds its profile without validating it again: the builder's document is valid
+    document = job.result().to_dict()
+    formats.validate(document, document["schema"])
 
 
 def test_steps_a_job_did_not_report_are_left_out() -> None:

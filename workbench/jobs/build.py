@@ -190,8 +190,9 @@ def finish(prepared: Prepared, result: dict[str, Any]) -> Profile:
     from workbench.profiling import Profile
 
     formats.validate(result, formats.RUNNER, where=f"{prepared.backend.name} runner result")
-    profile = Profile(profile_document(prepared.model, prepared.info, prepared.backend,
-                                       prepared.options, prepared.job, result, prepared.label))
+    profile = Profile.built(profile_document(prepared.model, prepared.info, prepared.backend,
+                                             prepared.options, prepared.job, result,
+                                             prepared.label))
     _keep(profile)
     return profile
 
