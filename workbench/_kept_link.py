@@ -33,6 +33,8 @@ from workbench._paths import config_dir, runtime_dir
 POLL_S = 0.1
 #: how long a command stopped with Ctrl-C waits for the keeper to cancel its job (seconds)
 STOP_WAIT_S = 30.0
+#: how a keeper's error begins when it does not know a call (a keeper of an older workbench)
+NO_SUCH_CALL = "The kept connection has no call"
 #: the environment variables whose folders a keeper must share with a command that hands it
 #: a whole profile (the history, the models built, the config)
 SHARED_DIRS = ("WORKBENCH_DATA_DIR", "WORKBENCH_CACHE_DIR", "WORKBENCH_CONFIG_DIR")
@@ -209,6 +211,8 @@ def profile_kept(name: str, request: dict[str, Any],
             hint="Run the command again: a new kept connection starts. A job that was "
             f"running is listed by `workbench jobs`; `workbench device disconnect {name}` "
             "stops a kept connection that misbehaves")
+    if isinstance(error, errors.DeviceError) and str(error).startswith(NO_SUCH_CALL):
+        return None  # a keeper of an older workbench: the command runs the profile itself
     if error is not None:
         raise error
     answered = outcome.get("return")

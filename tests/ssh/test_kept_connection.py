@@ -327,3 +327,27 @@ def test_ctrl_c_on_a_profile_through_a_keeper_cancels_the_job_and_frees_the_boar
                            env=env, timeout=120)
     assert after.returncode == 0, after.stderr
     assert "waiting for the board" not in after.stderr
+
+
+def test_a_keeper_of_an_older_workbench_leaves_the_profile_to_the_command(
+        runtime: Path) -> None:
+    from workbench._kept_link import NO_SUCH_CALL, profile_kept, socket_path
+
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(socket_path("old-board")))
+    listener.listen(1)
+
+    def answer() -> None:  # as a keeper that knows no "profile" call answers it
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(1 << 16)
+            refusal = errors.DeviceError(f"{NO_SUCH_CALL} 'profile'", where="keeper")
+            send(conn, {"error": refusal.to_dict()})
+
+    peer = threading.Thread(target=answer)
+    peer.start()
+    try:
+        assert profile_kept("old-board", {"model": "m.onnx"}, lambda event: None) is None
+    finally:
+        peer.join(10)
+        listener.close()

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench import errors
+from workbench._kept_link import NO_SUCH_CALL
 from workbench.devices._cancel import cancel_scope
 from workbench.devices._wire import Lines, send
 from workbench.devices.base import Device
@@ -183,7 +184,7 @@ class Keeper:
         if call == "profile":
             return self._profile(args, cancel, emit)
         if call not in CALLS:
-            raise errors.DeviceError(f"The kept connection has no call {call!r}",
+            raise errors.DeviceError(f"{NO_SUCH_CALL} {call!r}",
                                      where=f"keeper of {self.device.name}",
                                      hint="Stop it with `workbench device disconnect "
                                      f"{self.device.name}`: a newer workbench starts its own")
