@@ -153,8 +153,8 @@ def _probe_beside(device: Device, work: Callable[[], T],
                   marks: dict[str, float] | None) -> tuple[DeviceInfo, T]:
     """``device.probe()`` on a thread of its own while ``work()`` (the upload) runs here: a
     board's probe (its Python importing the runtimes) and the sending of the job's files
-    overlap. The probe's error wins (it says more: no Python, no runtime); ``marks`` gets
-    ``probed``, the host time the probe ended."""
+    overlap. The probe's error wins (it says more: no Python, no runtime), but for the
+    upload's JobCancelled; ``marks`` gets ``probed``, the host time the probe ended."""
     import contextvars
 
     outcome: dict[str, Any] = {}
@@ -173,9 +173,10 @@ def _probe_beside(device: Device, work: Callable[[], T],
     prober.start()
     try:
         result = work()
-    except BaseException:
+    except BaseException as exc:
         prober.join()
-        if "error" in outcome:
+        # a cancel says where it stopped the job (the probe it cut fails as it ends)
+        if "error" in outcome and not isinstance(exc, errors.JobCancelled):
             raise outcome["error"] from None
         raise
     prober.join()
