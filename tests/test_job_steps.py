@@ -5,7 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 import workbench as wb
+from workbench import formats
 from workbench.jobs.steps import STEPS, job_steps
 
 
@@ -25,6 +28,9 @@ def test_a_job_accounts_for_its_time_step_by_step(conv_model: Path) -> None:
     # clock) hold: a few milliseconds on one machine
     assert sum(steps.values()) <= ended - started + 0.05
     assert steps["timed"] > 0.0 and steps["python start"] > 0.0
+    # the job builds its profile without validating it again: the builder's document is valid
+    document = job.result().to_dict()
+    formats.validate(document, document["schema"])
 
 
 def test_steps_a_job_did_not_report_are_left_out() -> None:
@@ -51,3 +57,14 @@ def test_board_steps_use_the_boards_clock_and_crossing_steps_the_hosts() -> None
     assert steps.keys() == expected.keys()
     for name, seconds in expected.items():
         assert abs(steps[name] - seconds) < 1e-6, (name, steps[name])
+
+
+def test_an_upload_beside_the_probe_counts_only_what_it_took_after_the_probe() -> None:
+    events = [{"event": "stage", "stage": "connect", "time": 10.0},
+              {"event": "stage", "stage": "probe", "time": 10.1},
+              {"event": "stage", "stage": "upload", "time": 10.2, "done": 0, "total": 0}]
+    steps = job_steps(events, {"probed": 11.0, "prepared": 11.5})
+    assert steps["probe"] == pytest.approx(0.9) and steps["upload"] == pytest.approx(0.5)
+    # an upload that ended first waited for the probe: nothing of it shows after
+    steps = job_steps(events, {"probed": 11.0, "prepared": 11.0})
+    assert steps["probe"] == pytest.approx(0.9) and steps["upload"] == 0.0

@@ -7,6 +7,7 @@ import os
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +28,53 @@ def payload(path: Path, megabytes: int, seed: int = 0) -> Path:
 def sha(path: Path | str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
+
+
+def test_a_file_sent_whole_is_not_hashed_again_on_the_board(
+        board: SSHDevice, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    local = payload(tmp_path / "weights.bin", 1, seed=3)
+    board.board()  # the board's basics, asked once per connection
+    commands: list[list[str]] = []
+    real = board.exec
+
+    def counted(argv: list[str], **kwargs: Any) -> tuple[int, str, str]:
+        commands.append(argv)
+        return real(argv, **kwargs)
+
+    monkeypatch.setattr(board, "exec", counted)
+    remote = board.ensure(local)
+    assert sha(remote) == sha(local)
+    # one command on the board: the free space before sending; the bytes sent are the check
+    assert [argv[3] for argv in commands] == ["space"], commands
+
+
+def _kind(argv: list[str]) -> str:
+    """What a command sent to the board does: its board-side tool's verb, else its own."""
+    if argv[3:4] in (["space"], ["hash"]):
+        return argv[3]
+    return "probe" if "probe" in argv else "basics" if argv[1:2] == ["-c"] else argv[-1]
+
+
+def test_a_first_deploy_asks_the_board_three_commands_before_the_agent_starts(
+        sshd: Sshd, tmp_path: Path, conv_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import workbench as wb
+
+    device = make_board(sshd, tmp_path)
+    commands: list[str] = []
+    real = device.exec
+
+    def counted(argv: list[str], **kwargs: Any) -> tuple[int, str, str]:
+        commands.append(_kind(argv))
+        return real(argv, **kwargs)
+
+    monkeypatch.setattr(device, "exec", counted)
+    try:
+        wb.profile(conv_model, device=device, warmup=0, runs=1, profile_runs=0)
+    finally:
+        device.close()
+    # the board's basics, its free space once for the agent and the job's files, the probe;
+    # no hash check of what was just sent whole
+    assert commands == ["basics", "space", "probe"], commands
 
 def test_ensure_puts_the_file_under_its_hash_and_skips_it_the_second_time(
         board: SSHDevice, tmp_path: Path) -> None:

@@ -267,3 +267,115 @@ def test_a_stray_line_on_a_new_keepers_output_is_an_error_with_its_log(
     with pytest.raises(errors.DeviceError, match="a greeting nobody asked for"):
         kept.keep("kept-board")
     assert kept.keep("kept-board", start=False) is None
+
+
+#: runs the command in this interpreter, then says on stderr which heavy modules it loaded
+COUNTING = ("import sys; from workbench.cli import main; code = main(sys.argv[1:]); "
+            "heavy = ('numpy', 'onnx', 'onnxruntime', 'paramiko', 'rich', 'pandas', "
+            "'workbench.devices', 'workbench.jobs', 'workbench.models'); "
+            "print('loaded:', ','.join(m for m in heavy if m in sys.modules), file=sys.stderr); "
+            "sys.exit(code)")
+
+
+def _command(cwd: Path, *args: str, **env: str) -> tuple[str, list[str]]:
+    """``workbench ARGS`` in a new interpreter in ``cwd``: its output and the heavy modules
+    it loaded."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    done = subprocess.run([sys.executable, "-c", COUNTING, *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=300, env={
+                              **os.environ, **env, "PYTHONPATH": os.pathsep.join(
+                                  [str(ROOT), str(ROOT / "remote")])})
+    assert done.returncode == 0, done.stderr
+    loaded = done.stderr.strip().splitlines()[-1].removeprefix("loaded:").strip()
+    return done.stdout, [name for name in loaded.split(",") if name]
+
+
+def test_a_profile_through_a_running_keeper_prints_what_the_full_command_prints_and_imports_no_runtime(  # noqa: E501
+        sshd: Sshd, tmp_path: Path, conv_model: Path, runtime: Path) -> None:
+    import re
+
+    register_board("kept-board", sshd, tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+    profile = ["profile", str(conv_model), "--device", "kept-board", "--runs", "2", "--warmup",
+               "0", "--profile-runs", "0", "--out", "r.html", "--json", "r.json"]
+    # no keeper runs: this command runs the profile itself and leaves a keeper up
+    full, loaded = _command(work, *profile, "--persist")
+    assert "workbench.jobs" in loaded and "onnx" in loaded
+    first = json.loads((work / "r.json").read_text())
+    (work / "r.html").unlink()
+
+    thin, loaded = _command(work, *profile)
+    assert loaded == [], "the command through the keeper only asks and prints"
+    # the same lines, numbers aside; the files written in the command's folder, not the keeper's
+    def masked(text: str) -> list[str]:
+        return [re.sub(r"\d+(\.\d+)?", "N", line) for line in text.splitlines()
+                if not line.startswith("where the time went")]
+
+    assert masked(thin) == masked(full) and "report: r.html" in thin
+    assert (work / "r.html").is_file()
+    second = json.loads((work / "r.json").read_text())
+    assert second["model"] == first["model"] and second["device"] == first["device"]
+    assert second != first, "a new profile was written"
+    steps = next(line for line in thin.splitlines() if line.startswith("where the time went"))
+    assert "model load" in steps and "timed" in steps
+
+    # a keeper started with other folders than the command's leaves the profile to the command
+    other, loaded = _command(work, *profile, "-q", WORKBENCH_DATA_DIR=str(tmp_path / "other"))
+    assert "workbench.jobs" in loaded and masked(other) == masked(full)
+
+
+def test_ctrl_c_on_a_profile_through_a_keeper_cancels_the_job_and_frees_the_board(
+        sshd: Sshd, tmp_path: Path, conv_model: Path, runtime: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    register_board("kept-board", sshd, tmp_path)
+    assert kept.keep("kept-board") is not None
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "remote")])}
+    command = [sys.executable, "-m", "workbench.cli", "profile", str(conv_model), "--device",
+               "kept-board", "--warmup", "0", "--profile-runs", "0", "--out",
+               str(tmp_path / "r.html")]
+    running = subprocess.Popen([*command, "--runs", "1000000"], stderr=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True, env=env)
+    assert running.stderr is not None
+    for line in running.stderr:  # the agent's log line: the timed runs begin
+        if "running on cores" in line:
+            break
+    running.send_signal(signal.SIGINT)
+    assert running.wait(120) == 130
+    # the job stopped on the board and its lock is free: the next job runs at once
+    after = subprocess.run([*command, "--runs", "1", "-q"], capture_output=True, text=True,
+                           env=env, timeout=120)
+    assert after.returncode == 0, after.stderr
+    assert "waiting for the board" not in after.stderr
+
+
+def test_a_keeper_of_an_older_workbench_leaves_the_profile_to_the_command(
+        runtime: Path) -> None:
+    from workbench._kept_link import NO_SUCH_CALL, profile_kept, socket_path
+
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(socket_path("old-board")))
+    listener.listen(1)
+
+    def answer() -> None:  # as a keeper that knows no "profile" call answers it
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(1 << 16)
+            refusal = errors.DeviceError(f"{NO_SUCH_CALL} 'profile'", where="keeper")
+            send(conn, {"error": refusal.to_dict()})
+
+    peer = threading.Thread(target=answer)
+    peer.start()
+    try:
+        assert profile_kept("old-board", {"model": "m.onnx"}, lambda event: None) is None
+    finally:
+        peer.join(10)
+        listener.close()

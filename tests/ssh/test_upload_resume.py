@@ -158,6 +158,7 @@ def test_partial_files_abandoned_for_hours_are_removed_by_the_next_upload(
         (folder / "x.bin.partial").write_bytes(b"\1" * 1000)
     _age(old / "x.bin.partial", ABANDONED_S + 60)
     _age(old, ABANDONED_S + 60)
+    board.close()  # the next connection measures the board's space anew, and sweeps
     board.ensure(payload(tmp_path / "second.bin", 1, seed=2))
     assert not old.exists()
     assert (recent / "x.bin.partial").exists(), "a partial file of this morning stays"

@@ -92,24 +92,33 @@ def load_model(source: str, shapes: Sequence[str], *, upgrade_opset: bool = Fals
     return model.with_shapes(**dims) if dims else model
 
 
-def show_profile(profile: Profile, *, out: str | None, json_path: str | None, top: int,
-                 steps: str | None = None) -> None:
+def print_lines(lines: Sequence[str]) -> None:
+    """A command's result lines on stdout, as they are (no markup): on a terminal through
+    rich, wrapped at its width; elsewhere plainly, one line each (cheap: no rich import)."""
+    import sys
+
+    if sys.stdout.isatty():
+        text = console()
+        for line in lines:
+            text.print(line, markup=False)
+        return
+    sys.stdout.write("".join(f"{line}\n" for line in lines))
+    sys.stdout.flush()
+
+
+def show_profile(profile: Profile, *, out: str | None, json_path: str | None,
+                 top: int) -> None:
     """Print a profile's summary and write its HTML report (``out``, default MODEL-DEVICE.html)
     and, when asked, its JSON."""
     from pathlib import Path
 
+    from workbench.jobs.request import profile_lines
+
     document = profile.to_dict()
-    text = console()
-    text.print(profile.summary(top=top), markup=False)
-    if steps:
-        text.print(f"where the time went: {steps}", markup=False)
-    names = f"{document['model']['name']}-{document['device']['name']}"
-    report = Path(out) if out else Path(f"{names}.html")
-    profile.to_html(report)
-    text.print(f"report: {report}", markup=False)
-    if json_path:
-        profile.save(json_path)
-        text.print(f"profile: {json_path}", markup=False)
+    shown = out or f"{document['model']['name']}-{document['device']['name']}.html"
+    print_lines(profile_lines(profile, out=Path(shown), shown=shown,
+                              json_path=Path(json_path) if json_path else None,
+                              json_shown=json_path, top=top))
 
 
 def persist_arguments(parser: Any) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from workbench.cli._common import (
@@ -11,7 +13,7 @@ from workbench.cli._common import (
     key_values,
     load_model,
     persist_arguments,
-    show_profile,
+    print_lines,
 )
 
 
@@ -58,14 +60,18 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _queue_line(event: dict[str, Any]) -> str:
+    since = event.get("since")
+    held = f" for {time.time() - since:.0f} s" if isinstance(since, (int, float)) else ""
+    return (f"waiting for the board: place {event.get('place')} of {event.get('length')}; "
+            f"{event.get('holder') or '?'} holds it{held}")
+
+
 def _show_stage(bar: Any, tasks: dict[str, Any], event: dict[str, Any]) -> None:
     """One stage event on the progress display: a bar per stage, the queue as a line."""
     stage = str(event["stage"])
     if stage == "queue":
-        since = event.get("since")
-        held = f" for {time.time() - since:.0f} s" if isinstance(since, (int, float)) else ""
-        bar.console.print(f"waiting for the board: place {event.get('place')} of "
-                          f"{event.get('length')}; {event.get('holder') or '?'} holds it{held}")
+        bar.console.print(_queue_line(event), markup=False)
         return
     if stage in ("done", "failed", "cancelled"):
         return
@@ -78,43 +84,82 @@ def _show_stage(bar: Any, tasks: dict[str, Any], event: dict[str, Any]) -> None:
         bar.update(tasks[stage], completed=1, total=1)
 
 
-def cmd_profile(args: argparse.Namespace) -> int:
-    """Run a model on a device, print its per-layer summary and write the report."""
+def profile_request(args: argparse.Namespace) -> dict[str, Any]:
+    """The profile the arguments ask for, as plain data (see :mod:`workbench.jobs.request`)."""
+    import os
+
+    inputs: dict[str, Any] = {}
+    image_options = (args.image_size, args.image_mean, args.image_std, args.image_scale,
+                     args.image_layout)
+    if args.inputs or args.input or any(option is not None for option in image_options):
+        from workbench.inputs import from_text, image_preprocessing, read_spec
+
+        image = image_preprocessing(size=args.image_size, mean=args.image_mean,
+                                    std=args.image_std, scale=args.image_scale,
+                                    layout=args.image_layout)
+        inputs = read_spec(args.inputs) if args.inputs else {}
+        for name, text in key_values(args.input, "--input", parse=False).items():
+            inputs[name] = from_text(name, text, image)
+    # the cluster goes as typed: RunSettings reads "1" as an index (parse_cluster)
+    run = {"warmup": args.warmup, "runs": args.runs, "profile_runs": args.profile_runs,
+           "timeout": args.timeout, "cluster": args.cluster, "cores": args.cores,
+           "governor": args.governor}
+    return {"model": args.model, "shapes": key_values(args.shape, "--shape"),
+            "upgrade_opset": args.upgrade_opset, "backend": args.backend,
+            "options": key_values(args.option, "-o"), "inputs": inputs, "label": args.label,
+            "run": run, "device": args.device, "out": args.out, "json": args.json,
+            "top": args.top, "quiet": args.quiet, "cwd": os.getcwd()}
+
+
+@contextlib.contextmanager
+def _progress(args: argparse.Namespace) -> Iterator[Callable[[dict[str, Any]], None]]:
+    """What shows a job's events: a bar per stage on a terminal, else the queue and log lines."""
+    import sys
+
+    if args.quiet or not sys.stderr.isatty():
+        def plain(event: dict[str, Any]) -> None:
+            if event.get("event") == "stage" and event.get("stage") == "queue":
+                print(_queue_line(event), file=sys.stderr)
+            elif event.get("event") == "log" and not args.quiet:
+                print(f"{event['level']}: {event['message']}", file=sys.stderr)
+
+        yield plain
+        return
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from workbench.devices.kept import connect_kept
-    from workbench.inputs import from_text, image_preprocessing, read_spec
-    from workbench.jobs.handle import submit, wait_for
-    from workbench.jobs.steps import format_steps
-
-    model = load_model(args.model, args.shape, upgrade_opset=args.upgrade_opset)
-    options = key_values(args.option, "-o")
-    image = image_preprocessing(size=args.image_size, mean=args.image_mean, std=args.image_std,
-                                scale=args.image_scale, layout=args.image_layout)
-    inputs = read_spec(args.inputs) if args.inputs else {}
-    for name, text in key_values(args.input, "--input", parse=False).items():
-        inputs[name] = from_text(name, text, image)
     with Progress(TextColumn("{task.description:<10}"), BarColumn(), TextColumn("{task.completed}/"
                   "{task.total}"), TimeElapsedColumn(), console=console(stderr=True),
-                  transient=True, disable=args.quiet) as bar:
+                  transient=True) as bar:
         tasks: dict[str, Any] = {}
 
         def on_event(event: dict[str, Any]) -> None:
             if event.get("event") == "stage":
                 _show_stage(bar, tasks, event)
-            elif event.get("event") == "log" and not args.quiet:
+            elif event.get("event") == "log":
                 bar.console.print(f"[dim]{event['level']}: {event['message']}[/dim]")
 
-        # the cluster goes as typed: RunSettings reads "1" as an index (parse_cluster)
-        job = submit(model, device=connect_kept(args.device, args.persist),
-                     backend=args.backend, options=options, inputs=inputs,
-                     warmup=args.warmup, runs=args.runs, profile_runs=args.profile_runs,
-                     timeout=args.timeout, label=args.label, on_event=on_event,
-                     cluster=args.cluster, cores=args.cores, governor=args.governor)
-        result = wait_for(job)
-    # the report is named after the device as typed (MODEL-DEVICE.html)
-    show_profile(result, out=args.out or f"{model.name}-{args.device}.html", json_path=args.json,
-                 top=args.top, steps=None if args.quiet else format_steps(job.steps()))
+        yield on_event
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    """Run a model on a device, print its per-layer summary and write the report.
+
+    With a kept connection up (and not ``--no-persist``), its keeper runs the whole
+    request and this process only prints what comes back; else it runs here.
+    """
+    request = profile_request(args)
+    with _progress(args) as on_event:
+        lines = None
+        if args.persist is not False:
+            from workbench._kept_link import profile_kept
+
+            lines = profile_kept(args.device, request, on_event)
+        if lines is None:
+            from workbench.devices.kept import connect_kept
+            from workbench.jobs.request import run_request
+
+            lines = run_request(request, connect_kept(args.device, args.persist), on_event)
+    print_lines(lines)
     return 0
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench import errors
+from workbench._kept_link import NO_SUCH_CALL
 from workbench.devices._cancel import cancel_scope
 from workbench.devices._wire import Lines, send
 from workbench.devices.base import Device
@@ -185,13 +186,33 @@ class Keeper:
         if call == "stop":
             self.stopping.set()
             return True
+        if call == "profile":
+            return self._profile(args, cancel, emit)
         if call not in CALLS:
-            raise errors.DeviceError(f"The kept connection has no call {call!r}",
+            raise errors.DeviceError(f"{NO_SUCH_CALL} {call!r}",
                                      where=f"keeper of {self.device.name}",
                                      hint="Stop it with `workbench device disconnect "
                                      f"{self.device.name}`: a newer workbench starts its own")
         with cancel_scope(cancel):
             return CALLS[call](self.device, args, cancel, emit)
+
+
+    def _profile(self, args: dict[str, Any], cancel: threading.Event, emit: Emit) -> Any:
+        """A whole ``workbench profile`` request run here (see :mod:`workbench.jobs.request`):
+        ``{"lines": [...]}`` to print; ``{"declined": why}`` when this keeper was started with
+        other registry settings or folders than the command's (the command then runs it)."""
+        from workbench._kept_link import shared_dirs
+        from workbench.devices import registry
+        from workbench.jobs.request import run_request
+
+        if args.get("dirs") != shared_dirs():
+            return {"declined": "other folders"}
+        if registry.load().get(self.device.name) != self.hello.get("entry"):
+            return {"declined": "other registry settings"}
+        with cancel_scope(cancel):
+            return {"lines": run_request(args["request"], self.device,
+                                         lambda event: emit({"event": event}), cancel,
+                                         keep=True)}
 
 
 def _say(message: dict[str, Any]) -> None:

@@ -17,11 +17,9 @@ reported as a dropped link.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import socket
-import stat
 import subprocess
 import sys
 import threading
@@ -31,66 +29,30 @@ from pathlib import Path
 from typing import IO, Any
 
 from workbench import errors
-from workbench._paths import config_dir, runtime_dir
-from workbench.devices._wire import Lines, error_from_dict, send
+from workbench._kept_link import (
+    Lines,
+    Lost,
+    Unanswered,
+    answer,
+    error_from_dict,
+    send,
+    socket_path,
+)
+from workbench._kept_link import reach as _reach
 from workbench.devices.base import Device, DeviceInfo, EventCallback, ProgressCallback
 
 #: seconds a keeper waits for the next call before it stops (as a warm agent idles)
 IDLE_S = 600.0
 #: seconds a new keeper may take to log in before it is stopped
 START_S = 60.0
-#: how often a caller waiting for an answer looks at its cancel event (seconds)
-POLL_S = 0.1
 #: the environment variable that makes every command keep its connection
 PERSIST_ENV = "WORKBENCH_PERSIST"
-
-
-def kept_folder() -> Path:
-    """The runtime folder, made if missing; DeviceError when others could enter it."""
-    folder = runtime_dir()
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    info = os.lstat(folder)
-    if (not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid()
-            or info.st_mode & 0o077):
-        raise errors.DeviceError(
-            f"The folder for kept connections is not this user's alone (owner uid "
-            f"{info.st_uid}, mode {stat.filemode(info.st_mode)})", where=str(folder),
-            hint="Remove it, or point WORKBENCH_RUNTIME_DIR at a folder of yours with mode 0700")
-    return folder
-
-
-def socket_path(name: str) -> Path:
-    """The keeper's socket for device ``name`` under this user's config (short: a hash)."""
-    key = hashlib.sha256(f"{name}\0{config_dir()}\0{Path.home()}".encode()).hexdigest()[:16]
-    return kept_folder() / f"{key}.sock"
 
 
 def _entry(name: str) -> dict[str, Any] | None:
     from workbench.devices import registry
 
     return registry.load().get(name)
-
-
-def _reach(path: Path) -> socket.socket | None:
-    """A socket connected to the keeper at ``path``; None when none runs (a stale socket
-    file is removed)."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        sock.connect(str(path))
-    except FileNotFoundError:
-        sock.close()
-        return None
-    except ConnectionRefusedError:  # its keeper died without removing it
-        sock.close()
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-        return None
-    except OSError as exc:
-        sock.close()
-        raise errors.DeviceError(f"The kept connection's socket cannot be reached: {exc}",
-                                 where=str(path),
-                                 hint="Remove the socket file and run the command again") from exc
-    return sock
 
 
 def _ask(path: Path, call: str, args: dict[str, Any] | None = None) -> Any:
@@ -274,10 +236,6 @@ def connect_kept(name: str, persist: bool | None = None) -> Device:
     return device if kept is None else kept
 
 
-class _Unanswered(Exception):
-    """The keeper reset a call's socket before it answered anything."""
-
-
 class KeptDevice(Device):
     """A board reached through its keeper: every call goes over the keeper's socket."""
 
@@ -314,44 +272,26 @@ class KeptDevice(Device):
                     continue
                 try:
                     return self._answer(sock, call, on_event, progress, cancel)
-                except _Unanswered:
+                except Unanswered:
                     if attempt == 2:
                         raise self._lost(call) from None
         raise self._lost(call)
 
     def _answer(self, sock: socket.socket, call: str, on_event: EventCallback | None,
                 progress: ProgressCallback | None, cancel: threading.Event | None) -> Any:
-        """The call's result; _Unanswered when the keeper reset the socket before any
+        """The call's result; Unanswered when the keeper reset the socket before any
         message, LinkDropped when it went away later."""
-        lines = Lines(sock)
-        sock.settimeout(POLL_S)
-        asked = answered = False
-        while True:
-            try:
-                message = lines.next()
-            except TimeoutError:
-                if cancel is not None and cancel.is_set() and not asked:
-                    with contextlib.suppress(OSError):  # it is gone: the next read tells
-                        send(sock, {"cancel": True})
-                    asked = True
-                continue
-            except ConnectionResetError:
-                if not answered:
-                    raise _Unanswered from None
-                message = None
-            except (OSError, ValueError):  # a broken line is a keeper gone mid-message
-                message = None
-            if message is None:
-                raise self._lost(call)
-            answered = True
-            if "return" in message:
-                return message["return"]
-            if "error" in message:
-                raise error_from_dict(message["error"])
+
+        def heard(message: dict[str, Any]) -> None:
             if "event" in message and on_event is not None:
                 on_event(message["event"])
             if "progress" in message and progress is not None:
                 progress(*message["progress"])
+
+        try:
+            return answer(sock, heard, cancel)
+        except Lost:
+            raise self._lost(call) from None
 
     def _lost(self, call: str) -> errors.LinkDropped:
         return errors.LinkDropped(

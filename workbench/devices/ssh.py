@@ -31,7 +31,7 @@ from workbench.devices.ssh_connect import (
     resolve,
     trust_host_key,
 )
-from workbench.devices.transfer import Uploader, Verified
+from workbench.devices.transfer import Room, Uploader, Verified
 
 if TYPE_CHECKING:
     import paramiko
@@ -133,10 +133,12 @@ class SSHDevice(Device):
         #: the jump hosts' devices, by the ProxyJump hops that lead to them
         self._jumps: dict[str, SSHDevice] = {}
         self._board: dict[str, Any] | None = None
+        self._board_lock = threading.Lock()
         self._agent_path: str | None = None
         self._sftp: paramiko.SFTPClient | None = None
         #: remote path -> (size, mtime) of files whose sha256 was checked over this connection
         self.verified: Verified = {}
+        self._room = Room()  # the board's free space for uploads, as last measured
         self._connect_lock = threading.RLock()
         # One upload batch at a time: two jobs on one device object (a widget's run and a
         # cell) share the SFTP session and the verified set. Reentrant: a batch may need the
@@ -286,6 +288,10 @@ class SSHDevice(Device):
     def board(self) -> dict[str, Any]:
         """Python version, machine, libc and home on the board (checked once per connection)."""
         self.client()
+        with self._board_lock:  # the probe and an upload may ask at once: one asks the board
+            return self._board_basics()
+
+    def _board_basics(self) -> dict[str, Any]:
         if self._board is None:
             cache = self.remote_cache or "~/.cache/workbench"
             code, out, err = self.exec([self.python, "-c", PYINFO, cache, self.board_dir],
@@ -322,7 +328,8 @@ class SSHDevice(Device):
 
         if self._agent_path is None:
             with self._transferring():
-                self._agent_path = self._uploader().ensure_many([agent_zip()], None)[0]
+                if self._agent_path is None:  # the probe and an upload may ask at once
+                    self._agent_path = self._uploader().ensure_many([agent_zip()], None)[0]
         return self._agent_path
 
     @property
@@ -395,14 +402,16 @@ class SSHDevice(Device):
 
     def ensure_many(self, files: list[Path],
                     progress: ProgressCallback | None = None) -> list[str]:
-        """Ensure several files with one hash check on the board."""
+        """Ensure several files with one hash check on the board; the agent goes first (the
+        probe, which runs beside a job's upload, needs it)."""
+        self.agent_path()
         with self._transferring():
             paths = self._uploader().ensure_many([Path(f) for f in files], progress)
             self._evict(paths)
         return paths
 
     def _uploader(self) -> Uploader:
-        return Uploader(self, self.verified, link=self.endpoint.where())
+        return Uploader(self, self.verified, link=self.endpoint.where(), room=self._room)
 
     def _evict(self, keep: list[str]) -> None:
         """Keep the board's cache under its size limit: the least recently used artifacts
@@ -483,6 +492,7 @@ class SSHDevice(Device):
         # No transfer lock here: client() calls this holding the connect lock, which an
         # upload takes while it holds the transfer lock.
         self.verified.clear()
+        self._room.forget()
         self._agent_path = None
 
     def run(self, job: dict[str, Any], on_event: EventCallback | None = None, *,

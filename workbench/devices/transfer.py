@@ -10,8 +10,10 @@ and then use the finished file (see :mod:`upload_claim`). A partial file whose
 hash fails is sent once more from its start, never in a loop. A file that is
 not whole is never used as if it were.
 
-Partial files nobody touched for :data:`ABANDONED_S` are removed before the
-next upload; when the board is short of room, so are those nobody is writing.
+Partial files nobody touched for :data:`ABANDONED_S` are removed when an upload
+measures the board's free space (the first of a connection, then once a minute
+at most: see :class:`Room`); when the board is short of room, so are those
+nobody is writing.
 Free space is measured in the artifacts folder itself, which may be another
 file system than the cache folder.
 
@@ -94,6 +96,40 @@ _local_hashes: dict[tuple[str, int, int], str] = {}
 Verified = dict[str, tuple[int, int]]
 
 
+#: how long a free-space figure of the board stays fresh enough to skip asking again (seconds)
+ROOM_FRESH_S = 60.0
+
+
+class Room:
+    """The free space last measured in a board's artifacts folder, less what was sent since.
+
+    A batch that needs at most half of what is known to be left, within
+    :data:`ROOM_FRESH_S` of the measurement, is sent without asking the board
+    again: a first deploy asks once for the agent and its job's files together.
+    (A disk that fills meanwhile still fails the upload with DiskFull.)
+    """
+
+    def __init__(self) -> None:
+        self.folder = ""
+        self.free = 0
+        self.at = 0.0
+
+    def covers(self, folder: str, needed: int) -> bool:
+        """Whether ``needed`` bytes surely fit in ``folder`` without measuring again."""
+        fresh = time.monotonic() - self.at < ROOM_FRESH_S
+        return fresh and folder == self.folder and needed <= self.free // 2
+
+    def record(self, folder: str, free: int) -> None:
+        """``free`` bytes are left in ``folder`` now."""
+        self.folder, self.free, self.at = folder, free, time.monotonic()
+
+    def spend(self, needed: int) -> None:
+        self.free -= needed
+
+    def forget(self) -> None:
+        self.at = 0.0
+
+
 class UploadBoard(Protocol):
     """What an upload needs of the board it goes to (an SSHDevice is one)."""
 
@@ -138,6 +174,7 @@ class _Item:
     state: str = "missing"  # missing | trusted | check | uploaded | redo
     to_check: str = ""  # the remote file whose hash must be checked
     claim: Claim | None = None  # held while this sender writes the partial file
+    sent_sha: str | None = None  # sha256 of every byte this sender wrote, from the first
 
 
 def _link_alive(sftp: Any) -> bool:
@@ -150,12 +187,15 @@ class Uploader:
     """Moves files into a board's cache folder (see the module's docstring).
 
     ``verified`` holds the files whose hash was checked on the board, for the
-    uploads of one connection; ``link`` names the connection in its errors.
+    uploads of one connection, and ``room`` its free space as last measured;
+    ``link`` names the connection in its errors.
     """
 
-    def __init__(self, device: UploadBoard, verified: Verified, *, link: str) -> None:
+    def __init__(self, device: UploadBoard, verified: Verified, *, link: str,
+                 room: Room | None = None) -> None:
         self.device = device
         self.verified = verified
+        self.room = room or Room()
         self.link = link
         self._restarted: set[str] = set()  # files whose upload failed its hash once
 
@@ -214,6 +254,9 @@ class Uploader:
         sent = 0
         for item in pending:
             sent = self._upload(sftp, item, sent, total, progress)
+        for item in pending:  # sent whole from its first byte: the bytes sent are the check
+            if item.state == "uploaded" and item.sent_sha is not None:
+                self._settle(sftp, item, item.sent_sha)
         checks = [i for i in items if i.state in ("check", "uploaded")]
         if checks:
             for item in checks:
@@ -263,6 +306,9 @@ class Uploader:
             except OSError:
                 kept = 0
             needed += max(item.size - kept, 0)
+        if self.room.covers(self.artifacts, needed):
+            self.room.spend(needed)
+            return
         keep = [item.sha for item in pending]
         free = self._space(self.artifacts, str(ABANDONED_S), *keep)
         if free < needed:  # partial files nobody is writing go, before giving up
@@ -273,6 +319,7 @@ class Uploader:
                 where=f"{self.device.name}:{self.artifacts}",
                 hint=f"Free space on the board, or run `workbench device clean "
                 f"{self.device.name}` to remove what earlier runs left")
+        self.room.record(self.artifacts, free - needed)
 
     def _upload(self, sftp: Any, item: _Item, sent: int, total: int,
                 progress: ProgressCallback | None) -> int:
@@ -299,6 +346,9 @@ class Uploader:
             sftp.remove(partial)
             offset = 0
         done = offset
+        # written from the first byte over SSH (each packet authenticated, each write
+        # acknowledged): the hash of what was sent is the hash of what arrived
+        digest = hashlib.sha256() if not offset else None
         started = time.monotonic()
         try:
             with open(item.local, "rb") as source, \
@@ -311,6 +361,8 @@ class Uploader:
                     # the partial stays: a later upload of the same file continues it
                     raise_if_cancelled(self.device.name, f"uploading {item.local.name}")
                     sink.write(block)
+                    if digest is not None:
+                        digest.update(block)
                     done += len(block)
                     if progress:
                         elapsed = max(time.monotonic() - started, 1e-6)
@@ -320,6 +372,7 @@ class Uploader:
         except Exception as exc:  # socket, SFTP and paramiko errors alike
             self._upload_failed(sftp, item, partial, done, exc)
         item.state, item.to_check = "uploaded", partial
+        item.sent_sha = digest.hexdigest() if digest is not None else None
         return sent + item.size
 
     def _upload_failed(self, sftp: Any, item: _Item, partial: str, done: int,

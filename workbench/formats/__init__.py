@@ -69,13 +69,18 @@ def validate(document: Any, identifier: str, *, where: str | None = None,
              error: type[WorkbenchError] = FormatError) -> None:
     """Raise ``error`` naming the first place where ``document`` breaks its schema."""
     jsonschema = _jsonschema()
-    validator_cls = jsonschema.validators.validator_for(schema(identifier))
-    validator = validator_cls(schema(identifier))
-    problem = jsonschema.exceptions.best_match(validator.iter_errors(document))
+    problem = jsonschema.exceptions.best_match(_validator(identifier).iter_errors(document))
     if problem is not None:
         path = "/".join(str(p) for p in problem.absolute_path) or "(top level)"
         raise error(f"Not a valid {identifier} document: {problem.message} at {path}",
                     where=where)
+
+
+@cache
+def _validator(identifier: str) -> Any:
+    """The validator of a schema, read and built once per process."""
+    loaded = schema(identifier)
+    return _jsonschema().validators.validator_for(loaded)(loaded)
 
 
 def _jsonschema() -> Any:

@@ -11,9 +11,10 @@ import threading
 import time
 import uuid
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from workbench import errors, formats
 from workbench.jobs.document import profile_document
@@ -111,10 +112,11 @@ def prepare(model: Model | str | Path, device: Device | str = "local",
             backend: str | Backend = "onnxruntime", options: dict[str, Any] | None = None, *,
             inputs: dict[str, Any] | str | Path | None = None, settings: RunSettings | None = None,
             label: str | None = None, on_event: EventCallback | None = None,
-            **run: Any) -> Prepared:
+            marks: dict[str, float] | None = None, **run: Any) -> Prepared:
     """Check everything that can be checked before running, and deploy the job's files.
 
-    Stages: connect, probe, upload. ``backend`` is a plug-in's name or a Backend
+    Stages: connect, probe, upload; the probe runs beside the upload (``marks``
+    gets ``probed``, when it ended). ``backend`` is a plug-in's name or a Backend
     object (a plug-in under test, not registered yet).
     """
     from workbench import backends
@@ -132,13 +134,56 @@ def prepare(model: Model | str | Path, device: Device | str = "local",
     the_device.open()
     raise_if_cancelled(the_device.name, "probing")
     emit(stage_event("probe", device=the_device.name))
-    info = the_device.probe()
+
+    def upload() -> dict[str, Any]:
+        raise_if_cancelled(the_device.name, "uploading")
+        emit(stage_event("upload", done=0, total=0))
+        return build_job(the_model, the_device, the_backend, checked, inputs, the_settings,
+                         on_event=on_event)
+
+    info, job = _probe_beside(the_device, upload, marks)
     the_backend.check_device(info, checked)
-    raise_if_cancelled(the_device.name, "uploading")
-    emit(stage_event("upload", done=0, total=0))
-    job = build_job(the_model, the_device, the_backend, checked, inputs, the_settings,
-                    on_event=on_event)
     return Prepared(the_model, the_device, the_backend, checked, info, job, label)
+
+
+T = TypeVar("T")
+
+
+def _probe_beside(device: Device, work: Callable[[], T],
+                  marks: dict[str, float] | None) -> tuple[DeviceInfo, T]:
+    """``device.probe()`` on a thread of its own while ``work()`` (the upload) runs here: a
+    board's probe (its Python importing the runtimes) and the sending of the job's files
+    overlap. The probe's error wins (it says more: no Python, no runtime), but for the
+    upload's JobCancelled; ``marks`` gets ``probed``, the host time the probe ended."""
+    import contextvars
+
+    outcome: dict[str, Any] = {}
+
+    def probe() -> None:
+        try:
+            outcome["info"] = device.probe()
+        except BaseException as exc:  # handed to the job's thread below
+            outcome["error"] = exc
+        if marks is not None:
+            marks["probed"] = time.time()
+
+    # the job's cancel event goes with it (a context variable)
+    prober = threading.Thread(target=contextvars.copy_context().run, args=(probe,),
+                              name="workbench-probe", daemon=True)
+    prober.start()
+    try:
+        result = work()
+    except BaseException as exc:
+        prober.join()
+        # a cancel says where it stopped the job (the probe it cut fails as it ends)
+        if "error" in outcome and not isinstance(exc, errors.JobCancelled):
+            raise outcome["error"] from None
+        raise
+    prober.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    info: DeviceInfo = outcome["info"]
+    return info, result
 
 
 def finish(prepared: Prepared, result: dict[str, Any]) -> Profile:
@@ -146,8 +191,9 @@ def finish(prepared: Prepared, result: dict[str, Any]) -> Profile:
     from workbench.profiling import Profile
 
     formats.validate(result, formats.RUNNER, where=f"{prepared.backend.name} runner result")
-    profile = Profile(profile_document(prepared.model, prepared.info, prepared.backend,
-                                       prepared.options, prepared.job, result, prepared.label))
+    profile = Profile.built(profile_document(prepared.model, prepared.info, prepared.backend,
+                                             prepared.options, prepared.job, result,
+                                             prepared.label))
     _keep(profile)
     return profile
 

@@ -116,7 +116,7 @@ class Job:
                 try:
                     self.prepared = prepare(model, the_device, backend, options, inputs=inputs,
                                             settings=self.settings, label=label,
-                                            on_event=self._emit)
+                                            on_event=self._emit, marks=self.marks)
                     self.marks["prepared"] = time.time()
                     profile = execute(self.prepared, self._emit, self._cancel, self.marks)
                 finally:

@@ -9,7 +9,8 @@ in agent start (until the host heard it) and in queue (from when the board
 sent it), as the two clocks cannot be compared.
 
 The steps, in order: connect, probe, upload (the backend preparing the
-files, checking which the device lacks and sending those),
+files, checking which the device lacks and sending those; it runs beside
+the probe, and counts only what it took after the probe ended),
 agent start (a new channel and process; for a warm agent, the job's line and
 a fork) of which python start is what starting Python and the imports took on
 the board, queue (the board's lock, loading the runner, the conditions before),
@@ -48,9 +49,9 @@ def job_steps(events: list[dict[str, Any]], marks: dict[str, float]) -> dict[str
     """Seconds per step (see the module's docstring) of a job that ran; steps the job did not
     report (a runner without a profiled step, an older agent) are left out.
 
-    ``marks`` are host times (seconds since the epoch): ``prepared`` when the job
-    was ready to send, ``result`` when its result was back, ``done`` when its
-    profile was built.
+    ``marks`` are host times (seconds since the epoch): ``probed`` when the probe
+    ended, ``prepared`` when the job was ready to send, ``result`` when its result
+    was back, ``done`` when its profile was built.
     """
     first = _firsts(events)
 
@@ -59,6 +60,7 @@ def job_steps(events: list[dict[str, Any]], marks: dict[str, float]) -> dict[str
         return float(value) if isinstance(value, (int, float)) else None
 
     hello_board, started = at("hello"), at("hello", "started")
+    probed = marks.get("probed", at("upload"))
     python_start = _span(started, hello_board)
     agent_start = _span(marks.get("prepared"), at("hello", "received"))
     if agent_start is not None and python_start is not None:
@@ -66,8 +68,11 @@ def job_steps(events: list[dict[str, Any]], marks: dict[str, float]) -> dict[str
     board = ("create", "warmup", "timed", "profile", "aggregate", "download")
     spans: dict[str, float | None] = {
         "connect": _span(at("connect"), at("probe")),
-        "probe": _span(at("probe"), at("upload")),
-        "upload": _span(at("upload"), marks.get("prepared")),
+        # the upload runs beside the probe: the probe until it ended, the upload what it
+        # took after that
+        "probe": _span(at("probe"), probed),
+        "upload": _span(max(probed, at("upload") or 0.0) if probed else at("upload"),
+                        marks.get("prepared")),
         "agent start": agent_start,
         "python start": python_start,
         "queue": _span(hello_board, at("create")),

@@ -96,6 +96,16 @@ class Profile:
         validate(document, document["schema"], where=where, error=ProfileFormatError)
         self._document = document
 
+    @classmethod
+    def built(cls, document: dict[str, Any]) -> Profile:
+        """A profile of a document this package just built from a runner result it
+        validated (:func:`workbench.jobs.build.finish`): not validated again, which is a
+        job's largest host-side step; the tests check that the builder's documents are
+        valid."""
+        profile = cls.__new__(cls)
+        profile._document = document
+        return profile
+
     # --- files ------------------------------------------------------------------
 
     @classmethod

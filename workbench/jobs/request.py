@@ -1,0 +1,131 @@
+"""A profile asked for as plain data, run into the lines a command prints and the files it writes.
+
+``workbench profile`` turns its arguments into a request (JSON: the model's
+source, the run settings, the inputs, where the report goes) and hands it to
+:func:`run_request`, either in its own process or, when a kept connection runs,
+in the keeper's (:mod:`workbench.devices.kept`): the keeper has its
+connection, its warm agent, the runtimes of the host side imported and the
+models it loaded, so the command only prints what comes back. The two give
+the same output and write the same files.
+
+Relative paths in a request are read against its ``cwd`` (the command's
+folder), as the keeper runs in another folder; the printed lines keep the
+paths as typed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workbench.devices.base import Device, EventCallback
+    from workbench.models import Model
+    from workbench.profiling import Profile
+
+#: models a long-lived process keeps loaded: (path, size, mtime, shapes, upgrade) -> Model
+_MODELS: dict[tuple[Any, ...], Model] = {}
+_MODELS_LOCK = threading.Lock()
+#: at most this many models stay loaded in a keeper
+MODELS_KEPT = 4
+
+
+def _absolute(cwd: str, path: str) -> str:
+    return str(Path(cwd, path))
+
+
+def _inputs(request: dict[str, Any]) -> dict[str, Any]:
+    """The request's inputs, file paths read against its ``cwd``."""
+    cwd = str(request["cwd"])
+    inputs: dict[str, Any] = {}
+    for name, value in dict(request.get("inputs") or {}).items():
+        if isinstance(value, str):
+            value = _absolute(cwd, value)
+        elif isinstance(value, dict) and isinstance(value.get("path"), str):
+            value = {**value, "path": _absolute(cwd, value["path"])}
+        inputs[name] = value
+    return inputs
+
+
+def load_requested(request: dict[str, Any], *, keep: bool = False) -> Model:
+    """The request's model with its ``--shape`` dims fixed; with ``keep``, a model loaded
+    before from the same unchanged file is reused."""
+    from workbench.models import load_model as load
+    from workbench.models.loading import ZOO_PREFIX
+
+    source, shapes = str(request["model"]), dict(request.get("shapes") or {})
+    upgrade = bool(request.get("upgrade_opset"))
+    path = source if source.startswith(ZOO_PREFIX) else _absolute(str(request["cwd"]), source)
+    key: tuple[Any, ...] | None = None
+    if keep:
+        stat = None
+        if not source.startswith(ZOO_PREFIX):
+            with contextlib.suppress(OSError):  # load() says what is wrong with the path
+                stat = Path(path).stat()
+        key = (path, stat and stat.st_size, stat and stat.st_mtime_ns,
+               tuple(sorted(shapes.items())), upgrade)
+        with _MODELS_LOCK:
+            if key in _MODELS:
+                return _MODELS[key]
+    model = load(path, upgrade_opset=upgrade)
+    model = model.with_shapes(**shapes) if shapes else model
+    if key is not None:
+        with _MODELS_LOCK:
+            while len(_MODELS) >= MODELS_KEPT:
+                _MODELS.pop(next(iter(_MODELS)))
+            _MODELS[key] = model
+    return model
+
+
+def profile_lines(profile: Profile, *, out: Path, shown: str, json_path: Path | None,
+                  json_shown: str | None, top: int,
+                  steps: dict[str, float] | None = None) -> list[str]:
+    """Write a profile's HTML report to ``out`` (and its JSON to ``json_path``); the lines a
+    command prints for it, the paths as ``shown``. With ``steps`` (a job's, see
+    :mod:`workbench.jobs.steps`), a line says where the time went, the report's writing
+    included."""
+    from workbench.jobs.steps import format_steps
+
+    started = time.perf_counter()
+    profile.to_html(out)
+    if json_path is not None:
+        profile.save(json_path)
+    lines = [profile.summary(top=top)]
+    if steps is not None:
+        steps = {**steps, "report": time.perf_counter() - started}
+        lines.append(f"where the time went: {format_steps(steps)}")
+    lines.append(f"report: {shown}")
+    if json_path is not None:
+        lines.append(f"profile: {json_shown}")
+    return lines
+
+
+def run_request(request: dict[str, Any], device: Device, on_event: EventCallback | None = None,
+                cancel: threading.Event | None = None, *, keep: bool = False) -> list[str]:
+    """Profile as ``request`` asks on ``device``; the lines to print (the summary, where the
+    time went unless ``quiet``, the files written). Ctrl-C or ``cancel`` cancels the job.
+
+    ``keep`` keeps the model loaded for the next request of this process (a keeper).
+    """
+    from workbench.jobs.handle import submit, wait_for
+
+    started = time.perf_counter()
+    model = load_requested(request, keep=keep)
+    loaded = time.perf_counter() - started
+    cwd = str(request["cwd"])
+    job = submit(model, device=device, backend=str(request.get("backend", "onnxruntime")),
+                 options=dict(request.get("options") or {}), inputs=_inputs(request),
+                 label=request.get("label"), on_event=on_event, cancel=cancel,
+                 **dict(request.get("run") or {}))
+    profile = wait_for(job)
+    steps = {"model load": loaded, **job.steps()}
+    # the report is named after the device as typed (MODEL-DEVICE.html)
+    shown = str(request.get("out") or f"{model.name}-{request['device']}.html")
+    json_shown = request.get("json")
+    return profile_lines(profile, out=Path(cwd, shown), shown=shown,
+                         json_path=Path(cwd, json_shown) if json_shown else None,
+                         json_shown=json_shown, top=int(request.get("top", 15)),
+                         steps=None if request.get("quiet") else steps)
