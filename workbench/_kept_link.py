@@ -100,16 +100,21 @@ def socket_path(name: str) -> Path:
 def reach(path: Path) -> socket.socket | None:
     """A socket connected to the keeper at ``path``; None when none runs (a stale socket
     file is removed)."""
+    try:
+        tried = path.stat().st_ino
+    except FileNotFoundError:
+        return None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.connect(str(path))
     except FileNotFoundError:
         sock.close()
         return None
-    except ConnectionRefusedError:  # its keeper died without removing it
+    except ConnectionRefusedError:  # its keeper died without removing it, or is stopping
         sock.close()
         with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+            if path.stat().st_ino == tried:  # not a new keeper's socket, made meanwhile
+                path.unlink()
         return None
     except OSError as exc:
         sock.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -24,11 +25,15 @@ def root_built() -> None:
         pytest.skip("no built emulator root or no qemu-user: run `bash tests/setup.sh`")
 
 
-def _cpuinfo_seen_by(device: QemuUserDevice) -> str:
-    command = device.qemu_command(str(device.root / "usr" / "bin" / "cat"), "/proc/cpuinfo")
+def _seen_by(device: QemuUserDevice, program: str, *args: str) -> str:
+    command = device.qemu_command(str(device.root / "usr" / "bin" / program), *args)
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def _cpuinfo_seen_by(device: QemuUserDevice) -> str:
+    return _seen_by(device, "cat", "/proc/cpuinfo")
 
 
 def test_two_qemu_boards_connected_in_turn_each_see_their_own_cpu(root_built: None) -> None:
@@ -38,3 +43,15 @@ def test_two_qemu_boards_connected_in_turn_each_see_their_own_cpu(root_built: No
     assert "CPU part\t: 0xd0b" in seen_by_pi5 and "Raspberry Pi 5" in seen_by_pi5
     seen_by_graviton = _cpuinfo_seen_by(graviton)
     assert "CPU part\t: 0xd0c" in seen_by_graviton and "AWS Graviton2" in seen_by_graviton
+
+
+def test_a_qemu_board_resolves_the_hosts_folders_as_the_host_does(root_built: None,
+                                                                   tmp_path: Path) -> None:
+    # a job folder where this machine keeps its files (here under /tmp; a data folder
+    # under /root or /home alike): the board's realpath must give the host's path, as
+    # onnxruntime's check of a saved graph's external data needs
+    job = tmp_path / "jobs" / "1"
+    job.mkdir(parents=True)
+    board = QemuUserDevice("raspberry-pi-5")
+    seen = _seen_by(board, "realpath", str(job), str(Path.home()))
+    assert seen.split() == [str(job.resolve()), str(Path.home().resolve())]

@@ -9,9 +9,16 @@ subprocess a runner starts runs a *host* binary; and the board is this
 machine's files seen through the root (``-L``), not a separate machine.
 
 Every board sees the root through a view of its own (``qemu-user/BOARD`` beside
-the root): links to the root's top folders, and a ``proc/cpuinfo`` with the
-preset's text. qemu-user's ``-L`` reads ``/proc/cpuinfo`` from the view, so two
-boards connected at once (a comparison, the server's status checks) each see
+the root): links to the root's system folders (``usr``, ``etc``, ...), and a
+``proc/cpuinfo`` with the preset's text. The folders where this machine's
+users and jobs keep their files (``/root``, ``/home``, ``/tmp``, ``/var``, ...)
+are not linked, so the board finds the host's own there. A link there also
+broke every path lookup through it: the links' targets start with ``/var``,
+which the view maps again, so ``realpath`` looped (onnxruntime refused the
+per-layer diff's saved graph with "Too many levels of symbolic links").
+
+qemu-user's ``-L`` reads ``/proc/cpuinfo`` from the view, so two boards
+connected at once (a comparison, the server's status checks) each see
 their own core; a single cpuinfo file in the root itself went to the board
 connected last.
 """
@@ -72,8 +79,14 @@ class QemuUserDevice(LocalDevice):
         return info
 
 
+#: the root's top folders a board does not see through its view: the host's own are
+#: there (users' and jobs' files, devices, the kernel's views), or the view's own (proc)
+HOST_FOLDERS = frozenset({"proc", "sys", "dev", "run", "tmp", "var", "root", "home", "mnt",
+                          "media", "srv", "boot"})
+
+
 def board_view(root: Path, preset: Preset) -> Path:
-    """The folder qemu-user takes as ``-L`` for ``preset``: the root's top folders as
+    """The folder qemu-user takes as ``-L`` for ``preset``: the root's system folders as
     links, and its own ``proc/cpuinfo``. Made (or brought up to date) in place; every
     file is written whole, so boards started at once by other processes share it."""
     root = root.absolute()
@@ -83,7 +96,10 @@ def board_view(root: Path, preset: Preset) -> Path:
         cpuinfo.parent.mkdir(parents=True, exist_ok=True)
         for entry in root.iterdir():
             link = view / entry.name
-            if entry.name != "proc" and not link.is_symlink():
+            if entry.name in HOST_FOLDERS:
+                if link.is_symlink():  # a view made before these were left out
+                    link.unlink(missing_ok=True)
+            elif not link.is_symlink():
                 try:
                     link.symlink_to(entry)
                 except FileExistsError:
