@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import sysconfig
@@ -37,6 +38,21 @@ def prefix(uid: int | None = None, gid: int | None = None) -> list[str]:
     default_uid, default_gid = ids()
     return ["setpriv", f"--reuid={uid if uid is not None else default_uid}",
             f"--regid={gid if gid is not None else default_gid}", "--clear-groups", "--"]
+
+
+def closed_to_user(path: Path) -> Path | None:
+    """The first folder on the way to ``path`` that the unprivileged user cannot pass
+    (no search permission for it), or None when every one lets it through."""
+    if os.geteuid() != 0:
+        return None
+    uid, gid = ids()
+    for folder in [*reversed(path.resolve().parents), path.resolve()]:
+        info = folder.stat()
+        bit = (stat.S_IXUSR if info.st_uid == uid else
+               stat.S_IXGRP if info.st_gid == gid else stat.S_IXOTH)
+        if not info.st_mode & bit:
+            return folder
+    return None
 
 
 def give(path: Path, uid: int | None = None, gid: int | None = None) -> None:
@@ -72,6 +88,12 @@ def python_venv(folder: Path, *, with_test_packages: bool = True) -> Path:
     subprocess.run([base, "-m", "venv", "--without-pip", str(folder)], check=True)
     if with_test_packages:
         packages = sysconfig.get_paths()["purelib"]
+        closed = closed_to_user(Path(packages))
+        if closed is not None:
+            pytest.skip(f"the test venv's packages ({packages}) are out of the unprivileged "
+                        f"user's reach: {closed} is private to its owner. Clone the project "
+                        "where other accounts can read it (a checkout in a folder of mode 0700, "
+                        "such as mktemp -d makes, is not)")
         (folder / "lib" / version / "site-packages" / "test-environment.pth").write_text(
             f"import site; site.addsitedir({packages!r})\n")
     return folder / "bin" / "python"
