@@ -12,7 +12,7 @@ import glob
 import os
 import threading
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from workbench_agent.sysinfo import read_text
 
@@ -86,23 +86,20 @@ def _busy(fields: List[str]) -> Optional[int]:
     return sum(values[:3]) + sum(values[5:8]) if len(values) >= 8 else None  # busy time
 
 
-def _cpu_jiffies(sysfs: Sysfs) -> Optional[int]:
-    line = (sysfs.text("proc/stat") or "").split("\n", 1)[0].split()
-    if not line or line[0] != "cpu":
-        return None
-    return _busy(line[1:])
-
-
-def _per_cpu_jiffies(sysfs: Sysfs) -> Dict[int, int]:
-    """Busy jiffies of each CPU (the cpuN lines of /proc/stat)."""
-    found = {}
-    for line in (sysfs.text("proc/stat") or "").splitlines():
+def _cpu_jiffies(sysfs: Sysfs) -> Tuple[Optional[int], Dict[int, int]]:
+    """Busy jiffies of all CPUs together (the first line of /proc/stat, None without it)
+    and of each CPU (its cpuN lines), from one reading of the file."""
+    total = None
+    per_cpu = {}
+    for number, line in enumerate((sysfs.text("proc/stat") or "").splitlines()):
         fields = line.split()
-        if fields and fields[0].startswith("cpu") and fields[0][3:].isdigit():
+        if number == 0 and fields and fields[0] == "cpu":
+            total = _busy(fields[1:])
+        elif fields and fields[0].startswith("cpu") and fields[0][3:].isdigit():
             busy = _busy(fields[1:])
             if busy is not None:
-                found[int(fields[0][3:])] = busy
-    return found
+                per_cpu[int(fields[0][3:])] = busy
+    return total, per_cpu
 
 
 def _own_jiffies() -> Optional[int]:
@@ -116,6 +113,7 @@ def _own_jiffies() -> Optional[int]:
 def snapshot(sysfs: Sysfs) -> Dict[str, Any]:
     """One reading of everything available."""
     load = (sysfs.text("proc/loadavg") or "").split()
+    busy, busy_per_cpu = _cpu_jiffies(sysfs)
     return {
         "time": time.time(),
         "policies": {os.path.basename(k): dict(_policy_reading(k), cpus=v)
@@ -123,8 +121,8 @@ def snapshot(sysfs: Sysfs) -> Dict[str, Any]:
         "thermal_c": _thermal(sysfs) or None,
         "throttle_count": _throttle_count(sysfs),
         "loadavg_1m": float(load[0]) if load else None,
-        "busy_jiffies": _cpu_jiffies(sysfs),
-        "busy_per_cpu": _per_cpu_jiffies(sysfs),
+        "busy_jiffies": busy,
+        "busy_per_cpu": busy_per_cpu,
         "own_jiffies": _own_jiffies(),
     }
 
