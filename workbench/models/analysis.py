@@ -21,6 +21,7 @@ import onnx
 
 from workbench import errors
 from workbench.models import ops, vocabulary
+from workbench.models.constants import constant_tensors
 from workbench.models.info import (
     CATEGORIES,
     FLOAT_TYPES,
@@ -171,14 +172,8 @@ def _graph_input_info(value: onnx.ValueInfoProto) -> TensorInfo:
 
 def _constant_values(graph: onnx.GraphProto) -> dict[str, tuple[int, Shape | None]]:
     """Initializers and Constant-node outputs: name -> (elem type, shape)."""
-    found: dict[str, tuple[int, Shape | None]] = {
-        t.name: (t.data_type, [int(d) for d in t.dims]) for t in graph.initializer}
-    for node in graph.node:
-        if node.op_type == "Constant" and node.domain in ("", "ai.onnx") and node.output:
-            value = next((a.t for a in node.attribute if a.name == "value"), None)
-            found[node.output[0]] = ((value.data_type, [int(d) for d in value.dims])
-                                     if value is not None else (0, None))
-    return found
+    return {name: (t.data_type, [int(d) for d in t.dims]) if t is not None else (0, None)
+            for name, t in constant_tensors(graph).items()}
 
 
 def _attributes(node: onnx.NodeProto) -> dict[str, Any]:

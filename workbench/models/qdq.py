@@ -18,7 +18,9 @@ Pure functions of an ``onnx.ModelProto``; nothing is run.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from workbench.models.constants import constant_arrays
 
 if TYPE_CHECKING:
     import numpy as np
@@ -61,18 +63,6 @@ class Quantised:
         return real
 
 
-def _constants(graph: onnx.GraphProto) -> dict[str, Any]:
-    from onnx import numpy_helper
-
-    found: dict[str, Any] = {i.name: i for i in graph.initializer}
-    for node in graph.node:
-        if node.op_type == "Constant" and node.output:
-            value = next((a.t for a in node.attribute if a.name == "value"), None)
-            if value is not None:
-                found[node.output[0]] = value
-    return {name: numpy_helper.to_array(tensor) for name, tensor in found.items()}
-
-
 def _axis(node: onnx.NodeProto) -> int | None:
     return next((int(a.i) for a in node.attribute if a.name == "axis"), None)
 
@@ -83,7 +73,7 @@ def quantised_tensors(model: onnx.ModelProto) -> dict[str, Quantised]:
     import numpy as np
 
     graph = model.graph
-    constants = _constants(graph)
+    constants = constant_arrays(graph)
     found: dict[str, Quantised] = {}
 
     def add(tensor: str, scale: str, zero: str | None, axis: int | None,

@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import onnx
-from onnx import numpy_helper
 
 from workbench import errors
+from workbench.models.constants import constant_arrays
 from workbench.models.tflite import schema as s
 from workbench.models.tflite.flatbuf import Node, Scalar, Vector, serialize
 
@@ -53,11 +53,7 @@ class _Builder:
         inferred = onnx.shape_inference.infer_shapes(proto)
         graph = inferred.graph
         self.name = graph.name or "model"
-        self.consts: dict[str, np.ndarray] = {t.name: numpy_helper.to_array(t)
-                                              for t in graph.initializer}
-        for node in graph.node:
-            if node.op_type == "Constant":
-                self.consts[node.output[0]] = numpy_helper.to_array(_attrs(node)["value"])
+        self.consts: dict[str, np.ndarray] = constant_arrays(graph)
         self.shapes: dict[str, list[int | str]] = {}
         for value in [*graph.input, *graph.value_info, *graph.output]:
             dims = value.type.tensor_type.shape.dim
