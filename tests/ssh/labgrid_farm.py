@@ -7,10 +7,13 @@ keeper would. No hardware is needed.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -119,3 +122,59 @@ def start_farm(folder: Path, places: dict[str, tuple[str | None, dict[str, str]]
     farm = LabFarm(folder, free_port(), places=list(places))
     farm.start_coordinator()
     return farm
+
+
+class SlowAnswers:
+    """A TCP relay on 127.0.0.1 in front of the coordinator whose answers it can hold back,
+    as a slow or congested network does: calls reach the coordinator and are carried out,
+    while their answers wait in the relay until :meth:`hold` ends."""
+
+    def __init__(self, port: int) -> None:
+        self.target = port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+        self.flowing = threading.Event()
+        self.flowing.set()
+        self.sockets: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client = self.listener.accept()[0]
+            except OSError:
+                return  # closed
+            server = socket.create_connection(("127.0.0.1", self.target))
+            self.sockets += [client, server]
+            threading.Thread(target=self._pump, args=(client, server, None), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, self.flowing),
+                             daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket, gate: threading.Event | None) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                if gate is not None:
+                    gate.wait()
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        """Hold the coordinator's answers back for the block."""
+        self.flowing.clear()
+        try:
+            yield
+        finally:
+            self.flowing.set()
+
+    def close(self) -> None:
+        self.flowing.set()
+        for each in [self.listener, *self.sockets]:
+            with contextlib.suppress(OSError):
+                each.close()

@@ -23,7 +23,7 @@ import pytest
 
 import workbench as wb
 from tests.conftest import until
-from tests.ssh.labgrid_farm import LabFarm, labgrid_installed, start_farm
+from tests.ssh.labgrid_farm import LabFarm, SlowAnswers, labgrid_installed, start_farm
 from tests.ssh.sshd import Sshd
 from workbench import errors
 from workbench._paths import cache_dir
@@ -33,7 +33,7 @@ if not labgrid_installed():
                 allow_module_level=True)
 
 from workbench.devices import farm as farm_module
-from workbench.devices.farm import Farm
+from workbench.devices.farm import Farm, PlaceState
 from workbench.devices.farm_status import farm_status, forget_hold, free_stale
 from workbench.devices.labgrid_device import LabgridDevice, queue_position
 
@@ -392,6 +392,31 @@ def test_ctrl_c_while_a_farm_call_is_on_its_way_stays_an_interrupt_and_takes_not
         for left in observer.reservations():  # after a failure: the next tests find it idle
             observer.cancel(left.token)
         observer.release("pi-a", holder=observer.identity)
+
+
+def test_an_acquisition_whose_answer_came_too_late_is_given_back(
+        lab: LabFarm, observer: Farm, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The coordinator acquires the place, but its answer is held back past the call's time
+    # limit: the caller has an error, the coordinator's word is that the place is ours.
+    monkeypatch.setattr(farm_module, "CALL_TIMEOUT_S", 2.0)
+    relay = SlowAnswers(lab.port)
+    session = Farm(relay.address)
+
+    def pi_a() -> PlaceState:
+        return next(p for p in observer.places() if p.name == "pi-a")
+
+    try:
+        with relay.hold():
+            with pytest.raises(errors.CoordinatorUnreachable,
+                               match="gives it back as soon as the coordinator answers"):
+                session.acquire("pi-a")
+            assert pi_a().acquired == session.identity  # carried out all the same
+            assert session.watching_late() == ["pi-a"]
+        assert until(lambda: pi_a().acquired is None and not session.watching_late())
+    finally:
+        session.close()
+        relay.close()
+        observer.release("pi-a", holder=observer.identity)  # after a failure: leave it idle
 
 
 def test_the_servers_farm_view_shows_holders_the_queue_and_stale_holds_without_tokens(

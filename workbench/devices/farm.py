@@ -5,7 +5,8 @@ loop if there is one and calls ``run_until_complete`` on it, which fails inside
 a Jupyter cell (its loop already runs). So a :class:`Farm` owns a thread that
 runs its own loop for its whole life; callers on any thread hand it coroutines
 and wait for their answers with a time limit. The same loop keeps the
-reservations of held places polled, so none expires during a long job.
+reservations of held places polled, so none expires during a long job, and
+gives back a place whose acquisition timed out but was carried out all the same.
 
 The gRPC calls (``CreateReservation``, ``PollReservation``, ``AcquirePlace``,
 ...) and their messages come from labgrid's internal modules: the ``farm``
@@ -41,6 +42,8 @@ CALL_TIMEOUT_S = 10.0
 KEEP_POLLED_S = 10.0
 #: how long the coordinator keeps a reservation that is not polled (labgrid's own limit)
 RESERVATION_EXPIRY_S = 60.0
+#: how often a place whose acquisition timed out is looked at, to give it back if it lands
+LATE_WATCH_S = 1.0
 #: what to install for the labgrid device kind
 INSTALL_HINT = "Install the farm extra: pip install 'edge-workbench[farm]'"
 
@@ -157,6 +160,8 @@ class Farm:
         self._polled_at: dict[str, float] = {}
         #: per held token: why its hold is lost, once a keep-alive poll shows it
         self._hold_lost: dict[str, errors.FarmError] = {}
+        #: per place whose acquisition timed out: the task that gives it back if it lands
+        self._late: dict[str, asyncio.Task[None]] = {}
         self._session: Any = None
         self._started = threading.Event()
         self._start_error: BaseException | None = None
@@ -419,6 +424,7 @@ class Farm:
         from labgrid.remote.generated import labgrid_coordinator_pb2 as pb2
 
         async def take() -> float:
+            self._stop_watching(place)
             await self._session.stub.AcquirePlace(pb2.AcquirePlaceRequest(placename=place),
                                                   timeout=CALL_TIMEOUT_S)
             await self._session.sync_with_coordinator()
@@ -426,21 +432,82 @@ class Farm:
             return float(found.changed) if found is not None else 0.0
 
         self._check(f"acquiring the place {place!r}")
-        return self._call(take(), f"acquiring the place {place!r}",
-                          undo=lambda _: self.release(place, holder=self.identity))
+        try:
+            return self._call(take(), f"acquiring the place {place!r}",
+                              undo=lambda _: self.release(place, holder=self.identity))
+        except errors.CoordinatorUnreachable as exc:
+            # The coordinator may have carried the call out with its answer late or lost (a
+            # slow coordinator or link), and an acquisition never expires: watch for it.
+            self._watch_late_acquisition(place)
+            raise errors.CoordinatorUnreachable(
+                f"{exc.what}; if the coordinator acquires the place for us after all, this "
+                "session gives it back as soon as the coordinator answers again",
+                where=exc.where, hint=exc.hint) from None
+
+    def _watch_late_acquisition(self, place: str) -> None:
+        """Give ``place`` back if an acquisition whose answer never came lands after all.
+
+        The coordinator starts a call's own time limit when it reads the call, so once
+        it answers again, an acquisition it still carries out lands within that limit:
+        the watch looks until then (plus the same again), and ends at once when this
+        session acquires the place anew.
+        """
+        identity = self.identity
+
+        async def watch() -> None:
+            answered_at: float | None = None
+            while answered_at is None or time.monotonic() - answered_at < 2 * CALL_TIMEOUT_S:
+                try:
+                    await asyncio.wait_for(self._session.sync_with_coordinator(),
+                                           CALL_TIMEOUT_S)
+                except Exception:  # still silent: look again
+                    if self.lost:
+                        return  # a new session knows nothing of this place's holder
+                    await asyncio.sleep(LATE_WATCH_S)
+                    continue
+                answered_at = answered_at or time.monotonic()
+                found = self._session.places.get(place)
+                if found is not None and found.acquired == identity:
+                    await self._release(place, identity)
+                    return
+                await asyncio.sleep(LATE_WATCH_S)
+
+        def ended(task: asyncio.Task[None]) -> None:
+            if self._late.get(place) is task:
+                del self._late[place]
+
+        async def begin() -> None:
+            task = asyncio.get_running_loop().create_task(watch())
+            self._late[place] = task
+            task.add_done_callback(ended)
+
+        with contextlib.suppress(Exception):  # a session closed meanwhile watches nothing
+            asyncio.run_coroutine_threadsafe(begin(), self._loop).result(CALL_TIMEOUT_S)
+
+    def _stop_watching(self, place: str) -> None:
+        """On the farm's thread: this session acquires ``place`` anew, so an acquisition
+        that lands late is wanted now (a watch stopped there gives nothing back)."""
+        task = self._late.pop(place, None)
+        if task is not None:
+            task.cancel()
+
+    def watching_late(self) -> list[str]:
+        """The places whose acquisition timed out and may still land (see :meth:`acquire`),
+        watched to be given back."""
+        return sorted(self._late)
 
     def release(self, place: str, *, holder: str | None = None) -> None:
         """Give the place back. With ``holder`` ("host/user"), only if that holder has it
         (freeing a stale hold without racing its next holder)."""
+        self._call(self._release(place, holder), f"releasing the place {place!r}")
+
+    async def _release(self, place: str, holder: str | None) -> None:
         from labgrid.remote.generated import labgrid_coordinator_pb2 as pb2
 
-        async def give() -> None:
-            request = (pb2.ReleasePlaceRequest(placename=place, fromuser=holder) if holder
-                       else pb2.ReleasePlaceRequest(placename=place))
-            await self._session.stub.ReleasePlace(request, timeout=CALL_TIMEOUT_S)
-            await self._session.sync_with_coordinator()
-
-        self._call(give(), f"releasing the place {place!r}")
+        request = (pb2.ReleasePlaceRequest(placename=place, fromuser=holder) if holder
+                   else pb2.ReleasePlaceRequest(placename=place))
+        await self._session.stub.ReleasePlace(request, timeout=CALL_TIMEOUT_S)
+        await self._session.sync_with_coordinator()
 
     def close(self) -> None:
         """End the session and its thread (reservations still held expire on the coordinator)."""
@@ -448,6 +515,8 @@ class Farm:
             return
 
         async def stop() -> None:
+            for task in list(self._late.values()):  # a late acquisition now stays made
+                task.cancel()
             await self._session.stop()
             await self._session.close()
 
