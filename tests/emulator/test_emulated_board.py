@@ -83,6 +83,24 @@ def test_status_lists_the_running_board(pi5: Device) -> None:
     assert any(state["device"] == pi5.name for state in emulator.status())
 
 
+def test_a_board_another_caller_joined_runs_on_when_the_starter_lets_go(pi5: Device) -> None:
+    started = next(s for s in emulator.status() if s["board"] == "raspberry-pi-5")
+    joined = emulator.start("raspberry-pi-5", holder="a benchmark")  # no second board
+    assert joined["pid"] == started["pid"] and "a benchmark" in joined["holders"]
+    try:
+        assert emulator.stop("raspberry-pi-5") == []  # this test process lets go
+        # the same board still runs and its sshd still takes connections
+        assert [s["pid"] for s in emulator.status()] == [started["pid"]]
+    finally:
+        emulator.start("raspberry-pi-5")  # the module's other tests hold it again
+        assert emulator.stop("raspberry-pi-5", holder="a benchmark") == []
+    assert _holders_of("raspberry-pi-5") == [emulator.this_process()]
+
+
+def _holders_of(board: str) -> list[str]:
+    return next(state["holders"] for state in emulator.status() if state["board"] == board)
+
+
 def test_a_board_qemu_cannot_emulate_has_no_preset() -> None:
     with pytest.raises(errors.InvalidOptionValue, match="raspberry-pi-5"):
         emulator.start("orin-nano")

@@ -34,16 +34,22 @@ def cmd_emulator(args: argparse.Namespace) -> int:
         out.print(f"built in {report['seconds']} s: Python {report['python']}, "
                   f"{', '.join(report['wheels'])}", markup=False)
     elif args.action == "start":
-        # without --board, the emulator's own default board
-        state = (emulator.start(args.board, args.port) if args.board
-                 else emulator.start(port=args.port))
+        # without --board, the emulator's own default board; the command line holds it
+        # until `workbench emulator stop`
+        state = emulator.start(args.board or emulator.DEFAULT_BOARD, args.port,
+                               holder=emulator.COMMAND_LINE_HOLDER)
         out.print(f"{state['device']}: emulated {state['board']} ({state['qemu_cpu']}) on "
                   f"127.0.0.1:{state['port']}; times from it are not hardware times",
                   markup=False)
     elif args.action == "stop":
-        # without --board every running board stops
-        stopped = emulator.stop(args.board)
-        out.print(f"stopped: {', '.join(stopped) or 'nothing was running'}", markup=False)
+        stopped = emulator.stop(args.board, holder=emulator.COMMAND_LINE_HOLDER,
+                                everything=args.all)
+        out.print(f"stopped: {', '.join(stopped) or 'nothing'}", markup=False)
+        for state in emulator.status():
+            if args.board in (None, state["board"]):
+                out.print(f"still running: {state['device']}, used by "
+                          f"{', '.join(state.get('holders', [])) or 'nobody'} (--all stops it)",
+                          markup=False)
     else:
         from workbench.emulator.user_build import is_user_built
 
@@ -62,7 +68,9 @@ def add_parsers(sub: Any) -> None:
     emu = sub.add_parser("emulator", help="an emulated Arm board (qemu-user) for tests and classes")
     emu.add_argument("action", choices=("build", "start", "stop", "status"))
     emu.add_argument("--board", default=None, help="preset board (default raspberry-pi-5; "
-                     "stop: every running board)")
+                     "stop: every board started from the command line)")
+    emu.add_argument("--all", action="store_true", help="stop: every running board, whoever "
+                     "started it (tests, benchmarks, notebooks)")
     emu.add_argument("--port", type=int, default=None, help="SSH port on 127.0.0.1")
     emu.add_argument("--user", action="store_true", help="build: without root or namespaces "
                      "(mmdebstrap chrootless), for qemu:BOARD only (Binder, JupyterHub)")

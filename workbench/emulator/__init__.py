@@ -5,7 +5,15 @@ like any board.
     workbench emulator build                      # once: ~2 minutes, ~450 MB, cached
     workbench emulator start --board raspberry-pi-5   # registers device "emu-pi5"
     workbench profile zoo:mobilenetv2 --device emu-pi5
-    workbench emulator stop
+    workbench emulator stop                       # the boards started from the command line
+
+A board runs while someone holds it: :func:`start` adds the caller (this
+process, or a named holder such as the command line) to the board's holders,
+and :func:`stop` takes the caller away again, stopping the board only when
+nobody else still holds it; a holder whose process ended holds nothing. So a
+test or a notebook never stops a board that a benchmark or another session
+uses; ``stop(everything=True)`` (``workbench emulator stop --all``) stops every
+board, whoever holds it.
 
 Every profile from it is marked emulated: emulated times are not hardware
 times. What it shows faithfully is what the Arm build of a runtime does —
@@ -18,6 +26,8 @@ qemu-user-static and mmdebstrap; :func:`check_supported` says what is missing.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import platform
@@ -28,6 +38,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +48,17 @@ from workbench._paths import cache_dir
 from workbench.emulator.presets import PRESETS, Preset
 from workbench.errors import EmulatorUnavailable
 
-__all__ = ["PRESETS", "EmulatorUnavailable", "board_connection", "build", "check_supported",
-           "emulator_dir", "is_built", "start", "status", "stop"]
+__all__ = ["COMMAND_LINE_HOLDER", "DEFAULT_BOARD", "PRESETS", "EmulatorUnavailable",
+           "board_connection", "build", "check_supported", "emulator_dir", "is_built", "start",
+           "status", "stop", "this_process"]
 
 SANDBOX = "workbench.emulator.sandbox"
 PYTHON_IN_ROOT = (3, 11, 2)  # bookworm's python3
 START_TIMEOUT_S = 60.0
+#: the board `start` emulates unless told
+DEFAULT_BOARD = "raspberry-pi-5"
+#: who holds the boards started with `workbench emulator start`, until `... stop`
+COMMAND_LINE_HOLDER = "command line"
 
 
 def emulator_dir() -> Path:
@@ -226,16 +242,65 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start(board: str = "raspberry-pi-5", port: int | None = None) -> dict[str, Any]:
-    """Start the board in the background and register it as a device; its state."""
+def this_process() -> str:
+    """The holder that stands for the calling process (its pid and start time: a pid that the
+    system hands out again later is another holder)."""
+    return f"pid:{os.getpid()}:{_started_at(os.getpid())}"
+
+
+def _started_at(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def _holds(holder: str) -> bool:
+    """Whether ``holder`` still holds a board: a named holder until it lets go, a process
+    while it runs."""
+    if not holder.startswith("pid:"):
+        return True
+    _, pid, since = holder.split(":", 2)
+    return _started_at(int(pid)) == since != ""
+
+
+@contextlib.contextmanager
+def _states_locked() -> Iterator[None]:
+    """Hold the lock over the boards' state files: their holders change in one step."""
+    folder = emulator_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "state.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def start(board: str = DEFAULT_BOARD, port: int | None = None,
+          holder: str | None = None) -> dict[str, Any]:
+    """Start the board in the background (or join it, when it runs already) and register
+    it as a device; its state.
+
+    ``holder`` (this process by default) holds the board until it calls :func:`stop`
+    with the same holder, or its process ends.
+    """
     preset = _preset(board)
     check_supported()
     if not is_built():
         raise EmulatorUnavailable("The emulated board is not built yet", where=str(_root()),
                                   hint="Run `workbench emulator build` first (about 2 minutes)")
-    for state in status():
-        if state["board"] == board:
-            return state
+    holder = holder or this_process()
+    with _states_locked():
+        for state in status():
+            if state["board"] == board:
+                state["holders"] = sorted({*state.get("holders", []), holder})
+                _state_path(preset).write_text(json.dumps(state))
+                return state
+        return _launch(preset, port, holder)
+
+
+def _launch(preset: Preset, port: int | None, holder: str) -> dict[str, Any]:
     folder = emulator_dir()
     port = port or _free_port()
     cpuinfo = folder / f"cpuinfo-{preset.board}"
@@ -268,7 +333,7 @@ def start(board: str = "raspberry-pi-5", port: int | None = None) -> dict[str, A
                  python="python3", notes=f"emulated {preset.board} ({preset.qemu_cpu} under "
                  "qemu-user): times are not hardware times")
     state = {"board": preset.board, "device": preset.device, "pid": process.pid, "port": port,
-             "qemu_cpu": preset.qemu_cpu}
+             "qemu_cpu": preset.qemu_cpu, "holders": [holder]}
     _state_path(preset).write_text(json.dumps(state))
     return state
 
@@ -289,12 +354,29 @@ def _unregister(device: str) -> None:
         pass
 
 
-def stop(board: str | None = None) -> list[str]:
-    """Stop one board (or all); returns the boards stopped."""
-    stopped = []
-    for path in sorted(emulator_dir().glob("state-*.json")):
-        state = json.loads(path.read_text())
-        if board in (None, state["board"]):
+def stop(board: str | None = None, *, holder: str | None = None,
+         everything: bool = False) -> list[str]:
+    """Let go of ``board`` (or of every board ``holder`` holds); returns the boards stopped.
+
+    ``holder`` (this process by default) stops holding the board; the board stops
+    when nobody else holds it, so a board that another process or the command line
+    still uses runs on, and a board whose holders are all gone stops too.
+    ``everything`` stops every running board, whoever holds it.
+    """
+    holder = holder or this_process()
+    stopped: list[str] = []
+    with _states_locked():
+        for path in sorted(emulator_dir().glob("state-*.json")):
+            state = json.loads(path.read_text())
+            if board not in (None, state["board"]):
+                continue
+            held = state.get("holders", [])
+            others = [h for h in held if h != holder and _holds(h)]
+            if others and not everything:
+                if holder in held:
+                    state["holders"] = others
+                    path.write_text(json.dumps(state))
+                continue  # a board nobody holds any more stops with anyone's stop
             stop_process(int(state["pid"]))
             path.unlink(missing_ok=True)
             _unregister(state["device"])
