@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -13,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from workbench_agent.record import collect
 
+from tests.conftest import until
 from tests.ssh.sshd import Sshd, keygen, stall, start_sshd
 from workbench import errors
 from workbench.devices.ssh import SSHDevice
@@ -66,25 +71,46 @@ def register_board(name: str, server: Sshd, folder: Path,
                  timeout=5)
 
 
+def warm_agent_of(workdir: Path) -> int:
+    """The pid of the warm agent whose child runs the job in ``workdir`` (the child's parent)."""
+    pid = json.loads((workdir / "status.json").read_text())["pid"]
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
 def drop_mid_run(server: Sshd,
                  submit: Callable[[Callable[[dict[str, Any]], None]], Job]) -> tuple[Job, str]:
     """Start a job with ``submit(on_event)`` and freeze the link once its timed runs start:
     the job goes on on the board while the host gives up. Returns the job and the message
-    of the LinkDropped it raised, with the link thawed and its sessions dropped."""
-    stalled = threading.Event()
+    of the LinkDropped it raised, once the job's outcome is in its folder on the board, with
+    the link thawed and its sessions dropped.
+
+    The board's warm agent, which stops the job when the host falls silent, is frozen with
+    the link: its child finishes the job however slow this machine is, and the agent stops
+    as the host is gone only after the outcome is kept.
+    """
+    started: list[Job] = []
+    frozen: list[int] = []
 
     def on_event(event: dict[str, Any]) -> None:
-        if event.get("stage") == "timed" and not stalled.is_set():
-            stalled.set()
+        if event.get("stage") == "timed" and not frozen:
             stall(server)  # nothing reaches the host any more
+            job = until(lambda: started[0] if started else None)
+            assert job.prepared is not None
+            frozen.append(warm_agent_of(Path(job.prepared.job["workdir"])))
+            os.kill(frozen[0], signal.SIGSTOP)
 
     job = submit(on_event)
+    started.append(job)
     try:
         with pytest.raises(errors.LinkDropped) as dropped:
             job.result(timeout=120)
+        assert job.prepared is not None
+        until(lambda: collect(job.prepared.job["workdir"])["state"] != "running", seconds=300)
     finally:
         stall(server, resume=True)
         server.drop_connections()
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
     return job, str(dropped.value)
 
 
