@@ -134,3 +134,38 @@ def user_root() -> Path:
     if os.geteuid() == 0:
         os.chown(folder, *ids())
     return folder
+
+
+def user_env(root_folder: Path, work: Path) -> dict[str, str]:
+    """The environment of a command run as the unprivileged user in ``work``, with the user
+    root kept in ``root_folder``: no WORKBENCH_ setting of the tests' own leaks in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")}
+    env.update(HOME=str(work), WORKBENCH_EMULATOR_DIR=str(root_folder),
+               WORKBENCH_CACHE_DIR=str(root_folder / "cache"),  # the aarch64 wheels stay with it
+               WORKBENCH_CONFIG_DIR=str(work / "config"), WORKBENCH_DATA_DIR=str(work / "data"),
+               WORKBENCH_BOARD_DIR=str(work / "board"))
+    return env
+
+
+def build_user_root(root_folder: Path, work: Path,
+                    python: Path) -> subprocess.CompletedProcess[str]:
+    """``workbench emulator build --user`` into ``root_folder``, run as the unprivileged user
+    in ``work`` (a folder it owns) with ``python`` (from :func:`python_venv`)."""
+    return subprocess.run([*prefix(), str(python), "-m", "workbench.cli", "emulator", "build",
+                           "--user"], env=user_env(root_folder, work), capture_output=True,
+                          text=True, timeout=900, cwd=work)
+
+
+def built_user_root() -> Path:
+    """:func:`user_root`, built first where it is not there yet (the first caller builds it,
+    whichever test that is; later ones and later runs reuse it)."""
+    from workbench.emulator import user_build
+
+    root_folder = user_root()
+    if not user_build.is_user_built(root_folder):
+        with folder() as work:
+            python = python_venv(work / "venv")
+            give(work)
+            built = build_user_root(root_folder, work, python)
+        assert built.returncode == 0, built.stdout + built.stderr
+    return root_folder

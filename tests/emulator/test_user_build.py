@@ -27,15 +27,6 @@ def user_root() -> Path:
     return unprivileged.user_root()
 
 
-def _env(folder: Path, work: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")}
-    env.update(HOME=str(work), WORKBENCH_EMULATOR_DIR=str(folder),
-               WORKBENCH_CACHE_DIR=str(folder / "cache"),  # the aarch64 wheels stay with it
-               WORKBENCH_CONFIG_DIR=str(work / "config"), WORKBENCH_DATA_DIR=str(work / "data"),
-               WORKBENCH_BOARD_DIR=str(work / "board"))
-    return env
-
-
 @pytest.fixture
 def work() -> Iterator[Path]:
     with unprivileged.folder() as made:
@@ -46,17 +37,16 @@ def test_a_user_without_root_builds_the_root_and_profiles_a_zoo_model_on_qemu(
         user_root: Path, work: Path) -> None:
     python = unprivileged.python_venv(work / "venv")
     unprivileged.give(work)
-    env = _env(user_root, work)
+    if not user_build.is_user_built(user_root):
+        built = unprivileged.build_user_root(user_root, work, python)
+        assert built.returncode == 0, built.stdout + built.stderr
+        assert "without root" in built.stdout, built.stdout
     cli = [*unprivileged.prefix(), str(python), "-m", "workbench.cli"]
 
     def run(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*cli, *args], env=env, capture_output=True, text=True,
-                              timeout=timeout, cwd=work)
+        return subprocess.run([*cli, *args], env=unprivileged.user_env(user_root, work),
+                              capture_output=True, text=True, timeout=timeout, cwd=work)
 
-    if not user_build.is_user_built(user_root):
-        built = run("emulator", "build", "--user", timeout=900)
-        assert built.returncode == 0, built.stdout + built.stderr
-        assert "without root" in built.stdout, built.stdout
     report = user_build.read_report(user_root)
     assert report["mode"] == "user" and any("onnxruntime" in w for w in report["wheels"])
     assert (user_root / "rootfs" / "usr/bin/python3").exists()

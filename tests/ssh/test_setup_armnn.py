@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import workbench as wb
+from tests import unprivileged
 from tests.ssh.conftest import make_board, register_board
 from tests.ssh.sshd import Sshd, start_sshd
 from tests.test_cli import workbench
@@ -67,24 +68,24 @@ def test_a_bookworm_arm64_board_fits() -> None:
 
 @pytest.fixture(scope="module")
 def user_root() -> Path:
-    configured = os.environ.get("WORKBENCH_EMULATOR_DIR")
-    qemu = shutil.which("qemu-aarch64-static")
-    if not configured or qemu is None:
-        pytest.skip("needs WORKBENCH_EMULATOR_DIR and qemu-user-static (tests/setup.sh)")
-    root = Path(configured).resolve().parent / "workbench-emulator-user" / "rootfs"
-    if not (root / "usr/bin/python3").exists():
-        pytest.skip(f"no user root at {root}: tests/emulator/test_user_build.py builds it")
+    # built here when no test before built it (the suite keeps it between runs)
+    root = unprivileged.built_user_root() / "rootfs"
     # the board must lack Arm NN for the bundle to be what runs
     assert not list(root.glob("usr/lib/python3*/dist-packages/pyarmnn"))
     return root
 
 
 def arm64_python(root: Path, folder: Path) -> str:
-    """A program that runs the root's aarch64 Python under qemu-user (a board's python)."""
+    """A program that runs the root's aarch64 Python under qemu-user (a board's python), as
+    the qemu: Raspberry Pi 5 runs it: through its view of the root, whose /proc/cpuinfo
+    onnxruntime reads as it loads (a bare root has none, and onnxruntime crashes)."""
+    from workbench.emulator.user_mode import QemuUserDevice
+
+    board = QemuUserDevice("raspberry-pi-5", root=root)
+    unprivileged.give(board.view.parent)  # the views stay the unprivileged user's to update
     script = folder / "python3-aarch64"
-    script.write_text("#!/bin/sh\nexec " + shlex.join([
-        str(shutil.which("qemu-aarch64-static")), "-L", str(root), "-cpu", "cortex-a76",
-        str(root / "usr/bin/python3")]) + ' "$@"\n')
+    script.write_text("#!/bin/sh\nexec " + shlex.join(board.qemu_command(board.python))
+                      + ' "$@"\n')
     script.chmod(0o755)
     return str(script)
 
