@@ -447,10 +447,10 @@ class Farm:
     def _watch_late_acquisition(self, place: str) -> None:
         """Give ``place`` back if an acquisition whose answer never came lands after all.
 
-        The coordinator starts a call's own time limit when it reads the call, so once
-        it answers again, an acquisition it still carries out lands within that limit:
-        the watch looks until then (plus the same again), and ends at once when this
-        session acquires the place anew.
+        A call's time limit travels with it (gRPC's deadline), so an acquisition the
+        coordinator still carries out lands within that limit of its answering again:
+        the watch looks until then (twice the limit, for margin), and ends at once when
+        this session acquires the place anew.
         """
         identity = self.identity
 
@@ -468,7 +468,8 @@ class Farm:
                 answered_at = answered_at or time.monotonic()
                 found = self._session.places.get(place)
                 if found is not None and found.acquired == identity:
-                    await self._release(place, identity)
+                    with contextlib.suppress(Exception):  # given back elsewhere meanwhile
+                        await self._release(place, identity)
                     return
                 await asyncio.sleep(LATE_WATCH_S)
 
