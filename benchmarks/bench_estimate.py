@@ -21,7 +21,11 @@ with onnxruntime and compare four estimates of it with the measurement:
 * ``one ceiling``: the baseline, as estimates were before per-class ceilings:
   one GFLOP/s (the GEMM class) for every compute layer, one GB/s (the
   elementwise class) for every memory-bound one;
-* ``per class``: each layer at its kernel class's calibrated ceiling;
+* ``per class, one shape``: each layer at its kernel class's ceiling at the
+  class's one main shape, as before 2026-11-30 (the same calibration, its
+  other shapes left out);
+* ``per class``: each layer at its kernel class's calibrated ceiling, at the
+  layer's arithmetic intensity for GEMM and convolution layers;
 * ``other models``: the history of this run's profiles of the *other* models
   (rates per class and shape they reached), calibrated ceilings where it has
   none: how well a device's history predicts a model it has not run;
@@ -31,7 +35,14 @@ with onnxruntime and compare four estimates of it with the measurement:
 Each row gives the median over repeats and the [min, max] of: the ratio
 estimate / measured of the total, the median per-layer |error|, the rank
 correlation (Spearman) of per-layer times, and how often the measured total
-fell inside the estimate's error bar. Then the goal table: per model and
+fell inside the estimate's error bar. Spearman ranks tied layers at the mean
+of their ranks; the column "ties in layer order" gives it as this script did
+before 2026-11-30 (tied estimates ranked by their place in the model), for
+comparison with older tables. ``--layers [MODEL ...]`` prints the last
+repeat's per-layer table of the per-class and same-model estimates: class,
+shapes, FLOPs, bytes, intensity, measured and estimated time, both ranks and
+the ceiling each layer was costed at. ``--one-shape`` calibrates each class
+at one shape, as before. Then the goal table: per model and
 estimate, in how many repeats each goal held (total within ±15 %, median
 per-layer error at most 15 %, Spearman at least 0.9), met when all did.
 
@@ -50,6 +61,7 @@ The history is a temporary folder, so the user's is neither read nor written.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 import statistics
@@ -62,7 +74,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "remote")]
 
-VARIANTS = ("one ceiling", "per class", "other models", "same model")
+VARIANTS = ("one ceiling", "per class, one shape", "per class", "other models", "same model")
 
 
 def ranks(values: list[float]) -> list[float]:
@@ -365,6 +377,8 @@ def main() -> None:
                 if e.model != name or e.created < now])
             estimates = {
                 "one ceiling": target.estimate(model, ceilings=single),
+                "per class, one shape": target.estimate(
+                    model, ceilings=dataclasses.replace(ceilings, shapes={})),
                 "per class": target.estimate(model, ceilings=ceilings),
                 "other models": target.estimate(model, ceilings=ceilings, observations=others),
                 "same model": target.estimate(model, ceilings=ceilings, observations=same)

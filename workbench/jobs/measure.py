@@ -150,11 +150,13 @@ def calibrate(device: Device | str = "local", *, backend: str = "onnxruntime",
 
     With ``shapes`` (the default), the GEMM and convolution classes are also
     measured at the other shapes of
-    :data:`~workbench.targets.calibration.SHAPES` (two each, the same time
-    budget each): an estimate then gives each layer the ceiling of its
-    arithmetic intensity, interpolated between the shapes measured
-    (:meth:`~workbench.targets.calibration.Calibration.rate_at`). That is nine
-    calibration models instead of five, so about twice the time.
+    :data:`~workbench.targets.calibration.SHAPES` (two each, as one job of
+    half the time budget each): an estimate then gives each layer the ceiling
+    of its arithmetic intensity, interpolated between the shapes measured
+    (:meth:`~workbench.targets.calibration.Calibration.rate_at`). That is 14
+    jobs instead of 10 and seven time budgets instead of five: about 1.4
+    times as long (at most ``attempts`` times that when classes are run
+    again).
 
     An accepted calibration is kept as the device's (:func:`stored_calibration`)
     when ``store``; one whose spread stays too wide is returned with a
@@ -197,8 +199,9 @@ def calibrate(device: Device | str = "local", *, backend: str = "onnxruntime",
     at_shapes: dict[str, tuple[Ceiling, ...]] = {}
     profiles: list[Profile] = []
 
-    def measured(kernel_class: str, proto: onnx.ModelProto, name: str) -> Ceiling:
-        """The ceiling of one calibration model: up to ``attempts`` pairs of jobs."""
+    def measured(kernel_class: str, proto: onnx.ModelProto, name: str,
+                 count: int = JOBS_PER_CLASS) -> Ceiling:
+        """The ceiling of one calibration model: up to ``attempts`` times ``count`` jobs."""
         model = load_model(proto)
         model.name = name
         moved = group_bytes(list(model.nodes), "fp32")
@@ -209,7 +212,7 @@ def calibrate(device: Device | str = "local", *, backend: str = "onnxruntime",
                             **{"warmup": 20, "runs": "auto", "auto_ci_pct": 1.0,
                                "time_budget_s": time_budget_s / JOBS_PER_CLASS,
                                "profile_runs": 0, "label": model.name, **run})
-                    for _ in range(JOBS_PER_CLASS)]
+                    for _ in range(count)]
             profiles.extend(jobs)
             ceiling = _class_ceiling(kernel_class, jobs, work, attempt)
             if best is None or _worse(best, ceiling, most):
@@ -224,7 +227,9 @@ def calibrate(device: Device | str = "local", *, backend: str = "onnxruntime",
         ceilings[kernel_class] = measured(kernel_class, class_model(kernel_class),
                                           f"calibrate-{kernel_class}")
         if shapes:
-            found = tuple(measured(kernel_class, proto, f"calibrate-{kernel_class}-{place}")
+            # one job each (its four stretches give the spread): the class's main shape
+            # has already seen what differs between jobs
+            found = tuple(measured(kernel_class, proto, f"calibrate-{kernel_class}-{place}", 1)
                           for place, proto in enumerate(shape_models(kernel_class), 2))
             if found:
                 at_shapes[kernel_class] = found
