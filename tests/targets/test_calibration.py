@@ -77,7 +77,7 @@ def test_a_calibration_on_a_core_shared_with_a_busy_loop_is_refused_and_not_kept
         busy_core: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path))
     with pytest.warns(UserWarning, match="not kept as its ceilings"):
-        refused = calibrate("local", classes=["gemm"], cores=[busy_core],
+        refused = calibrate("local", classes=["gemm"], cores=[busy_core], shapes=False,
                             options={"intra_op_threads": 1}, **QUICK)  # type: ignore[arg-type]
     assert not refused.accepted
     # the fast runs stay fast between the busy loop's slices: it is the shared core that refuses
