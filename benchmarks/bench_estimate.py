@@ -4,8 +4,9 @@
                                         [--repeats 5] [--calibrations 3] [--runs 20]
                                         [--quick] [--no-emulated]
 
-``--quick`` is a look in about two minutes: two repeats, shorter calibrations,
-fewer runs, MobileNetV2 alone on the emulated board with one run less.
+``--quick`` is a look in a few minutes (six at load 4, with the emulated board):
+two repeats, shorter calibrations, fewer runs, MobileNetV2 alone on the emulated
+board with one run less.
 
 Part 1, calibration: ``--calibrations`` calibrations in a row, each class's
 ceiling and the spread between them (± half the range over the midpoint),
