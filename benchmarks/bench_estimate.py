@@ -4,8 +4,9 @@
                                         [--repeats 5] [--calibrations 3] [--runs 20]
                                         [--quick] [--no-emulated]
 
-``--quick`` is a look in about two minutes: two repeats, shorter calibrations,
-fewer runs, MobileNetV2 alone on the emulated board with one run less.
+``--quick`` is a look in a few minutes (six at load 4, with the emulated board):
+two repeats, shorter calibrations, fewer runs, MobileNetV2 alone on the emulated
+board with one run less.
 
 Part 1, calibration: ``--calibrations`` calibrations in a row, each class's
 ceiling and the spread between them (± half the range over the midpoint),
@@ -21,7 +22,11 @@ with onnxruntime and compare four estimates of it with the measurement:
 * ``one ceiling``: the baseline, as estimates were before per-class ceilings:
   one GFLOP/s (the GEMM class) for every compute layer, one GB/s (the
   elementwise class) for every memory-bound one;
-* ``per class``: each layer at its kernel class's calibrated ceiling;
+* ``per class, one shape``: each layer at its kernel class's ceiling at the
+  class's one main shape, as before 2026-11-30 (the same calibration, its
+  other shapes left out);
+* ``per class``: each layer at its kernel class's calibrated ceiling, at the
+  layer's arithmetic intensity for GEMM and convolution layers;
 * ``other models``: the history of this run's profiles of the *other* models
   (rates per class and shape they reached), calibrated ceilings where it has
   none: how well a device's history predicts a model it has not run;
@@ -31,7 +36,14 @@ with onnxruntime and compare four estimates of it with the measurement:
 Each row gives the median over repeats and the [min, max] of: the ratio
 estimate / measured of the total, the median per-layer |error|, the rank
 correlation (Spearman) of per-layer times, and how often the measured total
-fell inside the estimate's error bar. Then the goal table: per model and
+fell inside the estimate's error bar. Spearman ranks tied layers at the mean
+of their ranks; the column "ties in layer order" gives it as this script did
+before 2026-11-30 (tied estimates ranked by their place in the model), for
+comparison with older tables. ``--layers [MODEL ...]`` prints the last
+repeat's per-layer table of the per-class and same-model estimates: class,
+shapes, FLOPs, bytes, intensity, measured and estimated time, both ranks and
+the ceiling each layer was costed at. ``--one-shape`` calibrates each class
+at one shape, as before. Then the goal table: per model and
 estimate, in how many repeats each goal held (total within ±15 %, median
 per-layer error at most 15 %, Spearman at least 0.9), met when all did.
 
@@ -50,6 +62,7 @@ The history is a temporary folder, so the user's is neither read nor written.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 import statistics
@@ -62,23 +75,86 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "remote")]
 
-VARIANTS = ("one ceiling", "per class", "other models", "same model")
+VARIANTS = ("one ceiling", "per class, one shape", "per class", "other models", "same model")
+
+
+def ranks(values: list[float]) -> list[float]:
+    """Each value's rank from 0; equal values share the mean of their ranks."""
+    order = sorted(range(len(values)), key=values.__getitem__)
+    out = [0.0] * len(values)
+    start = 0
+    while start < len(order):
+        end = start
+        while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
+            end += 1
+        for place in range(start, end + 1):
+            out[order[place]] = (start + end) / 2
+        start = end + 1
+    return out
 
 
 def spearman(a: list[float], b: list[float]) -> float:
-    def ranks(values: list[float]) -> list[float]:
+    """Spearman's rank correlation: Pearson's of the ranks, ties sharing their mean rank.
+
+    Until 2026-11-30 ties were ranked in layer order, which scored an estimate
+    that gives equal layers equal times (ResNet's repeated blocks) by the
+    order of the model's nodes.
+    """
+    ra, rb = ranks(a), ranks(b)
+    ma, mb = statistics.fmean(ra), statistics.fmean(rb)
+    cov = sum((x - ma) * (y - mb) for x, y in zip(ra, rb, strict=True))
+    var = math.sqrt(sum((x - ma) ** 2 for x in ra) * sum((y - mb) ** 2 for y in rb))
+    return cov / var if var else math.nan
+
+
+def spearman_layer_order(a: list[float], b: list[float]) -> float:
+    """The rank correlation as this script gave it before: ties ranked in layer order."""
+    def in_order(values: list[float]) -> list[float]:
         order = sorted(range(len(values)), key=values.__getitem__)
         out = [0.0] * len(values)
         for rank, index in enumerate(order):
             out[index] = float(rank)
         return out
 
-    ra, rb = ranks(a), ranks(b)
-    n = len(a)
-    mean = (n - 1) / 2
+    ra, rb = in_order(a), in_order(b)
+    mean = (len(a) - 1) / 2
     cov = sum((x - mean) * (y - mean) for x, y in zip(ra, rb, strict=True))
     var = sum((x - mean) ** 2 for x in ra)
     return cov / var if var else math.nan
+
+
+def layer_table(name: str, variant: str, estimate: Any, measured: Any) -> None:
+    """Per layer, measured against estimated, with what the estimate knew of it.
+
+    Sorted by measured time; ``rank`` is the layer's place by measured and by
+    estimated time (0 the longest), so the layers out of order stand out.
+    """
+    from workbench.targets import compare_estimate
+
+    table = compare_estimate(estimate, measured).table.dropna(
+        subset=["measured_us", "estimate_us"])
+    rows = {r["name"]: r for r in estimate.layers}
+    measured_us, estimate_us = list(table["measured_us"]), list(table["estimate_us"])
+    by_measured = ranks([-v for v in measured_us])
+    by_estimate = ranks([-v for v in estimate_us])
+    print(f"\n{name}, {variant}: per layer (measured order; rank measured/estimated)\n")
+    print("| layer | class | input, weight | MFLOP | MB | FLOP/B | measured µs | estimate µs | "
+          "ratio | rank | ceiling used |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    order = sorted(range(len(measured_us)), key=lambda i: -measured_us[i])
+    for i in order:
+        nodes = [n.strip() for n in str(table["original_nodes"].iloc[i]).split(",")]
+        mine = [rows[n] for n in nodes if n in rows]
+        main = max(mine, key=lambda r: r["duration_us"]["median"]) if mine else {}
+        flops = sum(2 * (r.get("macs") or 0) for r in mine)
+        moved = sum(r.get("bytes") or 0 for r in mine)
+        shapes = "; ".join("x".join(map(str, s)) for s in (main.get("input_shapes") or [])[:2]
+                           if isinstance(s, list))
+        print(f"| {table['layer'].iloc[i]} | {main.get('kernel_class', '?')} | {shapes} | "
+              f"{flops / 1e6:.1f} | {moved / 1e6:.2f} | "
+              f"{flops / moved if moved else 0:.0f} | {measured_us[i]:.0f} | "
+              f"{estimate_us[i]:.0f} | {estimate_us[i] / measured_us[i]:.2f} | "
+              f"{by_measured[i]:.0f}/{by_estimate[i]:.0f} | {main.get('ceiling', '')} |")
 
 
 def load_now() -> float:
@@ -104,6 +180,7 @@ def figures(estimate: Any, measured: Any) -> dict[str, float]:
             "layer_error": statistics.median(errors) if errors else math.nan,
             "share_error": statistics.median(share_errors) if share_errors else math.nan,
             "rho": spearman(measured_us, estimate_us),
+            "rho_layer_order": spearman_layer_order(measured_us, estimate_us),
             "inside": float(bool(found.within)),
             "bar": found.overall.get("error_bar_pct", math.nan)}
 
@@ -116,7 +193,7 @@ def span(values: list[float], digits: int = 2) -> str:
             f"{max(good):.{digits}f}]")
 
 
-def calibrations_in_a_row(count: int, budget: float) -> None:
+def calibrations_in_a_row(count: int, budget: float, shapes: bool) -> None:
     import warnings
 
     from workbench.jobs import calibrate
@@ -127,9 +204,9 @@ def calibrations_in_a_row(count: int, budget: float) -> None:
     for _ in range(count):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            found.append(calibrate("local", time_budget_s=budget, store=False))
+            found.append(calibrate("local", time_budget_s=budget, store=False, shapes=shapes))
             single.append(calibrate("local", classes=["gemm"], time_budget_s=budget,
-                                    store=False, cores=[last_core],
+                                    store=False, cores=[last_core], shapes=False,
                                     options={"intra_op_threads": 1}))
         c = found[-1]
         print(f"calibration: accepted={c.accepted} spread ±{c.spread_pct:.1f}% load "
@@ -141,6 +218,10 @@ def calibrations_in_a_row(count: int, budget: float) -> None:
     print("\n| class | ceilings in a row | spread between them | each one's spread "
           "(stretches) | each one's run jitter (p10 vs p90) |\n| --- | --- | --- | --- | --- |")
     rows = [(name, [c.ceilings[name] for c in found]) for name in CLASSES]
+    for name in CLASSES:
+        for place, first in enumerate(found[0].shapes.get(name, ())):
+            rows.append((f"{name} at {first.shape} ({first.intensity or 0:.0f} FLOP/B)",
+                         [c.shapes[name][place] for c in found]))
     rows.append(("gemm, 1 thread on one core", [c.ceilings["gemm"] for c in single]))
     for name, ceilings in rows:
         rates = [c.rate for c in ceilings]
@@ -245,6 +326,11 @@ def main() -> None:
     parser.add_argument("--no-emulated", action="store_true",
                         help="leave out the emulated board's layer shares")
     parser.add_argument("--emulated-runs", type=int, default=3)
+    parser.add_argument("--layers", nargs="*", default=None, metavar="MODEL",
+                        help="print the last repeat's per-layer table of these models "
+                        "(every model when none is named): per class and same model")
+    parser.add_argument("--one-shape", action="store_true",
+                        help="calibrate each class at one shape, as before 2026-11-30")
     args = parser.parse_args()
     if args.quick:
         args.repeats, args.calibrations = min(args.repeats, 2), min(args.calibrations, 2)
@@ -263,15 +349,17 @@ def main() -> None:
     from workbench.targets.observations import Observations
 
     print(f"load before: {load_now():.2f} (1 min), {os.cpu_count()} cores")
-    calibrations_in_a_row(args.calibrations, args.budget)
+    calibrations_in_a_row(args.calibrations, args.budget, not args.one_shape)
     target = get(args.board)
     models = {name: wb.load_model(f"zoo:{name}") for name in args.models}
     results: dict[tuple[str, str], list[dict[str, float]]] = {}
     loads = []
+    tables: list[tuple[str, dict[str, Any], Any]] = []
     for repeat in range(args.repeats):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ceilings = calibrate("local", time_budget_s=args.budget, store=False)
+            ceilings = calibrate("local", time_budget_s=args.budget, store=False,
+                                 shapes=not args.one_shape)
         single = Calibration(ceilings.device, {k: v for k, v in ceilings.ceilings.items()
                                                if k in ("gemm", "elementwise")},
                              ceilings.threads, ceilings.created)
@@ -290,6 +378,8 @@ def main() -> None:
                 if e.model != name or e.created < now])
             estimates = {
                 "one ceiling": target.estimate(model, ceilings=single),
+                "per class, one shape": target.estimate(
+                    model, ceilings=dataclasses.replace(ceilings, shapes={})),
                 "per class": target.estimate(model, ceilings=ceilings),
                 "other models": target.estimate(model, ceilings=ceilings, observations=others),
                 "same model": target.estimate(model, ceilings=ceilings, observations=same)
@@ -298,13 +388,17 @@ def main() -> None:
                 if estimate is not None:
                     results.setdefault((name, variant), []).append(
                         figures(estimate, measured[name]))
+            if args.layers is not None and repeat == args.repeats - 1 and (
+                    not args.layers or name in args.layers):
+                tables.append((name, estimates, measured[name]))
         print(f"repeat {repeat + 1}: load {loads[-1]:.2f}, calibration spread "
               f"±{ceilings.spread_pct:.1f}% (accepted={ceilings.accepted})", flush=True)
     print(f"\nload (1 min) while measuring: median {statistics.median(loads):.2f}, "
           f"range {min(loads):.2f}-{max(loads):.2f}\n")
     print("| model | estimate | repeats | ratio est/measured | median per-layer |error| % | "
-          "Spearman | inside error bar | error bar ± % |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+          "Spearman | Spearman, ties in layer order (as before) | inside error bar | "
+          "error bar ± % |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name in args.models:
         for variant in VARIANTS:
             rows = results.get((name, variant), [])
@@ -313,9 +407,14 @@ def main() -> None:
             print(f"| {name} | {variant} | {len(rows)} | {span([r['ratio'] for r in rows])} | "
                   f"{span([r['layer_error'] for r in rows], 0)} | "
                   f"{span([r['rho'] for r in rows])} | "
+                  f"{span([r['rho_layer_order'] for r in rows])} | "
                   f"{sum(r['inside'] for r in rows):.0f}/{len(rows)} | "
                   f"{span([r['bar'] for r in rows], 0)} |")
     goal_table(results, args.models)
+    for name, estimates, profile in tables:
+        for variant in ("per class", "same model"):
+            if estimates.get(variant) is not None:
+                layer_table(name, variant, estimates[variant], profile)
     if not args.no_emulated:
         emulated_shares("raspberry-pi-5", args.emulated_runs, args.emulated_runs)
     print(f"\n{time.monotonic() - started:.0f} s in all; load after: {load_now():.2f}")

@@ -77,7 +77,7 @@ def test_a_calibration_on_a_core_shared_with_a_busy_loop_is_refused_and_not_kept
         busy_core: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path))
     with pytest.warns(UserWarning, match="not kept as its ceilings"):
-        refused = calibrate("local", classes=["gemm"], cores=[busy_core],
+        refused = calibrate("local", classes=["gemm"], cores=[busy_core], shapes=False,
                             options={"intra_op_threads": 1}, **QUICK)  # type: ignore[arg-type]
     assert not refused.accepted
     # the fast runs stay fast between the busy loop's slices: it is the shared core that refuses
@@ -151,7 +151,10 @@ def test_each_layer_is_costed_at_its_own_classes_calibrated_ceiling(
     calibrated = targets.get("raspberry-pi-5").estimate(mobilenet, ceilings=calibration)
     seen = set()
     for row in calibrated.layers:
-        ceiling = calibration.ceilings[row["kernel_class"]]
+        # a compute layer's ceiling is its class's at the layer's arithmetic intensity
+        ceiling = calibration.rate_at(row["kernel_class"], 2 * row["macs"] / row["bytes"]
+                                      if row["macs"] and row["bytes"] else None)
+        assert ceiling is not None
         assert row["rate_source"] == "calibrated"
         assert row["ceiling"].startswith(row["kernel_class"])
         if row["kernel_class"] in ("gemm", "conv", "depthwise"):
@@ -163,3 +166,23 @@ def test_each_layer_is_costed_at_its_own_classes_calibrated_ceiling(
     # per class, not one GEMM rate for all: depthwise layers get their own, lower rate
     depthwise = next(r for r in calibrated.layers if r["kernel_class"] == "depthwise")
     assert f"{calibration.ceilings['depthwise'].rate:.1f} GFLOP/s" in depthwise["ceiling"]
+
+
+def test_gemm_and_convolution_are_calibrated_at_three_intensities_and_layers_use_theirs(
+        calibration: Calibration, mobilenet: Model) -> None:
+    for kernel_class in ("gemm", "conv"):
+        measured = calibration.intensities(kernel_class)
+        assert len(measured) == 3 and len(set(measured)) == 3
+        assert all(c.rate > 0 and c.shape for c in calibration.shapes[kernel_class])
+    assert "depthwise" not in calibration.shapes  # one shape: its intensity hardly varies
+    again = Calibration.from_dict(calibration.to_dict())
+    assert again.shapes == calibration.shapes
+    calibrated = targets.get("raspberry-pi-5").estimate(mobilenet, ceilings=calibration)
+    gemms = [r for r in calibrated.layers if r["kernel_class"] == "gemm" and r["bytes"]]
+    low, high = calibration.intensities("gemm")[0], calibration.intensities("gemm")[-1]
+    inside = [r for r in gemms if low < 2 * r["macs"] / r["bytes"] < high]
+    assert inside, "MobileNetV2 has pointwise layers between the GEMM shapes calibrated"
+    for row in gemms:
+        assert "calibrated at 3 shapes" in row["ceiling"]
+        rate = calibration.rate_at("gemm", 2 * row["macs"] / row["bytes"])
+        assert rate is not None and f"gemm {rate.rate:.1f} GFLOP/s" in row["ceiling"]

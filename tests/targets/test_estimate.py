@@ -143,7 +143,7 @@ def test_calibration_on_the_local_device_gives_ceilings_an_estimate_records(
         mobilenet: Model) -> None:
     from workbench.jobs import calibrate
 
-    calibration = calibrate("local", runs=5, warmup=1, attempts=1, store=False)
+    calibration = calibrate("local", runs=5, warmup=1, attempts=1, store=False, shapes=False)
     assert calibration.gflops > 0.5 and calibration.gbs > 0.1
     calibrated = board("raspberry-pi-5").estimate(mobilenet, ceilings=calibration)
     target = calibrated.document["target"]

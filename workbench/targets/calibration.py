@@ -79,6 +79,10 @@ class Ceiling:
     block_rates: tuple[float, ...] = ()
     #: other processes' share of the cores the job ran on (None where unreadable)
     others_share_on_cores: float | None = None
+    #: FLOPs per byte moved (weights included) of the model it was measured on
+    intensity: float | None = None
+    #: the sizes of that model, as text (``"64x28x28 -> 64, 3x3"``)
+    shape: str = ""
 
     @property
     def unit(self) -> str:
@@ -128,16 +132,22 @@ class Calibration:
     conditions: dict[str, Any] = field(default_factory=dict)
     max_spread_pct: float = MAX_SPREAD_PCT
     max_others_share: float = MAX_OTHERS_SHARE
+    #: the same classes' ceilings at other shapes (:data:`SHAPES`), so a layer's ceiling
+    #: follows its arithmetic intensity (:meth:`rate_at`)
+    shapes: dict[str, tuple[Ceiling, ...]] = field(default_factory=dict)
+
+    def _every(self) -> list[Ceiling]:
+        return list(self.ceilings.values()) + [c for more in self.shapes.values() for c in more]
 
     @property
     def spread_pct(self) -> float:
-        """The widest spread of any class, ± percent."""
-        return max((c.spread_pct for c in self.ceilings.values()), default=math.inf)
+        """The widest spread of any class at any shape, ± percent."""
+        return max((c.spread_pct for c in self._every()), default=math.inf)
 
     @property
     def others_share(self) -> float | None:
         """The largest share of the cores used that other processes took in any job."""
-        shares = [c.others_share_on_cores for c in self.ceilings.values()
+        shares = [c.others_share_on_cores for c in self._every()
                   if c.others_share_on_cores is not None]
         return max(shares, default=None)
 
@@ -163,11 +173,47 @@ class Calibration:
         """The ceiling of ``kernel_class``, or None when it was not measured."""
         return self.ceilings.get(kernel_class)
 
+    def rate_at(self, kernel_class: str, intensity: float | None) -> Ceiling | None:
+        """The ceiling of ``kernel_class`` for a layer of ``intensity`` FLOPs per byte.
+
+        With the class measured at several shapes, the rate is interpolated
+        between the two measured intensities either side, linearly in the
+        logarithm of the intensity, and held at the nearest one outside their
+        range; its spread is the wider of the two. Otherwise, or without an
+        intensity, the class's one ceiling (None when it was not measured).
+        """
+        main = self.ceilings.get(kernel_class)
+        points = sorted((c for c in (main, *self.shapes.get(kernel_class, ()))
+                         if c is not None and c.intensity), key=lambda c: c.intensity or 0.0)
+        if main is None or len(points) < 2 or not intensity or intensity <= 0:
+            return main
+        where = math.log(intensity)
+        below = [c for c in points if math.log(c.intensity or 1.0) <= where]
+        above = [c for c in points if math.log(c.intensity or 1.0) > where]
+        if not below or not above:
+            return below[-1] if below else above[0]
+        low, high = below[-1], above[0]
+        ends = math.log(low.intensity or 1.0), math.log(high.intensity or 1.0)
+        part = (where - ends[0]) / (ends[1] - ends[0])
+        rate = math.exp((1 - part) * math.log(low.rate) + part * math.log(high.rate))
+        nearer = low if part <= 0.5 else high
+        from dataclasses import replace
+
+        return replace(nearer, rate=rate, intensity=intensity,
+                       spread_pct=max(low.spread_pct, high.spread_pct),
+                       shape=f"between {low.shape} and {high.shape}")
+
+    def intensities(self, kernel_class: str) -> list[float]:
+        """The intensities (FLOP/B) ``kernel_class`` was measured at, lowest first."""
+        return sorted(c.intensity for c in (self.ceilings.get(kernel_class),
+                                            *self.shapes.get(kernel_class, ()))
+                      if c is not None and c.intensity)
+
     def reason(self) -> str:
         """Why it is not accepted ("" when it is)."""
         if self.accepted:
             return ""
-        wide = [str(c) for c in self.ceilings.values() if c.spread_pct > self.max_spread_pct]
+        wide = [str(c) for c in self._every() if c.spread_pct > self.max_spread_pct]
         reasons = [f"the spread of {', '.join(wide)} is wider than ±{self.max_spread_pct:g}%"
                    ] if wide else []
         share = self.others_share
@@ -191,16 +237,25 @@ class Calibration:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Calibration:
         """The calibration :meth:`to_dict` wrote (KeyError/TypeError/ValueError when it is not)."""
-        ceilings = {str(name): Ceiling(**dict(value, block_rates=tuple(
-            value.get("block_rates") or ()))) for name, value in data["ceilings"].items()}
+        def ceiling(value: dict[str, Any]) -> Ceiling:
+            return Ceiling(**dict(value, block_rates=tuple(value.get("block_rates") or ())))
+
+        ceilings = {str(name): ceiling(value) for name, value in data["ceilings"].items()}
+        shapes = {str(name): tuple(ceiling(v) for v in values)
+                  for name, values in (data.get("shapes") or {}).items()}
         return cls(device=str(data["device"]), ceilings=ceilings, threads=data.get("threads"),
                    created=str(data["created"]), conditions=dict(data.get("conditions") or {}),
                    max_spread_pct=float(data.get("max_spread_pct", MAX_SPREAD_PCT)),
-                   max_others_share=float(data.get("max_others_share", MAX_OTHERS_SHARE)))
+                   max_others_share=float(data.get("max_others_share", MAX_OTHERS_SHARE)),
+                   shapes=shapes)
 
     def __repr__(self) -> str:
         state = "accepted" if self.accepted else f"NOT accepted: {self.reason()}"
-        classes = ", ".join(str(c) for c in self.ceilings.values())
+        classes = ", ".join(
+            str(c) + ("" if not self.shapes.get(c.kernel_class) else " (at " + ", ".join(
+                f"{x.rate:.1f} at {x.intensity:.0f} FLOP/B" for x in self.shapes[c.kernel_class])
+                + f"; this one at {c.intensity or 0:.0f} FLOP/B)")
+            for c in self.ceilings.values())
         return f"<Calibration {self.device!r}: {classes} ({state})>"
 
 
@@ -254,6 +309,37 @@ def class_model(kernel_class: str) -> onnx.ModelProto:
                                 pads=[1, 1, 1, 1], strides=[2, 2])
         return _single("pooling", node, [("x", [1, 64, 112, 112])], [1, 64, 56, 56])
     raise ValueError(f"unknown kernel class {kernel_class!r}; classes: {', '.join(CLASSES)}")
+
+
+#: the other shapes a class is calibrated at, beside :func:`class_model`'s: a layer's
+#: ceiling is interpolated between them by its arithmetic intensity. A late ResNet block
+#: (7x7, many channels) reads more weight than activation per FLOP and may run below the
+#: ceiling of a 28x28 layer; so may layers with few channels. Each does the same work as
+#: the class's main shape, so a run lasts as long and only the intensity differs.
+#: (channels in, side, out, kernel): gemm at 14 and 21 FLOP/B (main 38), conv at 24 and
+#: 73 FLOP/B (main 105)
+SHAPES: dict[str, tuple[tuple[int, int, int, int], ...]] = {
+    "gemm": ((32, 56, 256, 1), (512, 7, 1024, 1)),
+    "conv": ((128, 14, 128, 3), (256, 7, 256, 3)),
+}
+
+
+def shape_models(kernel_class: str) -> list[onnx.ModelProto]:
+    """The calibration models of ``kernel_class`` at its other shapes (:data:`SHAPES`)."""
+    return [_conv(f"{kernel_class}_{side}", channels, side, out, kernel, 1)
+            for channels, side, out, kernel in SHAPES.get(kernel_class, ())]
+
+
+def describe(model: onnx.ModelProto) -> str:
+    """A calibration model's sizes as text: ``"64x28x28 -> 64, 3x3"``, or the op."""
+    node = model.graph.node[0]
+    dims = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim][1:]
+    size = "x".join(str(d) for d in dims)
+    if node.op_type != "Conv":
+        return f"{node.op_type} {size}"
+    out = [d.dim_value for d in model.graph.output[0].type.tensor_type.shape.dim][1]
+    kernel = next((a.ints[0] for a in node.attribute if a.name == "kernel_shape"), 0)
+    return f"{size} -> {out}, {kernel}x{kernel}"
 
 
 def class_work(kernel_class: str, macs: float, moved_bytes: float) -> float:

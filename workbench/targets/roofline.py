@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from workbench.models.info import Shape
     from workbench.profiling import Profile
     from workbench.targets.calibration import Calibration
+    from workbench.targets.epilogue import Folded
     from workbench.targets.observations import Observations, TotalRatio
     from workbench.targets.target import Target
 
@@ -246,14 +247,21 @@ class _Costing:
 
         compute = kernel_class in COMPUTE_CLASSES
         factor = self.dtype_factor if compute else 1.0
-        measured = self.ceilings.rate(kernel_class) if self.ceilings else None
+        intensity = 2.0 * macs / moved if compute and macs and moved else None
+        measured = (self.ceilings.rate_at(kernel_class, intensity) if self.ceilings
+                    else None)
         gemm = self.ceilings.rate("gemm") if self.ceilings else None
         memory = self.ceilings.rate("elementwise") if self.ceilings else None
         fp32 = gemm.rate if gemm else self.peak_fp32
         bandwidth = memory.rate if memory else self.bandwidth
         if measured is not None and compute:
             flops_rate = measured.rate * factor
-            text = f"{kernel_class} {flops_rate:.1f} GFLOP/s (calibrated)"
+            text = f"{kernel_class} {flops_rate:.1f} GFLOP/s (calibrated"
+            shapes = self.ceilings.intensities(kernel_class) if self.ceilings else []
+            if len(shapes) > 1 and intensity:
+                text += (f" at {len(shapes)} shapes, {shapes[0]:.0f}-{shapes[-1]:.0f} FLOP/B; "
+                         f"this layer {intensity:.0f} FLOP/B")
+            text += ")"
         elif measured is not None:
             flops_rate, bandwidth = fp32 * factor, measured.rate
             text = f"{kernel_class} {bandwidth:.1f} GB/s (calibrated)"
@@ -275,6 +283,15 @@ class _Costing:
                       math.hypot(CLASS_ERROR_PCT, spread), ceiling_us=time_us)
 
 
+def _as_epilogue(layer: _Layer, epilogue: Folded) -> _Layer:
+    """A layer folded into a convolution's output loop: what it still moves, and into which."""
+    from dataclasses import replace
+
+    what = ("reads the residual only" if epilogue.part == "residual"
+            else "applied in its output loop")
+    return replace(layer, ceiling=f"{layer.ceiling}, folded into {epilogue.into}: {what}")
+
+
 def estimate(target: Target, model: Model | str, *, threads: int | None = None,
              dtype: str = "fp32", cluster: str | int = "big",
              ceilings: Calibration | None = None, observations: Observations | None = None,
@@ -282,6 +299,7 @@ def estimate(target: Target, model: Model | str, *, threads: int | None = None,
     """The roofline estimate of ``model`` on ``target`` (see :meth:`Target.estimate`)."""
     from workbench import __version__
     from workbench.profiling import Profile
+    from workbench.targets.epilogue import fold
     from workbench.targets.kernels import classify, shape_key
 
     if dtype not in ("fp32", "int8"):
@@ -306,15 +324,20 @@ def estimate(target: Target, model: Model | str, *, threads: int | None = None,
                                    where=f"estimate on {target.name}")
     costing = _Costing(peak, peak_fp32, bandwidth, ceilings, observations)
     rows: list[dict[str, Any]] = []
-    for group in fused_groups(model) if fuse else [[n] for n in model.nodes]:
+    groups = fused_groups(model) if fuse else [[n] for n in model.nodes]
+    folded = fold(model, groups, dtype) if fuse else {}
+    for group in groups:
         node, tail = group[0], group[-1]
         macs = sum(n.macs for n in group)
         other_ops = sum(n.ops for n in group if not n.macs and n.ops)
-        moved = group_bytes(group, dtype)
+        epilogue = folded.get(node.name)
+        moved = group_bytes(group, dtype) if epilogue is None else epilogue.moved
         kernel_class = classify(node.op_type, node.input_shapes)
         layer = costing.cost(kernel_class,
                              shape_key(node.op_type, node.input_shapes, tail.output_shapes),
-                             macs, other_ops, moved)
+                             macs, other_ops if epilogue is None else 0.0, moved)
+        if epilogue is not None:
+            layer = _as_epilogue(layer, epilogue)
         ops = 2 * macs + other_ops
         time_us = layer.time_us
         rows.append({
@@ -329,7 +352,8 @@ def estimate(target: Target, model: Model | str, *, threads: int | None = None,
             "intensity": ops / moved if moved else None,
             "kernel_class": kernel_class, "ceiling": layer.ceiling,
             "rate_source": layer.source, "error_pct": layer.error_pct,
-            "observations": layer.observations, "ceiling_us": layer.ceiling_us})
+            "observations": layer.observations, "ceiling_us": layer.ceiling_us,
+            "folded_into": epilogue.into if epilogue is not None else None})
     layers_us = sum(r["duration_us"]["median"] for r in rows)
     for row in rows:
         row["share"] = row["duration_us"]["median"] / layers_us if layers_us else 0.0
@@ -512,11 +536,21 @@ def compare_estimate(estimate: Profile, measured: Profile) -> EstimateComparison
     table["measured_us"] = frame[comparison.time_column(0)]
     table["estimate_us"] = frame[comparison.time_column(1)]
 
+    by_name = {layer["name"]: layer for layer in estimate.layers}
+
     def per_row(key: str) -> list[Any]:
-        """The estimate layer's ``key`` for each row, by the first node the row covers."""
-        values = {layer["name"]: layer.get(key) for layer in estimate.layers}
-        return [next((values[n.strip()] for n in str(nodes).split(",") if n.strip() in values),
-                     None) for nodes in frame["original_nodes"]]
+        """The estimate layer's ``key`` for each row, from the layer holding most of its time.
+
+        A measured row may cover several estimate layers (the runtime fused a
+        block's Add and ReLU into the next convolution); the first of them is
+        often a folded ReLU, so the row takes the class and bar of its longest.
+        """
+        found = []
+        for nodes in frame["original_nodes"]:
+            mine = [by_name[n.strip()] for n in str(nodes).split(",") if n.strip() in by_name]
+            main = max(mine, key=lambda r: r["duration_us"]["median"], default=None)
+            found.append(None if main is None else main.get(key))
+        return found
 
     table["bound"] = per_row("bound")
     table["ratio"] = table["estimate_us"] / table["measured_us"]
