@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import ast
 import json
 import os
@@ -131,6 +132,28 @@ def test_the_parser_loads_no_library_module_beyond_errors() -> None:
     heavy = ("rich", "numpy", "onnx", "pandas", "paramiko", "matplotlib", "workbench.jobs",
              "workbench.models", "workbench.devices", "workbench.targets", "workbench.history")
     assert modules_loaded_by("from workbench.cli import parser; parser()", heavy) == []
+
+
+def test_a_command_imports_the_module_of_its_own_group_alone() -> None:
+    from workbench.cli import COMMANDS
+
+    groups = tuple(f"workbench.cli.{group}" for group in dict.fromkeys(COMMANDS.values()))
+    # a refused option: argparse has read the command and the options, and says so on stderr
+    statement = ("from workbench.cli import main\ntry:\n    main(['profile', '--no-such'])\n"
+                 "except SystemExit:\n    pass")
+    assert modules_loaded_by(statement, groups) == ["workbench.cli.profile"]
+
+
+def test_the_command_table_names_every_command_of_every_group_in_help_order() -> None:
+    from workbench.cli import COMMANDS, parser
+
+    listed = next(action for action in parser()._actions
+                  if isinstance(action, argparse._SubParsersAction))
+    assert list(listed.choices) == list(COMMANDS)
+    for command, group in COMMANDS.items():
+        only = next(action for action in parser(command)._actions
+                    if isinstance(action, argparse._SubParsersAction))
+        assert command in only.choices and all(COMMANDS[name] == group for name in only.choices)
 
 
 def test_command_modules_import_only_the_shared_helpers_of_the_cli() -> None:
