@@ -175,3 +175,34 @@ def test_profile_says_where_the_time_went_step_by_step(conv_model: Path, tmp_pat
     for step in ("connect", "agent start", "session create", "timed", "download",
                  "host assembly"):
         assert step in {name.strip(" ·") for name in steps}, line
+
+
+def test_on_a_terminal_profile_shows_a_bar_per_stage_and_prints_the_summary(
+        conv_model: Path, tmp_path: Path) -> None:
+    # stderr is a terminal (a pty): the bars load rich on a thread of their own meanwhile
+    import pty
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "remote")]),
+           "COLUMNS": "120", "TERM": "xterm"}
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "workbench.cli", "profile", str(conv_model), "--runs", "3",
+         "--warmup", "0", "--profile-runs", "1", "--out", str(tmp_path / "r.html")],
+        stdout=subprocess.PIPE, stderr=follower, env=env, text=True)
+    os.close(follower)
+    terminal = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the command closed its end
+            break
+        if not chunk:
+            break
+        terminal += chunk
+    os.close(leader)
+    stdout, _ = process.communicate(timeout=300)
+    assert process.returncode == 0, terminal.decode(errors="replace")
+    shown = terminal.decode(errors="replace")
+    for stage in ("connect", "timed", "profile", "download"):
+        assert stage in shown, shown
+    assert "conv1" in stdout

@@ -152,7 +152,8 @@ def latency_svg(profile: Profile) -> str:
         canvas.line(540, value_axis(value), WIDTH - 20, value_axis(value), MARKER_COLOR,
                     width=1.5, dash=dash)
     legend = [(f"{key} {fmt_number(value)} ms", MARKER_COLOR) for key, value, _ in markers]
-    canvas.height = bottom + 50 + canvas.legend(legend, 70, bottom + 50)
+    canvas.height = bottom + 50 + canvas.legend(legend, 70, bottom + 50,
+                                                dashes=[dash for _, _, dash in markers])
     return canvas.svg()
 
 

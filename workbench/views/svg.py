@@ -131,18 +131,22 @@ class Canvas:
         return y + 4
 
     def legend(self, entries: Sequence[tuple[str, str]], x: float, y: float,
-               heading: str | None = None) -> float:
+               heading: str | None = None, dashes: Sequence[str | None] | None = None) -> float:
         """Swatches with their names in rows from (``x``, ``y``) up to the right edge;
-        returns the height used."""
+        with ``dashes``, each swatch is a line of that dash pattern (None: solid). Returns
+        the height used."""
         left, row = x, y
         if heading:
             self.text(x, row, heading, color="#555")
             x += text_width(heading) + 10
-        for name, color in entries:
+        for i, (name, color) in enumerate(entries):
             width = 16 + text_width(name) + 14
             if x + width > self.width - 8 and x > left + 1:
                 x, row = left, row + 18
-            self.rect(x, row - 5, 10, 10, color, css="swatch")
+            if dashes is None:
+                self.rect(x, row - 5, 10, 10, color, css="swatch")
+            else:
+                self.line(x - 4, row, x + 10, row, color, width=1.5, dash=dashes[i])
             self.text(x + 14, row, name)
             x += width
         return row - y + 18
