@@ -1,0 +1,119 @@
+"""The profile command's own cost: its start, and the kept path in a pipe and on a terminal.
+
+Each figure is a new ``python -m workbench.cli`` process's wall time, the change
+against its baseline alternated in the same run (medians of --repeats, min-max):
+
+* ``profile --help``: the command imports its own group's module alone, against
+  the same command with every command module imported first (the CLI before);
+* ``profile MODEL --device bench-board`` through a kept connection (a keeper on
+  a real sshd on 127.0.0.1, started once; a small conv model, 3 timed runs), its
+  output to pipes, then with stderr on a terminal (a pty, where the stage bars
+  draw): rich's progress display loaded on a thread while the request goes out,
+  against rich imported before the command starts (the command before).
+
+    python benchmarks/bench_cli_start.py [--repeats 9]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pty
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "remote")]
+
+#: the command, optionally with ``PRELOAD`` imported first (the baselines)
+RUN = ("import importlib, sys\n"
+       "for name in sys.argv[1].split(','):\n"
+       "    name and importlib.import_module(name)\n"
+       "from workbench.cli import main\n"
+       "sys.exit(main(sys.argv[2:]))\n")
+
+
+def command(preload: list[str], args: list[str], terminal: bool) -> float:
+    """One command's wall time; stderr on a pty when ``terminal``."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "remote")]),
+           "COLUMNS": "120", "TERM": "xterm"}
+    argv = [sys.executable, "-c", RUN, ",".join(preload), *args]
+    start = time.perf_counter()
+    if not terminal:
+        subprocess.run(argv, env=env, check=True, capture_output=True)
+        return time.perf_counter() - start
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=follower)
+    os.close(follower)
+    while True:
+        try:
+            if not os.read(leader, 65536):
+                break
+        except OSError:
+            break
+    process.communicate()
+    elapsed = time.perf_counter() - start
+    os.close(leader)
+    if process.returncode:
+        raise SystemExit(f"the command failed: {argv}")
+    return elapsed
+
+
+def spread(values: list[float]) -> str:
+    return (f"median {1e3 * statistics.median(values):.0f} ms "
+            f"(min {1e3 * min(values):.0f}, max {1e3 * max(values):.0f})")
+
+
+def compare(title: str, new: list[str], old: list[str], args: list[str], terminal: bool,
+            repeats: int) -> None:
+    now, before = [], []
+    for _ in range(repeats):
+        before.append(command(old, args, terminal))
+        now.append(command(new, args, terminal))
+    saved = statistics.median(before) - statistics.median(now)
+    print(f"{title}: now {spread(now)}; before {spread(before)}; "
+          f"ratio before/now {statistics.median(before) / statistics.median(now):.2f}, "
+          f"{1e3 * saved:.0f} ms less")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=9)
+    options = parser.parse_args()
+    from tests.conftest import conv_relu_model
+    from tests.ssh.conftest import register_board
+    from tests.ssh.sshd import keygen, start_sshd
+    from workbench.cli import COMMANDS
+    from workbench.devices.kept import disconnect, keep
+
+    groups = [f"workbench.cli.{group}" for group in dict.fromkeys(COMMANDS.values())]
+    print(f"load average at the start: {os.getloadavg()}")
+    compare("profile --help", [], groups, ["profile", "--help"], False, options.repeats)
+    with tempfile.TemporaryDirectory(prefix="wbc") as tmp:
+        folder = Path(tmp)
+        for variable, name in (("WORKBENCH_CONFIG_DIR", "config"), ("WORKBENCH_DATA_DIR", "data"),
+                               ("WORKBENCH_RUNTIME_DIR", "run")):
+            os.environ[variable] = str(folder / name)
+        server = start_sshd(folder / "sshd", keygen(folder / "id_ed25519"))
+        register_board("bench-board", server, folder / "kept")
+        model = conv_relu_model(folder / "conv_relu.onnx")
+        profile = ["profile", str(model), "--device", "bench-board", "--warmup", "0", "--runs",
+                   "3", "--profile-runs", "1", "--out", str(folder / "r.html")]
+        try:
+            keep("bench-board")
+            command([], profile, False)  # the keeper's first job: the warm agent, the model
+            compare("kept profile, piped", [], groups, profile, False, options.repeats)
+            compare("kept profile, on a terminal", [], ["rich.progress"], profile, True,
+                    options.repeats)
+        finally:
+            disconnect("bench-board")
+            server.stop()
+    print(f"load average at the end: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
