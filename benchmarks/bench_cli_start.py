@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "remote")]
+sys.path[:0] = [str(ROOT), str(ROOT / "remote"), str(ROOT / "benchmarks")]
 
 #: the command, optionally with ``PRELOAD`` imported first (the baselines)
 RUN = ("import importlib, sys\n"
@@ -84,34 +84,27 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=9)
     options = parser.parse_args()
+    from kept_board import NAME, start_kept_board, stop_kept_board
+
     from tests.conftest import conv_relu_model
-    from tests.ssh.conftest import register_board
-    from tests.ssh.sshd import keygen, start_sshd
     from workbench.cli import COMMANDS
-    from workbench.devices.kept import disconnect, keep
 
     groups = [f"workbench.cli.{group}" for group in dict.fromkeys(COMMANDS.values())]
     print(f"load average at the start: {os.getloadavg()}")
     compare("profile --help", [], groups, ["profile", "--help"], False, options.repeats)
     with tempfile.TemporaryDirectory(prefix="wbc") as tmp:
         folder = Path(tmp)
-        for variable, name in (("WORKBENCH_CONFIG_DIR", "config"), ("WORKBENCH_DATA_DIR", "data"),
-                               ("WORKBENCH_RUNTIME_DIR", "run")):
-            os.environ[variable] = str(folder / name)
-        server = start_sshd(folder / "sshd", keygen(folder / "id_ed25519"))
-        register_board("bench-board", server, folder / "kept")
+        server = start_kept_board(folder)
         model = conv_relu_model(folder / "conv_relu.onnx")
-        profile = ["profile", str(model), "--device", "bench-board", "--warmup", "0", "--runs",
+        profile = ["profile", str(model), "--device", NAME, "--warmup", "0", "--runs",
                    "3", "--profile-runs", "1", "--out", str(folder / "r.html")]
         try:
-            keep("bench-board")
             command([], profile, False)  # the keeper's first job: the warm agent, the model
             compare("kept profile, piped", [], groups, profile, False, options.repeats)
             compare("kept profile, on a terminal", [], ["rich.progress"], profile, True,
                     options.repeats)
         finally:
-            disconnect("bench-board")
-            server.stop()
+            stop_kept_board(server)
     print(f"load average at the end: {os.getloadavg()}")
 
 
