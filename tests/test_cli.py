@@ -206,3 +206,14 @@ def test_on_a_terminal_profile_shows_a_bar_per_stage_and_prints_the_summary(
     for stage in ("connect", "timed", "profile", "download"):
         assert stage in shown, shown
     assert "conv1" in stdout
+
+
+def test_python_dash_m_workbench_is_the_command() -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "remote")])}
+    done = subprocess.run([sys.executable, "-m", "workbench", "--help"], capture_output=True,
+                          text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    from workbench.cli import COMMANDS
+
+    listed = re.search(r"\{([a-z,]+)\}", done.stdout)
+    assert listed is not None and listed.group(1).split(",") == list(COMMANDS)
