@@ -1,13 +1,14 @@
 """The profile command's own cost: its start, and the kept path in a pipe and on a terminal.
 
-Each figure is a new ``python -m workbench.cli`` process's wall time, the change
+Each figure is a new ``python -m workbench.cli`` process's wall and CPU time, the change
 against its baseline alternated in the same run (medians of --repeats, min-max):
 
 * ``profile --help``: the command imports its own group's module alone, against
   the same command with every command module imported first (the CLI before);
 * ``profile MODEL --device bench-board`` through a kept connection (a keeper on
   a real sshd on 127.0.0.1, started once; a small conv model, 3 timed runs), its
-  output to pipes, then with stderr on a terminal (a pty, where the stage bars
+  output to pipes, against every command module and platformdirs imported first;
+  then with stderr on a terminal (a pty, where the stage bars
   draw): rich's progress display loaded on a thread while the request goes out,
   against rich imported before the command starts (the command before).
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import pty
+import resource
 import statistics
 import subprocess
 import sys
@@ -37,15 +39,17 @@ RUN = ("import importlib, sys\n"
        "sys.exit(main(sys.argv[2:]))\n")
 
 
-def command(preload: list[str], args: list[str], terminal: bool) -> float:
-    """One command's wall time; stderr on a pty when ``terminal``."""
+def command(preload: list[str], args: list[str], terminal: bool) -> tuple[float, float]:
+    """One command's wall time and CPU time (user + system); stderr on a pty when
+    ``terminal``."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "remote")]),
            "COLUMNS": "120", "TERM": "xterm"}
     argv = [sys.executable, "-c", RUN, ",".join(preload), *args]
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     if not terminal:
         subprocess.run(argv, env=env, check=True, capture_output=True)
-        return time.perf_counter() - start
+        return time.perf_counter() - start, _cpu_since(used)
     leader, follower = pty.openpty()
     process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=follower)
     os.close(follower)
@@ -60,7 +64,12 @@ def command(preload: list[str], args: list[str], terminal: bool) -> float:
     os.close(leader)
     if process.returncode:
         raise SystemExit(f"the command failed: {argv}")
-    return elapsed
+    return elapsed, _cpu_since(used)
+
+
+def _cpu_since(used: resource.struct_rusage) -> float:
+    now = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (now.ru_utime - used.ru_utime) + (now.ru_stime - used.ru_stime)
 
 
 def spread(values: list[float]) -> str:
@@ -70,14 +79,16 @@ def spread(values: list[float]) -> str:
 
 def compare(title: str, new: list[str], old: list[str], args: list[str], terminal: bool,
             repeats: int) -> None:
-    now, before = [], []
+    runs: dict[str, list[tuple[float, float]]] = {"now": [], "before": []}
     for _ in range(repeats):
-        before.append(command(old, args, terminal))
-        now.append(command(new, args, terminal))
-    saved = statistics.median(before) - statistics.median(now)
-    print(f"{title}: now {spread(now)}; before {spread(before)}; "
-          f"ratio before/now {statistics.median(before) / statistics.median(now):.2f}, "
-          f"{1e3 * saved:.0f} ms less")
+        runs["before"].append(command(old, args, terminal))
+        runs["now"].append(command(new, args, terminal))
+    for i, what in ((0, "wall"), (1, "CPU")):
+        now, before = ([run[i] for run in runs[key]] for key in ("now", "before"))
+        saved = statistics.median(before) - statistics.median(now)
+        print(f"{title}, {what}: now {spread(now)}; before {spread(before)}; "
+              f"ratio before/now {statistics.median(before) / statistics.median(now):.2f}, "
+              f"{1e3 * saved:.0f} ms less")
 
 
 def main() -> None:
@@ -100,7 +111,10 @@ def main() -> None:
                    "3", "--profile-runs", "1", "--out", str(folder / "r.html")]
         try:
             command([], profile, False)  # the keeper's first job: the warm agent, the model
-            compare("kept profile, piped", [], groups, profile, False, options.repeats)
+            # before: every command module, and platformdirs for the default folders (which
+            # a user without WORKBENCH_*_DIR variables paid; this run sets them for its keeper)
+            compare("kept profile, piped", [], [*groups, "platformdirs"], profile, False,
+                    options.repeats)
             compare("kept profile, on a terminal", [], ["rich.progress"], profile, True,
                     options.repeats)
         finally:
