@@ -9,8 +9,9 @@ without matplotlib. Every shape carries its full name and values as a tooltip.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from workbench.plots.palette import LATENCY_COLOR, MARKER_COLOR, histogram_bins, op_colors
 from workbench.profiling._text import fmt_number, fmt_si, is_number, shorten
@@ -206,7 +207,7 @@ def _rate_lines(canvas: Canvas, x: Axis, y: Axis, rates: list[float]) -> None:
 def report_figures(profile: Profile) -> list[tuple[str, str]]:
     """The figures that have data to show, as (alt text, SVG)."""
     timed = [layer for layer in profile.layers if layer_time_us(layer) is not None]
-    chosen: list[tuple[str, Any]] = []
+    chosen: list[tuple[str, Callable[[Profile], str]]] = []
     if profile.latency_samples:
         chosen.append(("latency distribution", latency_svg))
     if timed:
