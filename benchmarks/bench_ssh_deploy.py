@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "remote")]
+sys.path[:0] = [str(ROOT), str(ROOT / "remote"), str(ROOT / "benchmarks")]
 
 BARE = r'''
 import json, sys, time
@@ -177,9 +177,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--profile-runs", type=int, default=10)
     args = parser.parse_args()
-    from tests.ssh.conftest import make_board, register_board
-    from tests.ssh.sshd import keygen, start_sshd
-    from workbench.devices.kept import keep
+    from kept_board import start_kept_board, stop_kept_board
+
+    from tests.ssh.conftest import make_board
     from workbench.models import load_model
 
     model = load_model("zoo:mobilenetv2")
@@ -190,14 +190,8 @@ def main() -> None:
     hand, compute = [], []
     with tempfile.TemporaryDirectory(prefix="wbb") as tmp:
         folder = Path(tmp)
-        # config, history, kept probes and the keeper's socket of this run alone
-        for variable, name in (("WORKBENCH_CONFIG_DIR", "config"), ("WORKBENCH_DATA_DIR", "data"),
-                               ("WORKBENCH_RUNTIME_DIR", "run")):
-            os.environ[variable] = str(folder / name)
-        server = start_sshd(folder / "sshd", keygen(folder / "id_ed25519"))
-        register_board("bench-board", server, folder / "kept")
+        server = start_kept_board(folder)  # the keeper: login, probe, warm agent
         try:
-            keep("bench-board")  # the keeper: login, probe, warm agent
             from_cli_kept(path, folder, args, [])  # its first job warms the agent
             for index in range(args.rounds):
                 work = folder / f"round{index}"
@@ -220,10 +214,7 @@ def main() -> None:
                 times["CLI"].append(from_cli(server, work, path, args, steps["CLI"]))
                 times["CLI kept"].append(from_cli_kept(path, work, args, steps["CLI kept"]))
         finally:
-            from workbench.devices.kept import disconnect
-
-            disconnect("bench-board")
-            server.stop()
+            stop_kept_board(server)
     median_compute = statistics.median(compute)
     print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
     print(f"by hand (scp + ssh + scp): {spread(hand)}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import ast
 import json
 import os
@@ -133,6 +134,28 @@ def test_the_parser_loads_no_library_module_beyond_errors() -> None:
     assert modules_loaded_by("from workbench.cli import parser; parser()", heavy) == []
 
 
+def test_a_command_imports_the_module_of_its_own_group_alone() -> None:
+    from workbench.cli import COMMANDS
+
+    groups = tuple(f"workbench.cli.{group}" for group in dict.fromkeys(COMMANDS.values()))
+    # a refused option: argparse has read the command and the options, and says so on stderr
+    statement = ("from workbench.cli import main\ntry:\n    main(['profile', '--no-such'])\n"
+                 "except SystemExit:\n    pass")
+    assert modules_loaded_by(statement, groups) == ["workbench.cli.profile"]
+
+
+def test_the_command_table_names_every_command_of_every_group_in_help_order() -> None:
+    from workbench.cli import COMMANDS, parser
+
+    listed = next(action for action in parser()._actions
+                  if isinstance(action, argparse._SubParsersAction))
+    assert list(listed.choices) == list(COMMANDS)
+    for command, group in COMMANDS.items():
+        only = next(action for action in parser(command)._actions
+                    if isinstance(action, argparse._SubParsersAction))
+        assert command in only.choices and all(COMMANDS[name] == group for name in only.choices)
+
+
 def test_command_modules_import_only_the_shared_helpers_of_the_cli() -> None:
     # the package's entry modules assemble the groups; a command module reads on its own
     entry = {"__init__.py", "__main__.py"}
@@ -152,3 +175,45 @@ def test_profile_says_where_the_time_went_step_by_step(conv_model: Path, tmp_pat
     for step in ("connect", "agent start", "session create", "timed", "download",
                  "host assembly"):
         assert step in {name.strip(" ·") for name in steps}, line
+
+
+def test_on_a_terminal_profile_shows_a_bar_per_stage_and_prints_the_summary(
+        conv_model: Path, tmp_path: Path) -> None:
+    # stderr is a terminal (a pty): the bars load rich on a thread of their own meanwhile
+    import pty
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "remote")]),
+           "COLUMNS": "120", "TERM": "xterm"}
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "workbench.cli", "profile", str(conv_model), "--runs", "3",
+         "--warmup", "0", "--profile-runs", "1", "--out", str(tmp_path / "r.html")],
+        stdout=subprocess.PIPE, stderr=follower, env=env, text=True)
+    os.close(follower)
+    terminal = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the command closed its end
+            break
+        if not chunk:
+            break
+        terminal += chunk
+    os.close(leader)
+    stdout, _ = process.communicate(timeout=300)
+    assert process.returncode == 0, terminal.decode(errors="replace")
+    shown = terminal.decode(errors="replace")
+    for stage in ("connect", "timed", "profile", "download"):
+        assert stage in shown, shown
+    assert "conv1" in stdout
+
+
+def test_python_dash_m_workbench_is_the_command() -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "remote")])}
+    done = subprocess.run([sys.executable, "-m", "workbench", "--help"], capture_output=True,
+                          text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    from workbench.cli import COMMANDS
+
+    listed = re.search(r"\{([a-z,]+)\}", done.stdout)
+    assert listed is not None and listed.group(1).split(",") == list(COMMANDS)

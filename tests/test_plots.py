@@ -202,3 +202,15 @@ def test_a_model_named_in_cjk_draws_without_missing_glyph_warnings(
         data = plots.figure_png(plots.latency_distribution(Profile(variant)))
     assert data.startswith(PNG_MAGIC)
     assert not [w for w in caught if "Glyph" in str(w.message)], [str(w.message) for w in caught]
+
+
+@pytest.mark.parametrize("count", [3, 14])
+def test_op_type_colours_are_matplotlibs_qualitative_maps(count: int) -> None:
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    from workbench.plots.palette import op_colors
+
+    names = [f"Op{i}" for i in range(count)]
+    cmap = colormaps["tab10" if count <= 10 else "tab20"]
+    assert op_colors(names) == {name: to_hex(cmap(i)) for i, name in enumerate(names)}

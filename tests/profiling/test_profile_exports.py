@@ -87,12 +87,6 @@ def test_html_report_is_self_contained(tmp_path: Path, profile: Profile) -> None
     assert "<script" not in html.lower()
 
 
-def test_html_report_embeds_png_figures(profile: Profile) -> None:
-    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', profile.to_html())
-    assert len(images) >= 3
-    assert all(base64.b64decode(data).startswith(PNG_MAGIC) for data in images)
-
-
 def test_html_report_shows_header_latency_memory_warnings_and_layers(profile: Profile) -> None:
     html = profile.to_html()
     for expected in ("tinycnn", "pi5", "onnxruntime", "Latency", "Memory", "Warnings",
@@ -117,7 +111,7 @@ def test_html_report_of_an_estimate_without_samples_or_trace_renders(
         estimate_profile: Profile) -> None:
     html = estimate_profile.to_html()
     assert "ESTIMATE" in html
-    assert "data:image/png;base64," in html
+    assert html.count("<svg ") == 3  # no latency samples: no latency figure
 
 
 def test_mimebundle_offers_the_lab_type_html_png_and_text(profile: Profile) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -111,6 +113,57 @@ def profile_request(args: argparse.Namespace) -> dict[str, Any]:
             "top": args.top, "quiet": args.quiet, "cwd": os.getcwd()}
 
 
+class _StageBars:
+    """A bar per stage on a terminal, drawn by rich once it has loaded.
+
+    Importing rich's progress display takes about a tenth of a second, as long
+    as the rest of the command's start: a thread imports it while the request
+    goes out, and the events that come meanwhile wait and are shown when it is
+    there (in order). Events arrive on the job's or the link's thread.
+    """
+
+    def __init__(self) -> None:
+        self._loading = threading.Thread(target=importlib.import_module, args=("rich.progress",),
+                                         name="load-rich", daemon=True)
+        self._loading.start()
+        self._lock = threading.Lock()
+        self._waiting: list[dict[str, Any]] = []
+        self._bar: Any = None
+        self._tasks: dict[str, Any] = {}
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        with self._lock:
+            if self._bar is None:
+                if self._loading.is_alive():
+                    self._waiting.append(event)
+                    return
+                self._start()
+            self._show(event)
+
+    def _start(self) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._bar = Progress(TextColumn("{task.description:<10}"), BarColumn(),
+                             TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                             console=console(stderr=True), transient=True)
+        self._bar.start()
+        waiting, self._waiting = self._waiting, []
+        for event in waiting:
+            self._show(event)
+
+    def _show(self, event: dict[str, Any]) -> None:
+        if event.get("event") == "stage":
+            _show_stage(self._bar, self._tasks, event)
+        elif event.get("event") == "log":
+            self._bar.console.print(f"[dim]{event['level']}: {event['message']}[/dim]")
+
+    def close(self) -> None:
+        """Take the bars off the terminal (they are transient)."""
+        with self._lock:
+            if self._bar is not None:
+                self._bar.stop()
+
+
 @contextlib.contextmanager
 def _progress(args: argparse.Namespace) -> Iterator[Callable[[dict[str, Any]], None]]:
     """What shows a job's events: a bar per stage on a terminal, else the queue and log lines."""
@@ -125,20 +178,11 @@ def _progress(args: argparse.Namespace) -> Iterator[Callable[[dict[str, Any]], N
 
         yield plain
         return
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(TextColumn("{task.description:<10}"), BarColumn(), TextColumn("{task.completed}/"
-                  "{task.total}"), TimeElapsedColumn(), console=console(stderr=True),
-                  transient=True) as bar:
-        tasks: dict[str, Any] = {}
-
-        def on_event(event: dict[str, Any]) -> None:
-            if event.get("event") == "stage":
-                _show_stage(bar, tasks, event)
-            elif event.get("event") == "log":
-                bar.console.print(f"[dim]{event['level']}: {event['message']}[/dim]")
-
-        yield on_event
+    bars = _StageBars()
+    try:
+        yield bars
+    finally:
+        bars.close()
 
 
 def cmd_profile(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from workbench.plots.palette import op_colors
 from workbench.profiling.profile import layer_time_us
 
 if TYPE_CHECKING:
@@ -85,11 +86,7 @@ def _tagged_label(profile: Profile, label: str) -> str:
 
 
 def _op_colors(op_types: Sequence[str]) -> dict[str, Any]:
-    from matplotlib import colormaps
-
-    names = list(dict.fromkeys(op_types))
-    cmap = colormaps["tab10" if len(names) <= 10 else "tab20"]
-    return {name: cmap(i % cmap.N) for i, name in enumerate(names)}
+    return dict(op_colors(op_types))
 
 
 def _empty(ax: Axes, message: str) -> None:

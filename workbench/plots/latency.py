@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from workbench.plots._figure import _axes, _empty, _pyplot, _title
+from workbench.plots.palette import LATENCY_COLOR, MARKER_COLOR, histogram_bins
 from workbench.profiling._text import fmt_number, is_number
 
 if TYPE_CHECKING:
@@ -33,12 +33,11 @@ def latency_distribution(profile: Profile, ax: Axes | None = None) -> Figure:
     lines = [(key, stats.get(key), style) for key, style in (("median", "-"), ("p90", "--"))
              if is_number(stats.get(key))]
     if samples:
-        bins = max(5, min(40, int(math.sqrt(len(samples)) * 2)))
-        hist_ax.hist(samples, bins=bins, color="#4c72b0", alpha=0.85)
+        hist_ax.hist(samples, bins=histogram_bins(len(samples)), color=LATENCY_COLOR, alpha=0.85)
     else:
         _empty(hist_ax, "no latency samples")
     for key, value, style in lines:
-        hist_ax.axvline(value, color="#c44e52", linestyle=style,
+        hist_ax.axvline(value, color=MARKER_COLOR, linestyle=style,
                         label=f"{key} {fmt_number(value)} ms")
     hist_ax.set_title(_title("Latency distribution", [profile]))
     hist_ax.set_xlabel("latency per run (ms)")
@@ -47,11 +46,11 @@ def latency_distribution(profile: Profile, ax: Axes | None = None) -> Figure:
         hist_ax.legend(loc="upper right", fontsize="small")
     if strip_ax is not None:
         if samples:
-            strip_ax.plot(range(len(samples)), samples, ".", color="#4c72b0", markersize=4)
+            strip_ax.plot(range(len(samples)), samples, ".", color=LATENCY_COLOR, markersize=4)
         else:
             _empty(strip_ax, "no latency samples")
         for key, value, style in lines:
-            strip_ax.axhline(value, color="#c44e52", linestyle=style, label=key)
+            strip_ax.axhline(value, color=MARKER_COLOR, linestyle=style, label=key)
         strip_ax.set_title("Latency by run order")
         strip_ax.set_xlabel("timed run (index)")
         strip_ax.set_ylabel("latency (ms)")

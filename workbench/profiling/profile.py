@@ -405,7 +405,7 @@ class Profile:
         return profile_summary(self, top)
 
     def to_html(self, path: str | os.PathLike[str] | None = None) -> str:
-        """A self-contained HTML report (figures embedded); written to ``path`` if given."""
+        """A self-contained HTML report (figures as inline SVG); written to ``path`` if given."""
         from workbench.views.profile import html_report
 
         text = html_report(self)

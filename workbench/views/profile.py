@@ -1,19 +1,20 @@
 """HTML views of a profile: the self-contained report page and the notebook bundle.
 
-* :func:`html_report`: one HTML file (``Profile.to_html``), figures embedded
-  as data URIs, nothing fetched from elsewhere;
+* :func:`html_report`: one HTML file (``Profile.to_html``), its figures inline
+  SVG drawn without matplotlib (:mod:`workbench.views.figures`), nothing
+  fetched from elsewhere;
 * :func:`profile_mimebundle`: what a notebook front end shows
   (``Profile._repr_mimebundle_``): the lab extension's MIME type, with HTML,
   PNG and plain-text fallbacks.
 
-Figures come from :mod:`workbench.plots`, which loads matplotlib only when a
-figure is drawn; the plain-text part of the bundle draws none.
+The bundle's PNG comes from :mod:`workbench.plots`, which loads matplotlib
+only when a figure is drawn; the plain-text part of the bundle draws none.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Container
+from collections.abc import Container
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -22,12 +23,11 @@ from workbench.profiling import _text as fmt
 from workbench.profiling.profile import layer_time_us
 from workbench.views import parts
 from workbench.views.delegation import delegation_html
+from workbench.views.figures import report_figures
 from workbench.views.layers import layer_html
 from workbench.views.summary import CLASS_COLUMNS, class_cells, profile_summary
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
     from workbench.profiling.profile import Profile
 
 #: the lab extension's MIME type for a profile
@@ -43,7 +43,7 @@ table{border-collapse:collapse;font-size:.9em}td,th{padding:.15em .6em;text-alig
 vertical-align:top}
 th{background:#f0f0f0}tr:nth-child(even) td{background:#fafafa}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
-img{max-width:100%}.facts th{background:none;font-weight:600}
+img{max-width:100%}figure{margin:1em 0}.facts th{background:none;font-weight:600}
 details{display:inline}summary{cursor:pointer;color:#555}
 """.strip()
 
@@ -90,20 +90,6 @@ def _latency_rows(profile: Profile) -> list[tuple[str, str]]:
     return rows
 
 
-def _figures(profile: Profile) -> list[tuple[str, Callable[[Profile], Figure]]]:
-    """The figures that have data to show, as (alt text, plot function)."""
-    timed = [layer for layer in profile.layers if layer_time_us(layer) is not None]
-    chosen: list[tuple[str, Callable[[Profile], Figure]]] = []
-    if profile.latency_samples:
-        chosen.append(("latency distribution", plots.latency_distribution))
-    if timed:
-        chosen += [("top layers by time", plots.top_layers),
-                   ("time by op type", plots.time_by_op_type)]
-    if any(fmt.is_number(layer.get("macs")) and layer["macs"] > 0 for layer in timed):
-        chosen.append(("time vs MACs", plots.time_vs_macs))
-    return chosen
-
-
 def html_report(profile: Profile) -> str:
     """One self-contained HTML page: header, latency, delegation, figures and every layer."""
     doc = profile.document
@@ -123,11 +109,10 @@ def html_report(profile: Profile) -> str:
         html += ["<h2>Kernel classes</h2>", parts.table(
             CLASS_COLUMNS, parts.text_rows(classes, [n for _, n in CLASS_COLUMNS]))]
     html.append(delegation_html(profile))
-    figures = _figures(profile)
+    figures = report_figures(profile)
     if figures:
         html.append("<h2>Figures</h2>")
-        html += [f"<figure>{parts.png_img(plots.figure_png(plot(profile)), alt)}</figure>"
-                 for alt, plot in figures]
+        html += [f'<figure aria-label="{escape(alt)}">{svg}</figure>' for alt, svg in figures]
     html.append(f"<h2>Layers ({len(profile.layers)})</h2>")
     if doc.get("layer_source"):
         html.append(f"<p>{escape(str(doc['layer_source']))}</p>")

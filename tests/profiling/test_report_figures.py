@@ -1,0 +1,141 @@
+"""The HTML report's figures: inline SVG drawn by the project, read back as XML.
+
+Each figure is parsed and its shapes measured: bars against the layers' times, the
+histogram's bins against the runs, points against the layers with MACs.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import xml.etree.ElementTree as ET
+from typing import Any
+
+import pytest
+
+from workbench.plots.palette import op_colors
+from workbench.profiling import Profile
+from workbench.profiling.profile import layer_time_us
+from workbench.views.figures import (
+    histogram,
+    latency_svg,
+    time_by_op_type_svg,
+    time_vs_macs_svg,
+    top_layers_svg,
+)
+from workbench.views.svg import decade_ticks, linear_ticks
+
+
+def _shapes(svg: str, tag: str, css: str) -> list[ET.Element]:
+    root = ET.fromstring(svg)
+    return [e for e in root.iter(tag) if e.get("class") == css]
+
+
+def _tip(element: ET.Element) -> str:
+    title = element.find("title")
+    assert title is not None and title.text is not None
+    return title.text
+
+
+def test_the_report_holds_its_four_figures_as_svg_that_parses(profile: Profile) -> None:
+    html = profile.to_html()
+    figures = re.findall(r"<svg .*?</svg>", html, flags=re.S)
+    labels = [ET.fromstring(svg).get("aria-label") for svg in figures]
+    assert [label.split(" — ")[0] for label in labels if label] == [
+        "Latency distribution", "Top 7 layers by time", "Time by op type",
+        "Layer time vs MACs"]
+    assert "data:image/png" not in html
+
+
+def test_top_layers_draw_one_bar_per_layer_with_widths_proportional_to_time(
+        profile: Profile) -> None:
+    bars = _shapes(top_layers_svg(profile), "rect", "bar")
+    layers = profile.top_layers()
+    assert len(bars) == len(layers)
+    widths = [float(bar.get("width", 0)) for bar in bars]
+    times = [layer_time_us(layer) or 0.0 for layer in layers]
+    for width, time in zip(widths, times, strict=True):
+        assert width / widths[0] == pytest.approx(time / times[0], abs=0.01)
+    assert [_tip(bar).split(" (")[0] for bar in bars] == [layer["name"] for layer in layers]
+
+
+def test_top_layers_colour_bars_by_op_type_as_the_png_figures_do(profile: Profile) -> None:
+    layers = profile.top_layers()
+    colors = op_colors([layer["op_type"] for layer in layers])
+    bars = _shapes(top_layers_svg(profile), "rect", "bar")
+    assert [bar.get("fill") for bar in bars] == [colors[layer["op_type"]] for layer in layers]
+
+
+def test_time_by_op_type_sums_the_layers_of_each_type(profile: Profile) -> None:
+    bars = _shapes(time_by_op_type_svg(profile), "rect", "bar")
+    conv = sum(layer_time_us(la) or 0.0 for la in profile.layers if la["op_type"] == "Conv")
+    softmax = sum(layer_time_us(la) or 0.0 for la in profile.layers
+                  if la["op_type"] == "Softmax")
+    widths = {_tip(bar).split(":")[0]: float(bar.get("width", 0)) for bar in bars}
+    assert len(bars) == len({layer["op_type"] for layer in profile.layers})
+    assert widths["Softmax"] / widths["Conv"] == pytest.approx(softmax / conv, abs=0.005)
+
+
+def test_the_latency_histogram_counts_every_run_once(profile: Profile) -> None:
+    svg = latency_svg(profile)
+    bins = _shapes(svg, "rect", "bin")
+    counts = [int(_tip(rect).split(" runs")[0]) for rect in bins]
+    assert sum(counts) == len(profile.latency_samples) == 40
+    tallest = max(range(len(bins)), key=lambda i: counts[i])
+    for rect, count in zip(bins, counts, strict=True):
+        assert float(rect.get("height", 0)) == pytest.approx(
+            float(bins[tallest].get("height", 0)) * count / counts[tallest], abs=0.02)
+    assert len(_shapes(svg, "circle", "run")) == 40
+
+
+def test_a_histogram_of_equal_runs_puts_them_all_in_one_bin() -> None:
+    edges, counts = histogram([3.0] * 7, 5)
+    assert sum(counts) == 7 and max(counts) == 7
+    assert edges[0] < 3.0 < edges[-1]
+
+
+def test_time_vs_macs_places_each_layer_with_macs(profile: Profile) -> None:
+    points = _shapes(time_vs_macs_svg(profile), "circle", "layer")
+    with_macs = [la for la in profile.layers if la["macs"]]
+    assert sorted(_tip(p).split(" (")[0] for p in points) == sorted(la["name"]
+                                                                    for la in with_macs)
+    slow, fast = (next(p for p in points if _tip(p).startswith(name))
+                  for name in ("Conv_2", "GlobalAveragePool_0"))
+    # more MACs to the right, more time further up (smaller y)
+    assert float(slow.get("cx", 0)) > float(fast.get("cx", 0))
+    assert float(slow.get("cy", 0)) < float(fast.get("cy", 0))
+
+
+def test_a_layer_name_with_markup_stays_text_in_the_report(
+        profile_document: dict[str, Any]) -> None:
+    name = 'conv<&"1>'
+    profile_document["layers"][3]["name"] = name
+    html = Profile(profile_document).to_html()
+    assert 'conv<&"1>' not in html
+    for svg in re.findall(r"<svg .*?</svg>", html, flags=re.S):
+        ET.fromstring(svg)
+    texts = [e.text for e in ET.fromstring(top_layers_svg(Profile(profile_document))).iter(
+        "text")]
+    assert name in texts
+
+
+def test_a_profile_without_layers_or_runs_draws_figures_that_say_so(
+        profile_document: dict[str, Any]) -> None:
+    profile_document["layers"] = []
+    profile_document["latency"]["samples_ms"] = []
+    profile = Profile(profile_document)
+    assert "no per-layer times" in top_layers_svg(profile)
+    assert "no latency samples" in latency_svg(profile)
+    assert "no layers with both MACs and times" in time_vs_macs_svg(profile)
+
+
+def test_ticks_fall_on_round_values_covering_the_range() -> None:
+    assert linear_ticks(0, 1150) == [0, 200, 400, 600, 800, 1000]
+    assert linear_ticks(2.44, 2.76) == pytest.approx([2.5, 2.6, 2.7])
+    assert decade_ticks(30, 2e6) == [100, 1e3, 1e4, 1e5, 1e6]
+
+
+def test_the_report_is_written_without_matplotlib(monkeypatch: pytest.MonkeyPatch,
+                                                  profile: Profile) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # any import of it now fails
+    assert profile.to_html().count("<svg ") == 4

@@ -1,0 +1,32 @@
+"""What PNG figures and the report's SVG figures share, without matplotlib: the colour
+of each op type (matplotlib's ``tab10`` and ``tab20`` maps as hex), the latency colours
+and the latency histogram's number of bins, so both draw the same profile alike."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+TAB10 = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+         "#7f7f7f", "#bcbd22", "#17becf")
+TAB20 = ("#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78", "#2ca02c", "#98df8a", "#d62728",
+         "#ff9896", "#9467bd", "#c5b0d5", "#8c564b", "#c49c94", "#e377c2", "#f7b6d2",
+         "#7f7f7f", "#c7c7c7", "#bcbd22", "#dbdb8d", "#17becf", "#9edae5")
+
+#: latency bars and points, and the median / p90 lines drawn over them
+LATENCY_COLOR = "#4c72b0"
+MARKER_COLOR = "#c44e52"
+
+
+def op_colors(op_types: Sequence[str]) -> dict[str, str]:
+    """A colour per distinct op type, in order of first appearance (``tab10``, or
+    ``tab20`` past ten types; past twenty they repeat)."""
+    names = list(dict.fromkeys(op_types))
+    colors = TAB10 if len(names) <= len(TAB10) else TAB20
+    return {name: colors[i % len(colors)] for i, name in enumerate(names)}
+
+
+def histogram_bins(samples: int) -> int:
+    """How many bins a latency histogram of ``samples`` runs has: twice the square root,
+    between 5 and 40."""
+    return max(5, min(40, int(math.sqrt(samples) * 2)))
