@@ -36,7 +36,7 @@ _CSS = """
 vertical-align:top}
 .workbench-comparison th{background:#f0f0f0}
 .workbench-comparison td.n,.workbench-comparison th.n{text-align:right;
-font-variant-numeric:tabular-nums}
+font-variant-numeric:tabular-nums;white-space:nowrap}
 .workbench-comparison .faster{color:#1a7f37}.workbench-comparison .slower{color:#b00020}
 .workbench-comparison .caveat{background:#b00020;color:#fff;font-weight:bold;
 padding:.3em .8em;display:inline-block;margin:.2em 0}

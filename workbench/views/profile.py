@@ -42,7 +42,7 @@ h1{font-size:1.4em;margin:0 0 .3em}h2{font-size:1.1em;margin:1.2em 0 .4em}
 table{border-collapse:collapse;font-size:.9em}td,th{padding:.15em .6em;text-align:left;
 vertical-align:top}
 th{background:#f0f0f0}tr:nth-child(even) td{background:#fafafa}
-td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 img{max-width:100%}figure{margin:1em 0}.facts th{background:none;font-weight:600}
 details{display:inline}summary{cursor:pointer;color:#555}
 """.strip()
