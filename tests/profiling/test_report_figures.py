@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from workbench.plots.palette import op_colors
 from workbench.profiling import Profile
 from workbench.profiling.profile import layer_time_us
 from workbench.views.figures import (
@@ -59,11 +58,22 @@ def test_top_layers_draw_one_bar_per_layer_with_widths_proportional_to_time(
     assert [_tip(bar).split(" (")[0] for bar in bars] == [layer["name"] for layer in layers]
 
 
-def test_top_layers_colour_bars_by_op_type_as_the_png_figures_do(profile: Profile) -> None:
-    layers = profile.top_layers()
-    colors = op_colors([layer["op_type"] for layer in layers])
-    bars = _shapes(top_layers_svg(profile), "rect", "bar")
-    assert [bar.get("fill") for bar in bars] == [colors[layer["op_type"]] for layer in layers]
+def test_an_op_type_has_one_colour_in_every_figure_and_in_the_png_figures(
+        profile: Profile) -> None:
+    from workbench.plots._figure import _profile_colors
+
+    def op_of(tip: str) -> str:
+        return tip.split(" (")[1].split(")")[0] if " (" in tip else tip.split(":")[0]
+
+    seen: dict[str, set[str]] = {}
+    for svg, css in ((top_layers_svg(profile), "bar"), (time_by_op_type_svg(profile), "bar"),
+                     (time_vs_macs_svg(profile), "layer")):
+        for shape in _shapes(svg, "rect", css) + _shapes(svg, "circle", css):
+            seen.setdefault(op_of(_tip(shape)), set()).add(str(shape.get("fill")))
+    assert len(seen) >= 3 and all(len(fills) == 1 for fills in seen.values())
+    colours = {op: fills.pop() for op, fills in seen.items()}
+    assert len(set(colours.values())) == len(colours)
+    assert colours == {op: c for op, c in _profile_colors(profile).items() if op in colours}
 
 
 def test_time_by_op_type_sums_the_layers_of_each_type(profile: Profile) -> None:

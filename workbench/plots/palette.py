@@ -5,7 +5,7 @@ and the latency histogram's number of bins, so both draw the same profile alike.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 TAB10 = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
          "#7f7f7f", "#bcbd22", "#17becf")
@@ -24,6 +24,26 @@ def op_colors(op_types: Sequence[str]) -> dict[str, str]:
     names = list(dict.fromkeys(op_types))
     colors = TAB10 if len(names) <= len(TAB10) else TAB20
     return {name: colors[i % len(colors)] for i, name in enumerate(names)}
+
+
+def op_totals(times: Iterable[tuple[str, float]]) -> list[tuple[str, float]]:
+    """Each op type's summed time from ``(op type, time)`` pairs, slowest first."""
+    totals: dict[str, float] = {}
+    for op, time in times:
+        totals[op] = totals.get(op, 0.0) + time
+    return sorted(totals.items(), key=lambda item: -item[1])
+
+
+def profile_op_colors(times: Iterable[tuple[str, float]],
+                      shown: Iterable[str] | None = None) -> dict[str, str]:
+    """One colour per op type for every figure of a profile, from its layers'
+    ``(op type, time)`` pairs: the slowest type first, so a type has the same colour in
+    the top layers, the time by op type and the time against MACs. With ``shown``, only
+    those types, in their order (a figure's legend)."""
+    colors = op_colors([op for op, _ in op_totals(times)])
+    if shown is None:
+        return colors
+    return {op: colors[op] for op in dict.fromkeys(shown) if op in colors}
 
 
 def histogram_bins(samples: int) -> int:
