@@ -259,3 +259,48 @@ def test_a_job_of_another_backend_gets_a_warm_agent_with_only_that_backends_runt
     agents = [_hello(job.events)["warm_agent"] for job in (first, second)]
     assert None not in agents and agents[0] != agents[1], "one agent ran both backends"
     assert wait_gone(agents[0]), "the first backend's agent was left running"
+
+
+RUNTIME_SEEN = """
+import sys
+RUNNER_API = 1
+def run(job, ctx):
+    imported = "onnxruntime" in sys.modules
+    return {"runtime": {"name": "seen", "version": "0"}, "latency_ms": [float(imported)]}
+"""
+
+
+def test_the_runtime_is_imported_once_per_warm_agent_not_once_per_job(
+        board: SSHDevice, tmp_path: Path) -> None:
+    runner = tmp_path / "seen.py"
+    runner.write_text(RUNTIME_SEEN)
+    board.probe()  # probed by the warm agent, which imported onnxruntime there
+    seen: list[float] = []
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+        job = sleepy_job(tmp_path / name, device=board)
+        job["backend"].update(name="onnxruntime", runner=board.ensure(runner))
+        seen += board.run(job)["latency_ms"]
+    assert seen == [1.0, 1.0], "a job on the warm agent imported the runtime itself"
+
+
+def test_a_warm_agent_started_for_a_job_imports_its_runtime_for_the_next_ones(
+        sshd: Sshd, tmp_path: Path) -> None:
+    device = make_board(sshd, tmp_path, warm=True)
+    runner = tmp_path / "seen.py"
+    runner.write_text(RUNTIME_SEEN)
+    seen: list[float] = []
+    hellos: list[dict[str, Any]] = []
+    try:
+        for name in ("first", "second"):
+            (tmp_path / name).mkdir()
+            job = sleepy_job(tmp_path / name, device=device)
+            job["backend"].update(name="onnxruntime", runner=device.ensure(runner))
+            events: list[dict[str, Any]] = []
+            seen += device.run(job, events.append)["latency_ms"]
+            hellos.append(_hello(events))
+    finally:
+        device.close()
+    assert hellos[0]["warm_agent"] == hellos[1]["warm_agent"]
+    # the first job starts at once, as a cold agent would; the runtime is imported after it
+    assert seen == [0.0, 1.0]

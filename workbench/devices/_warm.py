@@ -58,6 +58,25 @@ class WarmAgent:
                          daemon=True).start()
         self._heartbeat = Heartbeat(lambda: self._send(""), heartbeat_s)
         self.ready = self._wait_ready()
+        #: an agent started to probe the board: the runtime folders its path holds that exist
+        #: (None for an agent started for one backend's jobs)
+        self.runtime_dirs: list[str] | None = self.ready.get("runtime_dirs")
+
+    def serves(self, backend: str, backend_path: list[str]) -> bool:
+        """Whether a job of ``backend`` (whose runtime path is ``backend_path``) may run here.
+
+        An agent started for one backend runs that backend's jobs. An agent that probed
+        the board (with every backend's path) becomes the agent of the first backend
+        that asks, if no runtime folder but those of ``backend_path`` exists on the board
+        (both paths then import the same modules); another backend's job then needs
+        another agent, as it would have without the probe.
+        """
+        if self.backend or self.runtime_dirs is None:
+            return self.backend == backend
+        if not set(self.runtime_dirs) <= set(backend_path):
+            return False
+        self.backend = backend
+        return True
 
     # --- the channel ----------------------------------------------------------
 
