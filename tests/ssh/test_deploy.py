@@ -127,6 +127,55 @@ def test_ensure_puts_the_file_under_its_hash_and_skips_it_the_second_time(
     assert os.stat(remote).st_mtime_ns == mtime
 
 
+def test_a_file_checked_over_this_connection_costs_one_round_trip_the_next_time(
+        board: SSHDevice, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    local = payload(tmp_path / "model.onnx", 1)
+    remote = board.ensure(local)
+    sftp = board.sftp()
+    asked: list[str] = []
+    for name in ("stat", "lstat", "utime", "open", "listdir"):
+        real = getattr(sftp, name)
+        monkeypatch.setattr(sftp, name, lambda *a, _n=name, _r=real, **k: (asked.append(_n),
+                                                                              _r(*a, **k))[1])
+    assert board.ensure(local) == remote
+    # touching its folder (the cache's LRU) is the check that it is still there
+    assert asked == ["utime"]
+
+
+def test_a_checked_file_whose_folder_went_meanwhile_is_sent_again(
+        board: SSHDevice, tmp_path: Path) -> None:
+    import shutil
+
+    local = payload(tmp_path / "model.onnx", 1)
+    remote = board.ensure(local)
+    shutil.rmtree(Path(remote).parent)  # evicted by another host's upload, say
+    assert board.ensure(local) == remote
+    assert sha(remote) == sha(local)
+
+
+MODEL_READER = """
+RUNNER_API = 1
+def run(job, ctx):
+    ctx.model_path(job)
+    return {"runtime": {"name": "reader", "version": "0"}, "latency_ms": [1.0]}
+"""
+
+
+def test_a_job_whose_trusted_model_went_missing_has_the_device_check_its_files_again(
+        board: SSHDevice, tmp_path: Path) -> None:
+    from tests.conftest import sleepy_job
+
+    runner, model = tmp_path / "reader.py", payload(tmp_path / "model.onnx", 1)
+    runner.write_text(MODEL_READER)
+    job = sleepy_job(tmp_path, device=board)
+    job["backend"]["runner"], job["model"]["path"] = board.ensure_many([runner, model])
+    Path(job["model"]["path"]).unlink()  # removed by hand on the board; its folder stays
+    with pytest.raises(errors.ModelNotFound):
+        board.run(job)
+    assert board.ensure(model) == job["model"]["path"]  # checked, so sent again
+    assert board.run(job)["latency_ms"] == [1.0]
+
+
 def test_a_corrupted_cached_artifact_is_detected_and_uploaded_again(
         sshd: Sshd, tmp_path: Path) -> None:
     local = payload(tmp_path / "model.onnx", 1)

@@ -522,6 +522,15 @@ class SSHDevice(Device):
 
     def run(self, job: dict[str, Any], on_event: EventCallback | None = None, *,
             timeout: float | None = None, cancel: threading.Event | None = None) -> dict[str, Any]:
+        try:
+            return self._run(job, on_event, timeout=timeout, cancel=cancel)
+        except (errors.ModelNotFound, errors.BackendUnavailable):
+            # a file trusted over this connection may be what is missing: check all again
+            self.verified.clear()
+            raise
+
+    def _run(self, job: dict[str, Any], on_event: EventCallback | None, *,
+             timeout: float | None, cancel: threading.Event | None) -> dict[str, Any]:
         from workbench.devices._cancel import current
         from workbench.devices._run import run_channel
         from workbench.devices._warm import NotStarted
