@@ -304,3 +304,46 @@ def test_a_warm_agent_started_for_a_job_imports_its_runtime_for_the_next_ones(
     assert hellos[0]["warm_agent"] == hellos[1]["warm_agent"]
     # the first job starts at once, as a cold agent would; the runtime is imported after it
     assert seen == [0.0, 1.0]
+
+
+LINGERING = """
+import os, signal, subprocess, sys
+RUNNER_API = 1
+WAIT = '''
+import os, signal, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+for _ in range(1200):
+    if os.path.exists(sys.argv[1]):
+        break
+    time.sleep(0.05)
+'''
+def run(job, ctx):
+    release = job["backend"]["options"]["release"]
+    lingering = subprocess.Popen([sys.executable, "-c", WAIT, release])
+    return {"runtime": {"name": "lingering", "version": "0"}, "latency_ms": [1.0],
+            "warnings": [str(lingering.pid)]}
+"""
+
+
+def test_a_warm_job_is_done_at_its_result_and_the_next_job_waits_for_its_process_to_end(
+        board: SSHDevice, tmp_path: Path) -> None:
+    runner = tmp_path / "lingering.py"
+    runner.write_text(LINGERING)
+    release = tmp_path / "release"
+    jobs = []
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+        jobs.append(sleepy_job(tmp_path / name, device=board))
+        jobs[-1]["backend"].update(runner=board.ensure(runner), options={"release": str(release)})
+    hellos: list[dict[str, Any]] = []
+    for job in jobs:
+        events: list[dict[str, Any]] = []
+        result = board.run(job, events.append)
+        hellos.append(_hello(events))
+        lingering = int(result["warnings"][0])
+        if job is jobs[0]:
+            # the job's process group still holds a process: the agent has not told its exit
+            os.kill(lingering, 0)
+            release.touch()  # it ends within 50 ms: the second job is sent before that
+    assert wait_gone(lingering)
+    assert hellos[0]["warm_agent"] == hellos[1]["warm_agent"], "the second job found it busy"

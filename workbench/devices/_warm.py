@@ -51,6 +51,8 @@ class WarmAgent:
         self._tail = StderrTail()
         self._send_lock = threading.Lock()
         self._busy = threading.Lock()
+        #: the job whose result came back but whose process's exit the agent has not told yet
+        self._exiting: str | None = None
         self._ended = threading.Event()
         channel.settimeout(None)
         threading.Thread(target=self._read, name="warm-agent", daemon=True).start()
@@ -142,6 +144,24 @@ class WarmAgent:
     def release(self) -> None:
         self._busy.release()
 
+    def _await_exit(self) -> None:
+        """Wait until the process of the job before has exited (the agent runs one at a time);
+        NotStarted when the agent ends instead."""
+        if self._exiting is None:
+            return
+        try:
+            while True:
+                event = self._next(4 * self.heartbeat_s)
+                if event is None:
+                    raise NotStarted("the warm agent stopped after the job before")
+                if isinstance(event, dict) and event.get("event") == "exit" \
+                        and str(event.get("job", "")) == self._exiting:
+                    self._exiting = None
+                    return
+        except queue.Empty:
+            self.close()
+            raise NotStarted("the warm agent did not end the job before") from None
+
     def forget(self, workdir: str) -> bool:
         """Have the agent remove a collected job's folder; False when it cannot be asked."""
         try:
@@ -158,6 +178,7 @@ class WarmAgent:
         """
         job_id = str(job.get("id", ""))
         where = f"{self.where}: job {job_id or '?'}"
+        self._await_exit()
         while not self._lines.empty():  # idle heartbeats from before this job
             if self._next(0) is None:
                 raise NotStarted("the warm agent had stopped")
@@ -186,10 +207,19 @@ class WarmAgent:
                 if isinstance(event, dict) and event.get("event") == "exit":
                     exit_code = int(event.get("code", 1))
                     break
+                if isinstance(event, dict) and event.get("event") == "result":
+                    # The result is whole and its outcome kept: the job is done. Its process's
+                    # exit is awaited before the next job is sent, not on this job's path.
+                    stream.take(event)
+                    self._exiting = job_id
+                    break
                 if isinstance(event, dict) and event.get("event") == "bye" \
                         and stream.hello is None:
                     raise NotStarted(f"the warm agent stopped: {event.get('reason')}")
-                stream.feed(event if isinstance(event, str) else json.dumps(event))
+                if isinstance(event, str):
+                    stream.feed(event)
+                else:
+                    stream.take(event)
         except queue.Empty:
             failure = TimeoutError("no line from the warm agent")
             self.close()
