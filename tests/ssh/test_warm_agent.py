@@ -347,3 +347,34 @@ def test_a_warm_job_is_done_at_its_result_and_the_next_job_waits_for_its_process
             release.touch()  # it ends within 50 ms: the second job is sent before that
     assert wait_gone(lingering)
     assert hellos[0]["warm_agent"] == hellos[1]["warm_agent"], "the second job found it busy"
+
+
+def _agents_serving(cache: Path) -> list[int]:
+    """The warm agents running on the board (this machine) from ``cache``'s agent zip."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"serve" in argv and any(a.startswith(str(cache).encode()) for a in argv):
+            found.append(int(entry.name))
+    return found
+
+
+def test_with_the_probe_kept_the_agent_starts_beside_the_upload(
+        sshd: Sshd, tmp_path: Path, conv_model: Path) -> None:
+    from workbench.jobs.build import execute, prepare
+
+    cache = tmp_path / "board-cache"
+    first = make_board(sshd, tmp_path)
+    first.probe()  # kept on the host: the next device object does not probe the board
+    first.close()
+    assert until(lambda: not _agents_serving(cache))
+    device = make_board(sshd, tmp_path)
+    try:
+        prepared = prepare(conv_model, device, warmup=0, runs=1, profile_runs=0)
+        assert _agents_serving(cache), "no agent runs on the board before the job is sent"
+        assert len(execute(prepared).latency_samples) == 1
+    finally:
+        device.close()

@@ -540,7 +540,7 @@ class SSHDevice(Device):
             # A warm agent that stopped before the job started (idle, a new runtime) is
             # replaced once; one that is busy with another job of this host is left alone.
             for _attempt in range(2):
-                warm = self._warm_agent(job)
+                warm = self._warm_agent(_backend_name(job))
                 if warm is None or not warm.try_take():
                     break
                 try:
@@ -561,12 +561,17 @@ class SSHDevice(Device):
                            on_event=on_event, heartbeat_s=self.heartbeat_s, timeout=timeout,
                            cancel=cancel)
 
-    def _warm_agent(self, job: dict[str, Any]) -> WarmAgent | None:
-        """The device's warm agent, started for ``job`` when there is none (or it stopped, or
-        cannot run this backend's jobs); None when the board cannot run one."""
+    def start_agent(self, backend: str) -> None:
+        """Start the warm agent for ``backend``'s jobs now, unless one runs (see
+        :meth:`Device.start_agent`)."""
+        if self.warm:
+            self._warm_agent(backend)
+
+    def _warm_agent(self, backend: str) -> WarmAgent | None:
+        """The device's warm agent, started for ``backend``'s jobs when there is none (or it
+        stopped, or cannot run them); None when the board cannot run one."""
         from workbench.devices.setup import runtime_path
 
-        backend = _backend_name(job)
         with self._warm_lock:
             agent_path = self.agent_path()
             path = runtime_path(self.cache, backend or None, self.board_dir).split(":")
