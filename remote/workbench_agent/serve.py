@@ -11,9 +11,11 @@ done (with ``--probe``, after probing the board in this very process: ``ready``
 carries the probe and the runtime folders on the agent's path that exist, and
 the runtimes the probe imported stay imported for the jobs), then for every job
 the job's own event stream (``hello`` ... ``result`` or ``error``) and an
-``exit`` event with its exit code; after the first job,
-``warm`` once the modules to preload are imported (the first job does not wait
-for them: it starts at once, as a cold agent would); ``heartbeat`` while idle;
+``exit`` event with its exit code. Right after ``ready``, ``warm`` once the
+modules to preload (the backend's runtime) are imported: a job sent meanwhile
+waits for them, which costs it nothing, as its own process would import them
+anyway, and an agent started ahead of its job (beside the upload) has them
+ready when the job comes; ``heartbeat`` while idle;
 ``bye`` with a reason when the agent stops by itself (idle too long, or a runtime
 bundle changed under it: the host then starts a fresh one).
 
@@ -144,7 +146,7 @@ class Server:
     def __init__(self, out: IO[str], heartbeat: Optional[float], idle: float,
                  preload: List[str]) -> None:
         self.out = out
-        #: imported after the first job: that one starts at once, like a cold agent
+        #: imported right after ``ready``, before any job is read
         self.preload = preload
         self.heartbeat = heartbeat
         self.idle = idle
@@ -157,6 +159,9 @@ class Server:
         self.out.flush()
 
     def loop(self) -> int:
+        if self.preload:
+            self.emit({"event": "warm", "preloaded": _preload(self.preload)})
+            self.preload = []
         now = time.monotonic()
         heard = idle_since = beaten = now
         silence = None if self.heartbeat is None else 6 * self.heartbeat
@@ -170,9 +175,6 @@ class Server:
             if self.child is not None and self.child.ended in ready:
                 child, self.child = self.child, None
                 self.emit({"event": "exit", "job": child.job_id, "code": child.reap()})
-                if self.preload:
-                    self.emit({"event": "warm", "preloaded": _preload(self.preload)})
-                    self.preload = []
                 now = idle_since = time.monotonic()
             if 0 in ready:
                 data = os.read(0, 1 << 16)

@@ -42,9 +42,9 @@ T = TypeVar("T")
 MIN_PYTHON = (3, 8)
 #: seconds a warm agent waits for the next job before it stops
 WARM_IDLE_S = 600.0
-#: what every warm agent imports after its first job (which does not wait for them)
+#: what every warm agent imports as it starts (a job sent meanwhile waits for them)
 WARM_PRELOAD = ("numpy", "workbench_agent.agent", "workbench_agent.conditions")
-#: what a warm agent imports after its first job, by built-in backend
+#: what a warm agent imports as it starts, by built-in backend
 WARM_IMPORTS = {"onnxruntime": ("onnxruntime",),
                 "litert": ("ai_edge_litert.interpreter", "tflite_runtime.interpreter")}
 # Runs on the board with any Python 3: what the workbench needs to know first.
@@ -588,7 +588,7 @@ class SSHDevice(Device):
     def _start_warm(self, backend: str, preload: list[str], *,
                     probe: bool = False) -> WarmAgent | None:
         """A new warm agent for ``backend``'s jobs (its runtime bundle alone on the path;
-        every backend's for "") that imports ``preload`` after its first job; with
+        every backend's for "") that imports ``preload`` as it starts; with
         ``probe``, it probes the board first and says so when ready. None when it did not
         start."""
         from workbench.devices._cancel import interrupting
