@@ -580,6 +580,8 @@ class SSHDevice(Device):
                     and warm.serves(backend, path)):
                 return warm
             if warm is not None:
+                if warm.alive and not warm.try_take():
+                    return None  # it runs another job of this host: leave it be (a cold agent)
                 warm.close()
             self._warm = self._start_warm(backend,
                                           [*WARM_PRELOAD, *WARM_IMPORTS.get(backend, ())])
