@@ -192,7 +192,8 @@ def main(argv: List[str]) -> int:
     if not argv or argv[0] not in COMMANDS:
         sys.stderr.write("usage: python -m workbench_agent "
                          "{run [JOB.json|-] [--watch-stdin] [--heartbeat S] "
-                         "| serve [--heartbeat S] [--idle S] [--preload MOD,MOD] | probe [CACHE] "
+                         "| serve [--heartbeat S] [--idle S] [--preload MOD,MOD] [--probe CACHE] "
+                         "| probe [CACHE] "
                          "| tool ... | version}\n")
         return EXIT_USAGE
     return COMMANDS[argv[0]](argv[1:])

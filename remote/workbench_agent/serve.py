@@ -2,14 +2,20 @@
 runtime imported, and runs the jobs it is sent one after another.
 
     python -m workbench_agent serve [--heartbeat S] [--idle S] [--preload MOD,MOD]
+                                    [--probe CACHE]
 
 Lines from the host on stdin: ``{"job": {...}}`` runs a job, ``{"cancel": ID}``
 stops it, ``{"forget": FOLDER}`` removes a collected job's folder, and an empty
 line is a heartbeat. Lines to the host on stdout: ``ready`` once the imports are
-done, then for every job the job's own event stream (``hello`` ... ``result`` or
-``error``) and an ``exit`` event with its exit code; after the first job,
-``warm`` once the modules to preload are imported (the first job does not wait
-for them: it starts at once, as a cold agent would); ``heartbeat`` while idle;
+done (with ``--probe``, after probing the board in this very process: ``ready``
+carries the probe and the runtime folders on the agent's path that exist, and
+the runtimes the probe imported stay imported for the jobs), then for every job
+the job's own event stream (``hello`` ... ``result`` or ``error``) and an
+``exit`` event with its exit code. Right after ``ready``, ``warm`` once the
+modules to preload (the backend's runtime) are imported: a job sent meanwhile
+waits for them, which costs it nothing, as its own process would import them
+anyway, and an agent started ahead of its job (beside the upload) has them
+ready when the job comes; ``heartbeat`` while idle;
 ``bye`` with a reason when the agent stops by itself (idle too long, or a runtime
 bundle changed under it: the host then starts a fresh one).
 
@@ -47,6 +53,22 @@ def _runtime_paths() -> List[str]:
     """Where the runtime is imported from: a new bundle installed meanwhile changes these."""
     entries = [e for e in os.environ.get("PYTHONPATH", "").split(os.pathsep) if e]
     return [os.path.realpath(entry) for entry in entries]
+
+
+def _runtime_dirs() -> List[str]:
+    """The folders on the agent's path (as given) that exist: which runtime bundles it sees."""
+    entries = [e for e in os.environ.get("PYTHONPATH", "").split(os.pathsep) if e]
+    return [entry for entry in entries if os.path.isdir(entry)]
+
+
+def _probed(cache: str) -> Dict[str, Any]:
+    """The board's probe made here, for the ``ready`` event; why not, if it failed."""
+    from workbench_agent.probe import probe
+
+    try:
+        return {"probe": probe(cache), "runtime_dirs": _runtime_dirs()}
+    except Exception as exc:  # the host asks the probe command, which reports it in full
+        return {"probe_error": "%s: %s" % (type(exc).__name__, exc)}
 
 
 def _preload(names: List[str]) -> List[str]:
@@ -124,7 +146,7 @@ class Server:
     def __init__(self, out: IO[str], heartbeat: Optional[float], idle: float,
                  preload: List[str]) -> None:
         self.out = out
-        #: imported after the first job: that one starts at once, like a cold agent
+        #: imported right after ``ready``, before any job is read
         self.preload = preload
         self.heartbeat = heartbeat
         self.idle = idle
@@ -137,6 +159,9 @@ class Server:
         self.out.flush()
 
     def loop(self) -> int:
+        if self.preload:
+            self.emit({"event": "warm", "preloaded": _preload(self.preload)})
+            self.preload = []
         now = time.monotonic()
         heard = idle_since = beaten = now
         silence = None if self.heartbeat is None else 6 * self.heartbeat
@@ -150,9 +175,6 @@ class Server:
             if self.child is not None and self.child.ended in ready:
                 child, self.child = self.child, None
                 self.emit({"event": "exit", "job": child.job_id, "code": child.reap()})
-                if self.preload:
-                    self.emit({"event": "warm", "preloaded": _preload(self.preload)})
-                    self.preload = []
                 now = idle_since = time.monotonic()
             if 0 in ready:
                 data = os.read(0, 1 << 16)
@@ -251,9 +273,13 @@ def serve(args: List[str], out: IO[str]) -> int:
     heartbeat = float(_option(args, "--heartbeat") or 0) or None
     idle = float(_option(args, "--idle") or IDLE_S)
     preload = [n for n in (_option(args, "--preload") or "").split(",") if n]
+    probe_cache = _option(args, "--probe")
     server = Server(out, heartbeat, idle, preload)
-    server.emit({"event": "ready", "schema": EVENTS_SCHEMA, "agent_version": __version__,
-                 "pid": os.getpid()})
+    ready = {"event": "ready", "schema": EVENTS_SCHEMA, "agent_version": __version__,
+             "pid": os.getpid()}
+    if probe_cache is not None:
+        ready.update(_probed(probe_cache))
+    server.emit(ready)
     return server.loop()
 
 

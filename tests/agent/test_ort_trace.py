@@ -73,3 +73,38 @@ def test_a_pretty_printed_file_falls_back_to_a_whole_file_parse(tmp_path: Path) 
     path.write_text(json.dumps({"traceEvents": three_runs()}, indent=2))
     aggregator = aggregate_file(str(path))
     assert aggregator.counted_runs == 3
+
+
+def test_a_real_profile_reads_the_same_from_its_lines_as_from_every_event_parsed(
+        tmp_path: Path) -> None:
+    import numpy as np
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    weight = numpy_helper.from_array(np.random.default_rng(0).standard_normal(
+        (8, 3, 3, 3)).astype(np.float32), "w")
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+         helper.make_node("Relu", ["c"], ["r"], name="relu"),
+         helper.make_node("GlobalAveragePool", ["r"], ["y"], name="pool")], "small",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 16, 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 1, 1])], [weight])
+    model = tmp_path / "small.onnx"
+    model.write_bytes(helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString())
+    options = ort.SessionOptions()
+    options.enable_profiling = True
+    options.profile_file_prefix = str(tmp_path / "trace")
+    session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+    for _ in range(5):
+        session.run(None, {"x": np.ones((1, 3, 16, 16), np.float32)})
+    trace = session.end_profiling()
+    for skip, keep in ((1, 0), (0, 2)):
+        parsed = TraceAggregator(skip_runs=skip, keep_run=keep)
+        for event in iter_events(trace):
+            parsed.feed(event)
+        read = aggregate_file(trace, skip_runs=skip, keep_run=keep)
+        assert read.layers() == parsed.layers() and read.layers()
+        assert read.trace() == parsed.trace()
+        assert (read.events_seen, read.counted_runs, read.arena_peak, read.session_ms) == (
+            parsed.events_seen, parsed.counted_runs, parsed.arena_peak, parsed.session_ms)

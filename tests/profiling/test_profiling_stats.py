@@ -47,3 +47,15 @@ def test_summarize_returns_plain_python_numbers() -> None:
     stats = summarize([1, 2, 3])
     assert type(stats["count"]) is int
     assert all(type(stats[key]) is float for key in stats if key != "count")
+
+
+def test_the_layers_summarized_together_get_the_figures_each_gets_alone() -> None:
+    import numpy as np
+
+    from workbench.profiling.stats import summarize_each
+
+    rng = np.random.default_rng(7)
+    rows = [list(rng.gamma(2.0, 50.0, size=10)) for _ in range(40)]
+    rows += [[], [3.0], list(rng.random(7)), [2.0, 1.0]]  # other lengths, in between
+    rows.insert(5, list(rng.random(3)))
+    assert summarize_each(rows) == [summarize(row) for row in rows]

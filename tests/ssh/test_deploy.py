@@ -55,26 +55,62 @@ def _kind(argv: list[str]) -> str:
     return "probe" if "probe" in argv else "basics" if argv[1:2] == ["-c"] else argv[-1]
 
 
-def test_a_first_deploy_asks_the_board_three_commands_before_the_agent_starts(
+def _counting(device: SSHDevice, monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], list[Any]]:
+    """The commands ``device`` runs on the board (by kind) and the channels it opens (one per
+    command, one per agent started), as they happen."""
+    commands: list[str] = []
+    channels: list[Any] = []
+    real_exec, real_session = device.exec, device.open_session
+
+    def counted(argv: list[str], **kwargs: Any) -> tuple[int, str, str]:
+        commands.append(_kind(argv))
+        return real_exec(argv, **kwargs)
+
+    def session() -> Any:
+        channels.append(real_session())
+        return channels[-1]
+
+    monkeypatch.setattr(device, "exec", counted)
+    monkeypatch.setattr(device, "open_session", session)
+    return commands, channels
+
+
+def test_a_first_deploy_starts_one_agent_on_the_board_that_probes_it_and_runs_the_job(
         sshd: Sshd, tmp_path: Path, conv_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import workbench as wb
 
     device = make_board(sshd, tmp_path)
-    commands: list[str] = []
-    real = device.exec
+    commands, channels = _counting(device, monkeypatch)
+    try:
+        profile = wb.profile(conv_model, device=device, warmup=0, runs=1, profile_runs=0)
+        probed = device.probe()
+    finally:
+        device.close()
+    # the board's basics and its free space (once for the agent and the job's files); no
+    # probe command, no hash check of what was just sent whole
+    assert commands == ["basics", "space"], commands
+    # one channel more than the commands: the agent that answered the probe ran the job
+    assert len(channels) == len(commands) + 1
+    assert probed.runtime_version("onnxruntime") and probed.python and probed.arch
+    assert len(profile.latency_samples) == 1
 
-    def counted(argv: list[str], **kwargs: Any) -> tuple[int, str, str]:
-        commands.append(_kind(argv))
-        return real(argv, **kwargs)
 
-    monkeypatch.setattr(device, "exec", counted)
+def test_the_agent_that_probed_a_board_with_another_backends_runtime_does_not_run_the_job(
+        sshd: Sshd, tmp_path: Path, conv_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import workbench as wb
+
+    # what `workbench device setup litert` leaves: that backend's runtime folder
+    (tmp_path / "board-cache" / "runtime" / "litert").mkdir(parents=True)
+    device = make_board(sshd, tmp_path)
+    commands, channels = _counting(device, monkeypatch)
     try:
         wb.profile(conv_model, device=device, warmup=0, runs=1, profile_runs=0)
     finally:
         device.close()
-    # the board's basics, its free space once for the agent and the job's files, the probe;
-    # no hash check of what was just sent whole
-    assert commands == ["basics", "space", "probe"], commands
+    # the probing agent saw the litert runtime on its path: the onnxruntime job gets an
+    # agent whose path holds only onnxruntime's
+    assert len(channels) == len(commands) + 2, commands
+
 
 def test_ensure_puts_the_file_under_its_hash_and_skips_it_the_second_time(
         board: SSHDevice, tmp_path: Path) -> None:
@@ -89,6 +125,55 @@ def test_ensure_puts_the_file_under_its_hash_and_skips_it_the_second_time(
     assert board.ensure(local, lambda *a: calls.append(a)) == remote
     assert calls == [(2 << 20, 2 << 20, 0.0)], "nothing was sent the second time"
     assert os.stat(remote).st_mtime_ns == mtime
+
+
+def test_a_file_checked_over_this_connection_costs_one_round_trip_the_next_time(
+        board: SSHDevice, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    local = payload(tmp_path / "model.onnx", 1)
+    remote = board.ensure(local)
+    sftp = board.sftp()
+    asked: list[str] = []
+    for name in ("stat", "lstat", "utime", "open", "listdir"):
+        real = getattr(sftp, name)
+        monkeypatch.setattr(sftp, name, lambda *a, _n=name, _r=real, **k: (asked.append(_n),
+                                                                              _r(*a, **k))[1])
+    assert board.ensure(local) == remote
+    # touching its folder (the cache's LRU) is the check that it is still there
+    assert asked == ["utime"]
+
+
+def test_a_checked_file_whose_folder_went_meanwhile_is_sent_again(
+        board: SSHDevice, tmp_path: Path) -> None:
+    import shutil
+
+    local = payload(tmp_path / "model.onnx", 1)
+    remote = board.ensure(local)
+    shutil.rmtree(Path(remote).parent)  # evicted by another host's upload, say
+    assert board.ensure(local) == remote
+    assert sha(remote) == sha(local)
+
+
+MODEL_READER = """
+RUNNER_API = 1
+def run(job, ctx):
+    ctx.model_path(job)
+    return {"runtime": {"name": "reader", "version": "0"}, "latency_ms": [1.0]}
+"""
+
+
+def test_a_job_whose_trusted_model_went_missing_has_the_device_check_its_files_again(
+        board: SSHDevice, tmp_path: Path) -> None:
+    from tests.conftest import sleepy_job
+
+    runner, model = tmp_path / "reader.py", payload(tmp_path / "model.onnx", 1)
+    runner.write_text(MODEL_READER)
+    job = sleepy_job(tmp_path, device=board)
+    job["backend"]["runner"], job["model"]["path"] = board.ensure_many([runner, model])
+    Path(job["model"]["path"]).unlink()  # removed by hand on the board; its folder stays
+    with pytest.raises(errors.ModelNotFound):
+        board.run(job)
+    assert board.ensure(model) == job["model"]["path"]  # checked, so sent again
+    assert board.run(job)["latency_ms"] == [1.0]
 
 
 def test_a_corrupted_cached_artifact_is_detected_and_uploaded_again(

@@ -259,3 +259,122 @@ def test_a_job_of_another_backend_gets_a_warm_agent_with_only_that_backends_runt
     agents = [_hello(job.events)["warm_agent"] for job in (first, second)]
     assert None not in agents and agents[0] != agents[1], "one agent ran both backends"
     assert wait_gone(agents[0]), "the first backend's agent was left running"
+
+
+RUNTIME_SEEN = """
+import sys
+RUNNER_API = 1
+def run(job, ctx):
+    imported = "onnxruntime" in sys.modules
+    return {"runtime": {"name": "seen", "version": "0"}, "latency_ms": [float(imported)]}
+"""
+
+
+def test_the_runtime_is_imported_once_per_warm_agent_not_once_per_job(
+        board: SSHDevice, tmp_path: Path) -> None:
+    runner = tmp_path / "seen.py"
+    runner.write_text(RUNTIME_SEEN)
+    board.probe()  # probed by the warm agent, which imported onnxruntime there
+    seen: list[float] = []
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+        job = sleepy_job(tmp_path / name, device=board)
+        job["backend"].update(name="onnxruntime", runner=board.ensure(runner))
+        seen += board.run(job)["latency_ms"]
+    assert seen == [1.0, 1.0], "a job on the warm agent imported the runtime itself"
+
+
+def test_a_warm_agent_started_for_a_job_imports_its_runtime_once_for_every_job(
+        sshd: Sshd, tmp_path: Path) -> None:
+    device = make_board(sshd, tmp_path, warm=True)
+    runner = tmp_path / "seen.py"
+    runner.write_text(RUNTIME_SEEN)
+    seen: list[float] = []
+    hellos: list[dict[str, Any]] = []
+    try:
+        for name in ("first", "second"):
+            (tmp_path / name).mkdir()
+            job = sleepy_job(tmp_path / name, device=device)
+            job["backend"].update(name="onnxruntime", runner=device.ensure(runner))
+            events: list[dict[str, Any]] = []
+            seen += device.run(job, events.append)["latency_ms"]
+            hellos.append(_hello(events))
+    finally:
+        device.close()
+    assert hellos[0]["warm_agent"] == hellos[1]["warm_agent"]
+    # imported by the agent as it starts: the job processes it forks have it
+    assert seen == [1.0, 1.0]
+
+
+LINGERING = """
+import os, signal, subprocess, sys
+RUNNER_API = 1
+WAIT = '''
+import os, signal, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+for _ in range(1200):
+    if os.path.exists(sys.argv[1]):
+        break
+    time.sleep(0.05)
+'''
+def run(job, ctx):
+    release = job["backend"]["options"]["release"]
+    lingering = subprocess.Popen([sys.executable, "-c", WAIT, release])
+    return {"runtime": {"name": "lingering", "version": "0"}, "latency_ms": [1.0],
+            "warnings": [str(lingering.pid)]}
+"""
+
+
+def test_a_warm_job_is_done_at_its_result_and_the_next_job_waits_for_its_process_to_end(
+        board: SSHDevice, tmp_path: Path) -> None:
+    runner = tmp_path / "lingering.py"
+    runner.write_text(LINGERING)
+    release = tmp_path / "release"
+    jobs = []
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+        jobs.append(sleepy_job(tmp_path / name, device=board))
+        jobs[-1]["backend"].update(runner=board.ensure(runner), options={"release": str(release)})
+    hellos: list[dict[str, Any]] = []
+    for job in jobs:
+        events: list[dict[str, Any]] = []
+        result = board.run(job, events.append)
+        hellos.append(_hello(events))
+        lingering = int(result["warnings"][0])
+        if job is jobs[0]:
+            # the job's process group still holds a process: the agent has not told its exit
+            os.kill(lingering, 0)
+            release.touch()  # it ends within 50 ms: the second job is sent before that
+    assert wait_gone(lingering)
+    assert hellos[0]["warm_agent"] == hellos[1]["warm_agent"], "the second job found it busy"
+
+
+def _agents_serving(cache: Path) -> list[int]:
+    """The warm agents running on the board (this machine) from ``cache``'s agent zip."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"serve" in argv and any(a.startswith(str(cache).encode()) for a in argv):
+            found.append(int(entry.name))
+    return found
+
+
+def test_with_the_probe_kept_the_agent_starts_beside_the_upload(
+        sshd: Sshd, tmp_path: Path, conv_model: Path) -> None:
+    from workbench.jobs.build import execute, prepare
+
+    cache = tmp_path / "board-cache"
+    first = make_board(sshd, tmp_path)
+    first.probe()  # kept on the host: the next device object does not probe the board
+    first.close()
+    assert until(lambda: not _agents_serving(cache))
+    device = make_board(sshd, tmp_path)
+    try:
+        prepared = prepare(conv_model, device, warmup=0, runs=1, profile_runs=0)
+        assert _agents_serving(cache), "no agent runs on the board before the job is sent"
+        assert len(execute(prepared).latency_samples) == 1
+    finally:
+        device.close()

@@ -78,6 +78,10 @@ class AgentStream:
         except ValueError:
             self.garbage.append(text[:200])  # the host never parses free text from a board
             return
+        self.take(event)
+
+    def take(self, event: Any) -> None:
+        """Act on one event, parsed already (a line's JSON)."""
         kind = event.get("event") if isinstance(event, dict) else None
         if kind in ("hello", "stage"):
             # when the host heard it, on the host's clock: the steps that cross the link

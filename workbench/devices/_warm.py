@@ -51,6 +51,8 @@ class WarmAgent:
         self._tail = StderrTail()
         self._send_lock = threading.Lock()
         self._busy = threading.Lock()
+        #: the job whose result came back but whose process's exit the agent has not told yet
+        self._exiting: str | None = None
         self._ended = threading.Event()
         channel.settimeout(None)
         threading.Thread(target=self._read, name="warm-agent", daemon=True).start()
@@ -58,6 +60,25 @@ class WarmAgent:
                          daemon=True).start()
         self._heartbeat = Heartbeat(lambda: self._send(""), heartbeat_s)
         self.ready = self._wait_ready()
+        #: an agent started to probe the board: the runtime folders its path holds that exist
+        #: (None for an agent started for one backend's jobs)
+        self.runtime_dirs: list[str] | None = self.ready.get("runtime_dirs")
+
+    def serves(self, backend: str, backend_path: list[str]) -> bool:
+        """Whether a job of ``backend`` (whose runtime path is ``backend_path``) may run here.
+
+        An agent started for one backend runs that backend's jobs. An agent that probed
+        the board (with every backend's path) becomes the agent of the first backend
+        that asks, if no runtime folder but those of ``backend_path`` exists on the board
+        (both paths then import the same modules); another backend's job then needs
+        another agent, as it would have without the probe.
+        """
+        if self.backend or self.runtime_dirs is None:
+            return self.backend == backend
+        if not set(self.runtime_dirs) <= set(backend_path):
+            return False
+        self.backend = backend
+        return True
 
     # --- the channel ----------------------------------------------------------
 
@@ -123,6 +144,24 @@ class WarmAgent:
     def release(self) -> None:
         self._busy.release()
 
+    def _await_exit(self) -> None:
+        """Wait until the process of the job before has exited (the agent runs one at a time);
+        NotStarted when the agent ends instead."""
+        if self._exiting is None:
+            return
+        try:
+            while True:
+                event = self._next(4 * self.heartbeat_s)
+                if event is None:
+                    raise NotStarted("the warm agent stopped after the job before")
+                if isinstance(event, dict) and event.get("event") == "exit" \
+                        and str(event.get("job", "")) == self._exiting:
+                    self._exiting = None
+                    return
+        except queue.Empty:
+            self.close()
+            raise NotStarted("the warm agent did not end the job before") from None
+
     def forget(self, workdir: str) -> bool:
         """Have the agent remove a collected job's folder; False when it cannot be asked."""
         try:
@@ -139,6 +178,7 @@ class WarmAgent:
         """
         job_id = str(job.get("id", ""))
         where = f"{self.where}: job {job_id or '?'}"
+        self._await_exit()
         while not self._lines.empty():  # idle heartbeats from before this job
             if self._next(0) is None:
                 raise NotStarted("the warm agent had stopped")
@@ -167,10 +207,19 @@ class WarmAgent:
                 if isinstance(event, dict) and event.get("event") == "exit":
                     exit_code = int(event.get("code", 1))
                     break
+                if isinstance(event, dict) and event.get("event") == "result":
+                    # The result is whole and its outcome kept: the job is done. Its process's
+                    # exit is awaited before the next job is sent, not on this job's path.
+                    stream.take(event)
+                    self._exiting = job_id
+                    break
                 if isinstance(event, dict) and event.get("event") == "bye" \
                         and stream.hello is None:
                     raise NotStarted(f"the warm agent stopped: {event.get('reason')}")
-                stream.feed(event if isinstance(event, str) else json.dumps(event))
+                if isinstance(event, str):
+                    stream.feed(event)
+                else:
+                    stream.take(event)
         except queue.Empty:
             failure = TimeoutError("no line from the warm agent")
             self.close()

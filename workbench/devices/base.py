@@ -179,6 +179,11 @@ class Device(ABC):
                                  where=self.name,
                                  hint="Nothing to trust: only boards reached over SSH have one")
 
+    def start_agent(self, backend: str) -> None:
+        """Start what will run a job of ``backend`` ahead of the job (beside its upload): a
+        device with a warm agent starts it now; others have nothing to do."""
+        return None
+
     def clean_cache(self, wait_s: float = 60.0) -> dict[str, Any]:
         """Remove cached artifacts and job folders no job uses, waiting up to ``wait_s``
         seconds for a running job."""

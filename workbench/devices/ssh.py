@@ -42,7 +42,9 @@ T = TypeVar("T")
 MIN_PYTHON = (3, 8)
 #: seconds a warm agent waits for the next job before it stops
 WARM_IDLE_S = 600.0
-#: what a warm agent imports ahead of the first job, by built-in runner
+#: what every warm agent imports as it starts (a job sent meanwhile waits for them)
+WARM_PRELOAD = ("numpy", "workbench_agent.agent", "workbench_agent.conditions")
+#: what a warm agent imports as it starts, by built-in backend
 WARM_IMPORTS = {"onnxruntime": ("onnxruntime",),
                 "litert": ("ai_edge_litert.interpreter", "tflite_runtime.interpreter")}
 # Runs on the board with any Python 3: what the workbench needs to know first.
@@ -387,14 +389,37 @@ class SSHDevice(Device):
         return info
 
     def _probe(self) -> DeviceInfo:
-        code, out, err = self.exec(self._python_argv(self.agent_path(), "probe", self.cache))
-        if code != 0:
-            raise errors.AgentError("The agent's probe failed on the board", where=self.name,
-                                    hint=f"Its stderr tail shows why; check that {self.python} "
-                                    "on the board is Python 3.8 or newer",
-                                    exit_code=code, stderr_tail=err[-4000:])
-        return DeviceInfo.from_probe(self.name, self.kind, json.loads(out),
-                                     emulated=self.emulated)
+        answer = self._probe_warm() if self.warm else None
+        if answer is None:
+            code, out, err = self.exec(self._python_argv(self.agent_path(), "probe", self.cache))
+            if code != 0:
+                raise errors.AgentError("The agent's probe failed on the board", where=self.name,
+                                        hint=f"Its stderr tail shows why; check that {self.python} "
+                                        "on the board is Python 3.8 or newer",
+                                        exit_code=code, stderr_tail=err[-4000:])
+            answer = json.loads(out)
+        return DeviceInfo.from_probe(self.name, self.kind, answer, emulated=self.emulated)
+
+    def _probe_warm(self) -> dict[str, Any] | None:
+        """The probe made by a fresh warm agent, which stays for the jobs that follow: the
+        board starts one Python and imports the runtimes once, not once for the probe and
+        again for the first job. None when the warm agent is busy with a job of this host
+        or did not start (the probe command then asks, and reports any failure in full)."""
+        with self._warm_lock:
+            warm = self._warm
+            if warm is not None:
+                if not warm.try_take():
+                    return None  # it runs a job: leave it be
+                warm.close()  # taken for good: no job starts on it any more
+                self._warm = None
+            warm = self._start_warm("", list(WARM_PRELOAD), probe=True)
+            answer = warm.ready.get("probe") if warm is not None else None
+            if isinstance(answer, dict):
+                self._warm = warm
+                return answer
+            if warm is not None:
+                warm.close()
+            return None
 
     def ensure(self, artifact: Path, progress: ProgressCallback | None = None) -> str:
         """Upload by content (sha256) unless the board already has it whole; its path there."""
@@ -497,6 +522,15 @@ class SSHDevice(Device):
 
     def run(self, job: dict[str, Any], on_event: EventCallback | None = None, *,
             timeout: float | None = None, cancel: threading.Event | None = None) -> dict[str, Any]:
+        try:
+            return self._run(job, on_event, timeout=timeout, cancel=cancel)
+        except (errors.ModelNotFound, errors.BackendUnavailable):
+            # a file trusted over this connection may be what is missing: check all again
+            self.verified.clear()
+            raise
+
+    def _run(self, job: dict[str, Any], on_event: EventCallback | None, *,
+             timeout: float | None, cancel: threading.Event | None) -> dict[str, Any]:
         from workbench.devices._cancel import current
         from workbench.devices._run import run_channel
         from workbench.devices._warm import NotStarted
@@ -506,7 +540,7 @@ class SSHDevice(Device):
             # A warm agent that stopped before the job started (idle, a new runtime) is
             # replaced once; one that is busy with another job of this host is left alone.
             for _attempt in range(2):
-                warm = self._warm_agent(job)
+                warm = self._warm_agent(_backend_name(job))
                 if warm is None or not warm.try_take():
                     break
                 try:
@@ -527,36 +561,54 @@ class SSHDevice(Device):
                            on_event=on_event, heartbeat_s=self.heartbeat_s, timeout=timeout,
                            cancel=cancel)
 
-    def _warm_agent(self, job: dict[str, Any]) -> WarmAgent | None:
-        """The device's warm agent, started for ``job`` when there is none (or it stopped);
-        None when the board cannot run one (an agent from before warm agents)."""
-        from workbench.devices._warm import NotStarted, start_warm
+    def start_agent(self, backend: str) -> None:
+        """Start the warm agent for ``backend``'s jobs now, unless one runs (see
+        :meth:`Device.start_agent`)."""
+        if self.warm:
+            self._warm_agent(backend)
 
-        backend = _backend_name(job)
+    def _warm_agent(self, backend: str) -> WarmAgent | None:
+        """The device's warm agent, started for ``backend``'s jobs when there is none (or it
+        stopped, or cannot run them); None when the board cannot run one."""
+        from workbench.devices.setup import runtime_path
+
         with self._warm_lock:
             agent_path = self.agent_path()
+            path = runtime_path(self.cache, backend or None, self.board_dir).split(":")
             warm = self._warm
             if (warm is not None and warm.alive and warm.agent_path == agent_path
-                    and warm.backend == backend):
+                    and warm.serves(backend, path)):
                 return warm
             if warm is not None:
+                if warm.alive and not warm.try_take():
+                    return None  # it runs another job of this host: leave it be (a cold agent)
                 warm.close()
-            self._warm = None
-            runner = str(job.get("backend", {}).get("runner", ""))
-            preload = ["numpy", "workbench_agent.agent", "workbench_agent.conditions"]
-            if runner.startswith("builtin:"):
-                name = runner[len("builtin:"):]
-                preload += [f"workbench_agent.runners.{name}", *WARM_IMPORTS.get(name, ())]
-            argv = self._python_argv(agent_path, "serve", "--heartbeat", str(self.heartbeat_s),
-                                     "--idle", str(self.warm_idle_s),
-                                     "--preload", ",".join(preload), backend=backend)
-            try:
-                self._warm = start_warm(self.open_session(), argv, agent_path=agent_path,
-                                        heartbeat_s=self.heartbeat_s, where=self.name,
-                                        backend=backend)
-            except NotStarted:
-                return None
+            self._warm = self._start_warm(backend,
+                                          [*WARM_PRELOAD, *WARM_IMPORTS.get(backend, ())])
             return self._warm
+
+    def _start_warm(self, backend: str, preload: list[str], *,
+                    probe: bool = False) -> WarmAgent | None:
+        """A new warm agent for ``backend``'s jobs (its runtime bundle alone on the path;
+        every backend's for "") that imports ``preload`` as it starts; with
+        ``probe``, it probes the board first and says so when ready. None when it did not
+        start."""
+        from workbench.devices._cancel import interrupting
+        from workbench.devices._warm import NotStarted, start_warm
+
+        agent_path = self.agent_path()
+        argv = self._python_argv(agent_path, "serve", "--heartbeat", str(self.heartbeat_s),
+                                 "--idle", str(self.warm_idle_s), "--preload", ",".join(preload),
+                                 *(["--probe", self.cache] if probe else []),
+                                 backend=backend or None)
+        channel = self.open_session()
+        try:
+            # a cancelled job stops waiting for the agent's imports (and its probe)
+            with interrupting(channel.close, where=self.name, doing="starting the agent"):
+                return start_warm(channel, argv, agent_path=agent_path,
+                                  heartbeat_s=self.heartbeat_s, where=self.name, backend=backend)
+        except NotStarted:
+            return None
 
     def setup(self, backend: str = "onnxruntime", *, bundle: list[str | Path] | None = None,
               progress: ProgressCallback | None = None, shared: bool = False,

@@ -1,8 +1,8 @@
 """Content-addressed, resumable uploads to a board over SFTP.
 
 A file lands at ``<cache>/artifacts/<sha256>/<name>``. If it is there and
-whole (its hash checked on the board once per connection, then trusted while
-its size and mtime stay the same) nothing moves. Otherwise it is written to
+whole (its hash checked on the board once per connection, then trusted for
+the rest of the connection while its folder is there) nothing moves. Otherwise it is written to
 ``<name>.partial`` beside it — the same file for every sender of that content,
 so any later run continues after a dropped link or a Ctrl-C — then hashed on
 the board and renamed atomically. One sender writes at a time; the others wait
@@ -272,6 +272,19 @@ class Uploader:
     # --- steps ---------------------------------------------------------------
 
     def _check_cached(self, sftp: Any, item: _Item) -> None:
+        if item.final in self.verified:
+            # Checked over this connection: trusted while its folder is there, which touching
+            # the folder (for the cache's LRU eviction) tells; one round trip, not two.
+            try:
+                sftp.utime(item.folder, None)
+            except FileNotFoundError:  # evicted or cleaned meanwhile: look again
+                del self.verified[item.final]
+            except OSError:  # a folder this account may not touch (a shared cache)
+                item.state = "trusted"
+                return
+            else:
+                item.state = "trusted"
+                return
         try:
             stat = sftp.stat(item.final)
         except FileNotFoundError:

@@ -141,7 +141,7 @@ def prepare(model: Model | str | Path, device: Device | str = "local",
         return build_job(the_model, the_device, the_backend, checked, inputs, the_settings,
                          on_event=on_event)
 
-    info, job = _probe_beside(the_device, upload, marks)
+    info, job = _probe_beside(the_device, upload, marks, the_backend.name)
     the_backend.check_device(info, checked)
     return Prepared(the_model, the_device, the_backend, checked, info, job, label)
 
@@ -149,12 +149,14 @@ def prepare(model: Model | str | Path, device: Device | str = "local",
 T = TypeVar("T")
 
 
-def _probe_beside(device: Device, work: Callable[[], T],
-                  marks: dict[str, float] | None) -> tuple[DeviceInfo, T]:
+def _probe_beside(device: Device, work: Callable[[], T], marks: dict[str, float] | None,
+                  backend: str) -> tuple[DeviceInfo, T]:
     """``device.probe()`` on a thread of its own while ``work()`` (the upload) runs here: a
     board's probe (its Python importing the runtimes) and the sending of the job's files
-    overlap. The probe's error wins (it says more: no Python, no runtime), but for the
-    upload's JobCancelled; ``marks`` gets ``probed``, the host time the probe ended."""
+    overlap; then, still beside the upload, the device starts the agent for ``backend``'s
+    job (a probe kept from before leaves that to do). The probe's error wins (it says
+    more: no Python, no runtime), but for the upload's JobCancelled; ``marks`` gets
+    ``probed`` and ``uploaded``, the host times the probe and the upload ended."""
     import contextvars
 
     outcome: dict[str, Any] = {}
@@ -162,10 +164,13 @@ def _probe_beside(device: Device, work: Callable[[], T],
     def probe() -> None:
         try:
             outcome["info"] = device.probe()
+            if marks is not None:
+                marks["probed"] = time.time()
+            device.start_agent(backend)
         except BaseException as exc:  # handed to the job's thread below
             outcome["error"] = exc
         if marks is not None:
-            marks["probed"] = time.time()
+            marks.setdefault("probed", time.time())
 
     # the job's cancel event goes with it (a context variable)
     prober = threading.Thread(target=contextvars.copy_context().run, args=(probe,),
@@ -173,6 +178,8 @@ def _probe_beside(device: Device, work: Callable[[], T],
     prober.start()
     try:
         result = work()
+        if marks is not None:
+            marks["uploaded"] = time.time()
     except BaseException as exc:
         prober.join()
         # a cancel says where it stopped the job (the probe it cut fails as it ends)

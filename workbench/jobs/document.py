@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import platform
+import weakref
 from typing import TYPE_CHECKING, Any, cast
 
 from workbench import errors, formats
@@ -19,7 +20,18 @@ if TYPE_CHECKING:
     from workbench.models import Model
 
 
+#: each loaded model's tensor sizes: a notebook profiles the same Model object again and again
+_SIZES: weakref.WeakKeyDictionary[Model, dict[str, int]] = weakref.WeakKeyDictionary()
+
+
 def _tensor_bytes(model: Model) -> dict[str, int]:
+    known = _SIZES.get(model)
+    if known is None:
+        known = _SIZES[model] = _count_tensor_bytes(model)
+    return known
+
+
+def _count_tensor_bytes(model: Model) -> dict[str, int]:
     sizes: dict[str, int] = {}
     for node in model.nodes:
         names = list(node.inputs) + list(node.outputs)
@@ -48,11 +60,11 @@ def layer_table(rows: list[dict[str, Any]], model: Model,
     the same statistic the tables show as the row's time, so a slower row
     never has a smaller share.
     """
-    from workbench.profiling.stats import summarize
+    from workbench.profiling.stats import summarize_each
 
     nodes = {n.name: n for n in model.nodes}
     sizes = _tensor_bytes(model)
-    stats_per_row = [summarize(r["durations_us"]) for r in rows]
+    stats_per_row = summarize_each([r["durations_us"] for r in rows])
     medians = [stats.get("median") or 0.0 for stats in stats_per_row]
     total = sum(medians) or 1.0
     table = []

@@ -11,8 +11,9 @@ sent it), as the two clocks cannot be compared.
 The steps, in order: connect, probe, upload (the backend preparing the
 files, checking which the device lacks and sending those; it runs beside
 the probe, and counts only what it took after the probe ended),
-agent start (a new channel and process; for a warm agent, the job's line and
-a fork) of which python start is what starting Python and the imports took on
+agent start (a new channel and process, started beside the upload when the
+probe is kept, counted from the end of both; for a warm agent, the job's
+line and a fork) of which python start is what starting Python and the imports took on
 the board, queue (the board's lock, loading the runner, the conditions before),
 session create, warmup, timed, profiled, aggregate (reading the runtime's
 trace), download (the result to the host) and host assembly (the profile
@@ -50,7 +51,8 @@ def job_steps(events: list[dict[str, Any]], marks: dict[str, float]) -> dict[str
     report (a runner without a profiled step, an older agent) are left out.
 
     ``marks`` are host times (seconds since the epoch): ``probed`` when the probe
-    ended, ``prepared`` when the job was ready to send, ``result`` when its result
+    ended, ``uploaded`` when the upload did (the agent may start beside it),
+    ``prepared`` when the job was ready to send, ``result`` when its result
     was back, ``done`` when its profile was built.
     """
     first = _firsts(events)
@@ -61,8 +63,12 @@ def job_steps(events: list[dict[str, Any]], marks: dict[str, float]) -> dict[str
 
     hello_board, started = at("hello"), at("hello", "started")
     probed = marks.get("probed", at("upload"))
+    # the agent may start beside the upload, after the probe: what the job waited for it
+    # counts from when both had ended
+    uploaded = marks.get("uploaded", marks.get("prepared"))
     python_start = _span(started, hello_board)
-    agent_start = _span(marks.get("prepared"), at("hello", "received"))
+    agent_start = _span(max(uploaded, probed) if uploaded and probed else uploaded,
+                        at("hello", "received"))
     if agent_start is not None and python_start is not None:
         agent_start = max(agent_start - python_start, 0.0)
     board = ("create", "warmup", "timed", "profile", "aggregate", "download")
@@ -72,7 +78,7 @@ def job_steps(events: list[dict[str, Any]], marks: dict[str, float]) -> dict[str
         # took after that
         "probe": _span(at("probe"), probed),
         "upload": _span(max(probed, at("upload") or 0.0) if probed else at("upload"),
-                        marks.get("prepared")),
+                        uploaded),
         "agent start": agent_start,
         "python start": python_start,
         "queue": _span(hello_board, at("create")),
