@@ -27,8 +27,8 @@ def probe_key(**parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
-def _path(key: str) -> Path:
-    return data_dir() / "probes" / f"{key}.json"
+def _path(key: str, folder: str = "probes") -> Path:
+    return data_dir() / folder / f"{key}.json"
 
 
 def load(key: str) -> DeviceInfo | None:
@@ -41,10 +41,16 @@ def load(key: str) -> DeviceInfo | None:
 
 def save(key: str, info: DeviceInfo) -> None:
     """Keep ``info`` under ``key``; a folder that cannot be written only costs a probe."""
+    keep_json(_path(key), info.to_dict(with_cpuinfo=True))
+
+
+def keep_json(path: Path, value: Any) -> None:
+    """Write ``value`` to ``path`` whole, readable by this user alone; a folder that cannot be
+    written only costs the work the file would have saved."""
     from workbench._atomic import write_atomic
 
     try:
-        write_atomic(_path(key), json.dumps(info.to_dict(with_cpuinfo=True)),
-                     error=errors.DeviceError, make_parents=True, mode=0o600)
+        write_atomic(path, json.dumps(value), error=errors.DeviceError, make_parents=True,
+                     mode=0o600)
     except errors.WorkbenchError:
         pass

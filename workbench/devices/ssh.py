@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     import paramiko
 
     from workbench.devices._warm import WarmAgent
+    from workbench.devices.checked_files import CheckedFiles
 
 T = TypeVar("T")
 MIN_PYTHON = (3, 8)
@@ -141,6 +142,7 @@ class SSHDevice(Device):
         #: remote path -> (size, mtime) of files whose sha256 was checked over this connection
         self.verified: Verified = {}
         self._room = Room()  # the board's free space for uploads, as last measured
+        self._checked: CheckedFiles | None = None  # files checked by earlier processes
         self._connect_lock = threading.RLock()
         # One upload batch at a time: two jobs on one device object (a widget's run and a
         # cell) share the SFTP session and the verified set. Reentrant: a batch may need the
@@ -436,7 +438,23 @@ class SSHDevice(Device):
         return paths
 
     def _uploader(self) -> Uploader:
-        return Uploader(self, self.verified, link=self.endpoint.where(), room=self._room)
+        return Uploader(self, self.verified, link=self.endpoint.where(), room=self._room,
+                        checked=self._checked_files())
+
+    def _checked_files(self) -> CheckedFiles:
+        """The files of this board's cache whose hash a process of this host checked, kept per
+        board, address, host key and cache folder (:mod:`workbench.devices.checked_files`)."""
+        from workbench.devices.checked_files import CheckedFiles
+        from workbench.devices.probe_cache import probe_key
+        from workbench.devices.ssh_connect import fingerprint
+
+        if self._checked is None:
+            transport = self.client().get_transport()
+            assert transport is not None  # client() returns a connected client
+            self._checked = CheckedFiles(probe_key(
+                name=self.name, kind=self.kind, where=self.endpoint.where(), cache=self.cache,
+                host_key=fingerprint(transport.get_remote_server_key())))
+        return self._checked
 
     def _evict(self, keep: list[str]) -> None:
         """Keep the board's cache under its size limit: the least recently used artifacts

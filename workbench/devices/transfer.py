@@ -39,6 +39,8 @@ from workbench.devices.upload_claim import STALE_S, Claim, claim, partial_of
 if TYPE_CHECKING:
     import paramiko
 
+    from workbench.devices.checked_files import CheckedFiles
+
 CHUNK = 1 << 20
 #: A partial file untouched this long (seconds) is abandoned: the next upload removes it.
 ABANDONED_S = 2 * 3600.0
@@ -192,9 +194,11 @@ class Uploader:
     """
 
     def __init__(self, device: UploadBoard, verified: Verified, *, link: str,
-                 room: Room | None = None) -> None:
+                 room: Room | None = None, checked: CheckedFiles | None = None) -> None:
         self.device = device
         self.verified = verified
+        #: the files checked by earlier processes, kept on the host (see :mod:`checked_files`)
+        self.checked = checked
         self.room = room or Room()
         self.link = link
         self._restarted: set[str] = set()  # files whose upload failed its hash once
@@ -292,7 +296,9 @@ class Uploader:
         if stat.st_size != item.size:
             sftp.remove(item.final)
             return
-        if self.verified.get(item.final) == (stat.st_size, stat.st_mtime):
+        if (self.verified.get(item.final) == (stat.st_size, stat.st_mtime)
+                or self._checked_before(item, stat)):
+            self.verified[item.final] = (stat.st_size, stat.st_mtime)
             item.state = "trusted"
             with contextlib.suppress(OSError):
                 sftp.utime(item.folder, None)  # recently used, for the cache's LRU eviction
@@ -411,6 +417,31 @@ class Uploader:
             f"{type(exc).__name__} {exc}".rstrip(), where=f"{self.device.name}:{partial}",
             hint="Check that this account may write the board's cache folder, and run again")
 
+    def _checked_before(self, item: _Item, stat: Any) -> bool:
+        """Whether an earlier process checked this file and it still bears that check's mark."""
+        from workbench.devices.checked_files import marked
+
+        kept = self.checked.get(item.final) if self.checked is not None else None
+        return kept == (stat.st_size, stat.st_mtime) and marked(stat, item.sha, item.size)
+
+    def _mark(self, sftp: Any, item: _Item) -> int:
+        """Mark a file whose hash was just checked (read-only, its mark time) and keep it on the
+        host; its modification time on the board. A file this account may not change is
+        trusted for this connection only."""
+        from workbench.devices.checked_files import MARK_MODE, mark_time
+
+        if self.checked is not None:
+            when = mark_time(item.sha)
+            try:
+                sftp.chmod(item.final, MARK_MODE)
+                sftp.utime(item.final, (when, when))
+            except OSError:
+                pass
+            else:
+                self.checked.add(item.final, item.size, when)
+                return when
+        return int(sftp.stat(item.final).st_mtime)
+
     def _remote_hashes(self, paths: list[str]) -> dict[str, str | None]:
         code, out, err = self.device.exec([self.device.python, "-c", BOARD_FILES, "hash", *paths])
         if code != 0:
@@ -426,7 +457,7 @@ class Uploader:
         if remote_sha == item.sha:
             if item.state == "uploaded":
                 sftp.posix_rename(item.to_check, item.final)
-            self.verified[item.final] = (item.size, sftp.stat(item.final).st_mtime)
+            self.verified[item.final] = (item.size, self._mark(sftp, item))
             item.state = "trusted"
             return
         with contextlib.suppress(FileNotFoundError):
