@@ -32,6 +32,42 @@ def test_released_runner_results_still_validate(path: Path) -> None:
     formats.validate(json.loads(path.read_text()), formats.RUNNER)
 
 
+def _broken_result(change: str) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads((FIXTURES / "runner-1.json").read_text())
+    layer = result["layers"][0]
+    layer["kernels"] = [{"name": "gemm", "durations_us": [1.0] * len(layer["durations_us"])}]
+    if change == "a time as text":
+        layer["durations_us"][-1] = "3"
+    elif change == "a time as a bool":
+        result["layers"][-1]["durations_us"][0] = True
+    elif change == "a kernel's time missing":
+        layer["kernels"][0]["durations_us"][0] = None
+    elif change == "times not a list":
+        layer["durations_us"] = "fast"
+    elif change == "a layer without a name":
+        del layer["name"]
+    elif change == "layers not a list":
+        result["layers"] = {"conv": layer}
+    return result
+
+
+@pytest.mark.parametrize("change", ["none", "a time as text", "a time as a bool",
+                                    "a kernel's time missing", "times not a list",
+                                    "a layer without a name", "layers not a list"])
+def test_the_jobs_runner_check_gives_the_schemas_verdict_and_message(change: str) -> None:
+    verdicts = []
+    for check in (lambda r: formats.validate(r, formats.RUNNER, where="runner"),
+                  lambda r: formats.validate_runner(r, where="runner")):
+        try:
+            check(_broken_result(change))
+        except errors.FormatError as exc:
+            verdicts.append(str(exc))
+        else:
+            verdicts.append("valid")
+    assert verdicts[0] == verdicts[1]
+    assert (verdicts[0] == "valid") == (change == "none")
+
+
 @pytest.mark.parametrize("path", sorted(FIXTURES.glob("events-*.jsonl")), ids=lambda p: p.name)
 def test_released_event_streams_still_validate(path: Path) -> None:
     version = path.stem.split("-")[1]

@@ -76,6 +76,42 @@ def validate(document: Any, identifier: str, *, where: str | None = None,
                     where=where)
 
 
+def validate_runner(result: Any, *, where: str | None = None) -> None:
+    """:func:`validate` against :data:`RUNNER`, with the same verdict, faster on a job's path.
+
+    Most of a result is its layers' per-run times (``durations_us``, of a layer or of
+    its kernels): numbers, checked here by a plain loop, while the schema checks the
+    rest with those lists left empty. (Checking them one item at a time through the
+    schema was most of the host's time after a warm job.)
+    """
+    layers = result.get("layers") if isinstance(result, dict) else None
+    if isinstance(layers, list):
+        slim_layers = []
+        for index, row in enumerate(layers):
+            slim_layers.append(_times_checked(row, f"layers/{index}", where))
+        result = dict(result, layers=slim_layers)
+    validate(result, RUNNER, where=where)
+
+
+def _times_checked(row: Any, at: str, where: str | None) -> Any:
+    """``row`` with its lists of times checked and emptied (its kernels' too): a copy."""
+    if not isinstance(row, dict):
+        return row
+    row = dict(row)
+    times = row.get("durations_us")
+    if isinstance(times, list):
+        for index, value in enumerate(times):
+            if type(value) not in (int, float):  # a bool is no number to the schema either
+                raise FormatError(f"Not a valid {RUNNER} document: {value!r} is not of type "
+                                  f"'number' at {at}/durations_us/{index}", where=where)
+        row["durations_us"] = []
+    kernels = row.get("kernels")
+    if isinstance(kernels, list):
+        row["kernels"] = [_times_checked(kernel, f"{at}/kernels/{index}", where)
+                          for index, kernel in enumerate(kernels)]
+    return row
+
+
 @cache
 def _validator(identifier: str) -> Any:
     """The validator of a schema, read and built once per process."""

@@ -197,7 +197,7 @@ def finish(prepared: Prepared, result: dict[str, Any]) -> Profile:
     """The Profile from a runner result, kept in the history."""
     from workbench.profiling import Profile
 
-    formats.validate(result, formats.RUNNER, where=f"{prepared.backend.name} runner result")
+    formats.validate_runner(result, where=f"{prepared.backend.name} runner result")
     profile = Profile.built(profile_document(prepared.model, prepared.info, prepared.backend,
                                              prepared.options, prepared.job, result,
                                              prepared.label))
