@@ -241,3 +241,30 @@ def test_history_ids_hold_the_creation_time_without_its_offset(created: str) -> 
     entry = saved(created=created)
     assert entry.id.startswith("20261129T174013-tinycnn-")
     assert "+" not in entry.id
+
+
+def test_saves_handed_over_by_jobs_share_one_thread_and_are_done_before_exit(
+        tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    script = """
+import json, sys, threading
+from workbench import history
+from workbench.profiling import Profile
+for document in json.loads(sys.argv[1]):
+    history.save_later(Profile(document), print)
+print(sum(t.name == "history-save" for t in threading.enumerate()))
+"""
+    documents = []
+    for index in range(3):
+        document: dict[str, Any] = make_document("measured", scale=1.0 + index)
+        document["created"] = f"2026-11-01T10:0{index}:00Z"
+        documents.append(document)
+    env = {**os.environ, "WORKBENCH_DATA_DIR": str(tmp_path / "data")}
+    done = subprocess.run([sys.executable, "-c", script, json.dumps(documents)], env=env,
+                          capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.split() == ["1"], done.stderr  # one thread for the three saves
+    # the process returned before its saves ran; exit waited for them all
+    assert len(list((tmp_path / "data" / "history").glob("*.json"))) == 3

@@ -172,38 +172,63 @@ def rebuild() -> int:
         return _fill(connection)
 
 
-#: saves started by jobs that have not finished yet (see :func:`save_later`)
-_pending: list[threading.Thread] = []
-_pending_lock = threading.Lock()
+#: saves of finished jobs not done yet, in order (see :func:`save_later`)
+_unsaved: list[tuple[Profile, Callable[[Exception], None]]] = []
+#: how many saves were asked for and are not done (the one under way included)
+_saves_left = 0
+_saves = threading.Condition()
+_saver: threading.Thread | None = None
 
 
 def save_later(profile: Profile, on_failure: Callable[[Exception], None]) -> None:
-    """Keep ``profile`` from a thread of its own, so the job that made it returns first.
+    """Keep ``profile`` from the history's saving thread, so the job that made it returns
+    first.
 
-    Every reading of the history waits for these saves, and the interpreter
-    waits for them at exit; ``on_failure`` gets a save's WorkbenchError or OSError.
+    The thread is started by the first save of a process and then waits for the next
+    ones: a job hands its profile over without waiting for a thread to start. Every
+    reading of the history waits for these saves, and so does the interpreter at exit;
+    ``on_failure`` gets a save's WorkbenchError or OSError.
     """
+    global _saver, _saves_left
 
-    def keep() -> None:
+    with _saves:
+        _unsaved.append((profile, on_failure))
+        _saves_left += 1
+        _saves.notify_all()
+        if _saver is not None and _saver.is_alive():
+            return
+        if _saver is None:
+            import atexit
+
+            atexit.register(wait_saved)  # the thread is a daemon: exit waits here instead
+        _saver = threading.Thread(target=_save_pending, name="history-save", daemon=True)
+        _saver.start()
+
+
+def _save_pending() -> None:
+    """The saving thread: save what jobs hand over, one profile after another."""
+    global _saves_left
+
+    while True:
+        with _saves:
+            while not _unsaved:
+                _saves.wait()
+            profile, on_failure = _unsaved.pop(0)
         try:
             save(profile)
         except (WorkbenchError, OSError) as exc:
             on_failure(exc)
-
-    thread = threading.Thread(target=keep, name="history-save")  # not a daemon: exit waits
-    with _pending_lock:
-        _pending.append(thread)
-    thread.start()
+        finally:
+            with _saves:
+                _saves_left -= 1
+                _saves.notify_all()
 
 
 def wait_saved() -> None:
     """Wait until the profiles of finished jobs are saved (readers call this first)."""
-    while True:
-        with _pending_lock:
-            if not _pending:
-                return
-            thread = _pending.pop(0)
-        thread.join()
+    with _saves:
+        while _saves_left:
+            _saves.wait()
 
 
 def save(profile: Profile) -> Entry:
