@@ -16,6 +16,7 @@ import pytest
 
 import workbench as wb
 from tests.conftest import conv_relu_model
+from workbench.profiling.regress import RegressionReport
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "sched_setaffinity"),
                                 reason="needs CPU affinity (Linux)")
@@ -49,9 +50,21 @@ def baseline(model: Path) -> wb.Profile:
     return wb.profile(model, label="baseline", **RUN)  # type: ignore[arg-type]
 
 
+def _busy(report: RegressionReport) -> bool:
+    return any(w.startswith("other processes took") for w in report.warnings)
+
+
 def test_an_identical_rerun_is_not_a_regression(model: Path, baseline: wb.Profile) -> None:
-    rerun = wb.profile(model, label="rerun", **RUN)  # type: ignore[arg-type]
-    report = wb.regress(rerun, baseline, threshold=THRESHOLD)
+    # another process on core 0 (this machine is shared) makes a real slowdown, which the
+    # report then names in its warnings: such runs are made again, up to three times
+    for _ in range(3):
+        rerun = wb.profile(model, label="rerun", **RUN)  # type: ignore[arg-type]
+        report = wb.regress(rerun, baseline, threshold=THRESHOLD)
+        if not _busy(report):
+            break
+        baseline = wb.profile(model, label="baseline", **RUN)  # type: ignore[arg-type]
+    else:
+        pytest.skip(f"core 0 was busy with other processes in every run: {report.warnings}")
     assert not report.regressed, report.summary()
 
 
@@ -62,3 +75,4 @@ def test_a_run_sharing_its_core_with_a_busy_loop_is_a_regression(
     report = wb.regress(slowed, baseline, threshold=THRESHOLD)
     assert report.regressed, report.summary()
     assert report.change > THRESHOLD
+    assert _busy(report), report.warnings

@@ -373,6 +373,11 @@ def _compare_layers(new: Profile, baseline: Profile, threshold: float, confidenc
     return pd.DataFrame(rows, columns=list(LAYER_COLUMNS))
 
 
+#: above this share of a run's cores taken by other processes, a comparison is flagged as
+#: made on a busy device (the calibration refuses its runs above the same share)
+BUSY_SHARE = 0.25
+
+
 def _differences(new: Profile, baseline: Profile) -> list[str]:
     """Warnings for what differs between the two runs besides the model."""
     found: list[str] = []
@@ -403,7 +408,19 @@ def _differences(new: Profile, baseline: Profile) -> list[str]:
     for role, profile in (("new run", new), ("baseline", baseline)):
         if profile.caveat:
             found.append(f"the {role} is {profile.caveat}")
+        share = _others_share(profile)
+        if share is not None and share > BUSY_SHARE:
+            found.append(f"other processes took {share:.0%} of the cores the {role} ran on: "
+                         "part of a change may be theirs; compare runs made while the device "
+                         "is quiet")
     return found
+
+
+def _others_share(profile: Profile) -> float | None:
+    """The share of the run's cores that other processes took, as its conditions recorded."""
+    conditions = (profile.document.get("environment") or {}).get("conditions") or {}
+    share = conditions.get("other_processes_share_of_cores_used")
+    return float(share) if isinstance(share, (int, float)) else None
 
 
 def regress(new: Profile, baseline: Profile, *, threshold: float = 0.05,
