@@ -14,6 +14,7 @@ import signal
 import stat
 import subprocess
 import sys
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -417,6 +418,33 @@ def test_an_acquisition_whose_answer_came_too_late_is_given_back(
         session.close()
         relay.close()
         observer.release("pi-a", holder=observer.identity)  # after a failure: leave it idle
+
+
+def test_a_late_acquisitions_watch_leaves_a_place_another_session_acquired_since(
+        lab: LabFarm, observer: Farm, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The first session's call times out; meanwhile another session of the same user (the
+    # same identity: here the observer) takes the place over, after the call's time limit.
+    monkeypatch.setattr(farm_module, "CALL_TIMEOUT_S", 2.0)
+    monkeypatch.setattr(farm_module, "LATE_MARGIN_S", 0.2)
+    relay = SlowAnswers(lab.port)
+    session = Farm(relay.address)
+
+    def pi_a() -> PlaceState:
+        return next(p for p in observer.places() if p.name == "pi-a")
+
+    try:
+        with relay.hold():
+            with pytest.raises(errors.CoordinatorUnreachable):
+                session.acquire("pi-a")
+            observer.release("pi-a", holder=observer.identity)
+            time.sleep(1.0)  # well past the call's time limit and margin
+            observer.acquire("pi-a")
+        assert until(lambda: not session.watching_late())
+        assert pi_a().acquired == observer.identity == session.identity
+    finally:
+        session.close()
+        relay.close()
+        observer.release("pi-a", holder=observer.identity)
 
 
 def test_the_servers_farm_view_shows_holders_the_queue_and_stale_holds_without_tokens(
