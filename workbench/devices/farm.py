@@ -466,6 +466,15 @@ class Farm:
         identity = self.identity
         latest = sent + CALL_TIMEOUT_S + LATE_MARGIN_S
 
+        async def still(seen: tuple[str | None, float]) -> bool:
+            # an answer to a call sent while the coordinator was silent is as old as the
+            # call: ask again, so a hand-over since then is seen before giving anything back
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._session.sync_with_coordinator(), CALL_TIMEOUT_S)
+                found = self._session.places.get(place)
+                return found is not None and (found.acquired, float(found.changed)) == seen
+            return False
+
         async def watch() -> None:
             answered_at: float | None = None
             first: tuple[str | None, float] | None = None
@@ -487,7 +496,7 @@ class Farm:
                 if now != first:
                     return  # changed hands since: whoever holds it now acquired it
                 if found.acquired == identity:
-                    if now[1] <= latest:
+                    if now[1] <= latest and await still(now):
                         with contextlib.suppress(Exception):  # given back elsewhere meanwhile
                             await self._release(place, identity)
                     return  # ours, given back; or taken later, so another session's
