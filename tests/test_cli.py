@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT, modules_loaded_by
 
 
@@ -217,3 +219,30 @@ def test_python_dash_m_workbench_is_the_command() -> None:
 
     listed = re.search(r"\{([a-z,]+)\}", done.stdout)
     assert listed is not None and listed.group(1).split(",") == list(COMMANDS)
+
+
+def test_a_warning_that_comes_while_the_bars_load_is_shown_when_the_job_ends(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import threading
+
+    from workbench.cli import profile as cli_profile
+
+    loaded = threading.Event()
+
+    class SlowLoader:
+        """A fake of importlib for the bars' loading thread: rich takes as long as the test
+        says."""
+
+        @staticmethod
+        def import_module(name: str) -> None:
+            loaded.wait(10)
+
+    monkeypatch.setattr(cli_profile, "importlib", SlowLoader)
+    bars = cli_profile._StageBars()
+    try:
+        bars({"event": "stage", "stage": "run", "done": 1, "total": 1})
+        bars({"event": "log", "level": "warning", "message": "opset 9 upgraded to 13"})
+        bars.close()
+    finally:
+        loaded.set()
+    assert "warning: opset 9 upgraded to 13" in capsys.readouterr().err

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
 XDG = {"cache": "XDG_CACHE_HOME", "config": "XDG_CONFIG_HOME", "data": "XDG_DATA_HOME"}
 
 
-@pytest.mark.parametrize("xdg", [None, "", "  ", "/srv/xdg"])
+@pytest.mark.parametrize("xdg", [None, "", "  ", "/srv/xdg", "/srv/xdg/", "rel/dir", "~/x"])
 @pytest.mark.parametrize("kind", list(XDG))
 def test_a_default_folder_is_where_platformdirs_puts_it(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kind: str, xdg: str | None) -> None:
@@ -30,6 +30,21 @@ def test_a_default_folder_is_where_platformdirs_puts_it(
         monkeypatch.setenv(XDG[kind], xdg)
     expected = Path(getattr(platformdirs, f"user_{kind}_dir")("workbench"))
     assert getattr(_paths, f"{kind}_dir")() == expected
+
+
+@pytest.mark.parametrize("home", ["", "rel/home"])
+def test_a_relative_home_counts_as_unset_as_in_platformdirs(
+        monkeypatch: pytest.MonkeyPatch, home: str) -> None:
+    import platformdirs
+
+    for kind in XDG:
+        monkeypatch.delenv(f"WORKBENCH_{kind.upper()}_DIR", raising=False)
+        monkeypatch.delenv(XDG[kind], raising=False)
+    monkeypatch.setenv("HOME", home)
+    for kind in XDG:
+        expected = Path(getattr(platformdirs, f"user_{kind}_dir")("workbench"))
+        assert expected.is_absolute()
+        assert getattr(_paths, f"{kind}_dir")() == expected
 
 
 def test_finding_a_kept_connections_socket_does_not_import_platformdirs(

@@ -30,10 +30,27 @@ def _dir(variable: str, kind: str) -> Path:
         # command through a kept connection would pay for one folder name
         xdg, default = _XDG[kind]
         base = os.environ.get(xdg, "")
-        return Path(base if base.strip() else os.path.expanduser(f"~/{default}"), "workbench")
+        # a relative XDG value ("rel/dir", "~/x") is ignored, as the XDG spec asks
+        if base.startswith("/"):
+            return Path(base, "workbench")
+        return Path(_home(), default, "workbench")
     import platformdirs
 
     return Path(getattr(platformdirs, f"user_{kind}_dir")("workbench"))
+
+
+def _home() -> str:
+    """The home folder as platformdirs finds it on Linux: a relative or empty ``HOME``
+    counts as unset, so the account's own home is used."""
+    home = os.environ.get("HOME")
+    if home is not None and not home.startswith("/"):
+        import pwd
+
+        try:
+            return pwd.getpwuid(os.getuid()).pw_dir
+        except KeyError:  # an account without a password entry: HOME as it is
+            return home
+    return os.path.expanduser("~")
 
 
 def cache_dir() -> Path:

@@ -104,6 +104,46 @@ def test_a_histogram_of_equal_runs_puts_them_all_in_one_bin() -> None:
     assert edges[0] < 3.0 < edges[-1]
 
 
+def test_a_nan_or_infinite_run_is_left_out_of_the_latency_figure(
+        profile_document: dict[str, Any]) -> None:
+    samples = profile_document["latency"]["samples_ms"]
+    samples[3], samples[7] = float("nan"), float("inf")
+    profile = Profile(profile_document)
+    html = profile.to_html()
+    svg = next(s for s in re.findall(r"<svg .*?</svg>", html, flags=re.S)
+               if "Latency distribution" in s)
+    counts = [int(_tip(rect).split(" runs")[0]) for rect in _shapes(svg, "rect", "bin")]
+    assert sum(counts) == len(samples) - 2
+    runs = [_tip(dot).split(":")[0] for dot in _shapes(svg, "circle", "run")]
+    assert "run 3" not in runs and "run 7" not in runs and "run 8" in runs
+    assert not re.search(r'="[^"]*(nan|inf)', svg)
+
+
+def test_a_profile_whose_runs_are_all_nan_says_it_has_no_latency_samples(
+        profile_document: dict[str, Any]) -> None:
+    profile_document["latency"]["samples_ms"] = [float("nan")] * 3
+    assert "no latency samples" in latency_svg(Profile(profile_document))
+
+
+def test_runs_that_differ_in_the_last_bit_draw_a_few_ticks(
+        profile_document: dict[str, Any]) -> None:
+    assert linear_ticks(5.0, 5.000000000000001) == [5.0]
+    edges, counts = histogram([5.0, 5.000000000000001] * 4, 5)
+    assert sum(counts) == 8 and edges[0] < 5.0 < edges[-1]
+    profile_document["latency"]["samples_ms"] = [5.0, 5.000000000000001] * 20
+    svg = latency_svg(Profile(profile_document))
+    assert len(ET.fromstring(svg).findall("text")) < 60
+
+
+def test_control_characters_in_a_name_keep_the_figure_well_formed(
+        profile_document: dict[str, Any]) -> None:
+    profile_document["layers"][0]["name"] = "a\x00b\x0bc"
+    figures = re.findall(r"<svg .*?</svg>", Profile(profile_document).to_html(), flags=re.S)
+    for svg in figures:
+        ET.fromstring(svg)
+    assert any("a\ufffdb\ufffdc" in svg for svg in figures)
+
+
 def test_time_vs_macs_places_each_layer_with_macs(profile: Profile) -> None:
     points = _shapes(time_vs_macs_svg(profile), "circle", "layer")
     with_macs = [la for la in profile.layers if la["macs"]]

@@ -14,6 +14,7 @@ import signal
 import stat
 import subprocess
 import sys
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -394,29 +395,55 @@ def test_ctrl_c_while_a_farm_call_is_on_its_way_stays_an_interrupt_and_takes_not
         observer.release("pi-a", holder=observer.identity)
 
 
-def test_an_acquisition_whose_answer_came_too_late_is_given_back(
-        lab: LabFarm, observer: Farm, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The coordinator acquires the place, but its answer is held back past the call's time
-    # limit: the caller has an error, the coordinator's word is that the place is ours.
+@pytest.fixture
+def slow_session(lab: LabFarm, observer: Farm,
+                 monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[SlowAnswers, Farm]]:
+    """A session whose calls time out after 2 s, behind a relay that can hold its answers;
+    ``pi-a`` is left idle after it (even after a failure)."""
     monkeypatch.setattr(farm_module, "CALL_TIMEOUT_S", 2.0)
     relay = SlowAnswers(lab.port)
     session = Farm(relay.address)
-
-    def pi_a() -> PlaceState:
-        return next(p for p in observer.places() if p.name == "pi-a")
-
     try:
-        with relay.hold():
-            with pytest.raises(errors.CoordinatorUnreachable,
-                               match="gives it back as soon as the coordinator answers"):
-                session.acquire("pi-a")
-            assert pi_a().acquired == session.identity  # carried out all the same
-            assert session.watching_late() == ["pi-a"]
-        assert until(lambda: pi_a().acquired is None and not session.watching_late())
+        yield relay, session
     finally:
         session.close()
         relay.close()
-        observer.release("pi-a", holder=observer.identity)  # after a failure: leave it idle
+        observer.release("pi-a", holder=observer.identity)
+
+
+def _pi_a(observer: Farm) -> PlaceState:
+    return next(p for p in observer.places() if p.name == "pi-a")
+
+
+def test_an_acquisition_whose_answer_came_too_late_is_given_back(
+        observer: Farm, slow_session: tuple[SlowAnswers, Farm]) -> None:
+    # The coordinator acquires the place, but its answer is held back past the call's time
+    # limit: the caller has an error, the coordinator's word is that the place is ours.
+    relay, session = slow_session
+    with relay.hold():
+        with pytest.raises(errors.CoordinatorUnreachable,
+                           match="gives it back as soon as the coordinator answers"):
+            session.acquire("pi-a")
+        assert _pi_a(observer).acquired == session.identity  # carried out all the same
+        assert session.watching_late() == ["pi-a"]
+    assert until(lambda: _pi_a(observer).acquired is None and not session.watching_late())
+
+
+def test_a_late_acquisitions_watch_leaves_a_place_another_session_acquired_since(
+        observer: Farm, slow_session: tuple[SlowAnswers, Farm],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The first session's call times out; meanwhile another session of the same user (the
+    # same identity: here the observer) takes the place over, after the call's time limit.
+    monkeypatch.setattr(farm_module, "LATE_MARGIN_S", 0.2)
+    relay, session = slow_session
+    with relay.hold():
+        with pytest.raises(errors.CoordinatorUnreachable):
+            session.acquire("pi-a")
+        observer.release("pi-a", holder=observer.identity)
+        time.sleep(1.0)  # well past the call's time limit and margin
+        observer.acquire("pi-a")
+    assert until(lambda: not session.watching_late())
+    assert _pi_a(observer).acquired == observer.identity == session.identity
 
 
 def test_the_servers_farm_view_shows_holders_the_queue_and_stale_holds_without_tokens(

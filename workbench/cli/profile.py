@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -158,23 +159,31 @@ class _StageBars:
             self._bar.console.print(f"[dim]{event['level']}: {event['message']}[/dim]")
 
     def close(self) -> None:
-        """Take the bars off the terminal (they are transient)."""
+        """Take the bars off the terminal (they are transient). Log lines still waiting for
+        rich (a quick job ends before it loads) are printed plainly: a warning is never lost."""
         with self._lock:
             if self._bar is not None:
                 self._bar.stop()
+            waiting, self._waiting = self._waiting, []
+        for event in waiting:
+            if event.get("event") == "log":
+                print(_log_line(event), file=sys.stderr)
+
+
+def _log_line(event: dict[str, Any]) -> str:
+    """A job's log event as a line of text: ``warning: ...``."""
+    return f"{event['level']}: {event['message']}"
 
 
 @contextlib.contextmanager
 def _progress(args: argparse.Namespace) -> Iterator[Callable[[dict[str, Any]], None]]:
     """What shows a job's events: a bar per stage on a terminal, else the queue and log lines."""
-    import sys
-
     if args.quiet or not sys.stderr.isatty():
         def plain(event: dict[str, Any]) -> None:
             if event.get("event") == "stage" and event.get("stage") == "queue":
                 print(_queue_line(event), file=sys.stderr)
             elif event.get("event") == "log" and not args.quiet:
-                print(f"{event['level']}: {event['message']}", file=sys.stderr)
+                print(_log_line(event), file=sys.stderr)
 
         yield plain
         return

@@ -44,6 +44,9 @@ KEEP_POLLED_S = 10.0
 RESERVATION_EXPIRY_S = 60.0
 #: how often a place whose acquisition timed out is looked at, to give it back if it lands
 LATE_WATCH_S = 1.0
+#: how much later than its time limit a late acquisition's stamp may be and still be ours
+#: (the coordinator's clock against this host's)
+LATE_MARGIN_S = 1.0
 #: what to install for the labgrid device kind
 INSTALL_HINT = "Install the farm extra: pip install 'edge-workbench[farm]'"
 
@@ -423,8 +426,12 @@ class Farm:
         place's ``changed`` time as the coordinator set it for this acquisition."""
         from labgrid.remote.generated import labgrid_coordinator_pb2 as pb2
 
+        sent = time.time()
+
         async def take() -> float:
+            nonlocal sent
             self._stop_watching(place)
+            sent = time.time()
             await self._session.stub.AcquirePlace(pb2.AcquirePlaceRequest(placename=place),
                                                   timeout=CALL_TIMEOUT_S)
             await self._session.sync_with_coordinator()
@@ -438,24 +445,39 @@ class Farm:
         except errors.CoordinatorUnreachable as exc:
             # The coordinator may have carried the call out with its answer late or lost (a
             # slow coordinator or link), and an acquisition never expires: watch for it.
-            self._watch_late_acquisition(place)
+            self._watch_late_acquisition(place, sent)
             raise errors.CoordinatorUnreachable(
                 f"{exc.what}; if the coordinator acquires the place for us after all, this "
                 "session gives it back as soon as the coordinator answers again",
                 where=exc.where, hint=exc.hint) from None
 
-    def _watch_late_acquisition(self, place: str) -> None:
-        """Give ``place`` back if an acquisition whose answer never came lands after all.
+    def _watch_late_acquisition(self, place: str, sent: float) -> None:
+        """Give ``place`` back if an acquisition sent at ``sent`` (epoch seconds) whose
+        answer never came lands after all.
 
         A call's time limit travels with it (gRPC's deadline), so an acquisition the
-        coordinator still carries out lands within that limit of its answering again:
-        the watch looks until then (twice the limit, for margin), and ends at once when
-        this session acquires the place anew.
+        coordinator still carries out is stamped (the place's ``changed``) no later than
+        that limit after it was sent, and lands within that limit of the coordinator's
+        answering again: the watch looks until then (twice the limit, for margin), and ends
+        at once when this session acquires the place anew. Every session of this user on
+        this host has the same identity, so a hold stamped later, or one that began after
+        the watch's first answer, is another session's and stays.
         """
         identity = self.identity
+        latest = sent + CALL_TIMEOUT_S + LATE_MARGIN_S
+
+        async def still(seen: tuple[str | None, float]) -> bool:
+            # an answer to a call sent while the coordinator was silent is as old as the
+            # call: ask again, so a hand-over since then is seen before giving anything back
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._session.sync_with_coordinator(), CALL_TIMEOUT_S)
+                found = self._session.places.get(place)
+                return found is not None and (found.acquired, float(found.changed)) == seen
+            return False
 
         async def watch() -> None:
             answered_at: float | None = None
+            first: tuple[str | None, float] | None = None
             while answered_at is None or time.monotonic() - answered_at < 2 * CALL_TIMEOUT_S:
                 try:
                     await asyncio.wait_for(self._session.sync_with_coordinator(),
@@ -467,10 +489,17 @@ class Farm:
                     continue
                 answered_at = answered_at or time.monotonic()
                 found = self._session.places.get(place)
-                if found is not None and found.acquired == identity:
-                    with contextlib.suppress(Exception):  # given back elsewhere meanwhile
-                        await self._release(place, identity)
-                    return
+                if found is None:
+                    return  # the place is gone: nothing to give back
+                now = (found.acquired, float(found.changed))
+                first = first or now
+                if now != first:
+                    return  # changed hands since: whoever holds it now acquired it
+                if found.acquired == identity:
+                    if now[1] <= latest and await still(now):
+                        with contextlib.suppress(Exception):  # given back elsewhere meanwhile
+                            await self._release(place, identity)
+                    return  # ours, given back; or taken later, so another session's
                 await asyncio.sleep(LATE_WATCH_S)
 
         def ended(task: asyncio.Task[None]) -> None:

@@ -22,7 +22,7 @@ from workbench.plots.palette import (
 )
 from workbench.profiling._text import fmt_number, fmt_si, is_number, shorten
 from workbench.profiling.profile import layer_time_us
-from workbench.views.svg import Axis, Canvas, frame, text_width
+from workbench.views.svg import Axis, Canvas, frame, same_value, text_width
 
 if TYPE_CHECKING:
     from workbench.profiling.profile import Profile
@@ -120,10 +120,11 @@ def time_by_op_type_svg(profile: Profile) -> str:
 
 
 def histogram(samples: list[float], bins: int) -> tuple[list[float], list[int]]:
-    """Equal-width bins over the samples' range: the ``bins + 1`` edges and each bin's count
-    (the last bin holds its upper edge)."""
+    """Equal-width bins over the finite samples' range: the ``bins + 1`` edges and each
+    bin's count (the last bin holds its upper edge)."""
+    samples = [value for value in samples if math.isfinite(value)]
     low, high = min(samples), max(samples)
-    if not high > low:
+    if same_value(low, high):
         low, high = low - 0.5, high + 0.5
     width = (high - low) / bins
     counts = [0] * bins
@@ -135,7 +136,10 @@ def histogram(samples: list[float], bins: int) -> tuple[list[float], list[int]]:
 def latency_svg(profile: Profile) -> str:
     """A histogram of the timed runs' latency with its median and p90, beside the runs in
     the order they ran."""
-    samples = profile.latency_samples
+    # a NaN or infinite run (a broken clock) has no place on an axis: the finite ones are drawn
+    runs = [(i, value) for i, value in enumerate(profile.latency_samples)
+            if math.isfinite(value)]
+    samples = [value for _, value in runs]
     canvas, top = _titled(profile, "Latency distribution")
     if not samples:
         return _empty(canvas, top, "no latency samples")
@@ -153,12 +157,12 @@ def latency_svg(profile: Profile) -> str:
                     f"{fmt_number(end)} ms", css="bin")
     for _, value, dash in markers:
         canvas.line(x(value), top, x(value), bottom, MARKER_COLOR, width=1.5, dash=dash)
-    order = Axis(0, max(len(samples) - 1, 1), 540, WIDTH - 20)
+    order = Axis(0, max(runs[-1][0], 1), 540, WIDTH - 20)
     low, high = min(samples), max(samples)
     pad = (high - low) * 0.08 or max(abs(high) * 0.01, 0.01)
     value_axis = Axis(low - pad, high + pad, bottom, top)
     frame(canvas, order, value_axis, "timed run (index)", "latency (ms)")
-    for i, value in enumerate(samples):
+    for i, value in runs:
         canvas.circle(order(i), value_axis(value), 2.2, LATENCY_COLOR,
                       tip=f"run {i}: {fmt_number(value)} ms", css="run")
     for _, value, dash in markers:

@@ -13,8 +13,9 @@ cannot break the page.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
-from html import escape
+from html import escape as _html_escape
 
 from workbench.profiling._text import fmt_si
 
@@ -25,6 +26,22 @@ CHAR_WIDTH = 7.0
 AXIS_COLOR = "#444"
 GRID_COLOR = "#e4e4e4"
 CAVEAT_COLOR = "#b00020"
+
+
+#: characters XML 1.0 does not allow anywhere (a NUL or vertical tab in a layer's name)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def escape(text: str) -> str:
+    """``text`` safe inside an element or a quoted attribute: markup escaped, and each
+    character XML cannot hold shown as the replacement character (U+FFFD)."""
+    return _html_escape(_NOT_XML.sub("\ufffd", text))
+
+
+def same_value(low: float, high: float) -> bool:
+    """True when ``high`` is not above ``low`` by more than a billionth of their size: a
+    range that is one value however its last bits differ."""
+    return not high - low > 1e-9 * max(abs(low), abs(high))
 
 
 def _number(value: float) -> str:
@@ -41,18 +58,14 @@ def text_width(text: str, size: float = FONT_SIZE) -> float:
 def linear_ticks(low: float, high: float, count: int = 5) -> list[float]:
     """Round tick values (1, 2 or 5 times a power of ten apart), at most ``count + 1``
     intervals over ``low``..``high``."""
-    if not high > low:
+    if same_value(low, high):
         return [low]
     raw = (high - low) / (max(count, 1) + 1)
     power = 10.0 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
     first = math.ceil(low / step - 1e-9)
-    ticks = []
-    k = first
-    while k * step <= high * (1 + 1e-9) + 1e-12:
-        ticks.append(round(k * step, 12))
-        k += 1
-    return ticks
+    last = math.floor(high / step + 1e-9)
+    return [round(k * step, 12) for k in range(first, last + 1)]
 
 
 def decade_ticks(low: float, high: float) -> list[float]:
@@ -178,7 +191,7 @@ class Axis:
                  log: bool = False, whole: bool = False) -> None:
         if log:
             low, high = math.log10(low), math.log10(high)
-        if not high > low:
+        if same_value(low, high):
             low, high = low - 0.5, high + 0.5
         self.low, self.high, self.start, self.end, self.log = low, high, start, end, log
         self.whole = whole
