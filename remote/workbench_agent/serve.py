@@ -15,9 +15,7 @@ the job's own event stream (``hello`` ... ``result`` or ``error``) and an
 modules to preload (the backend's runtime) are imported: a job sent meanwhile
 waits for them, which costs it nothing, as its own process would import them
 anyway, and an agent started ahead of its job (beside the upload) has them
-ready when the job comes. The imports run on a thread while the loop goes on
-reading the host's lines and sending heartbeats, so a slow import (a slow SD
-card) never looks like a dead link; ``heartbeat`` while idle or waiting;
+ready when the job comes; ``heartbeat`` while idle;
 ``bye`` with a reason when the agent stops by itself (idle too long, or a runtime
 bundle changed under it: the host then starts a fresh one).
 
@@ -154,58 +152,26 @@ class Server:
         self.idle = idle
         self.runtime = _runtime_paths()
         self.child: Optional[_Child] = None
-        #: a job sent while the preload runs: forked once it is done (never during an import)
-        self.pending: Optional[Dict[str, Any]] = None
-        #: readable once the preload thread is done; None when nothing is being preloaded
-        self._warmed: Optional[int] = None
-        self._preloaded: List[str] = []
         self._buffer = b""
 
     def emit(self, event: Dict[str, Any]) -> None:
         self.out.write(EventWriter.line(event) + "\n")
         self.out.flush()
 
-    def _start_preload(self) -> None:
-        """Import the modules to preload on a thread; the loop hears when it is done."""
-        done_r, done_w = os.pipe()
-        names, self.preload = self.preload, []
-
-        def work() -> None:
-            try:
-                self._preloaded = _preload(names)
-            finally:
-                os.close(done_w)
-
-        self._warmed = done_r
-        threading.Thread(target=work, name="preload", daemon=True).start()
-
-    def _preload_done(self) -> None:
-        """The preload thread ended: say so, and start the job that waited for it."""
-        assert self._warmed is not None
-        os.close(self._warmed)
-        self._warmed = None
-        self.emit({"event": "warm", "preloaded": self._preloaded})
-        if self.pending is not None:
-            job, self.pending = self.pending, None
-            self.child = self._fork(job)
-
     def loop(self) -> int:
         if self.preload:
-            self._start_preload()
+            self.emit({"event": "warm", "preloaded": _preload(self.preload)})
+            self.preload = []
         now = time.monotonic()
         heard = idle_since = beaten = now
         silence = None if self.heartbeat is None else 6 * self.heartbeat
         while True:
-            waits = [self.idle - (now - idle_since)] if self._idle() else []
+            waits = [self.idle - (now - idle_since)] if self.child is None else []
             if self.heartbeat is not None:
                 waits.append(self.heartbeat)
             readable = [0] + ([self.child.ended] if self.child is not None else [])
-            if self._warmed is not None:
-                readable.append(self._warmed)
             ready = select.select(readable, [], [], max(min(waits), 0.0) if waits else None)[0]
             now = time.monotonic()
-            if self._warmed is not None and self._warmed in ready and not os.read(self._warmed, 1):
-                self._preload_done()
             if self.child is not None and self.child.ended in ready:
                 child, self.child = self.child, None
                 self.emit({"event": "exit", "job": child.job_id, "code": child.reap()})
@@ -223,18 +189,12 @@ class Server:
             if silence is not None and now - heard > silence:
                 self._stop("no heartbeat from the host for %g s" % silence)
             if self.child is None:
-                if not self._idle():
-                    idle_since = now
-                elif now - idle_since >= self.idle:
+                if now - idle_since >= self.idle:
                     self.emit({"event": "bye", "reason": "idle for %g s" % self.idle})
                     return EXIT_OK
                 if self.heartbeat is not None and now - beaten >= self.heartbeat:
                     self.emit({"event": "heartbeat"})
                     beaten = now
-
-    def _idle(self) -> bool:
-        """Whether no job runs nor waits for the preload."""
-        return self.child is None and self.pending is None
 
     def _handle(self, line: bytes) -> Optional[str]:
         """Act on one line from the host; a reason when the server must stop."""
@@ -249,23 +209,16 @@ class Server:
         if "cancel" in message:
             if self.child is not None and self.child.job_id == str(message["cancel"]):
                 self.child.kill()
-            elif self.pending is not None and \
-                    str(self.pending.get("id", "")) == str(message["cancel"]):
-                self.pending = None  # it never started: it ends as a killed job would
-                self.emit({"event": "exit", "job": str(message["cancel"]),
-                           "code": -signal.SIGKILL})
         elif "forget" in message:
             self._forget(str(message["forget"]))
         elif "job" in message:
-            if self.child is not None or self.pending is not None:
+            if self.child is not None:
                 # the host sends one job at a time; a second one is refused, not queued
                 self.emit({"event": "exit", "job": str(message["job"].get("id", "")),
                            "code": EXIT_CRASHED, "busy": True})
             elif _runtime_paths() != self.runtime:
                 self.emit({"event": "bye", "reason": "the runtime changed"})
                 return "stale"
-            elif self._warmed is not None:
-                self.pending = message["job"]
             else:
                 self.child = self._fork(message["job"])
         return None

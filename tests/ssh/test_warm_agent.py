@@ -376,23 +376,6 @@ def test_a_job_waiting_for_the_process_before_stops_at_its_timeout_or_cancel(
     assert wait_gone(lingering)
 
 
-def test_a_slow_runtime_import_on_the_board_does_not_fail_the_first_warm_job(
-        sshd: Sshd, tmp_path: Path) -> None:
-    device = make_board(sshd, tmp_path, heartbeat_s=0.5)  # the host's silence limit: 2 s
-    # the board's onnxruntime takes 3 s to import (a slow SD card, a cold page cache)
-    slow = tmp_path / "board-cache" / "runtime" / "onnxruntime" / "onnxruntime"
-    slow.mkdir(parents=True)
-    (slow / "__init__.py").write_text("import time\ntime.sleep(3)\n")
-    try:
-        job = sleepy_job(tmp_path, seconds=0.1, device=device)
-        job["backend"]["name"] = "onnxruntime"  # its runner (sleepy) never imports it
-        events: list[dict[str, Any]] = []
-        assert device.run(job, events.append)["latency_ms"]
-        assert _hello(events)["warm_agent"]
-    finally:
-        device.close()
-
-
 def _agents_serving(cache: Path) -> list[int]:
     """The warm agents running on the board (this machine) from ``cache``'s agent zip."""
     found = []
