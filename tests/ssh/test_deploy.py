@@ -138,8 +138,22 @@ def test_a_file_checked_over_this_connection_costs_one_round_trip_the_next_time(
         monkeypatch.setattr(sftp, name, lambda *a, _n=name, _r=real, **k: (asked.append(_n),
                                                                               _r(*a, **k))[1])
     assert board.ensure(local) == remote
-    # touching its folder (the cache's LRU) is the check that it is still there
-    assert asked == ["utime"]
+    # the file is looked at, and its folder touched once for the cache's LRU
+    assert asked == ["stat", "utime"]
+    asked.clear()
+    assert board.ensure(local) == remote
+    assert asked == ["stat"]
+
+
+def test_a_checked_file_cut_on_the_board_is_sent_again_over_the_same_connection(
+        board: SSHDevice, tmp_path: Path) -> None:
+    local = payload(tmp_path / "model.onnx", 1)
+    remote = board.ensure(local)
+    board.ensure(local)  # trusted now, and its folder touched
+    with open(remote, "r+b") as damaged:  # a full disk, or someone editing the cache
+        damaged.truncate(1000)
+    assert board.ensure(local) == remote
+    assert sha(remote) == sha(local)
 
 
 def test_a_checked_file_whose_folder_went_meanwhile_is_sent_again(

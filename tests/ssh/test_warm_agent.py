@@ -307,46 +307,73 @@ def test_a_warm_agent_started_for_a_job_imports_its_runtime_once_for_every_job(
 
 
 LINGERING = """
-import os, signal, subprocess, sys
+import os, time
 RUNNER_API = 1
-WAIT = '''
-import os, signal, sys, time
-signal.signal(signal.SIGTERM, signal.SIG_IGN)
-for _ in range(1200):
-    if os.path.exists(sys.argv[1]):
-        break
-    time.sleep(0.05)
-'''
 def run(job, ctx):
     release = job["backend"]["options"]["release"]
-    lingering = subprocess.Popen([sys.executable, "-c", WAIT, release])
+    end = os._exit
+    def lingering(code):  # its process ends only once released (a runtime's slow teardown)
+        for _ in range(1200):
+            if os.path.exists(release):
+                break
+            time.sleep(0.05)
+        end(code)
+    os._exit = lingering
     return {"runtime": {"name": "lingering", "version": "0"}, "latency_ms": [1.0],
-            "warnings": [str(lingering.pid)]}
+            "warnings": [str(os.getpid())]}
 """
+
+
+def _lingering_jobs(board: SSHDevice, tmp_path: Path, release: Path,
+                    count: int) -> list[dict[str, Any]]:
+    """Jobs whose process outlives their result until ``release`` exists."""
+    runner = tmp_path / "lingering.py"
+    runner.write_text(LINGERING)
+    jobs = []
+    for index in range(count):
+        (tmp_path / str(index)).mkdir()
+        jobs.append(sleepy_job(tmp_path / str(index), device=board))
+        jobs[-1]["backend"].update(runner=board.ensure(runner), options={"release": str(release)})
+    return jobs
 
 
 def test_a_warm_job_is_done_at_its_result_and_the_next_job_waits_for_its_process_to_end(
         board: SSHDevice, tmp_path: Path) -> None:
-    runner = tmp_path / "lingering.py"
-    runner.write_text(LINGERING)
     release = tmp_path / "release"
-    jobs = []
-    for name in ("first", "second"):
-        (tmp_path / name).mkdir()
-        jobs.append(sleepy_job(tmp_path / name, device=board))
-        jobs[-1]["backend"].update(runner=board.ensure(runner), options={"release": str(release)})
-    hellos: list[dict[str, Any]] = []
-    for job in jobs:
-        events: list[dict[str, Any]] = []
-        result = board.run(job, events.append)
-        hellos.append(_hello(events))
-        lingering = int(result["warnings"][0])
-        if job is jobs[0]:
-            # the job's process group still holds a process: the agent has not told its exit
-            os.kill(lingering, 0)
-            release.touch()  # it ends within 50 ms: the second job is sent before that
+    jobs = _lingering_jobs(board, tmp_path, release, 2)
+    first: list[dict[str, Any]] = []
+    lingering = int(board.run(jobs[0], first.append)["warnings"][0])
+    # the job's process has not ended: the agent has not told its exit
+    os.kill(lingering, 0)
+    # released while the second job is on its way: whenever that happens, it starts after
+    timer = threading.Timer(0.5, release.touch)
+    timer.start()
+    events: list[dict[str, Any]] = []
+    try:
+        board.run(jobs[1], events.append)
+    finally:
+        timer.join()
     assert wait_gone(lingering)
-    assert hellos[0]["warm_agent"] == hellos[1]["warm_agent"], "the second job found it busy"
+    assert _hello(events)["received"] >= release.stat().st_mtime
+    assert _hello(events)["warm_agent"] == _hello(first)["warm_agent"], "it found the agent busy"
+
+
+def test_a_job_waiting_for_the_process_before_stops_at_its_timeout_or_cancel(
+        board: SSHDevice, tmp_path: Path) -> None:
+    release = tmp_path / "release"
+    jobs = _lingering_jobs(board, tmp_path, release, 3)
+    lingering = int(board.run(jobs[0])["warnings"][0])
+    try:
+        with pytest.raises(errors.JobTimeout, match="job before to end"):
+            board.run(jobs[1], timeout=0.2)
+        cancel = threading.Event()
+        cancel.set()
+        with pytest.raises(errors.JobCancelled, match="job before to end"):
+            board.run(jobs[2], cancel=cancel)
+        os.kill(lingering, 0)  # neither waited for it
+    finally:
+        release.touch()
+    assert wait_gone(lingering)
 
 
 def _agents_serving(cache: Path) -> list[int]:

@@ -14,6 +14,7 @@ import contextlib
 import json
 import queue
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from workbench.devices._channel import stderr_lines
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
 
 #: seconds a warm agent may take to import the runtime and say it is ready
 READY_S = 120.0
+#: seconds the process of a job that returned its result may take to end before the next job
+#: gives up on its agent (and has a fresh one)
+EXIT_WAIT_S = 60.0
 
 
 class NotStarted(Exception):
@@ -144,23 +148,44 @@ class WarmAgent:
     def release(self) -> None:
         self._busy.release()
 
-    def _await_exit(self) -> None:
-        """Wait until the process of the job before has exited (the agent runs one at a time);
-        NotStarted when the agent ends instead."""
+    def _await_exit(self, where: str, *, timeout: float | None,
+                    cancel: threading.Event | None) -> None:
+        """Wait until the process of the job before has exited (the agent runs one at a time).
+
+        The wait counts in the job's ``timeout`` and stops at its ``cancel`` (the job never
+        started). NotStarted when the agent ends instead, falls silent, or the process
+        outlasts :data:`EXIT_WAIT_S`: the agent is closed (which stops that process) and the
+        job may go to a fresh one.
+        """
+        from workbench import errors
+        from workbench.devices._cancel import POLL_S, cancelled_error
+
         if self._exiting is None:
             return
-        try:
-            while True:
-                event = self._next(4 * self.heartbeat_s)
-                if event is None:
-                    raise NotStarted("the warm agent stopped after the job before")
-                if isinstance(event, dict) and event.get("event") == "exit" \
-                        and str(event.get("job", "")) == self._exiting:
-                    self._exiting = None
-                    return
-        except queue.Empty:
-            self.close()
-            raise NotStarted("the warm agent did not end the job before") from None
+        started = heard = time.monotonic()
+        doing = "waiting for the job before to end on the board"
+        while True:
+            now = time.monotonic()
+            if cancel is not None and cancel.is_set():
+                raise cancelled_error(where, doing)
+            if timeout is not None and now - started >= timeout:
+                raise errors.JobTimeout(f"The job ran longer than {timeout:g} s and was stopped "
+                                        f"while {doing}", where=where)
+            if now - heard >= 4 * self.heartbeat_s or now - started >= EXIT_WAIT_S:
+                self.close()
+                raise NotStarted("the warm agent did not end the job before")
+            try:
+                event = self._next(POLL_S if cancel is not None or timeout is not None
+                                   else self.heartbeat_s)
+            except queue.Empty:
+                continue
+            heard = time.monotonic()
+            if event is None:
+                raise NotStarted("the warm agent stopped after the job before")
+            if isinstance(event, dict) and event.get("event") == "exit" \
+                    and str(event.get("job", "")) == self._exiting:
+                self._exiting = None
+                return
 
     def forget(self, workdir: str) -> bool:
         """Have the agent remove a collected job's folder; False when it cannot be asked."""
@@ -178,7 +203,10 @@ class WarmAgent:
         """
         job_id = str(job.get("id", ""))
         where = f"{self.where}: job {job_id or '?'}"
-        self._await_exit()
+        waited = time.monotonic()
+        self._await_exit(where, timeout=timeout, cancel=cancel)
+        if timeout is not None:  # the wait counts in the job's time
+            timeout = max(timeout - (time.monotonic() - waited), 0.0)
         while not self._lines.empty():  # idle heartbeats from before this job
             if self._next(0) is None:
                 raise NotStarted("the warm agent had stopped")

@@ -142,6 +142,7 @@ class SSHDevice(Device):
         #: remote path -> (size, mtime) of files whose sha256 was checked over this connection
         self.verified: Verified = {}
         self._room = Room()  # the board's free space for uploads, as last measured
+        self._touched: dict[str, float] = {}  # artifact folders touched for the LRU, and when
         self._checked: CheckedFiles | None = None  # files checked by earlier processes
         self._connect_lock = threading.RLock()
         # One upload batch at a time: two jobs on one device object (a widget's run and a
@@ -439,7 +440,7 @@ class SSHDevice(Device):
 
     def _uploader(self) -> Uploader:
         return Uploader(self, self.verified, link=self.endpoint.where(), room=self._room,
-                        checked=self._checked_files())
+                        checked=self._checked_files(), touched=self._touched)
 
     def _checked_files(self) -> CheckedFiles:
         """The files of this board's cache whose hash a process of this host checked, kept per
@@ -542,8 +543,11 @@ class SSHDevice(Device):
             timeout: float | None = None, cancel: threading.Event | None = None) -> dict[str, Any]:
         try:
             return self._run(job, on_event, timeout=timeout, cancel=cancel)
-        except (errors.ModelNotFound, errors.BackendUnavailable):
-            # a file trusted over this connection may be what is missing: check all again
+        except errors.JobCancelled:
+            raise
+        except errors.WorkbenchError:
+            # a file trusted over this connection may be what is missing or damaged (the job
+            # fails as the runtime finds it): check all again
             self.verified.clear()
             raise
 

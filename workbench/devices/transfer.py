@@ -2,7 +2,9 @@
 
 A file lands at ``<cache>/artifacts/<sha256>/<name>``. If it is there and
 whole (its hash checked on the board once per connection, then trusted for
-the rest of the connection while its folder is there) nothing moves. Otherwise it is written to
+the rest of the connection while one stat shows it unchanged: same size, time
+and mark) nothing moves; its folder is touched for the cache's LRU eviction at
+most once an hour. Otherwise it is written to
 ``<name>.partial`` beside it — the same file for every sender of that content,
 so any later run continues after a dropped link or a Ctrl-C — then hashed on
 the board and renamed atomically. One sender writes at a time; the others wait
@@ -100,6 +102,8 @@ Verified = dict[str, tuple[int, int]]
 
 #: how long a free-space figure of the board stays fresh enough to skip asking again (seconds)
 ROOM_FRESH_S = 60.0
+#: a trusted file's folder is touched for the cache's LRU eviction at most this often (seconds)
+TOUCH_EVERY_S = 3600.0
 
 
 class Room:
@@ -194,8 +198,11 @@ class Uploader:
     """
 
     def __init__(self, device: UploadBoard, verified: Verified, *, link: str,
-                 room: Room | None = None, checked: CheckedFiles | None = None) -> None:
+                 room: Room | None = None, checked: CheckedFiles | None = None,
+                 touched: dict[str, float] | None = None) -> None:
         self.device = device
+        #: folder -> when (monotonic) this device last touched it for the LRU eviction
+        self.touched = touched if touched is not None else {}
         self.verified = verified
         #: the files checked by earlier processes, kept on the host (see :mod:`checked_files`)
         self.checked = checked
@@ -276,34 +283,44 @@ class Uploader:
     # --- steps ---------------------------------------------------------------
 
     def _check_cached(self, sftp: Any, item: _Item) -> None:
-        if item.final in self.verified:
-            # Checked over this connection: trusted while its folder is there, which touching
-            # the folder (for the cache's LRU eviction) tells; one round trip, not two.
-            try:
-                sftp.utime(item.folder, None)
-            except FileNotFoundError:  # evicted or cleaned meanwhile: look again
-                del self.verified[item.final]
-            except OSError:  # a folder this account may not touch (a shared cache)
-                item.state = "trusted"
-                return
-            else:
-                item.state = "trusted"
-                return
+        # One stat, whether or not this connection checked the file before: a file cut or
+        # rewritten in place has another size or time (or lost its mark), and is checked again.
         try:
             stat = sftp.stat(item.final)
-        except FileNotFoundError:
+        except FileNotFoundError:  # evicted or cleaned meanwhile, or never sent
+            self.verified.pop(item.final, None)
             return
         if stat.st_size != item.size:
+            self.verified.pop(item.final, None)
             sftp.remove(item.final)
             return
-        if (self.verified.get(item.final) == (stat.st_size, stat.st_mtime)
-                or self._checked_before(item, stat)):
+        if self._checked_here(item, stat) or self._checked_before(item, stat):
             self.verified[item.final] = (stat.st_size, stat.st_mtime)
             item.state = "trusted"
-            with contextlib.suppress(OSError):
-                sftp.utime(item.folder, None)  # recently used, for the cache's LRU eviction
+            self._touch(sftp, item.folder)
             return
+        self.verified.pop(item.final, None)
         item.state, item.to_check = "check", item.final
+
+    def _touch(self, sftp: Any, folder: str) -> None:
+        """Mark ``folder`` recently used for the cache's LRU eviction, at most once per
+        :data:`TOUCH_EVERY_S` for this device (a round trip each time)."""
+        now = time.monotonic()
+        if now - self.touched.get(folder, -TOUCH_EVERY_S) < TOUCH_EVERY_S:
+            return
+        with contextlib.suppress(OSError):  # a folder this account may not touch (a shared cache)
+            sftp.utime(folder, None)
+            self.touched[folder] = now
+
+    def _checked_here(self, item: _Item, stat: Any) -> bool:
+        """Whether this connection checked the file and it is unchanged since: its size and
+        time, and its mark when it was given one."""
+        from workbench.devices.checked_files import mark_time, marked
+
+        kept = self.verified.get(item.final)
+        if kept != (stat.st_size, stat.st_mtime):
+            return False
+        return kept[1] != mark_time(item.sha) or marked(stat, item.sha, item.size)
 
     def _space(self, folder: str, *sweep: str) -> int:
         """Free bytes where ``folder`` is, after the sweep ``sweep`` asks for (AGE KEEP...)."""
