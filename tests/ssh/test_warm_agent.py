@@ -405,3 +405,23 @@ def test_with_the_probe_kept_the_agent_starts_beside_the_upload(
         assert len(execute(prepared).latency_samples) == 1
     finally:
         device.close()
+
+
+def test_a_runtime_slower_to_import_than_the_heartbeat_limit_does_not_fail_the_first_job(
+        sshd: Sshd, tmp_path: Path) -> None:
+    # a warm agent imports its runtime right after `ready` and reads no job meanwhile; the
+    # board's onnxruntime here takes 5 s to import, beyond 4 heartbeats of 1 s (a slow SD
+    # card, a cold page cache, an emulated board)
+    device = make_board(sshd, tmp_path, warm=True, heartbeat_s=1.0)
+    slow = tmp_path / "board-cache" / "runtime" / "onnxruntime" / "onnxruntime"
+    slow.mkdir(parents=True)
+    (slow / "__init__.py").write_text("import time\ntime.sleep(5)\n")
+    try:
+        first, second = (sleepy_job(tmp_path, seconds=0.1, device=device) for _ in range(2))
+        for job in (first, second):
+            job["backend"]["name"] = "onnxruntime"  # its runner (sleepy) never imports it
+        with pytest.raises(errors.JobTimeout, match="import its runtime"):
+            device.run(first, timeout=1.0)  # the wait counts in the job's time
+        assert device.run(second)["latency_ms"]
+    finally:
+        device.close()

@@ -42,7 +42,7 @@ class WarmAgent:
     """A warm agent running on ``channel`` (its command sent); ``ready`` once it answered."""
 
     def __init__(self, channel: paramiko.Channel, *, agent_path: str, heartbeat_s: float,
-                 where: str, backend: str = "") -> None:
+                 where: str, backend: str = "", preloading: bool = False) -> None:
         self.channel = channel
         #: the agent zip it runs: a job for another agent needs another process
         self.agent_path = agent_path
@@ -57,6 +57,9 @@ class WarmAgent:
         self._busy = threading.Lock()
         #: the job whose result came back but whose process's exit the agent has not told yet
         self._exiting: str | None = None
+        #: the agent imports its runtime after ``ready`` and says ``warm`` when done: it reads
+        #: no job (and sends no heartbeat) meanwhile, so the first job waits for that line
+        self._warming = preloading
         self._ended = threading.Event()
         channel.settimeout(None)
         threading.Thread(target=self._read, name="warm-agent", daemon=True).start()
@@ -150,20 +153,35 @@ class WarmAgent:
 
     def _await_exit(self, where: str, *, timeout: float | None,
                     cancel: threading.Event | None) -> None:
-        """Wait until the process of the job before has exited (the agent runs one at a time).
+        """Wait until the agent can take a job: its runtime imported (``warm``, for a
+        freshly started agent) and the process of the job before exited (the agent runs
+        one at a time).
 
         The wait counts in the job's ``timeout`` and stops at its ``cancel`` (the job never
-        started). NotStarted when the agent ends instead, falls silent, or the process
-        outlasts :data:`EXIT_WAIT_S`: the agent is closed (which stops that process) and the
-        job may go to a fresh one.
+        started). NotStarted when the agent ends instead, or outlasts its bound
+        (:data:`READY_S` for the import, :data:`EXIT_WAIT_S` for a process, or four
+        heartbeats of silence while a process ends): the agent is closed (which stops that
+        process) and the job may go to a fresh one.
         """
+        if self._warming:
+            self._await_event(where, "warm", None, "waiting for the agent to import its "
+                              "runtime", bound=READY_S, silence=None,
+                              timeout=timeout, cancel=cancel)
+            self._warming = False
+        if self._exiting is not None:
+            self._await_event(where, "exit", self._exiting, "waiting for the job before to "
+                              "end on the board", bound=EXIT_WAIT_S,
+                              silence=4 * self.heartbeat_s, timeout=timeout, cancel=cancel)
+            self._exiting = None
+
+    def _await_event(self, where: str, name: str, job: str | None, doing: str, *,
+                     bound: float, silence: float | None, timeout: float | None,
+                     cancel: threading.Event | None) -> None:
+        """Read the agent's lines until its ``name`` event (of ``job``, when given)."""
         from workbench import errors
         from workbench.devices._cancel import POLL_S, cancelled_error
 
-        if self._exiting is None:
-            return
         started = heard = time.monotonic()
-        doing = "waiting for the job before to end on the board"
         while True:
             now = time.monotonic()
             if cancel is not None and cancel.is_set():
@@ -171,9 +189,9 @@ class WarmAgent:
             if timeout is not None and now - started >= timeout:
                 raise errors.JobTimeout(f"The job ran longer than {timeout:g} s and was stopped "
                                         f"while {doing}", where=where)
-            if now - heard >= 4 * self.heartbeat_s or now - started >= EXIT_WAIT_S:
+            if (silence is not None and now - heard >= silence) or now - started >= bound:
                 self.close()
-                raise NotStarted("the warm agent did not end the job before")
+                raise NotStarted(f"the warm agent did not answer while {doing}")
             try:
                 event = self._next(POLL_S if cancel is not None or timeout is not None
                                    else self.heartbeat_s)
@@ -181,10 +199,9 @@ class WarmAgent:
                 continue
             heard = time.monotonic()
             if event is None:
-                raise NotStarted("the warm agent stopped after the job before")
-            if isinstance(event, dict) and event.get("event") == "exit" \
-                    and str(event.get("job", "")) == self._exiting:
-                self._exiting = None
+                raise NotStarted(f"the warm agent stopped while {doing}")
+            if isinstance(event, dict) and event.get("event") == name \
+                    and (job is None or str(event.get("job", "")) == job):
                 return
 
     def forget(self, workdir: str) -> bool:
@@ -275,5 +292,9 @@ def start_warm(channel: paramiko.Channel, argv: list[str], *, agent_path: str,
             channel.close()
         raise NotStarted(f"the warm agent could not be started: {exc}") from None
     return WarmAgent(channel, agent_path=agent_path, heartbeat_s=heartbeat_s, where=where,
-                     backend=backend)
+                     backend=backend, preloading=bool(_option(argv, "--preload")))
 
+
+def _option(argv: list[str], name: str) -> str:
+    """The value after ``name`` in ``argv``; "" when it is not there."""
+    return argv[argv.index(name) + 1] if name in argv[:-1] else ""
