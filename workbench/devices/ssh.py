@@ -598,7 +598,12 @@ class SSHDevice(Device):
             agent_path = self.agent_path()
             path = runtime_path(self.cache, backend or None, self.board_dir).split(":")
             warm = self._warm
+            # An agent that probed the board loaded every runtime the probe looked at (Arm NN
+            # too, whose jobs then hang in the forked job process): only a backend whose
+            # runtime warm agents import anyway (WARM_IMPORTS) takes it over.
+            probed = warm is not None and not warm.backend and warm.runtime_dirs is not None
             if (warm is not None and warm.alive and warm.agent_path == agent_path
+                    and not (probed and backend not in WARM_IMPORTS)
                     and warm.serves(backend, path)):
                 return warm
             if warm is not None:
