@@ -76,8 +76,8 @@ def test_a_layers_ceiling_is_interpolated_by_intensity_between_the_shapes_calibr
     middle = calibration.rate_at("conv", 50.0)
     assert middle is not None and middle.rate == pytest.approx(math.sqrt(80.0 * 20.0))
     assert middle.spread_pct == 9.0  # the wider of the two it lies between
-    assert calibration.rate_at("conv", 5.0).rate == 20.0  # type: ignore[union-attr]
-    assert calibration.rate_at("conv", 500.0).rate == 80.0  # type: ignore[union-attr]
+    assert calibration.rate_at("conv", 5.0).rate == pytest.approx(20.0)  # type: ignore[union-attr]
+    assert calibration.rate_at("conv", 500.0).rate == pytest.approx(80.0)  # type: ignore[union-attr]
     assert calibration.rate_at("conv", None).rate == 80.0  # type: ignore[union-attr]
     one_shape = Calibration("local", {"conv": _ceiling(80.0, 100.0)}, 2, "now")
     assert one_shape.rate_at("conv", 25.0).rate == 80.0  # type: ignore[union-attr]
@@ -96,3 +96,59 @@ def test_convolutions_of_equal_work_and_different_intensity_get_different_ceilin
     conv1 = {r["name"]: r for r in estimate.layers}["conv1"]
     assert "calibrated at 2 shapes" in conv1["ceiling"]
     assert conv1["compute_us"] == pytest.approx(2 * conv1["macs"] / (40.0 * 1e3))
+
+
+def _three_shapes(rates: tuple[float, float, float], rule: str = "fit") -> Calibration:
+    low, middle, high = (_ceiling(r, i) for r, i in zip(rates, (10.0, 20.0, 40.0), strict=True))
+    return Calibration("local", {"conv": middle}, 2, "now", shapes={"conv": (low, high)},
+                       intensity_rule=rule)
+
+
+def _rate(calibration: Calibration, intensity: float) -> float:
+    found = calibration.rate_at("conv", intensity)
+    assert found is not None
+    return found.rate
+
+
+def test_one_shape_measured_slow_moves_layers_either_side_of_it_alike_under_the_fit() -> None:
+    # the middle shape's dip, between two equal ones, is noise to the fit: a flat line at
+    # the rates' geometric mean, where interpolation splits the layers either side apart
+    fitted = _three_shapes((100.0, 60.0, 100.0))
+    flat = (100.0 * 60.0 * 100.0) ** (1 / 3)
+    assert _rate(fitted, 15.0) == pytest.approx(flat)
+    assert _rate(fitted, 30.0) == pytest.approx(flat)
+    interpolated = _three_shapes((100.0, 60.0, 100.0), rule="interpolate")
+    assert _rate(interpolated, 15.0) < 100.0 and _rate(interpolated, 20.0) == pytest.approx(60.0)
+
+
+def test_the_fitted_rate_is_the_least_squares_line_in_log_log_held_within_the_shapes() -> None:
+    import numpy as np
+
+    fitted = _three_shapes((50.0, 80.0, 90.0))
+    slope, offset = np.polyfit(np.log([10.0, 20.0, 40.0]), np.log([50.0, 80.0, 90.0]), 1)
+    for intensity in (10.0, 14.0, 25.0, 40.0):
+        assert _rate(fitted, intensity) == pytest.approx(
+            math.exp(offset + slope * math.log(intensity)))
+    # monotone, and outside the calibrated intensities held at the ends
+    rates = [_rate(fitted, i) for i in (2.0, 10.0, 15.0, 30.0, 40.0, 400.0)]
+    assert rates == sorted(rates) and rates[0] == rates[1] and rates[-1] == rates[-2]
+    # the spread is the widest of the shapes' (the middle one here at 2 %)
+    wide = Calibration("local", {"conv": _ceiling(80.0, 20.0)}, 2, "now",
+                       shapes={"conv": (_ceiling(50.0, 10.0, spread=7.0), _ceiling(90.0, 40.0))})
+    assert wide.rate_at("conv", 30.0).spread_pct == 7.0  # type: ignore[union-attr]
+
+
+def test_the_intensity_rule_is_kept_with_the_calibration_and_an_unknown_one_is_refused() -> None:
+    from workbench.errors import InvalidOptionValue
+
+    interpolated = _three_shapes((50.0, 80.0, 90.0), rule="interpolate")
+    again = Calibration.from_dict(interpolated.to_dict())
+    assert again.intensity_rule == "interpolate"
+    assert _rate(again, 15.0) == pytest.approx(_rate(interpolated, 15.0))
+    # a calibration stored before the rule existed reads as the fit
+    old = interpolated.to_dict()
+    del old["intensity_rule"]
+    assert Calibration.from_dict(old).intensity_rule == "fit"
+    with pytest.raises(InvalidOptionValue, match="intensity_rule='spline'") as caught:
+        _three_shapes((50.0, 80.0, 90.0), rule="spline")
+    assert "fit, interpolate" in str(caught.value)

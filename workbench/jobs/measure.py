@@ -152,7 +152,7 @@ def calibrate(device: Device | str = "local", *, backend: str = "onnxruntime",
     measured at the other shapes of
     :data:`~workbench.targets.calibration.SHAPES` (two each, as one job of
     half the time budget each): an estimate then gives each layer the ceiling
-    of its arithmetic intensity, interpolated between the shapes measured
+    of its arithmetic intensity, on a line fitted through the shapes measured
     (:meth:`~workbench.targets.calibration.Calibration.rate_at`). That is 14
     jobs instead of 10 and seven time budgets instead of five: about 1.4
     times as long (at most ``attempts`` times that when classes are run

@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from workbench.targets.kernels import CLASSES, COMPUTE_CLASSES, unit
@@ -93,6 +94,46 @@ class Ceiling:
         return f"{self.kernel_class} {self.rate:.1f} {self.unit} ± {self.spread_pct:.0f}%"
 
 
+#: ``fit``: one straight line of log rate against log intensity through the calibrated
+#: shapes (least squares), so calibration noise at one shape moves near-equal layers
+#: together; ``interpolate``: piecewise between the two shapes either side, as before
+INTENSITY_RULES = ("fit", "interpolate")
+
+
+def _clamped(points: Sequence[tuple[float, float]], intensity: float) -> float:
+    low, high = min(i for i, _ in points), max(i for i, _ in points)
+    return min(max(intensity, low), high)
+
+
+def fitted_rate(points: Sequence[tuple[float, float]], intensity: float) -> float:
+    """The rate at ``intensity`` on the least-squares line of log rate against log intensity
+    through ``points`` ((intensity, rate) pairs), the intensity held within theirs.
+
+    Monotone in the intensity (a line), and each point pulls on every layer's
+    rate, so one shape's noise shifts near-equal layers alike instead of
+    pulling them apart.
+    """
+    xs = [math.log(i) for i, _ in points]
+    ys = [math.log(r) for _, r in points]
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    var = sum((x - mean_x) ** 2 for x in xs)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / var \
+        if var else 0.0
+    return math.exp(mean_y + slope * (math.log(_clamped(points, intensity)) - mean_x))
+
+
+def interpolated_rate(points: Sequence[tuple[float, float]], intensity: float) -> float:
+    """The rate at ``intensity`` between the two ``points`` either side, linearly in the
+    logarithms of both, the intensity held within theirs."""
+    where = math.log(_clamped(points, intensity))
+    ordered = sorted((math.log(i), math.log(r)) for i, r in points)
+    for (x0, y0), (x1, y1) in pairwise(ordered):
+        if x0 <= where <= x1:
+            part = (where - x0) / (x1 - x0) if x1 > x0 else 0.0
+            return math.exp(y0 + part * (y1 - y0))
+    return math.exp(ordered[0][1])
+
+
 def spread_pct(fast_ms: float, slow_ms: float) -> float:
     """± percent between a fast and a slow run time: half their difference over their midpoint."""
     total = fast_ms + slow_ms
@@ -135,6 +176,17 @@ class Calibration:
     #: the same classes' ceilings at other shapes (:data:`SHAPES`), so a layer's ceiling
     #: follows its arithmetic intensity (:meth:`rate_at`)
     shapes: dict[str, tuple[Ceiling, ...]] = field(default_factory=dict)
+    #: how a layer's rate follows its intensity between the shapes (:data:`INTENSITY_RULES`)
+    intensity_rule: str = "fit"
+
+    def __post_init__(self) -> None:
+        if self.intensity_rule not in INTENSITY_RULES:
+            from workbench.errors import InvalidOptionValue
+
+            raise InvalidOptionValue(
+                f"intensity_rule={self.intensity_rule!r} is not a rule the estimate knows",
+                where=f"calibration of {self.device}",
+                hint=f"Give one of {', '.join(INTENSITY_RULES)} (or leave it out for 'fit')")
 
     def _every(self) -> list[Ceiling]:
         return list(self.ceilings.values()) + [c for more in self.shapes.values() for c in more]
@@ -176,32 +228,29 @@ class Calibration:
     def rate_at(self, kernel_class: str, intensity: float | None) -> Ceiling | None:
         """The ceiling of ``kernel_class`` for a layer of ``intensity`` FLOPs per byte.
 
-        With the class measured at several shapes, the rate is interpolated
-        between the two measured intensities either side, linearly in the
-        logarithm of the intensity, and held at the nearest one outside their
-        range; its spread is the wider of the two. Otherwise, or without an
-        intensity, the class's one ceiling (None when it was not measured).
+        With the class measured at several shapes, the rate follows the
+        layer's intensity by :attr:`intensity_rule` (:func:`fitted_rate` or
+        :func:`interpolated_rate`), held at the nearest measured intensity
+        outside their range; its spread is the widest of the shapes'.
+        Otherwise, or without an intensity, the class's one ceiling (None
+        when it was not measured).
         """
+        from dataclasses import replace
+
         main = self.ceilings.get(kernel_class)
         points = sorted((c for c in (main, *self.shapes.get(kernel_class, ()))
                          if c is not None and c.intensity), key=lambda c: c.intensity or 0.0)
         if main is None or len(points) < 2 or not intensity or intensity <= 0:
             return main
-        where = math.log(intensity)
-        below = [c for c in points if math.log(c.intensity or 1.0) <= where]
-        above = [c for c in points if math.log(c.intensity or 1.0) > where]
-        if not below or not above:
-            return below[-1] if below else above[0]
-        low, high = below[-1], above[0]
-        ends = math.log(low.intensity or 1.0), math.log(high.intensity or 1.0)
-        part = (where - ends[0]) / (ends[1] - ends[0])
-        rate = math.exp((1 - part) * math.log(low.rate) + part * math.log(high.rate))
-        nearer = low if part <= 0.5 else high
-        from dataclasses import replace
-
-        return replace(nearer, rate=rate, intensity=intensity,
-                       spread_pct=max(low.spread_pct, high.spread_pct),
-                       shape=f"between {low.shape} and {high.shape}")
+        pairs = [(c.intensity or 1.0, c.rate) for c in points]
+        if self.intensity_rule == "interpolate":
+            rate = interpolated_rate(pairs, intensity)
+        else:
+            rate = fitted_rate(pairs, intensity)
+        nearest = min(points, key=lambda c: abs(math.log((c.intensity or 1.0) / intensity)))
+        return replace(nearest, rate=rate, intensity=intensity,
+                       spread_pct=max(c.spread_pct for c in points),
+                       shape=f"{self.intensity_rule} of {', '.join(c.shape for c in points)}")
 
     def intensities(self, kernel_class: str) -> list[float]:
         """The intensities (FLOP/B) ``kernel_class`` was measured at, lowest first."""
@@ -247,7 +296,7 @@ class Calibration:
                    created=str(data["created"]), conditions=dict(data.get("conditions") or {}),
                    max_spread_pct=float(data.get("max_spread_pct", MAX_SPREAD_PCT)),
                    max_others_share=float(data.get("max_others_share", MAX_OTHERS_SHARE)),
-                   shapes=shapes)
+                   shapes=shapes, intensity_rule=str(data.get("intensity_rule", "fit")))
 
     def __repr__(self) -> str:
         state = "accepted" if self.accepted else f"NOT accepted: {self.reason()}"

@@ -259,7 +259,9 @@ class _Costing:
             text = f"{kernel_class} {flops_rate:.1f} GFLOP/s (calibrated"
             shapes = self.ceilings.intensities(kernel_class) if self.ceilings else []
             if len(shapes) > 1 and intensity:
-                text += (f" at {len(shapes)} shapes, {shapes[0]:.0f}-{shapes[-1]:.0f} FLOP/B; "
+                rule = self.ceilings.intensity_rule if self.ceilings else ""
+                text += (f" at {len(shapes)} shapes, {shapes[0]:.0f}-{shapes[-1]:.0f} FLOP/B, "
+                         f"{'fitted' if rule == 'fit' else 'interpolated'}; "
                          f"this layer {intensity:.0f} FLOP/B")
             text += ")"
         elif measured is not None:
