@@ -3,6 +3,7 @@
     python benchmarks/bench_estimate.py [--models mobilenetv2 resnet18 resnet50]
                                         [--repeats 5] [--calibrations 3] [--runs 20]
                                         [--quick] [--no-emulated]
+                                        [--keep DIR | --from DIR]
 
 ``--quick`` is a look in a few minutes (six at load 4, with the emulated board):
 two repeats, shorter calibrations, fewer runs, MobileNetV2 alone on the emulated
@@ -25,8 +26,12 @@ with onnxruntime and compare four estimates of it with the measurement:
 * ``per class, one shape``: each layer at its kernel class's ceiling at the
   class's one main shape, as before 2026-11-30 (the same calibration, its
   other shapes left out);
+* ``per class, interpolated``: each GEMM and convolution layer at the rate
+  interpolated between the two calibrated shapes either side of its
+  arithmetic intensity, as before 2026-11-30 (``intensity_rule="interpolate"``);
 * ``per class``: each layer at its kernel class's calibrated ceiling, at the
-  layer's arithmetic intensity for GEMM and convolution layers;
+  layer's arithmetic intensity for GEMM and convolution layers, on the line
+  fitted through the class's calibrated shapes (the estimate's default);
 * ``other models``: the history of this run's profiles of the *other* models
   (rates per class and shape they reached), calibrated ceilings where it has
   none: how well a device's history predicts a model it has not run;
@@ -46,6 +51,15 @@ the ceiling each layer was costed at. ``--one-shape`` calibrates each class
 at one shape, as before. Then the goal table: per model and
 estimate, in how many repeats each goal held (total within ±15 %, median
 per-layer error at most 15 %, Spearman at least 0.9), met when all did.
+
+The noise ceiling, row ``measured vs measured``: each repeat's measurement of
+a model taken as the "estimate" of the next repeat's, with the same figures:
+the best any estimate can reach on this machine at this load. The goal table
+prints it beside every estimate of the model.
+
+``--keep DIR`` saves every repeat's calibration and measured profiles in
+DIR/repeat-N/; ``--from DIR`` measures nothing and runs part 2's comparison
+again on them (seconds): estimation rules compared on identical data.
 
 Part 3, the emulated board's layer shares (unless ``--no-emulated``): the
 emulated Raspberry Pi 5 (its root prebuilt under WORKBENCH_EMULATOR_DIR, a
@@ -75,7 +89,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "remote")]
 
-VARIANTS = ("one ceiling", "per class, one shape", "per class", "other models", "same model")
+VARIANTS = ("one ceiling", "per class, one shape", "per class, interpolated", "per class",
+            "other models", "same model")
+#: one repeat's measurement taken as the estimate of the next one's: the noise ceiling
+NOISE = "measured vs measured"
 
 
 def ranks(values: list[float]) -> list[float]:
@@ -239,10 +256,17 @@ GOALS = (("total within ±15 %", lambda r: abs(r["ratio"] - 1) <= 0.15),
 
 def goal_table(results: dict[tuple[str, str], list[dict[str, float]]],
                models: list[str]) -> None:
-    print("\nGoal: each held in every repeat (repeats where it held / repeats)\n")
-    print("| model | estimate | " + " | ".join(g for g, _ in GOALS) + " | goal |")
-    print("| --- | --- | " + " | ".join("---" for _ in GOALS) + " | --- |")
+    """Per model and estimate, in how many repeats each goal held, beside the noise
+    ceiling: the Spearman and per-layer error of one measurement against the next."""
+    print("\nGoal: each held in every repeat (repeats where it held / repeats); the noise "
+          "ceiling is one repeat's measurement against the next one's (median [min, max])\n")
+    print("| model | estimate | " + " | ".join(g for g, _ in GOALS) + " | goal | "
+          "noise ceiling: Spearman | noise ceiling: per-layer error % |")
+    print("| --- | --- | " + " | ".join("---" for _ in GOALS) + " | --- | --- | --- |")
     for name in models:
+        noise = results.get((name, NOISE), [])
+        ceiling = (f"{span([r['rho'] for r in noise])} | "
+                   f"{span([r['layer_error'] for r in noise], 0)}")
         for variant in VARIANTS:
             rows = results.get((name, variant), [])
             if not rows:
@@ -250,7 +274,7 @@ def goal_table(results: dict[tuple[str, str], list[dict[str, float]]],
             held = [sum(bool(test(r)) for r in rows) for _, test in GOALS]
             cells = " | ".join(f"{h}/{len(rows)}" for h in held)
             met = "met" if all(h == len(rows) for h in held) else "missed"
-            print(f"| {name} | {variant} | {cells} | {met} |")
+            print(f"| {name} | {variant} | {cells} | {met} | {ceiling} |")
 
 
 def private_emulator_dir() -> None:
@@ -310,6 +334,149 @@ def emulated_shares(board: str, runs: int, profile_runs: int) -> None:
         emulator.stop(board)
 
 
+@dataclasses.dataclass
+class Repeat:
+    """One repeat of part 2: its calibration, each model's measured profile, the load."""
+
+    calibration: Any
+    measured: dict[str, Any]
+    load: float
+
+
+def measure(args: argparse.Namespace) -> list[Repeat]:
+    """Part 2's measurements: per repeat, a calibration, then a profile of each model."""
+    import warnings
+
+    import workbench as wb
+    from workbench import history
+    from workbench.jobs import calibrate
+
+    models = {name: wb.load_model(f"zoo:{name}") for name in args.models}
+    runs = []
+    for repeat in range(args.repeats):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ceilings = calibrate("local", time_budget_s=args.budget, store=False,
+                                 shapes=not args.one_shape)
+        measured, loads = {}, []
+        for name, model in models.items():
+            loads.append(load_now())
+            measured[name] = wb.profile(model, runs=args.runs, profile_runs=args.profile_runs)
+        history.wait_saved()
+        runs.append(Repeat(ceilings, measured, statistics.median(loads)))
+        print(f"repeat {repeat + 1}: load {loads[-1]:.2f}, calibration spread "
+              f"±{ceilings.spread_pct:.1f}% (accepted={ceilings.accepted})", flush=True)
+    return runs
+
+
+def keep(folder: Path, runs: list[Repeat], args: argparse.Namespace) -> None:
+    """Save each repeat's calibration and profiles under ``folder``/repeat-N/."""
+    import json
+
+    for place, run in enumerate(runs):
+        where = folder / f"repeat-{place + 1}"
+        where.mkdir(parents=True, exist_ok=True)
+        (where / "calibration.json").write_text(json.dumps(run.calibration.to_dict()))
+        for name, profile in run.measured.items():
+            (where / f"{name}.json").write_text(json.dumps(profile.document))
+        (where / "run.json").write_text(json.dumps(
+            {"load": run.load, "board": args.board, "one_shape": args.one_shape,
+             "runs": args.runs, "profile_runs": args.profile_runs, "budget": args.budget}))
+    print(f"kept in {folder}: {len(runs)} repeats (--from {folder} compares them again)")
+
+
+def kept(folder: Path) -> list[Repeat]:
+    """The repeats :func:`keep` saved under ``folder``, in order."""
+    import json
+
+    from workbench.profiling import Profile
+    from workbench.targets.calibration import Calibration
+
+    places = sorted(folder.glob("repeat-*"), key=lambda p: int(p.name.split("-")[1]))
+    if not places:
+        sys.exit(f"{folder}: no repeat-N folders (bench_estimate.py --keep DIR saves them)")
+    runs = []
+    for where in places:
+        calibration = Calibration.from_dict(json.loads((where / "calibration.json").read_text()))
+        measured = {path.stem: Profile.load(path) for path in sorted(where.glob("*.json"))
+                    if path.stem not in ("calibration", "run")}
+        load = float(json.loads((where / "run.json").read_text())["load"])
+        runs.append(Repeat(calibration, measured, load))
+    return runs
+
+
+def between_measurements(first: Any, second: Any) -> dict[str, float]:
+    """The figures of one measurement taken as the estimate of another of the same model:
+    the best any estimate can do against measurements this noisy."""
+    from workbench.profiling.compare import compare as compare_profiles
+
+    found = compare_profiles([second, first])
+    frame = found.to_dataframe()
+    table = frame[[found.time_column(0), found.time_column(1)]].dropna()
+    measured_us, other_us = list(table.iloc[:, 0]), list(table.iloc[:, 1])
+    errors = [abs(o / m - 1) * 100 for m, o in zip(measured_us, other_us, strict=True) if m > 0]
+    share_errors = [abs((o / sum(other_us)) / (m / sum(measured_us)) - 1) * 100
+                    for m, o in zip(measured_us, other_us, strict=True) if m > 0]
+    ratio = float(first.latency["median"]) / float(second.latency["median"])
+    return {"ratio": ratio, "layer_error": statistics.median(errors) if errors else math.nan,
+            "share_error": statistics.median(share_errors) if share_errors else math.nan,
+            "rho": spearman(measured_us, other_us),
+            "rho_layer_order": spearman_layer_order(measured_us, other_us),
+            "inside": math.nan, "bar": math.nan}
+
+
+def compare(runs: list[Repeat], models: dict[str, Any], args: argparse.Namespace
+            ) -> tuple[dict[tuple[str, str], list[dict[str, float]]],
+                       list[tuple[str, dict[str, Any], Any]]]:
+    """Every estimate of every repeat against its measurement, and the noise ceiling.
+
+    Deterministic given the repeats, so a kept run (``--from``) gives the same
+    figures as the run that measured it.
+    """
+    from workbench.targets import get
+    from workbench.targets.calibration import Calibration
+    from workbench.targets.observations import Observations
+
+    target = get(args.board)
+    results: dict[tuple[str, str], list[dict[str, float]]] = {}
+    tables: list[tuple[str, dict[str, Any], Any]] = []
+    for repeat, run in enumerate(runs):
+        ceilings = run.calibration
+        single = Calibration(ceilings.device, {k: v for k, v in ceilings.ceilings.items()
+                                               if k in ("gemm", "elementwise")},
+                             ceilings.threads, ceilings.created)
+        for name, model in models.items():
+            measured = run.measured[name]
+            device = measured.device_name
+            # the history as it stood after this repeat's profiles were saved; the
+            # profile being predicted left out
+            others = Observations.of(device, [
+                r.measured[m].document for r in runs[:repeat + 1] for m in models if m != name])
+            same = Observations.of(device, [
+                r.measured[m].document for place, r in enumerate(runs[:repeat + 1])
+                for m in models if m != name or place < repeat])
+            estimates = {
+                "one ceiling": target.estimate(model, ceilings=single),
+                "per class, one shape": target.estimate(
+                    model, ceilings=dataclasses.replace(ceilings, shapes={})),
+                "per class, interpolated": target.estimate(
+                    model, ceilings=dataclasses.replace(ceilings, intensity_rule="interpolate")),
+                "per class": target.estimate(model, ceilings=ceilings),
+                "other models": target.estimate(model, ceilings=ceilings, observations=others),
+                "same model": target.estimate(model, ceilings=ceilings, observations=same)
+                if repeat else None}
+            for variant, estimate in estimates.items():
+                if estimate is not None:
+                    results.setdefault((name, variant), []).append(figures(estimate, measured))
+            if repeat:
+                results.setdefault((name, NOISE), []).append(
+                    between_measurements(runs[repeat - 1].measured[name], measured))
+            if args.layers is not None and repeat == len(runs) - 1 and (
+                    not args.layers or name in args.layers):
+                tables.append((name, estimates, measured))
+    return results, tables
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", nargs="+", default=["mobilenetv2", "resnet18", "resnet50"])
@@ -331,6 +498,11 @@ def main() -> None:
                         "(every model when none is named): per class and same model")
     parser.add_argument("--one-shape", action="store_true",
                         help="calibrate each class at one shape, as before 2026-11-30")
+    parser.add_argument("--keep", type=Path, default=None, metavar="DIR",
+                        help="save part 2's calibrations and measured profiles in DIR")
+    parser.add_argument("--from", dest="from_dir", type=Path, default=None, metavar="DIR",
+                        help="measure nothing: compare the estimates with the calibrations "
+                        "and profiles --keep saved in DIR")
     args = parser.parse_args()
     if args.quick:
         args.repeats, args.calibrations = min(args.repeats, 2), min(args.calibrations, 2)
@@ -339,83 +511,49 @@ def main() -> None:
     os.environ["WORKBENCH_DATA_DIR"] = tempfile.mkdtemp(prefix="bench-estimate-")
     started = time.monotonic()
 
-    import warnings
-
     import workbench as wb
-    from workbench import history
-    from workbench.jobs import calibrate
-    from workbench.targets import get
-    from workbench.targets.calibration import Calibration
-    from workbench.targets.observations import Observations
 
-    print(f"load before: {load_now():.2f} (1 min), {os.cpu_count()} cores")
-    calibrations_in_a_row(args.calibrations, args.budget, not args.one_shape)
-    target = get(args.board)
+    if args.from_dir is None:
+        print(f"load before: {load_now():.2f} (1 min), {os.cpu_count()} cores")
+        if args.calibrations:
+            calibrations_in_a_row(args.calibrations, args.budget, not args.one_shape)
+        runs = measure(args)
+        if args.keep is not None:
+            keep(args.keep, runs, args)
+    else:
+        runs = kept(args.from_dir)
+        args.models = [m for m in args.models if all(m in r.measured for r in runs)]
+        print(f"kept run {args.from_dir}: {len(runs)} repeats of "
+              f"{', '.join(args.models)}, measured at load "
+              f"{', '.join(f'{r.load:.2f}' for r in runs)}")
     models = {name: wb.load_model(f"zoo:{name}") for name in args.models}
-    results: dict[tuple[str, str], list[dict[str, float]]] = {}
-    loads = []
-    tables: list[tuple[str, dict[str, Any], Any]] = []
-    for repeat in range(args.repeats):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ceilings = calibrate("local", time_budget_s=args.budget, store=False,
-                                 shapes=not args.one_shape)
-        single = Calibration(ceilings.device, {k: v for k, v in ceilings.ceilings.items()
-                                               if k in ("gemm", "elementwise")},
-                             ceilings.threads, ceilings.created)
-        measured = {}
-        for name, model in models.items():
-            loads.append(load_now())
-            measured[name] = wb.profile(model, runs=args.runs,
-                                        profile_runs=args.profile_runs)
-        history.wait_saved()
-        for name, model in models.items():
-            others = history.observations("local", exclude_model=name)
-            # this repeat's own profile of the model is what is being predicted: left out
-            now = str(measured[name].document["created"])
-            same = Observations.of("local", [
-                e.load().document for e in history.entries(device="local", kind="measured")
-                if e.model != name or e.created < now])
-            estimates = {
-                "one ceiling": target.estimate(model, ceilings=single),
-                "per class, one shape": target.estimate(
-                    model, ceilings=dataclasses.replace(ceilings, shapes={})),
-                "per class": target.estimate(model, ceilings=ceilings),
-                "other models": target.estimate(model, ceilings=ceilings, observations=others),
-                "same model": target.estimate(model, ceilings=ceilings, observations=same)
-                if repeat else None}
-            for variant, estimate in estimates.items():
-                if estimate is not None:
-                    results.setdefault((name, variant), []).append(
-                        figures(estimate, measured[name]))
-            if args.layers is not None and repeat == args.repeats - 1 and (
-                    not args.layers or name in args.layers):
-                tables.append((name, estimates, measured[name]))
-        print(f"repeat {repeat + 1}: load {loads[-1]:.2f}, calibration spread "
-              f"±{ceilings.spread_pct:.1f}% (accepted={ceilings.accepted})", flush=True)
+    results, tables = compare(runs, models, args)
+    loads = [r.load for r in runs]
     print(f"\nload (1 min) while measuring: median {statistics.median(loads):.2f}, "
           f"range {min(loads):.2f}-{max(loads):.2f}\n")
     print("| model | estimate | repeats | ratio est/measured | median per-layer |error| % | "
-          "Spearman | Spearman, ties in layer order (as before) | inside error bar | "
-          "error bar ± % |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+          "median per-layer share error % | Spearman | Spearman, ties in layer order "
+          "(as before) | inside error bar | error bar ± % |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name in args.models:
-        for variant in VARIANTS:
+        for variant in (*VARIANTS, NOISE):
             rows = results.get((name, variant), [])
             if not rows:
                 continue
+            inside = ("–" if variant == NOISE
+                      else f"{sum(r['inside'] for r in rows):.0f}/{len(rows)}")
             print(f"| {name} | {variant} | {len(rows)} | {span([r['ratio'] for r in rows])} | "
                   f"{span([r['layer_error'] for r in rows], 0)} | "
+                  f"{span([r['share_error'] for r in rows], 0)} | "
                   f"{span([r['rho'] for r in rows])} | "
-                  f"{span([r['rho_layer_order'] for r in rows])} | "
-                  f"{sum(r['inside'] for r in rows):.0f}/{len(rows)} | "
+                  f"{span([r['rho_layer_order'] for r in rows])} | {inside} | "
                   f"{span([r['bar'] for r in rows], 0)} |")
     goal_table(results, args.models)
     for name, estimates, profile in tables:
         for variant in ("per class", "same model"):
             if estimates.get(variant) is not None:
                 layer_table(name, variant, estimates[variant], profile)
-    if not args.no_emulated:
+    if not args.no_emulated and args.from_dir is None:
         emulated_shares("raspberry-pi-5", args.emulated_runs, args.emulated_runs)
     print(f"\n{time.monotonic() - started:.0f} s in all; load after: {load_now():.2f}")
 
