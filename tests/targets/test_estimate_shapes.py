@@ -149,6 +149,9 @@ def test_the_intensity_rule_is_kept_with_the_calibration_and_an_unknown_one_is_r
     old = interpolated.to_dict()
     del old["intensity_rule"]
     assert Calibration.from_dict(old).intensity_rule == "fit"
+    # a stored one naming an unknown rule does not read, as a calibration file that is cut short
+    with pytest.raises(ValueError, match="spline"):
+        Calibration.from_dict(dict(old, intensity_rule="spline"))
     with pytest.raises(InvalidOptionValue, match="intensity_rule='spline'") as caught:
         _three_shapes((50.0, 80.0, 90.0), rule="spline")
     assert "fit, interpolate" in str(caught.value)

@@ -292,11 +292,14 @@ class Calibration:
         ceilings = {str(name): ceiling(value) for name, value in data["ceilings"].items()}
         shapes = {str(name): tuple(ceiling(v) for v in values)
                   for name, values in (data.get("shapes") or {}).items()}
+        rule = str(data.get("intensity_rule", "fit"))
+        if rule not in INTENSITY_RULES:  # unreadable, as any other field that does not fit
+            raise ValueError(f"unknown intensity_rule {rule!r}")
         return cls(device=str(data["device"]), ceilings=ceilings, threads=data.get("threads"),
                    created=str(data["created"]), conditions=dict(data.get("conditions") or {}),
                    max_spread_pct=float(data.get("max_spread_pct", MAX_SPREAD_PCT)),
                    max_others_share=float(data.get("max_others_share", MAX_OTHERS_SHARE)),
-                   shapes=shapes, intensity_rule=str(data.get("intensity_rule", "fit")))
+                   shapes=shapes, intensity_rule=rule)
 
     def __repr__(self) -> str:
         state = "accepted" if self.accepted else f"NOT accepted: {self.reason()}"
