@@ -102,12 +102,22 @@ def _cpu_jiffies(sysfs: Sysfs) -> Tuple[Optional[int], Dict[int, int]]:
     return total, per_cpu
 
 
-def _own_jiffies() -> Optional[int]:
-    fields = (read_text("/proc/self/stat") or "").rsplit(")", 1)[-1].split()
+def _process_jiffies(pid: str, children: bool) -> Optional[int]:
+    """CPU jiffies of process ``pid`` (``"self"`` or a number): its threads' user and system
+    time, and with ``children`` that of the children it waited for."""
+    fields = (read_text("/proc/%s/stat" % pid) or "").rsplit(")", 1)[-1].split()
     try:
-        return int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
+        return sum(int(fields[i]) for i in ((11, 12, 13, 14) if children else (11, 12)))
     except (IndexError, ValueError):
         return None
+
+
+def _parent_jiffies() -> Optional[int]:
+    """The jiffies of the process that started the agent (on this machine's device: the
+    host's Python, whose threads run beside the job), not counting its children: the agent
+    of an earlier job is one."""
+    parent = os.getppid()
+    return _process_jiffies(str(parent), children=False) if parent > 1 else None
 
 
 def snapshot(sysfs: Sysfs) -> Dict[str, Any]:
@@ -123,7 +133,8 @@ def snapshot(sysfs: Sysfs) -> Dict[str, Any]:
         "loadavg_1m": float(load[0]) if load else None,
         "busy_jiffies": busy,
         "busy_per_cpu": busy_per_cpu,
-        "own_jiffies": _own_jiffies(),
+        "own_jiffies": _process_jiffies("self", children=True),
+        "parent_jiffies": _parent_jiffies(),
     }
 
 
@@ -166,6 +177,7 @@ class Sampler:
         throttles = [r["throttle_count"] for r in readings if r["throttle_count"] is not None]
         others = self._others_share(len(cores))
         on_cores = self._others_share_on(cores)
+        parent = self._parent_share(len(cores))
         warnings = []
         for name, reading in frequencies.items():
             used = set(reading["cpus"]) & set(cores)
@@ -177,6 +189,9 @@ class Sampler:
         if others is not None and others > BUSY_OTHERS:
             warnings.append("other processes took %.0f%% of the CPU during the run"
                             % (100 * others))
+        if parent is not None and parent > BUSY_OTHERS:
+            warnings.append("the process that started the agent (pid %d) took %.0f%% of the "
+                            "cores used during the run" % (os.getppid(), 100 * parent))
         return {"frequency": frequencies or None,
                 "temperature_c": {"before": temps[0] if temps else None,
                                   "max": max(temps) if temps else None,
@@ -187,33 +202,51 @@ class Sampler:
                                "after": self.after["loadavg_1m"]},
                 "other_processes_cpu_share": others,
                 "other_processes_share_of_cores_used": on_cores,
+                "parent_process_share_of_cores_used": parent,
                 "samples": len(self.samples), "sample_hz": 1.0 / self.interval,
                 "warnings": warnings}
 
-    def _others_share(self, cores_used: int) -> Optional[float]:
-        start, end = self.before, self.after
-        if None in (start["busy_jiffies"], end["busy_jiffies"], start["own_jiffies"],
-                    end["own_jiffies"]):
-            return None
+    def _ticks(self, cpus: int) -> float:
+        """Jiffies that ``cpus`` CPUs had between the first and the last reading."""
         ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-        elapsed = max(end["time"] - start["time"], 1e-3) * ticks * (os.cpu_count() or 1)
-        others = (end["busy_jiffies"] - start["busy_jiffies"]) - (
-            end["own_jiffies"] - start["own_jiffies"])
-        return max(0.0, min(1.0, others / elapsed))
+        return max(self.after["time"] - self.before["time"], 1e-3) * ticks * cpus
+
+    def _spent(self, key: str) -> Optional[int]:
+        """The growth of a jiffies reading from the first reading to the last (None: unread)."""
+        start, end = self.before.get(key), self.after.get(key)
+        return None if start is None or end is None else end - start
+
+    def _others_share(self, cores_used: int) -> Optional[float]:
+        """Other processes' share of every CPU (neither the agent nor its parent)."""
+        busy, own = self._spent("busy_jiffies"), self._spent("own_jiffies")
+        if busy is None or own is None:
+            return None
+        others = busy - own - (self._spent("parent_jiffies") or 0)
+        return max(0.0, min(1.0, others / self._ticks(os.cpu_count() or 1)))
 
     def _others_share_on(self, cores: List[int]) -> Optional[float]:
-        """Other processes' share of the cores the job ran on (its own threads run only there)."""
-        start, end = self.before, self.after
-        if not cores or start["own_jiffies"] is None or end["own_jiffies"] is None:
+        """Other processes' share of the cores the job ran on (its own threads run only there).
+
+        The agent's parent is counted apart (:meth:`_parent_share`), wherever its
+        threads ran: with cores left to others, this is then a lower bound.
+        """
+        own = self._spent("own_jiffies")
+        if not cores or own is None:
             return None
-        before, after = start["busy_per_cpu"], end["busy_per_cpu"]
+        before, after = self.before["busy_per_cpu"], self.after["busy_per_cpu"]
         if not all(c in before and c in after for c in cores):
             return None
-        ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-        elapsed = max(end["time"] - start["time"], 1e-3) * ticks * len(cores)
         busy = sum(after[c] - before[c] for c in cores)
-        others = busy - (end["own_jiffies"] - start["own_jiffies"])
-        return max(0.0, min(1.0, others / elapsed))
+        others = busy - own - (self._spent("parent_jiffies") or 0)
+        return max(0.0, min(1.0, others / self._ticks(len(cores))))
+
+    def _parent_share(self, cores_used: int) -> Optional[float]:
+        """The CPU time of the process that started the agent, as a share of the cores used
+        (on this machine's device its threads compete with the job's)."""
+        spent = self._spent("parent_jiffies")
+        if spent is None or not cores_used:
+            return None
+        return max(0.0, min(1.0, spent / self._ticks(cores_used)))
 
 
 def choose_cores(clusters: List[Dict[str, Any]], cluster: Any = "big",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -102,9 +103,54 @@ def test_another_busy_process_on_the_same_core_is_warned_about(conv_model: Path)
         p = wb.profile(conv_model, warmup=0, runs=4000, profile_runs=0, cores=[core])
     finally:
         hog.kill()
-    share = p.to_dict()["environment"]["conditions"]["other_processes_cpu_share"]
+    conditions = p.to_dict()["environment"]["conditions"]
+    share = conditions["other_processes_cpu_share"]
     assert share > 0.2
     assert any("other processes took" in w for w in p.to_dict()["warnings"])
+    # the busy loop is a child of the process that started the agent, not that process
+    assert conditions["parent_process_share_of_cores_used"] < share
+
+
+IDLE_RUNNER = """
+import time
+RUNNER_API = 1
+def run(job, ctx):
+    time.sleep(1.0)
+    return {"runtime": {"name": "idle", "version": "0"}, "latency_ms": [1.0]}
+"""
+
+
+def test_the_host_processs_own_threads_beside_a_job_are_counted_apart_from_others(
+        tmp_path: Path) -> None:
+    # on this machine's device the agent's parent is this process: a thread of it that
+    # keeps the job's core busy is the host's time, not other processes'
+    core = min(os.sched_getaffinity(0))
+    job = sleepy_job(tmp_path)
+    runner = tmp_path / "idle.py"
+    runner.write_text(IDLE_RUNNER)
+    job["backend"] = {"name": "idle", "runner": str(runner), "options": {}}
+    job["run"]["cores"] = [core]
+    busy, stop = threading.Event(), threading.Event()
+
+    def burn() -> None:
+        os.sched_setaffinity(0, {core})  # this thread only
+        busy.set()
+        while not stop.is_set():
+            pass
+
+    burner = threading.Thread(target=burn, daemon=True)
+    burner.start()
+    try:
+        assert busy.wait(10)
+        result = LocalDevice().run(job)
+    finally:
+        stop.set()
+        burner.join()
+    conditions = result["environment"]["conditions"]
+    host = conditions["parent_process_share_of_cores_used"]
+    assert host is not None and host > 0.1
+    others = conditions["other_processes_share_of_cores_used"]
+    assert others is not None and others + host <= 1.0 + 1e-9
 
 
 def test_peak_memory_grows_with_a_larger_model() -> None:
