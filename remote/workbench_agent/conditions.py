@@ -18,6 +18,8 @@ from workbench_agent.sysinfo import read_text
 
 SAMPLE_HZ = 4.0
 BUSY_OTHERS = 0.2  # others' share of the CPU above which a warning is raised
+#: timed runs shorter than this give CPU shares of too few clock ticks: the whole job's then
+MIN_WINDOW_S = 0.4
 
 
 class Sysfs:
@@ -145,12 +147,26 @@ class Sampler:
         self.sysfs = sysfs
         self.interval = 1.0 / hz
         self.samples: List[Dict[str, Any]] = []
+        #: readings where the runner marked its timed runs' start ("timed") and end ("end")
+        self.marks: Dict[str, Dict[str, Any]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="conditions", daemon=True)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             self.samples.append(snapshot(self.sysfs))
+
+    def mark(self, name: str) -> None:
+        """A reading now, under ``name`` (the timed runs' ``"timed"`` and ``"end"``)."""
+        self.marks[name] = snapshot(self.sysfs)
+
+    def _window(self) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+        """The readings the CPU shares are taken between: the timed runs when the runner
+        marked them, else the whole job."""
+        start, end = self.marks.get("timed"), self.marks.get("end")
+        if start is not None and end is not None and end["time"] - start["time"] >= MIN_WINDOW_S:
+            return start, end
+        return self.before, self.after
 
     def __enter__(self) -> "Sampler":
         self.before = snapshot(self.sysfs)
@@ -203,17 +219,20 @@ class Sampler:
                 "other_processes_cpu_share": others,
                 "other_processes_share_of_cores_used": on_cores,
                 "parent_process_share_of_cores_used": parent,
+                "cpu_shares_over": ("timed runs" if self._window()[0] is not self.before
+                                    else "whole job"),
                 "samples": len(self.samples), "sample_hz": 1.0 / self.interval,
                 "warnings": warnings}
 
     def _ticks(self, cpus: int) -> float:
-        """Jiffies that ``cpus`` CPUs had between the first and the last reading."""
+        """Jiffies that ``cpus`` CPUs had between the window's two readings."""
+        start, end = self._window()
         ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-        return max(self.after["time"] - self.before["time"], 1e-3) * ticks * cpus
+        return max(end["time"] - start["time"], 1e-3) * ticks * cpus
 
     def _spent(self, key: str) -> Optional[int]:
-        """The growth of a jiffies reading from the first reading to the last (None: unread)."""
-        start, end = self.before.get(key), self.after.get(key)
+        """The growth of a jiffies reading over the window (None: unread)."""
+        start, end = (reading.get(key) for reading in self._window())
         return None if start is None or end is None else end - start
 
     def _others_share(self, cores_used: int) -> Optional[float]:
@@ -233,7 +252,7 @@ class Sampler:
         own = self._spent("own_jiffies")
         if not cores or own is None:
             return None
-        before, after = self.before["busy_per_cpu"], self.after["busy_per_cpu"]
+        before, after = (reading["busy_per_cpu"] for reading in self._window())
         if not all(c in before and c in after for c in cores):
             return None
         busy = sum(after[c] - before[c] for c in cores)

@@ -150,7 +150,9 @@ def test_the_host_processs_own_threads_beside_a_job_are_counted_apart_from_other
     host = conditions["parent_process_share_of_cores_used"]
     assert host is not None and host > 0.1
     others = conditions["other_processes_share_of_cores_used"]
-    assert others is not None and others + host <= 1.0 + 1e-9
+    # counted in others too, the two would pass the whole core (the loop keeps it busy);
+    # the kernel's per-core and per-process tallies differ by a tick or two
+    assert others is not None and others + host <= 1.05
 
 
 def test_peak_memory_grows_with_a_larger_model() -> None:
@@ -158,3 +160,30 @@ def test_peak_memory_grows_with_a_larger_model() -> None:
     large = wb.profile("zoo:resnet18", warmup=0, runs=1, profile_runs=0)
     key = "peak_rss_after_runs_bytes"
     assert large.to_dict()["memory"][key] > small.to_dict()["memory"][key] + 40 * 2**20
+
+
+TIMED_RUNNER = """
+import time
+from workbench_agent.timing import latencies
+RUNNER_API = 1
+def run(job, ctx):
+    time.sleep(float(job["backend"]["options"]["before_s"]))  # imports, session creation
+    runs = latencies(lambda: time.sleep(0.05), job["run"], ctx)
+    return {"runtime": {"name": "timed", "version": "0"}, "latency_ms": runs}
+"""
+
+
+@pytest.mark.parametrize(("runs", "over"), [(12, "timed runs"), (1, "whole job")])
+def test_cpu_shares_are_taken_over_the_timed_runs_when_they_last_long_enough(
+        tmp_path: Path, runs: int, over: str) -> None:
+    # a cold start (imports read from disk, the kernel's work on them) is not the runs'
+    job = sleepy_job(tmp_path)
+    runner = tmp_path / "timed.py"
+    runner.write_text(TIMED_RUNNER)
+    job["backend"] = {"name": "timed", "runner": str(runner), "options": {"before_s": 0.3}}
+    job["run"].update({"runs": runs, "cores": [min(os.sched_getaffinity(0))]})
+    result = LocalDevice().run(job)
+    conditions = result["environment"]["conditions"]
+    assert len(result["latency_ms"]) == runs
+    assert conditions["cpu_shares_over"] == over
+    assert conditions["other_processes_share_of_cores_used"] is not None
