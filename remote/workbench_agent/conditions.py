@@ -18,6 +18,8 @@ from workbench_agent.sysinfo import read_text
 
 SAMPLE_HZ = 4.0
 BUSY_OTHERS = 0.2  # others' share of the CPU above which a warning is raised
+#: two readings, the first and last of a stretch the CPU shares are taken over
+Window = Tuple[Dict[str, Any], Dict[str, Any]]
 #: timed runs shorter than this give CPU shares of too few clock ticks: the whole job's then
 MIN_WINDOW_S = 0.4
 
@@ -160,7 +162,7 @@ class Sampler:
         """A reading now, under ``name`` (the timed runs' ``"timed"`` and ``"end"``)."""
         self.marks[name] = snapshot(self.sysfs)
 
-    def _window(self) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    def _window(self) -> Window:
         """The readings the CPU shares are taken between: the timed runs when the runner
         marked them, else the whole job."""
         start, end = self.marks.get("timed"), self.marks.get("end")
@@ -221,18 +223,21 @@ class Sampler:
                 "parent_process_share_of_cores_used": parent,
                 "cpu_shares_over": ("timed runs" if self._window()[0] is not self.before
                                     else "whole job"),
+                # the whole job's, cold start included, beside the timed runs'
+                "other_processes_share_of_cores_used_whole_job": self._others_share_on(
+                    cores, (self.before, self.after)),
                 "samples": len(self.samples), "sample_hz": 1.0 / self.interval,
                 "warnings": warnings}
 
-    def _ticks(self, cpus: int) -> float:
+    def _ticks(self, cpus: int, window: Optional[Window] = None) -> float:
         """Jiffies that ``cpus`` CPUs had between the window's two readings."""
-        start, end = self._window()
+        start, end = window or self._window()
         ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
         return max(end["time"] - start["time"], 1e-3) * ticks * cpus
 
-    def _spent(self, key: str) -> Optional[int]:
+    def _spent(self, key: str, window: Optional[Window] = None) -> Optional[int]:
         """The growth of a jiffies reading over the window (None: unread)."""
-        start, end = (reading.get(key) for reading in self._window())
+        start, end = (reading.get(key) for reading in window or self._window())
         return None if start is None or end is None else end - start
 
     def _others_share(self, cores_used: int) -> Optional[float]:
@@ -243,21 +248,23 @@ class Sampler:
         others = busy - own - (self._spent("parent_jiffies") or 0)
         return max(0.0, min(1.0, others / self._ticks(os.cpu_count() or 1)))
 
-    def _others_share_on(self, cores: List[int]) -> Optional[float]:
+    def _others_share_on(self, cores: List[int],
+                         window: Optional[Window] = None) -> Optional[float]:
         """Other processes' share of the cores the job ran on (its own threads run only there).
 
         The agent's parent is counted apart (:meth:`_parent_share`), wherever its
         threads ran: with cores left to others, this is then a lower bound.
         """
-        own = self._spent("own_jiffies")
+        window = window or self._window()
+        own = self._spent("own_jiffies", window)
         if not cores or own is None:
             return None
-        before, after = (reading["busy_per_cpu"] for reading in self._window())
+        before, after = (reading["busy_per_cpu"] for reading in window)
         if not all(c in before and c in after for c in cores):
             return None
         busy = sum(after[c] - before[c] for c in cores)
-        others = busy - own - (self._spent("parent_jiffies") or 0)
-        return max(0.0, min(1.0, others / self._ticks(len(cores))))
+        others = busy - own - (self._spent("parent_jiffies", window) or 0)
+        return max(0.0, min(1.0, others / self._ticks(len(cores), window)))
 
     def _parent_share(self, cores_used: int) -> Optional[float]:
         """The CPU time of the process that started the agent, as a share of the cores used

@@ -187,3 +187,4 @@ def test_cpu_shares_are_taken_over_the_timed_runs_when_they_last_long_enough(
     assert len(result["latency_ms"]) == runs
     assert conditions["cpu_shares_over"] == over
     assert conditions["other_processes_share_of_cores_used"] is not None
+    assert conditions["other_processes_share_of_cores_used_whole_job"] is not None
