@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,10 @@ from workbench import history
 from workbench.cli import main
 from workbench.errors import HistoryError
 from workbench.profiling import Profile
+
+#: the stages of a job that the agent reports after its hello (the host's come before)
+AGENT_STAGES = ("queue", "load", "create", "warmup", "timed")
+HOST_STAGES = ("connect", "probe", "upload")
 
 
 @pytest.fixture(autouse=True)
@@ -268,3 +273,40 @@ print(sum(t.name == "history-save" for t in threading.enumerate()))
     assert done.stdout.split() == ["1"], done.stderr  # one thread for the three saves
     # the process returned before its saves ran; exit waited for them all
     assert len(list((tmp_path / "data" / "history").glob("*.json"))) == 3
+
+
+def test_a_local_job_starts_only_once_the_host_has_saved_earlier_jobs_profiles(
+        conv_model: Path, own_history: Path) -> None:
+    # on this machine's device the saving thread would run beside the job's timed runs
+    release = threading.Event()
+
+    class HeldProfile(Profile):
+        """A profile whose saving lasts until ``release``: a save still under way."""
+
+        def to_json(self, indent: int | None = 1) -> str:
+            release.wait(60)
+            return super().to_json(indent)
+
+    history.save_later(HeldProfile(make_document("measured")), print)
+    kept_when_the_agent_began: list[int] = []
+    timers: list[threading.Timer] = []
+
+    def on_event(event: dict[str, Any]) -> None:
+        if event.get("event") == "hello" or event.get("stage") in AGENT_STAGES:
+            if not kept_when_the_agent_began:  # an agent beside the save ends the save here
+                kept_when_the_agent_began.append(len(list(own_history.glob("*.json"))))
+                release.set()
+        elif event.get("stage") in HOST_STAGES:
+            # an agent that waits for the save: the save ends a while after the host's steps
+            for timer in timers:
+                timer.cancel()
+            timers.append(threading.Timer(4.0, release.set))
+            timers[-1].start()
+
+    try:
+        wb.profile(conv_model, runs=1, warmup=0, profile_runs=0, on_event=on_event)
+    finally:
+        release.set()
+        for timer in timers:
+            timer.cancel()
+    assert timers and kept_when_the_agent_began == [1]

@@ -98,7 +98,11 @@ def _run_under_conditions(job: Dict[str, Any], runner: Any, context: "Context") 
         if cooled:
             warnings.append(cooled)
         with Sampler(sysfs) as sampler:
-            result = runner.run(job, context)
+            context.conditions_mark = sampler.mark
+            try:
+                result = runner.run(job, context)
+            finally:
+                context.conditions_mark = None
         if settings.get("diff"):
             result["intermediates"] = _intermediates(job, runner, context)
     make_safe(result)  # a plug-in's NaN output values must not fail the whole job

@@ -18,6 +18,10 @@ from workbench_agent.sysinfo import read_text
 
 SAMPLE_HZ = 4.0
 BUSY_OTHERS = 0.2  # others' share of the CPU above which a warning is raised
+#: two readings, the first and last of a stretch the CPU shares are taken over
+Window = Tuple[Dict[str, Any], Dict[str, Any]]
+#: timed runs shorter than this give CPU shares of too few clock ticks: the whole job's then
+MIN_WINDOW_S = 0.4
 
 
 class Sysfs:
@@ -102,12 +106,22 @@ def _cpu_jiffies(sysfs: Sysfs) -> Tuple[Optional[int], Dict[int, int]]:
     return total, per_cpu
 
 
-def _own_jiffies() -> Optional[int]:
-    fields = (read_text("/proc/self/stat") or "").rsplit(")", 1)[-1].split()
+def _process_jiffies(pid: str, children: bool) -> Optional[int]:
+    """CPU jiffies of process ``pid`` (``"self"`` or a number): its threads' user and system
+    time, and with ``children`` that of the children it waited for."""
+    fields = (read_text("/proc/%s/stat" % pid) or "").rsplit(")", 1)[-1].split()
     try:
-        return int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
+        return sum(int(fields[i]) for i in ((11, 12, 13, 14) if children else (11, 12)))
     except (IndexError, ValueError):
         return None
+
+
+def _parent_jiffies() -> Optional[int]:
+    """The jiffies of the process that started the agent (on this machine's device: the
+    host's Python, whose threads run beside the job), not counting its children: the agent
+    of an earlier job is one."""
+    parent = os.getppid()
+    return _process_jiffies(str(parent), children=False) if parent > 1 else None
 
 
 def snapshot(sysfs: Sysfs) -> Dict[str, Any]:
@@ -123,7 +137,8 @@ def snapshot(sysfs: Sysfs) -> Dict[str, Any]:
         "loadavg_1m": float(load[0]) if load else None,
         "busy_jiffies": busy,
         "busy_per_cpu": busy_per_cpu,
-        "own_jiffies": _own_jiffies(),
+        "own_jiffies": _process_jiffies("self", children=True),
+        "parent_jiffies": _parent_jiffies(),
     }
 
 
@@ -134,12 +149,26 @@ class Sampler:
         self.sysfs = sysfs
         self.interval = 1.0 / hz
         self.samples: List[Dict[str, Any]] = []
+        #: readings where the runner marked its timed runs' start ("timed") and end ("end")
+        self.marks: Dict[str, Dict[str, Any]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="conditions", daemon=True)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             self.samples.append(snapshot(self.sysfs))
+
+    def mark(self, name: str) -> None:
+        """A reading now, under ``name`` (the timed runs' ``"timed"`` and ``"end"``)."""
+        self.marks[name] = snapshot(self.sysfs)
+
+    def _window(self) -> Window:
+        """The readings the CPU shares are taken between: the timed runs when the runner
+        marked them, else the whole job."""
+        start, end = self.marks.get("timed"), self.marks.get("end")
+        if start is not None and end is not None and end["time"] - start["time"] >= MIN_WINDOW_S:
+            return start, end
+        return self.before, self.after
 
     def __enter__(self) -> "Sampler":
         self.before = snapshot(self.sysfs)
@@ -166,6 +195,7 @@ class Sampler:
         throttles = [r["throttle_count"] for r in readings if r["throttle_count"] is not None]
         others = self._others_share(len(cores))
         on_cores = self._others_share_on(cores)
+        parent = self._parent_share(len(cores))
         warnings = []
         for name, reading in frequencies.items():
             used = set(reading["cpus"]) & set(cores)
@@ -177,6 +207,9 @@ class Sampler:
         if others is not None and others > BUSY_OTHERS:
             warnings.append("other processes took %.0f%% of the CPU during the run"
                             % (100 * others))
+        if parent is not None and parent > BUSY_OTHERS:
+            warnings.append("the process that started the agent (pid %d) took %.0f%% of the "
+                            "cores used during the run" % (os.getppid(), 100 * parent))
         return {"frequency": frequencies or None,
                 "temperature_c": {"before": temps[0] if temps else None,
                                   "max": max(temps) if temps else None,
@@ -187,33 +220,59 @@ class Sampler:
                                "after": self.after["loadavg_1m"]},
                 "other_processes_cpu_share": others,
                 "other_processes_share_of_cores_used": on_cores,
+                "parent_process_share_of_cores_used": parent,
+                "cpu_shares_over": ("timed runs" if self._window()[0] is not self.before
+                                    else "whole job"),
+                # the whole job's, cold start included, beside the timed runs'
+                "other_processes_share_of_cores_used_whole_job": self._others_share_on(
+                    cores, (self.before, self.after)),
                 "samples": len(self.samples), "sample_hz": 1.0 / self.interval,
                 "warnings": warnings}
 
-    def _others_share(self, cores_used: int) -> Optional[float]:
-        start, end = self.before, self.after
-        if None in (start["busy_jiffies"], end["busy_jiffies"], start["own_jiffies"],
-                    end["own_jiffies"]):
-            return None
+    def _ticks(self, cpus: int, window: Optional[Window] = None) -> float:
+        """Jiffies that ``cpus`` CPUs had between the window's two readings."""
+        start, end = window or self._window()
         ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-        elapsed = max(end["time"] - start["time"], 1e-3) * ticks * (os.cpu_count() or 1)
-        others = (end["busy_jiffies"] - start["busy_jiffies"]) - (
-            end["own_jiffies"] - start["own_jiffies"])
-        return max(0.0, min(1.0, others / elapsed))
+        return max(end["time"] - start["time"], 1e-3) * ticks * cpus
 
-    def _others_share_on(self, cores: List[int]) -> Optional[float]:
-        """Other processes' share of the cores the job ran on (its own threads run only there)."""
-        start, end = self.before, self.after
-        if not cores or start["own_jiffies"] is None or end["own_jiffies"] is None:
+    def _spent(self, key: str, window: Optional[Window] = None) -> Optional[int]:
+        """The growth of a jiffies reading over the window (None: unread)."""
+        start, end = (reading.get(key) for reading in window or self._window())
+        return None if start is None or end is None else end - start
+
+    def _others_share(self, cores_used: int) -> Optional[float]:
+        """Other processes' share of every CPU (neither the agent nor its parent)."""
+        busy, own = self._spent("busy_jiffies"), self._spent("own_jiffies")
+        if busy is None or own is None:
             return None
-        before, after = start["busy_per_cpu"], end["busy_per_cpu"]
+        others = busy - own - (self._spent("parent_jiffies") or 0)
+        return max(0.0, min(1.0, others / self._ticks(os.cpu_count() or 1)))
+
+    def _others_share_on(self, cores: List[int],
+                         window: Optional[Window] = None) -> Optional[float]:
+        """Other processes' share of the cores the job ran on (its own threads run only there).
+
+        The agent's parent is counted apart (:meth:`_parent_share`), wherever its
+        threads ran: with cores left to others, this is then a lower bound.
+        """
+        window = window or self._window()
+        own = self._spent("own_jiffies", window)
+        if not cores or own is None:
+            return None
+        before, after = (reading["busy_per_cpu"] for reading in window)
         if not all(c in before and c in after for c in cores):
             return None
-        ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-        elapsed = max(end["time"] - start["time"], 1e-3) * ticks * len(cores)
         busy = sum(after[c] - before[c] for c in cores)
-        others = busy - (end["own_jiffies"] - start["own_jiffies"])
-        return max(0.0, min(1.0, others / elapsed))
+        others = busy - own - (self._spent("parent_jiffies", window) or 0)
+        return max(0.0, min(1.0, others / self._ticks(len(cores), window)))
+
+    def _parent_share(self, cores_used: int) -> Optional[float]:
+        """The CPU time of the process that started the agent, as a share of the cores used
+        (on this machine's device its threads compete with the job's)."""
+        spent = self._spent("parent_jiffies")
+        if spent is None or not cores_used:
+            return None
+        return max(0.0, min(1.0, spent / self._ticks(cores_used)))
 
 
 def choose_cores(clusters: List[Dict[str, Any]], cluster: Any = "big",

@@ -19,7 +19,7 @@ import json
 import os
 import threading
 import time
-from typing import IO, Any, Dict, List, Optional, Tuple
+from typing import IO, Any, Callable, Dict, List, Optional, Tuple
 
 from workbench_agent import RUNNER_API
 from workbench_agent.inputs import make_inputs
@@ -90,6 +90,11 @@ class Context:
         #: the cores the job is pinned to (a runner sizes its thread pool to them)
         self.cores: List[int] = []
         self._last_progress = 0.0
+        #: set by the agent while it samples conditions: ``mark("timed")`` as the timed runs
+        #: begin and ``mark("end")`` as they end, so the share other processes took is that
+        #: of the timed runs (not of imports and session creation, cold starts that disk
+        #: reads and the kernel's work on them slow)
+        self.conditions_mark: Optional[Callable[[str], None]] = None
 
     def progress(self, phase: str, done: int, total: int) -> None:
         """Report progress in a stage (create, warmup, timed, profile, aggregate, point);

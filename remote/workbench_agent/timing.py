@@ -61,10 +61,18 @@ def until_stable(run: Callable[[], Any], settings: Dict[str, Any], ctx: Any,
 
 def latencies(run: Callable[[], Any], settings: Dict[str, Any], ctx: Any,
               flush: Optional[Callable[[], Any]] = None) -> List[float]:
-    """The timed runs a job asks for: ``settings["runs"]`` of them, or until stable for auto."""
+    """The timed runs a job asks for: ``settings["runs"]`` of them, or until stable for auto.
+
+    The conditions sampled beside the job are marked where they begin and end.
+    """
+    mark = getattr(ctx, "conditions_mark", None) or (lambda _name: None)
+    mark("timed")
     if settings["runs"] == "auto":
-        return until_stable(run, settings, ctx, flush)
-    return timed(run, int(settings["runs"]), "timed", ctx, flush)
+        latency = until_stable(run, settings, ctx, flush)
+    else:
+        latency = timed(run, int(settings["runs"]), "timed", ctx, flush)
+    mark("end")
+    return latency
 
 
 def cold_then_timed(run: Callable[[], Any], settings: Dict[str, Any], ctx: Any

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -102,9 +103,56 @@ def test_another_busy_process_on_the_same_core_is_warned_about(conv_model: Path)
         p = wb.profile(conv_model, warmup=0, runs=4000, profile_runs=0, cores=[core])
     finally:
         hog.kill()
-    share = p.to_dict()["environment"]["conditions"]["other_processes_cpu_share"]
+    conditions = p.to_dict()["environment"]["conditions"]
+    share = conditions["other_processes_cpu_share"]
     assert share > 0.2
     assert any("other processes took" in w for w in p.to_dict()["warnings"])
+    # the busy loop is a child of the process that started the agent, not that process
+    assert conditions["parent_process_share_of_cores_used"] < share
+
+
+IDLE_RUNNER = """
+import time
+RUNNER_API = 1
+def run(job, ctx):
+    time.sleep(1.0)
+    return {"runtime": {"name": "idle", "version": "0"}, "latency_ms": [1.0]}
+"""
+
+
+def test_the_host_processs_own_threads_beside_a_job_are_counted_apart_from_others(
+        tmp_path: Path) -> None:
+    # on this machine's device the agent's parent is this process: a thread of it that
+    # keeps the job's core busy is the host's time, not other processes'
+    core = min(os.sched_getaffinity(0))
+    job = sleepy_job(tmp_path)
+    runner = tmp_path / "idle.py"
+    runner.write_text(IDLE_RUNNER)
+    job["backend"] = {"name": "idle", "runner": str(runner), "options": {}}
+    job["run"]["cores"] = [core]
+    busy, stop = threading.Event(), threading.Event()
+
+    def burn() -> None:
+        os.sched_setaffinity(0, {core})  # this thread only
+        busy.set()
+        while not stop.is_set():
+            pass
+
+    burner = threading.Thread(target=burn, daemon=True)
+    burner.start()
+    try:
+        assert busy.wait(10)
+        result = LocalDevice().run(job)
+    finally:
+        stop.set()
+        burner.join()
+    conditions = result["environment"]["conditions"]
+    host = conditions["parent_process_share_of_cores_used"]
+    assert host is not None and host > 0.1
+    others = conditions["other_processes_share_of_cores_used"]
+    # counted in others too, the two would pass the whole core (the loop keeps it busy);
+    # the kernel's per-core and per-process tallies differ by a tick or two
+    assert others is not None and others + host <= 1.05
 
 
 def test_peak_memory_grows_with_a_larger_model() -> None:
@@ -112,3 +160,31 @@ def test_peak_memory_grows_with_a_larger_model() -> None:
     large = wb.profile("zoo:resnet18", warmup=0, runs=1, profile_runs=0)
     key = "peak_rss_after_runs_bytes"
     assert large.to_dict()["memory"][key] > small.to_dict()["memory"][key] + 40 * 2**20
+
+
+TIMED_RUNNER = """
+import time
+from workbench_agent.timing import latencies
+RUNNER_API = 1
+def run(job, ctx):
+    time.sleep(float(job["backend"]["options"]["before_s"]))  # imports, session creation
+    runs = latencies(lambda: time.sleep(0.05), job["run"], ctx)
+    return {"runtime": {"name": "timed", "version": "0"}, "latency_ms": runs}
+"""
+
+
+@pytest.mark.parametrize(("runs", "over"), [(12, "timed runs"), (1, "whole job")])
+def test_cpu_shares_are_taken_over_the_timed_runs_when_they_last_long_enough(
+        tmp_path: Path, runs: int, over: str) -> None:
+    # a cold start (imports read from disk, the kernel's work on them) is not the runs'
+    job = sleepy_job(tmp_path)
+    runner = tmp_path / "timed.py"
+    runner.write_text(TIMED_RUNNER)
+    job["backend"] = {"name": "timed", "runner": str(runner), "options": {"before_s": 0.3}}
+    job["run"].update({"runs": runs, "cores": [min(os.sched_getaffinity(0))]})
+    result = LocalDevice().run(job)
+    conditions = result["environment"]["conditions"]
+    assert len(result["latency_ms"]) == runs
+    assert conditions["cpu_shares_over"] == over
+    assert conditions["other_processes_share_of_cores_used"] is not None
+    assert conditions["other_processes_share_of_cores_used_whole_job"] is not None

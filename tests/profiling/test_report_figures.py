@@ -60,7 +60,9 @@ def test_top_layers_draw_one_bar_per_layer_with_widths_proportional_to_time(
 
 def test_an_op_type_has_one_colour_in_every_figure_and_in_the_png_figures(
         profile: Profile) -> None:
-    from workbench.plots._figure import _profile_colors
+    from matplotlib.colors import to_hex
+
+    from workbench.plots.layers import time_by_op_type
 
     def op_of(tip: str) -> str:
         return tip.split(" (")[1].split(")")[0] if " (" in tip else tip.split(":")[0]
@@ -73,7 +75,11 @@ def test_an_op_type_has_one_colour_in_every_figure_and_in_the_png_figures(
     assert len(seen) >= 3 and all(len(fills) == 1 for fills in seen.values())
     colours = {op: fills.pop() for op, fills in seen.items()}
     assert len(set(colours.values())) == len(colours)
-    assert colours == {op: c for op, c in _profile_colors(profile).items() if op in colours}
+    # the PNG figure's bars, as matplotlib drew them
+    ax = time_by_op_type(profile).axes[0]
+    drawn = {label.get_text(): to_hex(bar.get_facecolor())
+             for label, bar in zip(ax.get_yticklabels(), ax.patches, strict=True)}
+    assert colours == {op: c for op, c in drawn.items() if op in colours}
 
 
 def test_time_by_op_type_sums_the_layers_of_each_type(profile: Profile) -> None:

@@ -69,8 +69,12 @@ def test_every_kernel_class_gets_a_ceiling_with_its_spread_and_conditions(
     assert calibration.ceilings["pooling"].unit == "GB/s"
     assert calibration.conditions["cores_used"]
     assert "loadavg_1m" in calibration.conditions and "others_cpu_share" in calibration.conditions
-    # a depthwise kernel does far less arithmetic per byte than a dense one
-    assert calibration.ceilings["depthwise"].rate < calibration.ceilings["gemm"].rate
+    # a depthwise kernel does far less arithmetic per byte than a dense one: which class a
+    # layer is costed by follows that (their measured rates follow it too, but a busy machine
+    # running the tests may slow one class's jobs and not the other's)
+    depthwise, gemm = calibration.ceilings["depthwise"], calibration.ceilings["gemm"]
+    assert depthwise.intensity is not None and gemm.intensity is not None
+    assert depthwise.intensity < gemm.intensity / 4
 
 
 def test_a_calibration_on_a_core_shared_with_a_busy_loop_is_refused_and_not_kept(

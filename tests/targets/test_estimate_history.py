@@ -15,8 +15,8 @@ from workbench.jobs import estimate
 from workbench.models import Model, load_model
 from workbench.profiling import Profile
 from workbench.targets.calibration import Calibration, Ceiling
-from workbench.targets.kernels import CLASSES, COMPUTE_CLASSES
-from workbench.targets.observations import Observations
+from workbench.targets.kernels import CLASSES, COMPUTE_CLASSES, shape_key
+from workbench.targets.observations import FLOOR_PCT, Observations
 from workbench.targets.roofline import CLASS_ERROR_PCT, DATASHEET_ERROR_PCT
 
 
@@ -96,9 +96,8 @@ def test_measured_profiles_give_per_layer_observations_by_kernel_class(own_histo
     assert all(o.rate > 0 for o in seen.items)
 
 
-def test_an_estimate_with_history_uses_it_says_so_and_narrows_its_error_bar(
+def test_an_estimate_with_history_costs_its_layers_at_the_observed_rates_and_says_so(
         small: Model, own_history: str) -> None:
-    without = estimate(small, target="raspberry-pi-5", calibrate=quiet_calibration())
     learned = estimate(small, target="raspberry-pi-5", device=own_history, history=True,
                        calibrate=quiet_calibration())
     section = learned.document["estimate"]
@@ -110,11 +109,47 @@ def test_an_estimate_with_history_uses_it_says_so_and_narrows_its_error_bar(
     assert section["observations_used"] >= 3 * len(convs)
     assert "history" in section["error_source"]
     assert any("history" in w for w in learned.document["warnings"])
-    # the layers' bar narrows; the total's is at least the spread of its total-to-layers
-    # ratio, which a busy machine running the tests may widen
-    assert section["layers_error_pct"] < without.document["estimate"]["error_pct"]
+    # each layer's bar is how much the three profiles disagreed at its shapes, however
+    # much a busy machine made them disagree
+    seen = history.observations(own_history)
+    for row in convs:
+        rate = seen.rate("conv", shape_key(row["op_type"], row["input_shapes"],
+                                           row["output_shapes"]))
+        assert rate is not None and rate.matched == "shape"
+        assert row["error_pct"] == pytest.approx(rate.error_pct)
     assert section["error_pct"] == pytest.approx(
         max(section["layers_error_pct"], section["total_ratio"]["error_pct"]))
+
+
+@pytest.fixture
+def agreeing_history(measured: list[Profile], tmp_path: Path,
+                     monkeypatch: pytest.MonkeyPatch) -> str:
+    """The device's name, with a history of one measured profile kept at three times.
+
+    The three observations of each layer agree exactly: what the estimate's bar
+    does with history is then apart from how busy the machine was.
+    """
+    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path))
+    for hour in (8, 9, 10):
+        document = copy.deepcopy(measured[0].document)
+        document["created"] = f"2026-11-30T{hour:02d}:00:00+00:00"
+        history.save(Profile(document))
+    return measured[0].device_name
+
+
+def test_history_whose_observations_agree_narrows_the_error_bar(
+        small: Model, agreeing_history: str) -> None:
+    assert history.observations(agreeing_history).profiles == 3
+    without = estimate(small, target="raspberry-pi-5", calibrate=quiet_calibration())
+    learned = estimate(small, target="raspberry-pi-5", device=agreeing_history, history=True,
+                       calibrate=quiet_calibration())
+    convs = [r for r in learned.layers if r["kernel_class"] == "conv"]
+    assert convs and all(r["observations"] == 3 and r["error_pct"] == FLOOR_PCT for r in convs)
+    section = learned.document["estimate"]
+    assert section["layers_error_pct"] < without.document["estimate"]["error_pct"]
+    # three equal totals: the total-to-layers ratio is known to its floor, so the total narrows too
+    assert section["total_ratio"]["error_pct"] == FLOOR_PCT
+    assert section["error_pct"] < without.document["estimate"]["error_pct"]
 
 
 def test_history_needs_a_device_to_read() -> None:

@@ -232,6 +232,12 @@ def execute(prepared: Prepared, on_event: EventCallback | None = None,
 
     job = prepared.job
     marks = {} if marks is None else marks
+    if prepared.device.kind == "local":
+        from workbench import history
+
+        # this machine's cores are the job's: the saving of earlier jobs' profiles ends first,
+        # so that the host's saving thread does not run beside the job's timed runs
+        history.wait_saved()
     # A job whose link drops can then be collected by another process (`workbench jobs`).
     pending.keep(prepared)
     try:

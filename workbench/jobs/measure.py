@@ -102,7 +102,6 @@ def _worse(kept: Ceiling, new: Ceiling, most: float) -> bool:
 def _conditions(profiles: list[Profile]) -> dict[str, Any]:
     """The worst of the calibration jobs' conditions: load, others' CPU share, frequencies."""
     loads: list[float] = []
-    shares: list[float] = []
     khz: list[float] = []
     cores: list[int] = []
     for found in profiles:
@@ -111,17 +110,20 @@ def _conditions(profiles: list[Profile]) -> dict[str, Any]:
         conditions = environment.get("conditions") or {}
         loads += [v for v in (conditions.get("loadavg_1m") or {}).values()
                   if isinstance(v, (int, float))]
-        share = conditions.get("other_processes_cpu_share")
-        shares += [share] if isinstance(share, (int, float)) else []
         for policy in (conditions.get("frequency") or {}).values():
             khz += [v for k, v in policy.items() if k.endswith("_seen_khz")
                     and isinstance(v, (int, float))]
-    on_cores = [v for v in (((p.document.get("environment") or {}).get("conditions") or {})
-                            .get("other_processes_share_of_cores_used") for p in profiles)
-                if isinstance(v, (int, float))]
+
+    def worst(key: str) -> float | None:
+        found = [v for v in (((p.document.get("environment") or {}).get("conditions") or {})
+                             .get(key) for p in profiles) if isinstance(v, (int, float))]
+        return max(found, default=None)
+
     return {"cores_used": cores, "loadavg_1m": max(loads, default=None),
-            "others_cpu_share": max(shares, default=None),
-            "others_share_of_cores_used": max(on_cores, default=None),
+            "others_cpu_share": worst("other_processes_cpu_share"),
+            "others_share_of_cores_used": worst("other_processes_share_of_cores_used"),
+            # the host's Python on this machine's device, counted apart from other processes
+            "parent_share_of_cores_used": worst("parent_process_share_of_cores_used"),
             "frequency_khz": [min(khz), max(khz)] if khz else None}
 
 

@@ -1,6 +1,6 @@
 """What every figure shares: matplotlib loaded on first use (Agg without a display, fonts
 for other scripts), the axes to draw into, titles that say when times are not hardware
-times, colours per op type, and the PNG bytes of a figure."""
+times, and the PNG bytes of a figure (colours per op type: :mod:`workbench.plots.palette`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from workbench.plots.palette import op_colors, profile_op_colors
 from workbench.profiling.profile import layer_time_us
 
 if TYPE_CHECKING:
@@ -83,23 +82,6 @@ def _tagged_label(profile: Profile, label: str) -> str:
     if profile.is_emulated:
         return f"{label} [EMULATED]"
     return f"{label} [ESTIMATE]" if profile.is_estimate else label
-
-
-def _op_colors(op_types: Sequence[str]) -> dict[str, Any]:
-    return dict(op_colors(op_types))
-
-
-def _profile_colors(profile: Profile,
-                    shown: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The profile's op-type colours, the same in each of its figures; with ``shown``,
-    only the types of those layers (for a legend)."""
-    types = None if shown is None else [str(layer["op_type"]) for layer in shown]
-    return dict(profile_op_colors(_op_times(profile), types))
-
-
-def _op_times(profile: Profile) -> list[tuple[str, float]]:
-    return [(str(layer["op_type"]), layer_time_us(layer) or 0.0)
-            for layer in _timed_layers(profile)]
 
 
 def _empty(ax: Axes, message: str) -> None:

@@ -10,12 +10,10 @@ from workbench.plots._figure import (
     TIME_LABEL,
     _axes,
     _empty,
-    _op_times,
-    _profile_colors,
     _timed_layers,
     _title,
 )
-from workbench.plots.palette import op_totals
+from workbench.plots.palette import colors_of, op_times, op_totals
 from workbench.profiling._text import fmt_number, fmt_si, is_number, shorten
 from workbench.profiling.profile import layer_time_us
 
@@ -30,7 +28,7 @@ def top_layers(profile: Profile, n: int = 15, ax: Axes | None = None) -> Figure:
     """Horizontal bars of the ``n`` slowest layers' median time, coloured by op type."""
     layers = _timed_layers(profile, n)
     fig, ax = _axes(ax, 9, 1.6 + 0.32 * max(len(layers), 3))
-    colors = _profile_colors(profile, layers)
+    colors = colors_of(profile, layers)
     times = [layer_time_us(layer) or 0.0 for layer in layers]
     names = [shorten(str(layer["name"]), LABEL_WIDTH) for layer in layers]
     ax.barh(range(len(layers)), times, color=[colors[str(la["op_type"])] for la in layers])
@@ -57,9 +55,9 @@ def top_layers(profile: Profile, n: int = 15, ax: Axes | None = None) -> Figure:
 
 def time_by_op_type(profile: Profile, ax: Axes | None = None) -> Figure:
     """Summed median time per op type, slowest first, with its share of the total."""
-    ranked = op_totals(_op_times(profile))
+    ranked = op_totals(op_times(profile))
     fig, ax = _axes(ax, 8, 1.6 + 0.32 * max(len(ranked), 3))
-    colors = _profile_colors(profile)
+    colors = colors_of(profile)
     ax.barh(range(len(ranked)), [t for _, t in ranked], color=[colors[op] for op, _ in ranked])
     ax.set_yticks(range(len(ranked)), [shorten(op, LABEL_WIDTH) for op, _ in ranked])
     ax.invert_yaxis()
@@ -88,7 +86,7 @@ def time_vs_macs(profile: Profile, ax: Axes | None = None) -> Figure:
     if layers:
         macs = [float(layer["macs"]) for layer in layers]
         times = [layer_time_us(layer) or 0.0 for layer in layers]
-        colors = _profile_colors(profile, layers)
+        colors = colors_of(profile, layers)
         for op, color in colors.items():
             picked = [i for i, layer in enumerate(layers) if layer["op_type"] == op]
             ax.scatter([macs[i] for i in picked], [times[i] for i in picked], color=color,

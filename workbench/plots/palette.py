@@ -6,6 +6,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from workbench.profiling.profile import layer_time_us
+
+if TYPE_CHECKING:
+    from workbench.profiling.profile import Profile
 
 TAB10 = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
          "#7f7f7f", "#bcbd22", "#17becf")
@@ -44,6 +50,21 @@ def profile_op_colors(times: Iterable[tuple[str, float]],
     if shown is None:
         return colors
     return {op: colors[op] for op in dict.fromkeys(shown) if op in colors}
+
+
+def op_times(profile: Profile) -> list[tuple[str, float]]:
+    """Each timed layer's ``(op type, median time in µs)``, in the profile's layer order."""
+    return [(str(layer.get("op_type")), time) for layer in profile.layers
+            if (time := layer_time_us(layer)) is not None]
+
+
+def colors_of(profile: Profile,
+              shown: Iterable[dict[str, Any]] | None = None) -> dict[str, str]:
+    """The profile's op-type colours (:func:`profile_op_colors` of its :func:`op_times`),
+    alike in its PNG and SVG figures; with ``shown``, only those layers' types, for a
+    legend."""
+    types = None if shown is None else [str(layer.get("op_type")) for layer in shown]
+    return profile_op_colors(op_times(profile), types)
 
 
 def histogram_bins(samples: int) -> int:

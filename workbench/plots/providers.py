@@ -6,7 +6,8 @@ import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from workbench.plots._figure import _axes, _op_colors, _tagged_label, _title
+from workbench.plots._figure import _axes, _tagged_label, _title
+from workbench.plots.palette import op_colors
 from workbench.profiling._text import shorten
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ def delegation(profiles: Profile | Sequence[Profile], ax: Axes | None = None) ->
     split = [shares(p.document.get("delegation")) for p in many]
     names = list(dict.fromkeys(name for found in split if found for name, _ in found[0]))
     accelerators = [n for n in names if n != UNSEEN_LABEL and not is_cpu(n)]
-    colors = {**_op_colors(accelerators), UNSEEN_LABEL: "#eeeeee"}
+    colors = {**op_colors(accelerators), UNSEEN_LABEL: "#eeeeee"}
     greys = ["#7f7f7f", "#a5a5a5", "#5f5f5f"]
     for index, name in enumerate(n for n in names if n != UNSEEN_LABEL and is_cpu(n)):
         colors[name] = greys[index % len(greys)]

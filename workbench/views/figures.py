@@ -11,14 +11,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from workbench.plots.palette import (
     LATENCY_COLOR,
     MARKER_COLOR,
+    colors_of,
     histogram_bins,
+    op_times,
     op_totals,
-    profile_op_colors,
 )
 from workbench.profiling._text import fmt_number, fmt_si, is_number, shorten
 from workbench.profiling.profile import layer_time_us
@@ -82,22 +83,10 @@ def bar_figure(profile: Profile, text: str, bars: list[Bar], x_label: str, y_lab
     return canvas.svg()
 
 
-def _op_times(profile: Profile) -> list[tuple[str, float]]:
-    return [(str(layer.get("op_type")), time) for layer in profile.layers
-            if (time := layer_time_us(layer)) is not None]
-
-
-def _colors(profile: Profile, shown: list[dict[str, Any]] | None = None) -> dict[str, str]:
-    """The profile's op-type colours, the same in each figure (and as its PNG figures);
-    with ``shown``, only those layers' types, for a legend."""
-    types = None if shown is None else [str(layer.get("op_type")) for layer in shown]
-    return profile_op_colors(_op_times(profile), types)
-
-
 def top_layers_svg(profile: Profile, n: int = TOP_LAYERS) -> str:
     """Bars of the ``n`` slowest layers' median time, coloured by op type, with their share."""
     layers = [layer for layer in profile.top_layers(n) if layer_time_us(layer) is not None]
-    colors = _colors(profile, layers)
+    colors = colors_of(profile, layers)
     bars = []
     for layer in layers:
         time, op = layer_time_us(layer) or 0.0, str(layer.get("op_type"))
@@ -111,8 +100,8 @@ def top_layers_svg(profile: Profile, n: int = TOP_LAYERS) -> str:
 
 def time_by_op_type_svg(profile: Profile) -> str:
     """Bars of the summed median time per op type, slowest first, with its share."""
-    ranked = op_totals(_op_times(profile))
-    colors = _colors(profile)
+    ranked = op_totals(op_times(profile))
+    colors = colors_of(profile)
     grand = sum(total for _, total in ranked)
     bars = [Bar(op, total, colors[op], f"{100 * total / grand:.1f} %" if grand else "",
                 f"{op}: {fmt_number(total)} µs in all") for op, total in ranked]
@@ -191,7 +180,7 @@ def time_vs_macs_svg(profile: Profile) -> str:
     y = Axis(min(times) / 3, max(times) * 3, bottom, top, log=True)
     frame(canvas, x, y, "MACs per run (multiply-accumulates)", TIME_LABEL)
     _rate_lines(canvas, x, y, [m / (t * 1e3) for m, t in zip(macs, times, strict=True)])
-    colors = _colors(profile, [layer for layer, _, _ in layers])
+    colors = colors_of(profile, [layer for layer, _, _ in layers])
     for layer, mac, time in layers:
         op = str(layer.get("op_type"))
         canvas.circle(x(mac), y(time), 4, colors[op], css="layer",
