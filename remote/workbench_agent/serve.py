@@ -168,7 +168,7 @@ class Server:
         self._buffer = b""
         #: what its jobs keep for the jobs after them (:mod:`workbench_agent.kept`), removed
         #: when this agent stops
-        self.kept = tempfile.mkdtemp(prefix="workbench-warm-")
+        self.kept = tempfile.mkdtemp(prefix="workbench-warm-%d-" % os.getpid())
         os.environ[kept.ENV] = self.kept
 
     def forget_kept(self) -> None:

@@ -204,12 +204,20 @@ def test_a_new_runtime_on_the_board_gets_a_fresh_warm_agent(board: SSHDevice,
     assert wait_gone(_hello(first)["warm_agent"])
 
 
-def test_closing_the_device_stops_its_warm_agent(sshd: Sshd, tmp_path: Path) -> None:
+def test_closing_the_device_stops_its_warm_agent_and_removes_what_it_kept(
+        sshd: Sshd, tmp_path: Path) -> None:
+    import glob
+
     device = make_board(sshd, tmp_path)
     events: list[dict[str, Any]] = []
     device.run(sleepy_job(tmp_path, seconds=0, device=device), events.append)
+    agent = _hello(events)["warm_agent"]
+    # the board's temporary folder: an SSH session gets no TMPDIR
+    kept = glob.glob(f"/tmp/workbench-warm-{agent}-*")
+    assert len(kept) == 1, "the warm agent keeps no folder of its own"
     device.close()
-    assert wait_gone(_hello(events)["warm_agent"])
+    assert wait_gone(agent)
+    assert not os.path.exists(kept[0]), "the warm agent left its folder behind"
 
 
 def test_a_device_without_warm_agent_starts_an_agent_per_job(sshd: Sshd,
