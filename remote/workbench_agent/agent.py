@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 import traceback
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 from workbench_agent import EVENTS_SCHEMA, RUNNER_API, RUNNER_APIS, __version__
 from workbench_agent.cache import artifacts_in
@@ -37,6 +37,26 @@ EXIT_JOB_FAILED = 2
 EXIT_CRASHED = 3
 EXIT_LINK_LOST = 4
 EXIT_USAGE = 64
+
+#: runner modules compiled by this process, by (path, size, modification time): a warm agent
+#: compiles a runner once and hands the code to every job it forks, which still executes it
+#: afresh in its own process (nothing a runner did in one job is seen by the next)
+_COMPILED: Dict[Tuple[str, int, int], Any] = {}
+
+
+def compiled_runner(path: str) -> Any:
+    """The code of the runner module at ``path``, compiled once per version of the file;
+    OSError when it cannot be read, SyntaxError when it is not Python."""
+    stat = os.stat(path)
+    key = (path, stat.st_size, stat.st_mtime_ns)
+    code = _COMPILED.get(key)
+    if code is None:
+        with open(path, "rb") as handle:
+            code = compile(handle.read(), path, "exec", dont_inherit=True)
+        _COMPILED.clear()  # one version of one runner at a time: a long-lived agent stays small
+        _COMPILED[key] = code
+    return code
+
 
 def load_runner(spec: str) -> Any:
     """Load a runner module from a path, or ``builtin:NAME`` shipped inside the agent.
@@ -60,7 +80,7 @@ def load_runner(spec: str) -> Any:
             raise AgentFailure("BackendUnavailable", "The runner module cannot be loaded",
                                where=path)
         module = importlib.util.module_from_spec(module_spec)
-        module_spec.loader.exec_module(module)
+        exec(compiled_runner(path), module.__dict__)
     api = getattr(module, "RUNNER_API", None)
     if api not in RUNNER_APIS:
         raise AgentFailure("BackendUnavailable",

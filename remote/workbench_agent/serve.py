@@ -36,12 +36,13 @@ import select
 import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 from typing import IO, Any, Dict, List, Optional
 
-from workbench_agent import EVENTS_SCHEMA, __version__
-from workbench_agent.agent import EXIT_CRASHED, EXIT_LINK_LOST, EXIT_OK, run_job
+from workbench_agent import EVENTS_SCHEMA, __version__, kept
+from workbench_agent.agent import EXIT_CRASHED, EXIT_LINK_LOST, EXIT_OK, compiled_runner, run_job
 from workbench_agent.record import JobRecord, collect
 from workbench_agent.runner_api import EventWriter
 
@@ -81,6 +82,18 @@ def _preload(names: List[str]) -> List[str]:
             continue
         loaded.append(name)
     return loaded
+
+
+def _compile_runner(job: Dict[str, Any]) -> None:
+    """Compile the job's runner here, once, for this job and the jobs after it (each job still
+    executes it afresh in its own process); a runner that does not compile is the job's to
+    report."""
+    spec = str((job.get("backend") or {}).get("runner") or "")
+    if spec and not spec.startswith("builtin:"):
+        try:
+            compiled_runner(spec)
+        except Exception:  # OSError, SyntaxError, ValueError: the job reports it in full
+            pass
 
 
 def _exit_code(status: int) -> int:
@@ -153,6 +166,13 @@ class Server:
         self.runtime = _runtime_paths()
         self.child: Optional[_Child] = None
         self._buffer = b""
+        #: what its jobs keep for the jobs after them (:mod:`workbench_agent.kept`), removed
+        #: when this agent stops
+        self.kept = tempfile.mkdtemp(prefix="workbench-warm-%d-" % os.getpid())
+        os.environ[kept.ENV] = self.kept
+
+    def forget_kept(self) -> None:
+        shutil.rmtree(self.kept, ignore_errors=True)
 
     def emit(self, event: Dict[str, Any]) -> None:
         self.out.write(EventWriter.line(event) + "\n")
@@ -220,6 +240,7 @@ class Server:
                 self.emit({"event": "bye", "reason": "the runtime changed"})
                 return "stale"
             else:
+                _compile_runner(message["job"])
                 self.child = self._fork(message["job"])
         return None
 
@@ -260,6 +281,7 @@ class Server:
             if child.workdir and collect(child.workdir).get("outcome") is None:
                 JobRecord(child.workdir, child.job_id).status(
                     "stopped", reason="the host is gone: " + reason)
+        self.forget_kept()
         try:
             sys.stderr.write("workbench agent: %s, the host is gone; stopping\n" % reason)
             sys.stderr.flush()
@@ -280,7 +302,10 @@ def serve(args: List[str], out: IO[str]) -> int:
     if probe_cache is not None:
         ready.update(_probed(probe_cache))
     server.emit(ready)
-    return server.loop()
+    try:
+        return server.loop()
+    finally:
+        server.forget_kept()
 
 
 def _option(args: List[str], name: str) -> Optional[str]:

@@ -184,3 +184,19 @@ def test_a_crashing_runner_reports_its_exception_and_keeps_the_traceback_on_stde
     assert code == 3
     assert "kernel fault" in events[-1]["error"]["what"]
     assert "Traceback" in stderr
+
+
+def test_a_runner_changed_at_the_same_path_is_compiled_again(tmp_path: Path) -> None:
+    import os
+
+    from workbench_agent.agent import load_runner
+
+    runner = tmp_path / "runner.py"
+    runner.write_text("RUNNER_API = 2\nNAME = 'first'\n")
+    first = load_runner(str(runner))
+    runner.write_text("RUNNER_API = 2\nNAME = 'second'\n")
+    stat = runner.stat()  # the same size: only the modification time tells them apart
+    os.utime(runner, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    second = load_runner(str(runner))
+    assert (first.NAME, second.NAME) == ("first", "second")
+    assert first is not second, "a runner module was reused instead of executed afresh"

@@ -74,3 +74,15 @@ def test_to_dict_is_a_copy(profile: Profile) -> None:
     copied = profile.to_dict()
     copied["layers"][0]["name"] = "changed"
     assert profile.layers[0]["name"] == "input_nchwc"
+
+
+def test_a_saved_profile_has_a_line_per_field_and_per_layer_and_reads_back_the_same(
+        profile: Profile, tmp_path: Path) -> None:
+    path = profile.save(tmp_path / "p.json")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    layers = profile.to_dict()["layers"]
+    assert len(layers) >= 2
+    start = lines.index(' "layers": [')
+    assert lines[start + len(layers) + 1] in (" ]", " ],"), "not one line per layer"
+    assert sum(line.startswith(' "') for line in lines) == len(profile.to_dict())
+    assert Profile.load(path).to_dict() == profile.to_dict()

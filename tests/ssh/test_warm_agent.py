@@ -204,12 +204,20 @@ def test_a_new_runtime_on_the_board_gets_a_fresh_warm_agent(board: SSHDevice,
     assert wait_gone(_hello(first)["warm_agent"])
 
 
-def test_closing_the_device_stops_its_warm_agent(sshd: Sshd, tmp_path: Path) -> None:
+def test_closing_the_device_stops_its_warm_agent_and_removes_what_it_kept(
+        sshd: Sshd, tmp_path: Path) -> None:
+    import glob
+
     device = make_board(sshd, tmp_path)
     events: list[dict[str, Any]] = []
     device.run(sleepy_job(tmp_path, seconds=0, device=device), events.append)
+    agent = _hello(events)["warm_agent"]
+    # the board's temporary folder: an SSH session gets no TMPDIR
+    kept = glob.glob(f"/tmp/workbench-warm-{agent}-*")
+    assert len(kept) == 1, "the warm agent keeps no folder of its own"
     device.close()
-    assert wait_gone(_hello(events)["warm_agent"])
+    assert wait_gone(agent)
+    assert not os.path.exists(kept[0]), "the warm agent left its folder behind"
 
 
 def test_a_device_without_warm_agent_starts_an_agent_per_job(sshd: Sshd,
@@ -425,3 +433,70 @@ def test_a_runtime_slower_to_import_than_the_heartbeat_limit_does_not_fail_the_f
         assert device.run(second)["latency_ms"]
     finally:
         device.close()
+
+
+def test_only_a_backend_whose_runtime_runs_forked_takes_over_the_agent_that_probed_the_board(
+        board: SSHDevice, tmp_path: Path) -> None:
+    from workbench.devices._warm import WARM_IMPORTS
+
+    runner = tmp_path / "seen.py"
+    runner.write_text(RUNTIME_SEEN)
+    agents: dict[str, Any] = {}
+    for backend in ("armnn", "onnxruntime"):
+        board.probe(refresh=True)  # a fresh warm agent probes the board and stays
+        assert board._warm is not None and board._warm.runtime_dirs is not None
+        agents[backend + " probed"] = board._warm.ready["pid"]
+        (tmp_path / backend).mkdir()
+        job = sleepy_job(tmp_path / backend, device=board)
+        job["backend"].update(name=backend, runner=board.ensure(runner))
+        events: list[dict[str, Any]] = []
+        board.run(job, events.append)
+        agents[backend] = _hello(events)["warm_agent"]
+    assert "armnn" not in WARM_IMPORTS and "onnxruntime" in WARM_IMPORTS
+    assert agents["armnn"] != agents["armnn probed"], "an Arm NN job ran in a forked probe agent"
+    assert agents["onnxruntime"] == agents["onnxruntime probed"]
+
+
+def _relu_model(path: Path) -> Path:
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"], name="only_relu")], "relu",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 32, 32])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 32, 32])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return path
+
+
+def test_the_executed_graph_kept_by_a_warm_agent_follows_a_changed_model_and_options(
+        board: SSHDevice, tmp_path: Path) -> None:
+    from tests.conftest import conv_relu_model
+    from workbench import backends
+
+    model = conv_relu_model(tmp_path / "model.onnx")
+    runner = board.ensure(backends.get("onnxruntime").runner_path())
+
+    def executed(level: str) -> list[str]:
+        job = {"schema": "workbench.job/1", "id": f"graph-{len(agents)}",
+               "model": {"path": str(model), "sha256": "-"},
+               "backend": {"name": "onnxruntime", "runner": runner,
+                           "options": {"graph_optimization_level": level}},
+               "inputs": [{"name": "x", "dtype": "float32", "shape": [1, 3, 32, 32],
+                           "kind": "random"}],
+               "run": {"warmup": 0, "runs": 1, "profile_runs": 1}, "workdir": board.workdir()}
+        events: list[dict[str, Any]] = []
+        result = board.run(job, events.append)
+        agents.append(_hello(events)["warm_agent"])
+        return [node["op_type"] for node in result["executed_graph"]["nodes"]]
+
+    agents: list[int] = []
+    fused, again = executed("all"), executed("all")
+    unfused = executed("disable")
+    _relu_model(model)  # another model at the same path
+    changed = executed("all")
+    assert len(set(agents)) == 1 and None not in agents, "the jobs ran on different agents"
+    assert fused == again and "Relu" not in fused, "the runtime did not fuse Conv and Relu"
+    assert unfused == ["Conv", "Relu", "Conv", "Relu", "GlobalAveragePool"], \
+        "another option was served the graph kept for the first"
+    assert changed == ["Relu"], "a changed model was served the graph of the model before"

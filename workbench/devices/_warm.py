@@ -28,6 +28,17 @@ if TYPE_CHECKING:
 
 #: seconds a warm agent may take to import the runtime and say it is ready
 READY_S = 120.0
+#: what every warm agent imports as it starts (a job sent meanwhile waits for them): every
+#: module a job imports, so no job compiles one from the zipped agent (numpy.random: random
+#: inputs; numpy imports it lazily)
+WARM_PRELOAD = ("numpy", "numpy.random", "workbench_agent.agent", "workbench_agent.conditions",
+                "workbench_agent.probe", "workbench_agent.timing", "workbench_agent.kept",
+                "workbench_agent.ort_trace", "workbench_agent.onnx_graph")
+#: what a warm agent imports as it starts, by built-in backend. These runtimes also run in a
+#: process forked after they were imported; others (Arm NN) hang there, so only these take
+#: over the agent that probed the board (which imported every runtime the probe looked at).
+WARM_IMPORTS = {"onnxruntime": ("onnxruntime",),
+                "litert": ("ai_edge_litert.interpreter", "tflite_runtime.interpreter")}
 #: seconds the process of a job that returned its result may take to end before the next job
 #: gives up on its agent (and has a fresh one)
 EXIT_WAIT_S = 60.0
@@ -76,13 +87,15 @@ class WarmAgent:
 
         An agent started for one backend runs that backend's jobs. An agent that probed
         the board (with every backend's path) becomes the agent of the first backend
-        that asks, if no runtime folder but those of ``backend_path`` exists on the board
-        (both paths then import the same modules); another backend's job then needs
+        that asks, if that backend's runtime runs in a forked process (:data:`WARM_IMPORTS`:
+        the probe imported every runtime it looked at, and Arm NN's jobs hang in a process
+        forked after that) and no runtime folder but those of ``backend_path`` exists on the
+        board (both paths then import the same modules); another backend's job then needs
         another agent, as it would have without the probe.
         """
         if self.backend or self.runtime_dirs is None:
             return self.backend == backend
-        if not set(self.runtime_dirs) <= set(backend_path):
+        if backend not in WARM_IMPORTS or not set(self.runtime_dirs) <= set(backend_path):
             return False
         self.backend = backend
         return True
@@ -281,8 +294,10 @@ class WarmAgent:
 
 
 def start_warm(channel: paramiko.Channel, argv: list[str], *, agent_path: str,
-               heartbeat_s: float, where: str, backend: str = "") -> WarmAgent:
-    """Start ``argv`` (the agent's serve command, quoted) on ``channel`` and wait until ready."""
+               heartbeat_s: float, where: str, backend: str = "",
+               preloading: bool = False) -> WarmAgent:
+    """Start ``argv`` (the agent's serve command, quoted) on ``channel`` and wait until ready;
+    ``preloading`` when it imports modules after ``ready`` (and says ``warm`` then)."""
     import shlex
 
     try:
@@ -292,9 +307,4 @@ def start_warm(channel: paramiko.Channel, argv: list[str], *, agent_path: str,
             channel.close()
         raise NotStarted(f"the warm agent could not be started: {exc}") from None
     return WarmAgent(channel, agent_path=agent_path, heartbeat_s=heartbeat_s, where=where,
-                     backend=backend, preloading=bool(_option(argv, "--preload")))
-
-
-def _option(argv: list[str], name: str) -> str:
-    """The value after ``name`` in ``argv``; "" when it is not there."""
-    return argv[argv.index(name) + 1] if name in argv[:-1] else ""
+                     backend=backend, preloading=preloading)

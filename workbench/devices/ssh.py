@@ -43,11 +43,6 @@ T = TypeVar("T")
 MIN_PYTHON = (3, 8)
 #: seconds a warm agent waits for the next job before it stops
 WARM_IDLE_S = 600.0
-#: what every warm agent imports as it starts (a job sent meanwhile waits for them)
-WARM_PRELOAD = ("numpy", "workbench_agent.agent", "workbench_agent.conditions")
-#: what a warm agent imports as it starts, by built-in backend
-WARM_IMPORTS = {"onnxruntime": ("onnxruntime",),
-                "litert": ("ai_edge_litert.interpreter", "tflite_runtime.interpreter")}
 # Runs on the board with any Python 3: what the workbench needs to know first.
 PYINFO = ("import json, os, platform, shutil, sys\n"
           "cache = os.path.expanduser(sys.argv[1])\n"
@@ -415,6 +410,8 @@ class SSHDevice(Device):
                     return None  # it runs a job: leave it be
                 warm.close()  # taken for good: no job starts on it any more
                 self._warm = None
+            from workbench.devices._warm import WARM_PRELOAD
+
             warm = self._start_warm("", list(WARM_PRELOAD), probe=True)
             answer = warm.ready.get("probe") if warm is not None else None
             if isinstance(answer, dict):
@@ -592,18 +589,14 @@ class SSHDevice(Device):
     def _warm_agent(self, backend: str) -> WarmAgent | None:
         """The device's warm agent, started for ``backend``'s jobs when there is none (or it
         stopped, or cannot run them); None when the board cannot run one."""
+        from workbench.devices._warm import WARM_IMPORTS, WARM_PRELOAD
         from workbench.devices.setup import runtime_path
 
         with self._warm_lock:
             agent_path = self.agent_path()
             path = runtime_path(self.cache, backend or None, self.board_dir).split(":")
             warm = self._warm
-            # An agent that probed the board loaded every runtime the probe looked at (Arm NN
-            # too, whose jobs then hang in the forked job process): only a backend whose
-            # runtime warm agents import anyway (WARM_IMPORTS) takes it over.
-            probed = warm is not None and not warm.backend and warm.runtime_dirs is not None
             if (warm is not None and warm.alive and warm.agent_path == agent_path
-                    and not (probed and backend not in WARM_IMPORTS)
                     and warm.serves(backend, path)):
                 return warm
             if warm is not None:
@@ -633,7 +626,8 @@ class SSHDevice(Device):
             # a cancelled job stops waiting for the agent's imports (and its probe)
             with interrupting(channel.close, where=self.name, doing="starting the agent"):
                 return start_warm(channel, argv, agent_path=agent_path,
-                                  heartbeat_s=self.heartbeat_s, where=self.name, backend=backend)
+                                  heartbeat_s=self.heartbeat_s, where=self.name, backend=backend,
+                                  preloading=bool(preload))
         except NotStarted:
             return None
 

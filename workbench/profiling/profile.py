@@ -67,9 +67,27 @@ def _check_schema(document: Any, where: str | None) -> None:
 
 
 def _strict_json(value: Any, indent: int | None = None) -> str:
-    """JSON text that any reader accepts (no NaN or Infinity), or ProfileError."""
+    """JSON text that any reader accepts (no NaN or Infinity), or ProfileError.
+
+    With ``indent``, a document (a dict) gets a line per field and per item of a field
+    that is a list (a layer per line): readable and diffable, while every line is made
+    by json's C encoder (``json.dumps`` with ``indent`` encodes in Python, which was
+    most of the time to write a profile, and the history's save competed with the next
+    job for it)."""
     try:
-        return json.dumps(value, indent=indent, ensure_ascii=False, allow_nan=False)
+        encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+        if indent is None or not isinstance(value, dict) or not value:
+            return encode(value)
+        pad = " " * indent
+        fields = []
+        for key, item in value.items():
+            if isinstance(item, list) and item:
+                body = ("[\n" + ",\n".join(pad * 2 + encode(one) for one in item)
+                        + "\n" + pad + "]")
+            else:
+                body = encode(item)
+            fields.append(f"{pad}{encode(str(key))}: {body}")
+        return "{\n" + ",\n".join(fields) + "\n}"
     except (TypeError, ValueError) as exc:
         raise ProfileError(f"The profile holds a value JSON cannot store: {exc}",
                            hint="Keep only str, int, finite float, bool, None, "

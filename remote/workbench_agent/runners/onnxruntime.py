@@ -121,19 +121,27 @@ class _CacheFlusher:
 
 def _profile_layers(ort: Any, path: str, options: Dict[str, Any], providers: List[Any],
                     feeds: Dict[str, Any], runs: int, ctx: Any) -> Dict[str, Any]:
+    from workbench_agent import kept
     from workbench_agent.onnx_graph import read_nodes
     from workbench_agent.ort_trace import aggregate_file
 
-    so = _session_options(ort, options, getattr(ctx, "cores", []))
+    cores = list(getattr(ctx, "cores", []))
+    so = _session_options(ort, options, cores)
     so.enable_profiling = True
     so.profile_file_prefix = os.path.join(ctx.workdir, "ort_profile")
+    # A warm agent keeps the executed graph's nodes per model file, runtime and options: the
+    # runtime saves the graph (weights and all) only when none is kept.
+    graph_key = kept.key("executed-graph", path, runtime=ort.__version__, options=options,
+                         providers=providers, cores=cores)
+    executed = kept.load(graph_key)
     optimized = os.path.join(ctx.workdir, "executed_graph.onnx")
-    so.optimized_model_filepath = optimized
-    # Keep weights out of the saved graph: only its structure is needed.
-    so.add_session_config_entry("session.optimized_model_external_initializers_file_name",
-                                "executed_graph.data")
-    so.add_session_config_entry("session.optimized_model_external_initializers_min_size_in_bytes",
-                                "0")
+    if executed is None:
+        so.optimized_model_filepath = optimized
+        # Keep weights out of the saved graph: only its structure is needed.
+        so.add_session_config_entry("session.optimized_model_external_initializers_file_name",
+                                    "executed_graph.data")
+        so.add_session_config_entry(
+            "session.optimized_model_external_initializers_min_size_in_bytes", "0")
     session = _create(ort, path, so, providers)
     session.run(None, feeds)  # warm-up, not counted
     for index in range(runs):
@@ -143,12 +151,13 @@ def _profile_layers(ort: Any, path: str, options: Dict[str, Any], providers: Lis
     del session
     ctx.progress("aggregate", 0, 1)
     aggregator = aggregate_file(trace_path, skip_runs=1)
-    executed = None
-    if os.path.isfile(optimized):
+    if executed is None and os.path.isfile(optimized):
         try:
             executed = {"nodes": read_nodes(optimized)}
         except (OSError, ValueError) as exc:
             ctx.log("warning", "could not read the executed graph: %s" % exc)
+        else:
+            kept.save(graph_key, executed)
     for leftover in [*glob.glob(os.path.join(ctx.workdir, "executed_graph.*")), trace_path]:
         os.remove(leftover)
     ctx.progress("aggregate", 1, 1)
