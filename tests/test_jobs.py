@@ -187,6 +187,26 @@ def test_submit_runs_in_the_background_and_can_be_cancelled(conv_model: Path) ->
     assert job.done
 
 
+def test_a_job_that_times_out_waiting_for_the_board_says_so_and_who_held_it(
+        conv_model: Path) -> None:
+    from workbench_agent.lock import DeviceLock
+
+    from workbench.devices import connect
+
+    held = DeviceLock(connect("local").lock_path(), "job-held", "alice@lab pid 1")
+    held.acquire()
+    try:
+        with pytest.raises(errors.JobTimeout) as waited:
+            wb.profile(conv_model, warmup=0, runs=1, profile_runs=0, timeout=3)
+    finally:
+        held.release()
+    message = str(waited.value)
+    # the whole limit the user gave, the holder, and no advice about runs: none ran
+    assert "waited for the board longer than its time limit (3 s)" in message
+    assert "alice@lab pid 1 held the board" in message
+    assert "number of runs" not in message and "device status" in message
+
+
 def test_a_timeout_stops_the_job_with_a_clear_error(conv_model: Path) -> None:
     with pytest.raises(errors.JobTimeout, match="longer than"):
         wb.profile(conv_model, warmup=0, runs=10_000_000, profile_runs=0, timeout=2)

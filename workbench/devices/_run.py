@@ -81,7 +81,7 @@ def conclude(board: AgentBoard, stream: AgentStream, watch: AgentWatch, *, where
     ``failure`` is what broke the reading of its events (a dead link's timeout
     or socket error), ``exit_code`` the agent's (None when it was lost).
     """
-    watch.raise_if_stopped(where, agent="the agent on the board")
+    watch.raise_if_stopped(where, agent="the agent on the board", waiting=stream.waiting)
     if stream.result is None and stream.error is None and (
             failure is not None or exit_code is None or not link_alive):
         if isinstance(failure, TimeoutError):

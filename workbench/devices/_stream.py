@@ -68,6 +68,8 @@ class AgentStream:
         self.error: dict[str, Any] | None = None
         self.hello: dict[str, Any] | None = None
         self.garbage: list[str] = []
+        #: the last queue event while the job waits for the board's lock; None once it runs
+        self.waiting: dict[str, Any] | None = None
 
     def feed(self, line: str) -> None:
         text = line.strip()
@@ -83,6 +85,8 @@ class AgentStream:
     def take(self, event: Any) -> None:
         """Act on one event, parsed already (a line's JSON)."""
         kind = event.get("event") if isinstance(event, dict) else None
+        if kind == "stage":
+            self.waiting = event if event.get("stage") == "queue" else None
         if kind in ("hello", "stage"):
             # when the host heard it, on the host's clock: the steps that cross the link
             # (the agent's start, the result's download) are timed with it

@@ -233,7 +233,7 @@ class WarmAgent:
         """
         job_id = str(job.get("id", ""))
         where = f"{self.where}: job {job_id or '?'}"
-        waited = time.monotonic()
+        waited, limit = time.monotonic(), timeout
         self._await_exit(where, timeout=timeout, cancel=cancel)
         if timeout is not None:  # the wait counts in the job's time
             timeout = max(timeout - (time.monotonic() - waited), 0.0)
@@ -254,7 +254,7 @@ class WarmAgent:
             self._send(json.dumps({"job": job}))
         except Exception as exc:  # paramiko.SSHException, EOFError, OSError
             raise NotStarted(f"the warm agent's channel failed: {exc}") from None
-        watch = AgentWatch(kill, (), cancel=cancel, timeout=timeout)
+        watch = AgentWatch(kill, (), cancel=cancel, timeout=timeout, limit=limit)
         failure: BaseException | None = None
         exit_code: int | None = None
         try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from workbench import errors
 from workbench.devices._cancel import wait_any
@@ -27,11 +28,14 @@ class AgentWatch:
     """
 
     def __init__(self, kill: Callable[[], None], stderr: Iterable[str], *,
-                 cancel: threading.Event | None, timeout: float | None) -> None:
+                 cancel: threading.Event | None, timeout: float | None,
+                 limit: float | None = None) -> None:
         self.tail = StderrTail()
         #: "cancel" or "timeout" once the watch stopped the agent
         self.stopped: str | None = None
         self.timeout = timeout
+        #: the job's whole time limit, for messages (``timeout`` may be what was left of it)
+        self.limit = timeout if limit is None else limit
         self._kill = kill
         self._cancel = cancel or threading.Event()
         self._finished = threading.Event()
@@ -70,10 +74,19 @@ class AgentWatch:
         self._reader.join(wait)
         return self.tail.text()
 
-    def raise_if_stopped(self, where: str, agent: str = "the agent") -> None:
-        """Raise JobCancelled or JobTimeout when the watch stopped ``agent``."""
+    def raise_if_stopped(self, where: str, agent: str = "the agent",
+                         waiting: dict[str, Any] | None = None) -> None:
+        """Raise JobCancelled or JobTimeout when the watch stopped ``agent``; ``waiting``,
+        the job's last queue event when it still waited for the board then."""
         if self.stopped == "cancel":
             raise errors.JobCancelled(f"The job was cancelled; {agent} was stopped", where=where)
+        if self.stopped == "timeout" and waiting is not None:
+            holder = waiting.get("holder") or "another job"
+            raise errors.JobTimeout(
+                f"The job waited for the board longer than its time limit ({self.limit:g} s) "
+                f"and was stopped before it ran: {holder} held the board", where=where,
+                hint="Run it again when the board is free (`workbench device status` names "
+                "who holds it), or give the job a longer timeout")
         if self.stopped == "timeout":
-            raise errors.JobTimeout(f"The job ran longer than {self.timeout:g} s and was stopped",
+            raise errors.JobTimeout(f"The job ran longer than {self.limit:g} s and was stopped",
                                     where=where)

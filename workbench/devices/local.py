@@ -133,7 +133,7 @@ class LocalDevice(Device):
             if process.poll() is None:
                 _kill_group(process)
         tail = watch.stderr_tail(wait=KILL_GRACE_S)
-        watch.raise_if_stopped(where)
+        watch.raise_if_stopped(where, waiting=stream.waiting)
         return stream.finish(exit_code, tail)
 
     def collect(self, workdir: str) -> dict[str, Any]:
