@@ -78,7 +78,9 @@ Tree::
     │       ├── JobStillRunning      the job to collect has not finished on its board
     │       └── JobGone              the board no longer has the job to collect
     ├── ProfileError
-    │   └── ProfileFormatError       a profile document of unknown version or shape
+    │   ├── ProfileFormatError       a profile document of unknown version or shape
+    │   └── ReportNotWritten         a command's report or JSON could not be written after
+    │                                its job (carries the lines it printed before)
     ├── HistoryError                 no saved profile of that id, or it cannot be kept
     ├── AccuracyError
     │   ├── OutputsMissing           the profile holds no output values to compare
@@ -105,9 +107,9 @@ __all__ = [
     "JobTimeout", "LayerDiffUnavailable", "LinkDropped", "MissingExternalData", "ModelError",
     "ModelNotFound", "ModelTruncated", "NotAnOnnxModel", "OptionError", "OutputsMissing",
     "ProfileError", "ProfileFormatError", "QuantizationFailed", "ReferenceUnavailable",
-    "TargetError", "UnknownHostKey", "UnknownOption", "UnknownTarget", "UnknownZooModel",
-    "UnreachableHost", "UnsupportedConversion", "UnsupportedOperator", "UnsupportedOpset",
-    "UnsupportedPlatform", "UploadTooLarge", "WorkbenchError",
+    "ReportNotWritten", "TargetError", "UnknownHostKey", "UnknownOption", "UnknownTarget",
+    "UnknownZooModel", "UnreachableHost", "UnsupportedConversion", "UnsupportedOperator",
+    "UnsupportedOpset", "UnsupportedPlatform", "UploadTooLarge", "WorkbenchError",
 ]
 
 
@@ -462,6 +464,20 @@ class ProfileError(WorkbenchError):
     """A profile document cannot be used."""
 
     default_hint = "Load a profile saved by Profile.save, or one `workbench history` lists"
+
+
+class ReportNotWritten(ProfileError):
+    """A file a command writes after its job (an HTML report, a profile JSON) could not be
+    written; ``lines`` holds what the command had to print (the summary, the files written
+    before), so the front end shows them above the error."""
+
+    default_hint = "Check the free space and permissions of the folder, then run again"
+    fields = ("lines",)
+
+    def __init__(self, what: str, *, where: str | None = None, hint: str | None = None,
+                 lines: list[str] | None = None) -> None:
+        self.lines = list(lines or [])
+        super().__init__(what, where=where, hint=hint)
 
 
 class ProfileFormatError(ProfileError, FormatError):

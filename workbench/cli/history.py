@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.cli._common import console
+from workbench.cli._common import check_outputs, console
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -49,10 +49,11 @@ def cmd_history(args: argparse.Namespace) -> int:
         _out().print(f"removed {args.id}")
         return 0
     if args.action == "export":
+        out = Path(args.out or f"{args.id}.json")
+        check_outputs(str(out), None)
         profile = history.load_profile(args.id)
         if args.redact:
             profile = profile.redact(words=args.word or ())
-        out = Path(args.out or f"{args.id}.json")
         if out.suffix == ".html":
             profile.to_html(out)
         else:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from workbench.cli._common import (
+    check_outputs,
     console,
     key_values,
     load_model,
@@ -201,6 +202,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     request and this process only prints what comes back; else it runs here.
     """
     request = profile_request(args)
+    check_outputs(args.out, args.json)  # before the job: a mistyped path must not cost a run
     with _progress(args) as on_event:
         lines = None
         if args.persist is not False:
