@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.errors import InvalidOptionValue, ProfileError
 from workbench.profiling import _text as fmt
+from workbench.profiling.compare import different_models
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -446,11 +447,8 @@ def regress(new: Profile, baseline: Profile, *, threshold: float = 0.05,
                                hint="Regress measured runs against each other; to see how an "
                                     "estimate compares, use workbench.targets.compare_estimate")
     warnings: list[str] = []
-    sha_new, sha_base = str(new.document["model"]["sha256"]), str(
-        baseline.document["model"]["sha256"])
-    if sha_new != sha_base:
-        what = (f"The profiles are of different models: {new.model_name} ({sha_new[:12]}) vs "
-                f"{baseline.model_name} ({sha_base[:12]})")
+    what = different_models([new, baseline])
+    if what:
         if not allow_different_models:
             raise ProfileError(what, where=f"{new.label} vs {baseline.label}",
                                hint="Compare runs of the same model file, or pass "
