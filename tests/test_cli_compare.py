@@ -52,3 +52,9 @@ def test_compare_refuses_different_models_unless_allowed(saved: dict[str, str]) 
     allowed = workbench("compare", saved["one"], saved["other"], "--allow-different-models")
     assert allowed.returncode == 0 and "othernet" in allowed.stdout
 
+
+def test_compare_against_a_baseline_names_the_settings_that_differ(
+        saved: dict[str, str]) -> None:
+    done = workbench("compare", saved["two"], "--baseline", saved["one"])
+    first = done.stdout.splitlines()[0]
+    assert "intra_op_threads=2" in first and "intra_op_threads=1" in first
