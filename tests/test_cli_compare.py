@@ -4,7 +4,6 @@ different models as ``--baseline``."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
