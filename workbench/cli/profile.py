@@ -254,13 +254,13 @@ def _model_arguments(parser: Any) -> None:
 def add_parsers(sub: Any) -> None:
     """Register ``inspect``, ``profile`` and ``zoo`` on the top-level subparsers."""
     inspect = sub.add_parser("inspect", help="static analysis: layers, shapes, params, MACs")
-    inspect.add_argument("model", help="an .onnx path or zoo:NAME")
+    inspect.add_argument("model", help="an .onnx or .tflite path, or zoo:NAME")
     _model_arguments(inspect)
     inspect.add_argument("--layers", action="store_true", help="list every layer")
     inspect.set_defaults(func=cmd_inspect)
 
     prof = sub.add_parser("profile", help="run a model on a device and profile it")
-    prof.add_argument("model", help="an .onnx path or zoo:NAME")
+    prof.add_argument("model", help="an .onnx or .tflite path, or zoo:NAME")
     prof.add_argument("--device", default="local", help="device name (default: local)")
     prof.add_argument("--backend", default="onnxruntime", help="backend (default: onnxruntime)")
     persist_arguments(prof)

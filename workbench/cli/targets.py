@@ -132,7 +132,7 @@ def add_parsers(subparsers: Any) -> None:
     detect.set_defaults(func=cmd_detect)
 
     estimate = subparsers.add_parser("estimate", help="roofline estimate of a model on a board")
-    estimate.add_argument("model", help="an .onnx path or zoo:NAME")
+    estimate.add_argument("model", help="an .onnx or .tflite path, or zoo:NAME")
     estimate.add_argument("--target", default=None, help="catalog board, e.g. raspberry-pi-5")
     estimate.add_argument("--device", default=None, help="a device: its detected board is the "
                           "target unless --target is given")
