@@ -312,7 +312,8 @@ class FarmError(DeviceError):
 class FarmNotInstalled(FarmError):
     """A ``labgrid:`` device was asked for, but labgrid (the ``farm`` extra) is not installed."""
 
-    default_hint = "Install the farm extra: pip install 'edge-workbench[farm]'"
+    default_hint = ("Install the farm extra: pip install 'edge-workbench[farm]', or in a clone "
+                    "of the project: pip install '.[farm]'")
 
 
 class CoordinatorUnreachable(FarmError):
