@@ -468,10 +468,10 @@ class ProfileError(WorkbenchError):
 
 
 class ReportNotWritten(ProfileError):
-    """A file a command writes after its job (an HTML report, a profile JSON) could not be
-    written; ``lines`` holds what the command had to print (the summary, the files written
-    before), so the front end shows them above the error."""
+    """A command cannot write its report or profile JSON (before the job, or after it)."""
 
+    # ``lines``: what the command had to print (the summary, the files written before), so a
+    # front end shows them above the error and the job's result is not lost with the file
     default_hint = "Check the free space and permissions of the folder, then run again"
     fields = ("lines",)
 
