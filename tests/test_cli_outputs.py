@@ -71,3 +71,11 @@ def test_estimate_checks_its_out_folder_before_estimating(tmp_path: Path) -> Non
                      "--json", str(tmp_path / "missing" / "e.json"))
     assert done.returncode == 2
     assert "--json" in done.stderr and "latency" not in done.stdout.lower()
+
+
+def test_history_export_and_jobs_collect_check_their_paths_first(tmp_path: Path) -> None:
+    missing = str(tmp_path / "missing" / "x.json")
+    for command in (("history", "export", "some-id", "--out", missing),
+                    ("jobs", "collect", "some-id", "--json", missing)):
+        done = workbench(*command)
+        assert done.returncode == 2 and "does not exist" in done.stderr, command
