@@ -207,3 +207,10 @@ def test_a_lock_wait_limit_gives_up_with_device_busy_naming_the_holder(
     finally:
         stop.set()
         holder.join(30)
+
+
+def test_runs_auto_stopped_by_its_time_budget_says_so_in_the_profile(conv_model: Path) -> None:
+    profile = wb.profile(conv_model, warmup=0, runs="auto", time_budget_s=0.2,
+                         auto_ci_pct=0.0001, profile_runs=0)
+    said = [w for w in profile.document["warnings"] if w.startswith("runs=auto stopped")]
+    assert len(said) == 1 and "still" in said[0] and "0.0001%" in said[0]

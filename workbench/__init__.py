@@ -59,7 +59,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "load_model": ("workbench.models", "load_model"),
     "Profile": ("workbench.profiling", "Profile"),
     "Comparison": ("workbench.profiling", "Comparison"),
-    "compare": ("workbench.profiling", "compare"),
+    "compare": ("workbench.history", "compare"),
     "compare_latency": ("workbench.profiling", "compare_latency"),
     "compare_outputs": ("workbench.accuracy", "compare_outputs"),
     "diff_layers": ("workbench.layer_diff", "diff_layers"),
@@ -75,12 +75,13 @@ if TYPE_CHECKING:
     from workbench import errors, history, targets
     from workbench.accuracy import compare_outputs
     from workbench.devices import Device, DeviceInfo, LocalDevice, connect, reserve
+    from workbench.history import compare
     from workbench.jobs import Job, RunSettings, profile, submit
     from workbench.layer_diff import diff_layers
     from workbench.models import Model, load_model
     from workbench.models.quantize import quantize
     from workbench.profiling import Profile
-    from workbench.profiling.compare import compare, compare_latency
+    from workbench.profiling.compare import compare_latency
     from workbench.profiling.comparison import Comparison
     from workbench.profiling.regress import regress
     from workbench.sweeps import sweep

@@ -63,3 +63,40 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes, *,
                         hint="Check the free space and permissions of the folder") from exc
         raise
     return target
+
+
+def check_writable(path: str | os.PathLike[str], *, error: type[WorkbenchError] = WorkbenchError,
+                   option: str | None = None) -> None:
+    """Raise ``error`` unless :func:`write_atomic` can write ``path``: its folder exists, is a
+    folder and takes new files, and the path is not itself a folder.
+
+    Commands call it before long work, so that a mistyped ``--out`` fails in a moment
+    instead of after the job. ``option`` names the option the path came from.
+    """
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    where = f"{option} {target}" if option else str(target)
+    problem = None
+    if not folder.exists():
+        problem = f"The folder {folder} does not exist"
+        hint = f"Make it first (mkdir -p {folder}) or give a path in an existing folder"
+    elif not folder.is_dir():
+        problem = f"{folder} is a file, not a folder"
+        hint = "Give a path inside a folder"
+    elif target.is_dir():
+        problem = f"{target} is a folder, not a file"
+        hint = "Give a file name inside it"
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        problem = f"The folder {folder} is not writable"
+        hint = "Give a path in a folder you can write, or change its permissions"
+    if problem is not None:
+        raise error(f"Cannot write there: {problem}", where=where, hint=hint)
+
+
+def check_outputs(paths: dict[str, str | None], *, cwd: str | os.PathLike[str] = ".",
+                  error: type[WorkbenchError] = WorkbenchError) -> None:
+    """:func:`check_writable` for each path a command was given, by the option that gave it
+    (``{"--out": "r.html", "--json": None}``); relative paths are read against ``cwd``."""
+    for option, path in paths.items():
+        if path:
+            check_writable(Path(cwd, path), error=error, option=option)

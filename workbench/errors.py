@@ -78,7 +78,9 @@ Tree::
     │       ├── JobStillRunning      the job to collect has not finished on its board
     │       └── JobGone              the board no longer has the job to collect
     ├── ProfileError
-    │   └── ProfileFormatError       a profile document of unknown version or shape
+    │   ├── ProfileFormatError       a profile document of unknown version or shape
+    │   └── ReportNotWritten         a command's report or JSON could not be written after
+    │                                its job (carries the lines it printed before)
     ├── HistoryError                 no saved profile of that id, or it cannot be kept
     ├── AccuracyError
     │   ├── OutputsMissing           the profile holds no output values to compare
@@ -105,9 +107,9 @@ __all__ = [
     "JobTimeout", "LayerDiffUnavailable", "LinkDropped", "MissingExternalData", "ModelError",
     "ModelNotFound", "ModelTruncated", "NotAnOnnxModel", "OptionError", "OutputsMissing",
     "ProfileError", "ProfileFormatError", "QuantizationFailed", "ReferenceUnavailable",
-    "TargetError", "UnknownHostKey", "UnknownOption", "UnknownTarget", "UnknownZooModel",
-    "UnreachableHost", "UnsupportedConversion", "UnsupportedOperator", "UnsupportedOpset",
-    "UnsupportedPlatform", "UploadTooLarge", "WorkbenchError",
+    "ReportNotWritten", "TargetError", "UnknownHostKey", "UnknownOption", "UnknownTarget",
+    "UnknownZooModel", "UnreachableHost", "UnsupportedConversion", "UnsupportedOperator",
+    "UnsupportedOpset", "UnsupportedPlatform", "UploadTooLarge", "WorkbenchError",
 ]
 
 
@@ -310,7 +312,8 @@ class FarmError(DeviceError):
 class FarmNotInstalled(FarmError):
     """A ``labgrid:`` device was asked for, but labgrid (the ``farm`` extra) is not installed."""
 
-    default_hint = "Install the farm extra: pip install 'edge-workbench[farm]'"
+    default_hint = ("Install the farm extra: pip install 'edge-workbench[farm]', or in a clone "
+                    "of the project: pip install '.[farm]'")
 
 
 class CoordinatorUnreachable(FarmError):
@@ -462,6 +465,20 @@ class ProfileError(WorkbenchError):
     """A profile document cannot be used."""
 
     default_hint = "Load a profile saved by Profile.save, or one `workbench history` lists"
+
+
+class ReportNotWritten(ProfileError):
+    """A command cannot write its report or profile JSON (before the job, or after it)."""
+
+    # ``lines``: what the command had to print (the summary, the files written before), so a
+    # front end shows them above the error and the job's result is not lost with the file
+    default_hint = "Check the free space and permissions of the folder, then run again"
+    fields = ("lines",)
+
+    def __init__(self, what: str, *, where: str | None = None, hint: str | None = None,
+                 lines: list[str] | None = None) -> None:
+        self.lines = list(lines or [])
+        super().__init__(what, where=where, hint=hint)
 
 
 class ProfileFormatError(ProfileError, FormatError):

@@ -24,7 +24,7 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from workbench.profiling import Profile
+    from workbench.profiling.comparison import Comparison
     from workbench.targets.observations import Observations
 
 #: the columns of the index, in listing order
@@ -343,6 +344,25 @@ def load_profile(reference: str | os.PathLike[str]) -> Profile:
     if not isinstance(reference, str) or text.endswith(".json") or Path(text).exists():
         return Profile.load(text)
     return load(text)
+
+
+def compare(profiles: Sequence[Profile | str | os.PathLike[str]], *, baseline: int = 0,
+            allow_different_models: bool = True) -> Comparison:
+    """:func:`workbench.profiling.compare` of profiles given as objects, saved files or
+    history ids (each read by :func:`load_profile`): ``wb.compare(["a.json", "b.json"])``."""
+    from workbench.profiling import Profile
+    from workbench.profiling.compare import compare as compare_profiles
+
+    loaded = []
+    for item in profiles:
+        if not isinstance(item, (Profile, str, os.PathLike)):
+            raise InvalidOptionValue(
+                f"{item!r} is not a profile, a profile file or a history id", where="compare",
+                hint="Give Profile objects, paths of saved profiles or ids `workbench history` "
+                     "lists")
+        loaded.append(item if isinstance(item, Profile) else load_profile(item))
+    return compare_profiles(loaded, baseline=baseline,
+                            allow_different_models=allow_different_models)
 
 
 def observations(device: str, *, backend: str | None = "onnxruntime",

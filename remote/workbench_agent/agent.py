@@ -130,7 +130,9 @@ def _run_under_conditions(job: Dict[str, Any], runner: Any, context: "Context") 
     if governor.note:
         conditions["governor_note"] = governor.note
     conditions["governor_set"] = governor.wanted if governor.saved else None
-    result.setdefault("warnings", []).extend(warnings + conditions.pop("warnings"))
+    kept = result.setdefault("warnings", [])
+    kept.extend([w for w in context.warnings if w not in kept] + warnings
+                + conditions.pop("warnings"))
     used = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
     result["environment"] = {"cores_used": used, "conditions": conditions}
     return result

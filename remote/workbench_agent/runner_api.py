@@ -89,6 +89,8 @@ class Context:
         self.workdir = workdir
         #: the cores the job is pinned to (a runner sizes its thread pool to them)
         self.cores: List[int] = []
+        #: warnings of the agent's own helpers (the timed loop): logged, and kept in the result
+        self.warnings: List[str] = []
         self._last_progress = 0.0
         #: set by the agent while it samples conditions: ``mark("timed")`` as the timed runs
         #: begin and ``mark("end")`` as they end, so the share other processes took is that
@@ -114,6 +116,12 @@ class Context:
 
     def log(self, level: str, message: str) -> None:
         self._writer.emit({"event": "log", "level": level, "message": message})
+
+    def warn(self, message: str) -> None:
+        """Log a warning and keep it: the agent adds it to the result's warnings, so the
+        profile still says it after the run's log is gone."""
+        self.warnings.append(message)
+        self.log("warning", message)
 
     @staticmethod
     def model_path(job: Dict[str, Any]) -> str:

@@ -52,8 +52,9 @@ def until_stable(run: Callable[[], Any], settings: Dict[str, Any], ctx: Any,
                     % (len(latency), width))
             break
         if time.monotonic() - started > budget or len(latency) >= most:
-            ctx.log("warning", "stopped after %d runs at the time or run limit; the median's "
-                    "interval is still %.1f%% wide" % (len(latency), width or float("nan")))
+            ctx.warn("runs=auto stopped after %d runs at the time or run limit; the median's "
+                     "interval is still %.1f%% wide (the goal was %g%%)"
+                     % (len(latency), width or float("nan"), target))
             break
     ctx.progress("timed", len(latency), len(latency))
     return latency

@@ -505,6 +505,7 @@ def test_without_labgrid_a_labgrid_device_says_what_to_install() -> None:
                           timeout=60, check=True)
     assert "labgrid is not installed" in done.stdout
     assert "pip install 'edge-workbench[farm]'" in done.stdout
+    assert "pip install '.[farm]'" in done.stdout  # the README installs from a clone
 
 
 def test_queue_position_counts_only_reservations_competing_for_the_same_places() -> None:

@@ -8,6 +8,7 @@ loaded there by the agent (runner API 1, see workbench/formats).
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,9 +45,11 @@ class Option:
         """The value as used, or raise InvalidOptionValue saying what is accepted."""
         where = f"{backend} option {self.name!r}"
         kinds = _TYPES[self.type]
+        if isinstance(value, str) and self.type in ("list", "dict"):
+            value = self._from_text(value)
         if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
             raise errors.InvalidOptionValue(
-                f"{value!r} is not a {self.type}", where=where, hint=f"{self.name}: {self.help}")
+                f"{value!r} is not a {self.type}", where=where, hint=self._type_hint())
         if self.choices is not None and value not in self.choices:
             allowed = ", ".join(repr(c) for c in self.choices)
             raise errors.InvalidOptionValue(f"{value!r} is not allowed", where=where,
@@ -55,6 +58,35 @@ class Option:
             raise errors.InvalidOptionValue(f"{value!r} is below the minimum {self.minimum:g}",
                                             where=where, hint=f"{self.name}: {self.help}")
         return list(value) if self.type == "list" else value
+
+    def _from_text(self, text: str) -> Any:
+        """A list or dict typed as plain text (``-o providers=A,B``, ``-o
+        free_dimension_overrides=batch:2``): a comma list is a list of strings, ``k:N,k:N`` a
+        dict of integers. Any other text comes back as it is, to be refused."""
+        parts = [part.strip() for part in text.split(",")]
+        if self.type == "list":
+            return parts if all(parts) else text
+        parsed: dict[str, int] = {}
+        for part in parts:
+            key, sep, number = part.partition(":")
+            try:
+                parsed[key.strip()] = int(number)
+            except ValueError:
+                return text
+            if not sep or not key.strip():
+                return text
+        return parsed
+
+    def _type_hint(self) -> str:
+        hint = f"{self.name}: {self.help}"
+        if self.type not in ("list", "dict"):
+            return hint
+        example = self.default or (["NAME"] if self.type == "list" else {"NAME": 1})
+        shown = json.dumps(example, separators=(",", ":"))
+        short = ("A,B: a comma list of names" if self.type == "list"
+                 else "NAME:N,NAME:N when the values are integers")
+        return (f"{hint}. Give it as JSON, e.g. -o '{self.name}={shown}' on the command "
+                f"line (or {short})")
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "type": self.type, "default": self.default, "help": self.help,

@@ -27,8 +27,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from workbench.cli._common import EXIT_ERROR, EXIT_INTERRUPTED, console, print_error
-from workbench.errors import WorkbenchError
+from workbench.cli._common import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    console,
+    print_error,
+    print_lines,
+)
+from workbench.errors import ReportNotWritten, WorkbenchError
 
 __all__ = ["COMMANDS", "EXIT_ERROR", "EXIT_INTERRUPTED", "main", "parser"]
 
@@ -76,6 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except WorkbenchError as exc:
+        if isinstance(exc, ReportNotWritten):
+            print_lines(exc.lines)  # the job's summary is not lost with its report
         print_error(exc)
         return EXIT_ERROR
     except KeyboardInterrupt:

@@ -106,6 +106,15 @@ def print_lines(lines: Sequence[str]) -> None:
     sys.stdout.flush()
 
 
+def check_outputs(out: str | None, json_path: str | None) -> None:
+    """Raise ReportNotWritten before a command's long work when its ``--out`` or ``--json``
+    path cannot be written."""
+    from workbench._atomic import check_outputs as check
+    from workbench.errors import ReportNotWritten
+
+    check({"--out": out, "--json": json_path}, error=ReportNotWritten)
+
+
 def show_profile(profile: Profile, *, out: str | None, json_path: str | None,
                  top: int) -> None:
     """Print a profile's summary and write its HTML report (``out``, default MODEL-DEVICE.html)

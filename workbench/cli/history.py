@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.cli._common import console
+from workbench.cli._common import check_outputs, console
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -49,10 +49,11 @@ def cmd_history(args: argparse.Namespace) -> int:
         _out().print(f"removed {args.id}")
         return 0
     if args.action == "export":
+        out = Path(args.out or f"{args.id}.json")
+        check_outputs(str(out), None)
         profile = history.load_profile(args.id)
         if args.redact:
             profile = profile.redact(words=args.word or ())
-        out = Path(args.out or f"{args.id}.json")
         if out.suffix == ".html":
             profile.to_html(out)
         else:
@@ -82,20 +83,23 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Profiles side by side, or each against a baseline (exit 1 when one is slower)."""
-    from workbench.history import load_profile
-    from workbench.profiling import compare_latency
+    from workbench.history import compare, load_profile
     from workbench.profiling.regress import regress
 
-    profiles = [load_profile(reference) for reference in args.profiles]
     if args.baseline is None:
-        if len(profiles) < 2:
+        if len(args.profiles) < 2:
             from workbench.errors import InvalidOptionValue
 
             raise InvalidOptionValue("compare needs two profiles, or one and --baseline",
                                      where="workbench compare",
                                      hint="e.g. workbench compare new.json --baseline old.json")
-        _out().print(compare_latency(profiles).to_string(), markup=False)
+        comparison = compare(args.profiles, allow_different_models=args.allow_different_models)
+        if args.json:
+            print(json.dumps(comparison.to_dict(), indent=1))
+        else:
+            _out().print(str(comparison), markup=False)
         return 0
+    profiles = [load_profile(reference) for reference in args.profiles]
     baseline = load_profile(args.baseline)
     reports = [regress(p, baseline, threshold=args.threshold, confidence=args.confidence,
                        allow_different_models=args.allow_different_models) for p in profiles]
@@ -137,5 +141,6 @@ def add_parsers(sub: Any) -> None:
                       help="confidence level of the intervals (default 0.95)")
     comp.add_argument("--allow-different-models", action="store_true",
                       help="compare runs of different model files")
-    comp.add_argument("--json", action="store_true", help="print the reports as JSON")
+    comp.add_argument("--json", action="store_true",
+                      help="print the comparison (or the reports against --baseline) as JSON")
     comp.set_defaults(func=cmd_compare)

@@ -11,7 +11,7 @@ import argparse
 import datetime as _dt
 from typing import Any
 
-from workbench.cli._common import console, show_profile
+from workbench.cli._common import check_outputs, console, show_profile
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
@@ -24,6 +24,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
             raise InvalidOptionValue("jobs collect needs a job id", where="workbench jobs",
                                      hint="List the ids with `workbench jobs`")
+        check_outputs(args.out, args.json)
         profile = pending.collect(args.id, wait=args.wait, timeout=args.timeout)
         show_profile(profile, out=args.out, json_path=args.json, top=args.top)
         return 0

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from workbench.cli._common import (
+    check_outputs,
     console,
     key_values,
     load_model,
@@ -201,6 +202,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     request and this process only prints what comes back; else it runs here.
     """
     request = profile_request(args)
+    check_outputs(args.out, args.json)  # before the job: a mistyped path must not cost a run
     with _progress(args) as on_event:
         lines = None
         if args.persist is not False:
@@ -252,13 +254,13 @@ def _model_arguments(parser: Any) -> None:
 def add_parsers(sub: Any) -> None:
     """Register ``inspect``, ``profile`` and ``zoo`` on the top-level subparsers."""
     inspect = sub.add_parser("inspect", help="static analysis: layers, shapes, params, MACs")
-    inspect.add_argument("model", help="an .onnx path or zoo:NAME")
+    inspect.add_argument("model", help="an .onnx or .tflite path, or zoo:NAME")
     _model_arguments(inspect)
     inspect.add_argument("--layers", action="store_true", help="list every layer")
     inspect.set_defaults(func=cmd_inspect)
 
     prof = sub.add_parser("profile", help="run a model on a device and profile it")
-    prof.add_argument("model", help="an .onnx path or zoo:NAME")
+    prof.add_argument("model", help="an .onnx or .tflite path, or zoo:NAME")
     prof.add_argument("--device", default="local", help="device name (default: local)")
     prof.add_argument("--backend", default="onnxruntime", help="backend (default: onnxruntime)")
     persist_arguments(prof)

@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from workbench.cli._common import console, load_model
+from workbench.cli._common import check_outputs, console, load_model
 
 if TYPE_CHECKING:
     from workbench.targets import Core
@@ -97,6 +97,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     """Print (and optionally save) a roofline estimate of a model on a catalog board."""
     from workbench.jobs.estimate import estimate
 
+    check_outputs(args.out, args.json)
     profile = estimate(load_model(args.model, args.shape), target=args.target,
                        device=args.device, calibrate=args.calibrate, history=args.history,
                        threads=args.threads,
@@ -131,7 +132,7 @@ def add_parsers(subparsers: Any) -> None:
     detect.set_defaults(func=cmd_detect)
 
     estimate = subparsers.add_parser("estimate", help="roofline estimate of a model on a board")
-    estimate.add_argument("model", help="an .onnx path or zoo:NAME")
+    estimate.add_argument("model", help="an .onnx or .tflite path, or zoo:NAME")
     estimate.add_argument("--target", default=None, help="catalog board, e.g. raspberry-pi-5")
     estimate.add_argument("--device", default=None, help="a device: its detected board is the "
                           "target unless --target is given")

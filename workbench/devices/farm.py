@@ -48,7 +48,8 @@ LATE_WATCH_S = 1.0
 #: (the coordinator's clock against this host's)
 LATE_MARGIN_S = 1.0
 #: what to install for the labgrid device kind
-INSTALL_HINT = "Install the farm extra: pip install 'edge-workbench[farm]'"
+INSTALL_HINT = ("Install the farm extra: pip install 'edge-workbench[farm]', or in a "
+                "clone of the project: pip install '.[farm]'")
 
 T = TypeVar("T")
 #: labgrid's own keep-alive settings for its channel (see its ClientSession)

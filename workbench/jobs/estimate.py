@@ -101,13 +101,28 @@ def estimate(model: Model | str | Path, *, target: Target | str | None = None,
         ceilings = _trusted(_fresh_calibration(device))
     elif not isinstance(calibrate, bool):
         ceilings = _trusted(calibrate)
-    observations = None
+    observations, unused = None, None
     if history and device is not None:
         from workbench import history as store
 
         observations = store.observations(_device_name(device))
-    return board.estimate(loaded, threads=threads, dtype=dtype, cluster=chosen_cluster,
+        unused = None if observations.profiles else _no_history(_device_name(device))
+    made = board.estimate(loaded, threads=threads, dtype=dtype, cluster=chosen_cluster,
                           ceilings=ceilings, observations=observations)
+    if unused:
+        made.document.setdefault("warnings", []).insert(0, unused)
+    return made
+
+
+def _no_history(device: str) -> str:
+    """Why an estimate asked to learn from ``device``'s history could not: the warning."""
+    from workbench import history as store
+
+    emulated = len(store.entries(device=device, kind="emulated", limit=1000))
+    why = (f"its {emulated} emulated runs are not used: emulated timings are not the board's"
+           if emulated else f"profile it first: workbench profile MODEL --device {device}")
+    return (f"history: no measured profiles of {device} in the history ({why}); the "
+            "estimate uses the datasheet's figures")
 
 
 def _fresh_calibration(device: Device | str) -> Calibration:

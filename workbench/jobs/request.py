@@ -80,27 +80,47 @@ def load_requested(request: dict[str, Any], *, keep: bool = False) -> Model:
     return model
 
 
+def check_outputs(request: dict[str, Any]) -> None:
+    """Raise ReportNotWritten now, before any job, when the request's ``out`` or ``json``
+    path cannot be written (a missing folder, a file in its place, no permission)."""
+    from workbench._atomic import check_outputs as check
+    from workbench.errors import ReportNotWritten
+
+    check({"--out": request.get("out"), "--json": request.get("json")},
+          cwd=str(request["cwd"]), error=ReportNotWritten)
+
+
 def profile_lines(profile: Profile, *, out: Path, shown: str, json_path: Path | None,
                   json_shown: str | None, top: int,
                   steps: dict[str, float] | None = None) -> list[str]:
     """Write a profile's HTML report to ``out`` (and its JSON to ``json_path``); the lines a
     command prints for it, the paths as ``shown``. With ``steps`` (a job's, see
     :mod:`workbench.jobs.steps`), a line says where the time went, the report's writing
-    included."""
+    included.
+
+    The summary comes first: when a file cannot be written, the
+    :class:`~workbench.errors.ReportNotWritten` raised carries the lines so far, so
+    the job's result is shown even then.
+    """
+    from workbench.errors import ReportNotWritten, WorkbenchError
     from workbench.jobs.steps import format_steps
 
-    started = time.perf_counter()
-    profile.to_html(out)
-    if json_path is not None:
-        profile.save(json_path)
     lines = [profile.summary(top=top)]
+    written: list[str] = []
+    started = time.perf_counter()
+    try:
+        profile.to_html(out)
+        written.append(f"report: {shown}")
+        if json_path is not None:
+            profile.save(json_path)
+            written.append(f"profile: {json_shown}")
+    except WorkbenchError as exc:
+        raise ReportNotWritten(exc.what, where=exc.where, hint=exc.hint,
+                               lines=lines + written) from exc
     if steps is not None:
         steps = {**steps, "report": time.perf_counter() - started}
         lines.append(f"where the time went: {format_steps(steps)}")
-    lines.append(f"report: {shown}")
-    if json_path is not None:
-        lines.append(f"profile: {json_shown}")
-    return lines
+    return lines + written
 
 
 def run_request(request: dict[str, Any], device: Device, on_event: EventCallback | None = None,
@@ -112,6 +132,7 @@ def run_request(request: dict[str, Any], device: Device, on_event: EventCallback
     """
     from workbench.jobs.handle import submit, wait_for
 
+    check_outputs(request)
     started = time.perf_counter()
     model = load_requested(request, keep=keep)
     loaded = time.perf_counter() - started

@@ -49,13 +49,23 @@ def _whole_shape(key: str, value: Any, where: str) -> list[int]:
     return [_size(f"{key}:{axis}", part, where) for axis, part in enumerate(parts)]
 
 
+def _example_shape(value: onnx.ValueInfoProto | None) -> str:
+    """The input's own shape as ``--shape`` writes it, a free dim as 1 (``1x256``)."""
+    if value is None or not value.type.tensor_type.HasField("shape"):
+        return "1x3x224x224"
+    dims = [str(d.dim_value) if d.HasField("dim_value") and d.dim_value > 0 else "1"
+            for d in value.type.tensor_type.shape.dim]
+    return "x".join(dims) or "1"
+
+
 def _accepted(inputs: Sequence[onnx.ValueInfoProto], constants: set[str]) -> str:
     names = sorted({d.name for d in free_dims(inputs, constants)})
-    tensors = [v.name for v in inputs if v.name not in constants]
-    first = tensors[0] if tensors else "x"
+    tensors = [v for v in inputs if v.name not in constants]
+    first = tensors[0].name if tensors else "x"
+    example = _example_shape(tensors[0] if tensors else None)
     return (f"Its free dims: {', '.join(names) or 'none'}; or give INPUT:AXIS=N "
-            f"(e.g. {first}:0=1) or a whole input, e.g. {first}=1x3x224x224; "
-            f"its inputs: {', '.join(tensors) or 'none'}")
+            f"(e.g. {first}:0=1) or a whole input, e.g. {first}={example}; "
+            f"its inputs: {', '.join(v.name for v in tensors) or 'none'}")
 
 
 def fix_inputs(inputs: Sequence[onnx.ValueInfoProto], constants: set[str],

@@ -260,18 +260,41 @@ def match_layers(profiles: Sequence[Profile]) -> list[LayerGroup]:
     return sorted(matched, key=slowest_first)  # stable: ties keep their first appearance
 
 
-def compare(profiles: Sequence[Profile], *, baseline: int = 0) -> Comparison:
+def different_models(profiles: Sequence[Profile]) -> str | None:
+    """The sentence that says the profiles ran different model files (sha256), or None when
+    they all ran the same one."""
+    shas = [str(profile.document["model"].get("sha256", "")) for profile in profiles]
+    if len(set(shas)) < 2:
+        return None
+    named = " vs ".join(f"{profile.model_name} ({sha[:12]})"
+                        for profile, sha in zip(profiles, shas, strict=True))
+    return f"The profiles are of different models: {named}"
+
+
+def compare(profiles: Sequence[Profile], *, baseline: int = 0,
+            allow_different_models: bool = True) -> Comparison:
     """Several profiles side by side, layer by layer and end to end, against a baseline.
 
     ``baseline`` is the index of the profile the others' speed-ups are
-    measured against (the first by default). The
+    measured against (the first by default). With ``allow_different_models``
+    False, profiles of different model files are refused (a ProfileError), as
+    :func:`~workbench.profiling.regress.regress` does. The
     :class:`~workbench.profiling.comparison.Comparison` shows itself in a
     notebook; ``.to_dataframe()`` gives the per-layer table, ``.latency()``
     the end-to-end one.
     """
     from workbench.profiling.comparison import Comparison
 
-    return Comparison(profiles, baseline=baseline)
+    comparison = Comparison(profiles, baseline=baseline)
+    mixed = different_models(comparison.profiles)
+    if mixed and not allow_different_models:
+        from workbench.errors import ProfileError
+
+        raise ProfileError(mixed, where=" vs ".join(comparison.labels),
+                           hint="Compare runs of the same model file, or pass "
+                                "allow_different_models=True (--allow-different-models) "
+                                "if you mean it")
+    return comparison
 
 
 # --- end to end ---------------------------------------------------------------------

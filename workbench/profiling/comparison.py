@@ -34,11 +34,10 @@ from workbench.profiling.compare import (
     time_column,
     unique_labels,
 )
+from workbench.profiling.profile import Profile
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from workbench.profiling.profile import Profile
 
 #: columns of :meth:`Comparison.layers_won`
 WINS_COLUMNS = ("label", "layers_won", "time_us", "margin_us")
@@ -100,6 +99,12 @@ class Comparison:
 
     def __init__(self, profiles: Sequence[Profile], *, baseline: int = 0) -> None:
         self._profiles = tuple(profiles)
+        for item in self._profiles:
+            if not isinstance(item, Profile):
+                raise InvalidOptionValue(
+                    f"{item!r} is not a profile", where="compare",
+                    hint="Give Profile objects, or compare files and history ids with "
+                         "wb.compare(['a.json', 'b.json']), which loads them")
         count = len(self._profiles)
         if not count:
             raise InvalidOptionValue("There are no profiles to compare", where="compare",

@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.errors import InvalidOptionValue, ProfileError
 from workbench.profiling import _text as fmt
+from workbench.profiling.compare import different_models, unique_labels
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -211,11 +212,16 @@ class RegressionReport:
         """A plain-text summary: verdict, medians with intervals, changed layers, warnings."""
         level = round(100 * self.confidence)
         head = {"slower": "REGRESSION", "faster": "IMPROVEMENT", "same": "NO CHANGE"}[self.verdict]
-        if self.verdict == "same":
-            said = "is the same as"
-        else:
-            said = f"is {abs(100 * self.change):.1f}% {self.verdict} than"
-        lines = [f"{head}: {self.new_label} {said} the baseline {self.baseline_label}",
+        direction = "slower" if self.change > 0 else "faster"
+        said = (f"is {abs(100 * self.change):.1f}% {direction} than" if self.change
+                else "is as fast as")
+        why = ""
+        if self.verdict == "same" and self.change:
+            # say which half of the rule kept the change from counting
+            why = (f", within the {100 * self.threshold:.1f}% threshold"
+                   if abs(self.change) <= self.threshold
+                   else f", not beyond its noise (the {level}% intervals overlap)")
+        lines = [f"{head}: {self.new_label} {said} the baseline {self.baseline_label}{why}",
                  f"  median {fmt.fmt_number(self.new_median_ms)} ms ({level}% CI "
                  f"{_ci_text(self.new_ci)}) vs {fmt.fmt_number(self.baseline_median_ms)} ms "
                  f"({level}% CI {_ci_text(self.baseline_ci)}), change {_pct(self.change)}, "
@@ -446,11 +452,8 @@ def regress(new: Profile, baseline: Profile, *, threshold: float = 0.05,
                                hint="Regress measured runs against each other; to see how an "
                                     "estimate compares, use workbench.targets.compare_estimate")
     warnings: list[str] = []
-    sha_new, sha_base = str(new.document["model"]["sha256"]), str(
-        baseline.document["model"]["sha256"])
-    if sha_new != sha_base:
-        what = (f"The profiles are of different models: {new.model_name} ({sha_new[:12]}) vs "
-                f"{baseline.model_name} ({sha_base[:12]})")
+    what = different_models([new, baseline])
+    if what:
         if not allow_different_models:
             raise ProfileError(what, where=f"{new.label} vs {baseline.label}",
                                hint="Compare runs of the same model file, or pass "
@@ -464,8 +467,10 @@ def regress(new: Profile, baseline: Profile, *, threshold: float = 0.05,
         raise ProfileError("The baseline's median latency is not positive",
                            where=baseline.label, hint="Use a baseline with real timings")
     layers = _compare_layers(new, baseline, threshold, confidence, warnings)
+    # the settings that tell them apart join the labels, as in wb.compare
+    new_label, baseline_label = unique_labels([new, baseline])
     return RegressionReport(verdict=verdict, change=change, new_ci=new_ci, baseline_ci=base_ci,
-                            layers=layers, warnings=warnings, new_label=new.label,
-                            baseline_label=baseline.label, new_median_ms=new_median,
+                            layers=layers, warnings=warnings, new_label=new_label,
+                            baseline_label=baseline_label, new_median_ms=new_median,
                             baseline_median_ms=base_median, threshold=float(threshold),
                             confidence=float(confidence))

@@ -8,7 +8,7 @@ hardware times says so on its second line.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from workbench.profiling import _text as fmt
 from workbench.views.delegation import delegation_text
@@ -106,6 +106,20 @@ def header_lines(profile: Profile) -> list[str]:
     return lines
 
 
+def _no_layers(doc: dict[str, Any]) -> str:
+    """Why a profile has no per-layer rows: no profiled runs asked for, or the reason the
+    runner gave in the warnings (a LiteRT device without ``benchmark_model``)."""
+    runs = (doc.get("run") or {}).get("profile_runs")
+    if not runs:
+        return "No per-layer rows (profile_runs was 0)."
+    why = next((str(w) for w in doc.get("warnings") or []
+                if "per-op" in str(w) or "per-layer" in str(w)), None)
+    if why:
+        return f"No per-layer rows: {why}"
+    return (f"No per-layer rows: the backend reported none in {runs} profiled runs "
+            "(see the warnings).")
+
+
 def profile_summary(profile: Profile, top: int = 10) -> str:
     """The plain-text summary: header, the ``top`` slowest layers, delegation, warnings."""
     doc = profile.document
@@ -120,7 +134,7 @@ def profile_summary(profile: Profile, top: int = 10) -> str:
         if kernels:
             lines += ["", "Kernels of these layers (median per run):", *kernels]
     else:
-        lines += ["", "No per-layer rows (profile_runs was 0)."]
+        lines += ["", _no_layers(doc)]
     classes = class_cells(profile)
     if classes:
         lines += ["", "Kernel classes (each layer costed at its class's rate):",
