@@ -183,3 +183,16 @@ def tmpfs() -> Iterator[object]:
     yield mount
     for folder in reversed(mounted):
         subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def agents_serving(cache: Path) -> list[int]:
+    """The warm agents running on the board (this machine) from ``cache``'s agent zip."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"serve" in argv and any(a.startswith(str(cache).encode()) for a in argv):
+            found.append(int(entry.name))
+    return found

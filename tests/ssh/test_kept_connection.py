@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import workbench as wb
-from tests.conftest import wait_gone
-from tests.ssh.conftest import register_board
+from tests.conftest import until, wait_gone
+from tests.ssh.conftest import agents_serving, register_board
 from tests.ssh.sshd import Sshd, keygen
 from tests.test_cli import workbench
 from workbench import errors
@@ -202,6 +202,20 @@ def test_disconnect_lets_a_running_job_finish_and_a_changed_entry_does_not_repla
     assert len(result.latency_samples) == RUNS_OVER_A_SECOND
     # the stopped keeper ended after its call; the calls after it went to a new one
     assert wait_gone(first)
+
+
+def test_a_new_keeper_probes_the_board_and_starts_its_warm_agent_before_the_first_command(
+        sshd: Sshd, tmp_path: Path, conv_model: Path, runtime: Path) -> None:
+    register_board("kept-board", sshd, tmp_path)
+    device = kept.keep("kept-board")
+    assert device is not None
+    # before any command: the probe answered and the warm agent it started stays
+    assert until(lambda: agents_serving(tmp_path / "board-cache"))
+    serving = agents_serving(tmp_path / "board-cache")
+    job = wb.submit(conv_model, device=device, warmup=0, runs=2, profile_runs=0)
+    assert len(job.result().latency_samples) == 2
+    # the first command's job ran on that agent: no other was started for it
+    assert agents_serving(tmp_path / "board-cache") == serving
 
 
 def test_a_keeper_that_cannot_log_in_in_time_is_stopped_with_a_clear_error(

@@ -16,7 +16,7 @@ import pytest
 
 import workbench as wb
 from tests.conftest import sleepy_job, until, wait_gone
-from tests.ssh.conftest import make_board
+from tests.ssh.conftest import agents_serving, make_board
 from tests.ssh.sshd import Sshd
 from workbench import errors
 from workbench.devices.ssh import SSHDevice
@@ -384,19 +384,6 @@ def test_a_job_waiting_for_the_process_before_stops_at_its_timeout_or_cancel(
     assert wait_gone(lingering)
 
 
-def _agents_serving(cache: Path) -> list[int]:
-    """The warm agents running on the board (this machine) from ``cache``'s agent zip."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"serve" in argv and any(a.startswith(str(cache).encode()) for a in argv):
-            found.append(int(entry.name))
-    return found
-
-
 def test_with_the_probe_kept_the_agent_starts_beside_the_upload(
         sshd: Sshd, tmp_path: Path, conv_model: Path) -> None:
     from workbench.jobs.build import execute, prepare
@@ -405,11 +392,11 @@ def test_with_the_probe_kept_the_agent_starts_beside_the_upload(
     first = make_board(sshd, tmp_path)
     first.probe()  # kept on the host: the next device object does not probe the board
     first.close()
-    assert until(lambda: not _agents_serving(cache))
+    assert until(lambda: not agents_serving(cache))
     device = make_board(sshd, tmp_path)
     try:
         prepared = prepare(conv_model, device, warmup=0, runs=1, profile_runs=0)
-        assert _agents_serving(cache), "no agent runs on the board before the job is sent"
+        assert agents_serving(cache), "no agent runs on the board before the job is sent"
         assert len(execute(prepared).latency_samples) == 1
     finally:
         device.close()

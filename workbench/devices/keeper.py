@@ -7,7 +7,9 @@ an unknown or changed host key refuses), says ``{"ready": HELLO}`` or
 ``{"error": ...}`` on stdout to the command that started it, then answers
 calls on its Unix socket (:mod:`workbench.devices._wire`), each on a thread of
 its own, with the device's own methods: its connection, warm agent and probe
-serve every later command. A caller that closes its socket or sends
+serve every later command. As it starts it probes the board and starts the
+warm agent for onnxruntime jobs (the commands' default backend) on a thread;
+calls wait for that, so the first command finds both ready. A caller that closes its socket or sends
 ``{"cancel": true}`` cancels its call. It stops after ``--idle`` seconds
 without a call, on a ``stop`` call or on SIGTERM: it removes its socket first
 (the next command starts a new keeper), answers the calls already queued and
@@ -40,6 +42,9 @@ Emit = Callable[[dict[str, Any]], None]
 
 #: seconds a stopping keeper lets its running calls go on before it closes the device
 DRAIN_S = 3600.0
+
+#: the backend whose warm agent a new keeper starts (the commands' default)
+WARM_BACKEND = "onnxruntime"
 
 
 def _files(args: dict[str, Any]) -> list[Path]:
@@ -95,6 +100,28 @@ class Keeper:
         self._active = 0
         self._last = time.monotonic()
         self._count = threading.Condition()
+        #: set once the warm-up (:meth:`warm_up`) ended; calls other than hello wait for it
+        self.warmed = threading.Event()
+        self.warmed.set()
+
+    def warm_up(self, backend: str = WARM_BACKEND) -> threading.Thread:
+        """Probe the board and start its warm agent for ``backend`` on a thread, so the
+        first command finds both ready; calls wait for it (it stops short of nothing a
+        call needs). A failure is left for the first call to meet and report."""
+        self.warmed.clear()
+
+        def work() -> None:
+            try:
+                self.device.probe()
+                self.device.start_agent(backend)
+            except Exception:  # the first call probes or starts it again and says why
+                pass
+            finally:
+                self.warmed.set()
+
+        thread = threading.Thread(target=work, name="keeper-warm-up", daemon=True)
+        thread.start()
+        return thread
 
     def active(self) -> int:
         """The calls running now."""
@@ -186,6 +213,12 @@ class Keeper:
         if call == "stop":
             self.stopping.set()
             return True
+        if not self.warmed.is_set():  # one probe and one agent start, not two at once
+            from workbench.devices._cancel import cancelled_error, wait_any
+
+            if wait_any(cancel, self.warmed, None):
+                raise cancelled_error(f"keeper of {self.device.name}",
+                                      "waiting for the board's probe")
         if call == "profile":
             return self._profile(args, cancel, emit)
         if call not in CALLS:
@@ -282,6 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                  "entry": registry.load().get(args.name),
                                  "since": time.time()}, args.idle, path, inode)
         signal.signal(signal.SIGTERM, lambda *_: keeper.stopping.set())
+        keeper.warm_up()
         _say({"ready": keeper.hello})
         with open(os.devnull, "rb") as null_in, open(os.devnull, "w") as null_out:
             os.dup2(null_in.fileno(), 0)
