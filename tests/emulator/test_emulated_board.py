@@ -7,6 +7,8 @@ profiles through ``connect()`` exactly as a user would.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -113,7 +115,13 @@ def test_without_namespaces_qemu_user_runs_the_same_arm_build(pi5: Device) -> No
     device = wb.connect("qemu:raspberry-pi-5")
     info = device.probe()
     assert info.arch == "aarch64" and info.emulated and info.kind == "emulated"
-    p = wb.profile("zoo:small-cnn", device=device, warmup=0, runs=2, profile_runs=1)
+    events: list[dict[str, Any]] = []
+    # no run counts set: an emulated board runs a few, and says so
+    p = wb.profile("zoo:small-cnn", device=device, on_event=events.append)
+    run = p.to_dict()["run"]
+    assert (run["warmup"], run["runs"], run["profile_runs"]) == (2, 5, 1)
+    assert [e["message"] for e in events if e["event"] == "log" and
+            e["message"].startswith("emulated board: 2 warm-up, 5 timed")]
     assert p.to_dict()["kind"] == "emulated"
     assert any(row["op_type"] == "FusedConv" for row in p.layers)  # the Arm build's kernels
 
