@@ -33,9 +33,10 @@ def test_profile_without_a_terminal_prints_a_line_as_each_stage_starts(
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stderr.splitlines() if line.startswith("stage: ")]
     assert lines[0] == "stage: connect"
-    for later in ("stage: upload", "stage: warmup (1)", "stage: timed (3)", "stage: profile (1)"):
+    for later in ("stage: upload", "stage: warmup (1 run)", "stage: timed (3 runs)",
+                  "stage: profile (1 run)"):
         assert lines.count(later) == 1, done.stderr
-    assert lines.index("stage: warmup (1)") < lines.index("stage: timed (3)")
+    assert lines.index("stage: warmup (1 run)") < lines.index("stage: timed (3 runs)")
 
 
 def test_profile_prints_a_per_layer_summary_and_writes_the_report_and_json(

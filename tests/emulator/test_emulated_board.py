@@ -113,6 +113,7 @@ def test_a_board_qemu_cannot_emulate_has_no_preset() -> None:
 def test_without_namespaces_qemu_user_runs_the_same_arm_build(pi5: Device) -> None:
     # pi5 makes sure the root file system is built; this path needs no sshd and no root.
     device = wb.connect("qemu:raspberry-pi-5")
+    assert device.name == "qemu:raspberry-pi-5"  # errors and hints name it as typed
     info = device.probe()
     assert info.arch == "aarch64" and info.emulated and info.kind == "emulated"
     events: list[dict[str, Any]] = []

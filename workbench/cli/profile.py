@@ -174,10 +174,10 @@ class _StageBars:
 
 
 def _stage_line(event: dict[str, Any]) -> str:
-    """The start of a job's stage as a line of text: ``stage: timed (50)``."""
+    """The start of a job's stage as a line of text: ``stage: timed (50 runs)``."""
     total = event.get("total")
-    return f"stage: {event['stage']}" + (f" ({total})" if isinstance(total, int) and total
-                                         and event["stage"] != "upload" else "")
+    runs = isinstance(total, int) and event["stage"] in ("warmup", "timed", "profile")
+    return f"stage: {event['stage']}" + (f" ({total} run{'' if total == 1 else 's'})" if runs else "")
 
 
 def _log_line(event: dict[str, Any]) -> str:

@@ -62,7 +62,8 @@ class QemuUserDevice(LocalDevice):
                                      "build --user` (about a minute), or as root with "
                                      "`workbench emulator build`")
         self.qemu = qemu
-        super().__init__(f"qemu-{self.preset.device}", python=str(self.root / "usr/bin/python3"))
+        # named as the user types it: errors and hints name a device that connect() finds
+        super().__init__(f"qemu:{board}", python=str(self.root / "usr/bin/python3"))
         self.view = board_view(self.root, self.preset)
 
     def qemu_command(self, program: str, *args: str) -> list[str]:
