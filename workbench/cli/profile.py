@@ -177,7 +177,8 @@ def _stage_line(event: dict[str, Any]) -> str:
     """The start of a job's stage as a line of text: ``stage: timed (50 runs)``."""
     total = event.get("total")
     runs = isinstance(total, int) and event["stage"] in ("warmup", "timed", "profile")
-    return f"stage: {event['stage']}" + (f" ({total} run{'' if total == 1 else 's'})" if runs else "")
+    counted = f" ({total} run{'' if total == 1 else 's'})" if runs else ""
+    return f"stage: {event['stage']}{counted}"
 
 
 def _log_line(event: dict[str, Any]) -> str:
