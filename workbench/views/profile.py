@@ -24,7 +24,7 @@ from workbench.profiling.profile import layer_time_us
 from workbench.views import parts
 from workbench.views.delegation import delegation_html
 from workbench.views.figures import report_figures
-from workbench.views.layers import layer_html
+from workbench.views.layers import layer_html, layers_total_ms, layers_total_text
 from workbench.views.summary import CLASS_COLUMNS, class_cells, profile_summary
 
 if TYPE_CHECKING:
@@ -83,6 +83,9 @@ def _latency_rows(profile: Profile) -> list[tuple[str, str]]:
         rows.append(("estimate", expected))
     rows += [(key, f"{fmt.fmt_number(stats.get(key))} ms")
              for key in ("median", "p90", "p99", "mean", "std", "min", "max")]
+    total = layers_total_text(profile.layers)
+    if total:
+        rows.append(("all layers", total))
     rows += [("cold (first run)", f"{fmt.fmt_number(latency.get('cold_ms'))} ms"),
              ("session create", f"{fmt.fmt_number(latency.get('session_create_ms'))} ms")]
     if latency.get("source"):
@@ -220,6 +223,9 @@ def _notebook_html(profile: Profile, png: bytes | None) -> str:
                f"p90 {fmt.fmt_number(stats.get('p90'))} ms · "
                f"mean {fmt.fmt_number(stats.get('mean'))} ± "
                f"{fmt.fmt_number(stats.get('std'))} ms · {stats.get('count', 0)} runs")
+    total = layers_total_ms(profile.layers)
+    if total is not None:
+        latency += f" · all layers {fmt.fmt_number(total)} ms (what the shares are of)"
     html = [f"<div class=\"workbench-profile\"><strong>{escape(profile.label)}</strong>"
             f" <em>({escape(profile.kind)})</em>", parts.caveat_banner(profile.caveat),
             f"<p>{escape(latency)}</p>"]

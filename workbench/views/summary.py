@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from workbench.profiling import _text as fmt
 from workbench.views.delegation import delegation_text
 from workbench.views.kernels import kernel_text
-from workbench.views.layers import STATISTIC, layer_text
+from workbench.views.layers import STATISTIC, layer_text, layers_total_text
 
 if TYPE_CHECKING:
     from workbench.profiling.profile import Profile
@@ -58,6 +58,9 @@ def _latency_lines(profile: Profile) -> list[str]:
     expected = fmt.estimate_line(profile.document)
     if expected:
         lines.append(f"estimate  {expected}")
+    total = layers_total_text(profile.layers)
+    if total:
+        lines.append(f"layers    all {total}")
     if stats.get("median_ci"):
         low, high = stats["median_ci"]
         lines.append(f"          median 95% CI {fmt.fmt_number(low)}-{fmt.fmt_number(high)} ms")
