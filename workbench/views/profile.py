@@ -77,8 +77,10 @@ def _header_rows(profile: Profile) -> list[tuple[str, str]]:
 
 def _latency_rows(profile: Profile) -> list[tuple[str, str]]:
     stats, latency = profile.latency, profile.document["latency"]
-    rows = [("runs", str(stats.get("count", 0)))]
     expected = fmt.estimate_line(profile.document)
+    if profile.kind == "estimate" and expected:  # nothing ran: no runs or spread to show
+        return [("estimate", expected), ("source", str(latency.get("source") or "–"))]
+    rows = [("runs", str(stats.get("count", 0)))]
     if expected:
         rows.append(("estimate", expected))
     rows += [(key, f"{fmt.fmt_number(stats.get(key))} ms")
@@ -219,12 +221,14 @@ def _preview_png(profile: Profile) -> bytes | None:
 
 def _notebook_html(profile: Profile, png: bytes | None) -> str:
     stats = profile.latency
-    latency = (f"median {fmt.fmt_number(stats.get('median'))} ms · "
+    expected = fmt.estimate_line(profile.document)
+    latency = (f"estimate {expected}" if profile.kind == "estimate" and expected else
+               f"median {fmt.fmt_number(stats.get('median'))} ms · "
                f"p90 {fmt.fmt_number(stats.get('p90'))} ms · "
                f"mean {fmt.fmt_number(stats.get('mean'))} ± "
                f"{fmt.fmt_number(stats.get('std'))} ms · {stats.get('count', 0)} runs")
     total = layers_total_ms(profile.layers)
-    if total is not None:
+    if total is not None and profile.kind != "estimate":
         latency += f" · all layers {fmt.fmt_number(total)} ms (what the shares are of)"
     html = [f"<div class=\"workbench-profile\"><strong>{escape(profile.label)}</strong>"
             f" <em>({escape(profile.kind)})</em>", parts.caveat_banner(profile.caveat),
