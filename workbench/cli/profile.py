@@ -67,7 +67,7 @@ def _queue_line(event: dict[str, Any]) -> str:
     since = event.get("since")
     held = f" for {time.time() - since:.0f} s" if isinstance(since, (int, float)) else ""
     return (f"waiting for the board: place {event.get('place')} of {event.get('length')}; "
-            f"{event.get('holder') or '?'} holds it{held}")
+            f"{event.get('holder') or 'a job not named yet'} holds it{held}")
 
 
 def _show_stage(bar: Any, tasks: dict[str, Any], event: dict[str, Any]) -> None:
