@@ -7,6 +7,7 @@ profiles through ``connect()`` exactly as a user would.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -110,8 +111,12 @@ def test_a_board_qemu_cannot_emulate_has_no_preset() -> None:
         emulator.presets.QEMU_CPUS)
 
 
-def test_without_namespaces_qemu_user_runs_the_same_arm_build(pi5: Device) -> None:
+def test_without_namespaces_qemu_user_runs_the_same_arm_build(
+        pi5: Device, monkeypatch: pytest.MonkeyPatch) -> None:
     # pi5 makes sure the root file system is built; this path needs no sshd and no root.
+    # This machine's site-packages on PYTHONPATH (a venv set up by hand) put its x86
+    # numpy and onnxruntime before the root's: the board's probe found no runtime.
+    monkeypatch.setenv("PYTHONPATH", str(Path(np.__file__).parent.parent))
     device = wb.connect("qemu:raspberry-pi-5")
     assert device.name == "qemu:raspberry-pi-5"  # errors and hints name it as typed
     info = device.probe()
