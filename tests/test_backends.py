@@ -303,3 +303,31 @@ def test_a_runtime_missing_on_a_device_is_named_with_the_setup_command_for_its_b
     with pytest.raises(errors.BackendUnavailable, match="not installed") as missing:
         backends.get(backend).check_device(info, {})
     assert f"`workbench device setup pi5 --backend {backend}`" in (missing.value.hint or "")
+
+
+@pytest.mark.parametrize(("name", "kind", "wanted", "refused"), [
+    ("local", "local", "`pip install ai-edge-litert`", "device setup"),
+    ("qemu:raspberry-pi-5", "emulated", "`workbench emulator build --user`", "device setup"),
+    ("emu-pi5", "emulated", "`workbench device setup emu-pi5 --backend litert`", "pip")])
+def test_a_missing_runtime_hints_the_install_that_works_for_the_device_kind(
+        name: str, kind: str, wanted: str, refused: str) -> None:
+    from workbench.devices.base import DeviceInfo
+
+    info = DeviceInfo.from_probe(name, kind, {"arch": "aarch64", "python": "3.11.2",
+                                              "runtimes": {}})
+    with pytest.raises(errors.BackendUnavailable, match="not installed") as missing:
+        backends.get("litert").check_device(info, {})
+    assert missing.value.where == name
+    assert wanted in (missing.value.hint or "") and refused not in (missing.value.hint or "")
+
+
+def test_arm_nn_on_a_machine_that_is_not_aarch64_says_it_needs_an_arm_board_first() -> None:
+    import platform
+
+    if platform.machine() in ("aarch64", "arm64"):
+        pytest.skip("this machine is an Arm machine")
+    with pytest.raises(errors.BackendUnavailable,
+                       match="Arm NN runs on aarch64 boards with Debian bookworm") as caught:
+        wb.profile("zoo:small-cnn", device="local", backend="armnn", runs=1)
+    assert caught.value.where == "local"
+    assert "device setup local" not in (caught.value.hint or "")

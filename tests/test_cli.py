@@ -26,6 +26,19 @@ def workbench(*args: str, cwd: Path | None = None,
                           text=True, env=env, cwd=cwd, timeout=300)
 
 
+def test_profile_without_a_terminal_prints_a_line_as_each_stage_starts(
+        conv_model: Path, tmp_path: Path) -> None:
+    done = workbench("profile", str(conv_model), "--runs", "3", "--warmup", "1",
+                     "--profile-runs", "1", "--out", str(tmp_path / "r.html"))
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("stage: ")]
+    assert lines[0] == "stage: connect"
+    for later in ("stage: upload", "stage: warmup (1 run)", "stage: timed (3 runs)",
+                  "stage: profile (1 run)"):
+        assert lines.count(later) == 1, done.stderr
+    assert lines.index("stage: warmup (1 run)") < lines.index("stage: timed (3 runs)")
+
+
 def test_profile_prints_a_per_layer_summary_and_writes_the_report_and_json(
         conv_model: Path, tmp_path: Path) -> None:
     done = workbench("profile", str(conv_model), "--runs", "3", "--warmup", "0",

@@ -80,3 +80,16 @@ def test_a_calibrated_estimate_uses_the_ceilings_measured_on_the_device() -> Non
     section = profile.document["target"]
     assert section["ceilings"] == "calibrated" and section["calibration"]["device"] == "local"
     assert section["bandwidth_gbs"] == pytest.approx(section["calibration"]["gbs"])
+
+
+def test_a_datasheet_estimate_shows_one_line_a_lower_bound_and_no_runs(conv_model: Path) -> None:
+    import workbench as wb
+
+    estimate = wb.targets.get("raspberry-pi-5").estimate(load_model(conv_model))
+    assert {row["rate_source"] for row in estimate.layers} == {"datasheet"}
+    lines = estimate.summary().splitlines()
+    shown = [line for line in lines if line.startswith(("latency", "estimate"))]
+    assert len(shown) == 1 and shown[0].startswith("estimate  at least ")
+    assert "a lower bound" in shown[0] and "±" not in shown[0]
+    for view in (estimate.to_html(), estimate._repr_mimebundle_()["text/html"]):
+        assert "at least " in view and "0 runs" not in view and "± 100" not in view

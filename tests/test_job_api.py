@@ -136,6 +136,17 @@ def test_run_settings_out_of_range_are_refused(changes: dict[str, Any]) -> None:
         RunSettings(**changes)
 
 
+def test_an_emulated_device_lowers_only_the_run_counts_nobody_set() -> None:
+    lowered, line = RunSettings(cluster="all").for_device(emulated=True)
+    assert (lowered.warmup, lowered.runs, lowered.profile_runs) == (2, 5, 1)
+    assert lowered.cluster == "all"
+    assert line is not None and "emulated board: 2 warm-up, 5 timed, 1 profiled run" in line
+    # a count the caller set, even to the default's value, keeps every count as it is
+    kept, line = RunSettings(runs=50).for_device(emulated=True)
+    assert (kept.warmup, kept.runs, kept.profile_runs, line) == (10, 50, 10, None)
+    assert RunSettings().for_device(emulated=False) == (RunSettings(), None)
+
+
 def test_the_keyword_form_names_exactly_the_run_settings() -> None:
     assert sorted(typing.get_type_hints(RunKeywords)) == sorted(RunSettings.names())
 

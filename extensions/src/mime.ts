@@ -67,7 +67,7 @@ export class ProfileRenderer extends Widget implements IRenderMime.IRenderer {
     tableSection.appendChild(table.node);
     const graphSection = section('Model graph');
     graphSection.appendChild(graph.node);
-    this.node.replaceChildren(this._summary(profile), graphSection, tableSection, this._opTypes(rows));
+    this.node.replaceChildren(this._summary(profile, rows), graphSection, tableSection, this._opTypes(rows));
     performance.mark('edge-workbench:profile-table');
     const timeline = timelineView(profile.timeline);
     if (profile.timeline && timeline) {
@@ -95,7 +95,7 @@ export class ProfileRenderer extends Widget implements IRenderMime.IRenderer {
     this._graph = null;
   }
 
-  private _summary(profile: IProfileDocument): HTMLElement {
+  private _summary(profile: IProfileDocument, rows: ILayerRow[]): HTMLElement {
     const box = el('div', 'jp-WbProfile-summary');
     const title = profile.label || `${profile.model.name} on ${profile.device.name} (${profile.backend.name})`;
     box.appendChild(el('h3', 'jp-WbProfile-title', title));
@@ -122,6 +122,12 @@ export class ProfileRenderer extends Widget implements IRenderMime.IRenderer {
       ],
       ['p90 / p99', `${formatNumber(stats.p90 as number)} / ${formatNumber(stats.p99 as number)} ms`]
     ];
+    // the layer table's shares are of this sum, not of the latency (profiled runs time the layers)
+    const timed = rows.filter(row => row.timeUs !== null);
+    if (timed.length) {
+      const allUs = timed.reduce((sum, row) => sum + (row.timeUs || 0), 0);
+      facts.push(['all layers', `${formatNumber(allUs / 1000)} ms per run (what the shares are of)`]);
+    }
     if (profile.target && profile.target.name) {
       facts.splice(2, 0, ['target', String(profile.target.name)]);
     }

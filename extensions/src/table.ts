@@ -25,7 +25,7 @@ const COLUMNS: { key: SortKey; label: string; numeric: boolean }[] = [
   // the same words as the library's table (workbench/views/layers.py): a
   // layer's median time, and that median over the sum of every layer's median
   { key: 'timeUs', label: 'median µs', numeric: true },
-  { key: 'share', label: 'share of median', numeric: true },
+  { key: 'share', label: 'share of all layers', numeric: true },
   { key: 'macs', label: 'MACs', numeric: true }
 ];
 

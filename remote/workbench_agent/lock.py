@@ -71,13 +71,22 @@ class LockUnavailable(OSError):
 
 
 def _start_ticks(pid: int) -> Optional[int]:
-    """When ``pid`` started (ticks since boot), to tell a reused pid apart; None if unknown."""
-    try:
-        with open("/proc/%d/stat" % pid, "rb") as handle:
-            fields = handle.read().rsplit(b")", 1)[1].split()
-        return int(fields[19])
-    except (OSError, IndexError, ValueError):
-        return None
+    """When ``pid`` started (ticks since boot), to tell a reused pid apart; None if unknown.
+
+    Read from its main thread's stat: qemu-user answers a process's own
+    ``/proc/PID/stat`` itself, with a start a tick or so off the kernel's, so an
+    emulated holder recorded a start that every other process read differently
+    and its board showed as held by nobody known. The thread's file is the kernel's
+    for everyone, and the same start for the thread that leads the process.
+    """
+    for path in ("/proc/%d/task/%d/stat" % (pid, pid), "/proc/%d/stat" % pid):
+        try:
+            with open(path, "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+            return int(fields[19])
+        except (OSError, IndexError, ValueError):
+            continue
+    return None
 
 
 def _alive(pid: int, start: Optional[int] = None) -> bool:

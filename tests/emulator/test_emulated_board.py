@@ -7,6 +7,9 @@ profiles through ``connect()`` exactly as a user would.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -108,12 +111,23 @@ def test_a_board_qemu_cannot_emulate_has_no_preset() -> None:
         emulator.presets.QEMU_CPUS)
 
 
-def test_without_namespaces_qemu_user_runs_the_same_arm_build(pi5: Device) -> None:
+def test_without_namespaces_qemu_user_runs_the_same_arm_build(
+        pi5: Device, monkeypatch: pytest.MonkeyPatch) -> None:
     # pi5 makes sure the root file system is built; this path needs no sshd and no root.
+    # This machine's site-packages on PYTHONPATH (a venv set up by hand) put its x86
+    # numpy and onnxruntime before the root's: the board's probe found no runtime.
+    monkeypatch.setenv("PYTHONPATH", str(Path(np.__file__).parent.parent))
     device = wb.connect("qemu:raspberry-pi-5")
+    assert device.name == "qemu:raspberry-pi-5"  # errors and hints name it as typed
     info = device.probe()
     assert info.arch == "aarch64" and info.emulated and info.kind == "emulated"
-    p = wb.profile("zoo:small-cnn", device=device, warmup=0, runs=2, profile_runs=1)
+    events: list[dict[str, Any]] = []
+    # no run counts set: an emulated board runs a few, and says so
+    p = wb.profile("zoo:small-cnn", device=device, on_event=events.append)
+    run = p.to_dict()["run"]
+    assert (run["warmup"], run["runs"], run["profile_runs"]) == (2, 5, 1)
+    assert [e["message"] for e in events if e["event"] == "log" and
+            e["message"].startswith("emulated board: 2 warm-up, 5 timed")]
     assert p.to_dict()["kind"] == "emulated"
     assert any(row["op_type"] == "FusedConv" for row in p.layers)  # the Arm build's kernels
 

@@ -9,6 +9,7 @@ server, which checks boards in parallel). The check runs the root's own aarch64
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -55,3 +56,34 @@ def test_a_qemu_board_resolves_the_hosts_folders_as_the_host_does(root_built: No
     board = QemuUserDevice("raspberry-pi-5")
     seen = _seen_by(board, "realpath", str(job), str(Path.home()))
     assert seen.split() == [str(job.resolve()), str(Path.home().resolve())]
+
+
+def test_a_holder_under_qemu_user_is_named_by_the_board_state_others_read(
+        root_built: None, tmp_path: Path) -> None:
+    # qemu-user answers a process's own /proc/PID/stat with a start of its own making: the
+    # holder's record then looked like a dead process's, and status showed "held by ?"
+    from workbench_agent.lock import board_state
+
+    from workbench._paths import agent_root
+
+    lock = tmp_path / "board.lock"
+    holder = ("import sys, time\nfrom workbench_agent.lock import DeviceLock\n"
+              f"lock = DeviceLock({str(lock)!r}, 'job-under-qemu', 'a test')\n"
+              "lock.acquire()\nprint('held', flush=True)\nsys.stdin.read()\n")
+    device = QemuUserDevice("raspberry-pi-5")
+    command = device.qemu_command(str(device.root / "usr" / "bin" / "python3"), "-c", holder)
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               text=True, env={"PYTHONPATH": str(agent_root())})
+    try:
+        assert process.stdout is not None and process.stdout.readline() == "held\n"
+        state = board_state(str(lock))
+        assert state["held"] and state["holder"] is not None
+        assert state["holder"]["job"] == "job-under-qemu"
+        assert state["holder"]["holder"] == "a test"
+        # the start it recorded is the kernel's, as any other process reads it
+        recorded = json.loads(lock.read_text())
+        with open(f"/proc/{recorded['pid']}/stat") as stat:
+            assert recorded["start"] == int(stat.read().rsplit(")", 1)[1].split()[19])
+    finally:
+        process.kill()
+        process.wait()

@@ -65,12 +65,26 @@ def test_the_text_summary_header_names_the_statistic_of_time_and_share(
         profile: Profile) -> None:
     text = profile.summary()
     header = next(line for line in text.splitlines() if line.startswith("#  layer"))
-    assert re.search(r"median µs\s+share of median", header)
+    assert re.search(r"median µs\s+share of all layers", header)
     assert "by median time per run" in text
 
 
 def test_the_html_report_header_names_the_statistic_of_time_and_share(profile: Profile) -> None:
-    assert '<th class="n">median µs</th><th class="n">share of median</th>' in profile.to_html()
+    assert '<th class="n">median µs</th><th class="n">share of all layers</th>' in profile.to_html()
+
+
+def test_the_sum_the_shares_are_of_shows_beside_the_latency_in_every_view(
+        profile: Profile) -> None:
+    from workbench.profiling import _text as fmt
+
+    total = fmt.fmt_number(sum(row["duration_us"]["median"] for row in profile.layers) / 1000)
+    assert total != fmt.fmt_number(profile.latency["median"])  # not the latency
+    summary = profile.summary().splitlines()
+    latency = next(i for i, line in enumerate(summary) if line.startswith("latency"))
+    assert summary[latency + 1].startswith(f"layers    all {total} ms per run")
+    assert f"<th>all layers</th><td>{total} ms per run" in profile.to_html()
+    assert f"all layers {total} ms (what the shares are of)" in \
+        profile._repr_mimebundle_()["text/html"]
 
 
 def _header_cells(html: str) -> list[str]:
@@ -102,6 +116,6 @@ def test_the_sort_choices_are_worded_as_the_headers_of_their_columns() -> None:
     from workbench.views.layers import HEADERS, PROVIDER_HEADER, SORT_CHOICES
 
     labels = dict(SORT_CHOICES)
-    assert labels["median µs"] == "time" and labels["share of median"] == "share"
+    assert labels["median µs"] == "time" and labels["share of all layers"] == "share"
     assert {key for _label, key in SORT_CHOICES} <= set(SORT_KEYS)
     assert set(labels) - {"execution order"} <= {*HEADERS, PROVIDER_HEADER}

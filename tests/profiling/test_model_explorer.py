@@ -76,7 +76,7 @@ def test_a_node_carries_the_median_of_the_layer_that_ran_it(
 def test_shares_and_macs_can_be_overlaid_instead(profiled: tuple[Path, wb.Profile]) -> None:
     _, profile = profiled
     shares = profile.to_model_explorer(value="share")
-    assert "share of median" in shares["name"]
+    assert "share of all layers" in shares["name"]
     assert 0 < sum(item["value"] for item in shares["results"].values()) <= len(shares["results"])
     macs = profile.to_model_explorer(value="macs")["results"]
     topology = {node["name"]: node["macs"] for node in profile.document["topology"]["nodes"]}

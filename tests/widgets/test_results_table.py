@@ -131,8 +131,8 @@ def test_the_widgets_table_has_the_reports_headers_plus_the_provider(wide_profil
     header = view.table.value.split("</thead>")[0]
     assert re.findall(r"<th(?: class=\"n\")?>(.*?)</th>", header) == [
         "#", *HEADERS[:2], "provider", *HEADERS[2:]]
-    assert "share of median" in header and ">share<" not in header
-    assert dict(view.sort.options)["share of median"] == "share"
+    assert "share of all layers" in header and ">share<" not in header
+    assert dict(view.sort.options)["share of all layers"] == "share"
 
 
 def test_the_history_tab_lists_saved_profiles_and_reloads_one_as_a_run(

@@ -65,6 +65,13 @@ class ArmNnBackend(Backend):
         return checked
 
     def check_device(self, info: DeviceInfo, options: dict[str, Any]) -> None:
+        if info.runtime_version(self.runtime) is None and info.arch != "aarch64":
+            # setup would refuse too: Debian's Arm NN is built for arm64 boards only
+            raise errors.BackendUnavailable(
+                f"Arm NN runs on aarch64 boards with Debian bookworm; this device is "
+                f"{info.arch}", where=info.name,
+                hint="Profile on such a board (`workbench device setup BOARD --backend armnn` "
+                "installs Arm NN there) or on the emulated one: --device qemu:raspberry-pi-5")
         super().check_device(info, options)
         self.require_providers(info, options.get("backends", []), "Arm NN backend", "backends")
 

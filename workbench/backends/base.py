@@ -102,6 +102,8 @@ class Backend(ABC):
     formats: tuple[str, ...] = ("onnx",)
     #: the runtime a device needs (a key of DeviceInfo.runtimes)
     runtime: str = ""
+    #: the PyPI package that carries the runtime, for pip ("" when pip does not bring it)
+    package: str = ""
     #: its options, declaratively
     options: tuple[Option, ...] = ()
     #: one paragraph: what it runs on, and exactly what its per-layer timer covers
@@ -125,7 +127,19 @@ class Backend(ABC):
         if info.runtime_version(self.runtime) is None:
             raise errors.BackendUnavailable(
                 f"{self.runtime} is not installed on the device", where=info.name,
-                hint=f"Run `workbench device setup {info.name} --backend {self.name}` to install "
+                hint=self.install_hint(info))
+
+    def install_hint(self, info: DeviceInfo) -> str:
+        """How to bring this backend's runtime to the device, as its kind allows: `device
+        setup` for a board over SSH, pip for this machine, a rebuilt root for ``qemu:``."""
+        if info.name.startswith("qemu:"):
+            return (f"Its root file system lacks {self.runtime}: rebuild it with `workbench "
+                    "emulator build --user` (or `workbench emulator build` as root)")
+        if info.kind == "local":
+            command = f"`pip install {self.package}`" if self.package else "pip"
+            return (f"Install {self.runtime} into the Python that runs the agent with "
+                    f"{command}, or profile on a board (--device NAME)")
+        return (f"Run `workbench device setup {info.name} --backend {self.name}` to install "
                 f"a runtime bundle for Python {info.python} on it")
 
     def require_providers(self, info: DeviceInfo, wanted: list[str], what: str,

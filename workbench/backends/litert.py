@@ -26,6 +26,7 @@ class LiteRtBackend(Backend):
     name = "litert"
     formats = ("tflite",)
     runtime = "litert"
+    package = "ai-edge-litert"
     description = ("LiteRT (TensorFlow Lite) interpreter, XNNPACK on or off, external delegates "
                    "by path. Latency is one set_tensor + invoke + get_tensor round per run. "
                    "Per-layer times come from the benchmark_model tool's op profiler when the "

@@ -28,6 +28,7 @@ class OnnxRuntimeBackend(Backend):
     name = "onnxruntime"
     formats = ("onnx",)
     runtime = "onnxruntime"
+    package = "onnxruntime"
     description = ("onnxruntime with the execution providers the device's build offers. Per-layer "
                    "times come from onnxruntime's own profiler: one row per node of the graph it "
                    "executed (after fusions and layout changes), the kernel time only.")

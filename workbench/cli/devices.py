@@ -88,7 +88,11 @@ def _print_status(name: str, state: dict[str, Any]) -> None:
     lock = state.get("lock") or {}
     out.print(f"{name}: board lock {lock.get('lock', '?')}", markup=False)
     holder = lock.get("holder") or {}
-    if lock.get("held"):
+    if lock.get("held") and not holder:
+        # the lock is taken but its record is blank or names a process that is gone
+        out.print("  held by a job whose record names no running process (a job taking over "
+                  "the board, or one this check cannot see); run status again", markup=False)
+    elif lock.get("held"):
         out.print(f"  held by {holder.get('holder') or '?'} (job {holder.get('job') or '?'}, "
                   f"pid {holder.get('pid', '?')}) since {_when(lock.get('since'))}",
                   markup=False)

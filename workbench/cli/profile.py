@@ -68,7 +68,7 @@ def _queue_line(event: dict[str, Any]) -> str:
     since = event.get("since")
     held = f" for {time.time() - since:.0f} s" if isinstance(since, (int, float)) else ""
     return (f"waiting for the board: place {event.get('place')} of {event.get('length')}; "
-            f"{event.get('holder') or '?'} holds it{held}")
+            f"{event.get('holder') or 'a job not named yet'} holds it{held}")
 
 
 def _show_stage(bar: Any, tasks: dict[str, Any], event: dict[str, Any]) -> None:
@@ -108,6 +108,9 @@ def profile_request(args: argparse.Namespace) -> dict[str, Any]:
     run = {"warmup": args.warmup, "runs": args.runs, "profile_runs": args.profile_runs,
            "timeout": args.timeout, "cluster": args.cluster, "cores": args.cores,
            "governor": args.governor}
+    # counts left out stay the library's defaults, which an emulated board lowers
+    run = {name: value for name, value in run.items()
+           if value is not None or name not in ("warmup", "runs", "profile_runs")}
     return {"model": args.model, "shapes": key_values(args.shape, "--shape"),
             "upgrade_opset": args.upgrade_opset, "backend": args.backend,
             "options": key_values(args.option, "-o"), "inputs": inputs, "label": args.label,
@@ -171,6 +174,14 @@ class _StageBars:
                 print(_log_line(event), file=sys.stderr)
 
 
+def _stage_line(event: dict[str, Any]) -> str:
+    """The start of a job's stage as a line of text: ``stage: timed (50 runs)``."""
+    total = event.get("total")
+    runs = isinstance(total, int) and event["stage"] in ("warmup", "timed", "profile")
+    counted = f" ({total} run{'' if total == 1 else 's'})" if runs else ""
+    return f"stage: {event['stage']}{counted}"
+
+
 def _log_line(event: dict[str, Any]) -> str:
     """A job's log event as a line of text: ``warning: ...``."""
     return f"{event['level']}: {event['message']}"
@@ -180,11 +191,19 @@ def _log_line(event: dict[str, Any]) -> str:
 def _progress(args: argparse.Namespace) -> Iterator[Callable[[dict[str, Any]], None]]:
     """What shows a job's events: a bar per stage on a terminal, else the queue and log lines."""
     if args.quiet or not sys.stderr.isatty():
+        shown: set[str] = set()
+
         def plain(event: dict[str, Any]) -> None:
-            if event.get("event") == "stage" and event.get("stage") == "queue":
+            stage = event.get("stage")
+            if event.get("event") == "stage" and stage == "queue":
                 print(_queue_line(event), file=sys.stderr)
             elif event.get("event") == "log" and not args.quiet:
                 print(_log_line(event), file=sys.stderr)
+            elif (event.get("event") == "stage" and not args.quiet and stage not in shown
+                  and stage not in ("done", "failed", "cancelled")):
+                # a log (no terminal) shows where a long job is: a line as each stage starts
+                shown.add(str(stage))
+                print(_stage_line(event), file=sys.stderr)
 
         yield plain
         return
@@ -283,15 +302,18 @@ def add_parsers(sub: Any) -> None:
                       help="multiply pixel values first (default 1/255)")
     prof.add_argument("--image-layout", default=None, choices=("NCHW", "NHWC"),
                       help="the input's layout (default NCHW)")
-    prof.add_argument("--warmup", type=int, default=10, help="warm-up runs (default 10)")
-    prof.add_argument("--runs", type=_runs, default=50,
-                      help="timed runs (default 50), or 'auto': until the median is stable")
+    prof.add_argument("--warmup", type=int, default=None,
+                      help="warm-up runs (default 10; 2 on an emulated board)")
+    prof.add_argument("--runs", type=_runs, default=None,
+                      help="timed runs (default 50; 5 on an emulated board), or 'auto': until "
+                      "the median is stable")
     prof.add_argument("--cluster", default="big", help="big, little, all or a cluster index")
     prof.add_argument("--cores", type=_cores, default=None, help="explicit cores, e.g. 2,3")
     prof.add_argument("--governor", default=None, help="cpufreq governor for the run, "
                       "restored after (e.g. performance)")
-    prof.add_argument("--profile-runs", type=int, default=10,
-                      help="runs with the profiler on, for per-layer times (default 10; 0: off)")
+    prof.add_argument("--profile-runs", type=int, default=None,
+                      help="runs with the profiler on, for per-layer times (default 10; 1 on "
+                      "an emulated board; 0: off)")
     prof.add_argument("--timeout", type=float, default=None, help="stop the job after N seconds")
     prof.add_argument("--label", default=None, help="a short name for plots and comparisons")
     prof.add_argument("--out", default=None, help="HTML report path (default MODEL-DEVICE.html)")

@@ -31,11 +31,15 @@ from pathlib import Path
 
 from workbench import errors
 from workbench._atomic import write_atomic
+from workbench._paths import agent_root
 from workbench.devices.base import DeviceInfo
 from workbench.devices.local import LocalDevice
 from workbench.emulator.presets import PRESETS, Preset
 
 QEMU_USER = "qemu-aarch64-static"
+#: this machine's Python settings that the board's Python must not take (see ``_env``)
+HOST_PYTHON_SETTINGS = frozenset({"PYTHONPATH", "PYTHONHOME", "PYTHONUSERBASE",
+                                  "PYTHONSTARTUP", "PYTHONPLATLIBDIR", "VIRTUAL_ENV"})
 
 
 class QemuUserDevice(LocalDevice):
@@ -62,7 +66,8 @@ class QemuUserDevice(LocalDevice):
                                      "build --user` (about a minute), or as root with "
                                      "`workbench emulator build`")
         self.qemu = qemu
-        super().__init__(f"qemu-{self.preset.device}", python=str(self.root / "usr/bin/python3"))
+        # named as the user types it: errors and hints name a device that connect() finds
+        super().__init__(f"qemu:{board}", python=str(self.root / "usr/bin/python3"))
         self.view = board_view(self.root, self.preset)
 
     def qemu_command(self, program: str, *args: str) -> list[str]:
@@ -71,6 +76,16 @@ class QemuUserDevice(LocalDevice):
 
     def _command(self, *args: str) -> list[str]:
         return self.qemu_command(self.python, "-m", "workbench_agent", *args)
+
+    def _env(self) -> dict[str, str]:
+        # The board's aarch64 Python takes none of this machine's Python settings: a
+        # PYTHONPATH to a venv, or the user's site folder (/home and /root are the host's),
+        # put this machine's x86 numpy and onnxruntime first, and the probe saw no runtime.
+        env = {name: value for name, value in super()._env().items()
+               if name not in HOST_PYTHON_SETTINGS}
+        env["PYTHONPATH"] = str(agent_root())
+        env["PYTHONNOUSERSITE"] = "1"
+        return env
 
     def _probe(self) -> DeviceInfo:
         info = super()._probe()

@@ -129,6 +129,10 @@ def prepare(model: Model | str | Path, device: Device | str = "local",
     checked = the_backend.validate_options(with_dim_overrides(the_model, the_backend, options))
     the_device = connect(device)
     emit = on_event or (lambda event: None)
+    the_settings, lowered = the_settings.for_device(
+        bool(getattr(the_device, "emulated", False)) or the_device.kind == "emulated")
+    if lowered:
+        emit({"event": "log", "level": "info", "message": lowered, "time": time.time()})
     raise_if_cancelled(the_device.name, "connecting")
     emit(stage_event("connect", device=the_device.name))
     the_device.open()

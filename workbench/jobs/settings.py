@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 #: below this many timed runs the median is flagged as unstable
 MIN_STABLE_RUNS = 10
+#: warm-up, timed and profiled runs on an emulated board when the caller set none: qemu-user
+#: runs a model tens of times slower than hardware, and its times are not hardware times
+EMULATED_COUNTS = {"warmup": 2, "runs": 5, "profile_runs": 1}
 #: the clusters a job or an estimate can name in words (an index names one cluster)
 CLUSTER_WORDS = ("big", "little", "all")
 
@@ -81,6 +84,10 @@ def cluster_choices(source: Target | DeviceInfo | None = None,
     return choices
 
 
+class _DefaultCount(int):
+    """A run count nobody set: the default, which an emulated device lowers."""
+
+
 class RunKeywords(TypedDict, total=False):
     """The keyword form of :class:`RunSettings` (``**run`` in ``profile`` and ``submit``)."""
 
@@ -128,9 +135,9 @@ class RunSettings:
     waiting that long for a board another job holds (None waits).
     """
 
-    warmup: int = 10
-    runs: int | Literal["auto"] = 50
-    profile_runs: int = 10
+    warmup: int = _DefaultCount(10)
+    runs: int | Literal["auto"] = _DefaultCount(50)
+    profile_runs: int = _DefaultCount(10)
     timeout: float | None = None
     keep_outputs: bool = False
     max_output_values: int | None = 1 << 16
@@ -196,10 +203,30 @@ class RunSettings:
         """``settings`` (or the defaults) with keyword ``changes`` applied."""
         return (settings or cls()).updated(**changes)
 
+    def counts_set(self) -> bool:
+        """Whether any of warm-up, timed or profiled runs was set (not left at its default)."""
+        return not all(isinstance(getattr(self, name), _DefaultCount) for name in EMULATED_COUNTS)
+
+    def for_device(self, emulated: bool) -> tuple[RunSettings, str | None]:
+        """The settings a job on a device runs with, and a line saying why they changed.
+
+        On an emulated device, counts nobody set become :data:`EMULATED_COUNTS`
+        (the defaults ran a mid-sized model for more than ten minutes there);
+        counts set by the caller, even to the defaults' values, stay.
+        """
+        if not emulated or self.counts_set():
+            return self, None
+        counts = EMULATED_COUNTS
+        line = (f"emulated board: {counts['warmup']} warm-up, {counts['runs']} timed, "
+                f"{counts['profile_runs']} profiled run{'s' if counts['profile_runs'] != 1 else ''}"
+                "; set runs (--runs, --warmup, --profile-runs) for more")
+        return self.updated(**counts), line
+
     def job_section(self) -> dict[str, Any]:
         """The job document's ``run`` section (workbench.job/1)."""
         section: dict[str, Any] = {
-            "warmup": self.warmup, "runs": self.runs, "profile_runs": self.profile_runs,
+            "warmup": int(self.warmup), "profile_runs": int(self.profile_runs),
+            "runs": self.runs if self.runs == "auto" else int(self.runs),
             "timeout_s": self.timeout, "keep_outputs": self.keep_outputs,
             "max_output_values": self.max_output_values,
             "cluster": self.cluster, "cores": list(self.cores) if self.cores else None,

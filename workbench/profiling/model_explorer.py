@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 #: what a node's value can be, and how the overlay names it
 VALUES = {"time": "median µs of the layer that ran the node",
-          "share": "share of median: the layer's median over the sum of medians",
+          "share": "share of all layers: the layer's median over the sum of the layers' medians",
           "macs": "MACs of the node"}
 
 #: light to dark: cheap nodes pale, expensive ones dark red (as the lab extension's heat scale)

@@ -397,7 +397,7 @@ class Profile:
         Load the model's ONNX file in Model Explorer (with the
         ``model-explorer-onnx`` adapter), then this file as node data: each
         node is coloured by ``value``, ``"time"`` (median µs of the layer that
-        ran it), ``"share"`` (share of median) or ``"macs"``. The file is
+        ran it), ``"share"`` (share of all layers' time) or ``"macs"``. The file is
         written whole or not at all.
         """
         from workbench.profiling.model_explorer import node_data

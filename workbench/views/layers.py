@@ -2,8 +2,10 @@
 
 Time and share come from one statistic, the median time per run over the
 profiled runs, and the headers name it: a layer's share is its median over
-the sum of every layer's median (the profile's ``share`` field), so a
-slower row never shows a smaller share.
+the sum of every layer's median (the profile's ``share`` field, "share of
+all layers"), so a slower row never shows a smaller share. That total is not the
+latency (profiled runs time each layer, and the latency covers the whole run
+with the profiler off), so the views show it beside the latency.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from workbench.views.kernels import kernel_row_html
 STATISTIC = "median"
 
 #: column headers, in order; the time and share headers name the statistic
-HEADERS = ("layer", "op type", "original nodes", f"{STATISTIC} µs", f"share of {STATISTIC}",
+HEADERS = ("layer", "op type", "original nodes", f"{STATISTIC} µs", "share of all layers",
            "MACs", "GMAC/s")
 #: which columns hold numbers (aligned right)
 NUMERIC = (False, False, False, True, True, True, True)
@@ -31,6 +33,21 @@ PROVIDER_HEADER = "provider"
 SORT_CHOICES = ((HEADERS[3], "time"), (HEADERS[4], "share"), (HEADERS[5], "macs"),
                 (HEADERS[6], "gmacs_per_s"), ("execution order", "order"), (HEADERS[0], "name"),
                 (HEADERS[1], "op_type"), (PROVIDER_HEADER, "provider"))
+
+
+def layers_total_ms(layers: Sequence[dict[str, Any]]) -> float | None:
+    """The sum of the layers' median times per run (ms): what the share column divides by."""
+    times = [time for time in map(layer_time_us, layers) if time is not None]
+    return sum(times) / 1000 if times else None
+
+
+def layers_total_text(layers: Sequence[dict[str, Any]]) -> str | None:
+    """The layers' total as the views show it beside the latency, or None without layers."""
+    total = layers_total_ms(layers)
+    if total is None:
+        return None
+    return (f"{fmt.fmt_number(total)} ms per run (the sum of the layers' {STATISTIC} times "
+            "in the profiled runs: what each layer's share is of)")
 
 
 def columns(with_provider: bool = False) -> list[tuple[str, bool]]:

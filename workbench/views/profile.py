@@ -24,7 +24,7 @@ from workbench.profiling.profile import layer_time_us
 from workbench.views import parts
 from workbench.views.delegation import delegation_html
 from workbench.views.figures import report_figures
-from workbench.views.layers import layer_html
+from workbench.views.layers import layer_html, layers_total_ms, layers_total_text
 from workbench.views.summary import CLASS_COLUMNS, class_cells, profile_summary
 
 if TYPE_CHECKING:
@@ -77,12 +77,17 @@ def _header_rows(profile: Profile) -> list[tuple[str, str]]:
 
 def _latency_rows(profile: Profile) -> list[tuple[str, str]]:
     stats, latency = profile.latency, profile.document["latency"]
-    rows = [("runs", str(stats.get("count", 0)))]
     expected = fmt.estimate_line(profile.document)
+    if profile.kind == "estimate" and expected:  # nothing ran: no runs or spread to show
+        return [("estimate", expected), ("source", str(latency.get("source") or "–"))]
+    rows = [("runs", str(stats.get("count", 0)))]
     if expected:
         rows.append(("estimate", expected))
     rows += [(key, f"{fmt.fmt_number(stats.get(key))} ms")
              for key in ("median", "p90", "p99", "mean", "std", "min", "max")]
+    total = layers_total_text(profile.layers)
+    if total:
+        rows.append(("all layers", total))
     rows += [("cold (first run)", f"{fmt.fmt_number(latency.get('cold_ms'))} ms"),
              ("session create", f"{fmt.fmt_number(latency.get('session_create_ms'))} ms")]
     if latency.get("source"):
@@ -216,10 +221,15 @@ def _preview_png(profile: Profile) -> bytes | None:
 
 def _notebook_html(profile: Profile, png: bytes | None) -> str:
     stats = profile.latency
-    latency = (f"median {fmt.fmt_number(stats.get('median'))} ms · "
+    expected = fmt.estimate_line(profile.document)
+    latency = (f"estimate {expected}" if profile.kind == "estimate" and expected else
+               f"median {fmt.fmt_number(stats.get('median'))} ms · "
                f"p90 {fmt.fmt_number(stats.get('p90'))} ms · "
                f"mean {fmt.fmt_number(stats.get('mean'))} ± "
                f"{fmt.fmt_number(stats.get('std'))} ms · {stats.get('count', 0)} runs")
+    total = layers_total_ms(profile.layers)
+    if total is not None and profile.kind != "estimate":
+        latency += f" · all layers {fmt.fmt_number(total)} ms (what the shares are of)"
     html = [f"<div class=\"workbench-profile\"><strong>{escape(profile.label)}</strong>"
             f" <em>({escape(profile.kind)})</em>", parts.caveat_banner(profile.caveat),
             f"<p>{escape(latency)}</p>"]

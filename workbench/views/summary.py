@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from workbench.profiling import _text as fmt
 from workbench.views.delegation import delegation_text
 from workbench.views.kernels import kernel_text
-from workbench.views.layers import STATISTIC, layer_text
+from workbench.views.layers import STATISTIC, layer_text, layers_total_text
 
 if TYPE_CHECKING:
     from workbench.profiling.profile import Profile
@@ -51,13 +51,19 @@ def _backend_line(profile: Profile) -> str:
 
 def _latency_lines(profile: Profile) -> list[str]:
     stats, latency = profile.latency, profile.document["latency"]
-    lines = [f"latency   median {fmt.fmt_number(stats.get('median'))} ms  "
-             f"p90 {fmt.fmt_number(stats.get('p90'))} ms  "
-             f"mean {fmt.fmt_number(stats.get('mean'))} ± "
-             f"{fmt.fmt_number(stats.get('std'))} ms  ({stats.get('count', 0)} runs)"]
     expected = fmt.estimate_line(profile.document)
+    lines = []
+    # an estimate ran nothing: no runs, spread or p90 to show, only its total and error bar
+    if profile.kind != "estimate" or not expected:
+        lines.append(f"latency   median {fmt.fmt_number(stats.get('median'))} ms  "
+                     f"p90 {fmt.fmt_number(stats.get('p90'))} ms  "
+                     f"mean {fmt.fmt_number(stats.get('mean'))} ± "
+                     f"{fmt.fmt_number(stats.get('std'))} ms  ({stats.get('count', 0)} runs)")
     if expected:
         lines.append(f"estimate  {expected}")
+    total = layers_total_text(profile.layers) if profile.kind != "estimate" else None
+    if total:
+        lines.append(f"layers    all {total}")
     if stats.get("median_ci"):
         low, high = stats["median_ci"]
         lines.append(f"          median 95% CI {fmt.fmt_number(low)}-{fmt.fmt_number(high)} ms")
@@ -75,8 +81,11 @@ CLASS_COLUMNS = (("kernel class", False), ("layers", True), ("share", True), ("e
 def class_cells(profile: Profile) -> list[list[str]]:
     """An estimate's kernel classes as table cells (none for a measured profile)."""
     section = profile.document.get("estimate") or {}
+    # a class costed at datasheet peaks alone is a lower bound, not a symmetric error bar
     return [[str(c["kernel_class"]), str(c["layers"]), fmt.fmt_share(c["share"]),
-             f"± {c['error_pct']:.0f} %",
+             f"± {c['error_pct']:.0f} %" if any(
+                 count for source, count in c["sources"].items() if source != "datasheet")
+             else "lower bound",
              ", ".join(f"{source} {count}" for source, count in c["sources"].items()),
              str(c.get("calibrated") or "–")]
             for c in section.get("classes") or []]

@@ -171,7 +171,7 @@ def test_a_profile_shows_the_interactive_renderer(page: Page, shots: Path) -> No
     expect(output.locator(DRAWN)).to_have_count(1)
     expect(output.locator(".jp-WbProfile-summary")).to_contain_text("95 % CI")
     # the same words as the library's table: workbench/views/layers.py
-    expect(output.locator("th", has_text="share of median")).to_have_count(1)
+    expect(output.locator("th", has_text="share of all layers")).to_have_count(1)
     expect(output).to_contain_text("Time by op type")
     expect(output).to_contain_text("Timeline of profiled run 0")
     # onnxruntime's model_run in a lane above the seven kernels it holds, not over them

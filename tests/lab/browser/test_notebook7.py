@@ -51,7 +51,7 @@ def test_notebook_7_shows_a_saved_profile_and_comparison_interactively(
         output = page.locator(".jp-OutputArea-output.jp-WbProfile")
         expect(output.locator("tr.jp-WbProfile-row")).to_have_count(7)
         expect(output.locator('.jp-WbGraph[data-drawn="10"]')).to_have_count(1)
-        expect(output.locator("th", has_text="share of median")).to_have_count(1)
+        expect(output.locator("th", has_text="share of all layers")).to_have_count(1)
         comparison = page.locator(".jp-OutputArea-output.jp-WbComparison")
         expect(comparison.locator('.jp-WbGraph[data-drawn="10"]')).to_have_count(1)
         # no static fallback: the page shows the renderers, not the HTML table
