@@ -43,6 +43,16 @@ def test_a_scalar_an_array_and_shapes_given_on_the_command_line_reach_the_profil
     assert document["backend"]["options"]["free_dimension_overrides"] == {"batch": 1}
 
 
+def test_dimension_sizes_typed_as_text_join_the_sizes_a_shape_fixed(
+        vad: Path, tmp_path: Path) -> None:
+    # the text form is read before the model's fixed dims join it (it crashed the command)
+    done = _run(vad, tmp_path, "--shape", f"input=1x{SAMPLES}", "--shape", "state:1=1",
+                "--input", "sr=16000", "-o", "free_dimension_overrides=unused:3")
+    document = _profiled(done, tmp_path / "p.json")
+    assert document["backend"]["options"]["free_dimension_overrides"] == {"batch": 1,
+                                                                         "unused": 3}
+
+
 def test_an_input_spec_file_gives_inputs_with_paths_relative_to_it(
         vad: Path, tmp_path: Path) -> None:
     folder = tmp_path / "specs"

@@ -141,9 +141,12 @@ def test_an_emulated_device_lowers_only_the_run_counts_nobody_set() -> None:
     assert (lowered.warmup, lowered.runs, lowered.profile_runs) == (2, 5, 1)
     assert lowered.cluster == "all"
     assert line is not None and "emulated board: 2 warm-up, 5 timed, 1 profiled run" in line
-    # a count the caller set, even to the default's value, keeps every count as it is
+    # a count the caller set, even to the default's value, stays; the others are lowered
     kept, line = RunSettings(runs=50).for_device(emulated=True)
-    assert (kept.warmup, kept.runs, kept.profile_runs, line) == (10, 50, 10, None)
+    assert (kept.warmup, kept.runs, kept.profile_runs) == (2, 50, 1)
+    assert line is not None and "2 warm-up, 1 profiled" in line and "timed" not in line
+    every, line = RunSettings(runs=50, warmup=10, profile_runs=10).for_device(emulated=True)
+    assert (every.warmup, every.runs, every.profile_runs, line) == (10, 50, 10, None)
     assert RunSettings().for_device(emulated=False) == (RunSettings(), None)
 
 

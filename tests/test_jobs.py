@@ -207,6 +207,19 @@ def test_a_job_that_times_out_waiting_for_the_board_says_so_and_who_held_it(
     assert "number of runs" not in message and "device status" in message
 
 
+def test_a_job_reads_as_waiting_for_the_board_only_until_it_took_it() -> None:
+    from workbench.devices._stream import AgentStream
+
+    stream = AgentStream("board")
+    queued = {"event": "stage", "stage": "queue", "place": 1, "holder": "alice@lab pid 1"}
+    stream.take(queued)
+    stream.take({"event": "heartbeat"})
+    assert stream.waiting is queued
+    # the agent logs as it takes the board; a slow import or cool-down may follow, no stage
+    stream.take({"event": "log", "level": "info", "message": "took the board after waiting"})
+    assert stream.waiting is None
+
+
 def test_a_timeout_stops_the_job_with_a_clear_error(conv_model: Path) -> None:
     with pytest.raises(errors.JobTimeout, match="longer than"):
         wb.profile(conv_model, warmup=0, runs=10_000_000, profile_runs=0, timeout=2)

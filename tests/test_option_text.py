@@ -50,3 +50,12 @@ def test_the_command_accepts_a_bare_provider_name_and_hints_json_for_a_bad_dict(
     refused = workbench("profile", str(conv_model), "-q", "-o", "free_dimension_overrides=b")
     assert refused.returncode == 2
     assert "free_dimension_overrides={" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_a_dict_of_dicts_is_not_read_from_name_colon_number_text() -> None:
+    # provider_options maps a provider to a dict of its options: "X:2" would pass a bare 2
+    with pytest.raises(errors.InvalidOptionValue) as caught:
+        backends.get("onnxruntime").validate_options(
+            {"provider_options": "XnnpackExecutionProvider:2"})
+    assert "NAME:N" not in (caught.value.hint or "")
+

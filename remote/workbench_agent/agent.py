@@ -213,8 +213,14 @@ def _take_board(job: Dict[str, Any], context: "Context") -> Optional[DeviceLock]
         details = {("holder_job" if key == "job" else key): value for key, value in queue.items()}
         context.stage("queue", **details)
 
+    waited = [False]
+
+    def report_waiting(queue: Dict[str, Any]) -> None:
+        waited[0] = True
+        report(queue)
+
     try:
-        lock.acquire(report, timeout=settings.get("wait_s"))
+        lock.acquire(report_waiting, timeout=settings.get("wait_s"))
     except LockWaitTimeout as busy:
         holder = busy.holder or {}
         held_s = time.time() - float(holder.get("since") or time.time())
@@ -225,6 +231,8 @@ def _take_board(job: Dict[str, Any], context: "Context") -> Optional[DeviceLock]
             where=settings["path"],
             hint="Try again later, wait longer (lock_wait_s), or see who holds the board with "
             "`workbench device status`") from None
+    if waited[0]:  # the host stops reading this job as waiting for the board
+        context.log("info", "took the board after waiting in line")
     return lock
 
 

@@ -127,8 +127,12 @@ def test_the_fitted_rate_is_the_least_squares_line_in_log_log_held_within_the_sh
     fitted = _three_shapes((50.0, 80.0, 90.0))
     slope, offset = np.polyfit(np.log([10.0, 20.0, 40.0]), np.log([50.0, 80.0, 90.0]), 1)
     for intensity in (10.0, 14.0, 25.0, 40.0):
-        assert _rate(fitted, intensity) == pytest.approx(
-            math.exp(offset + slope * math.log(intensity)))
+        line = math.exp(offset + slope * math.log(intensity))
+        assert _rate(fitted, intensity) == pytest.approx(min(max(line, 50.0), 90.0))
+    # a roofline's bend (rising, then flat): the line would pass above the flat part's rate
+    bend = _three_shapes((10.0, 100.0, 100.0))
+    assert max(_rate(bend, i) for i in (10.0, 20.0, 30.0, 40.0, 400.0)) == pytest.approx(100.0)
+    assert min(_rate(bend, i) for i in (1.0, 10.0, 20.0)) >= 10.0
     # monotone, and outside the calibrated intensities held at the ends
     rates = [_rate(fitted, i) for i in (2.0, 10.0, 15.0, 30.0, 40.0, 400.0)]
     assert rates == sorted(rates) and rates[0] == rates[1] and rates[-1] == rates[-2]

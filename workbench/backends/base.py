@@ -40,6 +40,8 @@ class Option:
     help: str
     choices: tuple[Any, ...] | None = None
     minimum: float | None = None
+    #: a dict option whose values are integers, which may be typed ``NAME:N,NAME:N``
+    integer_values: bool = False
 
     def check(self, value: Any, backend: str) -> Any:
         """The value as used, or raise InvalidOptionValue saying what is accepted."""
@@ -62,10 +64,13 @@ class Option:
     def _from_text(self, text: str) -> Any:
         """A list or dict typed as plain text (``-o providers=A,B``, ``-o
         free_dimension_overrides=batch:2``): a comma list is a list of strings, ``k:N,k:N`` a
-        dict of integers. Any other text comes back as it is, to be refused."""
+        dict of integers (for an option with ``integer_values``). Any other text comes back as
+        it is, to be refused."""
         parts = [part.strip() for part in text.split(",")]
         if self.type == "list":
             return parts if all(parts) else text
+        if not self.integer_values:  # its values are not integers: JSON only
+            return text
         parsed: dict[str, int] = {}
         for part in parts:
             key, sep, number = part.partition(":")
@@ -83,10 +88,11 @@ class Option:
             return hint
         example = self.default or (["NAME"] if self.type == "list" else {"NAME": 1})
         shown = json.dumps(example, separators=(",", ":"))
-        short = ("A,B: a comma list of names" if self.type == "list"
-                 else "NAME:N,NAME:N when the values are integers")
-        return (f"{hint}. Give it as JSON, e.g. -o '{self.name}={shown}' on the command "
-                f"line (or {short})")
+        if self.type == "list":
+            short = " (or A,B: a comma list of names)"
+        else:
+            short = " (or NAME:N,NAME:N)" if self.integer_values else ""
+        return f"{hint}. Give it as JSON, e.g. -o '{self.name}={shown}' on the command line{short}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "type": self.type, "default": self.default, "help": self.help,

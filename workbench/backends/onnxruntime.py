@@ -50,7 +50,7 @@ class OnnxRuntimeBackend(Backend):
                "more CPU)"),
         Option("enable_cpu_mem_arena", "bool", True, "use onnxruntime's CPU memory arena"),
         Option("free_dimension_overrides", "dict", {}, "symbolic dim name -> size, fixed in the "
-               "session"),
+               "session", integer_values=True),
     )
 
     def check_device(self, info: DeviceInfo, options: dict[str, Any]) -> None:

@@ -85,8 +85,10 @@ class AgentStream:
     def take(self, event: Any) -> None:
         """Act on one event, parsed already (a line's JSON)."""
         kind = event.get("event") if isinstance(event, dict) else None
-        if kind == "stage":
-            self.waiting = event if event.get("stage") == "queue" else None
+        if kind == "stage" and event.get("stage") == "queue":
+            self.waiting = event
+        elif kind not in ("heartbeat", "hello"):  # the job took the board (it logs its cores)
+            self.waiting = None
         if kind in ("hello", "stage"):
             # when the host heard it, on the host's clock: the steps that cross the link
             # (the agent's start, the result's download) are timed with it

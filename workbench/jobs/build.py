@@ -126,7 +126,9 @@ def prepare(model: Model | str | Path, device: Device | str = "local",
     the_settings = RunSettings.of(settings, **run)
     the_model = as_model(model)
     the_backend = backends.get(backend) if isinstance(backend, str) else backend
-    checked = the_backend.validate_options(with_dim_overrides(the_model, the_backend, options))
+    # the options are read (their text forms too) before the model's fixed dims join them
+    checked = the_backend.validate_options(with_dim_overrides(
+        the_model, the_backend, the_backend.validate_options(options)))
     the_device = connect(device)
     emit = on_event or (lambda event: None)
     the_settings, lowered = the_settings.for_device(

@@ -203,24 +203,22 @@ class RunSettings:
         """``settings`` (or the defaults) with keyword ``changes`` applied."""
         return (settings or cls()).updated(**changes)
 
-    def counts_set(self) -> bool:
-        """Whether any of warm-up, timed or profiled runs was set (not left at its default)."""
-        return not all(isinstance(getattr(self, name), _DefaultCount) for name in EMULATED_COUNTS)
-
     def for_device(self, emulated: bool) -> tuple[RunSettings, str | None]:
         """The settings a job on a device runs with, and a line saying why they changed.
 
-        On an emulated device, counts nobody set become :data:`EMULATED_COUNTS`
-        (the defaults ran a mid-sized model for more than ten minutes there);
-        counts set by the caller, even to the defaults' values, stay.
+        On an emulated device, each count nobody set becomes its value in
+        :data:`EMULATED_COUNTS` (the defaults ran a mid-sized model for more than
+        ten minutes there); counts set by the caller, even to the defaults' values, stay.
         """
-        if not emulated or self.counts_set():
+        names = {"warmup": "warm-up", "runs": "timed", "profile_runs": "profiled"}
+        lowered = {name: count for name, count in EMULATED_COUNTS.items()
+                   if isinstance(getattr(self, name), _DefaultCount)}
+        if not emulated or not lowered:
             return self, None
-        counts = EMULATED_COUNTS
-        line = (f"emulated board: {counts['warmup']} warm-up, {counts['runs']} timed, "
-                f"{counts['profile_runs']} profiled run{'s' if counts['profile_runs'] != 1 else ''}"
-                "; set runs (--runs, --warmup, --profile-runs) for more")
-        return self.updated(**counts), line
+        said = ", ".join(f"{count} {names[name]}" for name, count in lowered.items())
+        line = (f"emulated board: {said} run{'s' if sum(lowered.values()) != 1 else ''} "
+                "where none was set; set runs (--runs, --warmup, --profile-runs) for more")
+        return self.updated(**lowered), line
 
     def job_section(self) -> dict[str, Any]:
         """The job document's ``run`` section (workbench.job/1)."""

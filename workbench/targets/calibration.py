@@ -107,7 +107,8 @@ def _clamped(points: Sequence[tuple[float, float]], intensity: float) -> float:
 
 def fitted_rate(points: Sequence[tuple[float, float]], intensity: float) -> float:
     """The rate at ``intensity`` on the least-squares line of log rate against log intensity
-    through ``points`` ((intensity, rate) pairs), the intensity held within theirs.
+    through ``points`` ((intensity, rate) pairs), the intensity held within theirs and the
+    rate within the measured rates.
 
     Monotone in the intensity (a line), and each point pulls on every layer's
     rate, so one shape's noise shifts near-equal layers alike instead of
@@ -119,7 +120,10 @@ def fitted_rate(points: Sequence[tuple[float, float]], intensity: float) -> floa
     var = sum((x - mean_x) ** 2 for x in xs)
     slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / var \
         if var else 0.0
-    return math.exp(mean_y + slope * (math.log(_clamped(points, intensity)) - mean_x))
+    rate = math.exp(mean_y + slope * (math.log(_clamped(points, intensity)) - mean_x))
+    # a line through a roofline's bend lies above its ends: never beyond what was measured
+    rates = [r for _, r in points]
+    return min(max(rate, min(rates)), max(rates))
 
 
 def interpolated_rate(points: Sequence[tuple[float, float]], intensity: float) -> float:
