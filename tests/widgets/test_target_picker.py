@@ -92,3 +92,18 @@ def test_a_cluster_set_from_code_is_offered_and_a_wrong_one_refused() -> None:
     assert RunPanel(cluster="2").settings().cluster == 2
     with pytest.raises(errors.InvalidOptionValue, match="cluster='fastest'"):
         RunPanel(cluster="fastest")
+
+
+def test_run_counts_left_as_shown_are_lowered_on_an_emulated_board_and_edited_ones_kept() -> None:
+    from workbench.widgets import RunPanel
+
+    panel = RunPanel()
+    assert (panel.warmup.value, panel.runs.value, panel.profile_runs.value) == (10, "50", 10)
+    lowered, line = panel.settings().for_device(emulated=True)
+    assert (lowered.warmup, lowered.runs, lowered.profile_runs) == (2, 5, 1) and line
+    panel.runs.value = "20"  # the user's own count stays; the fields left as shown do not
+    edited, _ = panel.settings().for_device(emulated=True)
+    assert (edited.warmup, edited.runs, edited.profile_runs) == (2, 20, 1)
+    given, line = RunPanel(warmup=10, runs=50, profile_runs=10).settings().for_device(
+        emulated=True)
+    assert (given.warmup, given.runs, given.profile_runs, line) == (10, 50, 10, None)

@@ -88,9 +88,19 @@ class RunPanel(w.VBox):  # type: ignore[misc]
 
     def __init__(self, request: Callable[[], dict[str, Any]] | None = None, *,
                  model: Any = None, device: Any = "local", backend: Any = "onnxruntime",
-                 options: dict[str, Any] | None = None, warmup: int = 10, runs: int | str = 50,
-                 profile_runs: int = 10, cluster: str | int = "big") -> None:
+                 options: dict[str, Any] | None = None, warmup: int | None = None,
+                 runs: int | str | None = None, profile_runs: int | None = None,
+                 cluster: str | int = "big") -> None:
+        from workbench.jobs.settings import RunSettings
+
         self.errors = ErrorView()
+        # counts not given show RunSettings' defaults and stay unset while left as shown, so
+        # a device lowers them as it would in Python (an emulated board's shorter runs)
+        self._unset = RunSettings()
+        warmup = self._unset.warmup if warmup is None else warmup
+        runs = self._unset.runs if runs is None else runs
+        profile_runs = self._unset.profile_runs if profile_runs is None else profile_runs
+        self._given = {"warmup": warmup, "runs": runs, "profile_runs": profile_runs}
         self._request = request or (lambda: {"model": model, "device": device,
                                               "backend": backend, "options": options})
         self.warmup = w.BoundedIntText(value=warmup, min=0, max=10**6, description="warm-up")
@@ -159,9 +169,14 @@ class RunPanel(w.VBox):  # type: ignore[misc]
                 raise errors.InvalidOptionValue(f"runs={self.runs.value!r} is not a number",
                                                 where="run settings",
                                                 hint="Give a whole number, or auto") from None
+        counts: dict[str, Any] = {"warmup": self.warmup.value, "runs": runs,
+                                  "profile_runs": self.profile_runs.value}
+        for name, value in counts.items():
+            given = self._given[name]
+            if value == given and given is getattr(self._unset, name):
+                counts[name] = given  # left as shown: still the unset default
         # RunSettings reads the cluster text itself (parse_cluster): names or an index
-        return RunSettings(warmup=self.warmup.value, runs=runs,  # type: ignore[arg-type]
-                           profile_runs=self.profile_runs.value, cluster=self.cluster.value)
+        return RunSettings(**counts, cluster=self.cluster.value)
 
     # --- running -----------------------------------------------------------------------
 
