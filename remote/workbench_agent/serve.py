@@ -153,6 +153,32 @@ def _run_child(job: Dict[str, Any], out: IO[str], heartbeat: Optional[float],
         _stop_what_the_job_started()
 
 
+#: the start of a warm agent's kept folder's name, before its pid
+KEPT_PREFIX = "workbench-warm-"
+
+
+def sweep_kept(base: Optional[str] = None) -> None:
+    """Remove the kept folders of warm agents that are gone: one killed (the board's
+    reboot of the agent, an out-of-memory kill) had no chance to remove its own."""
+    base = base or tempfile.gettempdir()
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return
+    for name in names:
+        if not name.startswith(KEPT_PREFIX):
+            continue
+        try:
+            pid = int(name[len(KEPT_PREFIX):].split("-", 1)[0])
+            os.kill(pid, 0)
+        except ValueError:
+            continue
+        except ProcessLookupError:  # its agent is gone
+            shutil.rmtree(os.path.join(base, name), ignore_errors=True)
+        except PermissionError:  # another account's agent, alive
+            continue
+
+
 class Server:
     """The warm agent's loop (see the module's docstring)."""
 
@@ -168,7 +194,8 @@ class Server:
         self._buffer = b""
         #: what its jobs keep for the jobs after them (:mod:`workbench_agent.kept`), removed
         #: when this agent stops
-        self.kept = tempfile.mkdtemp(prefix="workbench-warm-%d-" % os.getpid())
+        sweep_kept()
+        self.kept = tempfile.mkdtemp(prefix=KEPT_PREFIX + "%d-" % os.getpid())
         os.environ[kept.ENV] = self.kept
 
     def forget_kept(self) -> None:
@@ -297,12 +324,12 @@ def serve(args: List[str], out: IO[str]) -> int:
     preload = [n for n in (_option(args, "--preload") or "").split(",") if n]
     probe_cache = _option(args, "--probe")
     server = Server(out, heartbeat, idle, preload)
-    ready = {"event": "ready", "schema": EVENTS_SCHEMA, "agent_version": __version__,
-             "pid": os.getpid()}
-    if probe_cache is not None:
-        ready.update(_probed(probe_cache))
-    server.emit(ready)
     try:
+        ready = {"event": "ready", "schema": EVENTS_SCHEMA, "agent_version": __version__,
+                 "pid": os.getpid()}
+        if probe_cache is not None:
+            ready.update(_probed(probe_cache))
+        server.emit(ready)
         return server.loop()
     finally:
         server.forget_kept()

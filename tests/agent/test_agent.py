@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -187,8 +188,6 @@ def test_a_crashing_runner_reports_its_exception_and_keeps_the_traceback_on_stde
 
 
 def test_a_runner_changed_at_the_same_path_is_compiled_again(tmp_path: Path) -> None:
-    import os
-
     from workbench_agent.agent import load_runner
 
     runner = tmp_path / "runner.py"
@@ -199,3 +198,19 @@ def test_a_runner_changed_at_the_same_path_is_compiled_again(tmp_path: Path) -> 
     os.utime(runner, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
     second = load_runner(str(runner))
     assert (first.NAME, second.NAME) == ("first", "second")
+
+
+def test_a_new_warm_agent_removes_the_kept_folders_of_agents_that_are_gone(
+        tmp_path: Path) -> None:
+    from workbench_agent.serve import KEPT_PREFIX, sweep_kept
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    dead = tmp_path / f"{KEPT_PREFIX}{gone.pid}-abc"
+    alive = tmp_path / f"{KEPT_PREFIX}{os.getpid()}-def"
+    other = tmp_path / "workbench-warm-notapid-x"
+    for folder in (dead, alive, other):
+        (folder / "graph").mkdir(parents=True)
+    sweep_kept(str(tmp_path))
+    assert not dead.exists()
+    assert alive.exists() and other.exists()
