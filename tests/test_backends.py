@@ -331,3 +331,11 @@ def test_arm_nn_on_a_machine_that_is_not_aarch64_says_it_needs_an_arm_board_firs
         wb.profile("zoo:small-cnn", device="local", backend="armnn", runs=1)
     assert caught.value.where == "local"
     assert "device setup local" not in (caught.value.hint or "")
+
+
+def test_a_litert_profile_keeps_its_outputs_warnings_beside_the_per_op_times_own() -> None:
+    pytest.importorskip("ai_edge_litert")
+    profile = wb.profile("zoo:small-cnn.tflite", backend="litert", warmup=0, runs=1,
+                         profile_runs=1, keep_outputs=True, max_output_values=1)
+    warnings = profile.document["warnings"]
+    assert any("more than the 1 kept" in w for w in warnings), warnings

@@ -255,8 +255,11 @@ def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
     }  # type: Dict[str, Any]
     profile_runs = int(settings.get("profile_runs", 0))
     if profile_runs > 0:
-        result.update(profile_ops(path, options, threads, profile_runs, nodes, names, where,
-                                  ctx, settings.get("timeout_s")))
+        profiled = profile_ops(path, options, threads, profile_runs, nodes, names, where, ctx,
+                               settings.get("timeout_s"))
+        # the outputs' warnings stay beside the per-op times' own
+        profiled["warnings"] = output_warnings + list(profiled.get("warnings") or [])
+        result.update(profiled)
     return result
 
 
