@@ -48,12 +48,20 @@ def _broken_result(change: str) -> dict[str, Any]:
         del layer["name"]
     elif change == "layers not a list":
         result["layers"] = {"conv": layer}
+    elif change == "calls as a whole float":  # valid: the schema's integer takes 2.0
+        layer["calls"] = 2.0
+    elif change == "a kernel without a name":
+        del layer["kernels"][0]["name"]
+    elif change == "a provider as a number":
+        result["layers"][-1]["provider"] = 3
     return result
 
 
 @pytest.mark.parametrize("change", ["none", "a time as text", "a time as a bool",
                                     "a kernel's time missing", "times not a list",
-                                    "a layer without a name", "layers not a list"])
+                                    "a layer without a name", "layers not a list",
+                                    "calls as a whole float", "a kernel without a name",
+                                    "a provider as a number"])
 def test_the_jobs_runner_check_gives_the_schemas_verdict_and_message(change: str) -> None:
     verdicts = []
     for check in (lambda r: formats.validate(r, formats.RUNNER, where="runner"),
@@ -65,7 +73,7 @@ def test_the_jobs_runner_check_gives_the_schemas_verdict_and_message(change: str
         else:
             verdicts.append("valid")
     assert verdicts[0] == verdicts[1]
-    assert (verdicts[0] == "valid") == (change == "none")
+    assert (verdicts[0] == "valid") == (change in ("none", "calls as a whole float"))
 
 
 @pytest.mark.parametrize("path", sorted(FIXTURES.glob("events-*.jsonl")), ids=lambda p: p.name)
