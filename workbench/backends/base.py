@@ -161,6 +161,11 @@ class Backend(ABC):
                 where=f"{info.name}, {self.runtime} {info.runtime_version(self.runtime)}",
                 hint=f"Available {listed}: {', '.join(available) or 'none'}")
 
+    def check_model(self, model: Model, options: dict[str, Any]) -> None:
+        """Raise UnsupportedOperator, before any upload, for an operator of ``model`` that the
+        backend's runtime is known not to have (nothing known here: the device says)."""
+        return None
+
     def device_choices(self, info: DeviceInfo) -> dict[str, list[Any]]:
         """Option name -> the values it can take on this device, for options whose choices
         depend on the device (the execution providers its runtime offers). Forms offer these."""

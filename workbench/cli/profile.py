@@ -34,6 +34,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     """Print a model's inputs, outputs, totals and op types (and, with --layers, its layers)."""
     from rich.table import Table
 
+    from workbench.models.model import qualified_op
+
     model = load_model(args.model, args.shape, upgrade_opset=args.upgrade_opset)
     out = console()
     out.print(f"[bold]{model.name}[/bold]  sha256 {model.sha256[:16]}  {model.format_version}")
@@ -44,11 +46,11 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     out.print(f"  params {_si(model.params)}  MACs {_si(model.macs)}  weights "
               f"{_si(model.weight_bytes, 'B')}  "
               f"peak activations {_si(model.peak_activation_bytes, 'B')}")
-    table = Table(title="by op type")
+    table = Table(title="by op type (domain:op type outside the ONNX standard)")
     for column in ("op type", "count", "params", "MACs", "share of MACs"):
         table.add_column(column, justify="left" if column == "op type" else "right")
     for data in model.by_op_type().to_dict("records"):
-        table.add_row(str(data["op_type"]), str(data["count"]), _si(data["params"]),
+        table.add_row(qualified_op(data), str(data["count"]), _si(data["params"]),
                       _si(data["macs"]), f"{100 * float(data.get('share_of_macs', 0) or 0):.1f}%")
     out.print(table)
     if args.layers:
@@ -57,7 +59,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             layers.add_column(column)
         for node in model.nodes:
             shape = node.output_shapes[0] if node.output_shapes else None
-            layers.add_row(node.name, node.op_type, str(shape), _si(node.params), _si(node.macs))
+            op = qualified_op({"op_type": node.op_type,
+                               "domain": "" if node.domain == "ai.onnx" else node.domain})
+            layers.add_row(node.name, op, str(shape), _si(node.params), _si(node.macs))
         out.print(layers)
     for warning in getattr(model, "warnings", []):
         out.print(f"[yellow]warning:[/yellow] {warning}")
