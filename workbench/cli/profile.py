@@ -163,6 +163,9 @@ class _StageBars:
     def _show(self, event: dict[str, Any]) -> None:
         if event.get("event") == "stage":
             _show_stage(self._bar, self._tasks, event)
+        elif event.get("event") == "log" and event.get("kept"):
+            # shown while the job runs, gone with the bars: the summary's warnings stay
+            self._bar.add_task(f"[yellow]{_log_line(event)}[/yellow]", total=None)
         elif event.get("event") == "log":
             self._bar.console.print(f"[dim]{event['level']}: {event['message']}[/dim]")
 
@@ -174,7 +177,7 @@ class _StageBars:
                 self._bar.stop()
             waiting, self._waiting = self._waiting, []
         for event in waiting:
-            if event.get("event") == "log":
+            if event.get("event") == "log" and not event.get("kept"):
                 print(_log_line(event), file=sys.stderr)
 
 
@@ -193,7 +196,30 @@ def _log_line(event: dict[str, Any]) -> str:
 
 @contextlib.contextmanager
 def _progress(args: argparse.Namespace) -> Iterator[Callable[[dict[str, Any]], None]]:
-    """What shows a job's events: a bar per stage on a terminal, else the queue and log lines."""
+    """What shows a job's events: a bar per stage on a terminal, else the queue and log lines.
+
+    A warning the profile keeps (``kept``) is printed once, in the summary's warnings: on a
+    terminal it shows beside the bars while the job runs and goes with them; without one it
+    waits. A job that fails has no summary, so the warnings it kept are printed then.
+    """
+    kept: list[str] = []
+    try:
+        with _shown_events(args) as show:
+            def on_event(event: dict[str, Any]) -> None:
+                if event.get("event") == "log" and event.get("kept"):
+                    kept.append(_log_line(event))
+                show(event)
+
+            yield on_event
+    except BaseException:
+        for line in kept if not args.quiet else ():
+            print(line, file=sys.stderr)
+        raise
+
+
+@contextlib.contextmanager
+def _shown_events(args: argparse.Namespace) -> Iterator[Callable[[dict[str, Any]], None]]:
+    """A bar per stage on a terminal, else the queue and log lines (see :func:`_progress`)."""
     if args.quiet or not sys.stderr.isatty():
         shown: set[str] = set()
 
@@ -201,7 +227,7 @@ def _progress(args: argparse.Namespace) -> Iterator[Callable[[dict[str, Any]], N
             stage = event.get("stage")
             if event.get("event") == "stage" and stage == "queue":
                 print(_queue_line(event), file=sys.stderr)
-            elif event.get("event") == "log" and not args.quiet:
+            elif event.get("event") == "log" and not args.quiet and not event.get("kept"):
                 print(_log_line(event), file=sys.stderr)
             elif (event.get("event") == "stage" and not args.quiet and stage not in shown
                   and stage not in ("done", "failed", "cancelled")):
