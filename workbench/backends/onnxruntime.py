@@ -53,7 +53,8 @@ class OnnxRuntimeBackend(Backend):
                choices=("sequential", "parallel")),
         Option("providers", "list", ["CPUExecutionProvider"],
                "execution providers in priority order; must be present on the device"),
-        Option("provider_options", "dict", {}, "per provider: a dict of its options"),
+        Option("provider_options", "dict", {}, "per provider: a dict of its options",
+               example={"XnnpackExecutionProvider": {"intra_op_num_threads": 2}}),
         Option("thread_affinity", "str", "", "intra-op thread affinities in onnxruntime's form, "
                "e.g. '1,2;3,4' (one group per extra thread)"),
         Option("allow_spinning", "bool", True, "let idle intra-op threads spin (lower latency, "
