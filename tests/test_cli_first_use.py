@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -49,3 +50,18 @@ def test_a_failed_job_prints_the_warnings_it_kept_once(
         raise errors.JobFailed("The job failed after its timed runs")
     assert capsys.readouterr().err.count("runs=auto stopped") == 1
 
+
+def test_profile_without_out_writes_beside_an_earlier_report_and_says_where(
+        conv_model: Path) -> None:
+    from tests.test_cli import workbench
+
+    folder = conv_model.parent
+    earlier = folder / "conv_relu-local.html"
+    earlier.write_text("the user's earlier report")
+    done = workbench("profile", conv_model.name, "--runs", "2", "--warmup", "0",
+                     "--profile-runs", "1", "-q", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    assert earlier.read_text() == "the user's earlier report"
+    assert (folder / "conv_relu-local-2.html").read_text().startswith("<!DOCTYPE html>")
+    assert "report: conv_relu-local-2.html (conv_relu-local.html was there and is kept)" \
+        in done.stdout

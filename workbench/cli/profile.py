@@ -346,7 +346,9 @@ def add_parsers(sub: Any) -> None:
                       "an emulated board; 0: off)")
     prof.add_argument("--timeout", type=float, default=None, help="stop the job after N seconds")
     prof.add_argument("--label", default=None, help="a short name for plots and comparisons")
-    prof.add_argument("--out", default=None, help="HTML report path (default MODEL-DEVICE.html)")
+    prof.add_argument("--out", default=None,
+                      help="HTML report path (default MODEL-DEVICE.html here; "
+                      "MODEL-DEVICE-2.html and on when that file exists: never replaced)")
     prof.add_argument("--json", default=None, help="also save the profile JSON here")
     prof.add_argument("--top", type=int, default=15, help="layers in the printed summary")
     prof.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
