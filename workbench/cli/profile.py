@@ -139,6 +139,7 @@ class _StageBars:
         self._waiting: list[dict[str, Any]] = []
         self._bar: Any = None
         self._tasks: dict[str, Any] = {}
+        self._notes: list[str] = []
 
     def __call__(self, event: dict[str, Any]) -> None:
         with self._lock:
@@ -151,10 +152,20 @@ class _StageBars:
 
     def _start(self) -> None:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.text import Text
 
-        self._bar = Progress(TextColumn("{task.description:<10}"), BarColumn(),
-                             TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                             console=console(stderr=True), transient=True)
+        notes = self._notes
+
+        class Bars(Progress):
+            """The bars, under the warnings the profile keeps (gone with the bars)."""
+
+            def get_renderables(self) -> Iterator[Any]:
+                yield from (Text(note, style="yellow") for note in notes)
+                yield self.make_tasks_table(self.tasks)
+
+        self._bar = Bars(TextColumn("{task.description:<10}"), BarColumn(),
+                         TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                         console=console(stderr=True), transient=True)
         self._bar.start()
         waiting, self._waiting = self._waiting, []
         for event in waiting:
@@ -165,7 +176,8 @@ class _StageBars:
             _show_stage(self._bar, self._tasks, event)
         elif event.get("event") == "log" and event.get("kept"):
             # shown while the job runs, gone with the bars: the summary's warnings stay
-            self._bar.add_task(f"[yellow]{_log_line(event)}[/yellow]", total=None)
+            self._notes.append(_log_line(event))
+            self._bar.refresh()
         elif event.get("event") == "log":
             self._bar.console.print(f"[dim]{event['level']}: {event['message']}[/dim]")
 
