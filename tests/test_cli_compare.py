@@ -57,3 +57,11 @@ def test_compare_against_a_baseline_names_the_settings_that_differ(
     done = workbench("compare", saved["two"], "--baseline", saved["one"])
     first = done.stdout.splitlines()[0]
     assert "intra_op_threads=2" in first and "intra_op_threads=1" in first
+
+
+def test_the_commands_comparison_points_at_its_json_option_not_at_a_python_method(
+        saved: dict[str, str]) -> None:
+    done = workbench("compare", saved["one"], saved["two"])
+    assert done.returncode == 0, done.stderr
+    footer = done.stdout.strip().splitlines()[-1]
+    assert "--json" in footer and saved["one"] in footer and ".to_dataframe()" not in footer

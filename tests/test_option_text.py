@@ -59,3 +59,14 @@ def test_a_dict_of_dicts_is_not_read_from_name_colon_number_text() -> None:
             {"provider_options": "XnnpackExecutionProvider:2"})
     assert "NAME:N" not in (caught.value.hint or "")
 
+
+
+def test_the_hint_for_provider_options_shows_a_dict_of_a_providers_options() -> None:
+    with pytest.raises(errors.InvalidOptionValue) as caught:
+        backends.get("onnxruntime").validate_options({"provider_options": "xnnpack"})
+    hint = caught.value.hint or ""
+    example = hint.split("provider_options=", 1)[1].split("'", 1)[0]
+    assert json.loads(example) == {"XnnpackExecutionProvider": {"intra_op_num_threads": 2}}
+    # the example is accepted as it is shown
+    assert backends.get("onnxruntime").validate_options(
+        {"provider_options": json.loads(example)})["provider_options"] == json.loads(example)

@@ -121,7 +121,8 @@ class Context:
         """Log a warning and keep it: the agent adds it to the result's warnings, so the
         profile still says it after the run's log is gone."""
         self.warnings.append(message)
-        self.log("warning", message)
+        # "kept": a front end that shows the result's warnings need not print it twice
+        self._writer.emit({"event": "log", "level": "warning", "message": message, "kept": True})
 
     @staticmethod
     def model_path(job: Dict[str, Any]) -> str:

@@ -42,6 +42,9 @@ class Option:
     minimum: float | None = None
     #: a dict option whose values are integers, which may be typed ``NAME:N,NAME:N``
     integer_values: bool = False
+    #: a value that fits the option, shown by hints for a list or dict (else its default,
+    #: when not empty, or a generic one)
+    example: Any = None
 
     def check(self, value: Any, backend: str) -> Any:
         """The value as used, or raise InvalidOptionValue saying what is accepted."""
@@ -86,7 +89,8 @@ class Option:
         hint = f"{self.name}: {self.help}"
         if self.type not in ("list", "dict"):
             return hint
-        example = self.default or (["NAME"] if self.type == "list" else {"NAME": 1})
+        example = self.example or self.default or (["NAME"] if self.type == "list"
+                                                   else {"NAME": 1})
         shown = json.dumps(example, separators=(",", ":"))
         if self.type == "list":
             short = " (or A,B: a comma list of names)"
@@ -160,6 +164,11 @@ class Backend(ABC):
                 f"{what} {', '.join(missing)} is not available",
                 where=f"{info.name}, {self.runtime} {info.runtime_version(self.runtime)}",
                 hint=f"Available {listed}: {', '.join(available) or 'none'}")
+
+    def check_model(self, model: Model, options: dict[str, Any]) -> None:
+        """Raise UnsupportedOperator, before any upload, for an operator of ``model`` that the
+        backend's runtime is known not to have (nothing known here: the device says)."""
+        return None
 
     def device_choices(self, info: DeviceInfo) -> dict[str, list[Any]]:
         """Option name -> the values it can take on this device, for options whose choices

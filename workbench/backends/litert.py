@@ -42,7 +42,7 @@ class LiteRtBackend(Backend):
         Option("external_delegate", "str", "", "path of an external delegate library on the "
                "device (e.g. libarmnnDelegate.so); empty for none"),
         Option("external_delegate_options", "dict", {}, "options passed to the external "
-               "delegate, name -> value"),
+               "delegate, name -> value", example={"backends": "CpuAcc,CpuRef"}),
         Option("benchmark_model", "str", "", "path of the benchmark_model tool on the device "
                "for per-op times; empty: look for it on PATH"),
     )

@@ -20,6 +20,16 @@ if TYPE_CHECKING:
     from workbench.models import Model
 
 OPTIMIZATION_LEVELS = ("disable", "basic", "extended", "layout", "all")
+#: the ONNX standard's own domain, checked by the model loader against the opset
+_DEFAULT_DOMAINS = ("", "ai.onnx")
+
+
+def unsupported_operator_hint(source: str) -> str:
+    """What to do about an operator onnxruntime lacks; ``source`` is the user's model."""
+    return ("Run the model with a backend or execution provider that has this operator (a "
+            "plug-in backend, see `workbench backends`; or a runtime bundle whose onnxruntime "
+            f"registers it), or replace the node in the model; `workbench inspect {source}` "
+            "lists the model's operators with their domains")
 
 
 class OnnxRuntimeBackend(Backend):
@@ -43,7 +53,8 @@ class OnnxRuntimeBackend(Backend):
                choices=("sequential", "parallel")),
         Option("providers", "list", ["CPUExecutionProvider"],
                "execution providers in priority order; must be present on the device"),
-        Option("provider_options", "dict", {}, "per provider: a dict of its options"),
+        Option("provider_options", "dict", {}, "per provider: a dict of its options",
+               example={"XnnpackExecutionProvider": {"intra_op_num_threads": 2}}),
         Option("thread_affinity", "str", "", "intra-op thread affinities in onnxruntime's form, "
                "e.g. '1,2;3,4' (one group per extra thread)"),
         Option("allow_spinning", "bool", True, "let idle intra-op threads spin (lower latency, "
@@ -57,6 +68,34 @@ class OnnxRuntimeBackend(Backend):
         super().check_device(info, options)
         self.require_providers(info, options.get("providers", []), "Execution provider",
                                "providers")
+
+    def check_model(self, model: Model, options: dict[str, Any]) -> None:
+        """Refuse, before the upload, a node of a domain that the onnxruntime installed here
+        registers no operator of (``com.vendor``): no build of onnxruntime runs it. A new
+        operator of a known domain (``com.microsoft``) may be in the device's newer runtime,
+        and the standard domain is the loader's to check against the opset: for those, and
+        without onnxruntime here, the device's runtime is the judge, its error translated."""
+        custom = [node for node in model.nodes if node.domain not in _DEFAULT_DOMAINS]
+        if not custom or model.format != "onnx":
+            return
+        try:
+            import onnxruntime
+            from onnxruntime.capi.onnxruntime_pybind11_state import get_all_operator_schema
+        except ImportError:
+            return
+        known = {schema.domain for schema in get_all_operator_schema()}
+        missing = [node for node in custom if node.domain not in known]
+        if not missing:
+            return
+        first = missing[0]
+        others = {f"{node.domain}:{node.op_type}" for node in missing[1:]} - {
+            f"{first.domain}:{first.op_type}"}
+        more = f"; also {', '.join(sorted(others))}" if others else ""
+        raise errors.UnsupportedOperator(
+            f"onnxruntime has no operator {first.domain}:{first.op_type} (node {first.name!r}"
+            f"{more}): it registers no operator of the domain {first.domain!r} (checked here, "
+            f"with onnxruntime {onnxruntime.__version__}, before any upload)",
+            where=model.source, hint=unsupported_operator_hint(model.source))
 
     def device_choices(self, info: DeviceInfo) -> dict[str, list[Any]]:
         """The execution providers the device's onnxruntime offers."""

@@ -117,17 +117,19 @@ def check_outputs(out: str | None, json_path: str | None) -> None:
 
 def show_profile(profile: Profile, *, out: str | None, json_path: str | None,
                  top: int) -> None:
-    """Print a profile's summary and write its HTML report (``out``, default MODEL-DEVICE.html)
-    and, when asked, its JSON."""
+    """Print a profile's summary and write its HTML report (``out``, default MODEL-DEVICE.html,
+    numbered when that file exists) and, when asked, its JSON."""
     from pathlib import Path
 
-    from workbench.jobs.request import profile_lines
+    from workbench.jobs.request import free_report_name, profile_lines
 
     document = profile.to_dict()
-    shown = out or f"{document['model']['name']}-{document['device']['name']}.html"
+    default = f"{document['model']['name']}-{document['device']['name']}.html"
+    shown = out or free_report_name(".", default)
     print_lines(profile_lines(profile, out=Path(shown), shown=shown,
                               json_path=Path(json_path) if json_path else None,
-                              json_shown=json_path, top=top))
+                              json_shown=json_path, top=top,
+                              beside=default if shown != default and not out else None))
 
 
 def persist_arguments(parser: Any) -> None:

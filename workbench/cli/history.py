@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -97,7 +98,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(comparison.to_dict(), indent=1))
         else:
-            _out().print(str(comparison), markup=False)
+            from workbench.views.comparison import comparison_text
+
+            again = shlex.join(["workbench", "compare", *args.profiles, "--json"])
+            _out().print(comparison_text(comparison, f"`{again}` prints them (\"layers\")"),
+                         markup=False)
         return 0
     profiles = [load_profile(reference) for reference in args.profiles]
     baseline = load_profile(args.baseline)

@@ -34,6 +34,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     """Print a model's inputs, outputs, totals and op types (and, with --layers, its layers)."""
     from rich.table import Table
 
+    from workbench.models.model import qualified_op
+
     model = load_model(args.model, args.shape, upgrade_opset=args.upgrade_opset)
     out = console()
     out.print(f"[bold]{model.name}[/bold]  sha256 {model.sha256[:16]}  {model.format_version}")
@@ -44,11 +46,11 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     out.print(f"  params {_si(model.params)}  MACs {_si(model.macs)}  weights "
               f"{_si(model.weight_bytes, 'B')}  "
               f"peak activations {_si(model.peak_activation_bytes, 'B')}")
-    table = Table(title="by op type")
+    table = Table(title="by op type (domain:op type outside the ONNX standard)")
     for column in ("op type", "count", "params", "MACs", "share of MACs"):
         table.add_column(column, justify="left" if column == "op type" else "right")
     for data in model.by_op_type().to_dict("records"):
-        table.add_row(str(data["op_type"]), str(data["count"]), _si(data["params"]),
+        table.add_row(qualified_op(data), str(data["count"]), _si(data["params"]),
                       _si(data["macs"]), f"{100 * float(data.get('share_of_macs', 0) or 0):.1f}%")
     out.print(table)
     if args.layers:
@@ -57,7 +59,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             layers.add_column(column)
         for node in model.nodes:
             shape = node.output_shapes[0] if node.output_shapes else None
-            layers.add_row(node.name, node.op_type, str(shape), _si(node.params), _si(node.macs))
+            op = qualified_op({"op_type": node.op_type,
+                               "domain": "" if node.domain == "ai.onnx" else node.domain})
+            layers.add_row(node.name, op, str(shape), _si(node.params), _si(node.macs))
         out.print(layers)
     for warning in getattr(model, "warnings", []):
         out.print(f"[yellow]warning:[/yellow] {warning}")
@@ -135,6 +139,7 @@ class _StageBars:
         self._waiting: list[dict[str, Any]] = []
         self._bar: Any = None
         self._tasks: dict[str, Any] = {}
+        self._notes: list[str] = []
 
     def __call__(self, event: dict[str, Any]) -> None:
         with self._lock:
@@ -147,10 +152,20 @@ class _StageBars:
 
     def _start(self) -> None:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.text import Text
 
-        self._bar = Progress(TextColumn("{task.description:<10}"), BarColumn(),
-                             TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                             console=console(stderr=True), transient=True)
+        notes = self._notes
+
+        class Bars(Progress):
+            """The bars, under the warnings the profile keeps (gone with the bars)."""
+
+            def get_renderables(self) -> Iterator[Any]:
+                yield from (Text(note, style="yellow") for note in notes)
+                yield self.make_tasks_table(self.tasks)
+
+        self._bar = Bars(TextColumn("{task.description:<10}"), BarColumn(),
+                         TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                         console=console(stderr=True), transient=True)
         self._bar.start()
         waiting, self._waiting = self._waiting, []
         for event in waiting:
@@ -159,6 +174,10 @@ class _StageBars:
     def _show(self, event: dict[str, Any]) -> None:
         if event.get("event") == "stage":
             _show_stage(self._bar, self._tasks, event)
+        elif event.get("event") == "log" and event.get("kept"):
+            # shown while the job runs, gone with the bars: the summary's warnings stay
+            self._notes.append(_log_line(event))
+            self._bar.refresh()
         elif event.get("event") == "log":
             self._bar.console.print(f"[dim]{event['level']}: {event['message']}[/dim]")
 
@@ -170,7 +189,7 @@ class _StageBars:
                 self._bar.stop()
             waiting, self._waiting = self._waiting, []
         for event in waiting:
-            if event.get("event") == "log":
+            if event.get("event") == "log" and not event.get("kept"):
                 print(_log_line(event), file=sys.stderr)
 
 
@@ -189,7 +208,30 @@ def _log_line(event: dict[str, Any]) -> str:
 
 @contextlib.contextmanager
 def _progress(args: argparse.Namespace) -> Iterator[Callable[[dict[str, Any]], None]]:
-    """What shows a job's events: a bar per stage on a terminal, else the queue and log lines."""
+    """What shows a job's events: a bar per stage on a terminal, else the queue and log lines.
+
+    A warning the profile keeps (``kept``) is printed once, in the summary's warnings: on a
+    terminal it shows beside the bars while the job runs and goes with them; without one it
+    waits. A job that fails has no summary, so the warnings it kept are printed then.
+    """
+    kept: list[str] = []
+    try:
+        with _shown_events(args) as show:
+            def on_event(event: dict[str, Any]) -> None:
+                if event.get("event") == "log" and event.get("kept"):
+                    kept.append(_log_line(event))
+                show(event)
+
+            yield on_event
+    except BaseException:
+        for line in kept if not args.quiet else ():
+            print(line, file=sys.stderr)
+        raise
+
+
+@contextlib.contextmanager
+def _shown_events(args: argparse.Namespace) -> Iterator[Callable[[dict[str, Any]], None]]:
+    """A bar per stage on a terminal, else the queue and log lines (see :func:`_progress`)."""
     if args.quiet or not sys.stderr.isatty():
         shown: set[str] = set()
 
@@ -197,7 +239,7 @@ def _progress(args: argparse.Namespace) -> Iterator[Callable[[dict[str, Any]], N
             stage = event.get("stage")
             if event.get("event") == "stage" and stage == "queue":
                 print(_queue_line(event), file=sys.stderr)
-            elif event.get("event") == "log" and not args.quiet:
+            elif event.get("event") == "log" and not args.quiet and not event.get("kept"):
                 print(_log_line(event), file=sys.stderr)
             elif (event.get("event") == "stage" and not args.quiet and stage not in shown
                   and stage not in ("done", "failed", "cancelled")):
@@ -316,7 +358,9 @@ def add_parsers(sub: Any) -> None:
                       "an emulated board; 0: off)")
     prof.add_argument("--timeout", type=float, default=None, help="stop the job after N seconds")
     prof.add_argument("--label", default=None, help="a short name for plots and comparisons")
-    prof.add_argument("--out", default=None, help="HTML report path (default MODEL-DEVICE.html)")
+    prof.add_argument("--out", default=None,
+                      help="HTML report path (default MODEL-DEVICE.html here; "
+                      "MODEL-DEVICE-2.html and on when that file exists: never replaced)")
     prof.add_argument("--json", default=None, help="also save the profile JSON here")
     prof.add_argument("--top", type=int, default=15, help="layers in the printed summary")
     prof.add_argument("-q", "--quiet", action="store_true", help="no progress bars")

@@ -129,6 +129,7 @@ def prepare(model: Model | str | Path, device: Device | str = "local",
     # the options are read (their text forms too) before the model's fixed dims join them
     checked = the_backend.validate_options(with_dim_overrides(
         the_model, the_backend, the_backend.validate_options(options)))
+    the_backend.check_model(the_model, checked)  # before connecting: an upload would be wasted
     the_device = connect(device)
     emit = on_event or (lambda event: None)
     the_settings, lowered = the_settings.for_device(
@@ -251,9 +252,14 @@ def execute(prepared: Prepared, on_event: EventCallback | None = None,
                                      cancel=cancel)
     except errors.LinkDropped:
         raise
-    except BaseException:
+    except BaseException as exc:
         prepared.device.remove_workdir(job["workdir"])
         pending.forget(job["id"])
+        if isinstance(exc, errors.UnsupportedOperator):
+            # the board names its copy of the file (a cache path); the user knows their own
+            raise errors.UnsupportedOperator(
+                exc.what, where=f"{prepared.model.source}, on {prepared.device.name}",
+                hint=exc.hint) from None
         raise
     marks["result"] = time.time()
     # The result is collected: its records on the device and here have served their purpose.

@@ -80,6 +80,18 @@ def load_requested(request: dict[str, Any], *, keep: bool = False) -> Model:
     return model
 
 
+def free_report_name(cwd: str, name: str) -> str:
+    """``NAME``, or ``NAME`` numbered (``m-pi5-2.html``, the next free number) when a file of
+    that name is in ``cwd``: a report written without ``--out`` never replaces an earlier
+    one."""
+    stem, suffix = Path(name).stem, Path(name).suffix
+    free, number = name, 1
+    while Path(cwd, free).exists():
+        number += 1
+        free = f"{stem}-{number}{suffix}"
+    return free
+
+
 def check_outputs(request: dict[str, Any]) -> None:
     """Raise ReportNotWritten now, before any job, when the request's ``out`` or ``json``
     path cannot be written (a missing folder, a file in its place, no permission)."""
@@ -92,11 +104,12 @@ def check_outputs(request: dict[str, Any]) -> None:
 
 def profile_lines(profile: Profile, *, out: Path, shown: str, json_path: Path | None,
                   json_shown: str | None, top: int,
-                  steps: dict[str, float] | None = None) -> list[str]:
+                  steps: dict[str, float] | None = None, beside: str | None = None) -> list[str]:
     """Write a profile's HTML report to ``out`` (and its JSON to ``json_path``); the lines a
     command prints for it, the paths as ``shown``. With ``steps`` (a job's, see
     :mod:`workbench.jobs.steps`), a line says where the time went, the report's writing
-    included.
+    included. ``beside`` names an earlier report the new one was written beside (the
+    default name was taken), which the report's line then says is kept.
 
     The summary comes first: when a file cannot be written, the
     :class:`~workbench.errors.ReportNotWritten` raised carries the lines so far, so
@@ -110,7 +123,8 @@ def profile_lines(profile: Profile, *, out: Path, shown: str, json_path: Path | 
     started = time.perf_counter()
     try:
         profile.to_html(out)
-        written.append(f"report: {shown}")
+        written.append(f"report: {shown}" + (f" ({beside} was there and is kept)"
+                                              if beside else ""))
         if json_path is not None:
             profile.save(json_path)
             written.append(f"profile: {json_shown}")
@@ -144,9 +158,11 @@ def run_request(request: dict[str, Any], device: Device, on_event: EventCallback
     profile = wait_for(job)
     steps = {"model load": loaded, **job.steps()}
     # the report is named after the device as typed (MODEL-DEVICE.html)
-    shown = str(request.get("out") or f"{model.name}-{request['device']}.html")
+    default = f"{model.name}-{request['device']}.html"
+    shown = str(request.get("out") or free_report_name(cwd, default))
     json_shown = request.get("json")
     return profile_lines(profile, out=Path(cwd, shown), shown=shown,
                          json_path=Path(cwd, json_shown) if json_shown else None,
                          json_shown=json_shown, top=int(request.get("top", 15)),
-                         steps=None if request.get("quiet") else steps)
+                         steps=None if request.get("quiet") else steps,
+                         beside=default if shown != default and not request.get("out") else None)

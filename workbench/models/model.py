@@ -33,6 +33,11 @@ def _si(value: float, unit: str = "") -> str:
     return f"{value:.0f} {unit}".rstrip()
 
 
+def qualified_op(row: Mapping[Any, Any]) -> str:
+    """A ``by_op_type()`` row's operator as ``domain:op_type``, the standard's without domain."""
+    return f"{row['domain']}:{row['op_type']}" if row.get("domain") else str(row["op_type"])
+
+
 class Model:
     """A loaded ONNX model and what static analysis knows about it.
 
@@ -152,20 +157,23 @@ class Model:
         return self.to_dataframe()
 
     def by_op_type(self) -> pd.DataFrame:
-        """Per op type: count, params, MACs, ops, weight bytes and share of the model's MACs."""
+        """Per op type and domain: count, params, MACs, ops, weight bytes and share of the
+        model's MACs. ``domain`` is empty for the ONNX standard's operators; an operator of
+        another domain (``com.vendor``) runs only where a runtime registers that domain."""
         import pandas as pd
 
-        rows: dict[str, dict[str, Any]] = {}
+        rows: dict[tuple[str, str], dict[str, Any]] = {}
         for node in self._analysis.nodes:
-            row = rows.setdefault(node.op_type, {"op_type": node.op_type, "count": 0,
-                                                 "params": 0, "macs": 0, "ops": 0,
-                                                 "weight_bytes": 0})
+            domain = "" if node.domain == "ai.onnx" else node.domain
+            row = rows.setdefault((domain, node.op_type), {
+                "op_type": node.op_type, "domain": domain, "count": 0, "params": 0, "macs": 0,
+                "ops": 0, "weight_bytes": 0})
             row["count"] += 1
             for key in ("params", "macs", "ops", "weight_bytes"):
                 row[key] += getattr(node, key)
         total = self.macs
-        table = pd.DataFrame(list(rows.values()),
-                             columns=["op_type", "count", "params", "macs", "ops", "weight_bytes"])
+        table = pd.DataFrame(list(rows.values()), columns=["op_type", "domain", "count", "params",
+                                                           "macs", "ops", "weight_bytes"])
         table["share_of_macs"] = table["macs"] / total if total else 0.0
         return table.sort_values(["macs", "count", "op_type"], ascending=[False, False, True],
                                  ignore_index=True)
@@ -286,7 +294,7 @@ class Model:
                   ("nodes", str(len(self._analysis.nodes)))]
         top = self.by_op_type().head(_TOP_OP_TYPES)
         op_rows = "".join(
-            f"<tr><td>{e(str(r['op_type']))}</td><td>{r['count']}</td><td>{e(_si(r['params']))}</td>"
+            f"<tr><td>{e(qualified_op(r))}</td><td>{r['count']}</td><td>{e(_si(r['params']))}</td>"
             f"<td>{e(_si(r['macs']))}</td><td>{100 * float(r['share_of_macs']):.1f}%</td></tr>"
             for r in top.to_dict("records"))
         warnings = "".join(f"<li>{e(w)}</li>" for w in self.warnings)

@@ -77,8 +77,11 @@ def _caveats(document: dict[str, Any]) -> list[str]:
 # --- text ---------------------------------------------------------------------------
 
 
-def comparison_text(comparison: Comparison) -> str:
-    """A short text table: latency per profile, speed-up over the baseline, layers won."""
+def comparison_text(comparison: Comparison,
+                    rows_at: str = ".to_dataframe() has them") -> str:
+    """A short text table: latency per profile, speed-up over the baseline, layers won.
+    ``rows_at`` ends the footer: where the matched layers are, in the reader's front end
+    (the method in Python, the command's option on the command line)."""
     document = comparison.to_dict()
     baseline = document["baseline"]
     layers = len(document["layers"])
@@ -101,7 +104,7 @@ def comparison_text(comparison: Comparison) -> str:
     differing = (document.get("delegation") or {}).get("differing_nodes") or []
     if differing:
         lines.append(f"{len(differing)} model nodes ran on different providers")
-    lines += ["", f"{layers} matched layers; .to_dataframe() has them, slowest first"
+    lines += ["", f"{layers} matched layers; {rows_at}, slowest first"
               if layers else "No per-layer rows to match."]
     return "\n".join(lines)
 

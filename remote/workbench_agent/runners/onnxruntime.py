@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import glob
 import os
+import re
 import time
 from typing import Any, Dict, List, Optional
 
@@ -95,10 +96,53 @@ def _providers(ort: Any, options: Dict[str, Any]) -> List[Any]:
     return [(p, provider_options.get(p, {})) for p in wanted]
 
 
+# onnxruntime's words for an operator it lacks: no schema for the domain and name, or no
+# kernel for it on the session's providers
+_NO_SCHEMA = re.compile(r"([\w.]*):(\w+)\(-?\d+\) is not a registered function/op")
+_NO_KERNEL = re.compile(r"implementation for (\w+)\(\d+\) node with name '([^']*)'")
+
+
+def _unsupported_node(path: str, message: str) -> Optional[Dict[str, object]]:
+    """The model's node whose operator ``message`` (onnxruntime's error) says is missing."""
+    from workbench_agent.onnx_graph import read_nodes
+
+    schema, kernel = _NO_SCHEMA.search(message), _NO_KERNEL.search(message)
+    if schema is None and kernel is None:
+        return None
+    try:
+        nodes = read_nodes(path)
+    except (OSError, ValueError):
+        nodes = []
+    for node in nodes:
+        if schema is not None and (node["domain"] or "") == schema.group(1) \
+                and node["op_type"] == schema.group(2):
+            return node
+        if kernel is not None and node["op_type"] == kernel.group(1) \
+                and node["name"] == kernel.group(2):
+            return node
+    if schema is not None:
+        return {"name": "", "op_type": schema.group(2), "domain": schema.group(1)}
+    return {"name": kernel.group(2), "op_type": kernel.group(1), "domain": ""} if kernel else None
+
+
 def _create(ort: Any, path: str, so: Any, providers: List[Any]) -> Any:
     try:
         return ort.InferenceSession(path, so, providers=providers)
     except Exception as exc:
+        node = _unsupported_node(path, str(exc))
+        if node is not None:
+            op = "%s:%s" % (node["domain"], node["op_type"]) if node["domain"] \
+                else str(node["op_type"])
+            named = " (node %r)" % node["name"] if node["name"] else ""
+            raise _failure(
+                "UnsupportedOperator",
+                "onnxruntime %s with %s has no operator %s%s"
+                % (ort.__version__, ", ".join(str(p[0]) for p in providers), op, named),
+                where=path,
+                hint="Run the model with a backend or execution provider that has this operator "
+                "(a plug-in backend, see `workbench backends`; or a runtime bundle whose "
+                "onnxruntime registers it), or replace the node in the model; `workbench "
+                "inspect` on the model lists its operators with their domains") from None
         raise _failure("AgentError", "onnxruntime could not create a session: %s" % exc,
                        where=path, hint="Check the model with `workbench inspect` and the options"
                        ) from None
