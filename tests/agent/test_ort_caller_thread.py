@@ -7,7 +7,6 @@ import threading
 from typing import Any
 
 import pytest
-
 from workbench_agent.runners import onnxruntime as runner
 
 needs_two_cores = pytest.mark.skipif(
