@@ -203,7 +203,7 @@ def _profile_layers(ort: Any, path: str, options: Dict[str, Any], providers: Lis
 def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
     """Run a job: cold run, warm-up, timed runs, then profiled runs for per-layer times."""
     from workbench_agent.outputs import describe_all
-    from workbench_agent.timing import latencies, timed
+    from workbench_agent.timing import cold_then_timed
 
     try:
         import onnxruntime as ort
@@ -227,15 +227,8 @@ def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
     output_names = [o.name for o in session.get_outputs()]
     run = functools.partial(session.run, None, feeds)
     with _caller_pinned(options, cores):
-        start = time.perf_counter()
-        outputs = run()
-        cold_ms = (time.perf_counter() - start) * 1000.0
-        timed(run, int(settings.get("warmup", 0)), "warmup", ctx)
-        flush = _CacheFlusher(bool(settings.get("flush_cache")))
-        latency = latencies(run, settings, ctx, flush)
-        # One more run, untimed, tells whether the outputs kept are those every run gives.
-        later = run() if settings.get("keep_outputs") else None
-    del flush, run  # the session goes before the profiled runs create another
+        outputs, cold_ms, latency, later = cold_then_timed(run, settings, ctx)
+    del run  # the session goes before the profiled runs create another
     described, output_warnings = describe_all(output_names, outputs, settings, later)
     rss_after_runs = ctx.peak_rss_bytes()
     used_providers = list(session.get_providers())
