@@ -2,7 +2,7 @@
 
     python benchmarks/bench_estimate.py [--models mobilenetv2 resnet18 resnet50]
                                         [--repeats 5] [--calibrations 3] [--runs 20]
-                                        [--quick] [--no-emulated]
+                                        [--quick] [--no-emulated]  (--repeats 0: part 1 alone)
                                         [--keep DIR | --from DIR]
 
 ``--quick`` is a look in a few minutes (six at load 4, with the emulated board):
@@ -12,7 +12,7 @@ board with one run less.
 Part 1, calibration: ``--calibrations`` calibrations in a row, each class's
 ceiling and the spread between them (± half the range over the midpoint),
 with each calibration's own spread (between the stretches of its runs) and
-its runs' jitter (fast against slow runs), the load and the share of its
+its runs' jitter (fast against slow runs), each job's ceiling, the load and the share of its
 cores other processes took. The GEMM class is also calibrated on one thread
 pinned to one core beside it, to tell the kernel's variation from that of
 the second core's availability.
@@ -233,7 +233,8 @@ def calibrations_in_a_row(count: int, budget: float, shapes: bool) -> None:
               + ", ".join(f"{x} (runs ±{x.run_spread_pct or math.nan:.0f}%)"
                           for x in c.ceilings.values()), flush=True)
     print("\n| class | ceilings in a row | spread between them | each one's spread "
-          "(stretches) | each one's run jitter (p10 vs p90) |\n| --- | --- | --- | --- | --- |")
+          "(stretches) | each one's run jitter (p10 vs p90) | each one's jobs |"
+          "\n| --- | --- | --- | --- | --- | --- |")
     rows = [(name, [c.ceilings[name] for c in found]) for name in CLASSES]
     for name in CLASSES:
         for place, first in enumerate(found[0].shapes.get(name, ())):
@@ -245,7 +246,9 @@ def calibrations_in_a_row(count: int, budget: float, shapes: bool) -> None:
         print(f"| {name} | {', '.join(f'{r:.1f}' for r in rates)} {ceilings[0].unit} | "
               f"±{spread(rates):.1f}% | "
               f"{', '.join(f'±{c.spread_pct:.1f}%' for c in ceilings)} | "
-              f"{', '.join(f'±{c.run_spread_pct or math.nan:.0f}%' for c in ceilings)} |")
+              f"{', '.join(f'±{c.run_spread_pct or math.nan:.0f}%' for c in ceilings)} | "
+              + "; ".join("/".join(f"{r:.0f}" for r in c.job_rates) or "–" for c in ceilings)
+              + " |")
     print(f"accepted: {sum(c.accepted for c in found)}/{len(found)}")
 
 
@@ -518,6 +521,9 @@ def main() -> None:
         if args.calibrations:
             calibrations_in_a_row(args.calibrations, args.budget, not args.one_shape)
         runs = measure(args)
+        if not runs:  # --repeats 0: the calibrations in a row alone
+            print(f"\n{time.monotonic() - started:.0f} s in all; load after: {load_now():.2f}")
+            return
         if args.keep is not None:
             keep(args.keep, runs, args)
     else:

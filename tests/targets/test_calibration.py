@@ -16,6 +16,7 @@ from workbench.jobs import calibrate, estimate, stored_calibration
 from workbench.models import Model, load_model
 from workbench.targets.calibration import (
     BLOCKS,
+    JOBS_PER_CLASS,
     MAX_SPREAD_PCT,
     Calibration,
     Ceiling,
@@ -178,6 +179,11 @@ def test_gemm_and_convolution_are_calibrated_at_three_intensities_and_layers_use
         measured = calibration.intensities(kernel_class)
         assert len(measured) == 3 and len(set(measured)) == 3
         assert all(c.rate > 0 and c.shape for c in calibration.shapes[kernel_class])
+        # every shape is measured in separate jobs, so its spread sees a job-long slow state
+        for ceiling in (calibration.ceilings[kernel_class], *calibration.shapes[kernel_class]):
+            assert len(ceiling.job_rates) == JOBS_PER_CLASS
+            assert min(ceiling.block_rates) <= min(ceiling.job_rates)
+            assert max(ceiling.job_rates) <= max(ceiling.block_rates)
     assert "depthwise" not in calibration.shapes  # one shape: its intensity hardly varies
     again = Calibration.from_dict(calibration.to_dict())
     assert again.shapes == calibration.shapes

@@ -70,8 +70,8 @@ def _class_ceiling(kernel_class: str, jobs: list[Profile], work: float,
     samples = [ms for job in jobs for ms in job.latency_samples]
     fast, median, slow = _percentiles(samples)
     per_job = max(1, BLOCKS // len(jobs))
-    blocks = tuple(rate for job in jobs for rate in block_rates(job.latency_samples, work,
-                                                                per_job))
+    each = [block_rates(job.latency_samples, work, per_job) for job in jobs]
+    blocks = tuple(rate for rates in each for rate in rates)
 
     def share(key: str) -> float | None:
         found = [value for job in jobs for value in [
@@ -84,7 +84,8 @@ def _class_ceiling(kernel_class: str, jobs: list[Profile], work: float,
                    runs=len(samples), attempts=attempts,
                    others_cpu_share=share("other_processes_cpu_share"),
                    run_spread_pct=spread_pct(fast, slow), block_rates=blocks,
-                   others_share_on_cores=share("other_processes_share_of_cores_used"))
+                   others_share_on_cores=share("other_processes_share_of_cores_used"),
+                   job_rates=tuple(statistics.median(rates) for rates in each))
 
 
 def _shared(ceiling: Ceiling, most: float) -> bool:
@@ -152,11 +153,11 @@ def calibrate(device: Device | str = "local", *, backend: str = "onnxruntime",
 
     With ``shapes`` (the default), the GEMM and convolution classes are also
     measured at the other shapes of
-    :data:`~workbench.targets.calibration.SHAPES` (two each, as one job of
-    half the time budget each): an estimate then gives each layer the ceiling
+    :data:`~workbench.targets.calibration.SHAPES` (two each, as two jobs
+    sharing half the time budget): an estimate then gives each layer the ceiling
     of its arithmetic intensity, on a line fitted through the shapes measured
-    (:meth:`~workbench.targets.calibration.Calibration.rate_at`). That is 14
-    jobs instead of 10 and seven time budgets instead of five: about 1.4
+    (:meth:`~workbench.targets.calibration.Calibration.rate_at`). That is 18
+    jobs instead of 10 and seven time budgets instead of five: about 1.5
     times as long (at most ``attempts`` times that when classes are run
     again).
 
@@ -202,8 +203,9 @@ def calibrate(device: Device | str = "local", *, backend: str = "onnxruntime",
     profiles: list[Profile] = []
 
     def measured(kernel_class: str, proto: onnx.ModelProto, name: str,
-                 count: int = JOBS_PER_CLASS) -> Ceiling:
-        """The ceiling of one calibration model: up to ``attempts`` times ``count`` jobs."""
+                 budget: float = time_budget_s) -> Ceiling:
+        """The ceiling of one calibration model: up to ``attempts`` times
+        :data:`JOBS_PER_CLASS` jobs sharing ``budget`` seconds."""
         model = load_model(proto)
         model.name = name
         moved = group_bytes(list(model.nodes), "fp32")
@@ -212,9 +214,9 @@ def calibrate(device: Device | str = "local", *, backend: str = "onnxruntime",
         for attempt in range(1, attempts + 1):
             jobs = [profile(model, device=device, backend=backend, options=options,
                             **{"warmup": 20, "runs": "auto", "auto_ci_pct": 1.0,
-                               "time_budget_s": time_budget_s / JOBS_PER_CLASS,
+                               "time_budget_s": budget / JOBS_PER_CLASS,
                                "profile_runs": 0, "label": model.name, **run})
-                    for _ in range(count)]
+                    for _ in range(JOBS_PER_CLASS)]
             profiles.extend(jobs)
             ceiling = _class_ceiling(kernel_class, jobs, work, attempt)
             if best is None or _worse(best, ceiling, most):
@@ -229,9 +231,10 @@ def calibrate(device: Device | str = "local", *, backend: str = "onnxruntime",
         ceilings[kernel_class] = measured(kernel_class, class_model(kernel_class),
                                           f"calibrate-{kernel_class}")
         if shapes:
-            # one job each (its four stretches give the spread): the class's main shape
-            # has already seen what differs between jobs
-            found = tuple(measured(kernel_class, proto, f"calibrate-{kernel_class}-{place}", 1)
+            # two jobs each as well, of half the runs: one job's stretches agreed with each
+            # other while the whole job ran 40 % below the next calibration's
+            found = tuple(measured(kernel_class, proto, f"calibrate-{kernel_class}-{place}",
+                                   budget=time_budget_s / 2)
                           for place, proto in enumerate(shape_models(kernel_class), 2))
             if found:
                 at_shapes[kernel_class] = found

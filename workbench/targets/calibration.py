@@ -49,8 +49,10 @@ MAX_SPREAD_PCT = 15.0
 MAX_OTHERS_SHARE = 0.25
 #: how many stretches a class's runs are cut into, each with its ceiling
 BLOCKS = 4
-#: how many jobs a class's runs are split between (the stretches are shared out among them),
-#: so the spread sees what differs between separate jobs too, as calibrations in a row do
+#: how many jobs a class's runs are split between at each shape (the stretches are shared
+#: out among them), so the spread sees what differs between separate jobs too, as
+#: calibrations in a row do: a job's stretches can agree with each other while the whole
+#: job runs slower than the next
 JOBS_PER_CLASS = 2
 
 
@@ -84,6 +86,9 @@ class Ceiling:
     intensity: float | None = None
     #: the sizes of that model, as text (``"64x28x28 -> 64, 3x3"``)
     shape: str = ""
+    #: each job's ceiling (the median of its stretches'), in run order: a job can settle in
+    #: a slower state for all its runs, which only a second job shows
+    job_rates: tuple[float, ...] = ()
 
     @property
     def unit(self) -> str:
@@ -291,7 +296,8 @@ class Calibration:
     def from_dict(cls, data: dict[str, Any]) -> Calibration:
         """The calibration :meth:`to_dict` wrote (KeyError/TypeError/ValueError when it is not)."""
         def ceiling(value: dict[str, Any]) -> Ceiling:
-            return Ceiling(**dict(value, block_rates=tuple(value.get("block_rates") or ())))
+            return Ceiling(**dict(value, block_rates=tuple(value.get("block_rates") or ()),
+                                  job_rates=tuple(value.get("job_rates") or ())))
 
         ceilings = {str(name): ceiling(value) for name, value in data["ceilings"].items()}
         shapes = {str(name): tuple(ceiling(v) for v in values)

@@ -16,12 +16,13 @@ timed graph by construction, and the runner checks that it is.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import glob
 import os
 import re
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 RUNNER_API = 2
 NAME = "onnxruntime"
@@ -57,9 +58,9 @@ def _session_options(ort: Any, options: Dict[str, Any], cores: Optional[List[int
     # 0 means "one thread per core the job is pinned to" (the runtime's default counts all).
     threads = int(options.get("intra_op_threads", 0)) or len(cores)
     so.intra_op_num_threads = threads
-    if not options.get("thread_affinity") and len(cores) > 1 and threads == len(cores):
+    if _caller_core(options, cores) is not None:
         # One extra intra-op thread per further core (onnxruntime numbers processors from 1;
-        # the calling thread stays on the process's cores).
+        # the calling thread runs on the first core: see _caller_pinned).
         so.add_session_config_entry("session.intra_op_thread_affinities",
                                     ";".join(str(core + 1) for core in cores[1:]))
     so.inter_op_num_threads = int(options.get("inter_op_threads", 0))
@@ -79,6 +80,36 @@ def _session_options(ort: Any, options: Dict[str, Any], cores: Optional[List[int
     for dim, value in (options.get("free_dimension_overrides") or {}).items():
         so.add_free_dimension_override_by_name(str(dim), int(value))
     return so
+
+
+def _caller_core(options: Dict[str, Any], cores: List[int]) -> Optional[int]:
+    """The core the calling thread runs the session on when the runner places the intra-op
+    threads itself (one per further core of the job), else None (nothing is placed)."""
+    threads = int(options.get("intra_op_threads", 0)) or len(cores)
+    if options.get("thread_affinity") or len(cores) < 2 or threads != len(cores):
+        return None
+    return cores[0]
+
+
+@contextlib.contextmanager
+def _caller_pinned(options: Dict[str, Any], cores: List[int]) -> Iterator[None]:
+    """Keep the calling thread on the job's first core while it runs the session.
+
+    The intra-op threads are pinned to the further cores; left free on all of
+    them, the calling thread could settle on a worker's core and share it for
+    a whole job, one core idle: such a job ran 1.5 to 2 times slower than the
+    next (the GEMM calibration's ceiling jumped between jobs by as much).
+    """
+    core = _caller_core(options, list(cores or []))
+    if core is None or not hasattr(os, "sched_setaffinity"):
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {core})  # 0: this thread only
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
 
 
 def _providers(ort: Any, options: Dict[str, Any]) -> List[Any]:
@@ -187,10 +218,11 @@ def _profile_layers(ort: Any, path: str, options: Dict[str, Any], providers: Lis
         so.add_session_config_entry(
             "session.optimized_model_external_initializers_min_size_in_bytes", "0")
     session = _create(ort, path, so, providers)
-    session.run(None, feeds)  # warm-up, not counted
-    for index in range(runs):
-        session.run(None, feeds)
-        ctx.progress("profile", index + 1, runs)
+    with _caller_pinned(options, cores):
+        session.run(None, feeds)  # warm-up, not counted
+        for index in range(runs):
+            session.run(None, feeds)
+            ctx.progress("profile", index + 1, runs)
     trace_path = session.end_profiling()
     del session
     ctx.progress("aggregate", 0, 1)
@@ -215,7 +247,7 @@ def _profile_layers(ort: Any, path: str, options: Dict[str, Any], providers: Lis
 def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
     """Run a job: cold run, warm-up, timed runs, then profiled runs for per-layer times."""
     from workbench_agent.outputs import describe_all
-    from workbench_agent.timing import latencies, timed
+    from workbench_agent.timing import cold_then_timed
 
     try:
         import onnxruntime as ort
@@ -237,16 +269,10 @@ def run(job: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
     ctx.progress("create", 1, 1)
 
     output_names = [o.name for o in session.get_outputs()]
-    start = time.perf_counter()
-    outputs = session.run(None, feeds)
-    cold_ms = (time.perf_counter() - start) * 1000.0
     run = functools.partial(session.run, None, feeds)
-    timed(run, int(settings.get("warmup", 0)), "warmup", ctx)
-    flush = _CacheFlusher(bool(settings.get("flush_cache")))
-    latency = latencies(run, settings, ctx, flush)
-    # One more run, untimed, tells whether the outputs kept are those every run gives.
-    later = run() if settings.get("keep_outputs") else None
-    del flush, run  # the session goes before the profiled runs create another
+    with _caller_pinned(options, cores):
+        outputs, cold_ms, latency, later = cold_then_timed(run, settings, ctx)
+    del run  # the session goes before the profiled runs create another
     described, output_warnings = describe_all(output_names, outputs, settings, later)
     rss_after_runs = ctx.peak_rss_bytes()
     used_providers = list(session.get_providers())
