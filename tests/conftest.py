@@ -129,7 +129,7 @@ def wait_gone(pid: int, seconds: float = 10) -> bool:
             with open(f"/proc/{pid}/stat") as stat:  # a zombie waiting to be reaped is gone too
                 if stat.read().split()[2] == "Z":
                     return True
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):  # reaped between the two looks
             return True
         time.sleep(0.05)
     return False
