@@ -69,9 +69,10 @@ def test_each_device_error_sits_in_its_group_and_is_still_a_device_error(
     assert [g for g in GROUPS if issubclass(cls, g)] == [group]
 
 
-def test_device_error_has_only_the_groups_and_two_standalone_classes_below_it() -> None:
+def test_device_error_has_only_the_groups_and_three_standalone_classes_below_it() -> None:
     direct = {c for c in PUBLIC_CLASSES if errors.DeviceError in c.__bases__}
-    assert direct == {*GROUPS, errors.DeviceNotFound, errors.EmulatorUnavailable}
+    assert direct == {*GROUPS, errors.DeviceNotFound, errors.DeviceExists,
+                      errors.EmulatorUnavailable}
 
 
 @pytest.mark.parametrize(("name", "parent"), sorted(OLD_PARENTS.items()))

@@ -51,6 +51,7 @@ Tree::
     │   └── UnsupportedOperator      the runtime cannot parse or run an operator of the model
     ├── DeviceError
     │   ├── DeviceNotFound           no device of that name
+    │   ├── DeviceExists             a device of that name is already registered
     │   ├── EmulatorUnavailable      this machine cannot run the emulated board (and why)
     │   ├── FarmError                a labgrid board farm refused or failed a step
     │   │   ├── FarmNotInstalled     a ``labgrid:`` device without the ``farm`` extra
@@ -100,8 +101,9 @@ __all__ = [
     "AccuracyError", "AgentCrashed", "AgentError", "ArtifactCorrupt", "AuthenticationFailed",
     "BackendError", "BackendNotFound", "BackendUnavailable", "BoardEnvironmentError",
     "BoardPythonMissing", "ConnectionFailed", "ConnectionRefused", "CoordinatorUnreachable",
-    "DeviceBusy", "DeviceError", "DeviceNotFound", "DiskFull", "EmulatorUnavailable",
-    "EstimateError", "FarmError", "FarmNotInstalled", "FormatError", "HistoryError", "HoldEnded",
+    "DeviceBusy", "DeviceError", "DeviceExists", "DeviceNotFound", "DiskFull",
+    "EmulatorUnavailable", "EstimateError", "FarmError", "FarmNotInstalled", "FormatError",
+    "HistoryError", "HoldEnded",
     "HostKeyChanged", "InputSpecError", "InvalidGraph", "InvalidOptionValue", "InvalidTfliteModel",
     "JobCancelled", "JobFailed", "JobGone", "JobModelChanged", "JobNotFound", "JobStillRunning",
     "JobTimeout", "LayerDiffUnavailable", "LinkDropped", "MissingExternalData", "ModelError",
@@ -294,6 +296,13 @@ class DeviceNotFound(DeviceError):
     """No device has that name."""
 
     default_hint = "Run `workbench devices` to list the known devices"
+
+
+class DeviceExists(DeviceError):
+    """A device of that name is already registered; adding it again would lose its entry."""
+
+    default_hint = ("Pass --replace to `workbench devices add` (replace=True in Python) to "
+                    "overwrite it, or choose another name")
 
 
 class EmulatorUnavailable(DeviceError):

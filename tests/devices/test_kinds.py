@@ -346,7 +346,7 @@ def test_a_board_registered_again_with_other_settings_is_connected_anew(
     registered.append("kinds-moved-board")
     first = connect("kinds-moved-board")
     assert connect("kinds-moved-board") is first  # unchanged: the same object
-    registry.add("kinds-moved-board", host="192.0.2.41", user="pi")
+    registry.add("kinds-moved-board", host="192.0.2.41", user="pi", replace=True)
     moved = connect("kinds-moved-board")
     assert isinstance(moved, SSHDevice) and moved is not first
     assert moved.endpoint.hostname == "192.0.2.41"

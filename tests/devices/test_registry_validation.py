@@ -34,4 +34,41 @@ def test_a_host_that_holds_a_password_is_refused_and_nothing_is_written() -> Non
 
 @pytest.mark.parametrize("host", ["board7.lab.example", "192.0.2.10", "fe80::1", "pi_5"])
 def test_plain_host_names_and_addresses_are_kept(host: str) -> None:
-    assert registry.add("pi5", host=host)["host"] == host
+    assert registry.add("pi5", host=host, replace=True)["host"] == host
+
+
+def test_adding_a_registered_name_again_is_refused_and_the_registry_keeps_every_byte() -> None:
+    registry.add("bench7-pi", host="192.0.2.70", user="pi", port=2207,
+                 key_filename="/home/pi/.ssh/bench7")
+    before = registry.registry_path().read_bytes()
+    try:
+        with pytest.raises(errors.DeviceExists) as refused:
+            registry.add("bench7-pi", host="192.0.2.99", user="root")
+        assert registry.registry_path().read_bytes() == before
+        message = str(refused.value)
+        # the device, where it is kept, what the kept entry points at, and the way out
+        assert "'bench7-pi'" in message and str(registry.registry_path()) in message
+        assert "pi@192.0.2.70:2207" in message and "/home/pi/.ssh/bench7" in message
+        assert "--replace" in message and "another name" in message
+        assert registry.add("bench7-pi", host="192.0.2.99", user="root",
+                            replace=True)["host"] == "192.0.2.99"
+        assert registry.load()["bench7-pi"] == {"kind": "ssh", "notes": "", "host": "192.0.2.99",
+                                                "user": "root"}
+    finally:
+        registry.remove("bench7-pi")
+
+
+def test_devices_add_refuses_a_taken_name_unless_told_to_replace_it() -> None:
+    assert workbench("devices", "add", "bench8-pi", "--host", "192.0.2.80").returncode == 0
+    try:
+        before = registry.registry_path().read_bytes()
+        refused = workbench("devices", "add", "bench8-pi", "--host", "192.0.2.81")
+        assert refused.returncode == 2, refused.stderr
+        assert "already registered" in refused.stderr and "192.0.2.80" in refused.stderr
+        assert "--replace" in refused.stderr
+        assert registry.registry_path().read_bytes() == before
+        replaced = workbench("devices", "add", "bench8-pi", "--host", "192.0.2.81", "--replace")
+        assert replaced.returncode == 0, replaced.stderr
+        assert registry.load()["bench8-pi"]["host"] == "192.0.2.81"
+    finally:
+        registry.remove("bench8-pi")

@@ -62,7 +62,8 @@ def register_board(name: str, server: Sshd, folder: Path,
     instead of the one that trusts the server's key."""
     from workbench.devices import registry
 
-    registry.add(name, host="127.0.0.1", port=server.port, user="root",
+    # a test's own board: it takes the name over from an earlier test's
+    registry.add(name, replace=True, host="127.0.0.1", port=server.port, user="root",
                  key_filename=str(server.client_key),
                  known_hosts=[str(known_hosts or server.known_hosts)],
                  user_known_hosts=str(folder / "user_known_hosts"),

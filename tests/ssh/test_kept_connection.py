@@ -190,7 +190,7 @@ def test_disconnect_lets_a_running_job_finish_and_a_changed_entry_does_not_repla
     def meanwhile(event: dict[str, Any]) -> None:
         if early_in_timed_runs(event) and not seen:
             entry = registry.load()["kept-board"]
-            registry.add("kept-board", **{**entry, "timeout": 6})
+            registry.add("kept-board", replace=True, **{**entry, "timeout": 6})
             with pytest.raises(errors.DeviceBusy) as busy:
                 kept.keep("kept-board")
             seen["busy"] = str(busy.value)
@@ -226,7 +226,8 @@ def test_a_keeper_that_cannot_log_in_in_time_is_stopped_with_a_clear_error(
     try:
         register_board("stuck-board", sshd, tmp_path)
         entry = registry.load()["stuck-board"]
-        registry.add("stuck-board", **{**entry, "port": silent.getsockname()[1], "timeout": 60})
+        registry.add("stuck-board", replace=True,
+                     **{**entry, "port": silent.getsockname()[1], "timeout": 60})
         with pytest.raises(errors.ConnectionFailed, match="did not log in within 1 s"):
             kept.keep("stuck-board", start_s=1.0)
         assert not list(runtime.glob("*.sock"))

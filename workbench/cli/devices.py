@@ -38,7 +38,8 @@ def cmd_devices(args: argparse.Namespace) -> int:
         entry = registry.add(args.name, kind=args.kind, notes=args.notes or "", host=args.host,
                              user=args.user, port=args.port, key_filename=args.key,
                              proxy_jump=args.proxy_jump, python=args.python,
-                             remote_cache=args.remote_cache, known_hosts=args.known_hosts)
+                             remote_cache=args.remote_cache, known_hosts=args.known_hosts,
+                             replace=args.replace)
         out.print(f"added {args.name}: {json.dumps(entry)}", markup=False)
         return 0
     if args.action == "remove":
@@ -203,6 +204,8 @@ def add_parsers(sub: Any) -> None:
     devices.add_argument("--remote-cache", help="cache folder on the board")
     devices.add_argument("--known-hosts", action="append", help="extra known_hosts file")
     devices.add_argument("--notes", help="a note shown in listings")
+    devices.add_argument("--replace", action="store_true",
+                         help="add: overwrite a device already registered under that name")
     devices.add_argument("--ssh-config", action="store_true", help="also list ~/.ssh/config hosts")
     devices.add_argument("--probe", action="store_true", help="probe each device")
     devices.set_defaults(func=cmd_devices)

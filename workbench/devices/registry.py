@@ -80,11 +80,28 @@ def _validate(name: str, connection: dict[str, Any]) -> None:
                 "port with --port")
 
 
-def add(name: str, kind: str = "ssh", notes: str = "", **connection: Any) -> dict[str, Any]:
-    """Register (or replace) a device; returns its entry.
+def describe(entry: dict[str, Any]) -> str:
+    """Where a registry entry points, in one phrase: ``ssh pi@192.0.2.10:22, key ~/.ssh/id``."""
+    host = str(entry.get("host") or "?")
+    if entry.get("user"):
+        host = f"{entry['user']}@{host}"
+    if entry.get("port"):
+        host += f":{entry['port']}"
+    parts = [f"{entry.get('kind', 'ssh')} {host}"]
+    if entry.get("key_filename"):
+        parts.append(f"key {entry['key_filename']}")
+    if entry.get("proxy_jump"):
+        parts.append(f"via {entry['proxy_jump']}")
+    return ", ".join(parts)
 
-    The name, port and host are checked, and nothing that looks like a secret
-    is stored (InvalidOptionValue)."""
+
+def add(name: str, kind: str = "ssh", notes: str = "", *, replace: bool = False,
+        **connection: Any) -> dict[str, Any]:
+    """Register a device; returns its entry.
+
+    A name already registered is refused (DeviceExists) and the registry is left
+    as it was, unless ``replace`` is true. The name, port and host are checked,
+    and nothing that looks like a secret is stored (InvalidOptionValue)."""
     _validate(name, connection)
     if name == "local":
         raise errors.InvalidOptionValue("'local' is this machine and cannot be redefined",
@@ -105,6 +122,10 @@ def add(name: str, kind: str = "ssh", notes: str = "", **connection: Any) -> dic
     entry = {"kind": kind, "notes": notes,
              **{k: v for k, v in connection.items() if v not in (None, "", [], ())}}
     devices = load()
+    if name in devices and not replace:
+        raise errors.DeviceExists(
+            f"A device called {name!r} is already registered and points at "
+            f"{describe(devices[name])}; it was left as it is", where=str(registry_path()))
     devices[name] = entry
     _save(devices)
     return entry

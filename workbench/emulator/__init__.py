@@ -328,8 +328,10 @@ def _launch(preset: Preset, port: int | None, holder: str) -> dict[str, Any]:
     known_hosts.write_text(f"[127.0.0.1]:{port} {public[0]} {public[1]}\n")
     from workbench.devices import registry
 
-    registry.add(preset.device, kind="emulated", host="127.0.0.1", port=port, user="board",
-                 key_filename=str(folder / "keys" / "id_board"), known_hosts=[str(known_hosts)],
+    # each start listens on a new port: the emulator owns its board's entry and rewrites it
+    registry.add(preset.device, replace=True, kind="emulated", host="127.0.0.1", port=port,
+                 user="board", key_filename=str(folder / "keys" / "id_board"),
+                 known_hosts=[str(known_hosts)],
                  python="python3", notes=f"emulated {preset.board} ({preset.qemu_cpu} under "
                  "qemu-user): times are not hardware times")
     state = {"board": preset.board, "device": preset.device, "pid": process.pid, "port": port,

@@ -209,8 +209,9 @@ class DevicePicker(w.VBox):  # type: ignore[misc]
             if remember:
                 from workbench.devices import registry
 
-                # what the form says, without secrets: the registry refuses them anyway
-                registry.add(name, **form)
+                # what the form says, without secrets: the registry refuses them anyway;
+                # the form that just connected is the newer word on this name
+                registry.add(name, replace=True, **form)
             return device
 
         return self._probe_in_background(make, f"connecting {name}")
