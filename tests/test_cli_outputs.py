@@ -79,3 +79,50 @@ def test_history_export_and_jobs_collect_check_their_paths_first(tmp_path: Path)
                     ("jobs", "collect", "some-id", "--json", missing)):
         done = workbench(*command)
         assert done.returncode == 2 and "does not exist" in done.stderr, command
+
+
+def test_jobs_ending_at_once_claim_different_report_names_and_keep_the_users_file(
+        tmp_path: Path) -> None:
+    import threading
+
+    from workbench.jobs.request import free_report_name
+
+    earlier = tmp_path / "m-pi5.html"
+    earlier.write_text("the user's earlier report")
+    start = threading.Barrier(6)
+    names: list[str] = []
+
+    def job_ends() -> None:
+        start.wait()
+        names.append(free_report_name(str(tmp_path), "m-pi5.html"))
+
+    threads = [threading.Thread(target=job_ends) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(names) == [f"m-pi5-{n}.html" for n in range(2, 8)]
+    assert earlier.read_text() == "the user's earlier report"
+
+
+def test_a_report_that_cannot_be_written_leaves_no_empty_file_under_its_name(
+        conv_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # A fake of a disk that fills up as the report is written, run through the command's
+    # own entry point in this process.
+    from workbench import errors
+    from workbench.cli import main
+    from workbench.profiling import Profile
+
+    def disk_full(self: Profile, path: str | os.PathLike[str] | None = None) -> str:
+        raise errors.ProfileError("Cannot write the file: No space left on device",
+                                  where=str(path))
+
+    earlier = tmp_path / "conv_relu-local.html"
+    earlier.write_text("the user's earlier report")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(Profile, "to_html", disk_full)
+    code = main(["profile", str(conv_model), *QUICK, "--no-persist"])
+    assert code == 2 and "No space left" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.glob("conv_relu-local*")) == [earlier.name]
+    assert earlier.read_text() == "the user's earlier report"

@@ -121,15 +121,16 @@ def show_profile(profile: Profile, *, out: str | None, json_path: str | None,
     numbered when that file exists) and, when asked, its JSON."""
     from pathlib import Path
 
-    from workbench.jobs.request import free_report_name, profile_lines
+    from workbench.jobs.request import claimed_report_name, profile_lines
 
     document = profile.to_dict()
     default = f"{document['model']['name']}-{document['device']['name']}.html"
-    shown = out or free_report_name(".", default)
-    print_lines(profile_lines(profile, out=Path(shown), shown=shown,
+    with claimed_report_name(".", out, default) as shown:
+        lines = profile_lines(profile, out=Path(shown), shown=shown,
                               json_path=Path(json_path) if json_path else None,
                               json_shown=json_path, top=top,
-                              beside=default if shown != default and not out else None))
+                              beside=default if shown != default and not out else None)
+    print_lines(lines)
 
 
 def persist_arguments(parser: Any) -> None:

@@ -16,8 +16,10 @@ paths as typed.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -83,13 +85,50 @@ def load_requested(request: dict[str, Any], *, keep: bool = False) -> Model:
 def free_report_name(cwd: str, name: str) -> str:
     """``NAME``, or ``NAME`` numbered (``m-pi5-2.html``, the next free number) when a file of
     that name is in ``cwd``: a report written without ``--out`` never replaces an earlier
-    one."""
+    one.
+
+    The name is claimed as it is chosen: an empty file of that name is created
+    exclusively, so two jobs ending at once get two names. The report's atomic
+    write then replaces that placeholder; :func:`claimed_report_name` removes it
+    when the report is not written. In a folder that takes no new file nothing is
+    claimed, and the report's own write says why it failed."""
     stem, suffix = Path(name).stem, Path(name).suffix
     free, number = name, 1
-    while Path(cwd, free).exists():
-        number += 1
-        free = f"{stem}-{number}{suffix}"
-    return free
+    while True:
+        try:
+            os.close(os.open(Path(cwd, free), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            number += 1
+            free = f"{stem}-{number}{suffix}"
+            continue
+        except OSError:
+            pass  # a folder that takes no new file: the report's own write says so
+        return free
+
+
+@contextlib.contextmanager
+def claimed_report_name(cwd: str, out: str | None, default: str) -> Iterator[str]:
+    """The report's name as shown: ``out`` when given, else a free name claimed by
+    :func:`free_report_name`. When the body fails, the placeholder of a claimed name is
+    removed if it is still the empty file made for it, so no empty report is left."""
+    if out:
+        yield out
+        return
+    shown = free_report_name(cwd, default)
+    path = Path(cwd, shown)
+    try:
+        placeholder = path.stat()
+    except OSError:  # nothing was claimed
+        placeholder = None
+    try:
+        yield shown
+    except BaseException:
+        with contextlib.suppress(OSError):
+            now = path.stat()
+            if (placeholder is not None and now.st_size == 0
+                    and (now.st_ino, now.st_dev) == (placeholder.st_ino, placeholder.st_dev)):
+                path.unlink()
+        raise
 
 
 def check_outputs(request: dict[str, Any]) -> None:
@@ -159,10 +198,11 @@ def run_request(request: dict[str, Any], device: Device, on_event: EventCallback
     steps = {"model load": loaded, **job.steps()}
     # the report is named after the device as typed (MODEL-DEVICE.html)
     default = f"{model.name}-{request['device']}.html"
-    shown = str(request.get("out") or free_report_name(cwd, default))
+    out = request.get("out")
     json_shown = request.get("json")
-    return profile_lines(profile, out=Path(cwd, shown), shown=shown,
-                         json_path=Path(cwd, json_shown) if json_shown else None,
-                         json_shown=json_shown, top=int(request.get("top", 15)),
-                         steps=None if request.get("quiet") else steps,
-                         beside=default if shown != default and not request.get("out") else None)
+    with claimed_report_name(cwd, str(out) if out else None, default) as shown:
+        return profile_lines(profile, out=Path(cwd, shown), shown=shown,
+                             json_path=Path(cwd, json_shown) if json_shown else None,
+                             json_shown=json_shown, top=int(request.get("top", 15)),
+                             steps=None if request.get("quiet") else steps,
+                             beside=default if shown != default and not out else None)
