@@ -111,25 +111,57 @@ def test_a_board_qemu_cannot_emulate_has_no_preset() -> None:
         emulator.presets.QEMU_CPUS)
 
 
+@pytest.fixture(scope="module")
+def qemu_user_run(pi5: Device) -> tuple[Device, list[dict[str, Any]], wb.Profile]:
+    """The qemu-user board (no sshd, no root), probed and profiled once with no run counts
+    set: the device, the job's events and its profile."""
+    # pi5 makes sure the root file system is built. This machine's site-packages on
+    # PYTHONPATH (a venv set up by hand) put its x86 numpy and onnxruntime before the
+    # root's: the board's probe found no runtime.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYTHONPATH", str(Path(np.__file__).parent.parent))
+        device = wb.connect("qemu:raspberry-pi-5")
+        device.probe()
+        events: list[dict[str, Any]] = []
+        profile = wb.profile("zoo:small-cnn", device=device, on_event=events.append)
+    return device, events, profile
+
+
 def test_without_namespaces_qemu_user_runs_the_same_arm_build(
-        pi5: Device, monkeypatch: pytest.MonkeyPatch) -> None:
-    # pi5 makes sure the root file system is built; this path needs no sshd and no root.
-    # This machine's site-packages on PYTHONPATH (a venv set up by hand) put its x86
-    # numpy and onnxruntime before the root's: the board's probe found no runtime.
-    monkeypatch.setenv("PYTHONPATH", str(Path(np.__file__).parent.parent))
-    device = wb.connect("qemu:raspberry-pi-5")
+        qemu_user_run: tuple[Device, list[dict[str, Any]], wb.Profile]) -> None:
+    device, events, p = qemu_user_run
     assert device.name == "qemu:raspberry-pi-5"  # errors and hints name it as typed
     info = device.probe()
     assert info.arch == "aarch64" and info.emulated and info.kind == "emulated"
-    events: list[dict[str, Any]] = []
     # no run counts set: an emulated board runs a few, and says so
-    p = wb.profile("zoo:small-cnn", device=device, on_event=events.append)
     run = p.to_dict()["run"]
     assert (run["warmup"], run["runs"], run["profile_runs"]) == (2, 5, 1)
     assert [e["message"] for e in events if e["event"] == "log" and
             e["message"].startswith("emulated board: 2 warm-up, 5 timed")]
     assert p.to_dict()["kind"] == "emulated"
     assert any(row["op_type"] == "FusedConv" for row in p.layers)  # the Arm build's kernels
+
+
+def test_the_few_runs_an_emulated_board_chose_are_a_note_with_their_spread_not_a_warning(
+        qemu_user_run: tuple[Device, list[dict[str, Any]], wb.Profile]) -> None:
+    document = qemu_user_run[2].to_dict()
+    assert document["run"]["runs_lowered"] is True
+    assert not [w for w in document["warnings"] if "not stable" in w]
+    [note] = document["notes"]
+    assert note.startswith("5 timed runs (the emulated board's default): the median may move "
+                           "by ±") and "set runs=10 or more" in note
+    stats = document["latency"]["stats"]
+    low, high = stats["median_ci"]
+    spread = max(stats["median"] - low, high - stats["median"]) / stats["median"] * 100
+    assert f"±{spread:.0f} %" in note
+    assert f"Notes:\n- {note}" in qemu_user_run[2].summary()
+
+
+def test_a_user_who_set_few_runs_on_the_emulated_board_is_still_warned(
+        emulated_profile: wb.Profile) -> None:
+    document = emulated_profile.to_dict()  # runs=5 set by the caller
+    assert "only 5 timed runs: the median is not stable; use 10 or more" in document["warnings"]
+    assert "notes" not in document and "runs_lowered" not in document["run"]
 
 
 def test_on_the_emulated_board_pinning_works_and_missing_sysfs_is_unavailable(

@@ -145,14 +145,30 @@ def peak_gflops(target: dict[str, Any] | None, cores: list[int] | None) -> float
         return None
 
 
-def _warnings(runs: int, result: dict[str, Any], info: DeviceInfo) -> list[str]:
+def _warnings(runs: int, result: dict[str, Any], info: DeviceInfo,
+              lowered: bool) -> list[str]:
     found = list(result.get("warnings") or [])
-    if runs < MIN_STABLE_RUNS:
+    if runs < MIN_STABLE_RUNS and not lowered:
         found.append(f"only {runs} timed runs: the median is not stable; use {MIN_STABLE_RUNS} "
                      "or more")
     if info.emulated:
         found.append("emulated board: times are not hardware times")
     return found
+
+
+def _notes(stats: dict[str, Any], lowered: bool) -> list[str]:
+    """What the reader should know that is nobody's mistake: few timed runs that the
+    workbench chose for an emulated board, and how far their median may move."""
+    runs = int(stats.get("count") or 0)
+    if not lowered or runs >= MIN_STABLE_RUNS:
+        return []
+    median, interval = stats.get("median"), stats.get("median_ci")
+    spread = ""
+    if median and interval:
+        moves = max(median - interval[0], interval[1] - median) / median * 100
+        spread = f"the median may move by ±{moves:.0f} %; "
+    return [f"{runs} timed runs (the emulated board's default): {spread}set runs="
+            f"{MIN_STABLE_RUNS} or more (--runs) for a steadier one"]
 
 
 def detected_target(info: DeviceInfo) -> dict[str, Any] | None:
@@ -189,6 +205,9 @@ def profile_document(model: Model, info: DeviceInfo, backend: Backend, options: 
     runtime = result["runtime"]
     profile_runs = int(result.get("profile_runs", 0))
     target = detected_target(info)
+    lowered = bool(run.get("runs_lowered"))
+    latency = latency_stats(samples)
+    notes = _notes(latency, lowered)
     environment = result.get("environment") or {"conditions": None, "cores_used": None}
     layers = layer_table(backend.layer_rows(result, model), model,
                          peak_gflops(target, environment.get("cores_used")))
@@ -212,12 +231,13 @@ def profile_document(model: Model, info: DeviceInfo, backend: Backend, options: 
                     "providers": list(runtime.get("providers") or [])},
         "run": {"warmup": run["warmup"], "runs": run["runs"], "profile_runs": profile_runs,
                 "timeout_s": run.get("timeout_s"),
-                **{k: run.get(k) for k in ("cluster", "cores", "governor", "cooldown_c")}},
+                **{k: run.get(k) for k in ("cluster", "cores", "governor", "cooldown_c")},
+                **({"runs_lowered": True} if lowered else {})},
         "versions": {"workbench": __version__, "agent": result.get("agent_version"),
                      runtime["name"]: runtime.get("version"), "python": info.python,
                      "numpy": info.numpy, "host_python": platform.python_version()},
         "inputs": result.get("inputs") or [],
-        "latency": {"samples_ms": samples, "stats": latency_stats(samples),
+        "latency": {"samples_ms": samples, "stats": latency,
                     "source": f"{len(samples)} timed runs with profiling off",
                     "cold_ms": result.get("cold_ms"),
                     "session_create_ms": result.get("session_create_ms"),
@@ -236,5 +256,6 @@ def profile_document(model: Model, info: DeviceInfo, backend: Backend, options: 
         "executed_graph": result.get("executed_graph")
         or (result.get("intermediates") or {}).get("executed_graph"),
         **({"intermediates": result["intermediates"]} if "intermediates" in result else {}),
-        "warnings": _warnings(len(samples), result, info),
+        "warnings": _warnings(len(samples), result, info, lowered),
+        **({"notes": notes} if notes else {}),
     }

@@ -88,6 +88,10 @@ class _DefaultCount(int):
     """A run count nobody set: the default, which an emulated device lowers."""
 
 
+class _LoweredCount(_DefaultCount):
+    """A run count nobody set that the workbench lowered for an emulated device."""
+
+
 class RunKeywords(TypedDict, total=False):
     """The keyword form of :class:`RunSettings` (``**run`` in ``profile`` and ``submit``)."""
 
@@ -218,7 +222,8 @@ class RunSettings:
         said = ", ".join(f"{count} {names[name]}" for name, count in lowered.items())
         line = (f"emulated board: {said} run{'s' if sum(lowered.values()) != 1 else ''} "
                 "where none was set; set runs (--runs, --warmup, --profile-runs) for more")
-        return self.updated(**lowered), line
+        return self.updated(**{name: _LoweredCount(count) for name, count in lowered.items()}
+                            ), line
 
     def job_section(self) -> dict[str, Any]:
         """The job document's ``run`` section (workbench.job/1)."""
@@ -232,6 +237,9 @@ class RunSettings:
             "flush_cache": self.flush_cache}
         if self.diff:
             section["diff"] = True
+        if isinstance(self.runs, _LoweredCount):
+            # the profile then says the few runs were the workbench's choice, not the user's
+            section["runs_lowered"] = True
         if self.runs == "auto":
             section.update(auto_ci_pct=self.auto_ci_pct, time_budget_s=self.time_budget_s)
         return section

@@ -106,9 +106,10 @@ def html_report(profile: Profile) -> str:
         html += ["<h2>Memory</h2>", parts.facts_table(
             [(key.replace("_bytes", "").replace("_", " "), fmt.fmt_bytes(value))
              for key, value in memory.items()])]
-    if doc.get("warnings"):
-        items = "".join(f"<li>{escape(str(w))}</li>" for w in doc["warnings"])
-        html += ["<h2>Warnings</h2>", f"<ul>{items}</ul>"]
+    for title, key in (("Notes", "notes"), ("Warnings", "warnings")):
+        if doc.get(key):
+            items = "".join(f"<li>{escape(str(w))}</li>" for w in doc[key])
+            html += [f"<h2>{title}</h2>", f"<ul>{items}</ul>"]
     classes = class_cells(profile)
     if classes:
         html += ["<h2>Kernel classes</h2>", parts.table(

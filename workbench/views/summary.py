@@ -150,6 +150,8 @@ def profile_summary(profile: Profile, top: int = 10) -> str:
                   *fmt.text_table([h for h, _ in CLASS_COLUMNS], classes,
                                   [n for _, n in CLASS_COLUMNS])]
     lines += delegation_text(doc.get("delegation"))
+    if doc.get("notes"):
+        lines += ["", "Notes:", *(f"- {n}" for n in doc["notes"])]
     if doc.get("warnings"):
         lines += ["", "Warnings:", *(f"- {w}" for w in doc["warnings"])]
     return "\n".join(lines)

@@ -52,10 +52,11 @@ def latency_html(profile: Profile) -> str:
     lines.append(f"{median} · p90 {esc(fmt.fmt_number(stats.get('p90')))} ms · mean "
                  f"{esc(fmt.fmt_number(stats.get('mean')))} ± "
                  f"{esc(fmt.fmt_number(stats.get('std')))} ms · {esc(stats.get('count', 0))} runs")
-    warnings = profile.document.get("warnings") or []
-    if warnings:
-        lines.append("<ul style='margin:.2em 0'>" + "".join(
-            f"<li style='color:#8a5a00'>{esc(warning)}</li>" for warning in warnings) + "</ul>")
+    for key, colour in (("notes", "#555"), ("warnings", "#8a5a00")):
+        said = profile.document.get(key) or []
+        if said:
+            lines.append("<ul style='margin:.2em 0'>" + "".join(
+                f"<li style='color:{colour}'>{esc(line)}</li>" for line in said) + "</ul>")
     return "<div class='workbench-latency'>" + "<br>".join(lines) + "</div>"
 
 
