@@ -10,8 +10,10 @@ server, which checks boards in parallel). The check runs the root's own aarch64
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -87,3 +89,65 @@ def test_a_holder_under_qemu_user_is_named_by_the_board_state_others_read(
     finally:
         process.kill()
         process.wait()
+
+
+_MAKE_VIEW = """
+import sys
+from pathlib import Path
+from workbench import errors
+from workbench.emulator.presets import PRESETS
+from workbench.emulator.user_mode import board_view
+try:
+    print(board_view(Path(sys.argv[1]), PRESETS["raspberry-pi-5"]))
+except errors.WorkbenchError as exc:
+    print(type(exc).__name__, exc, file=sys.stderr)
+    sys.exit(2)
+"""
+
+
+def _view_as_user(root: Path, cache: Path, work: Path) -> subprocess.CompletedProcess[str]:
+    """board_view of ``root`` run by a user who does not own the root's folder (``nobody``
+    when the tests run as root: as root, permissions stop no write), with ``cache`` as the
+    user's cache folder."""
+    from tests import unprivileged
+
+    python = unprivileged.python_venv(work / "venv")
+    env = {**unprivileged.user_env(root.parent, work), "WORKBENCH_CACHE_DIR": str(cache)}
+    return subprocess.run([*unprivileged.prefix(), str(python), "-c", _MAKE_VIEW, str(root)],
+                          env=env, capture_output=True, text=True, timeout=120, cwd=work)
+
+
+def test_a_user_who_cannot_write_beside_a_shared_root_gets_the_view_in_their_own_cache() -> None:
+    from tests import unprivileged
+
+    with unprivileged.folder() as work, tempfile.TemporaryDirectory() as shared:
+        # an emulator folder another account built and owns, readable by all
+        root = Path(shared) / "rootfs"
+        (root / "usr" / "bin").mkdir(parents=True)
+        (root / "etc").mkdir()
+        os.chmod(shared, 0o755)
+        cache = work / "cache"
+        done = _view_as_user(root, cache, work)
+        assert done.returncode == 0, done.stderr
+        view = Path(done.stdout.strip())
+        assert view.is_relative_to(cache) and view.name == "raspberry-pi-5"
+        assert "Raspberry Pi 5" in (view / "proc" / "cpuinfo").read_text()
+        assert (view / "usr").resolve() == root / "usr"
+        assert not (Path(shared) / "qemu-user").exists()  # nothing written in the shared folder
+
+
+def test_a_view_that_can_be_written_nowhere_names_the_folders_and_what_to_do() -> None:
+    from tests import unprivileged
+
+    with unprivileged.folder() as work, tempfile.TemporaryDirectory() as shared:
+        root = Path(shared) / "rootfs"
+        (root / "usr").mkdir(parents=True)
+        os.chmod(shared, 0o755)
+        # the user's cache folder set to one they cannot write either
+        done = _view_as_user(root, Path(shared) / "cache", work)
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert done.stderr.startswith("EmulatorUnavailable")
+        assert f"{shared}/qemu-user/raspberry-pi-5 is not writable" in done.stderr
+        assert f"{shared}/cache/emulator-views/" in done.stderr
+        assert "workbench emulator build --user" in done.stderr
+        assert "WORKBENCH_EMULATOR_DIR" in done.stderr

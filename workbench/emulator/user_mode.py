@@ -103,26 +103,67 @@ HOST_FOLDERS = frozenset({"proc", "sys", "dev", "run", "tmp", "var", "root", "ho
 def board_view(root: Path, preset: Preset) -> Path:
     """The folder qemu-user takes as ``-L`` for ``preset``: the root's system folders as
     links, and its own ``proc/cpuinfo``. Made (or brought up to date) in place; every
-    file is written whole, so boards started at once by other processes share it."""
+    file is written whole, so boards started at once by other processes share it.
+
+    The view lives beside the root (``qemu-user/BOARD``). A user who cannot write there
+    (a root another account built and owns) and finds no finished view there gets one in
+    their own cache folder instead; EmulatorUnavailable when neither can be written."""
     root = root.absolute()
-    view = root.parent / "qemu-user" / preset.board
-    cpuinfo = view / "proc" / "cpuinfo"
+    shared = root.parent / "qemu-user" / preset.board
     try:
-        cpuinfo.parent.mkdir(parents=True, exist_ok=True)
-        for entry in root.iterdir():
-            link = view / entry.name
-            if entry.name in HOST_FOLDERS:
-                if link.is_symlink():  # a view made before these were left out
-                    link.unlink(missing_ok=True)
-            elif not link.is_symlink():
-                try:
-                    link.symlink_to(entry)
-                except FileExistsError:
-                    pass  # another process made it meanwhile
-        write_atomic(cpuinfo, preset.cpuinfo(os.cpu_count() or 1), error=errors.DeviceError)
-    except OSError as exc:
-        raise errors.DeviceError(f"Cannot write the board's view of the root: {exc.strerror}",
-                                 where=str(view),
-                                 hint="Make the folder that holds the root file system "
-                                      "writable") from None
+        return _make_view(root, shared, preset)
+    except (OSError, errors.DeviceError) as exc:
+        shared_problem = f"{shared} is not writable ({_reason(exc)})"
+    own = own_views_dir(root) / preset.board
+    try:
+        return _make_view(root, own, preset)
+    except (OSError, errors.DeviceError) as exc:
+        raise errors.EmulatorUnavailable(
+            f"Cannot make the emulated board's view of the root: {shared_problem}, and "
+            f"neither is {own} ({_reason(exc)})", where=str(shared.parent),
+            hint="Run `workbench emulator build --user` as this user for a root of your own, "
+            "or set WORKBENCH_EMULATOR_DIR (or WORKBENCH_CACHE_DIR) to a folder you own"
+            ) from None
+
+
+def own_views_dir(root: Path) -> Path:
+    """Where this user keeps the board views of ``root`` when its own folder is not theirs:
+    their cache folder, a folder per root."""
+    from hashlib import sha256
+
+    from workbench._paths import cache_dir
+
+    digest = sha256(str(root).encode()).hexdigest()[:12]
+    return cache_dir() / "emulator-views" / digest
+
+
+def _make_view(root: Path, view: Path, preset: Preset) -> Path:
+    """Make or bring up to date the view at ``view``; writes nothing that is already right,
+    so a finished view in a folder this user cannot write still serves. OSError (or the
+    DeviceError of the cpuinfo's write) when something must be written and cannot."""
+    cpuinfo = view / "proc" / "cpuinfo"
+    cpuinfo.parent.mkdir(parents=True, exist_ok=True)
+    for entry in root.iterdir():
+        link = view / entry.name
+        if entry.name in HOST_FOLDERS:
+            if link.is_symlink():  # a view made before these were left out
+                link.unlink(missing_ok=True)
+        elif not link.is_symlink():
+            try:
+                link.symlink_to(entry)
+            except FileExistsError:
+                pass  # another process made it meanwhile
+    text = preset.cpuinfo(os.cpu_count() or 1)
+    try:
+        current: str | None = cpuinfo.read_text()
+    except OSError:
+        current = None
+    if current != text:
+        write_atomic(cpuinfo, text, error=errors.DeviceError)
     return view
+
+
+def _reason(exc: OSError | errors.DeviceError) -> str:
+    if isinstance(exc, errors.DeviceError):
+        return exc.what
+    return str(exc.strerror or exc)
