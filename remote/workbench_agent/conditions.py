@@ -116,6 +116,17 @@ def _process_jiffies(pid: str, children: bool) -> Optional[int]:
         return None
 
 
+def _own_jiffies() -> int:
+    """The agent's own CPU jiffies: its threads' user and system time and that of the
+    children it waited for. Read with times(2), not /proc/self/stat: qemu-user makes up
+    /proc/self/stat with zeros there, which counted the job's own time as others', while
+    it passes times(2) on from the kernel (for the emulator's process, the job's)."""
+    spent = os.times()
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    seconds = spent.user + spent.system + spent.children_user + spent.children_system
+    return round(seconds * ticks)
+
+
 def _parent_jiffies() -> Optional[int]:
     """The jiffies of the process that started the agent (on this machine's device: the
     host's Python, whose threads run beside the job), not counting its children: the agent
@@ -137,7 +148,7 @@ def snapshot(sysfs: Sysfs) -> Dict[str, Any]:
         "loadavg_1m": float(load[0]) if load else None,
         "busy_jiffies": busy,
         "busy_per_cpu": busy_per_cpu,
-        "own_jiffies": _process_jiffies("self", children=True),
+        "own_jiffies": _own_jiffies(),
         "parent_jiffies": _parent_jiffies(),
     }
 
@@ -195,7 +206,7 @@ class Sampler:
         throttles = [r["throttle_count"] for r in readings if r["throttle_count"] is not None]
         others = self._others_share(len(cores))
         on_cores = self._others_share_on(cores)
-        parent = self._parent_share(len(cores))
+        parent = self._share("parent_jiffies", len(cores))
         warnings = []
         for name, reading in frequencies.items():
             used = set(reading["cpus"]) & set(cores)
@@ -221,6 +232,7 @@ class Sampler:
                 "other_processes_cpu_share": others,
                 "other_processes_share_of_cores_used": on_cores,
                 "parent_process_share_of_cores_used": parent,
+                "own_share_of_cores_used": self._share("own_jiffies", len(cores)),
                 "cpu_shares_over": ("timed runs" if self._window()[0] is not self.before
                                     else "whole job"),
                 # the whole job's, cold start included, beside the timed runs'
@@ -252,7 +264,7 @@ class Sampler:
                          window: Optional[Window] = None) -> Optional[float]:
         """Other processes' share of the cores the job ran on (its own threads run only there).
 
-        The agent's parent is counted apart (:meth:`_parent_share`), wherever its
+        The agent's parent is counted apart (:meth:`_share`), wherever its
         threads ran: with cores left to others, this is then a lower bound.
         """
         window = window or self._window()
@@ -266,10 +278,11 @@ class Sampler:
         others = busy - own - (self._spent("parent_jiffies", window) or 0)
         return max(0.0, min(1.0, others / self._ticks(len(cores), window)))
 
-    def _parent_share(self, cores_used: int) -> Optional[float]:
-        """The CPU time of the process that started the agent, as a share of the cores used
-        (on this machine's device its threads compete with the job's)."""
-        spent = self._spent("parent_jiffies")
+    def _share(self, key: str, cores_used: int) -> Optional[float]:
+        """A process's CPU time over the window (``own_jiffies``: the agent's, the job's;
+        ``parent_jiffies``: the process that started the agent, whose threads compete with
+        the job's on this machine's device), as a share of the cores used."""
+        spent = self._spent(key)
         if spent is None or not cores_used:
             return None
         return max(0.0, min(1.0, spent / self._ticks(cores_used)))

@@ -164,6 +164,19 @@ def test_a_user_who_set_few_runs_on_the_emulated_board_is_still_warned(
     assert "notes" not in document and "runs_lowered" not in document["run"]
 
 
+def test_under_qemu_user_the_jobs_own_cpu_time_is_not_counted_as_other_processes(
+        qemu_user_run: tuple[Device, list[dict[str, Any]], wb.Profile]) -> None:
+    # qemu-user answers /proc/self/stat with zero CPU times: read there, the job's own
+    # time went to "other processes", whose share then came out near 1 on a quiet machine.
+    # This machine may not be quiet, so the check is that the job's time is its own and
+    # the two shares split the cores (within the clock ticks read at slightly other times)
+    conditions = qemu_user_run[2].to_dict()["environment"]["conditions"]
+    own = conditions["own_share_of_cores_used"]
+    others = conditions["other_processes_share_of_cores_used"]
+    assert own is not None and own > 0.05, conditions
+    assert others is not None and own + others <= 1.1, conditions
+
+
 def test_on_the_emulated_board_pinning_works_and_missing_sysfs_is_unavailable(
         pi5: Device) -> None:
     p = wb.profile("zoo:small-cnn", device=pi5, warmup=0, runs=3, profile_runs=0, cores=[1])
