@@ -204,3 +204,20 @@ def test_litert_runs_its_arm_build_with_xnnpack_and_matches_the_host(
     emulated = p.output_values()
     np.testing.assert_allclose(emulated.reshape(reference.shape), reference, rtol=1e-4,
                                atol=1e-5)
+
+
+def test_a_calibration_of_the_emulated_board_warms_up_with_its_lowered_count(
+        pi5: Device, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 20 warm-up runs per job, as on a board, cost seconds each under qemu (18 jobs)
+    from workbench import history
+    from workbench.jobs import calibrate
+    from workbench.jobs.settings import EMULATED_COUNTS
+    from workbench.targets.calibration import JOBS_PER_CLASS
+
+    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path))
+    found = calibrate(pi5, classes=["elementwise"], shapes=False, time_budget_s=0.2,
+                      attempts=1, store=False, max_spread_pct=1000, max_others_share=1.0)
+    assert found.ceilings["elementwise"].rate > 0
+    runs = [entry.load().document["run"] for entry in history.entries(device=found.device)]
+    assert len(runs) == JOBS_PER_CLASS
+    assert all(run["warmup"] == EMULATED_COUNTS["warmup"] for run in runs), runs

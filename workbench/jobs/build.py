@@ -27,6 +27,11 @@ if TYPE_CHECKING:
     from workbench.profiling import Profile
 
 
+def is_emulated(device: Device) -> bool:
+    """Whether ``device`` is an emulated board (qemu): its runs are slow and its times qemu's."""
+    return bool(getattr(device, "emulated", False)) or device.kind == "emulated"
+
+
 def stage_event(stage: str, **details: Any) -> dict[str, Any]:
     """A stage event written on the host (connect, probe, upload, done, ...)."""
     return {"event": "stage", "stage": stage, "time": time.time(), **details}
@@ -132,8 +137,7 @@ def prepare(model: Model | str | Path, device: Device | str = "local",
     the_backend.check_model(the_model, checked)  # before connecting: an upload would be wasted
     the_device = connect(device)
     emit = on_event or (lambda event: None)
-    the_settings, lowered = the_settings.for_device(
-        bool(getattr(the_device, "emulated", False)) or the_device.kind == "emulated")
+    the_settings, lowered = the_settings.for_device(is_emulated(the_device))
     if lowered:
         emit({"event": "log", "level": "info", "message": lowered, "time": time.time()})
     raise_if_cancelled(the_device.name, "connecting")

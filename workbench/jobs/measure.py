@@ -139,7 +139,9 @@ def calibrate(device: Device | str = "local", *, backend: str = "onnxruntime",
     Each class's model (:func:`workbench.targets.calibration.class_model`) runs
     through :func:`workbench.profile` (same agent, backend and options as real
     jobs, no per-layer profiling) with ``runs="auto"`` for at most
-    ``time_budget_s`` seconds in all, split between two jobs. Each job's runs
+    ``time_budget_s`` seconds in all, split between two jobs, each after 20
+    warm-up runs (an emulated board's lowered count, 2, where each run takes
+    a large share of a second). Each job's runs
     are cut into consecutive stretches; each stretch's ceiling is the rate of
     its fast runs (10th percentile of latency), the class's ceiling is their
     median and its spread how far they fall from each other, within a job and
@@ -168,6 +170,8 @@ def calibrate(device: Device | str = "local", *, backend: str = "onnxruntime",
     import warnings
     from dataclasses import replace
 
+    from workbench.devices import connect
+    from workbench.jobs.build import is_emulated
     from workbench.jobs.handle import profile
     from workbench.models import load_model
     from workbench.targets.calibration import (
@@ -198,6 +202,10 @@ def calibrate(device: Device | str = "local", *, backend: str = "onnxruntime",
         raise errors.InvalidOptionValue(
             f"{', '.join(map(repr, unknown))} is not a kernel class", where="calibrate",
             hint=f"Kernel classes: {', '.join(CLASSES)}")
+    the_device = connect(device)
+    # 20 warm-up runs settle a board's clocks and caches; on an emulated board they cost
+    # seconds each, and the job's own lowered count (2) is left to apply
+    warmup = {} if is_emulated(the_device) else {"warmup": 20}
     ceilings: dict[str, Ceiling] = {}
     at_shapes: dict[str, tuple[Ceiling, ...]] = {}
     profiles: list[Profile] = []
@@ -212,8 +220,8 @@ def calibrate(device: Device | str = "local", *, backend: str = "onnxruntime",
         work = class_work(kernel_class, model.macs, moved)
         best: Ceiling | None = None
         for attempt in range(1, attempts + 1):
-            jobs = [profile(model, device=device, backend=backend, options=options,
-                            **{"warmup": 20, "runs": "auto", "auto_ci_pct": 1.0,
+            jobs = [profile(model, device=the_device, backend=backend, options=options,
+                            **{**warmup, "runs": "auto", "auto_ci_pct": 1.0,
                                "time_budget_s": budget / JOBS_PER_CLASS,
                                "profile_runs": 0, "label": model.name, **run})
                     for _ in range(JOBS_PER_CLASS)]
