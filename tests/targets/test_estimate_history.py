@@ -225,3 +225,23 @@ def test_other_models_totals_widen_the_bar_but_do_not_scale_the_total(
     assert gap["error_pct"] == pytest.approx(
         max(3.0, *(100 * abs(r - 1) / (r + 1) for r in ratios)))
     assert "profiles of other models" in learned.document["estimate"]["error_source"]
+
+
+def test_layers_costed_at_their_class_over_other_shapes_are_named_in_a_warning(
+        small: Model, own_history: str, tmp_path: Path) -> None:
+    # the history holds the small model's two convolutions; a wider model's are unseen
+    wider = load_model(conv_relu_model(tmp_path / "wider.onnx", channels=48, size=64))
+    guessed = estimate(wider, target="raspberry-pi-5", device=own_history, history=True)
+    convs = [r for r in guessed.layers if r["kernel_class"] == "conv"]
+    assert convs and all(r["history_match"] == "class" for r in convs)
+    unseen = [r for r in guessed.layers if r["history_match"] == "class"]
+    [warning] = [w for w in guessed.document["warnings"] if "over other shapes" in w]
+    assert warning.startswith(f"{len(unseen)} layers (100% of the work; conv")
+    assert "--calibrate" in warning
+    # at shapes history has seen, no such warning
+    known = estimate(small, target="raspberry-pi-5", device=own_history, history=True)
+    assert not [w for w in known.document["warnings"] if "over other shapes" in w]
+    # nor when the device's calibration gives the unseen layers their ceilings
+    calibrated = estimate(wider, target="raspberry-pi-5", device=own_history, history=True,
+                          calibrate=quiet_calibration())
+    assert not [w for w in calibrated.document["warnings"] if "over other shapes" in w]

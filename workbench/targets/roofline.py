@@ -204,6 +204,9 @@ class _Layer:
     #: the time at the calibrated or datasheet ceiling, whichever rate the layer was given:
     #: the common yardstick that weighs each layer's error bar
     ceiling_us: float = 0.0
+    #: for a rate from history, ``"shape"`` (these shapes seen) or ``"class"`` (the
+    #: median of the class over other shapes)
+    matched: str = ""
 
 
 class _Costing:
@@ -237,7 +240,7 @@ class _Costing:
                            compute_us=time_us if compute else 0.0,
                            memory_us=0.0 if compute else time_us, ceiling=text,
                            source="history", error_pct=seen.error_pct,
-                           observations=seen.count)
+                           observations=seen.count, matched=seen.matched)
         return at_ceiling
 
     def _at_ceiling(self, kernel_class: str, macs: float, other_ops: float,
@@ -355,6 +358,7 @@ def estimate(target: Target, model: Model | str, *, threads: int | None = None,
             "kernel_class": kernel_class, "ceiling": layer.ceiling,
             "rate_source": layer.source, "error_pct": layer.error_pct,
             "observations": layer.observations, "ceiling_us": layer.ceiling_us,
+            "history_match": layer.matched or None,
             "folded_into": epilogue.into if epilogue is not None else None})
     layers_us = sum(r["duration_us"]["median"] for r in rows)
     for row in rows:
@@ -373,6 +377,9 @@ def estimate(target: Target, model: Model | str, *, threads: int | None = None,
                         f"{ceilings.reason()}")
     if observations is not None:
         warnings.append(f"estimate: {error_source}")
+        guessed = _class_guesses(rows)
+        if guessed:
+            warnings.append(guessed)
     options = {"threads": used, "dtype": dtype, "cluster": cluster}
     document = {
         "schema": formats.PROFILE, "kind": "estimate",
@@ -444,6 +451,27 @@ def _per_class(rows: list[dict[str, Any]], costing: _Costing) -> list[dict[str, 
                       "sources": {k: v for k, v in sources.items() if v},
                       "calibrated": str(calibrated) if calibrated else None})
     return found
+
+
+def _class_guesses(rows: list[dict[str, Any]]) -> str | None:
+    """A warning when history costs some layers at their class's median over other shapes.
+
+    With no calibrated ceiling for a class, a layer whose shapes history has not seen takes
+    the median rate of the layers of its class seen at other shapes, which may be few and
+    unlike it (one small stem convolution standing for a ResNet's 3x3 layers ran 1.5-1.8x
+    slow in ``benchmarks/bench_estimate.py``'s history-alone estimates).
+    """
+    guessed = [r for r in rows if r.get("history_match") == "class"]
+    if not guessed:
+        return None
+    whole = sum(r["ceiling_us"] for r in rows)
+    share = sum(r["ceiling_us"] for r in guessed) / whole if whole > 0 else 0.0
+    classes = sorted({r["kernel_class"] for r in guessed})
+    return (f"{len(guessed)} layer{'s' if len(guessed) != 1 else ''} ({100 * share:.0f}% of "
+            f"the work; {', '.join(classes)}) costed at the median rate of their class over "
+            "other shapes in the history, which may be unlike theirs: calibrate the device "
+            "(calibrate=True, --calibrate) for its ceilings per class, or profile this model "
+            "there once")
 
 
 def _history_share(rows: list[dict[str, Any]]) -> float:
