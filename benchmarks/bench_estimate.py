@@ -560,7 +560,7 @@ def main() -> None:
     import workbench as wb
 
     if args.emulated_only:
-        emulated_shares("raspberry-pi-5", args.emulated_repeats or args.repeats,
+        emulated_shares("raspberry-pi-5", max(1, args.emulated_repeats or args.repeats),
                         args.emulated_runs, args.emulated_budget)
         print(f"\n{time.monotonic() - started:.0f} s in all; load after: {load_now():.2f}")
         return
@@ -608,7 +608,7 @@ def main() -> None:
             if estimates.get(variant) is not None:
                 layer_table(name, variant, estimates[variant], profile)
     if not args.no_emulated and args.from_dir is None:
-        emulated_shares("raspberry-pi-5", args.emulated_repeats or args.repeats,
+        emulated_shares("raspberry-pi-5", max(1, args.emulated_repeats or args.repeats),
                         args.emulated_runs, args.emulated_budget)
     print(f"\n{time.monotonic() - started:.0f} s in all; load after: {load_now():.2f}")
 

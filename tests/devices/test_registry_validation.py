@@ -58,6 +58,19 @@ def test_adding_a_registered_name_again_is_refused_and_the_registry_keeps_every_
         registry.remove("bench7-pi")
 
 
+def test_adding_a_device_exactly_as_registered_again_is_no_change_and_no_error() -> None:
+    # a notebook cell or a set-up script run a second time
+    first = registry.add("bench9-pi", host="192.0.2.90", user="pi")
+    try:
+        before = registry.registry_path().read_bytes()
+        assert registry.add("bench9-pi", host="192.0.2.90", user="pi") == first
+        assert registry.registry_path().read_bytes() == before
+        again = workbench("devices", "add", "bench9-pi", "--host", "192.0.2.90", "--user", "pi")
+        assert again.returncode == 0, again.stderr
+    finally:
+        registry.remove("bench9-pi")
+
+
 def test_devices_add_refuses_a_taken_name_unless_told_to_replace_it() -> None:
     assert workbench("devices", "add", "bench8-pi", "--host", "192.0.2.80").returncode == 0
     try:

@@ -25,7 +25,8 @@ def registered_board(name: str, sshd: Sshd, folder: Path, *, trusted: bool = Tru
     The board's cache and board folder (its job lock) are in ``folder``.
     """
     key = sshd.client_key if authorised else keygen(folder / "not_authorised")
-    registry.add(name, host="127.0.0.1", port=sshd.port, user="root", key_filename=str(key),
+    registry.add(name, replace=True, host="127.0.0.1", port=sshd.port, user="root",
+                 key_filename=str(key),
                  known_hosts=[str(sshd.known_hosts)] if trusted else [],
                  user_known_hosts=str(folder / "user_known_hosts"),
                  ssh_config=str(folder / "no_ssh_config"), python=sys.executable,

@@ -134,11 +134,14 @@ def test_a_board_added_with_save_is_in_the_registry_without_its_secrets(
     ui.device_picker.name.value = "saved-board"
     ui.device_picker.password.value = "never-stored-9"
     ui.device_picker.remember.value = True
+    # an older entry of that name: the form's fields replace its own, the rest is kept
+    registry.add("saved-board", notes="bench 3", host="192.0.2.5", cache_limit_bytes=123456789)
     ui.device_picker.connect_button.click()
     assert ui.device_picker.task is not None and ui.device_picker.task.result(60).arch
     try:
         entry = registry.load()["saved-board"]
         assert entry["host"] == "127.0.0.1" and entry["port"] == sshd.port
+        assert entry["notes"] == "bench 3" and entry["cache_limit_bytes"] == 123456789
         assert "password" not in entry
         assert "never-stored-9" not in registry.registry_path().read_text()
         ui.device_picker.refresh()

@@ -100,7 +100,8 @@ def add(name: str, kind: str = "ssh", notes: str = "", *, replace: bool = False,
     """Register a device; returns its entry.
 
     A name already registered is refused (DeviceExists) and the registry is left
-    as it was, unless ``replace`` is true. The name, port and host are checked,
+    as it was, unless ``replace`` is true or the entry would not change (a notebook
+    cell or a set-up script run again). The name, port and host are checked,
     and nothing that looks like a secret is stored (InvalidOptionValue)."""
     _validate(name, connection)
     if name == "local":
@@ -122,6 +123,8 @@ def add(name: str, kind: str = "ssh", notes: str = "", *, replace: bool = False,
     entry = {"kind": kind, "notes": notes,
              **{k: v for k, v in connection.items() if v not in (None, "", [], ())}}
     devices = load()
+    if devices.get(name) == entry:  # registered as asked already (a cell run twice)
+        return entry
     if name in devices and not replace:
         raise errors.DeviceExists(
             f"A device called {name!r} is already registered and points at "

@@ -126,7 +126,8 @@ def claimed_report_name(cwd: str, out: str | None, default: str) -> Iterator[str
         with contextlib.suppress(OSError):
             now = path.stat()
             if (placeholder is not None and now.st_size == 0
-                    and (now.st_ino, now.st_dev) == (placeholder.st_ino, placeholder.st_dev)):
+                    and (now.st_ino, now.st_dev, now.st_ctime_ns)
+                    == (placeholder.st_ino, placeholder.st_dev, placeholder.st_ctime_ns)):
                 path.unlink()
         raise
 

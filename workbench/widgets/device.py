@@ -210,8 +210,12 @@ class DevicePicker(w.VBox):  # type: ignore[misc]
                 from workbench.devices import registry
 
                 # what the form says, without secrets: the registry refuses them anyway;
-                # the form that just connected is the newer word on this name
-                registry.add(name, replace=True, **form)
+                # the form that just connected is the newer word on this name, and what
+                # the form does not show (a jump host, the board's Python...) is kept
+                stored = registry.load().get(name, {})
+                kept = {k: v for k, v in stored.items() if k in registry.FIELDS}
+                registry.add(name, stored.get("kind", "ssh"), stored.get("notes", ""),
+                             replace=True, **{**kept, **form})
             return device
 
         return self._probe_in_background(make, f"connecting {name}")
