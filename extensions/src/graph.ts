@@ -9,6 +9,7 @@
  * what is in view) in a frame on every pan or zoom. Node labels are drawn
  * with `fillText`, never parsed as markup.
  */
+import { textOn } from './colour';
 import { el } from './dom';
 import { ColourBy, IGraphModel, IGraphNode, formatNumber, nodeColours } from './data';
 import { ILayoutRequest, ILayoutResult, layoutGraph } from './layout';
@@ -250,7 +251,6 @@ export class GraphView {
       this._theme = {
         edge: read('--jp-ui-font-color3', '#999'),
         outline: read('--jp-border-color1', '#888'),
-        text: '#222',
         selected: read('--jp-brand-color1', '#1976d2'),
         font: read('--jp-ui-font-family', 'sans-serif')
       };
@@ -295,14 +295,17 @@ export class GraphView {
     }
     ctx.stroke();
     if (layout.nodes.length && layout.nodes[0].height * t.scale >= LABEL_MIN_PX) {
-      ctx.fillStyle = theme.text;
       ctx.font = `11px ${theme.font}`;
       ctx.textAlign = 'center';
       ctx.textBaseline = 'middle';
-      for (const b of inView) {
-        const info = this._byId.get(b.id);
-        if (info) {
-          ctx.fillText(info.opType, b.x, b.y, b.width - 4);
+      // black or white by the node's fill: one colour for all was unreadable on dark fills
+      for (const [colour, boxes] of byColour) {
+        ctx.fillStyle = textOn(colour);
+        for (const b of boxes) {
+          const info = this._byId.get(b.id);
+          if (info) {
+            ctx.fillText(info.opType, b.x, b.y, b.width - 4);
+          }
         }
       }
     }
@@ -502,7 +505,7 @@ export class GraphView {
   private _resize: ResizeObserver;
   private _size: { width: number; height: number } | null = null;
   private _frame = 0;
-  private _theme: { edge: string; outline: string; text: string; selected: string; font: string } | null =
+  private _theme: { edge: string; outline: string; selected: string; font: string } | null =
     null;
   private _layout: ILayoutResult | null = null;
   private _edgePath: Path2D | null = null;

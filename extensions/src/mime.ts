@@ -25,6 +25,7 @@ import {
   speedupColours,
   timeByOpType
 } from './data';
+import { textOn } from './colour';
 import { el, factsTable } from './dom';
 import { GraphView } from './graph';
 import { LayerTable } from './table';
@@ -37,6 +38,12 @@ function section(title: string): HTMLDivElement {
   const node = el('div', 'jp-WbProfile-section');
   node.appendChild(el('h4', '', title));
   return node;
+}
+
+/** A cell painted `background`, its text black or white to read on it in any theme. */
+function paint(cell: HTMLElement, background: string): void {
+  cell.style.background = background;
+  cell.style.color = textOn(background);
 }
 
 /** The interactive profile. */
@@ -214,7 +221,7 @@ export class ComparisonRenderer extends Widget implements IRenderMime.IRenderer 
       ];
       cells.forEach(text => tr.appendChild(el('td', '', text)));
       if (i !== doc.baseline) {
-        (tr.cells[5] as HTMLElement).style.background = speedupColour(row.speedup);
+        paint(tr.cells[5] as HTMLElement, speedupColour(row.speedup));
       }
     });
     parts.push(latency);
@@ -245,7 +252,7 @@ export class ComparisonRenderer extends Widget implements IRenderMime.IRenderer 
         if (i !== doc.baseline) {
           const ratio = layer.speedup[i];
           const cell = el('td', 'jp-WbProfile-num', ratio === null ? '–' : `${ratio.toFixed(2)}×`);
-          cell.style.background = speedupColour(ratio);
+          paint(cell, speedupColour(ratio));
           tr.appendChild(cell);
         }
       });

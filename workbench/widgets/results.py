@@ -18,7 +18,16 @@ import ipywidgets as w
 
 from workbench import errors
 from workbench.views.layers import SORT_CHOICES, layer_html
-from workbench.widgets._base import ErrorView, esc, heading, help_html, help_text, shown_errors
+from workbench.widgets._base import (
+    MUTED,
+    WARN,
+    ErrorView,
+    esc,
+    heading,
+    help_html,
+    help_text,
+    shown_errors,
+)
 
 if TYPE_CHECKING:
     from workbench.profiling import Profile
@@ -41,7 +50,8 @@ def latency_html(profile: Profile) -> str:
     from workbench.profiling import _text as fmt
 
     stats = profile.latency
-    lines = [f"<b>{esc(profile.label)}</b> <span style='color:#666'>({esc(profile.kind)})</span>"]
+    lines = [f"<b>{esc(profile.label)}</b> "
+             f"<span style='color:{MUTED}'>({esc(profile.kind)})</span>"]
     if profile.caveat:
         lines.append(f"<span style='background:#b00020;color:#fff;padding:0 .4em'>"
                      f"{esc(profile.caveat)}</span>")
@@ -55,7 +65,7 @@ def latency_html(profile: Profile) -> str:
     warnings = profile.document.get("warnings") or []
     if warnings:
         lines.append("<ul style='margin:.2em 0'>" + "".join(
-            f"<li style='color:#8a5a00'>{esc(warning)}</li>" for warning in warnings) + "</ul>")
+            f"<li style='color:{WARN}'>{esc(warning)}</li>" for warning in warnings) + "</ul>")
     return "<div class='workbench-latency'>" + "<br>".join(lines) + "</div>"
 
 

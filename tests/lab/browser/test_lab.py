@@ -414,3 +414,64 @@ def test_the_matched_layers_fit_beside_the_graph_or_go_below_it(page: Page,
     finally:
         page.set_viewport_size({"width": 1500, "height": 1000})
         page.evaluate("() => window.jupyterapp.shell.expandLeft()")
+
+
+#: the WCAG contrast of an element's text against what shows behind it: its own background
+#: and its ancestors' composited (a translucent error background over the dark page)
+CONTRAST = """node => {
+    const rgba = text => { const v = text.match(/[\\d.]+/g).map(Number);
+        return [v[0], v[1], v[2], v.length > 3 ? v[3] : 1]; };
+    const layers = [];
+    for (let n = node; n; n = n.parentElement) {
+        const bg = rgba(getComputedStyle(n).backgroundColor);
+        if (bg[3] > 0) layers.push(bg);
+        if (bg[3] >= 1) break;
+    }
+    let under = [255, 255, 255];
+    for (const [r, g, b, a] of layers.reverse()) {
+        under = [0, 1, 2].map(i => [r, g, b][i] * a + under[i] * (1 - a));
+    }
+    const fg = rgba(getComputedStyle(node).color);
+    const lum = c => { const l = c.slice(0, 3).map(x => { x /= 255;
+        return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
+        return 0.2126 * l[0] + 0.7152 * l[1] + 0.0722 * l[2]; };
+    const [a, b] = [lum(fg), lum(under)];
+    return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
+
+LAYOUT_COLOUR = ("() => getComputedStyle(document.body).getPropertyValue('--jp-layout-color0')"
+                 ".trim()")
+
+
+def test_in_the_dark_theme_a_widget_error_and_the_speed_ups_stay_readable(
+        page: Page, shots: Path) -> None:
+    panel = page.locator(".jp-NotebookPanel:visible")
+    panel.locator(".jp-Cell").last.click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")
+    page.keyboard.press("Enter")
+    page.keyboard.insert_text("from workbench.widgets import ModelPicker\n"
+                              "ModelPicker('no-such-model.onnx')")
+    page.keyboard.press("Shift+Enter")
+    error = panel.locator(".workbench-error")
+    expect(error).to_contain_text("ModelNotFound", timeout=120_000)
+    light = page.evaluate(LAYOUT_COLOUR)
+    page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme',"
+                  " {theme: 'JupyterLab Dark'})")
+    try:
+        # the dark theme's stylesheet is in once the page's colours changed
+        page.wait_for_function(f"c => ({LAYOUT_COLOUR})() !== c", arg=light)
+        error.scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / "dark-error.png"))
+        assert error.evaluate(CONTRAST) >= 4.5
+        speedups = panel.locator(".jp-WbComparison-latency td:nth-child(6), "
+                                 ".jp-WbComparison-layers td[style*=background]")
+        assert speedups.count() >= 8
+        for cell in speedups.all():
+            assert cell.evaluate(CONTRAST) >= 4.5, cell.inner_text()
+        panel.locator(".jp-WbComparison").scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / "dark-comparison.png"))
+    finally:
+        page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme',"
+                      " {theme: 'JupyterLab Light'})")
