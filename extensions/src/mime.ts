@@ -29,7 +29,7 @@ import { textOn } from './colour';
 import { el, factsTable } from './dom';
 import { GraphView } from './graph';
 import { LayerTable } from './table';
-import { timelineView } from './timeline';
+import { timelineCaption, timelineView } from './timeline';
 
 export const PROFILE_MIME = 'application/vnd.workbench.profile+json';
 export const COMPARISON_MIME = 'application/vnd.workbench.comparison+json';
@@ -83,7 +83,7 @@ export class ProfileRenderer extends Widget implements IRenderMime.IRenderer {
       if (tl.dropped > 0) {
         timelineSection.appendChild(el('p', '', `The ${tl.events.length} longest of ${tl.total} events`));
       }
-      timelineSection.appendChild(timeline);
+      timelineSection.append(timeline, el('p', 'jp-WbProfile-count', timelineCaption(tl)));
       this.node.appendChild(timelineSection);
     }
     // the table is on the page now; the graph is drawn in the frame after its layout
@@ -169,7 +169,7 @@ export class ProfileRenderer extends Widget implements IRenderMime.IRenderer {
       tr.appendChild(el('td', '', entry.opType));
       tr.appendChild(el('td', 'jp-WbProfile-num', `${formatNumber(entry.timeUs)} µs`));
       tr.appendChild(el('td', 'jp-WbProfile-num', `${(entry.share * 100).toFixed(1)} %`));
-      tr.appendChild(el('td', 'jp-WbProfile-num', `${entry.layers} layers`));
+      tr.appendChild(el('td', 'jp-WbProfile-num', entry.layers === 1 ? '1 layer' : `${entry.layers} layers`));
       const barCell = tr.insertCell();
       const bar = el('div', 'jp-WbProfile-bar');
       bar.style.width = `${Math.round(entry.share * 200)}px`;

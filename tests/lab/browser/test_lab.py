@@ -174,6 +174,12 @@ def test_a_profile_shows_the_interactive_renderer(page: Page, shots: Path) -> No
     expect(output.locator("th", has_text="share of all layers")).to_have_count(1)
     expect(output).to_contain_text("Time by op type")
     expect(output).to_contain_text("Timeline of profiled run 0")
+    # the bars have no axis: the line under them gives the run's span in ms
+    expect(output.locator(".jp-WbProfile-section", has_text="Timeline")).to_contain_text(
+        re.compile(r"The width is the run's [\d.]+ ms"))
+    ops = output.locator(".jp-WbProfile-ops")
+    expect(ops).to_contain_text("1 layer")
+    expect(ops).not_to_contain_text("1 layers")
     # onnxruntime's model_run in a lane above the seven kernels it holds, not over them
     lanes = output.locator("canvas.jp-WbProfile-lanes")
     expect(lanes).to_have_attribute("data-drawn", "8")
