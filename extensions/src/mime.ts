@@ -27,6 +27,7 @@ import {
 } from './data';
 import { textOn } from './colour';
 import { el, factsTable } from './dom';
+import { distinctLabels } from './labels';
 import { GraphView } from './graph';
 import { LayerTable } from './table';
 import { timelineCaption, timelineView } from './timeline';
@@ -230,10 +231,16 @@ export class ComparisonRenderer extends Widget implements IRenderMime.IRenderer 
     for (const h of ['layer', 'op type', 'original nodes']) {
       lhead.appendChild(el('th', '', h));
     }
+    // the headers name what tells the profiles apart; the whole label is the header's title
+    const columns = distinctLabels(doc.labels);
     doc.labels.forEach((label, i) => {
-      lhead.appendChild(el('th', 'jp-WbProfile-num', `${label}: µs`));
+      const time = el('th', 'jp-WbProfile-num', `${columns[i]}: µs`);
+      time.title = `${label}: median µs per run`;
+      lhead.appendChild(time);
       if (i !== doc.baseline) {
-        lhead.appendChild(el('th', 'jp-WbProfile-num', `${label}: speed-up`));
+        const speedup = el('th', 'jp-WbProfile-num', `${columns[i]}: speed-up`);
+        speedup.title = `${label}: speed-up over ${baseline}`;
+        lhead.appendChild(speedup);
       }
     });
     const body = layers.createTBody();

@@ -339,13 +339,20 @@ def test_a_saved_untrusted_notebook_shows_profile_and_comparison(page: Page, lab
     notebook["cells"][0]["outputs"].append({
         "output_type": "display_data", "metadata": {},
         "data": wb.compare([profile, estimate])._repr_mimebundle_()})
+    # two runs that differ in settings: their labels repeat the model, the device and more
+    runs = [wb.Profile({**profile.to_dict(), "label": "tinycnn on pi5 (onnxruntime, "
+                        f"intra_op_threads={n}, graph_optimization_level=basic)"})
+            for n in (1, 2)]
+    notebook["cells"][0]["outputs"].append({
+        "output_type": "display_data", "metadata": {},
+        "data": wb.compare(runs)._repr_mimebundle_()})
     (lab.root / "saved.ipynb").write_text(json.dumps(notebook))
     page.evaluate("p => window.jupyterapp.commands.execute('docmanager:open', {path: p})",
                   "saved.ipynb")
     panel = page.locator(".jp-NotebookPanel:visible")
     expect(panel.locator(OUTPUT + " tr.jp-WbProfile-row")).to_have_count(7)
     expect(panel.locator(OUTPUT + " " + DRAWN)).to_have_count(1)
-    comparison = panel.locator(".jp-OutputArea-output.jp-WbComparison")
+    comparison = panel.locator(".jp-OutputArea-output.jp-WbComparison").first
     expect(comparison).to_contain_text("Comparison of 2 profiles")
     expect(comparison.locator("tr.jp-WbComparison-row")).to_have_count(7)
     comparison.scroll_into_view_if_needed()
@@ -373,7 +380,8 @@ LEGEND_PIXELS = """graph => {
 
 def test_an_estimate_beside_a_measurement_draws_the_graph_coloured_by_speed_up(
         page: Page, shots: Path) -> None:
-    comparison = page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output.jp-WbComparison")
+    comparison = page.locator(
+        ".jp-NotebookPanel:visible .jp-OutputArea-output.jp-WbComparison").first
     side = comparison.locator(".jp-WbComparison-sideBySide")
     graph = side.locator(".jp-WbGraph")
     expect(side.locator(DRAWN)).to_have_count(1)
@@ -403,7 +411,7 @@ BESIDE = """([graph, matched]) => matched.getBoundingClientRect().top
 
 def test_the_matched_layers_fit_beside_the_graph_or_go_below_it(page: Page,
                                                                  shots: Path) -> None:
-    side = page.locator(".jp-NotebookPanel:visible .jp-WbComparison-sideBySide")
+    side = page.locator(".jp-NotebookPanel:visible .jp-WbComparison-sideBySide").first
     sections = [side.locator(".jp-WbComparison-graph").element_handle(),
                 side.locator(".jp-WbComparison-matched").element_handle()]
     matched = side.locator(".jp-WbComparison-matched")
@@ -476,8 +484,24 @@ def test_in_the_dark_theme_a_widget_error_and_the_speed_ups_stay_readable(
         assert speedups.count() >= 8
         for cell in speedups.all():
             assert cell.evaluate(CONTRAST) >= 4.5, cell.inner_text()
-        panel.locator(".jp-WbComparison").scroll_into_view_if_needed()
+        panel.locator(".jp-WbComparison").first.scroll_into_view_if_needed()
         page.screenshot(path=str(shots / "dark-comparison.png"))
     finally:
         page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme',"
                       " {theme: 'JupyterLab Light'})")
+
+
+def test_at_1280_px_with_the_sidebar_open_two_runs_compared_show_every_column(
+        page: Page, shots: Path) -> None:
+    page.set_viewport_size({"width": 1280, "height": 800})
+    try:
+        page.evaluate("() => window.jupyterapp.shell.expandLeft()")
+        matched = page.locator(".jp-NotebookPanel:visible .jp-WbComparison-matched").last
+        expect(matched.locator("tr.jp-WbComparison-row")).to_have_count(7)
+        # the headers keep what tells the runs apart; each column, speed-up too, is in view
+        expect(matched.locator("th").last).to_have_text("intra_op_threads=2: speed-up")
+        matched.scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / "comparison-1280px-sidebar.png"))
+        assert _unclipped(matched)
+    finally:
+        page.set_viewport_size({"width": 1500, "height": 1000})
