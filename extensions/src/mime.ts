@@ -211,12 +211,14 @@ export class ComparisonRenderer extends Widget implements IRenderMime.IRenderer 
     doc.latency.forEach((row, i) => {
       const tr = latency.insertRow();
       const won = doc.wins && doc.wins[i] ? `${doc.wins[i].layers_won} of ${doc.layers.length}` : '–';
+      // an estimate has no runs, and its one figure is no median with a spread
+      const estimate = row.kind === 'estimate';
       const cells = [
         row.label,
         row.kind,
-        String(row.count),
+        estimate ? '–' : String(row.count),
         formatNumber(row.median_ms),
-        formatNumber(row.p90_ms),
+        estimate ? '–' : formatNumber(row.p90_ms),
         i === doc.baseline ? 'baseline' : row.speedup === null ? '–' : `${row.speedup.toFixed(2)}×`,
         won
       ];

@@ -387,6 +387,10 @@ def test_an_estimate_beside_a_measurement_draws_the_graph_coloured_by_speed_up(
     expect(side.locator(DRAWN)).to_have_count(1)
     expect(side.locator("tr.jp-WbComparison-row")).to_have_count(7)
     expect(side.locator("select.jp-WbGraph-colour")).to_contain_text("speed-up: an estimate")
+    # an estimate has no runs and no spread: its runs and p90 are blank, not numbers
+    estimate = comparison.locator(".jp-WbComparison-latency tr", has_text="an estimate")
+    expect(estimate.locator("td").nth(2)).to_have_text("–")
+    expect(estimate.locator("td").nth(4)).to_have_text("–")
     # the estimate repeats the measurement: every layer's speed-up is 1, the "same" colour
     pixels = graph.evaluate(LEGEND_PIXELS)
     assert pixels["same"] > 0, pixels
