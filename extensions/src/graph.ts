@@ -172,9 +172,10 @@ export class GraphView {
     this._paint(0);
     this._fit();
     const place = this._options.layout ? '' : ` (${lastLayoutPlace})`;
-    this._status.textContent = `${model.nodes.length} nodes, laid out in ${Math.round(
-      performance.now() - started
-    )} ms${place}`;
+    // how to use the canvas, which shows no controls of its own; the layout's time is for
+    // whoever measures it, in the title
+    this._status.textContent = `${model.nodes.length} nodes · wheel to zoom, drag to pan, click a node for its layer`;
+    this._status.title = `laid out in ${Math.round(performance.now() - started)} ms${place}`;
     this.node.dataset.nodes = String(model.nodes.length);
   }
 

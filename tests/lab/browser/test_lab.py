@@ -159,6 +159,16 @@ def test_the_starter_notebook_runs_from_top_to_bottom(page: Page, lab: Lab,
     assert "application/vnd.workbench.comparison+json" in kinds("wb.compare(")
 
 
+#: whether a text field shows all of its placeholder (none of the hint cut off)
+PLACEHOLDER_FITS = """input => {
+    const s = getComputedStyle(input);
+    const ctx = document.createElement('canvas').getContext('2d');
+    ctx.font = `${s.fontStyle} ${s.fontWeight} ${s.fontSize} ${s.fontFamily}`;
+    const room = input.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight);
+    return ctx.measureText(input.placeholder).width <= room;
+}"""
+
+
 def test_a_profile_shows_the_interactive_renderer(page: Page, shots: Path) -> None:
     page.locator(".jp-NotebookPanel:visible .jp-Cell").last.click()
     page.keyboard.press("Escape")
@@ -184,6 +194,9 @@ def test_a_profile_shows_the_interactive_renderer(page: Page, shots: Path) -> No
     lanes = output.locator("canvas.jp-WbProfile-lanes")
     expect(lanes).to_have_attribute("data-drawn", "8")
     expect(lanes).to_have_attribute("data-lanes", "2")
+    # the canvas shows no controls: the line above it says how to use it
+    expect(output.locator(".jp-WbGraph-status")).to_contain_text("wheel to zoom, drag to pan")
+    assert output.locator("input.jp-WbProfile-search").evaluate(PLACEHOLDER_FITS)
     output.scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "profile.png"), full_page=True)
     output.locator(".jp-WbProfile-timeline").screenshot(path=str(shots / "timeline.png"))
