@@ -70,7 +70,9 @@ def latency_html(profile: Profile) -> str:
 
 
 #: the layer table's looks: numbers to the right (the view marks their cells with class n)
-_TABLE_STYLE = ("<style>.workbench-layers{font-size:.9em}.workbench-layers .n{text-align:right}"
+#: (a number never breaks between its digits and its unit: "10.8 M" read as two rows)
+_TABLE_STYLE = ("<style>.workbench-layers{font-size:.9em}"
+                ".workbench-layers .n{text-align:right;white-space:nowrap}"
                 ".workbench-layers th{text-align:left}</style>")
 
 
