@@ -14,12 +14,10 @@ import {
   IComparisonDocument,
   ILayerRow,
   IProfileDocument,
-  formatBytes,
   formatNumber,
   joinComparison,
   joinTopology,
   layerRows,
-  medianInterval,
   profileParts,
   speedupColour,
   speedupColours,
@@ -28,6 +26,7 @@ import {
 import { textOn } from './colour';
 import { el, factsTable } from './dom';
 import { distinctLabels } from './labels';
+import { summaryFacts } from './summary';
 import { GraphView } from './graph';
 import { LayerTable } from './table';
 import { timelineCaption, timelineView } from './timeline';
@@ -114,43 +113,7 @@ export class ProfileRenderer extends Widget implements IRenderMime.IRenderer {
           : 'Emulated board: times are not hardware times';
       box.appendChild(el('p', 'jp-WbProfile-caveat', text));
     }
-    const stats = profile.latency.stats || {};
-    const interval = medianInterval(profile.latency.samples_ms || []);
-    const facts: [string, string][] = [
-      ['model', profile.model.name],
-      ['device', [profile.device.name, profile.device.kind, profile.device.arch].filter(Boolean).join(', ')],
-      ['backend', `${profile.backend.name} ${profile.backend.version || ''}`.trim()],
-      [
-        'latency (median)',
-        interval
-          ? `${formatNumber(interval.median)} ms (95 % CI ${formatNumber(interval.low)}–${formatNumber(
-              interval.high
-            )} ms, ${stats.count} runs)`
-          : `${formatNumber(stats.median as number)} ms`
-      ],
-      ['p90 / p99', `${formatNumber(stats.p90 as number)} / ${formatNumber(stats.p99 as number)} ms`]
-    ];
-    // the layer table's shares are of this sum, not of the latency (profiled runs time the layers)
-    const timed = rows.filter(row => row.timeUs !== null);
-    if (timed.length) {
-      const allUs = timed.reduce((sum, row) => sum + (row.timeUs || 0), 0);
-      facts.push(['all layers', `${formatNumber(allUs / 1000)} ms per run (what the shares are of)`]);
-    }
-    if (profile.target && profile.target.name) {
-      facts.splice(2, 0, ['target', String(profile.target.name)]);
-    }
-    for (const [key, value] of Object.entries(profile.memory || {})) {
-      if (typeof value === 'number') {
-        facts.push([key.replace(/_bytes$/, '').replace(/_/g, ' '), formatBytes(value)]);
-      }
-    }
-    if (profile.run) {
-      const run = Object.entries(profile.run)
-        .filter(([, v]) => v !== null && v !== undefined)
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', ');
-      facts.push(['conditions', run]);
-    }
+    const facts = summaryFacts(profile, rows);
     box.appendChild(factsTable(facts, 'jp-WbProfile-facts'));
     if (profile.warnings && profile.warnings.length) {
       const list = el('ul', 'jp-WbProfile-warnings');
