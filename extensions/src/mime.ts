@@ -28,7 +28,7 @@ import { el, factsTable } from './dom';
 import { distinctLabels } from './labels';
 import { summaryFacts } from './summary';
 import { GraphView } from './graph';
-import { LayerTable } from './table';
+import { LayerTable, onActivate } from './table';
 import { timelineCaption, timelineView } from './timeline';
 
 export const PROFILE_MIME = 'application/vnd.workbench.profile+json';
@@ -254,13 +254,16 @@ export class ComparisonRenderer extends Widget implements IRenderMime.IRenderer 
         }
       }
     });
-    rows.forEach((row, group) =>
-      row.addEventListener('click', () => {
+    rows.forEach((row, group) => {
+      const choose = () => {
         rows.forEach(other => other.classList.remove('jp-mod-selected'));
         row.classList.add('jp-mod-selected');
         graph.selectLayer(group);
-      })
-    );
+      };
+      row.tabIndex = 0;
+      row.addEventListener('click', choose);
+      onActivate(row, choose);
+    });
     const graphSection = section('Model graph, coloured by speed-up over the baseline');
     graphSection.classList.add('jp-WbComparison-graph');
     layerSection.classList.add('jp-WbComparison-matched');

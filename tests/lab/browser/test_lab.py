@@ -256,6 +256,26 @@ def test_clicking_a_row_highlights_its_nodes(page: Page) -> None:
                                                             _ids("fc", "flatten"))
 
 
+def test_the_keyboard_selects_a_row_and_sorts_a_column(page: Page) -> None:
+    output = page.locator(OUTPUT)
+    output.locator("tr.jp-WbProfile-row", has_text="Conv_0").focus()
+    page.keyboard.press("Enter")
+    expect(output.locator(".jp-WbGraph")).to_have_attribute("data-selected",
+                                                            _ids("bn1", "conv1", "relu1"))
+    # the table was drawn again: the focus stays on the chosen row, for the next key
+    expect(output.locator("tr.jp-WbProfile-row.jp-mod-selected")).to_be_focused()
+    # the table is in layer order (#): the key on that header turns it round, and back
+    first = output.locator("tr.jp-WbProfile-row").first.locator("td").first
+    output.locator("th[data-key=index]").focus()
+    page.keyboard.press(" ")
+    expect(first).to_have_text("6")
+    page.keyboard.press("Enter")
+    expect(first).to_have_text("0")
+    # the notebook stayed in command mode: the keys went to the table, not the cell
+    assert page.evaluate("() => window.jupyterapp.shell.currentWidget.content.mode") == (
+        "command")
+
+
 def test_the_table_sorts_and_searches(page: Page) -> None:
     output = page.locator(OUTPUT)
     output.locator("th", has_text="median µs").click()
