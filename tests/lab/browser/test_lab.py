@@ -126,6 +126,8 @@ def _sources(page: Page) -> str:
 def test_the_launcher_card_creates_the_starter_notebook(page: Page, shots: Path) -> None:
     card = page.locator(".jp-LauncherCard", has_text="Edge Workbench")
     expect(card).to_be_visible()
+    # a picture of its own, not the first letter a kernel without an icon gets
+    expect(card.locator("img")).to_have_attribute("src", re.compile("^data:image/svg"))
     page.screenshot(path=str(shots / "launcher.png"))
     card.click()
     cells = page.locator(".jp-NotebookPanel:visible .jp-Cell")
