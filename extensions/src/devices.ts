@@ -10,6 +10,7 @@ import { ServerConnection } from '@jupyterlab/services';
 import { listIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
+import { apiErrorText, parsed } from './apierror';
 import { el } from './dom';
 import { IFarmView, farmLines } from './farm';
 
@@ -47,21 +48,30 @@ export interface IDeviceStatus {
   fingerprint?: string;
 }
 
-/** A request to /workbench/api/...; JSON in and out, errors with the server's message. */
+/** A request to /workbench/api/...; JSON in and out, errors with what to do next. */
 export async function requestAPI<T>(
   settings: ServerConnection.ISettings,
   path: string[],
   init: RequestInit = {}
 ): Promise<T> {
   const url = URLExt.join(settings.baseUrl, 'workbench', 'api', ...path.map(encodeURIComponent));
-  const response = await ServerConnection.makeRequest(url, init, settings);
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(url, init, settings);
+  } catch {
+    throw new Error('the Jupyter server does not answer — check that it still runs, then refresh');
+  }
   const body = await response.text();
-  const data = body ? JSON.parse(body) : null;
-  if (!response.ok) {
-    const message = data && data.what ? `${data.what}${data.hint ? ` — ${data.hint}` : ''}` : response.statusText;
-    throw new Error(message);
+  const data = parsed(body);
+  if (!response.ok || data === undefined) {
+    throw new Error(apiErrorText(response.status, response.statusText, body));
   }
   return data as T;
+}
+
+/** An error's message without the "Error: " a template string puts before it. */
+function message(reason: unknown): string {
+  return reason instanceof Error ? reason.message : String(reason);
 }
 
 /** The text a status shows. */
@@ -119,7 +129,7 @@ export class DevicesPanel extends Widget {
       method: force ? 'POST' : 'GET'
     })
       .then(farm => this._showFarm(farm))
-      .catch(reason => this._farm.replaceChildren(el('div', 'jp-WbDevices-message', `Cannot show the farm: ${reason}`)));
+      .catch(reason => this._farm.replaceChildren(el('div', 'jp-WbDevices-message', `Cannot show the farm: ${message(reason)}`)));
     try {
       const answer = force
         ? await requestAPI<{ devices: IDeviceEntry[] }>(this._options.settings, ['devices', 'refresh'], {
@@ -138,7 +148,7 @@ export class DevicesPanel extends Widget {
         this._retries = 0;
       }
     } catch (reason) {
-      this._status.textContent = `Cannot list devices: ${reason}`;
+      this._status.textContent = `Cannot list devices: ${message(reason)}`;
     }
   }
 
@@ -210,7 +220,7 @@ export class DevicesPanel extends Widget {
       await requestAPI(this._options.settings, ['devices', name, 'status']);
       await this.refresh();
     } catch (reason) {
-      this._status.textContent = `Cannot check ${name}: ${reason}`;
+      this._status.textContent = `Cannot check ${name}: ${message(reason)}`;
     }
   }
 
@@ -222,7 +232,7 @@ export class DevicesPanel extends Widget {
       });
       await this.refresh();
     } catch (reason) {
-      this._status.textContent = `Cannot trust the key of ${name}: ${reason}`;
+      this._status.textContent = `Cannot trust the key of ${name}: ${message(reason)}`;
     }
   }
 

@@ -9,6 +9,7 @@
  * what is in view) in a frame on every pan or zoom. Node labels are drawn
  * with `fillText`, never parsed as markup.
  */
+import { textOn } from './colour';
 import { el } from './dom';
 import { ColourBy, IGraphModel, IGraphNode, formatNumber, nodeColours } from './data';
 import { ILayoutRequest, ILayoutResult, layoutGraph } from './layout';
@@ -171,9 +172,10 @@ export class GraphView {
     this._paint(0);
     this._fit();
     const place = this._options.layout ? '' : ` (${lastLayoutPlace})`;
-    this._status.textContent = `${model.nodes.length} nodes, laid out in ${Math.round(
-      performance.now() - started
-    )} ms${place}`;
+    // how to use the canvas, which shows no controls of its own; the layout's time is for
+    // whoever measures it, in the title
+    this._status.textContent = `${model.nodes.length} nodes · wheel to zoom, drag to pan, click a node for its layer`;
+    this._status.title = `laid out in ${Math.round(performance.now() - started)} ms${place}`;
     this.node.dataset.nodes = String(model.nodes.length);
   }
 
@@ -250,7 +252,6 @@ export class GraphView {
       this._theme = {
         edge: read('--jp-ui-font-color3', '#999'),
         outline: read('--jp-border-color1', '#888'),
-        text: '#222',
         selected: read('--jp-brand-color1', '#1976d2'),
         font: read('--jp-ui-font-family', 'sans-serif')
       };
@@ -295,14 +296,17 @@ export class GraphView {
     }
     ctx.stroke();
     if (layout.nodes.length && layout.nodes[0].height * t.scale >= LABEL_MIN_PX) {
-      ctx.fillStyle = theme.text;
       ctx.font = `11px ${theme.font}`;
       ctx.textAlign = 'center';
       ctx.textBaseline = 'middle';
-      for (const b of inView) {
-        const info = this._byId.get(b.id);
-        if (info) {
-          ctx.fillText(info.opType, b.x, b.y, b.width - 4);
+      // black or white by the node's fill: one colour for all was unreadable on dark fills
+      for (const [colour, boxes] of byColour) {
+        ctx.fillStyle = textOn(colour);
+        for (const b of boxes) {
+          const info = this._byId.get(b.id);
+          if (info) {
+            ctx.fillText(info.opType, b.x, b.y, b.width - 4);
+          }
         }
       }
     }
@@ -502,7 +506,7 @@ export class GraphView {
   private _resize: ResizeObserver;
   private _size: { width: number; height: number } | null = null;
   private _frame = 0;
-  private _theme: { edge: string; outline: string; text: string; selected: string; font: string } | null =
+  private _theme: { edge: string; outline: string; selected: string; font: string } | null =
     null;
   private _layout: ILayoutResult | null = null;
   private _edgePath: Path2D | null = null;

@@ -23,6 +23,18 @@ export const COMMANDS = {
 
 const CATEGORY = 'Edge Workbench';
 
+/** The launcher card's picture: a chip on a board, as an SVG data URL. */
+const BOARD_ICON =
+  'data:image/svg+xml,' +
+  encodeURIComponent(
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 52 52">' +
+      '<rect x="2" y="8" width="48" height="36" rx="3" fill="#2e7d32"/>' +
+      '<rect x="16" y="16" width="20" height="20" fill="#263238"/>' +
+      '<g stroke="#cfd8dc" stroke-width="2">' +
+      '<path d="M20 12v4M26 12v4M32 12v4M20 36v4M26 36v4M32 36v4M12 20h4M12 26h4M12 32h4M36 20h4M36 26h4M36 32h4"/>' +
+      '</g></svg>'
+  );
+
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'edge-workbench:plugin',
   description: 'Devices sidebar, launcher card and commands of Edge Workbench',
@@ -72,7 +84,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
 
     if (launcher) {
-      launcher.add({ command: COMMANDS.newNotebook, category: 'Notebook', rank: 50 });
+      // a card in the Notebook row shows a kernel's icon, else the label's first letter,
+      // which made it read as a kernel named "Edge Workbench": it gets a board of its own
+      launcher.add({ command: COMMANDS.newNotebook, category: 'Notebook', rank: 50, kernelIconUrl: BOARD_ICON });
     }
     if (palette) {
       for (const command of Object.values(COMMANDS)) {

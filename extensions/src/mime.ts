@@ -14,21 +14,22 @@ import {
   IComparisonDocument,
   ILayerRow,
   IProfileDocument,
-  formatBytes,
   formatNumber,
   joinComparison,
   joinTopology,
   layerRows,
-  medianInterval,
   profileParts,
   speedupColour,
   speedupColours,
   timeByOpType
 } from './data';
+import { textOn } from './colour';
 import { el, factsTable } from './dom';
+import { distinctLabels } from './labels';
+import { summaryFacts } from './summary';
 import { GraphView } from './graph';
-import { LayerTable } from './table';
-import { timelineView } from './timeline';
+import { LayerTable, onActivate } from './table';
+import { timelineCaption, timelineView } from './timeline';
 
 export const PROFILE_MIME = 'application/vnd.workbench.profile+json';
 export const COMPARISON_MIME = 'application/vnd.workbench.comparison+json';
@@ -37,6 +38,12 @@ function section(title: string): HTMLDivElement {
   const node = el('div', 'jp-WbProfile-section');
   node.appendChild(el('h4', '', title));
   return node;
+}
+
+/** A cell painted `background`, its text black or white to read on it in any theme. */
+function paint(cell: HTMLElement, background: string): void {
+  cell.style.background = background;
+  cell.style.color = textOn(background);
 }
 
 /** The interactive profile. */
@@ -76,7 +83,7 @@ export class ProfileRenderer extends Widget implements IRenderMime.IRenderer {
       if (tl.dropped > 0) {
         timelineSection.appendChild(el('p', '', `The ${tl.events.length} longest of ${tl.total} events`));
       }
-      timelineSection.appendChild(timeline);
+      timelineSection.append(timeline, el('p', 'jp-WbProfile-count', timelineCaption(tl)));
       this.node.appendChild(timelineSection);
     }
     // the table is on the page now; the graph is drawn in the frame after its layout
@@ -106,43 +113,7 @@ export class ProfileRenderer extends Widget implements IRenderMime.IRenderer {
           : 'Emulated board: times are not hardware times';
       box.appendChild(el('p', 'jp-WbProfile-caveat', text));
     }
-    const stats = profile.latency.stats || {};
-    const interval = medianInterval(profile.latency.samples_ms || []);
-    const facts: [string, string][] = [
-      ['model', profile.model.name],
-      ['device', [profile.device.name, profile.device.kind, profile.device.arch].filter(Boolean).join(', ')],
-      ['backend', `${profile.backend.name} ${profile.backend.version || ''}`.trim()],
-      [
-        'latency (median)',
-        interval
-          ? `${formatNumber(interval.median)} ms (95 % CI ${formatNumber(interval.low)}–${formatNumber(
-              interval.high
-            )} ms, ${stats.count} runs)`
-          : `${formatNumber(stats.median as number)} ms`
-      ],
-      ['p90 / p99', `${formatNumber(stats.p90 as number)} / ${formatNumber(stats.p99 as number)} ms`]
-    ];
-    // the layer table's shares are of this sum, not of the latency (profiled runs time the layers)
-    const timed = rows.filter(row => row.timeUs !== null);
-    if (timed.length) {
-      const allUs = timed.reduce((sum, row) => sum + (row.timeUs || 0), 0);
-      facts.push(['all layers', `${formatNumber(allUs / 1000)} ms per run (what the shares are of)`]);
-    }
-    if (profile.target && profile.target.name) {
-      facts.splice(2, 0, ['target', String(profile.target.name)]);
-    }
-    for (const [key, value] of Object.entries(profile.memory || {})) {
-      if (typeof value === 'number') {
-        facts.push([key.replace(/_bytes$/, '').replace(/_/g, ' '), formatBytes(value)]);
-      }
-    }
-    if (profile.run) {
-      const run = Object.entries(profile.run)
-        .filter(([, v]) => v !== null && v !== undefined)
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', ');
-      facts.push(['conditions', run]);
-    }
+    const facts = summaryFacts(profile, rows);
     box.appendChild(factsTable(facts, 'jp-WbProfile-facts'));
     if (profile.warnings && profile.warnings.length) {
       const list = el('ul', 'jp-WbProfile-warnings');
@@ -162,7 +133,7 @@ export class ProfileRenderer extends Widget implements IRenderMime.IRenderer {
       tr.appendChild(el('td', '', entry.opType));
       tr.appendChild(el('td', 'jp-WbProfile-num', `${formatNumber(entry.timeUs)} µs`));
       tr.appendChild(el('td', 'jp-WbProfile-num', `${(entry.share * 100).toFixed(1)} %`));
-      tr.appendChild(el('td', 'jp-WbProfile-num', `${entry.layers} layers`));
+      tr.appendChild(el('td', 'jp-WbProfile-num', entry.layers === 1 ? '1 layer' : `${entry.layers} layers`));
       const barCell = tr.insertCell();
       const bar = el('div', 'jp-WbProfile-bar');
       bar.style.width = `${Math.round(entry.share * 200)}px`;
@@ -203,18 +174,20 @@ export class ComparisonRenderer extends Widget implements IRenderMime.IRenderer 
     doc.latency.forEach((row, i) => {
       const tr = latency.insertRow();
       const won = doc.wins && doc.wins[i] ? `${doc.wins[i].layers_won} of ${doc.layers.length}` : '–';
+      // an estimate has no runs, and its one figure is no median with a spread
+      const estimate = row.kind === 'estimate';
       const cells = [
         row.label,
         row.kind,
-        String(row.count),
+        estimate ? '–' : String(row.count),
         formatNumber(row.median_ms),
-        formatNumber(row.p90_ms),
+        estimate ? '–' : formatNumber(row.p90_ms),
         i === doc.baseline ? 'baseline' : row.speedup === null ? '–' : `${row.speedup.toFixed(2)}×`,
         won
       ];
       cells.forEach(text => tr.appendChild(el('td', '', text)));
       if (i !== doc.baseline) {
-        (tr.cells[5] as HTMLElement).style.background = speedupColour(row.speedup);
+        paint(tr.cells[5] as HTMLElement, speedupColour(row.speedup));
       }
     });
     parts.push(latency);
@@ -223,10 +196,16 @@ export class ComparisonRenderer extends Widget implements IRenderMime.IRenderer 
     for (const h of ['layer', 'op type', 'original nodes']) {
       lhead.appendChild(el('th', '', h));
     }
+    // the headers name what tells the profiles apart; the whole label is the header's title
+    const columns = distinctLabels(doc.labels);
     doc.labels.forEach((label, i) => {
-      lhead.appendChild(el('th', 'jp-WbProfile-num', `${label}: µs`));
+      const time = el('th', 'jp-WbProfile-num', `${columns[i]}: µs`);
+      time.title = `${label}: median µs per run`;
+      lhead.appendChild(time);
       if (i !== doc.baseline) {
-        lhead.appendChild(el('th', 'jp-WbProfile-num', `${label}: speed-up`));
+        const speedup = el('th', 'jp-WbProfile-num', `${columns[i]}: speed-up`);
+        speedup.title = `${label}: speed-up over ${baseline}`;
+        lhead.appendChild(speedup);
       }
     });
     const body = layers.createTBody();
@@ -245,7 +224,7 @@ export class ComparisonRenderer extends Widget implements IRenderMime.IRenderer 
         if (i !== doc.baseline) {
           const ratio = layer.speedup[i];
           const cell = el('td', 'jp-WbProfile-num', ratio === null ? '–' : `${ratio.toFixed(2)}×`);
-          cell.style.background = speedupColour(ratio);
+          paint(cell, speedupColour(ratio));
           tr.appendChild(cell);
         }
       });
@@ -275,13 +254,16 @@ export class ComparisonRenderer extends Widget implements IRenderMime.IRenderer 
         }
       }
     });
-    rows.forEach((row, group) =>
-      row.addEventListener('click', () => {
+    rows.forEach((row, group) => {
+      const choose = () => {
         rows.forEach(other => other.classList.remove('jp-mod-selected'));
         row.classList.add('jp-mod-selected');
         graph.selectLayer(group);
-      })
-    );
+      };
+      row.tabIndex = 0;
+      row.addEventListener('click', choose);
+      onActivate(row, choose);
+    });
     const graphSection = section('Model graph, coloured by speed-up over the baseline');
     graphSection.classList.add('jp-WbComparison-graph');
     layerSection.classList.add('jp-WbComparison-matched');

@@ -42,6 +42,18 @@ export interface ILayerTableOptions {
   onSelectLayer: (layer: number) => void;
 }
 
+/** Enter or Space on `node` (or inside it) does what a click does: rows and headers work from the keyboard. */
+export function onActivate(node: HTMLElement, act: (event: KeyboardEvent) => void): void {
+  node.addEventListener('keydown', event => {
+    if (event.key === 'Enter' || event.key === ' ') {
+      // the notebook's own Enter (edit the cell) must not take it as well
+      event.preventDefault();
+      event.stopPropagation();
+      act(event);
+    }
+  });
+}
+
 /** The table with its search and choices; `node` goes on the page. */
 export class LayerTable {
   readonly node: HTMLDivElement;
@@ -75,25 +87,32 @@ export class LayerTable {
       const th = el('th', column.numeric ? 'jp-WbProfile-num' : '', column.label);
       th.dataset.key = column.key;
       th.title = 'sort';
-      th.addEventListener('click', () => {
+      th.tabIndex = 0;
+      const sort = () => {
         this._sort =
           this._sort.key === column.key
             ? { key: column.key, descending: !this._sort.descending }
             : { key: column.key, descending: column.numeric && column.key !== 'index' };
         this._fill();
-      });
+      };
+      th.addEventListener('click', sort);
+      onActivate(th, sort);
       head.appendChild(th);
     }
     head.appendChild(el('th', '', 'original nodes'));
     this._body = table.createTBody();
-    this._body.addEventListener('click', event => {
+    const choose = (event: Event) => {
       const tr = event.target instanceof Element ? event.target.closest('tr.jp-WbProfile-row') : null;
       if (tr instanceof HTMLTableRowElement) {
         const layer = Number(tr.dataset.layer);
         this.select(layer, false);
         this._options.onSelectLayer(layer);
+        // the rows were drawn again: the keyboard stays on the chosen one
+        this._body.querySelector<HTMLElement>(`tr[data-layer="${layer}"]`)?.focus();
       }
-    });
+    };
+    this._body.addEventListener('click', choose);
+    onActivate(this._body, choose);
     this._top = this._spacer();
     this._bottom = this._spacer();
     this._box = el('div', 'jp-WbProfile-tableBox');
@@ -200,6 +219,7 @@ export class LayerTable {
   private _row(row: ILayerRow): HTMLTableRowElement {
     const tr = el('tr', row.index === this._selected ? 'jp-WbProfile-row jp-mod-selected' : 'jp-WbProfile-row');
     tr.dataset.layer = String(row.index);
+    tr.tabIndex = 0;
     const cells = [
       String(row.index),
       row.name,

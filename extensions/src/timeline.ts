@@ -69,6 +69,23 @@ export function barAt(bars: ITimelineBar[], lane: number, at: number, slack: num
   return best;
 }
 
+/**
+ * The line under the timeline that gives its scale: the bars have no axis, so
+ * without it a reader cannot tell a microsecond run from a second.
+ */
+export function timelineCaption(timeline: ITimeline | null | undefined): string {
+  const events = (timeline && timeline.events) || [];
+  if (events.length === 0) {
+    return '';
+  }
+  const begin = Math.min(...events.map(([, , ts]) => ts));
+  const end = Math.max(...events.map(([, , ts, dur]) => ts + Math.max(0, dur)));
+  return (
+    `The width is the run's ${formatNumber((end - begin) / 1000)} ms, from its first event to its last; ` +
+    "a bar is an event's start and duration. Hover a bar for its name and time."
+  );
+}
+
 /** The timeline section's body, or null when the profile has no timeline. */
 export function timelineView(timeline: ITimeline | null | undefined): HTMLElement | null {
   const bars = timelineBars(timeline);

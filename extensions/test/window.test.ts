@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { ROW_HEIGHT, rowWindow } from '../src/table';
 import { timelineBars } from '../src/data';
-import { LANE_GAP, LANE_HEIGHT, barAt, barRects } from '../src/timeline';
+import { LANE_GAP, LANE_HEIGHT, barAt, barRects, timelineCaption } from '../src/timeline';
 
 describe('the layer table’s window of rows', () => {
   it('draws the rows in view and a margin below them at the top', () => {
@@ -102,5 +102,26 @@ describe('the timeline’s bars', () => {
       dropped: 0
     });
     expect(two.map(bar => bar.lane)).toEqual([0, 1, 2]);
+  });
+});
+
+describe('the timeline’s scale', () => {
+  it('says how long the run it spans took, in ms, from its first event to its last', () => {
+    const caption = timelineCaption({
+      run_index: 0,
+      tracks: ['thread 0'],
+      events: [
+        ['a', 0, 1000, 40],
+        ['b', 0, 1050, 200]
+      ],
+      total: 2,
+      dropped: 0
+    });
+    expect(caption).toContain("the run's 0.250 ms");
+    expect(caption).toContain('Hover a bar');
+  });
+
+  it('says nothing without events', () => {
+    expect(timelineCaption(null)).toBe('');
   });
 });

@@ -170,6 +170,17 @@ def test_run_in_the_widget_draws_the_layer_table_and_a_typed_password_is_never_s
         names = " ".join(rows.all_inner_texts())
         assert "conv" in names.lower() or "relu" in names.lower(), names
         page.screenshot(path=str(tmp_path / "lab-results.png"), full_page=True)
+        # squeezed by a narrow window, the table's numbers keep their units on their line
+        page.set_viewport_size({"width": 800, "height": 1800})
+        numbers = page.locator("table.workbench-layers tr.workbench-layer td.n")
+        assert numbers.count() >= 3
+        lines = numbers.evaluate_all("""cells => cells.map(cell => {
+            const range = document.createRange();
+            range.selectNodeContents(cell);
+            return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;
+        })""")
+        assert set(lines) <= {0, 1} and 1 in lines, (lines, numbers.all_inner_texts())
+        page.set_viewport_size({"width": 1400, "height": 1800})
 
         page.get_by_role("tab", name="Device", exact=True).click()
         page.get_by_text("Add a board over SSH").click()

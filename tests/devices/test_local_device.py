@@ -34,6 +34,17 @@ def test_probe_describes_this_machine() -> None:
     assert info.name in info.summary()
 
 
+def test_a_shown_probe_gives_sizes_in_units_and_the_cpu_by_its_clusters() -> None:
+    info = LocalDevice().probe()
+    shown = info._repr_html_()
+    facts = dict(info.facts())
+    assert facts["memory"] == f"{info.memory_bytes / 2**30:.1f} GiB"
+    assert str(info.memory_bytes) not in shown  # no raw byte count a reader must divide
+    assert facts["CPU"].startswith(f"{info.cores} × ") and "{" not in shown  # no raw JSON
+    assert info.runtime_version("onnxruntime") in facts["runtimes"]
+    assert "CPUExecutionProvider" in facts["runtimes"]
+
+
 def test_timeout_kills_the_agents_whole_process_group(tmp_path: Path) -> None:
     job = sleepy_job(tmp_path)
     with pytest.raises(errors.JobTimeout, match="longer than 1 s"):

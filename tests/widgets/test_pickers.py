@@ -60,6 +60,20 @@ def test_a_missing_path_is_shown_with_what_where_and_hint(tmp_path: Path) -> Non
     assert "where: " + str(tmp_path / "absent.onnx") in picker.errors.widget.value
 
 
+def test_a_failed_load_says_the_model_shown_is_still_the_one_loaded(tmp_path: Path) -> None:
+    picker = ModelPicker("zoo:small-cnn")
+    picker.path.value = str(tmp_path / "absent.onnx")
+    picker.load_button.click()
+    assert isinstance(picker.errors.error, errors.ModelNotFound)
+    assert picker.model is not None and picker.model.name == "small-cnn"
+    nodes = len(picker.model.nodes)
+    assert f"small-cnn</b> ({nodes} nodes), still the one loaded: the load above failed" in (
+        picker.summary.value)
+    picker.path.value = ""
+    picker.zoo.value = "zoo:small-cnn"  # a load that works takes the note away
+    assert "still the one loaded" not in picker.summary.value
+
+
 def test_model_names_are_shown_escaped(conv_model: Path) -> None:
     picker = ModelPicker()
     _send_upload(picker, "<img src=x onerror=alert(1)>.onnx",

@@ -7,6 +7,7 @@ from typing import Any
 
 from tests.widgets.test_run_flow import _shown_names
 from workbench.widgets import ResultsView
+from workbench.widgets._base import WARN
 from workbench.widgets.results import PAGE_SIZE
 
 
@@ -181,5 +182,5 @@ def test_the_latency_summary_lists_the_profiles_warnings(wide_profile: Any) -> N
     warnings = wide_profile.document.get("warnings") or []
     assert warnings  # two timed runs are too few for a stable median
     for warning in warnings:
-        assert f"<li style='color:#8a5a00'>{html.escape(str(warning), quote=True)}</li>" in (
+        assert f"<li style='color:{WARN}'>{html.escape(str(warning), quote=True)}</li>" in (
             view.latency.value)

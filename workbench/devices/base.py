@@ -8,7 +8,6 @@ result; jobs on one device are serialised by the device's lock.
 from __future__ import annotations
 
 import html
-import json
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -83,14 +82,36 @@ class DeviceInfo:
         return (f"{self.name} ({self.kind}{tag}): {self.arch}, {self.cpu_model or 'unknown CPU'}, "
                 f"{self.cores} cores, {memory}, Python {self.python}, {runtimes}")
 
-    def _repr_html_(self) -> str:
-        def cell(value: Any) -> str:
-            return html.escape(value if isinstance(value, str) else json.dumps(value))
+    def facts(self) -> list[tuple[str, str]]:
+        """The probe as (label, text) rows a person reads: sizes with their units, the CPU by
+        its clusters, each runtime with its version and execution providers."""
+        def size(value: int | None) -> str | None:
+            return f"{value / 2**30:.1f} GiB" if value else None
 
+        def cluster(c: dict[str, Any]) -> str:
+            name = c.get("model") or f"part {c.get('part')}"
+            fastest = f" up to {c['max_mhz']:.0f} MHz" if c.get("max_mhz") else ""
+            return f"{len(c.get('cores') or [])} × {name}{fastest}"
+
+        cpu = "; ".join(cluster(c) for c in (self.cpu or {}).get("clusters") or []) or None
+        runtimes = "; ".join(
+            f"{name} {info.get('version') or ''}".rstrip()
+            + (f" ({', '.join(info['providers'])})" if info.get("providers") else "")
+            for name, info in self.runtimes.items() if isinstance(info, dict)) or None
+        rows: list[tuple[str, str | None]] = [
+            ("name", self.name), ("kind", self.kind + (" (emulated)" if self.emulated else "")),
+            ("arch", self.arch), ("os", self.os), ("hostname", self.hostname), ("CPU", cpu),
+            ("cores", str(self.cores) if self.cores else None),
+            ("memory", size(self.memory_bytes)), ("disk free", size(self.disk_free_bytes)),
+            ("Python", self.python), ("numpy", self.numpy), ("runtimes", runtimes),
+            ("place", (self.place or {}).get("name"))]
+        return [(label, text) for label, text in rows if text]
+
+    def _repr_html_(self) -> str:
         rows = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
-            f"<td style='text-align:left'>{cell(v)}</td></tr>"
-            for k, v in self.to_dict().items() if v not in (None, {}, []))
+            f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
+            f"<td style='text-align:left'>{html.escape(text)}</td></tr>"
+            for label, text in self.facts())
         return f"<table>{rows}</table>"
 
 

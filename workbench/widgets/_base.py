@@ -31,6 +31,19 @@ T = TypeVar("T")
 #: the front end's updates from a background thread, at most this many a second
 MAX_UPDATES_PER_S = 10
 
+# Colours of the widgets' own HTML: JupyterLab's theme variables, so the text stays readable
+# in a dark theme, each with a fallback for front ends without them (VS Code, an HTML export).
+#: text of lesser weight (help lines, a profile's kind)
+MUTED = "var(--jp-ui-font-color2, #666)"
+#: warnings kept in a profile
+WARN = "var(--jp-warn-color0, #8a5a00)"
+#: a refused option's message
+ERROR_TEXT = "var(--jp-error-color1, #b00020)"
+#: an error's box: JupyterLab's own error output background under the theme's text colour
+ERROR_BOX = ("border-left:4px solid #b00020;padding:.3em .6em;"
+             "background:var(--jp-rendermime-error-background, #fdecee);"
+             "color:var(--jp-ui-font-color1, #222)")
+
 
 def esc(value: Any) -> str:
     """``value`` as text that HTML shows literally (quotes included)."""
@@ -57,8 +70,7 @@ def error_html(exc: BaseException) -> str:
         lines.append(f"<span class='workbench-where'>where: {esc(parts['where'])}</span>")
     if parts["hint"]:
         lines.append(f"<span class='workbench-hint'>hint: {esc(parts['hint'])}</span>")
-    return ("<div class='workbench-error' style='border-left:4px solid #b00020;"
-            "padding:.3em .6em;background:#fdecee'>" + "<br>".join(lines) + "</div>")
+    return f"<div class='workbench-error' style='{ERROR_BOX}'>" + "<br>".join(lines) + "</div>"
 
 
 class ErrorView:
@@ -170,7 +182,7 @@ def heading(text: str) -> w.HTML:
 
 def help_html(text: str) -> str:
     """A line of help in a muted colour, as HTML (for a widget that exists already)."""
-    return f"<span style='color:#666;font-size:.9em'>{esc(text)}</span>"
+    return f"<span style='color:{MUTED};font-size:.9em'>{esc(text)}</span>"
 
 
 def help_text(text: str) -> w.HTML:

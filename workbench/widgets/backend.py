@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 
 from workbench import errors
-from workbench.widgets._base import ErrorView, esc, heading, shown_errors
+from workbench.widgets._base import ERROR_TEXT, MUTED, ErrorView, esc, heading, shown_errors
 
 if TYPE_CHECKING:
     from workbench.backends.base import Backend
@@ -124,7 +124,7 @@ class BackendForm(w.VBox):  # type: ignore[misc]
             field.observe(shown_errors(self.errors)(
                 lambda _c, name=option["name"]: self._check(name)), names="value")
             rows.append(w.VBox([field, w.HTML(
-                f"<span style='color:#666;font-size:.85em;margin-left:15em'>"
+                f"<span style='color:{MUTED};font-size:.85em;margin-left:15em'>"
                 f"{esc(option['help'])}"
                 + (f" (minimum {esc(option['minimum'])})" if option.get("minimum") is not None
                    else "") + "</span>"), note]))
@@ -156,7 +156,7 @@ class BackendForm(w.VBox):  # type: ignore[misc]
         else:
             message = ""
         self.messages = {k: v for k, v in {**self.messages, name: message}.items() if v}
-        self.notes[name].value = (f"<span style='color:#b00020;margin-left:15em'>"
+        self.notes[name].value = (f"<span style='color:{ERROR_TEXT};margin-left:15em'>"
                                   f"{esc(message)}</span>" if message else "")
         return message
 

@@ -79,6 +79,9 @@ class ModelPicker(w.VBox):  # type: ignore[misc]
         try:
             upload = files[0]  # load_upload refuses one over the limit
             self._use(load_upload(upload["content"], str(upload.get("name") or "upload")))
+        except Exception:
+            self._still_loaded()
+            raise
         finally:
             # The value is synced widget state: left there, the whole file would be
             # saved into the notebook with the widget state.
@@ -99,7 +102,17 @@ class ModelPicker(w.VBox):  # type: ignore[misc]
 
             raise errors.ModelNotFound("No model chosen", where="model picker",
                                        hint="Pick a zoo model, give a path or upload a file")
-        return self._use(load_model(source))
+        try:
+            return self._use(load_model(source))
+        except Exception:
+            self._still_loaded()
+            raise
+
+    def _still_loaded(self) -> None:
+        """Say that the model shown is the one loaded before: a failed load changed nothing."""
+        if self.model is not None:
+            self.summary.value = _summary_html(self.model,
+                                               ", still the one loaded: the load above failed")
 
     def fix_shapes(self) -> Model:
         """Replace the model by one with the symbolic dims fixed to the fields' values."""
@@ -116,11 +129,16 @@ class ModelPicker(w.VBox):  # type: ignore[misc]
         self.model = model
         symbolic = model.symbolic_dims
         with self.hold_sync():
-            self.summary.value = (f"<div>model: <b>{esc(model.name)}</b> "
-                                  f"({len(model.nodes)} nodes)</div>" + model._repr_html_())
+            self.summary.value = _summary_html(model)
             self.dims.children = [w.BoundedIntText(value=1, min=1, max=2**31 - 1,
                                                    description=name) for name in symbolic]
             self.fix_button.layout.display = "" if symbolic else "none"
         for listener in self._listeners:
             listener(model)
         return model
+
+
+def _summary_html(model: Model, note: str = "") -> str:
+    """The picked model's name and node count (and ``note``), then its summary table."""
+    return (f"<div>model: <b>{esc(model.name)}</b> ({len(model.nodes)} nodes){esc(note)}</div>"
+            + model._repr_html_())

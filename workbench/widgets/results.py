@@ -18,7 +18,16 @@ import ipywidgets as w
 
 from workbench import errors
 from workbench.views.layers import SORT_CHOICES, layer_html
-from workbench.widgets._base import ErrorView, esc, heading, help_html, help_text, shown_errors
+from workbench.widgets._base import (
+    MUTED,
+    WARN,
+    ErrorView,
+    esc,
+    heading,
+    help_html,
+    help_text,
+    shown_errors,
+)
 
 if TYPE_CHECKING:
     from workbench.profiling import Profile
@@ -41,7 +50,8 @@ def latency_html(profile: Profile) -> str:
     from workbench.profiling import _text as fmt
 
     stats = profile.latency
-    lines = [f"<b>{esc(profile.label)}</b> <span style='color:#666'>({esc(profile.kind)})</span>"]
+    lines = [f"<b>{esc(profile.label)}</b> "
+             f"<span style='color:{MUTED}'>({esc(profile.kind)})</span>"]
     if profile.caveat:
         lines.append(f"<span style='background:#b00020;color:#fff;padding:0 .4em'>"
                      f"{esc(profile.caveat)}</span>")
@@ -52,7 +62,7 @@ def latency_html(profile: Profile) -> str:
     lines.append(f"{median} · p90 {esc(fmt.fmt_number(stats.get('p90')))} ms · mean "
                  f"{esc(fmt.fmt_number(stats.get('mean')))} ± "
                  f"{esc(fmt.fmt_number(stats.get('std')))} ms · {esc(stats.get('count', 0))} runs")
-    for key, colour in (("notes", "#555"), ("warnings", "#8a5a00")):
+    for key, colour in (("notes", MUTED), ("warnings", WARN)):
         said = profile.document.get(key) or []
         if said:
             lines.append("<ul style='margin:.2em 0'>" + "".join(
@@ -61,7 +71,9 @@ def latency_html(profile: Profile) -> str:
 
 
 #: the layer table's looks: numbers to the right (the view marks their cells with class n)
-_TABLE_STYLE = ("<style>.workbench-layers{font-size:.9em}.workbench-layers .n{text-align:right}"
+#: (a number never breaks between its digits and its unit: "10.8 M" read as two rows)
+_TABLE_STYLE = ("<style>.workbench-layers{font-size:.9em}"
+                ".workbench-layers .n{text-align:right;white-space:nowrap}"
                 ".workbench-layers th{text-align:left}</style>")
 
 

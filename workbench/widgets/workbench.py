@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
-from workbench.widgets._base import ErrorView, error_html, help_text, shown_errors
+from workbench.widgets._base import MUTED, ErrorView, error_html, help_text, shown_errors
 from workbench.widgets.backend import BackendForm
 from workbench.widgets.device import DevicePicker
 from workbench.widgets.model import ModelPicker
@@ -52,7 +52,7 @@ _PLACEHOLDER_TEXT = ("Workbench: the last Run click's profile replaces this line
                      "JupyterLab). Everywhere, `ui.run(wait=True)` in a cell keeps the "
                      "profile as that cell's output.")
 _PLACEHOLDER = {"text/plain": _PLACEHOLDER_TEXT,
-                "text/html": f"<i style='color:#666'>{_PLACEHOLDER_TEXT}</i>"}
+                "text/html": f"<i style='color:{MUTED}'>{_PLACEHOLDER_TEXT}</i>"}
 
 
 class Workbench(w.VBox):  # type: ignore[misc]

@@ -126,6 +126,8 @@ def _sources(page: Page) -> str:
 def test_the_launcher_card_creates_the_starter_notebook(page: Page, shots: Path) -> None:
     card = page.locator(".jp-LauncherCard", has_text="Edge Workbench")
     expect(card).to_be_visible()
+    # a picture of its own, not the first letter a kernel without an icon gets
+    expect(card.locator("img")).to_have_attribute("src", re.compile("^data:image/svg"))
     page.screenshot(path=str(shots / "launcher.png"))
     card.click()
     cells = page.locator(".jp-NotebookPanel:visible .jp-Cell")
@@ -159,6 +161,16 @@ def test_the_starter_notebook_runs_from_top_to_bottom(page: Page, lab: Lab,
     assert "application/vnd.workbench.comparison+json" in kinds("wb.compare(")
 
 
+#: whether a text field shows all of its placeholder (none of the hint cut off)
+PLACEHOLDER_FITS = """input => {
+    const s = getComputedStyle(input);
+    const ctx = document.createElement('canvas').getContext('2d');
+    ctx.font = `${s.fontStyle} ${s.fontWeight} ${s.fontSize} ${s.fontFamily}`;
+    const room = input.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight);
+    return ctx.measureText(input.placeholder).width <= room;
+}"""
+
+
 def test_a_profile_shows_the_interactive_renderer(page: Page, shots: Path) -> None:
     page.locator(".jp-NotebookPanel:visible .jp-Cell").last.click()
     page.keyboard.press("Escape")
@@ -174,10 +186,19 @@ def test_a_profile_shows_the_interactive_renderer(page: Page, shots: Path) -> No
     expect(output.locator("th", has_text="share of all layers")).to_have_count(1)
     expect(output).to_contain_text("Time by op type")
     expect(output).to_contain_text("Timeline of profiled run 0")
+    # the bars have no axis: the line under them gives the run's span in ms
+    expect(output.locator(".jp-WbProfile-section", has_text="Timeline")).to_contain_text(
+        re.compile(r"The width is the run's [\d.]+ ms"))
+    ops = output.locator(".jp-WbProfile-ops")
+    expect(ops).to_contain_text("1 layer")
+    expect(ops).not_to_contain_text("1 layers")
     # onnxruntime's model_run in a lane above the seven kernels it holds, not over them
     lanes = output.locator("canvas.jp-WbProfile-lanes")
     expect(lanes).to_have_attribute("data-drawn", "8")
     expect(lanes).to_have_attribute("data-lanes", "2")
+    # the canvas shows no controls: the line above it says how to use it
+    expect(output.locator(".jp-WbGraph-status")).to_contain_text("wheel to zoom, drag to pan")
+    assert output.locator("input.jp-WbProfile-search").evaluate(PLACEHOLDER_FITS)
     output.scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "profile.png"), full_page=True)
     output.locator(".jp-WbProfile-timeline").screenshot(path=str(shots / "timeline.png"))
@@ -235,6 +256,26 @@ def test_clicking_a_row_highlights_its_nodes(page: Page) -> None:
     output.locator("tr.jp-WbProfile-row", has_text="Gemm_0").click()
     expect(output.locator(".jp-WbGraph")).to_have_attribute("data-selected",
                                                             _ids("fc", "flatten"))
+
+
+def test_the_keyboard_selects_a_row_and_sorts_a_column(page: Page) -> None:
+    output = page.locator(OUTPUT)
+    output.locator("tr.jp-WbProfile-row", has_text="Conv_0").focus()
+    page.keyboard.press("Enter")
+    expect(output.locator(".jp-WbGraph")).to_have_attribute("data-selected",
+                                                            _ids("bn1", "conv1", "relu1"))
+    # the table was drawn again: the focus stays on the chosen row, for the next key
+    expect(output.locator("tr.jp-WbProfile-row.jp-mod-selected")).to_be_focused()
+    # the table is in layer order (#): the key on that header turns it round, and back
+    first = output.locator("tr.jp-WbProfile-row").first.locator("td").first
+    output.locator("th[data-key=index]").focus()
+    page.keyboard.press(" ")
+    expect(first).to_have_text("6")
+    page.keyboard.press("Enter")
+    expect(first).to_have_text("0")
+    # the notebook stayed in command mode: the keys went to the table, not the cell
+    assert page.evaluate("() => window.jupyterapp.shell.currentWidget.content.mode") == (
+        "command")
 
 
 def test_the_table_sorts_and_searches(page: Page) -> None:
@@ -333,13 +374,20 @@ def test_a_saved_untrusted_notebook_shows_profile_and_comparison(page: Page, lab
     notebook["cells"][0]["outputs"].append({
         "output_type": "display_data", "metadata": {},
         "data": wb.compare([profile, estimate])._repr_mimebundle_()})
+    # two runs that differ in settings: their labels repeat the model, the device and more
+    runs = [wb.Profile({**profile.to_dict(), "label": "tinycnn on pi5 (onnxruntime, "
+                        f"intra_op_threads={n}, graph_optimization_level=basic)"})
+            for n in (1, 2)]
+    notebook["cells"][0]["outputs"].append({
+        "output_type": "display_data", "metadata": {},
+        "data": wb.compare(runs)._repr_mimebundle_()})
     (lab.root / "saved.ipynb").write_text(json.dumps(notebook))
     page.evaluate("p => window.jupyterapp.commands.execute('docmanager:open', {path: p})",
                   "saved.ipynb")
     panel = page.locator(".jp-NotebookPanel:visible")
     expect(panel.locator(OUTPUT + " tr.jp-WbProfile-row")).to_have_count(7)
     expect(panel.locator(OUTPUT + " " + DRAWN)).to_have_count(1)
-    comparison = panel.locator(".jp-OutputArea-output.jp-WbComparison")
+    comparison = panel.locator(".jp-OutputArea-output.jp-WbComparison").first
     expect(comparison).to_contain_text("Comparison of 2 profiles")
     expect(comparison.locator("tr.jp-WbComparison-row")).to_have_count(7)
     comparison.scroll_into_view_if_needed()
@@ -367,12 +415,17 @@ LEGEND_PIXELS = """graph => {
 
 def test_an_estimate_beside_a_measurement_draws_the_graph_coloured_by_speed_up(
         page: Page, shots: Path) -> None:
-    comparison = page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output.jp-WbComparison")
+    comparison = page.locator(
+        ".jp-NotebookPanel:visible .jp-OutputArea-output.jp-WbComparison").first
     side = comparison.locator(".jp-WbComparison-sideBySide")
     graph = side.locator(".jp-WbGraph")
     expect(side.locator(DRAWN)).to_have_count(1)
     expect(side.locator("tr.jp-WbComparison-row")).to_have_count(7)
     expect(side.locator("select.jp-WbGraph-colour")).to_contain_text("speed-up: an estimate")
+    # an estimate has no runs and no spread: its runs and p90 are blank, not numbers
+    estimate = comparison.locator(".jp-WbComparison-latency tr", has_text="an estimate")
+    expect(estimate.locator("td").nth(2)).to_have_text("–")
+    expect(estimate.locator("td").nth(4)).to_have_text("–")
     # the estimate repeats the measurement: every layer's speed-up is 1, the "same" colour
     pixels = graph.evaluate(LEGEND_PIXELS)
     assert pixels["same"] > 0, pixels
@@ -397,7 +450,7 @@ BESIDE = """([graph, matched]) => matched.getBoundingClientRect().top
 
 def test_the_matched_layers_fit_beside_the_graph_or_go_below_it(page: Page,
                                                                  shots: Path) -> None:
-    side = page.locator(".jp-NotebookPanel:visible .jp-WbComparison-sideBySide")
+    side = page.locator(".jp-NotebookPanel:visible .jp-WbComparison-sideBySide").first
     sections = [side.locator(".jp-WbComparison-graph").element_handle(),
                 side.locator(".jp-WbComparison-matched").element_handle()]
     matched = side.locator(".jp-WbComparison-matched")
@@ -414,3 +467,80 @@ def test_the_matched_layers_fit_beside_the_graph_or_go_below_it(page: Page,
     finally:
         page.set_viewport_size({"width": 1500, "height": 1000})
         page.evaluate("() => window.jupyterapp.shell.expandLeft()")
+
+
+#: the WCAG contrast of an element's text against what shows behind it: its own background
+#: and its ancestors' composited (a translucent error background over the dark page)
+CONTRAST = """node => {
+    const rgba = text => { const v = text.match(/[\\d.]+/g).map(Number);
+        return [v[0], v[1], v[2], v.length > 3 ? v[3] : 1]; };
+    const layers = [];
+    for (let n = node; n; n = n.parentElement) {
+        const bg = rgba(getComputedStyle(n).backgroundColor);
+        if (bg[3] > 0) layers.push(bg);
+        if (bg[3] >= 1) break;
+    }
+    let under = [255, 255, 255];
+    for (const [r, g, b, a] of layers.reverse()) {
+        under = [0, 1, 2].map(i => [r, g, b][i] * a + under[i] * (1 - a));
+    }
+    const fg = rgba(getComputedStyle(node).color);
+    const lum = c => { const l = c.slice(0, 3).map(x => { x /= 255;
+        return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
+        return 0.2126 * l[0] + 0.7152 * l[1] + 0.0722 * l[2]; };
+    const [a, b] = [lum(fg), lum(under)];
+    return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
+
+LAYOUT_COLOUR = ("() => getComputedStyle(document.body).getPropertyValue('--jp-layout-color0')"
+                 ".trim()")
+
+
+def test_in_the_dark_theme_a_widget_error_and_the_speed_ups_stay_readable(
+        page: Page, shots: Path) -> None:
+    panel = page.locator(".jp-NotebookPanel:visible")
+    panel.locator(".jp-Cell").last.click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")
+    page.keyboard.press("Enter")
+    page.keyboard.insert_text("from workbench.widgets import ModelPicker\n"
+                              "ModelPicker('no-such-model.onnx')")
+    page.keyboard.press("Shift+Enter")
+    error = panel.locator(".workbench-error")
+    expect(error).to_contain_text("ModelNotFound", timeout=120_000)
+    light = page.evaluate(LAYOUT_COLOUR)
+    page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme',"
+                  " {theme: 'JupyterLab Dark'})")
+    try:
+        # the dark theme's stylesheet is in once the page's colours changed
+        page.wait_for_function(f"c => ({LAYOUT_COLOUR})() !== c", arg=light)
+        error.scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / "dark-error.png"))
+        assert error.evaluate(CONTRAST) >= 4.5
+        speedups = panel.locator(".jp-WbComparison-latency td:nth-child(6), "
+                                 ".jp-WbComparison-layers td[style*=background]")
+        assert speedups.count() >= 8
+        for cell in speedups.all():
+            assert cell.evaluate(CONTRAST) >= 4.5, cell.inner_text()
+        panel.locator(".jp-WbComparison").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / "dark-comparison.png"))
+    finally:
+        page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme',"
+                      " {theme: 'JupyterLab Light'})")
+
+
+def test_at_1280_px_with_the_sidebar_open_two_runs_compared_show_every_column(
+        page: Page, shots: Path) -> None:
+    page.set_viewport_size({"width": 1280, "height": 800})
+    try:
+        page.evaluate("() => window.jupyterapp.shell.expandLeft()")
+        matched = page.locator(".jp-NotebookPanel:visible .jp-WbComparison-matched").last
+        expect(matched.locator("tr.jp-WbComparison-row")).to_have_count(7)
+        # the headers keep what tells the runs apart; each column, speed-up too, is in view
+        expect(matched.locator("th").last).to_have_text("intra_op_threads=2: speed-up")
+        matched.scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / "comparison-1280px-sidebar.png"))
+        assert _unclipped(matched)
+    finally:
+        page.set_viewport_size({"width": 1500, "height": 1000})
