@@ -25,6 +25,8 @@ export interface IProfileDocument {
   view?: ICompactView | null;
   timeline?: ITimeline | null;
   warnings?: string[];
+  /** what a reader should know that is nobody's mistake (few runs the workbench chose) */
+  notes?: string[];
   run?: { [key: string]: unknown } | null;
   target?: { name?: string } | null;
 }

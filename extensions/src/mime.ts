@@ -26,7 +26,7 @@ import {
 import { textOn } from './colour';
 import { el, factsTable } from './dom';
 import { distinctLabels } from './labels';
-import { summaryFacts } from './summary';
+import { notices, summaryFacts } from './summary';
 import { GraphView } from './graph';
 import { LayerTable, onActivate } from './table';
 import { timelineCaption, timelineView } from './timeline';
@@ -115,12 +115,12 @@ export class ProfileRenderer extends Widget implements IRenderMime.IRenderer {
     }
     const facts = summaryFacts(profile, rows);
     box.appendChild(factsTable(facts, 'jp-WbProfile-facts'));
-    if (profile.warnings && profile.warnings.length) {
-      const list = el('ul', 'jp-WbProfile-warnings');
-      for (const warning of profile.warnings) {
-        list.appendChild(el('li', '', String(warning)));
+    for (const [title, items] of notices(profile)) {
+      const list = el('ul', `jp-WbProfile-${title.toLowerCase()}`);
+      for (const item of items) {
+        list.appendChild(el('li', '', item));
       }
-      box.append(el('strong', '', 'Warnings'), list);
+      box.append(el('strong', '', title), list);
     }
     return box;
   }

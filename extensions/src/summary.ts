@@ -6,6 +6,18 @@
  */
 import { ILayerRow, IProfileDocument, formatBytes, formatNumber, medianInterval } from './data';
 
+/** run-section keys that mark how a setting came about rather than being one */
+const MARKERS = new Set(['runs_lowered']);
+
+/** The lists under the facts, in the order shown: notes (nobody's mistake), then warnings. */
+export function notices(profile: IProfileDocument): [string, string[]][] {
+  const lists: [string, string[]][] = [
+    ['Notes', (profile.notes || []).map(String)],
+    ['Warnings', (profile.warnings || []).map(String)]
+  ];
+  return lists.filter(([, items]) => items.length > 0);
+}
+
 /** The summary's rows as (label, text). */
 export function summaryFacts(profile: IProfileDocument, rows: ILayerRow[]): [string, string][] {
   const stats = profile.latency.stats || {};
@@ -46,7 +58,8 @@ export function summaryFacts(profile: IProfileDocument, rows: ILayerRow[]): [str
   }
   if (profile.run && !estimate) {
     const run = Object.entries(profile.run)
-      .filter(([, v]) => v !== null && v !== undefined)
+      // runs_lowered marks counts the workbench chose: the profile's notes say so in words
+      .filter(([k, v]) => v !== null && v !== undefined && !MARKERS.has(k))
       .map(([k, v]) => `${k} ${v}`)
       .join(', ');
     facts.push(['conditions', run]);

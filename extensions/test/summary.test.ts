@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { IProfileDocument, layerRows, profileParts } from '../src/data';
-import { summaryFacts } from '../src/summary';
+import { notices, summaryFacts } from '../src/summary';
 
 function doc(kind: string): IProfileDocument {
   return {
@@ -34,5 +34,23 @@ describe("a profile's summary in the lab", () => {
     expect(shown.get('latency (median)')).toContain('95 % CI');
     expect(shown.get('p90 / p99')).toBe('4.60 / 5.00 ms');
     expect(shown.get('conditions')).toBe('warmup 0, runs 0, profile_runs 0');
+  });
+
+  it('lists notes before warnings, and neither when the profile has none', () => {
+    const profile = doc('emulated');
+    expect(notices(profile)).toEqual([]);
+    profile.notes = ["5 timed runs (the emulated board's default): the median may move by ±4 %"];
+    profile.warnings = ['the machine was busy'];
+    expect(notices(profile).map(([title, items]) => [title, items.length])).toEqual([
+      ['Notes', 1],
+      ['Warnings', 1]
+    ]);
+  });
+
+  it('leaves the marker of counts the workbench chose out of the run settings', () => {
+    const profile = doc('emulated');
+    profile.run = { warmup: 2, runs: 5, profile_runs: 1, runs_lowered: true };
+    const shown = new Map(summaryFacts(profile, layerRows(profile, profileParts(profile).layers)));
+    expect(shown.get('conditions')).toBe('warmup 2, runs 5, profile_runs 1');
   });
 });
