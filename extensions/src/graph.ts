@@ -13,13 +13,16 @@ import { textOn } from './colour';
 import { el } from './dom';
 import { ColourBy, IGraphModel, IGraphNode, formatNumber, nodeColours } from './data';
 import { ILayoutRequest, ILayoutResult, layoutGraph } from './layout';
-import { IView, fitView, hitNode, screenTransform, toLayout, visibleBox } from './viewport';
+import { IView, fitView, hitNode, openingView, screenTransform, toLayout, visibleBox } from './viewport';
 
 /** The drawing's height in px; its width is the output's. */
 const CANVAS_HEIGHT = 420;
 
 /** Labels are drawn only when a node box is at least this tall on screen. */
 const LABEL_MIN_PX = 12;
+
+/** A graph opens with node boxes at least this tall on screen, its labels legible. */
+export const OPEN_MIN_NODE_PX = 18;
 
 /** A press that moves less than this many px is a click, not a drag. */
 const CLICK_SLOP_PX = 4;
@@ -121,8 +124,9 @@ type Box = ILayoutResult['nodes'][number];
  *
  * The panel's element says what is on the canvas for scripts and tests:
  * `data-nodes` (laid out), `data-drawn` (nodes in the last frame's drawing,
- * set from the first frame on) and `data-selected` (the selected node ids,
- * a JSON list).
+ * set from the first frame on), `data-node-px` (a node box's height on
+ * screen in the last frame) and `data-selected` (the selected node ids, a
+ * JSON list).
  */
 export class GraphView {
   readonly node: HTMLDivElement;
@@ -170,11 +174,13 @@ export class GraphView {
     this._boxes = new Map(layout.nodes.map(box => [box.id, box]));
     this._edgePath = null;
     this._paint(0);
-    this._fit();
+    // the opening view needs the canvas's size: the first frame that has it picks it
+    this._opening = true;
+    this._schedule();
     const place = this._options.layout ? '' : ` (${lastLayoutPlace})`;
     // how to use the canvas, which shows no controls of its own; the layout's time is for
     // whoever measures it, in the title
-    this._status.textContent = `${model.nodes.length} nodes · wheel to zoom, drag to pan, click a node for its layer`;
+    this._status.textContent = this._howTo();
     this._status.title = `laid out in ${Math.round(performance.now() - started)} ms${place}`;
     this.node.dataset.nodes = String(model.nodes.length);
   }
@@ -257,6 +263,13 @@ export class GraphView {
       };
     }
     const theme = this._theme;
+    if (this._opening) {
+      this._opening = false;
+      const first = openingView(layout, size, layout.nodes[0]?.height || 1, OPEN_MIN_NODE_PX);
+      this._view = first.view;
+      this._whole = first.whole;
+      this._status.textContent = this._howTo();
+    }
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.clearRect(0, 0, width, height);
     const t = screenTransform(this._view, size);
@@ -323,6 +336,17 @@ export class GraphView {
       ctx.stroke();
     }
     this.node.dataset.drawn = String(inView.length);
+    this.node.dataset.nodePx = String(Math.round((layout.nodes[0]?.height || 0) * t.scale));
+  }
+
+  /** The status line: how to use the canvas, and how to see all of a graph opened in part. */
+  private _howTo(): string {
+    const count = `${this._options.model.nodes.length} nodes`;
+    const use = 'wheel to zoom, drag to pan, click a node for its layer';
+    if (this._whole) {
+      return `${count} · ${use}`;
+    }
+    return `${count}, the start shown at a readable size: drag up for the rest, “fit” for all of it · ${use}`;
   }
 
   /** Every edge in one path, made once per layout. */
@@ -389,6 +413,7 @@ export class GraphView {
   }
 
   private _setView(view: IView): void {
+    this._opening = false; // a view the user chose stays
     this._view = view;
     this._schedule();
   }
@@ -512,6 +537,10 @@ export class GraphView {
   private _edgePath: Path2D | null = null;
   private _boxes = new Map<string, Box>();
   private _view: IView = { x: 0, y: 0, w: 100, h: 100 };
+  /** the view is still to be chosen for the canvas's size (the graph was just laid out) */
+  private _opening = false;
+  /** the opening view showed the whole graph */
+  private _whole = true;
   private _colours = new Map<string, string>();
   private _selected = new Set<string>();
 }

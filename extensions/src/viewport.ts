@@ -55,6 +55,32 @@ export function fitView(layout: { width: number; height: number }): IView {
   return { x: 0, y: 0, w: Math.max(layout.width, 100), h: Math.max(layout.height, 100) };
 }
 
+/**
+ * The view a graph opens at: all of it when that keeps a node box at least
+ * `minNodePx` tall; otherwise the panel's width at a scale between that
+ * minimum and the layout's own size (1), showing the graph's start (its top),
+ * the rest reached by panning or zooming out. `whole` says whether all of it
+ * is in view.
+ */
+export function openingView(
+  layout: { width: number; height: number },
+  size: ISize,
+  nodeHeight: number,
+  minNodePx: number
+): { view: IView; whole: boolean } {
+  const all = fitView(layout);
+  const minScale = minNodePx / (nodeHeight || 1);
+  if (screenTransform(all, size).scale * (nodeHeight || 1) >= minNodePx) {
+    return { view: all, whole: true };
+  }
+  const scale = Math.max(minScale, Math.min(1, size.width / all.w));
+  const w = size.width / scale;
+  const h = size.height / scale;
+  // centred across when the graph is narrower than the panel, from its left edge otherwise
+  const x = w >= all.w ? (all.w - w) / 2 : 0;
+  return { view: { x, y: 0, w, h }, whole: false };
+}
+
 /** The node whose box holds the point, the last drawn (topmost) first; null if none. */
 export function hitNode<T extends IBox>(boxes: T[], point: { x: number; y: number }): T | null {
   for (let i = boxes.length - 1; i >= 0; i--) {

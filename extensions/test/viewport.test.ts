@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { fitView, hitNode, screenTransform, toLayout, visibleBox } from '../src/viewport';
+import { fitView, hitNode, openingView, screenTransform, toLayout, visibleBox } from '../src/viewport';
 
 const boxes = [
   { id: 'conv', x: 50, y: 20, width: 60, height: 26 },
@@ -43,5 +43,41 @@ describe('the graph canvas geometry', () => {
 
   it('fits a tiny layout in a view of at least 100 units', () => {
     expect(fitView({ width: 40, height: 300 })).toEqual({ x: 0, y: 0, w: 100, h: 300 });
+  });
+});
+
+describe('the view a graph opens at', () => {
+  const size = { width: 800, height: 420 };
+
+  it('shows a small graph whole', () => {
+    const opened = openingView({ width: 200, height: 300 }, size, 26, 18);
+    expect(opened.whole).toBe(true);
+    expect(opened.view).toEqual(fitView({ width: 200, height: 300 }));
+  });
+
+  it('opens a tall graph at its start with node boxes of at least the minimum height', () => {
+    // a MobileNetV2-like column: 152 nodes, 52 layout units a rank
+    const layout = { width: 300, height: 152 * 52 };
+    const opened = openingView(layout, size, 26, 18);
+    expect(opened.whole).toBe(false);
+    const t = screenTransform(opened.view, size);
+    expect(26 * t.scale).toBeGreaterThanOrEqual(18);
+    // never blown up past the layout's own size, its top at the canvas's top
+    expect(t.scale).toBe(1);
+    expect(t.y).toBeCloseTo(0);
+    expect(visibleBox(opened.view, size).top).toBeCloseTo(0);
+    // narrower than the panel: centred across
+    expect(t.x).toBeCloseTo((800 - 300) / 2);
+  });
+
+  it('fits the width of a wide, tall graph while its labels stay legible', () => {
+    const layout = { width: 1600, height: 6000 };
+    const opened = openingView(layout, size, 26, 18);
+    const t = screenTransform(opened.view, size);
+    // the panel's width would give 0.5 (13 px boxes): the minimum wins, the left edge shown
+    expect(t.scale).toBeCloseTo(18 / 26);
+    expect(visibleBox(opened.view, size).left).toBeCloseTo(0);
+    const medium = openingView({ width: 1000, height: 6000 }, size, 26, 18);
+    expect(screenTransform(medium.view, size).scale).toBeCloseTo(0.8);
   });
 });
