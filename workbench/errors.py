@@ -95,6 +95,7 @@ Tree::
 
 from __future__ import annotations
 
+import copy
 from typing import Any, ClassVar
 
 __all__ = [
@@ -137,6 +138,18 @@ class WorkbenchError(Exception):
         if self.hint:
             text += f" {self.hint.rstrip('.')}."
         return text
+
+    def with_hint(self, hint: str) -> WorkbenchError:
+        """The same error (class, what, where, fields) with another next step.
+
+        For a front end whose own next step differs from the library's default:
+        the model picker's "pick from the zoo list beside it" where the CLI says
+        "run `workbench zoo`". The error itself is left as it is.
+        """
+        other = copy.copy(self)
+        other.hint = hint
+        other.args = (other._format(),)
+        return other
 
     def to_dict(self) -> dict[str, Any]:
         """The error as a JSON-able dict, for the agent's event stream and REST answers."""

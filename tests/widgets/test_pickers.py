@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import workbench as wb
 from workbench import errors
 from workbench.devices import DeviceKind, LocalDevice, register_kind, unregister_kind
 from workbench.widgets import BackendForm, DevicePicker, ModelPicker
@@ -209,3 +210,26 @@ def test_the_emulated_boards_are_listed_as_the_kinds_table_knows_them() -> None:
     assert emulated, values
     assert all("times are not hardware times" in label
                for label, value in picker.choice.options if value in emulated)
+
+
+def test_a_missing_model_points_to_the_zoo_list_beside_the_path_not_to_the_cli(
+        tmp_path: Path) -> None:
+    picker = ModelPicker()
+    picker.path.value = str(tmp_path / "absent.onnx")
+    picker.load_button.click()
+    shown = picker.errors.error
+    assert isinstance(shown, errors.ModelNotFound)
+    assert "zoo list beside it" in picker.errors.widget.value
+    assert "workbench zoo" not in picker.errors.widget.value
+    assert shown.where == str(tmp_path / "absent.onnx")
+    picker.path.value = "zoo:no-such-model"
+    picker.load_button.click()
+    assert isinstance(picker.errors.error, errors.UnknownZooModel)
+    assert "Known models: mobilenetv2" in picker.errors.widget.value
+    assert "workbench zoo" not in picker.errors.widget.value
+
+
+def test_outside_the_picker_a_missing_model_keeps_the_cli_hint(tmp_path: Path) -> None:
+    with pytest.raises(errors.ModelNotFound, match="`workbench zoo` lists them"):
+        wb.load_model(tmp_path / "absent.onnx")
+

@@ -104,9 +104,12 @@ class ModelPicker(w.VBox):  # type: ignore[misc]
                                        hint="Pick a zoo model, give a path or upload a file")
         try:
             return self._use(load_model(source))
-        except Exception:
+        except Exception as exc:
             self._still_loaded()
-            raise
+            rehinted = _picker_hint(exc)
+            if rehinted is exc:
+                raise
+            raise rehinted from None
 
     def _still_loaded(self) -> None:
         """Say that the model shown is the one loaded before: a failed load changed nothing."""
@@ -136,6 +139,16 @@ class ModelPicker(w.VBox):  # type: ignore[misc]
         for listener in self._listeners:
             listener(model)
         return model
+
+
+def _picker_hint(exc: Exception) -> Exception:
+    """``exc`` with the picker's own next step where the library's default hint sends the
+    user to the CLI (`workbench zoo`), though the zoo list is beside the path box."""
+    from workbench import errors
+
+    if not isinstance(exc, errors.ModelNotFound) or exc.hint != exc.default_hint:
+        return exc
+    return exc.with_hint("Check the path, or pick a bundled model from the zoo list beside it")
 
 
 def _summary_html(model: Model, note: str = "") -> str:
