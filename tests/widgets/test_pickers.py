@@ -233,3 +233,8 @@ def test_outside_the_picker_a_missing_model_keeps_the_cli_hint(tmp_path: Path) -
     with pytest.raises(errors.ModelNotFound, match="`workbench zoo` lists them"):
         wb.load_model(tmp_path / "absent.onnx")
 
+
+def test_refresh_and_probe_say_how_they_differ() -> None:
+    picker = DevicePicker("local")
+    assert "connects to none" in picker.refresh_button.tooltip
+    assert "Connect to the chosen device" in picker.probe_button.tooltip

@@ -184,3 +184,11 @@ def test_the_latency_summary_lists_the_profiles_warnings(wide_profile: Any) -> N
     for warning in warnings:
         assert f"<li style='color:{WARN}'>{html.escape(str(warning), quote=True)}</li>" in (
             view.latency.value)
+
+
+def test_top_n_0_is_shown_as_all_layers(wide_profile: Any) -> None:
+    view = ResultsView(wide_profile)
+    assert view.top.value == 0 and "0 = all layers" in view.top_note.value
+    view.top.value = 5
+    assert "the 5 first" in view.top_note.value
+    assert len(view.shown_rows) == 5

@@ -54,10 +54,15 @@ def test_the_kernel_is_free_while_a_run_goes_on(conv_model: Path) -> None:
 
 def test_cancel_button_stops_the_run_and_the_ui_says_cancelled(conv_model: Path) -> None:
     ui = Workbench(str(conv_model), warmup=0, runs=10**8, profile_runs=0)
+    # how to stop a cell that waits is said only while there is a job to stop
+    assert ui.run_panel.cancel_help.layout.display == "none"
     ui.run_panel.run_button.click()
     until(lambda: "timed" in ui.run_panel.stages, WAIT_S)
+    assert ui.run_panel.cancel_help.layout.display == ""
+    assert "interrupt the kernel" in ui.run_panel.cancel_help.value
     ui.run_panel.cancel_button.click()
     assert ui.wait(30) is None
+    assert ui.run_panel.cancel_help.layout.display == "none"
     assert ui.job is not None and ui.job.state == "cancelled"
     assert "<b>cancelled</b>" in ui.run_panel.state.value
     assert ui.profiles == [] and ui.run_panel.errors.error is None

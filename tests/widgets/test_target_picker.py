@@ -107,3 +107,13 @@ def test_run_counts_left_as_shown_are_lowered_on_an_emulated_board_and_edited_on
     given, line = RunPanel(warmup=10, runs=50, profile_runs=10).settings().for_device(
         emulated=True)
     assert (given.warmup, given.runs, given.profile_runs, line) == (10, 50, 10, None)
+
+
+def test_threads_0_is_shown_as_all_cores() -> None:
+    picker = TargetPicker("raspberry-pi-5")
+    assert picker.threads.value == 0
+    assert "0 = all cores" in picker.threads_note.value
+    picker.threads.value = 2
+    assert "2 cores" in picker.threads_note.value and "all" not in picker.threads_note.value
+    picker.threads.value = 0
+    assert "all cores" in picker.threads_note.value

@@ -188,3 +188,17 @@ def help_html(text: str) -> str:
 def help_text(text: str) -> w.HTML:
     """A line of help in a muted colour, as a widget of its own."""
     return w.HTML(help_html(text))
+
+
+def zero_means(field: w.BoundedIntText, zero: str, some: Callable[[int], str]) -> w.HTML:
+    """A note beside ``field`` saying what its value means, kept up to date: ``zero`` for 0
+    (a bare 0 reads as "none" where it means "all"), ``some(value)`` otherwise."""
+    note = w.HTML()
+
+    def say(_change: object = None) -> None:
+        value = int(field.value)
+        note.value = help_html(zero if value == 0 else some(value))
+
+    field.observe(say, names="value")
+    say()
+    return note

@@ -78,8 +78,14 @@ class DevicePicker(w.VBox):  # type: ignore[misc]
         self.errors = ErrorView()
         self.connection = dict(connection or {})
         self.choice = w.Dropdown(description="device", layout=w.Layout(width="28em"))
-        self.refresh_button = w.Button(description="Refresh", icon="refresh")
-        self.probe_button = w.Button(description="Probe", icon="search")
+        self.refresh_button = w.Button(
+            description="Refresh", icon="refresh",
+            tooltip="List the devices again (registry, ~/.ssh/config, emulated boards); "
+                    "connects to none")
+        self.probe_button = w.Button(
+            description="Probe", icon="search",
+            tooltip="Connect to the chosen device and read its CPU, memory and runtimes "
+                    "(seconds on a board, longer on an emulated one)")
         self.info_view = w.HTML()
         # adding a board
         self.name = w.Text(description="name", placeholder="pi5")

@@ -27,6 +27,7 @@ from workbench.widgets._base import (
     help_html,
     help_text,
     shown_errors,
+    zero_means,
 )
 
 if TYPE_CHECKING:
@@ -96,6 +97,8 @@ class ResultsView(w.VBox):  # type: ignore[misc]
         self.text = w.Text(description="find", placeholder="layer or node name")
         self.top = w.BoundedIntText(value=0, min=0, max=10**7, description="top N",
                                     tooltip="0 shows every row")
+        self.top_note = zero_means(self.top, "0 = all layers",
+                                   lambda n: f"the {n} first in this order")
         self.previous_button = w.Button(description="◀", layout=w.Layout(width="3em"))
         self.next_button = w.Button(description="▶", layout=w.Layout(width="3em"))
         self.page_label = w.HTML()
@@ -138,7 +141,7 @@ class ResultsView(w.VBox):  # type: ignore[misc]
             button.on_click(guard(lambda _b, kind=kind: self.export(kind)))
 
         table_tab = w.VBox([
-            w.HBox([self.sort, self.descending, self.top]),
+            w.HBox([self.sort, self.descending, self.top, self.top_note]),
             w.HBox([self.op_types, self.providers]),
             w.HBox([self.text, self.previous_button, self.page_label, self.next_button]),
             self.table])

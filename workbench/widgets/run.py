@@ -120,6 +120,9 @@ class RunPanel(w.VBox):  # type: ignore[misc]
         self.progress = w.FloatProgress(value=0.0, min=0.0, max=1.0,
                                         layout=w.Layout(width="24em"))
         self.stage_view = w.HTML()
+        #: how to stop a job, shown only while one runs
+        self.cancel_help = help_text(CANCEL_HELP)
+        self.cancel_help.layout.display = "none"
         #: the last job, and its stage events folded: stage -> its last event
         self.job: Job | None = None
         self.stages: dict[str, dict[str, Any]] = {}
@@ -137,7 +140,7 @@ class RunPanel(w.VBox):  # type: ignore[misc]
         super().__init__([
             heading("Run"),
             w.HBox([self.warmup, self.runs]), w.HBox([self.profile_runs, self.cluster]),
-            w.HBox([self.run_button, self.cancel_button, self.state]), help_text(CANCEL_HELP),
+            w.HBox([self.run_button, self.cancel_button, self.state]), self.cancel_help,
             self.errors.widget, self.progress, self.stage_view])
 
     # --- settings ----------------------------------------------------------------------
@@ -203,6 +206,7 @@ class RunPanel(w.VBox):  # type: ignore[misc]
         self._settled.clear()
         with self.hold_sync():
             self.run_button.disabled, self.cancel_button.disabled = True, False
+            self.cancel_help.layout.display = ""
             self.progress.value, self.progress.bar_style = 0.0, ""
             self.stage_view.value = ""
             self.state.value = help_html("starting")
@@ -215,9 +219,14 @@ class RunPanel(w.VBox):  # type: ignore[misc]
             job.start()
         except BaseException:
             self._settled.set()
-            self.run_button.disabled, self.cancel_button.disabled = False, True
+            self._idle_buttons()
             raise
         return job
+
+    def _idle_buttons(self) -> None:
+        """Run enabled, Cancel disabled and its help hidden: no job runs."""
+        self.run_button.disabled, self.cancel_button.disabled = False, True
+        self.cancel_help.layout.display = "none"
 
     def cancel(self) -> None:
         """Cancel the running job (it ends in whatever stage it is)."""
@@ -243,7 +252,7 @@ class RunPanel(w.VBox):  # type: ignore[misc]
             # The buttons and the results first, as soon as the job ended; the final stage
             # line then waits out the progress interval like every other.
             with self.hold_sync():
-                self.run_button.disabled, self.cancel_button.disabled = False, True
+                self._idle_buttons()
                 if job.error is not None and job.state != "cancelled":
                     self.errors.show(job.error)
             for listener in self._listeners:

@@ -18,6 +18,7 @@ from workbench.widgets._base import (
     help_text,
     in_background,
     shown_errors,
+    zero_means,
 )
 
 if TYPE_CHECKING:
@@ -58,6 +59,8 @@ class TargetPicker(w.VBox):  # type: ignore[misc]
         self.estimate_button = w.Button(description="Estimate", icon="calculator")
         self.threads = w.BoundedIntText(value=0, min=0, max=256, description="threads",
                                         tooltip="0: every core of the cluster")
+        self.threads_note = zero_means(self.threads, "0 = all cores of the cluster",
+                                       lambda n: f"{n} core{'s' if n > 1 else ''}")
         self.figures = w.HTML()
         self.estimate_view = w.HTML()
         self.detected = w.HTML()
@@ -73,7 +76,8 @@ class TargetPicker(w.VBox):  # type: ignore[misc]
         self.estimate_button.on_click(guard(lambda _b: self.run_estimate()))
         super().__init__([
             heading("Target"), w.HBox([self.search, self.choice]),
-            w.HBox([self.detect_button, self.threads, self.estimate_button]), self.errors.widget,
+            w.HBox([self.detect_button, self.threads, self.threads_note,
+                                          self.estimate_button]), self.errors.widget,
             self.detected, self.figures, self.estimate_view,
             help_text("An estimate is a roofline from the catalog's figures, not a measurement")])
         if target is not None:
