@@ -196,6 +196,9 @@ def test_a_profile_shows_the_interactive_renderer(page: Page, shots: Path) -> No
     lanes = output.locator("canvas.jp-WbProfile-lanes")
     expect(lanes).to_have_attribute("data-drawn", "8")
     expect(lanes).to_have_attribute("data-lanes", "2")
+    # lanes named for what they are, over an axis of times in ms
+    expect(output.locator(".jp-WbProfile-trackName").first).to_have_text("main thread")
+    expect(lanes).to_have_attribute("data-ticks", re.compile(r"^0(\.0*)? ms,.* ms$"))
     # the canvas shows no controls: the line above it says how to use it
     expect(output.locator(".jp-WbGraph-status")).to_contain_text("wheel to zoom, drag to pan")
     assert output.locator("input.jp-WbProfile-search").evaluate(PLACEHOLDER_FITS)
@@ -544,3 +547,23 @@ def test_at_1280_px_with_the_sidebar_open_two_runs_compared_show_every_column(
         assert _unclipped(matched)
     finally:
         page.set_viewport_size({"width": 1500, "height": 1000})
+
+
+def test_a_large_models_graph_opens_with_legible_nodes(page: Page, shots: Path) -> None:
+    panel = page.locator(".jp-NotebookPanel:visible")
+    panel.locator(".jp-Cell").last.click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")
+    page.keyboard.press("Enter")
+    page.keyboard.insert_text("import workbench as wb\n"
+                              "wb.profile('zoo:mobilenetv2', warmup=0, runs=1, profile_runs=1)")
+    page.keyboard.press("Shift+Enter")
+    graph = panel.locator('.jp-WbGraph[data-nodes="152"]')
+    expect(graph).to_have_count(1, timeout=120_000)
+    # fitted whole, its 152 nodes were a thin line of boxes under 2 px tall
+    expect(graph).to_have_attribute("data-node-px", re.compile(r"^(1[89]|[2-9]\d)$"))
+    expect(graph.locator(".jp-WbGraph-status")).to_contain_text("“fit” for all of it")
+    graph.scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "mobilenetv2-graph.png"))
+    graph.locator("button.jp-WbGraph-fit").click()
+    expect(graph).not_to_have_attribute("data-node-px", re.compile(r"^(1[89]|[2-9]\d)$"))
