@@ -7,10 +7,11 @@
  */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
-import { listIcon } from '@jupyterlab/ui-components';
+import { LabIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
 import { apiErrorText, parsed } from './apierror';
+import { checkStarts, checkingText, isChecking, pendingStatus } from './devicestate';
 import { el } from './dom';
 import { IFarmView, farmLines } from './farm';
 
@@ -19,6 +20,21 @@ import { IFarmView, farmLines } from './farm';
  * check can take a minute on a busy machine). */
 const RETRY_MS = 4000;
 const MAX_RETRIES = 45;
+
+/** How often a check's line counts its seconds. */
+const TICK_MS = 1000;
+
+/** The sidebar tab's icon: a chip with its pins, in the theme's icon colour. */
+export const boardIcon = new LabIcon({
+  name: 'edge-workbench:board',
+  svgstr:
+    '<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24">' +
+    '<g class="jp-icon3" fill="#616161">' +
+    '<path fill-rule="evenodd" d="M6 6h12v12H6zm3 3v6h6V9z"/>' +
+    '<path d="M8 2h2v3H8zM11 2h2v3h-2zM14 2h2v3h-2zM8 19h2v3H8zM11 19h2v3h-2zM14 19h2v3h-2z' +
+    'M2 8h3v2H2zM2 11h3v2H2zM2 14h3v2H2zM19 8h3v2h-3zM19 11h3v2h-3zM19 14h3v2h-3z"/>' +
+    '</g></svg>'
+});
 
 /** One device as GET /workbench/api/devices lists it. */
 export interface IDeviceEntry {
@@ -103,7 +119,7 @@ export class DevicesPanel extends Widget {
     super();
     this.id = 'edge-workbench-devices';
     this.addClass('jp-WbDevices');
-    this.title.icon = listIcon;
+    this.title.icon = boardIcon;
     this.title.caption = 'Edge Workbench devices';
     const header = el('div', 'jp-WbDevices-header');
     header.appendChild(el('h3', '', 'Devices'));
@@ -123,7 +139,8 @@ export class DevicesPanel extends Widget {
     if (force) {
       this._retries = 0;
     }
-    this._status.textContent = force ? 'Checking devices…' : 'Loading…';
+    // a list on screen stays, with its line, until the answer replaces them (no flicker)
+    this._status.textContent = pendingStatus(this._listed ? this._status.textContent : null, force);
     // the farm's places come beside the devices; a server without a farm shows no section
     void requestAPI<IFarmView>(this._options.settings, force ? ['farm', 'refresh'] : ['farm'], {
       method: force ? 'POST' : 'GET'
@@ -136,8 +153,11 @@ export class DevicesPanel extends Widget {
             method: 'POST'
           })
         : await requestAPI<{ devices: IDeviceEntry[] }>(this._options.settings, ['devices']);
+      this._since = checkStarts(this._since, answer.devices, Date.now());
       this._list.replaceChildren(...answer.devices.map(d => this._item(d)));
-      const waiting = answer.devices.filter(d => !d.status || d.checking).length;
+      this._listed = true;
+      this._tickWhileChecking();
+      const waiting = answer.devices.filter(isChecking).length;
       this._status.textContent = `${answer.devices.length} device(s)${
         waiting ? `, ${waiting} still being checked` : ''
       }`;
@@ -160,6 +180,7 @@ export class DevicesPanel extends Widget {
   private _item(device: IDeviceEntry): HTMLLIElement {
     const item = el('li', 'jp-WbDevices-item');
     item.dataset.device = device.name;
+    item.dataset.kind = device.kind;
     const state = device.status ? device.status.state : 'unknown';
     const dot = el('span', `jp-WbDevices-dot jp-WbDevices-${state.replace(/[^a-z]+/g, '-')}`);
     const name = el('span', 'jp-WbDevices-name', device.name);
@@ -169,8 +190,11 @@ export class DevicesPanel extends Widget {
     open.addEventListener('click', () => this._options.newNotebook(device.name));
     const line = el('div', 'jp-WbDevices-line');
     line.append(dot, name, kind);
-    const detail = statusText(device.status);
-    item.append(line, el('div', 'jp-WbDevices-detail', device.checking && device.status ? `${detail} (checking…)` : detail));
+    const detail = el('div', 'jp-WbDevices-detail', statusText(device.status));
+    if (isChecking(device)) {
+      this._showChecking(detail, device);
+    }
+    item.append(line, detail);
     const notStarted = !!device.status && device.status.state === 'not started';
     if (device.status && device.status.message && !notStarted) {
       item.appendChild(el('div', 'jp-WbDevices-message', device.status.message));
@@ -211,10 +235,40 @@ export class DevicesPanel extends Widget {
     this._farm.replaceChildren(...nodes);
   }
 
+  /** Show `detail` as a check under way; the ticker counts its seconds. */
+  private _showChecking(detail: HTMLElement, device: IDeviceEntry): void {
+    const since = this._since.get(device.name) ?? Date.now();
+    this._since.set(device.name, since);
+    detail.dataset.checkingSince = String(since);
+    detail.dataset.kind = device.kind;
+    detail.dataset.name = device.name;
+    detail.textContent = checkingText(device.name, device.kind, Date.now() - since);
+  }
+
+  /** Count the seconds of every check on screen, once a second, while there is one. */
+  private _tickWhileChecking(): void {
+    if (this._ticker) {
+      return;
+    }
+    this._ticker = window.setInterval(() => {
+      const lines = this.node.querySelectorAll<HTMLElement>('.jp-WbDevices-detail[data-checking-since]');
+      if (lines.length === 0) {
+        window.clearInterval(this._ticker);
+        this._ticker = 0;
+        return;
+      }
+      lines.forEach(line => {
+        const { name = '', kind = '', checkingSince = '0' } = line.dataset;
+        line.textContent = checkingText(name, kind, Date.now() - Number(checkingSince));
+      });
+    }, TICK_MS);
+  }
+
   private async _check(name: string, item: HTMLLIElement): Promise<void> {
-    const detail = item.querySelector('.jp-WbDevices-detail');
+    const detail = item.querySelector<HTMLElement>('.jp-WbDevices-detail');
     if (detail) {
-      detail.textContent = 'checking…';
+      this._showChecking(detail, { name, kind: item.dataset.kind || '' });
+      this._tickWhileChecking();
     }
     try {
       await requestAPI(this._options.settings, ['devices', name, 'status']);
@@ -240,5 +294,10 @@ export class DevicesPanel extends Widget {
   private _list: HTMLUListElement;
   private _farm: HTMLDivElement;
   private _again = 0;
+  /** a list has been shown */
+  private _listed = false;
+  /** when each device's check began, as this panel saw it */
+  private _since = new Map<string, number>();
+  private _ticker = 0;
   private _retries = 0;
 }

@@ -291,6 +291,14 @@ def test_the_table_sorts_and_searches(page: Page) -> None:
     output.locator("input.jp-WbProfile-search").fill("")
 
 
+#: record every text the node shows from now on, in window.statusTexts
+STATUS_TEXTS = """node => {
+    window.statusTexts = [];
+    new MutationObserver(() => window.statusTexts.push(node.textContent))
+        .observe(node, {childList: true, characterData: true, subtree: true});
+}"""
+
+
 def _device(page: Page, name: str) -> Locator:
     return page.locator(f'#edge-workbench-devices li[data-device="{name}"]')
 
@@ -312,7 +320,23 @@ def test_the_sidebar_lists_the_local_device_and_the_sshd_boards_with_their_statu
         qemu = _device(page, "qemu:raspberry-pi-5")
         expect(qemu.locator(".jp-WbDevices-detail")).to_have_text("not started")
         expect(qemu.locator("button.jp-WbDevices-check")).to_have_text("check")
+    # a tab icon of its own (a chip), not the generic list
+    expect(page.locator('.jp-SideBar .lm-TabBar-tab[data-id="edge-workbench-devices"] '
+                        'svg[data-icon="edge-workbench:board"]')).to_have_count(1)
     page.screenshot(path=str(shots / "sidebar.png"))
+
+
+def test_a_refresh_of_the_sidebar_keeps_the_list_and_its_status_line(page: Page) -> None:
+    status = page.locator("#edge-workbench-devices .jp-WbDevices-status")
+    expect(status).to_contain_text("device(s)")
+    status.evaluate(STATUS_TEXTS)
+    # showing the panel again asks for the list, as the timer does while checks go on
+    page.locator('.jp-SideBar .lm-TabBar-tab[data-id="filebrowser"]').click()
+    page.locator('.jp-SideBar .lm-TabBar-tab[data-id="edge-workbench-devices"]').click()
+    page.wait_for_function("() => window.statusTexts.length >= 2")
+    texts = page.evaluate("() => window.statusTexts")
+    assert not [text for text in texts if "Loading" in text], texts
+    expect(_device(page, "local")).to_be_visible()
 
 
 def test_a_board_held_by_a_job_shows_busy_with_its_holder_and_queue(
