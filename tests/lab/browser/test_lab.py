@@ -524,16 +524,23 @@ LAYOUT_COLOUR = ("() => getComputedStyle(document.body).getPropertyValue('--jp-l
                  ".trim()")
 
 
-def test_in_the_dark_theme_a_widget_error_and_the_speed_ups_stay_readable(
-        page: Page, shots: Path) -> None:
+def _run_in_a_new_cell(page: Page, code: str) -> Locator:
+    """Type ``code`` into a new cell at the end of the open notebook and run it; the
+    notebook's panel."""
     panel = page.locator(".jp-NotebookPanel:visible")
     panel.locator(".jp-Cell").last.click()
     page.keyboard.press("Escape")
-    page.keyboard.press("b")
+    page.keyboard.press("b")  # a new cell below, in command mode
     page.keyboard.press("Enter")
-    page.keyboard.insert_text("from workbench.widgets import ModelPicker\n"
-                              "ModelPicker('no-such-model.onnx')")
+    page.keyboard.insert_text(code)
     page.keyboard.press("Shift+Enter")
+    return panel
+
+
+def test_in_the_dark_theme_a_widget_error_and_the_speed_ups_stay_readable(
+        page: Page, shots: Path) -> None:
+    panel = _run_in_a_new_cell(page, "from workbench.widgets import ModelPicker\n"
+                                     "ModelPicker('no-such-model.onnx')")
     error = panel.locator(".workbench-error")
     expect(error).to_contain_text("ModelNotFound", timeout=120_000)
     light = page.evaluate(LAYOUT_COLOUR)
@@ -574,14 +581,8 @@ def test_at_1280_px_with_the_sidebar_open_two_runs_compared_show_every_column(
 
 
 def test_a_large_models_graph_opens_with_legible_nodes(page: Page, shots: Path) -> None:
-    panel = page.locator(".jp-NotebookPanel:visible")
-    panel.locator(".jp-Cell").last.click()
-    page.keyboard.press("Escape")
-    page.keyboard.press("b")
-    page.keyboard.press("Enter")
-    page.keyboard.insert_text("import workbench as wb\n"
-                              "wb.profile('zoo:mobilenetv2', warmup=0, runs=1, profile_runs=1)")
-    page.keyboard.press("Shift+Enter")
+    panel = _run_in_a_new_cell(page, "import workbench as wb\nwb.profile("
+                                     "'zoo:mobilenetv2', warmup=0, runs=1, profile_runs=1)")
     graph = panel.locator('.jp-WbGraph[data-nodes="152"]')
     expect(graph).to_have_count(1, timeout=120_000)
     # fitted whole, its 152 nodes were a thin line of boxes under 2 px tall
