@@ -13,7 +13,9 @@ Some classes carry more fields (:attr:`WorkbenchError.fields`): an
 carries them all; ``str(error)`` joins only what, where and hint into one
 readable message. The CLI prints that message without a traceback (and an
 agent's stderr tail below it); the widgets and the lab extension show the
-parts separately.
+parts separately. A default hint speaks to every caller (often of the CLI);
+a front end with a next step of its own (the model picker's zoo list beside
+its path box) shows ``error.with_hint(...)``, the same error with that hint.
 
 The tree groups errors by what a caller catches. Under :class:`DeviceError`,
 :class:`ConnectionFailed` means the device could not be reached or the link
