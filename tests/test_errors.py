@@ -227,3 +227,14 @@ def test_the_cli_prints_the_agents_stderr_tail_below_the_message(conv_model: Pat
     assert "loading weights" not in message
     assert below.strip() == "loading weights from the flash card"
     assert "Traceback" not in done.stderr
+
+
+def test_with_hint_gives_the_same_error_with_another_next_step_and_leaves_the_first() -> None:
+    first = errors.ModelNotFound("The model file does not exist", where="/models/a.onnx")
+    other = first.with_hint("Pick one from the list")
+    assert type(other) is errors.ModelNotFound
+    assert (other.what, other.where, other.hint) == (
+        first.what, "/models/a.onnx", "Pick one from the list")
+    assert str(other) == ("The model file does not exist (/models/a.onnx). "
+                          "Pick one from the list.")
+    assert first.hint == errors.ModelNotFound.default_hint and "workbench zoo" in str(first)
