@@ -420,6 +420,8 @@ export class GraphView {
 
   private _fit(): void {
     if (this._layout) {
+      this._whole = true; // the status line no longer speaks of the start only
+      this._status.textContent = this._howTo();
       this._setView(fitView(this._layout));
     }
   }
