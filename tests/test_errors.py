@@ -238,3 +238,12 @@ def test_with_hint_gives_the_same_error_with_another_next_step_and_leaves_the_fi
     assert str(other) == ("The model file does not exist (/models/a.onnx). "
                           "Pick one from the list.")
     assert first.hint == errors.ModelNotFound.default_hint and "workbench zoo" in str(first)
+    # raised from a cause, the other keeps it and where it was raised
+    try:
+        try:
+            raise OSError("no such file")
+        except OSError as cause:
+            raise first from cause
+    except errors.ModelNotFound as raised:
+        again = raised.with_hint("Pick one from the list")
+    assert isinstance(again.__cause__, OSError) and again.__traceback__ is not None

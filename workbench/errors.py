@@ -151,7 +151,10 @@ class WorkbenchError(Exception):
         other = copy.copy(self)
         other.hint = hint
         other.args = (other._format(),)
-        return other
+        # where it came from goes along: its cause, and the traceback of where it was raised
+        other.__cause__, other.__context__ = self.__cause__, self.__context__
+        other.__suppress_context__ = self.__suppress_context__
+        return other.with_traceback(self.__traceback__)
 
     def to_dict(self) -> dict[str, Any]:
         """The error as a JSON-able dict, for the agent's event stream and REST answers."""

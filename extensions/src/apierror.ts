@@ -23,6 +23,10 @@ export function apiErrorText(status: number, statusText: string, body: string): 
     return `${data.what}${data.hint ? ` — ${data.hint}` : ''}`;
   }
   const answer = `HTTP ${status}${statusText ? ` ${statusText}` : ''}`;
+  if (data && typeof data.message === 'string' && data.message && status !== 404) {
+    // the Jupyter server's own error page, as JSON: its message says what went wrong
+    return `the Jupyter server said: ${data.message} (${answer}) — see the server's log, then refresh`;
+  }
   if (status === 404) {
     return (
       `the Jupyter server has no Edge Workbench API (${answer}) — enable its server extension ` +

@@ -166,6 +166,11 @@ export class DevicesPanel extends Widget {
         this._again = window.setTimeout(() => void this.refresh(), RETRY_MS);
       } else if (!waiting) {
         this._retries = 0;
+      } else if (this._retries > MAX_RETRIES) {
+        // no more asking: the counters would climb with nothing being asked
+        this.node
+          .querySelectorAll<HTMLElement>('.jp-WbDevices-detail[data-checking-since]')
+          .forEach(line => this._stopChecking(line, 'still being checked: refresh to ask again'));
       }
     } catch (reason) {
       this._status.textContent = `Cannot list devices: ${message(reason)}`;
@@ -175,6 +180,30 @@ export class DevicesPanel extends Widget {
   protected onAfterShow(): void {
     this._retries = 0;
     void this.refresh();
+  }
+
+  /** A hidden or closed panel counts nothing and asks nothing; showing it again refreshes. */
+  protected onAfterHide(): void {
+    this._stopTimers();
+  }
+
+  dispose(): void {
+    this._stopTimers();
+    super.dispose();
+  }
+
+  private _stopTimers(): void {
+    window.clearInterval(this._ticker);
+    this._ticker = 0;
+    window.clearTimeout(this._again);
+  }
+
+  /** A check that ended without an answer: its line stops counting and says why. */
+  private _stopChecking(detail: HTMLElement | null, text: string): void {
+    if (detail) {
+      delete detail.dataset.checkingSince;
+      detail.textContent = text;
+    }
   }
 
   private _item(device: IDeviceEntry): HTMLLIElement {
@@ -275,6 +304,7 @@ export class DevicesPanel extends Widget {
       await this.refresh();
     } catch (reason) {
       this._status.textContent = `Cannot check ${name}: ${message(reason)}`;
+      this._stopChecking(detail, 'not checked: see the line above; check again to retry');
     }
   }
 

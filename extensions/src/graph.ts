@@ -265,7 +265,11 @@ export class GraphView {
     const theme = this._theme;
     if (this._opening) {
       this._opening = false;
-      const first = openingView(layout, size, layout.nodes[0]?.height || 1, OPEN_MIN_NODE_PX);
+      const top = layout.nodes.reduce<(typeof layout.nodes)[number] | undefined>(
+        (best, node) => (best === undefined || node.y < best.y ? node : best),
+        undefined
+      );
+      const first = openingView(layout, size, top?.height || 1, OPEN_MIN_NODE_PX, top?.x);
       this._view = first.view;
       this._whole = first.whole;
       this._status.textContent = this._howTo();

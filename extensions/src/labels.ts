@@ -16,7 +16,10 @@ function cutBefore(text: string, at: number): number {
   return cut;
 }
 
-/** Each label without the words all labels start and end with; a label left empty keeps its whole text. */
+/**
+ * Each label without the words all labels start and end with; a label left empty keeps
+ * its whole text, and labels that would come out alike all keep theirs.
+ */
 export function distinctLabels(labels: string[]): string[] {
   if (labels.length < 2) {
     return [...labels];
@@ -39,8 +42,10 @@ export function distinctLabels(labels: string[]): string[] {
   while (tail > 0 && /[\w.=]/.test(last[last.length - tail])) {
     tail--;
   }
-  return labels.map(label => {
+  const short = labels.map(label => {
     const middle = label.slice(head, label.length - tail).replace(/^[\s,]+|[\s,]+$/g, '');
     return middle || label;
   });
+  // two headers alike would hide which column is which: then the whole labels
+  return new Set(short).size === short.length ? short : [...labels];
 }

@@ -59,14 +59,15 @@ export function fitView(layout: { width: number; height: number }): IView {
  * The view a graph opens at: all of it when that keeps a node box at least
  * `minNodePx` tall; otherwise the panel's width at a scale between that
  * minimum and the layout's own size (1), showing the graph's start (its top),
- * the rest reached by panning or zooming out. `whole` says whether all of it
- * is in view.
+ * the rest reached by panning or zooming out, across centred on `startX` (the
+ * top node's x; the left edge without it). `whole` says whether all of it is in view.
  */
 export function openingView(
   layout: { width: number; height: number },
   size: ISize,
   nodeHeight: number,
-  minNodePx: number
+  minNodePx: number,
+  startX?: number
 ): { view: IView; whole: boolean } {
   const all = fitView(layout);
   const minScale = minNodePx / (nodeHeight || 1);
@@ -76,8 +77,10 @@ export function openingView(
   const scale = Math.max(minScale, Math.min(1, size.width / all.w));
   const w = size.width / scale;
   const h = size.height / scale;
-  // centred across when the graph is narrower than the panel, from its left edge otherwise
-  const x = w >= all.w ? (all.w - w) / 2 : 0;
+  // centred across when the graph is narrower than the panel; otherwise on the graph's
+  // first node (`startX`: a layout centres it over its branches), held within the layout
+  const x =
+    w >= all.w ? (all.w - w) / 2 : Math.min(Math.max((startX ?? w / 2) - w / 2, 0), all.w - w);
   return { view: { x, y: 0, w, h }, whole: false };
 }
 

@@ -26,4 +26,10 @@ describe('an answer of the workbench API that failed', () => {
   it("points at the server's log for its own failures", () => {
     expect(apiErrorText(500, 'Internal Server Error', 'Traceback ...')).toContain("see the server's log");
   });
+
+  it("gives the Jupyter server's own message when its error page is JSON", () => {
+    const text = apiErrorText(500, 'Internal Server Error', JSON.stringify({ message: 'disk full', reason: null }));
+    expect(text).toContain('disk full');
+    expect(text).toContain('HTTP 500');
+  });
 });

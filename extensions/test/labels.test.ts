@@ -30,4 +30,9 @@ describe("a comparison's column names", () => {
     expect(distinctLabels(['same', 'same'])).toEqual(['same', 'same']);
     expect(distinctLabels(['only one'])).toEqual(['only one']);
   });
+
+  it('keep the whole labels when the short ones would come out alike', () => {
+    expect(distinctLabels(['resnet (int8)', 'resnet, (int8)'])).toEqual(['resnet (int8)', 'resnet, (int8)']);
+    expect(distinctLabels(['on (ort)', '(ort)', '(ort) (ort)'])).toEqual(['on (ort)', '(ort)', '(ort) (ort)']);
+  });
 });

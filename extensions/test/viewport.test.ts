@@ -80,4 +80,16 @@ describe('the view a graph opens at', () => {
     const medium = openingView({ width: 1000, height: 6000 }, size, 26, 18);
     expect(screenTransform(medium.view, size).scale).toBeCloseTo(0.8);
   });
+
+  it('opens a wide graph across on its first node, not on an empty left edge', () => {
+    // a stem centred over many parallel branches: its node sits mid-layout
+    const layout = { width: 3636, height: 6000 };
+    const opened = openingView(layout, size, 26, 18, 1818);
+    const box = visibleBox(opened.view, size);
+    expect(box.left).toBeLessThan(1818);
+    expect(box.right).toBeGreaterThan(1818);
+    // a first node near an edge: the view stays within the layout
+    const near = visibleBox(openingView(layout, size, 26, 18, 3600).view, size);
+    expect(near.right).toBeCloseTo(3636);
+  });
 });

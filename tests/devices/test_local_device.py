@@ -45,6 +45,22 @@ def test_a_shown_probe_gives_sizes_in_units_and_the_cpu_by_its_clusters() -> Non
     assert "CPUExecutionProvider" in facts["runtimes"]
 
 
+def test_a_shown_probe_says_a_runtime_cannot_be_used_and_survives_odd_fields() -> None:
+    from workbench.devices.base import DeviceInfo
+
+    # an agent that found onnxruntime but could not import it; fields of an older agent
+    probe = {"arch": "aarch64", "cores": 4, "memory_bytes": "8 GB",
+             "cpu": {"clusters": [{"model": "Cortex-A76", "cores": 4, "max_mhz": "2400"}]},
+             "runtimes": {"onnxruntime": {"error": "ImportError: libgomp.so.1"},
+                          "tflite": {"version": "2.14", "providers": ["XNNPACK"]}}}
+    info = DeviceInfo.from_probe("old-pi", "ssh", probe)
+    facts = dict(info.facts())
+    assert facts["runtimes"] == ("onnxruntime (unusable: ImportError: libgomp.so.1); "
+                                 "tflite 2.14 (XNNPACK)")
+    assert facts["CPU"] == "4 × Cortex-A76" and facts["memory"] == "8 GB"
+    assert "unusable" in info._repr_html_()
+
+
 def test_timeout_kills_the_agents_whole_process_group(tmp_path: Path) -> None:
     job = sleepy_job(tmp_path)
     with pytest.raises(errors.JobTimeout, match="longer than 1 s"):

@@ -84,28 +84,44 @@ class DeviceInfo:
 
     def facts(self) -> list[tuple[str, str]]:
         """The probe as (label, text) rows a person reads: sizes with their units, the CPU by
-        its clusters, each runtime with its version and execution providers."""
-        def size(value: int | None) -> str | None:
-            return f"{value / 2**30:.1f} GiB" if value else None
+        its clusters, each runtime with its version and execution providers (or why it
+        cannot be used). A field of an unexpected type (an older or a foreign agent) is
+        shown as it came, never fails the whole table."""
+        def size(value: Any) -> str | None:
+            return f"{value / 2**30:.1f} GiB" if isinstance(value, (int, float)) and value else (
+                str(value) if value else None)
 
-        def cluster(c: dict[str, Any]) -> str:
+        def cluster(c: Any) -> str:
+            if not isinstance(c, dict):
+                return str(c)
             name = c.get("model") or f"part {c.get('part')}"
-            fastest = f" up to {c['max_mhz']:.0f} MHz" if c.get("max_mhz") else ""
-            return f"{len(c.get('cores') or [])} × {name}{fastest}"
+            mhz = c.get("max_mhz")
+            fastest = f" up to {mhz:.0f} MHz" if isinstance(mhz, (int, float)) and mhz else ""
+            cores = c.get("cores")
+            count = len(cores) if isinstance(cores, (list, tuple)) else cores or 0
+            return f"{count} × {name}{fastest}"
 
-        cpu = "; ".join(cluster(c) for c in (self.cpu or {}).get("clusters") or []) or None
-        runtimes = "; ".join(
-            f"{name} {info.get('version') or ''}".rstrip()
-            + (f" ({', '.join(info['providers'])})" if info.get("providers") else "")
-            for name, info in self.runtimes.items() if isinstance(info, dict)) or None
-        rows: list[tuple[str, str | None]] = [
+        def runtime(name: str, info: dict[str, Any]) -> str:
+            if info.get("error"):  # the agent found it but could not load it
+                return f"{name} (unusable: {info['error']})"
+            providers = info.get("providers")
+            return (f"{name} {info.get('version') or ''}".rstrip()
+                    + (f" ({', '.join(map(str, providers))})"
+                       if isinstance(providers, (list, tuple)) and providers else ""))
+
+        cpu_record = self.cpu if isinstance(self.cpu, dict) else {}
+        cpu = "; ".join(cluster(c) for c in cpu_record.get("clusters") or []) or None
+        runtimes = "; ".join(runtime(name, info) for name, info in self.runtimes.items()
+                             if isinstance(info, dict)) or None
+        place = self.place.get("name") if isinstance(self.place, dict) else self.place
+        rows: list[tuple[str, Any]] = [
             ("name", self.name), ("kind", self.kind + (" (emulated)" if self.emulated else "")),
             ("arch", self.arch), ("os", self.os), ("hostname", self.hostname), ("CPU", cpu),
             ("cores", str(self.cores) if self.cores else None),
             ("memory", size(self.memory_bytes)), ("disk free", size(self.disk_free_bytes)),
             ("Python", self.python), ("numpy", self.numpy), ("runtimes", runtimes),
-            ("place", (self.place or {}).get("name"))]
-        return [(label, text) for label, text in rows if text]
+            ("place", place)]
+        return [(label, str(text)) for label, text in rows if text]
 
     def _repr_html_(self) -> str:
         rows = "".join(

@@ -109,7 +109,7 @@ class ModelPicker(w.VBox):  # type: ignore[misc]
             rehinted = _picker_hint(exc)
             if rehinted is exc:
                 raise
-            raise rehinted from None
+            raise rehinted from exc.__cause__
 
     def _still_loaded(self) -> None:
         """Say that the model shown is the one loaded before: a failed load changed nothing."""
