@@ -168,9 +168,9 @@ export class DevicesPanel extends Widget {
         this._retries = 0;
       } else if (this._retries > MAX_RETRIES) {
         // no more asking: the counters would climb with nothing being asked
-        this.node
-          .querySelectorAll<HTMLElement>('.jp-WbDevices-detail[data-checking-since]')
-          .forEach(line => this._stopChecking(line, 'still being checked: refresh to ask again'));
+        this._countingLines().forEach(line =>
+          this._stopChecking(line, 'still being checked: refresh to ask again')
+        );
       }
     } catch (reason) {
       this._status.textContent = `Cannot list devices: ${message(reason)}`;
@@ -196,6 +196,11 @@ export class DevicesPanel extends Widget {
     window.clearInterval(this._ticker);
     this._ticker = 0;
     window.clearTimeout(this._again);
+  }
+
+  /** The device lines counting the seconds of a check under way. */
+  private _countingLines(): NodeListOf<HTMLElement> {
+    return this.node.querySelectorAll<HTMLElement>('.jp-WbDevices-detail[data-checking-since]');
   }
 
   /** A check that ended without an answer: its line stops counting and says why. */
@@ -280,7 +285,7 @@ export class DevicesPanel extends Widget {
       return;
     }
     this._ticker = window.setInterval(() => {
-      const lines = this.node.querySelectorAll<HTMLElement>('.jp-WbDevices-detail[data-checking-since]');
+      const lines = this._countingLines();
       if (lines.length === 0) {
         window.clearInterval(this._ticker);
         this._ticker = 0;

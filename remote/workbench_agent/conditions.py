@@ -116,15 +116,19 @@ def _process_jiffies(pid: str, children: bool) -> Optional[int]:
         return None
 
 
+def _clock_ticks() -> int:
+    """Clock ticks (jiffies) per second, the unit of /proc's CPU times."""
+    return os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
 def _own_jiffies() -> int:
     """The agent's own CPU jiffies: its threads' user and system time and that of the
     children it waited for. Read with times(2), not /proc/self/stat: qemu-user makes up
     /proc/self/stat with zeros there, which counted the job's own time as others', while
     it passes times(2) on from the kernel (for the emulator's process, the job's)."""
     spent = os.times()
-    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     seconds = spent.user + spent.system + spent.children_user + spent.children_system
-    return round(seconds * ticks)
+    return round(seconds * _clock_ticks())
 
 
 def _parent_jiffies() -> Optional[int]:
@@ -244,7 +248,7 @@ class Sampler:
     def _ticks(self, cpus: int, window: Optional[Window] = None) -> float:
         """Jiffies that ``cpus`` CPUs had between the window's two readings."""
         start, end = window or self._window()
-        ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        ticks = _clock_ticks()
         return max(end["time"] - start["time"], 1e-3) * ticks * cpus
 
     def _spent(self, key: str, window: Optional[Window] = None) -> Optional[int]:

@@ -464,8 +464,7 @@ def _class_guesses(rows: list[dict[str, Any]]) -> str | None:
     guessed = [r for r in rows if r.get("history_match") == "class"]
     if not guessed:
         return None
-    whole = sum(r["ceiling_us"] for r in rows)
-    share = sum(r["ceiling_us"] for r in guessed) / whole if whole > 0 else 0.0
+    share = _work_share(rows, guessed)
     classes = sorted({r["kernel_class"] for r in guessed})
     return (f"{len(guessed)} layer{'s' if len(guessed) != 1 else ''} ({100 * share:.0f}% of "
             f"the work; {', '.join(classes)}) costed at the median rate of their class over "
@@ -474,11 +473,16 @@ def _class_guesses(rows: list[dict[str, Any]]) -> str | None:
             "there once")
 
 
+def _work_share(rows: list[dict[str, Any]], part: list[dict[str, Any]]) -> float:
+    """The share of the model's work in ``part`` of its rows, measured at the ceilings'
+    yardstick (each row's time at its calibrated or datasheet ceiling)."""
+    whole = sum(r["ceiling_us"] for r in rows)
+    return sum(r["ceiling_us"] for r in part) / whole if whole > 0 else 0.0
+
+
 def _history_share(rows: list[dict[str, Any]]) -> float:
     """The share of the model costed from history, measured at the ceilings' yardstick."""
-    whole = sum(r["ceiling_us"] for r in rows)
-    mine = sum(r["ceiling_us"] for r in rows if r["rate_source"] == "history")
-    return mine / whole if whole > 0 else 0.0
+    return _work_share(rows, [r for r in rows if r["rate_source"] == "history"])
 
 
 def _total_error(rows: list[dict[str, Any]], observations: Observations | None,
